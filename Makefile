@@ -1,0 +1,54 @@
+# kamdash: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DB ?= $(or $(KAMDASH_DB),data/kamdash.duckdb)
+PORT ?= 8501
+
+.PHONY: run test demo chromium clean help
+
+help:
+	@echo "make run    install into $(VENV), build the demo database if missing, start the dashboard"
+	@echo "make test   install test dependencies and run every test (browser tests included)"
+	@echo "make demo   rebuild the demo database ($(DB))"
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "kamdash needs Python 3.11+, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(DB): | $(VENV)/.installed
+	@echo "No sales database at $(DB): building the demo database ..."
+	$(PY) -m kamdash demo --out $(DB)
+
+run: $(VENV)/.installed $(DB)
+	KAMDASH_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+demo: $(VENV)/.installed
+	$(PY) -m kamdash demo --out $(DB)
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here) and
+# need a CJK font so Chinese screenshots show characters, not boxes.
+chromium:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		echo "Chromium and CJK fonts present."; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing Chromium and CJK fonts (apt-get) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else \
+		echo "Browser tests need Chromium at /usr/bin/chromium (and fonts-noto-cjk):"; \
+		echo "  sudo apt-get install chromium fonts-noto-cjk"; \
+		echo "or point KAMDASH_CHROMIUM at another Chromium binary."; \
+	fi
+
+test: $(VENV)/.installed-dev chromium
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/e2e/artifacts

@@ -1,0 +1,15 @@
+"""kamdash entry point: `streamlit run app.py`."""
+
+import streamlit as st
+
+from kamdash import i18n
+from kamdash.ui import shell
+
+st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layout="wide")
+
+ctx = shell.start_app()
+page = st.navigation(
+    [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
+             icon=":material/dashboard:", url_path="overview", default=True)]
+)
+page.run()

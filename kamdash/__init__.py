@@ -1,0 +1,8 @@
+"""kamdash: key-account management analytics on your own sales data.
+
+The package is plain Python (no Streamlit outside ``kamdash.ui``): data flows
+sales file -> DuckDB (``store``) -> query layer (``queries``) -> pure analytics
+(``analytics``) -> plotly figures (``charts``) -> thin Streamlit pages.
+"""
+
+__version__ = "0.1.0"

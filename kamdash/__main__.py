@@ -1,0 +1,5 @@
+import sys
+
+from kamdash.cli import main
+
+sys.exit(main())

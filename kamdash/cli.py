@@ -1,0 +1,84 @@
+"""Command line: ``python -m kamdash <command>``.
+
+Commands:
+  demo     build the demo sales database (deterministic for a seed)
+  check    say whether a database can be used by the app, and why not
+  info     print what a sales database holds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kamdash import config
+
+
+def _cmd_demo(args) -> int:
+    from kamdash import demo
+
+    out = Path(args.out or config.db_path() or "data/kamdash.duckdb")
+    print(f"Building demo database {out} ({args.customers} customers, {args.years} years, "
+          f"seed {args.seed}) ...", flush=True)
+    info = demo.build_demo(out, customers=args.customers, years=args.years, seed=args.seed,
+                           lines=args.lines, currency=args.currency)
+    print(f"Built {out}: {int(info['order_lines']):,} order lines, data as of {info['as_of']}, "
+          f"in {info['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from kamdash import store
+
+    path = Path(args.db or config.db_path())
+    status = store.check_sales_db(path)
+    if status.ok:
+        print(f"{path}: OK (schema version {status.found_version})")
+        return 0
+    print(f"{path}: {status.problem} {status.detail}".rstrip())
+    return 1
+
+
+def _cmd_info(args) -> int:
+    from kamdash import queries
+
+    path = args.db or config.db_target()
+    backend = queries.connect(path)
+    facts = queries.data_facts(backend)
+    for key, value in facts.items():
+        print(f"{key:>16}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kamdash", description="kamdash tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="build the demo sales database")
+    p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
+    p.add_argument("--years", type=int, default=3, help="years of order history (default 3)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--lines", type=int, default=None,
+                   help="target number of order lines (default: 20 per customer and year)")
+    p.add_argument("--currency", default="CNY", help="currency code stored with the data")
+    p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("check", help="check that a sales database can be opened")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("info", help="what a sales database holds")
+    p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,84 @@
+"""Settings, declared once with their help text.
+
+Every setting has an environment variable, a default and a help text; ``tests/test_config.py``
+checks that each one is documented in the README (the datasette way).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+    def get(self) -> str:
+        value = os.environ.get(self.env, "").strip()
+        return value or self.default
+
+
+SETTINGS: dict[str, Setting] = {
+    "db": Setting(
+        "KAMDASH_DB",
+        str(ROOT / "data" / "kamdash.duckdb"),
+        "Sales database: a DuckDB file path (default data/kamdash.duckdb), or an Ibis "
+        "connection URL such as duckdb:///path/to/file.duckdb.",
+    ),
+    "user_db": Setting(
+        "KAMDASH_USER_DB",
+        "",
+        "Database of user-authored state (account plans, scenarios, saved settings). Default: "
+        "next to the sales file, named <sales file>.user.duckdb. Re-importing sales data never "
+        "touches it.",
+    ),
+    "currency": Setting(
+        "KAMDASH_CURRENCY",
+        "CNY",
+        "ISO 4217 code of the currency the sales amounts are in (CNY, USD, EUR, ...).",
+    ),
+    "language": Setting(
+        "KAMDASH_LANGUAGE",
+        "en",
+        "Language the dashboard opens in: en or zh (users can switch in the sidebar).",
+    ),
+}
+
+
+def db_target() -> str:
+    """The configured sales database: a file path or an Ibis URL."""
+    return SETTINGS["db"].get()
+
+
+def db_path() -> Path | None:
+    """The sales database file, or None when the target is a non-file Ibis URL."""
+    target = db_target()
+    if target.startswith("duckdb://"):
+        rest = target[len("duckdb://") :]
+        return Path(rest) if rest and rest != ":memory:" else None
+    if "://" in target:
+        return None
+    return Path(target)
+
+
+def user_db_path(sales_path: Path | None = None) -> Path:
+    explicit = SETTINGS["user_db"].get()
+    if explicit:
+        return Path(explicit)
+    sales_path = sales_path or db_path() or (ROOT / "data" / "kamdash.duckdb")
+    return sales_path.with_name(sales_path.stem + ".user.duckdb")
+
+
+def currency() -> str:
+    return SETTINGS["currency"].get().upper()
+
+
+def default_language() -> str:
+    lang = SETTINGS["language"].get()
+    return lang if lang in ("en", "zh") else "en"

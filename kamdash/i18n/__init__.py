@@ -1,0 +1,53 @@
+"""Message catalogs (en, zh) and locale-aware formatting.
+
+Every user-visible string goes through ``t(key, lang, **fields)``. Catalogs are JSON files next
+to this module; ``tests/test_i18n.py`` checks both have the same keys and fields and that every
+key the code uses exists.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from kamdash.i18n.format import (  # noqa: F401  (re-exported)
+    fmt_date,
+    fmt_delta_pct,
+    fmt_money,
+    fmt_month,
+    fmt_number,
+    fmt_pct,
+    fmt_points,
+)
+
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+DEFAULT_LANG = "en"
+
+
+@lru_cache(maxsize=None)
+def catalog(lang: str) -> dict[str, str]:
+    path = Path(__file__).with_name(f"{lang}.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
+    """The message ``key`` in ``lang`` (falling back to English, then to the key itself)."""
+    text = catalog(lang if lang in LANGUAGES else DEFAULT_LANG).get(key)
+    if text is None:
+        text = catalog(DEFAULT_LANG).get(key, key)
+    return text.format(**fields) if fields else text
+
+
+def value_label(column: str, value, lang: str, labels: dict | None = None) -> str:
+    """Display label of a data value: our coded vocabularies (customer_type, sector) from the
+    catalog, other values (region, city, ...) from the database's value_labels, else as is."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return t("values.missing", lang)
+    text = str(value)
+    known = catalog(lang if lang in LANGUAGES else DEFAULT_LANG).get(f"values.{column}.{text}")
+    if known:
+        return known
+    if labels:
+        return labels.get((column, text), text)
+    return text

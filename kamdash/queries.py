@@ -1,0 +1,194 @@
+"""The query layer: one filter model, and the tables every page starts from.
+
+Queries are Ibis expressions over the sales database (DuckDB by default). Filter values from
+users only ever enter as Ibis literals (``isin``, comparisons), which Ibis renders as escaped
+constants: no user text is pasted into SQL here. Everything reads the ``customer_month``
+pre-aggregate (built at load time), so a filter change never rescans order lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import ibis
+import pandas as pd
+
+from kamdash import schema
+
+# The filterable customer attributes: column in customer_month -> Filters field.
+DIMENSIONS: dict[str, str] = {
+    "region": "regions",
+    "customer_type": "customer_types",
+    "sector": "sectors",
+    "account_manager": "account_managers",
+}
+
+MONEY_COLUMNS = ("revenue", "cost", "gross_profit", "discount", "returns", "cost_to_serve",
+                 "account_profit")
+COUNT_COLUMNS = ("orders", "order_days", "lines")
+ATTRIBUTE_COLUMNS = ("name", "name_zh", "customer_type", "sector", "region", "city",
+                     "account_manager", "parent_id")
+
+
+def month_start(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+def add_months(d: date, n: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
+    return date(y, m + 1, 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user is looking at; the same model for every page.
+
+    ``start`` and ``end`` are the first and last month of the period (first day of the month,
+    both included); None means open-ended. Empty dimension tuples mean "all".
+    ``customer_ids`` restricts to a set of customers (KA types, segments and tiers resolve to
+    it); None means no restriction.
+    """
+
+    start: date | None = None
+    end: date | None = None
+    regions: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    account_managers: tuple[str, ...] = ()
+    customer_ids: tuple[str, ...] | None = field(default=None)
+
+    def __post_init__(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"period starts ({self.start}) after it ends ({self.end})")
+
+    @property
+    def months(self) -> int | None:
+        if not (self.start and self.end):
+            return None
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def previous(self) -> "Filters":
+        """The period of the same length just before this one, same dimension filters."""
+        n = self.months
+        if n is None:
+            raise ValueError("an open-ended period has no previous period")
+        return replace(self, start=add_months(self.start, -n), end=add_months(self.start, -1))
+
+    def covered_by(self, first_month: date) -> bool:
+        """True when data starting at ``first_month`` covers this whole period."""
+        return self.start is not None and self.start >= month_start(first_month)
+
+    def dimension_values(self) -> dict[str, tuple[str, ...]]:
+        return {col: getattr(self, attr) for col, attr in DIMENSIONS.items()}
+
+
+def connect(target: str):
+    """Open the sales database read-only: a DuckDB file path or an Ibis URL."""
+    if "://" in target:
+        return ibis.connect(target, read_only=True) if target.startswith("duckdb") else ibis.connect(target)
+    return ibis.duckdb.connect(database=target, read_only=True)
+
+
+def apply_filters(t, filters: Filters, month_col: str = "month"):
+    """Apply the period and dimension filters to a table expression with ``month_col``."""
+    preds = []
+    if filters.start:
+        preds.append(t[month_col] >= filters.start)
+    if filters.end:
+        preds.append(t[month_col] <= filters.end)
+    for col, values in filters.dimension_values().items():
+        if values:
+            preds.append(t[col].isin(list(values)))
+    if filters.customer_ids is not None:
+        preds.append(t.customer_id.isin(list(filters.customer_ids)))
+    return t.filter(*preds) if preds else t
+
+
+def data_facts(backend) -> dict:
+    """What the database holds: as-of date, extent, row counts, version, currency."""
+    meta = backend.table("meta").execute()
+    meta = dict(zip(meta["key"], meta["value"]))
+    cm = backend.table("customer_month")
+    ext = cm.aggregate(first_month=cm.month.min(), last_month=cm.month.max()).execute()
+    n_customers = backend.table("customers").count().execute()
+    n_lines = int(meta.get("order_lines") or backend.table("order_lines").count().execute())
+    as_of = meta.get("as_of") or ""
+    return {
+        "as_of": date.fromisoformat(as_of) if as_of else ext["last_month"].iloc[0],
+        "first_month": pd.Timestamp(ext["first_month"].iloc[0]).date(),
+        "last_month": pd.Timestamp(ext["last_month"].iloc[0]).date(),
+        "order_lines": n_lines,
+        "customers": int(n_customers),
+        "data_version": meta.get("data_version", ""),
+        "currency": meta.get("currency", "CNY"),
+        "source": meta.get("source", ""),
+        "built_at": meta.get("built_at", ""),
+    }
+
+
+def dimension_options(backend) -> dict[str, list[str]]:
+    """Distinct values of each filter dimension, sorted (for the filter widgets)."""
+    cu = backend.table("customers")
+    out = {}
+    for col in DIMENSIONS:
+        values = cu.select(col).distinct().execute()[col].dropna().astype(str)
+        out[col] = sorted(values.tolist())
+    return out
+
+
+def value_labels(backend, lang: str) -> dict[tuple[str, str], str]:
+    """Display labels of data values in ``lang``: {(column, value): label}."""
+    vl = backend.table("value_labels")
+    df = vl.filter(vl.lang == lang).execute()
+    return {(c, v): lab for c, v, lab in zip(df["column_name"], df["value"], df["label"])}
+
+
+def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
+    """One row per customer with any order or cost-to-serve in the filtered period.
+
+    Columns: customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve,
+    account_profit, orders, order_days, lines, active_months, first_order_date,
+    last_order_date, plus (when ``attributes``) name, name_zh, customer_type, sector, region,
+    city, account_manager, parent_id. ``active_months`` counts months with an order.
+    """
+    cm = apply_filters(backend.table("customer_month"), filters)
+    agg = {c: cm[c].sum() for c in (*MONEY_COLUMNS, *COUNT_COLUMNS)}
+    agg["active_months"] = (cm.orders > 0).sum()
+    agg["first_order_date"] = cm.first_order_date.min()
+    agg["last_order_date"] = cm.last_order_date.max()
+    facts = cm.group_by("customer_id").aggregate(**agg)
+    if attributes:
+        cu = backend.table("customers").select("customer_id", *ATTRIBUTE_COLUMNS)
+        facts = facts.left_join(cu, "customer_id").select(facts, *[cu[c] for c in ATTRIBUTE_COLUMNS])
+    df = facts.order_by(ibis.desc("revenue"), "customer_id").execute()
+    for c in COUNT_COLUMNS + ("active_months",):
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
+    """One row per month of the period: month, revenue, cost, gross_profit, cost_to_serve,
+    account_profit, orders, active_customers (customers with an order that month)."""
+    cm = apply_filters(backend.table("customer_month"), filters)
+    out = cm.group_by("month").aggregate(
+        revenue=cm.revenue.sum(),
+        cost=cm.cost.sum(),
+        gross_profit=cm.gross_profit.sum(),
+        cost_to_serve=cm.cost_to_serve.sum(),
+        account_profit=cm.account_profit.sum(),
+        orders=cm.orders.sum(),
+        active_customers=(cm.orders > 0).sum(),
+    ).order_by("month")
+    df = out.execute()
+    df["month"] = pd.to_datetime(df["month"])
+    return df
+
+
+def schema_version(backend) -> int:
+    meta = backend.table("meta").execute()
+    row = meta.loc[meta["key"] == "schema_version", "value"]
+    return int(row.iloc[0]) if len(row) else 0
+
+
+assert set(DIMENSIONS) <= set(schema.CUSTOMER_MONTH_COLUMNS)

@@ -1,0 +1,156 @@
+"""The canonical tables and their column types (shared DESIGN.md section 2).
+
+Two databases:
+
+* the **sales database** (``KAMDASH_DB``): sales facts loaded from a file or the demo generator,
+  plus tables derived from them at load time. Loading new sales data builds a new file and
+  swaps it in atomically, so it is replaced as a whole and never half-written.
+* the **user database** (``<sales>.user.duckdb``): what people author in the app (account plans,
+  scenarios, saved settings). Loading sales data never opens it for writing, so re-importing
+  sales can never delete user work.
+"""
+
+from __future__ import annotations
+
+SALES_SCHEMA_VERSION = 1
+USER_SCHEMA_VERSION = 1
+SALES_KIND = "kamdash-sales"
+USER_KIND = "kamdash-user"
+
+CUSTOMER_TYPES = ("end_customer", "distributor", "dealer", "wholesaler", "agent")
+# Sectors the key-account typology knows; user data may carry others, shown as they are.
+SECTORS = (
+    "government",
+    "military",
+    "police_courts",
+    "education",
+    "culture",
+    "health",
+    "media",
+    "real_estate",
+    "manufacturing",
+    "retail",
+    "energy",
+    "logistics",
+)
+IMPORTANT_SECTORS = (
+    "government",
+    "military",
+    "police_courts",
+    "education",
+    "culture",
+    "health",
+    "media",
+)
+COST_TYPES = ("sales_visits", "support", "logistics", "rebates")
+
+# Source tables: column name -> DuckDB type. Order is the column order of the table.
+SALES_TABLES: dict[str, dict[str, str]] = {
+    "customers": {
+        "customer_id": "VARCHAR NOT NULL PRIMARY KEY",
+        "name": "VARCHAR",
+        "name_zh": "VARCHAR",
+        "customer_type": "VARCHAR",
+        "sector": "VARCHAR",
+        "region": "VARCHAR",
+        "city": "VARCHAR",
+        "parent_id": "VARCHAR",
+        "account_manager": "VARCHAR",
+        "acquired_on": "DATE",
+        "referred_by": "VARCHAR",
+    },
+    "products": {
+        "product_id": "VARCHAR NOT NULL PRIMARY KEY",
+        "name": "VARCHAR",
+        "name_zh": "VARCHAR",
+        "category": "VARCHAR",
+        "list_price": "DOUBLE",
+        "unit_cost": "DOUBLE",
+    },
+    "order_lines": {
+        "order_id": "VARCHAR NOT NULL",
+        "line_no": "INTEGER NOT NULL",
+        "order_date": "DATE NOT NULL",
+        "customer_id": "VARCHAR NOT NULL",
+        "product_id": "VARCHAR",
+        "quantity": "DOUBLE",
+        "unit_price": "DOUBLE",
+        "discount": "DOUBLE",  # money given away on the line; revenue is net of it
+        "revenue": "DOUBLE NOT NULL",  # net of discount; returns are negative lines
+        "cost": "DOUBLE",  # cost of goods
+    },
+    "cost_to_serve": {
+        "customer_id": "VARCHAR NOT NULL",
+        "month": "DATE NOT NULL",  # first day of the month
+        "cost_type": "VARCHAR NOT NULL",
+        "amount": "DOUBLE NOT NULL",
+    },
+    # Display labels for data values (region, city, account manager...) per language.
+    "value_labels": {
+        "column_name": "VARCHAR NOT NULL",
+        "value": "VARCHAR NOT NULL",
+        "lang": "VARCHAR NOT NULL",
+        "label": "VARCHAR NOT NULL",
+    },
+    "meta": {"key": "VARCHAR NOT NULL PRIMARY KEY", "value": "VARCHAR"},
+}
+
+# Tables derived from the source tables when data is loaded (store.derive).
+DERIVED_TABLES = ("customer_month",)
+
+# customer_month: one row per customer and calendar month with any order or cost-to-serve.
+# Customer attributes are copied in so that filters never need a join.
+CUSTOMER_MONTH_COLUMNS = (
+    "customer_id",
+    "month",
+    "region",
+    "customer_type",
+    "sector",
+    "account_manager",
+    "revenue",
+    "cost",
+    "gross_profit",
+    "discount",
+    "returns",  # revenue of negative (return) lines, as a positive number
+    "cost_to_serve",
+    "account_profit",
+    "orders",
+    "order_days",
+    "lines",
+    "first_order_date",
+    "last_order_date",
+)
+
+USER_TABLES: dict[str, dict[str, str]] = {
+    "meta": {"key": "VARCHAR NOT NULL PRIMARY KEY", "value": "VARCHAR"},
+    "settings": {
+        "key": "VARCHAR NOT NULL PRIMARY KEY",
+        "value": "JSON",
+        "updated_at": "TIMESTAMP",
+        "updated_by": "VARCHAR",
+    },
+    "account_plans": {
+        "plan_id": "VARCHAR NOT NULL",
+        "version": "INTEGER NOT NULL",
+        "customer_id": "VARCHAR NOT NULL",
+        "body": "JSON",
+        "author": "VARCHAR",
+        "saved_at": "TIMESTAMP",
+    },
+    "scenarios": {
+        "scenario_id": "VARCHAR NOT NULL PRIMARY KEY",
+        "name": "VARCHAR NOT NULL",
+        "params": "JSON",
+        "results": "JSON",
+        "created_at": "TIMESTAMP",
+        "created_by": "VARCHAR",
+    },
+}
+
+REQUIRED_ORDER_COLUMNS = ("customer_id", "order_date", "revenue")
+
+
+def create_table_sql(name: str, columns: dict[str, str]) -> str:
+    """DDL for one canonical table (names are ours, never user input)."""
+    cols = ",\n  ".join(f"{col} {typ}" for col, typ in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"

@@ -1,0 +1,277 @@
+"""Opening the databases, creating and checking their schema, and atomic rebuilds.
+
+Sales data is never modified in place: ``build_sales_db`` writes a complete new database next
+to the target and renames it over the old one only after everything (load, derived tables,
+checks) succeeded. Readers that still hold the old file keep a consistent view; a failure
+leaves the current file byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from kamdash import schema
+
+
+class StoreError(Exception):
+    """A database problem described for a person (what is wrong, where, what to do)."""
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """Result of checking the sales database before the app uses it.
+
+    ``problem`` is None when the database can be used, else one of ``missing``, ``corrupt``,
+    ``not_kamdash``, ``newer_version``, ``older_version``, ``empty``. ``detail`` carries the
+    underlying message for the expert.
+    """
+
+    path: str
+    problem: str | None = None
+    detail: str = ""
+    found_version: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _connect(path: Path | str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+
+def check_sales_db(path: Path | str) -> DatabaseStatus:
+    """Check that ``path`` is a kamdash sales database of the version this code reads."""
+    p = Path(path)
+    if not p.exists():
+        return DatabaseStatus(str(p), "missing")
+    try:
+        con = _connect(p, read_only=True)
+    except duckdb.Error as exc:  # not a DuckDB file, truncated, wrong storage version
+        return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "meta" not in tables:
+            return DatabaseStatus(str(p), "not_kamdash", "no meta table")
+        meta = read_meta(con)
+        if meta.get("kind") != schema.SALES_KIND:
+            return DatabaseStatus(str(p), "not_kamdash", f"kind={meta.get('kind')!r}")
+        version = int(meta.get("schema_version", "0"))
+        if version > schema.SALES_SCHEMA_VERSION:
+            return DatabaseStatus(str(p), "newer_version", "", version)
+        if version < schema.SALES_SCHEMA_VERSION:
+            return DatabaseStatus(str(p), "older_version", "", version)
+        missing = [t for t in (*schema.SALES_TABLES, *schema.DERIVED_TABLES) if t not in tables]
+        if missing:
+            return DatabaseStatus(str(p), "corrupt", "missing tables: " + ", ".join(missing))
+        n = con.execute("SELECT count(*) FROM order_lines").fetchone()[0]
+        if n == 0:
+            return DatabaseStatus(str(p), "empty", "", version)
+        return DatabaseStatus(str(p), None, "", version)
+    except (duckdb.Error, ValueError) as exc:
+        return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
+    finally:
+        con.close()
+
+
+def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, cols in schema.SALES_TABLES.items():
+        con.execute(schema.create_table_sql(name, cols))
+
+
+def derive(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the derived tables from the source tables (run once per load).
+
+    customer_month joins orders and cost-to-serve per customer and calendar month, with
+    customer attributes copied in, so that every filter change reads this small table and never
+    rescans order lines.
+    """
+    con.execute("DROP TABLE IF EXISTS customer_month")
+    con.execute(
+        """
+        CREATE TABLE customer_month AS
+        WITH o AS (
+            SELECT customer_id,
+                   date_trunc('month', order_date)::DATE AS month,
+                   sum(revenue) AS revenue,
+                   sum(coalesce(cost, 0)) AS cost,
+                   sum(coalesce(discount, 0)) AS discount,
+                   sum(CASE WHEN revenue < 0 THEN -revenue ELSE 0 END) AS returns,
+                   count(DISTINCT order_id) AS orders,
+                   count(DISTINCT order_date) AS order_days,
+                   count(*) AS lines,
+                   min(order_date) AS first_order_date,
+                   max(order_date) AS last_order_date
+            FROM order_lines
+            GROUP BY ALL
+        ), c AS (
+            SELECT customer_id, date_trunc('month', month)::DATE AS month,
+                   sum(amount) AS cost_to_serve
+            FROM cost_to_serve
+            GROUP BY ALL
+        ), m AS (
+            SELECT coalesce(o.customer_id, c.customer_id) AS customer_id,
+                   coalesce(o.month, c.month) AS month,
+                   coalesce(o.revenue, 0) AS revenue,
+                   coalesce(o.cost, 0) AS cost,
+                   coalesce(o.discount, 0) AS discount,
+                   coalesce(o.returns, 0) AS returns,
+                   coalesce(c.cost_to_serve, 0) AS cost_to_serve,
+                   coalesce(o.orders, 0) AS orders,
+                   coalesce(o.order_days, 0) AS order_days,
+                   coalesce(o.lines, 0) AS lines,
+                   o.first_order_date, o.last_order_date
+            FROM o FULL OUTER JOIN c USING (customer_id, month)
+        )
+        SELECT m.customer_id, m.month,
+               cu.region, cu.customer_type, cu.sector, cu.account_manager,
+               m.revenue, m.cost, m.revenue - m.cost AS gross_profit, m.discount, m.returns,
+               m.cost_to_serve, m.revenue - m.cost - m.cost_to_serve AS account_profit,
+               m.orders, m.order_days, m.lines, m.first_order_date, m.last_order_date
+        FROM m LEFT JOIN customers cu USING (customer_id)
+        ORDER BY m.month, m.customer_id
+        """
+    )
+
+
+def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    problems = []
+    orphans = con.execute(
+        "SELECT count(*) FROM order_lines o ANTI JOIN customers c USING (customer_id)"
+    ).fetchone()[0]
+    if orphans:
+        problems.append(f"{orphans} order lines name a customer_id missing from customers")
+    n_lines, rev_lines = con.execute("SELECT count(*), sum(revenue) FROM order_lines").fetchone()
+    rev_cm = con.execute("SELECT sum(revenue) FROM customer_month").fetchone()[0]
+    if n_lines and abs((rev_cm or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
+        problems.append("customer_month revenue does not add up to order_lines revenue")
+    return problems
+
+
+def build_sales_db(
+    path: Path | str,
+    fill: Callable[[duckdb.DuckDBPyConnection], None],
+    source: str,
+    currency: str = "CNY",
+) -> dict[str, str]:
+    """Build a complete sales database at ``path`` atomically.
+
+    ``fill(con)`` inserts rows into the canonical source tables of a fresh database. Derived
+    tables and meta are then written, integrity is checked, and only then is the new file
+    renamed over ``path``. On any error the temporary file is removed and ``path`` is
+    untouched. Returns the meta written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        con = _connect(tmp, read_only=False)
+        try:
+            create_sales_schema(con)
+            fill(con)
+            derive(con)
+            problems = _integrity_problems(con)
+            if problems:
+                raise StoreError("; ".join(problems))
+            as_of, n_lines = con.execute(
+                "SELECT max(order_date), count(*) FROM order_lines"
+            ).fetchone()
+            meta = {
+                "kind": schema.SALES_KIND,
+                "schema_version": str(schema.SALES_SCHEMA_VERSION),
+                "data_version": uuid.uuid4().hex,
+                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "source": source,
+                "as_of": as_of.isoformat() if as_of else "",
+                "order_lines": str(n_lines),
+                "currency": currency,
+            }
+            con.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, v) for k, v in meta.items()]
+            )
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+        return meta
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+# ---------------------------------------------------------------- user-authored state
+
+
+def ensure_user_db(path: Path | str) -> None:
+    """Create the user database (or migrate it) if needed."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(p, read_only=False)
+    try:
+        for name, cols in schema.USER_TABLES.items():
+            con.execute(schema.create_table_sql(name, cols))
+        meta = read_meta(con)
+        found = int(meta.get("schema_version", schema.USER_SCHEMA_VERSION))
+        if meta and meta.get("kind") != schema.USER_KIND:
+            raise StoreError(f"{p} is not a kamdash user database (kind={meta.get('kind')!r})")
+        if found > schema.USER_SCHEMA_VERSION:
+            raise StoreError(
+                f"{p} was written by a newer kamdash (user schema {found}); "
+                "upgrade kamdash to open it"
+            )
+        con.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [("kind", schema.USER_KIND), ("schema_version", str(schema.USER_SCHEMA_VERSION))],
+        )
+    finally:
+        con.close()
+
+
+def _with_user_db(path: Path | str, fn, retries: int = 20):
+    """Open the user database briefly (another process may hold it for a moment)."""
+    ensure_user_db(path)
+    for attempt in range(retries):
+        try:
+            con = _connect(path, read_only=False)
+        except duckdb.IOException:
+            if attempt == retries - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        try:
+            return fn(con)
+        finally:
+            con.close()
+
+
+def put_setting(path: Path | str, key: str, value, user: str = "") -> None:
+    _with_user_db(
+        path,
+        lambda con: con.execute(
+            "INSERT OR REPLACE INTO settings VALUES (?, ?, now(), ?)",
+            [key, json.dumps(value, ensure_ascii=False), user],
+        ),
+    )
+
+
+def get_setting(path: Path | str, key: str, default=None):
+    if not Path(path).exists():
+        return default
+    row = _with_user_db(
+        path, lambda con: con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    )
+    return json.loads(row[0]) if row else default

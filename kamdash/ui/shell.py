@@ -1,0 +1,189 @@
+"""The app shell: language switch, database check with a way out, global filters, context.
+
+``start()`` runs in app.py on every rerun, before the page: it renders the sidebar and returns
+a ``Context`` (language, filters, data facts) that pages read with ``context()``. Every
+sidebar widget is bound to the URL (``bind="query-params"``) so a view can be shared by link and
+survives a reload.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from kamdash import config, demo, i18n, queries
+from kamdash.ui import data
+
+CTX_KEY = "kamdash.context"
+LANG_KEY = "lang"
+PERIOD_KEY = "period"
+DEFAULT_PERIOD_MONTHS = 12
+FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
+    "region": ("region", "filters.region"),
+    "ctype": ("customer_type", "filters.customer_type"),
+    "sector": ("sector", "filters.sector"),
+    "manager": ("account_manager", "filters.account_manager"),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    lang: str
+    filters: queries.Filters
+    facts: dict
+    labels: dict
+    data_key: tuple
+
+    @property
+    def currency(self) -> str:
+        return self.facts.get("currency") or config.currency()
+
+    def t(self, key: str, **fields) -> str:
+        return i18n.t(key, self.lang, **fields)
+
+    def label(self, column: str, value) -> str:
+        return i18n.value_label(column, value, self.lang, self.labels)
+
+    def money(self, x, **kw) -> str:
+        return i18n.fmt_money(x, self.lang, self.currency, **kw)
+
+    def t_month(self, d: date) -> str:
+        return i18n.fmt_month(d, self.lang)
+
+
+def _month_options(first: date, last: date) -> list[str]:
+    out, m = [], queries.month_start(first)
+    while m <= last:
+        out.append(m.strftime("%Y-%m"))
+        m = queries.add_months(m, 1)
+    return out
+
+
+def _language() -> str:
+    default = config.default_language()
+    langs = list(i18n.LANGUAGES)
+    lang = st.sidebar.segmented_control(
+        i18n.t("lang.label", st.session_state.get(LANG_KEY) or default),
+        langs,
+        default=default,
+        format_func=i18n.LANGUAGES.get,
+        key=LANG_KEY,
+        bind="query-params",
+        required=True,
+    )
+    return lang or default
+
+
+def _problem(status, lang: str) -> None:
+    """Explain why the database cannot be used and offer to build the demo database."""
+    tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    st.title(tr("app.title"))
+    path = config.db_path()
+    if path is None:
+        st.error(tr("db.not_file", target=config.db_target(), detail=status.detail))
+        return
+    from kamdash import schema
+
+    st.error(tr(f"db.{status.problem}", path=str(path), detail=status.detail,
+                found=status.found_version, expected=schema.SALES_SCHEMA_VERSION))
+    st.info(tr("db.way_out", customers=f"{demo.DEFAULT_CUSTOMERS:,}", years=demo.DEFAULT_YEARS,
+               seconds=5))
+    keep = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+    if path.exists():
+        st.caption(tr("db.kept_note", path=str(keep)))
+    if st.button(tr("db.build_button"), type="primary", key="build_demo"):
+        with st.spinner(tr("db.building")):
+            if path.exists():
+                data.release_if_changed(config.db_target())
+                path.rename(keep)
+            info = demo.build_demo(path)
+        st.success(tr("db.built", lines=f"{int(info['order_lines']):,}", seconds=info["seconds"]))
+        st.rerun()
+    st.caption(tr("db.cli", path=str(path)))
+
+
+def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Filters:
+    tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    sb = st.sidebar
+    sb.header(tr("filters.header"))
+    months = _month_options(facts["first_month"], facts["last_month"])
+    default = (months[max(0, len(months) - DEFAULT_PERIOD_MONTHS)], months[-1])
+    if len(months) > 1:
+        start, end = sb.select_slider(tr("filters.period"), months, value=default,
+                                      key=PERIOD_KEY, bind="query-params",
+                                      help=tr("filters.period.help"))
+    else:
+        start = end = months[0]
+    selected = {}
+    for key, (column, label_key) in FILTER_KEYS.items():
+        selected[column] = tuple(sb.multiselect(
+            tr(label_key), options[column], key=key, bind="query-params",
+            format_func=lambda v, c=column: i18n.value_label(c, v, lang, labels),
+            placeholder=tr("filters.all"),
+        ))
+    sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
+    sb.caption(tr("filters.share_hint"))
+    return queries.Filters(
+        start=date.fromisoformat(start + "-01"),
+        end=date.fromisoformat(end + "-01"),
+        regions=selected["region"],
+        customer_types=selected["customer_type"],
+        sectors=selected["sector"],
+        account_managers=selected["account_manager"],
+    )
+
+
+def _reset_filters(default_period) -> None:
+    st.session_state[PERIOD_KEY] = default_period
+    for key in FILTER_KEYS:
+        st.session_state[key] = []
+
+
+def _data_caption(lang: str, facts: dict) -> None:
+    tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    st.sidebar.divider()
+    st.sidebar.caption(
+        tr("data.as_of", date=i18n.fmt_date(facts["as_of"], lang)) + "  \n"
+        + tr("data.counts", lines=i18n.fmt_number(facts["order_lines"], lang),
+             customers=i18n.fmt_number(facts["customers"], lang))
+    )
+
+
+def start() -> Context:
+    """Render the shell and return the page context; stops the script if the data is unusable."""
+    lang = _language()
+    target = config.db_target()
+    data.release_if_changed(target)
+    sig = data.signature(target)
+    status = data.database_status(target, sig)
+    if not status.ok:
+        _problem(status, lang)
+        st.stop()
+    data_key = (target, sig)
+    facts = data.data_facts(data_key)
+    options = data.dimension_options(data_key)
+    labels = data.value_labels(data_key, lang)
+    filters = _filters(lang, facts, options, labels)
+    _data_caption(lang, facts)
+    return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key)
+
+
+def start_app() -> Context:
+    """app.py: render the shell and leave the context for the page of this rerun."""
+    ctx = start()
+    st.session_state[CTX_KEY] = ctx
+    return ctx
+
+
+def context() -> Context:
+    """The context computed by the shell for this rerun (pages call this).
+
+    app.py runs ``start()`` before the page on every rerun and leaves the context here; the page
+    takes it, so a stale context can never be read on a later rerun. A page run on its own (as
+    in its AppTest) renders the shell itself.
+    """
+    ctx = st.session_state.pop(CTX_KEY, None)
+    return ctx if ctx is not None else start()

@@ -1,0 +1,23 @@
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    def _use(path):
+        monkeypatch.setenv("KAMDASH_DB", str(path))
+        monkeypatch.setenv("KAMDASH_LANGUAGE", "en")
+        return path
+
+    return _use
+
+
+def page(path: str) -> AppTest:
+    """A page run on its own (it renders the shell itself), paths relative to the repo root."""
+    return AppTest.from_file(f"../../{path}", default_timeout=TIMEOUT)
+
+
+def metrics(at) -> dict:
+    return {m.label: (m.value, m.delta) for m in at.metric}

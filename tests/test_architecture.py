@@ -1,0 +1,42 @@
+"""House rules of shared DESIGN.md section 1, enforced."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STREAMLIT_IMPORT = re.compile(r"^\s*(import streamlit|from streamlit)", re.M)
+
+
+def test_core_does_not_import_streamlit():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "kamdash").rglob("*.py")
+                 if "ui" not in p.relative_to(ROOT / "kamdash").parts[:1]
+                 and STREAMLIT_IMPORT.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_pages_are_thin_and_hold_no_sql():
+    pages = list((ROOT / "pages").glob("*.py"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 80, page.name
+        assert not re.search(r"\bSELECT\b.+\bFROM\b", text, re.I | re.S), page.name
+        assert "session_state" not in text, page.name
+        assert "import duckdb" not in text and "import ibis" not in text, page.name
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from kamdash.config import SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [s.env for s in SETTINGS.values() if s.env not in readme]
+    assert missing == []
+
+
+def test_requirements_are_pinned_exactly():
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "-r ")):
+                assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][\w.]*", line), f"{name}: {line}"
+    assert "sqlglot==30.17.0" in (ROOT / "requirements.txt").read_text()
