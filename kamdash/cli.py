@@ -2,6 +2,7 @@
 
 Commands:
   demo     build the demo sales database (deterministic for a seed)
+  load     load sales files (CSV/Parquet with canonical column names), all or nothing
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
 """
@@ -25,6 +26,24 @@ def _cmd_demo(args) -> int:
                            lines=args.lines, currency=args.currency)
     print(f"Built {out}: {int(info['order_lines']):,} order lines, data as of {info['as_of']}, "
           f"in {info['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_load(args) -> int:
+    from kamdash import ingest
+
+    out = Path(args.out or config.db_path() or "data/kamdash.duckdb")
+    try:
+        report = ingest.load_files(out, args.orders, customers=args.customers, products=args.products,
+                                   cost_to_serve=args.cost_to_serve, currency=args.currency)
+    except ingest.LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"{out} was not changed.", file=sys.stderr)
+        return 2
+    for warning in report.warnings:
+        print(f"note: {warning}")
+    rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in report.rows.items())
+    print(f"Loaded {rows} into {out} (data as of {report.meta['as_of']}).")
     return 0
 
 
@@ -64,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default="CNY", help="currency code stored with the data")
     p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("load", help="load sales files with canonical column names")
+    p.add_argument("--orders", required=True, help="order lines: CSV or Parquet")
+    p.add_argument("--customers", help="customers: CSV or Parquet")
+    p.add_argument("--products", help="products: CSV or Parquet")
+    p.add_argument("--cost-to-serve", dest="cost_to_serve", help="cost-to-serve: CSV or Parquet")
+    p.add_argument("--currency", default="CNY", help="currency code of the amounts (default CNY)")
+    p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_load)
 
     p = sub.add_parser("check", help="check that a sales database can be opened")
     p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")

@@ -77,7 +77,7 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         missing = [t for t in (*schema.SALES_TABLES, *schema.DERIVED_TABLES) if t not in tables]
         if missing:
             return DatabaseStatus(str(p), "corrupt", "missing tables: " + ", ".join(missing))
-        n = con.execute("SELECT count(*) FROM order_lines").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
         if n == 0:
             return DatabaseStatus(str(p), "empty", "", version)
         return DatabaseStatus(str(p), None, "", version)
@@ -151,11 +151,11 @@ def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     problems = []
     orphans = con.execute(
         "SELECT count(*) FROM order_lines o ANTI JOIN customers c USING (customer_id)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if orphans:
         problems.append(f"{orphans} order lines name a customer_id missing from customers")
-    n_lines, rev_lines = con.execute("SELECT count(*), sum(revenue) FROM order_lines").fetchone()
-    rev_cm = con.execute("SELECT sum(revenue) FROM customer_month").fetchone()[0]
+    n_lines, rev_lines = con.execute("SELECT count(*), sum(revenue) FROM order_lines").fetchall()[0]
+    rev_cm = con.execute("SELECT sum(revenue) FROM customer_month").fetchall()[0][0]
     if n_lines and abs((rev_cm or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
         problems.append("customer_month revenue does not add up to order_lines revenue")
     return problems
@@ -188,7 +188,7 @@ def build_sales_db(
                 raise StoreError("; ".join(problems))
             as_of, n_lines = con.execute(
                 "SELECT max(order_date), count(*) FROM order_lines"
-            ).fetchone()
+            ).fetchall()[0]
             meta = {
                 "kind": schema.SALES_KIND,
                 "schema_version": str(schema.SALES_SCHEMA_VERSION),
@@ -271,7 +271,7 @@ def put_setting(path: Path | str, key: str, value, user: str = "") -> None:
 def get_setting(path: Path | str, key: str, default=None):
     if not Path(path).exists():
         return default
-    row = _with_user_db(
-        path, lambda con: con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    rows = _with_user_db(
+        path, lambda con: con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
     )
-    return json.loads(row[0]) if row else default
+    return json.loads(rows[0][0]) if rows else default

@@ -20,6 +20,7 @@ from kamdash.ui import data
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
 PERIOD_KEY = "period"
+SHOWN_LANG_KEY = "kamdash.shown_lang"
 DEFAULT_PERIOD_MONTHS = 12
 FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
     "region": ("region", "filters.region"),
@@ -66,7 +67,7 @@ def _language() -> str:
     default = config.default_language()
     langs = list(i18n.LANGUAGES)
     lang = st.sidebar.segmented_control(
-        i18n.t("lang.label", st.session_state.get(LANG_KEY) or default),
+        i18n.t("lang.label", default),  # the same in both languages: easy to find
         langs,
         default=default,
         format_func=i18n.LANGUAGES.get,
@@ -74,7 +75,15 @@ def _language() -> str:
         bind="query-params",
         required=True,
     )
-    return lang or default
+    lang = lang or default
+    # Bound multiselects keep their value as the text shown when it was chosen; after a
+    # language switch, hand the same values back so they are shown in the new language.
+    if st.session_state.get(SHOWN_LANG_KEY, lang) != lang:
+        for key in FILTER_KEYS:
+            if st.session_state.get(key):
+                st.session_state[key] = list(st.session_state[key])
+    st.session_state[SHOWN_LANG_KEY] = lang
+    return lang
 
 
 def _problem(status, lang: str) -> None:
