@@ -56,9 +56,10 @@ def db_target() -> str:
     return SETTINGS["db"].get()
 
 
-def db_path() -> Path | None:
-    """The sales database file, or None when the target is a non-file Ibis URL."""
-    target = db_target()
+def db_path(target: str | None = None) -> Path | None:
+    """The sales database file of ``target`` (default: the configured one), or None when the
+    target is a non-file Ibis URL."""
+    target = target or db_target()
     if target.startswith("duckdb://"):
         rest = target[len("duckdb://") :]
         return Path(rest) if rest and rest != ":memory:" else None

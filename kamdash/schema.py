@@ -18,21 +18,7 @@ SALES_KIND = "kamdash-sales"
 USER_KIND = "kamdash-user"
 
 CUSTOMER_TYPES = ("end_customer", "distributor", "dealer", "wholesaler", "agent")
-# Sectors the key-account typology knows; user data may carry others, shown as they are.
-SECTORS = (
-    "government",
-    "military",
-    "police_courts",
-    "education",
-    "culture",
-    "health",
-    "media",
-    "real_estate",
-    "manufacturing",
-    "retail",
-    "energy",
-    "logistics",
-)
+# Sectors that make an account "important" (key-account typology, DESIGN.md section 4)
 IMPORTANT_SECTORS = (
     "government",
     "military",
@@ -42,6 +28,8 @@ IMPORTANT_SECTORS = (
     "health",
     "media",
 )
+# Sectors the demo and the catalogs know; user data may carry others, shown as they are.
+SECTORS = IMPORTANT_SECTORS + ("real_estate", "manufacturing", "retail", "energy", "logistics")
 COST_TYPES = ("sales_visits", "support", "logistics", "rebates")
 
 # Source tables: column name -> DuckDB type. Order is the column order of the table.

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
-
 import streamlit as st
 
 from kamdash import config, queries, store
@@ -22,7 +20,7 @@ _backends: dict[str, tuple] = {}  # target -> (signature, backend, query lock)
 
 def signature(target: str) -> tuple | None:
     """Identity of the database file (inode, mtime, size); None for a non-file target."""
-    path = config.db_path() if target == config.db_target() else Path(target)
+    path = config.db_path(target)
     if path is None:
         return ("url", target)
     try:
@@ -69,7 +67,8 @@ def run(fn, *args, **kwargs):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def database_status(target: str, sig) -> store.DatabaseStatus:
-    path = config.db_path()
+    """Whether the sales database can be used (cached per file version)."""
+    path = config.db_path(target)
     if path is None:
         try:
             run(queries.schema_version)

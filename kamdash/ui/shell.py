@@ -99,7 +99,7 @@ def _problem(status, lang: str) -> None:
     st.error(tr(f"db.{status.problem}", path=str(path), detail=status.detail,
                 found=status.found_version, expected=schema.SALES_SCHEMA_VERSION))
     st.info(tr("db.way_out", customers=f"{demo.DEFAULT_CUSTOMERS:,}", years=demo.DEFAULT_YEARS,
-               seconds=5))
+               seconds=demo.BUILD_SECONDS_ESTIMATE))
     keep = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
     if path.exists():
         st.caption(tr("db.kept_note", path=str(keep)))
