@@ -83,6 +83,12 @@ class Filters:
         return {col: getattr(self, attr) for col, attr in DIMENSIONS.items()}
 
 
+def to_frame(expr) -> pd.DataFrame:
+    """Run an expression and return pandas (through Arrow: several times faster than Ibis's own
+    pandas conversion on wide string columns). Dates come back as datetime64."""
+    return expr.to_pyarrow().to_pandas(date_as_object=False)
+
+
 def connect(target: str):
     """Open the sales database read-only: a DuckDB file path or an Ibis URL."""
     if "://" in target:
@@ -161,7 +167,7 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     if attributes:
         cu = backend.table("customers").select("customer_id", *ATTRIBUTE_COLUMNS)
         facts = facts.left_join(cu, "customer_id").select(facts, *[cu[c] for c in ATTRIBUTE_COLUMNS])
-    df = facts.order_by(ibis.desc("revenue"), "customer_id").execute()
+    df = to_frame(facts.order_by(ibis.desc("revenue"), "customer_id"))
     for c in COUNT_COLUMNS + ("active_months",):
         df[c] = df[c].astype("int64")
     return df
@@ -180,9 +186,7 @@ def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
         orders=cm.orders.sum(),
         active_customers=(cm.orders > 0).sum(),
     ).order_by("month")
-    df = out.execute()
-    df["month"] = pd.to_datetime(df["month"])
-    return df
+    return to_frame(out)
 
 
 def schema_version(backend) -> int:

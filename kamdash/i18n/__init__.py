@@ -1,8 +1,9 @@
 """Message catalogs (en, zh) and locale-aware formatting.
 
-Every user-visible string goes through ``t(key, lang, **fields)``. Catalogs are JSON files next
-to this module; ``tests/test_i18n.py`` checks both have the same keys and fields and that every
-key the code uses exists.
+Every user-visible string goes through ``t(key, lang, **fields)``. The catalog of a language is
+every JSON file in ``i18n/<lang>/`` (one file per feature: core.json, concentration.json, ...),
+merged; a key defined in two files is an error. ``tests/test_i18n.py`` checks both languages
+have the same keys and fields and that every key the code uses exists.
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ DEFAULT_LANG = "en"
 
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
-    path = Path(__file__).with_name(f"{lang}.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted((Path(__file__).parent / lang).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        clash = set(part) & set(merged)
+        if clash:
+            raise ValueError(f"{path.name} defines keys already defined: {sorted(clash)[:5]}")
+        merged.update(part)
+    return merged
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
