@@ -1,5 +1,8 @@
 """Charts: DataFrame in, plotly Figure out. One theme for every chart.
 
+The theme and shared helpers live here; each feature adds its charts in a module of this
+package (``kamdash/charts/<feature>.py``) that imports ``TEMPLATE``, ``PALETTE`` and helpers.
+
 Chart functions take already-translated labels (``labels``) and the language for number
 formatting, so they know nothing about catalogs or Streamlit.
 """
