@@ -173,6 +173,35 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     return df
 
 
+def period_facts(backend, filters: Filters, periods: int = 3) -> list[pd.DataFrame]:
+    """Customer facts of the period and the ``periods - 1`` periods of the same length before it,
+    in one scan of customer_month (what a KPI comparison needs; no customer attributes).
+
+    Returns one frame per period, newest first, each with customer_id, the money columns,
+    orders, order_days, lines (customers with any activity in that period).
+    """
+    ranges = [filters]
+    for _ in range(periods - 1):
+        ranges.append(ranges[-1].previous())
+    wide = replace(filters, start=ranges[-1].start)
+    cm = apply_filters(backend.table("customer_month"), wide)
+    period = ibis.cases(*[((cm.month >= r.start) & (cm.month <= r.end), i) for i, r in enumerate(ranges)])
+    cm = cm.mutate(period=period)
+    agg = {c: cm[c].sum() for c in (*MONEY_COLUMNS, *COUNT_COLUMNS)}
+    df = to_frame(cm.group_by("period", "customer_id").aggregate(**agg)
+                  .order_by("period", ibis.desc("revenue"), "customer_id"))
+    for c in COUNT_COLUMNS:
+        df[c] = df[c].astype("int64")
+    return [df[df["period"] == i].drop(columns="period").reset_index(drop=True) for i in range(periods)]
+
+
+def customer_attributes(backend, customer_ids) -> pd.DataFrame:
+    """Attributes (name, name_zh, type, sector, region, city, manager, parent) of some customers."""
+    cu = backend.table("customers")
+    return to_frame(cu.filter(cu.customer_id.isin(list(customer_ids)))
+                    .select("customer_id", *ATTRIBUTE_COLUMNS))
+
+
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
     """One row per month of the period: month, revenue, cost, gross_profit, cost_to_serve,
     account_profit, orders, active_customers (customers with an order that month)."""

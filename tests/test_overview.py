@@ -97,3 +97,26 @@ def test_overview_numbers_match_plain_pandas_on_demo_data(small_db):
             assert change == pytest.approx(expected_top[cid] / prev_rev[cid] - 1, rel=1e-9)
         else:
             assert np.isnan(change)
+
+
+def test_empty_period_gives_empty_top_accounts_and_nan_share(tiny_db):
+    b = queries.connect(str(tiny_db))
+    f = Filters(start=date(2025, 4, 1), end=date(2025, 6, 1), regions=("Atlantis",))
+    cur, prev, before = queries.period_facts(b, f)
+    assert len(cur) == 0
+    top = overview.top_accounts(cur, prev)
+    assert len(top) == 0
+    k = {x.key: x for x in overview.kpis(cur, prev, before)}
+    assert k["revenue"].value == 0 and math.isnan(k["top20_share"].value)
+
+
+def test_period_facts_equal_customer_facts_per_period(small_db):
+    b = queries.connect(str(small_db))
+    f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1), sectors=("retail", "energy"))
+    frames = queries.period_facts(b, f, periods=3)
+    for frame, period in zip(frames, (f, f.previous(), f.previous().previous())):
+        one = queries.customer_facts(b, period, attributes=False)
+        a = frame.set_index("customer_id").sort_index()
+        o = one.set_index("customer_id").sort_index()[a.columns]
+        assert a.index.equals(o.index)
+        assert np.allclose(a.to_numpy(dtype=float), o.to_numpy(dtype=float))

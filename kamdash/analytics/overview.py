@@ -102,10 +102,23 @@ def top_accounts(current: pd.DataFrame, previous: pd.DataFrame | None,
         top["share"] = top["revenue"] / total if total else np.nan
     if previous is not None:
         prev_rev = previous.set_index("customer_id")["revenue"]
-        before = top["customer_id"].map(prev_rev)
+        before = top["customer_id"].map(prev_rev).astype("float64")
         top["revenue_change"] = np.where(before > 0, (top["revenue"] - before) / before, np.nan)
     else:
         top["revenue_change"] = np.nan
-    cols = ["rank", "customer_id", "name", "name_zh", "customer_type", "region", "account_manager",
+    cols = ["rank", "customer_id", *[c for c in ATTRIBUTES if c in top.columns],
             "revenue", "gross_profit", "account_profit", "margin", "share", "revenue_change"]
-    return top[[c for c in cols if c in top.columns]].reset_index(drop=True)
+    return top[cols].reset_index(drop=True)
+
+
+ATTRIBUTES = ("name", "name_zh", "customer_type", "region", "account_manager")
+
+
+def with_attributes(top: pd.DataFrame, attributes: pd.DataFrame) -> pd.DataFrame:
+    """``top`` (from top_accounts) with the customer attributes (name, name_zh, customer_type,
+    region, account_manager) from ``attributes`` (one row per customer_id); order kept."""
+    attrs = attributes.set_index("customer_id")
+    out = top.drop(columns=[c for c in ATTRIBUTES if c in top.columns])
+    for pos, col in enumerate(ATTRIBUTES, start=2):
+        out.insert(pos, col, out["customer_id"].map(attrs[col]) if col in attrs else None)
+    return out
