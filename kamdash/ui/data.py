@@ -101,3 +101,38 @@ def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
 @st.cache_data(show_spinner=False, max_entries=64)
 def monthly_totals(data_key, filters: queries.Filters):
     return run(queries.monthly_totals, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def data_coverage(data_key) -> dict:
+    return run(queries.data_coverage)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_period_facts(data_key, filters: queries.Filters, grain: str):
+    return run(queries.customer_period_facts, filters, grain)
+
+
+TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def tier_cutoffs(user_db: str) -> tuple[float, float]:
+    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
+    saved = store.get_setting(user_db, TIER_CUTOFFS_SETTING, None)
+    try:
+        a, b = (float(x) for x in saved)
+        if 0 < a < b <= 1:
+            return (a, b)
+    except (TypeError, ValueError):
+        pass
+    return queries.TIER_CUTOFFS_DEFAULT
+
+
+def save_tier_cutoffs(user_db: str, cutoffs: tuple[float, float]) -> None:
+    store.put_setting(user_db, TIER_CUTOFFS_SETTING, [float(c) for c in cutoffs])
+    tier_cutoffs.clear()
+
+
+def user_db() -> str:
+    return str(config.user_db_path(config.db_path()))
