@@ -29,7 +29,7 @@ if r["total"] > 0:
 view.whale(ctx, facts, coverage)
 
 # 3. ABC tiers with adjustable cut-offs
-st.subheader(ctx.t("conc.tiers_header", value=view.value_name(ctx, value)))
+st.subheader(ctx.t("conc.tiers_header", value=view.value_name(ctx, value).lower()))
 cutoffs = view.cutoffs(ctx)
 view.tier_table(ctx, pareto.tier_summary(pareto.abc_tiers(pop, value, cutoffs)), value)
 st.caption(ctx.t("conc.tiers_caption"))

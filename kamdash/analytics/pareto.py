@@ -133,7 +133,7 @@ def gini(values) -> float:
     if n == 0 or size == 0:
         return float("nan")
     pairs = 2 * float(((2 * np.arange(1, n + 1) - n - 1) * v).sum())  # Σᵢ Σⱼ |xᵢ − xⱼ|
-    return pairs / (2 * n * size)
+    return float(pairs / (2 * n * size))
 
 
 def gini_signed(values) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from kamdash.charts import PALETTE, TEMPLATE, money_axis
+from kamdash.charts import PALETTE, TEMPLATE, money_axis, nice_ticks
 from kamdash.i18n.format import fmt_money
 
 HEIGHT = 420
@@ -29,7 +29,7 @@ def _thin(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _share_axes(fig: go.Figure, labels: dict) -> None:
-    fig.update_xaxes(title_text=labels.get("x"), tickformat=".0%", range=[0, 1.0], showgrid=True,
+    fig.update_xaxes(title_text=labels.get("x"), tickformat=".0%", range=[-0.01, 1.01], showgrid=True,
                      gridcolor=PALETTE["grid"])
     fig.update_yaxes(title_text=labels.get("y"), tickformat=".0%")
 
@@ -63,11 +63,14 @@ def pareto_chart(ranked: pd.DataFrame, labels: dict, lang: str, currency: str,
         fig.add_shape(type="line", x0=for_target_share, x1=for_target_share, y0=0, y1=target,
                       yref="y2", line=dict(color=PALETTE["muted"], width=1, dash="dot"))
     top = max(1.0, float(np.nanmax(r["value_share"])) if len(r) else 1.0)
+    low = min(0.0, float(np.nanmin(r["value_share"])) if len(r) else 0.0)
+    share_ticks = [t for t in nice_ticks(low, top, 5) if low - 1e-9 <= t <= top * 1.05]
     fig.update_layout(template=TEMPLATE, title=labels.get("title"), height=HEIGHT, bargap=0,
-                      yaxis2=dict(overlaying="y", side="right", tickformat=".0%", range=[0, top * 1.05],
-                                  showgrid=False, title_text=labels.get("y2")),
+                      yaxis2=dict(overlaying="y", side="right", tickmode="array", tickvals=share_ticks,
+                                  ticktext=[f"{t:.0%}" for t in share_ticks], range=[low - 0.02, top * 1.05],
+                                  showgrid=False, zeroline=False, title_text=labels.get("y2")),
                       margin=dict(t=80))
-    fig.update_xaxes(title_text=labels.get("x"), tickformat=".0%", range=[0, 1.0])
+    fig.update_xaxes(title_text=labels.get("x"), tickformat=".0%", range=[-0.005, 1.01])
     fig.update_layout(yaxis_title_text=labels.get("y"))
     money_axis(fig, r["value"], lang, currency)
     return fig

@@ -162,7 +162,7 @@ def tier_table(ctx, summary: pd.DataFrame, value: str) -> None:
                       ctx.t("conc.customer_share"): [pct(ctx, v) for v in summary["customer_share"]]})
     for col in ("revenue", "gross_profit", "account_profit"):
         t[ctx.t(f"col.{col}")] = [ctx.money(v) for v in summary[col]]
-    t[ctx.t("conc.value_share", value=value_name(ctx, value))] = [pct(ctx, v) for v in summary["value_share"]]
+    t[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = [pct(ctx, v) for v in summary["value_share"]]
     t[ctx.t("conc.avg_order")] = [ctx.money(v) for v in summary["avg_order"]]
     st.dataframe(t, hide_index=True, width="stretch", key="tiers")
 
@@ -175,7 +175,7 @@ def over_time(ctx, value: str) -> None:
                                  bind="query-params") or "quarter"
     f = replace(ctx.filters, start=None, end=None)
     over = pareto.over_time(data.customer_period_facts(ctx.data_key, f, grain), value)
-    labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value)), x=ctx.t(f"conc.grain.{grain}"),
+    labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value).lower()), x=ctx.t(f"conc.grain.{grain}"),
                   y=ctx.t("conc.axis.index"), gini=ctx.t("conc.gini"), top_share=ctx.t("conc.top", p=20),
                   partial=ctx.t("conc.partial"))
     st.plotly_chart(charts.over_time_chart(over, labels, ctx.lang, grain), key="over_time")
@@ -226,7 +226,7 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     for col in ("revenue", "gross_profit", "cost_to_serve", "account_profit"):
         out[ctx.t(f"conc.col.{col}")] = d[col].round(2)
     out[ctx.t("conc.col.orders")] = d["orders"]
-    out[ctx.t("conc.value_share", value=value_name(ctx, value))] = d["value_share"]
+    out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"]
     out[ctx.t("conc.col.cum_share")] = d["value_share_cum"]
     st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(out), ctx.lang)))
     pcfg = st.column_config.NumberColumn(format="percent")
