@@ -126,3 +126,29 @@ def test_chinese(at):
     got = shown(at)
     assert "基尼系数" in got and "前 20% 客户占比" in got
     assert any(ch in got["亏损客户侵蚀的利润"] for ch in "万亿")
+
+
+@pytest.fixture(scope="module")
+def plain_db(tmp_path_factory):
+    """A database loaded from a CSV with only customer id, date and amount."""
+    from kamdash import ingest
+
+    d = tmp_path_factory.mktemp("plain")
+    csv = d / "orders.csv"
+    csv.write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n"
+                   "A,2025-03-01,300\nC,2025-03-15,20\nB,2025-04-01,-10\n")
+    ingest.load_files(d / "plain.duckdb", csv)
+    return d / "plain.duckdb"
+
+
+def test_plain_csv_says_what_needs_cost_data(plain_db, use_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
+    use_db(plain_db)
+    at = page("pages/concentration.py").run()
+    assert not at.exception
+    got = shown(at)
+    assert got["Customers"] == "3" and got["Top 20% share"] == fmt_pct(400 / 460, "en")
+    assert any("neither cost of goods nor cost-to-serve" in i.value for i in at.info)
+    button_group(at, "value").set_value("gross_profit").run()
+    assert any("no cost of goods, so gross profit equals revenue" in i.value for i in at.info)
+    assert shown(at)["Gini"] == got["Gini"]  # the same numbers: gross profit is revenue here
