@@ -62,12 +62,21 @@ def pareto_chart(ranked: pd.DataFrame, labels: dict, lang: str, currency: str,
                            bgcolor="rgba(255,255,255,0.9)", bordercolor=PALETTE["grid"])
         fig.add_shape(type="line", x0=for_target_share, x1=for_target_share, y0=0, y1=target,
                       yref="y2", line=dict(color=PALETTE["muted"], width=1, dash="dot"))
-    top = max(1.0, float(np.nanmax(r["value_share"])) if len(r) else 1.0)
+    top = max(1.0, float(np.nanmax(r["value_share"])) if len(r) else 1.0) * 1.05
     low = min(0.0, float(np.nanmin(r["value_share"])) if len(r) else 0.0)
-    share_ticks = [t for t in nice_ticks(low, top, 5) if low - 1e-9 <= t <= top * 1.05]
+    vmax = max(float(r["value"].max()) if len(r) else 1.0, 0.0) * 1.05 or 1.0
+    vmin = min(float(r["value"].min()) if len(r) else 0.0, 0.0) * 1.05
+    # line the zero of the share axis up with the zero of the money axis
+    zero = -vmin / (vmax - vmin)  # where 0 sits on the money axis (fraction of its height)
+    if low < 0 and -low / (top - low) > zero:
+        zero = -low / (top - low)
+        vmin = -zero * vmax / (1 - zero)
+    share_min = -zero * top / (1 - zero)
+    share_ticks = [t for t in nice_ticks(low, top / 1.05, 5) if low - 1e-9 <= t <= top]
     fig.update_layout(template=TEMPLATE, title=labels.get("title"), height=HEIGHT, bargap=0,
+                      yaxis=dict(range=[vmin, vmax]),
                       yaxis2=dict(overlaying="y", side="right", tickmode="array", tickvals=share_ticks,
-                                  ticktext=[f"{t:.0%}" for t in share_ticks], range=[low - 0.02, top * 1.05],
+                                  ticktext=[f"{t:.0%}" for t in share_ticks], range=[share_min, top],
                                   showgrid=False, zeroline=False, title_text=labels.get("y2")),
                       margin=dict(t=80))
     fig.update_xaxes(title_text=labels.get("x"), tickformat=".0%", range=[-0.005, 1.01])

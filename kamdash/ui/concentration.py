@@ -16,6 +16,8 @@ from kamdash.ui import data
 
 GRAINS = ("quarter", "year")
 TOP_N_CHOICES = (10, 20, 50, 100)
+TRANSLATED_CHOICES = ("value", "grain", "by")  # widgets whose options are shown translated
+SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
 
 
 def pct(ctx, x, digits: int = 1) -> str:
@@ -30,9 +32,20 @@ def value_name(ctx, value: str) -> str:
     return ctx.t(f"series.{value}")
 
 
+def keep_choices_across_languages(ctx) -> None:
+    """Bound widgets keep the text shown when a choice was made; after a language switch, hand
+    the same choices back so they are shown in the new language (as the shell does)."""
+    if st.session_state.get(SHOWN_LANG_KEY, ctx.lang) != ctx.lang:
+        for key in TRANSLATED_CHOICES:
+            if st.session_state.get(key) is not None:
+                st.session_state[key] = st.session_state[key]
+    st.session_state[SHOWN_LANG_KEY] = ctx.lang
+
+
 def value_selector(ctx, coverage: dict) -> str:
     """Revenue / gross profit / account profit (bound to the URL as ``value``); says what the
     data cannot show."""
+    keep_choices_across_languages(ctx)
     value = st.segmented_control(
         ctx.t("conc.value"), list(pareto.VALUE_COLUMNS), default="revenue", required=True,
         format_func=lambda v: value_name(ctx, v), key="value", bind="query-params",
@@ -223,15 +236,17 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     for dim in ("customer_type", "sector", "region"):
         if dim in d:
             out[ctx.t(f"filters.{dim}")] = [ctx.label(dim, v) for v in d[dim]]
-    for col in ("revenue", "gross_profit", "cost_to_serve", "account_profit"):
-        out[ctx.t(f"conc.col.{col}")] = d[col].round(2)
+    money = [ctx.t(f"conc.col.{col}") for col in ("revenue", "gross_profit", "cost_to_serve", "account_profit")]
+    for label, col in zip(money, ("revenue", "gross_profit", "cost_to_serve", "account_profit")):
+        out[label] = d[col].round(2)
     out[ctx.t("conc.col.orders")] = d["orders"]
     out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"]
     out[ctx.t("conc.col.cum_share")] = d["value_share_cum"]
     st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(out), ctx.lang)))
     pcfg = st.column_config.NumberColumn(format="percent")
-    st.dataframe(out, hide_index=True, width="stretch", key="drill_table",
-                 column_config={out.columns[-2]: pcfg, out.columns[-1]: pcfg})
+    config = {c: st.column_config.NumberColumn(format="localized") for c in money}
+    config.update({out.columns[-2]: pcfg, out.columns[-1]: pcfg})
+    st.dataframe(out, hide_index=True, width="stretch", key="drill_table", column_config=config)
     name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(ctx.t("conc.download_csv"), export.csv_bytes(out), f"{name}.csv", "text/csv",
