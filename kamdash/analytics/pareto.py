@@ -88,7 +88,8 @@ def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
     (rank / N), value_share (cum_value / total; NaN when the total is not positive),
     share_before (cumulative share of the customers ranked above).
     """
-    df = facts.sort_values([value, "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    order = np.lexsort((facts["customer_id"].to_numpy(dtype=object), -facts[value].to_numpy(dtype=float)))
+    df = facts.take(order).reset_index(drop=True)
     n, total = len(df), float(df[value].sum())
     df["rank"] = np.arange(1, n + 1)
     df["value"] = df[value].astype(float)
@@ -318,17 +319,20 @@ def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     """Per tier (A, B, C, all present): customers, customer_share, revenue, revenue_share,
     gross_profit, account_profit, value (the tiering value), value_share, orders, avg_order
     (revenue / orders; NaN without orders). Input: ``abc_tiers`` output."""
-    g = tiers.groupby("tier").agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
-                                  gross_profit=("gross_profit", "sum"),
-                                  account_profit=("account_profit", "sum"), value=("value", "sum"),
-                                  orders=("orders", "sum"))
-    g = g.reindex(list(TIERS), fill_value=0)
+    codes = pd.Categorical(tiers["tier"], categories=list(TIERS)).codes
+    if (codes < 0).any():
+        raise ValueError("tiers must be A, B or C")
+    total = lambda col: np.bincount(codes, weights=tiers[col].to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
+    g = pd.DataFrame({"tier": list(TIERS), "customers": np.bincount(codes, minlength=len(TIERS)),
+                      **{c: total(c) for c in ("revenue", "gross_profit", "account_profit", "value", "orders")}})
+    g["orders"] = g["orders"].astype("int64")
     n, rev, val = g["customers"].sum(), g["revenue"].sum(), g["value"].sum()
     g["customer_share"] = g["customers"] / n if n else np.nan
     g["revenue_share"] = g["revenue"] / rev if rev > 0 else np.nan
     g["value_share"] = g["value"] / val if val > 0 else np.nan
-    g["avg_order"] = np.where(g["orders"] > 0, g["revenue"] / g["orders"].where(g["orders"] > 0), np.nan)
-    return g.reset_index()[["tier", "customers", "customer_share", "revenue", "revenue_share",
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["avg_order"] = np.where(g["orders"] > 0, g["revenue"] / g["orders"], np.nan)
+    return g[["tier", "customers", "customer_share", "revenue", "revenue_share",
                             "gross_profit", "account_profit", "value", "value_share", "orders",
                             "avg_order"]]
 
