@@ -412,6 +412,5 @@ def drilldown(facts: pd.DataFrame, value: str, tier: str | None = None, top_n: i
              if c in r.columns]
     cols = ["rank", "tier", "customer_id", *attrs, "revenue", "gross_profit", "cost_to_serve",
             "account_profit", "orders", "value_share", "value_share_cum"]
-    r = r.rename(columns={"value_share": "value_share", "cum_value": "cum_value"})
     r["value_share_cum"] = r["cum_value"] / total if total > 0 else np.nan
     return r[cols].reset_index(drop=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+
+import duckdb
 import streamlit as st
 
 from kamdash import config, queries, store
@@ -117,21 +119,27 @@ TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def _saved_tier_cutoffs(user_db: str):
+    return store.get_setting(user_db, TIER_CUTOFFS_SETTING, None)
+
+
 def tier_cutoffs(user_db: str) -> tuple[float, float]:
-    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
-    saved = store.get_setting(user_db, TIER_CUTOFFS_SETTING, None)
+    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%).
+
+    A user database that cannot be read right now (locked by another process, damaged) gives
+    the defaults for this rerun; the failure is not cached, so the next rerun tries again."""
     try:
-        a, b = (float(x) for x in saved)
+        a, b = (float(x) for x in _saved_tier_cutoffs(user_db))
         if 0 < a < b <= 1:
             return (a, b)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OSError, duckdb.Error, store.StoreError):
         pass
     return queries.TIER_CUTOFFS_DEFAULT
 
 
 def save_tier_cutoffs(user_db: str, cutoffs: tuple[float, float]) -> None:
     store.put_setting(user_db, TIER_CUTOFFS_SETTING, [float(c) for c in cutoffs])
-    tier_cutoffs.clear()
+    _saved_tier_cutoffs.clear()
 
 
 def user_db() -> str:

@@ -152,3 +152,18 @@ def test_plain_csv_says_what_needs_cost_data(plain_db, use_db, monkeypatch, tmp_
     button_group(at, "value").set_value("gross_profit").run()
     assert any("no cost of goods, so gross profit equals revenue" in i.value for i in at.info)
     assert shown(at)["Gini"] == got["Gini"]  # the same numbers: gross profit is revenue here
+
+
+def test_tier_filter_applies_to_other_pages_and_resets(small_db, use_db, monkeypatch, tmp_path, facts):
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
+    use_db(small_db)
+    at = page("pages/overview.py").run()
+    revenue_all = metrics(at)["Revenue"][0]
+    at.multiselect(key="tier").select("A").run()
+    assert not at.exception
+    tiers = pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue")
+    a_revenue = tiers.loc[tiers["tier"] == "A", "revenue"].sum()
+    assert metrics(at)["Revenue"][0] == fmt_money(a_revenue, "en", "CNY") != revenue_all
+    assert metrics(at)["Active customers"][0] == fmt_number((tiers["tier"] == "A").sum(), "en")
+    at.button(key="reset_filters").click().run()
+    assert at.multiselect(key="tier").value == [] and metrics(at)["Revenue"][0] == revenue_all
