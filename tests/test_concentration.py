@@ -319,3 +319,18 @@ def test_bench_case_kamdash_and_pandas_agree(small_db, f):
     assert bench_case.NAME == "concentration"
     assert ours["revenue"]["customers"] > 0 and ours["over_time"]["periods"] == 8
     _close(ours, theirs)
+
+
+def test_downloads_round_trip(tiny):
+    import io
+
+    from kamdash import export
+
+    d = pareto.drilldown(queries.customer_facts(tiny, H1), "revenue", tier="A")
+    d["name_zh"] = ["阿尔法商贸", "贝塔局"]
+    csv = export.csv_bytes(d)
+    assert csv.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese names
+    back = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
+    assert back["customer_id"].tolist() == ["A", "B"] and back["name_zh"].tolist() == ["阿尔法商贸", "贝塔局"]
+    xlsx = pd.read_excel(io.BytesIO(export.excel_bytes(d, "tier A")), sheet_name="tier A")
+    assert xlsx["revenue"].tolist() == [3500, 600] and xlsx["name_zh"].tolist() == ["阿尔法商贸", "贝塔局"]

@@ -147,7 +147,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
     table[ctx.t("col.margin")] = [pct(ctx, v) for v in worst["margin"]]
     for reason in pareto.LOSS_REASONS:
-        table[ctx.t(f"conc.reason.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
+        table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
     table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
     st.dataframe(table, hide_index=True, width="stretch", key="worst")
     st.caption(ctx.t("conc.worst_caption"))

@@ -77,7 +77,7 @@ def test_numbers_equal_the_analytics_output(at, facts):
     worst = pareto.loss_makers(facts)
     shown_worst = at.dataframe[0].value
     assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
-    assert shown_worst["Cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
+    assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
 
     drill = at.dataframe[3].value  # tier A by default
     expected = pareto.drilldown(facts, "revenue", tier="A")
