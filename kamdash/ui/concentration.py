@@ -146,10 +146,12 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     for col in ("revenue", "account_profit"):
         table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
     table[ctx.t("col.margin")] = [pct(ctx, v) for v in worst["margin"]]
+    table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
     for reason in pareto.LOSS_REASONS:
         table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
-    table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
-    st.dataframe(table, hide_index=True, width="stretch", key="worst")
+    st.dataframe(table, hide_index=True, width="stretch", key="worst", column_config={
+        ctx.t("col.rank"): st.column_config.NumberColumn(width=40),
+        ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
     st.caption(ctx.t("conc.worst_caption"))
 
 
