@@ -55,10 +55,10 @@ class Filters:
     ``customer_ids`` restricts to a set of customers (KA types, segments resolve to it); None
     means no restriction.
     ``tiers`` restricts to ABC tiers ("A", "B", "C"; empty means all). A customer's tier is
-    computed on its revenue in ``tier_period`` (first and last month; None means this filter's
-    own period) over *all* customers with an order then, whatever the other filters, with the
-    cut-offs ``tier_cutoffs`` (see ``tier_members``). The shell sets ``tier_period`` to the
-    chosen period, so ``previous()`` keeps the same accounts.
+    computed on its revenue in ``tier_period`` (first and last month; when not given, this
+    filter's own period, fixed at creation) over *all* customers with an order then, whatever the other filters, with the
+    cut-offs ``tier_cutoffs`` (see ``tier_members``); ``previous()`` and other copies keep the
+    same accounts.
     """
 
     start: date | None = None
@@ -75,6 +75,9 @@ class Filters:
     def __post_init__(self):
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"period starts ({self.start}) after it ends ({self.end})")
+        if self.tiers and self.tier_period is None:
+            # anchor the tiers to this period, so copies for other periods keep the same accounts
+            object.__setattr__(self, "tier_period", (self.start, self.end))
 
     @property
     def months(self) -> int | None:
@@ -227,6 +230,74 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     for c in COUNT_COLUMNS + ("active_months",):
         df[c] = df[c].astype("int64")
     return df
+
+
+def _periods(filters: Filters, periods: int) -> list[Filters]:
+    ranges = [filters]
+    for _ in range(periods - 1):
+        ranges.append(ranges[-1].previous())
+    return ranges
+
+
+def _customer_periods(backend, filters: Filters, periods: int):
+    """customer_month of the last ``periods`` periods of the same length, with a ``period``
+    column (0 = the filtered period, 1 = the one before, ...), aggregated per customer."""
+    ranges = _periods(filters, periods)
+    cm = apply_filters(backend.table("customer_month"), replace(filters, start=ranges[-1].start))
+    cm = cm.mutate(period=ibis.cases(*[((cm.month >= r.start) & (cm.month <= r.end), i)
+                                       for i, r in enumerate(ranges)]))
+    return cm.group_by("period", "customer_id").aggregate(
+        revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
+        account_profit=cm.account_profit.sum(), orders=cm.orders.sum())
+
+
+def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0.2) -> pd.DataFrame:
+    """KPI totals of the period and the ``periods - 1`` periods before it, computed in the
+    database (one scan; nothing per customer leaves DuckDB).
+
+    One row per period (0 = the filtered period, 1 = the one before, ...): revenue,
+    gross_profit, account_profit, active_customers (with an order), top_share (revenue share of
+    the first ceil(top_p * N) active customers by revenue), lost_customers (active in the period
+    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). Same
+    definitions as analytics.overview.period_values, which the tests compare it with.
+    """
+    per = _customer_periods(backend, filters, periods)
+    act = per.filter(per.orders > 0)
+    order = ibis.window(group_by=act.period, order_by=[ibis.desc(act.revenue), act.customer_id])
+    ranked = act.mutate(rk=ibis.row_number().over(order) + 1,
+                        n=act.customer_id.count().over(ibis.window(group_by=act.period)))
+    top = ranked.group_by(p_top="period").aggregate(
+        active_customers=ranked.n.max(),
+        top_revenue=ranked.revenue.sum(where=ranked.rk <= (ranked.n * top_p - 1e-9).ceil()),
+        active_revenue=ranked.revenue.sum())
+    tot = per.group_by("period").aggregate(revenue=per.revenue.sum(),
+                                           gross_profit=per.gross_profit.sum(),
+                                           account_profit=per.account_profit.sum())
+    older = act.select(customer_id=act.customer_id, period=act.period - 1)
+    lost = older.anti_join(act, ["customer_id", "period"]).group_by(p_lost="period").aggregate(
+        lost_customers=older.customer_id.count())
+    out = (tot.left_join(top, tot.period == top.p_top).left_join(lost, tot.period == lost.p_lost)
+           .drop("p_top", "p_lost").order_by("period"))
+    df = to_frame(out).set_index("period").reindex(range(periods))
+    df[["revenue", "gross_profit", "account_profit"]] = df[["revenue", "gross_profit", "account_profit"]].fillna(0.0)
+    df["active_customers"] = df["active_customers"].fillna(0).astype(float)
+    df["lost_customers"] = df["lost_customers"].fillna(0).astype(float)
+    df.loc[periods - 1, "lost_customers"] = float("nan")
+    df["top_share"] = (df["top_revenue"] / df["active_revenue"]).where(df["active_revenue"] > 0)
+    return df.drop(columns=["top_revenue", "active_revenue"]).reset_index()
+
+
+def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -> pd.DataFrame:
+    """The ``n`` largest customers of the period by ``by``, with their revenue in the previous
+    period (``previous_revenue``, NaN when none) and their attributes; columns: customer_id,
+    revenue, gross_profit, account_profit, orders, previous_revenue, then ATTRIBUTE_COLUMNS."""
+    per = _customer_periods(backend, filters, 2)
+    cur = per.filter(per.period == 0).order_by(ibis.desc(by), "customer_id").limit(n)
+    prev = per.filter(per.period == 1).select(p_id=per.customer_id, previous_revenue=per.revenue)
+    cu = backend.table("customers").select(a_id=ibis._.customer_id, **{c: ibis._[c] for c in ATTRIBUTE_COLUMNS})
+    out = (cur.left_join(prev, cur.customer_id == prev.p_id).left_join(cu, cur.customer_id == cu.a_id)
+           .drop("p_id", "a_id", "period").order_by(ibis.desc(by), "customer_id"))
+    return to_frame(out)
 
 
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:

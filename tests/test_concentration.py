@@ -131,6 +131,7 @@ def test_tier_filter_restricts_every_query(tiny):
     assert sorted(queries.customer_facts(tiny, f)["customer_id"]) == ["A", "B"]
     # previous() keeps the accounts of the chosen period
     assert sorted(queries.customer_facts(tiny, f.previous())["customer_id"]) == ["A", "B"]
+    assert replace(Q2, tiers=("A",)).tier_period == (Q2.start, Q2.end)  # anchored at creation
     only_c = replace(f, tiers=("B", "C"), regions=("North China",))
     assert sorted(queries.customer_facts(tiny, only_c)["customer_id"]) == ["C", "D"]
 
@@ -334,3 +335,13 @@ def test_downloads_round_trip(tiny):
     assert back["customer_id"].tolist() == ["A", "B"] and back["name_zh"].tolist() == ["阿尔法商贸", "贝塔局"]
     xlsx = pd.read_excel(io.BytesIO(export.excel_bytes(d, "tier A")), sheet_name="tier A")
     assert xlsx["revenue"].tolist() == [3500, 600] and xlsx["name_zh"].tolist() == ["阿尔法商贸", "贝塔局"]
+
+
+def test_bench_case_with_the_harness_inputs(small_db):
+    from bench.child import PandasData, filter_states
+    from bench.harness import load_cases
+
+    case = load_cases()["concentration"]
+    backend, data = queries.connect(str(small_db)), PandasData(str(small_db))
+    for f in filter_states(backend)[:3]:
+        _close(case.kamdash_step(backend, f), case.pandas_step(data, f))

@@ -105,6 +105,13 @@ def monthly_totals(data_key, filters: queries.Filters):
     return run(queries.monthly_totals, filters)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def overview(data_key, filters: queries.Filters, first_month):
+    from kamdash.views import overview as view
+
+    return run(view.build, filters, first_month)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_coverage(data_key) -> dict:
     return run(queries.data_coverage)

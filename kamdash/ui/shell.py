@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import config, demo, i18n, queries
+from kamdash import config, i18n, queries
 from kamdash.ui import data
 
 CTX_KEY = "kamdash.context"
@@ -89,6 +89,8 @@ def _language() -> str:
 
 def _problem(status, lang: str) -> None:
     """Explain why the database cannot be used and offer to build the demo database."""
+    from kamdash import demo  # only needed on this path: keeps start-up light
+
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     st.title(tr("app.title"))
     path = config.db_path()
