@@ -10,6 +10,8 @@ st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layo
 ctx = shell.start_app()
 page = st.navigation(
     [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
-             icon=":material/dashboard:", url_path="overview", default=True)]
+             icon=":material/dashboard:", url_path="overview", default=True),
+     st.Page("pages/segments.py", title=i18n.t("nav.segments", ctx.lang), icon=":material/bubble_chart:", url_path="segments"),
+     st.Page("pages/key_accounts.py", title=i18n.t("nav.key_accounts", ctx.lang), icon=":material/star:", url_path="key-accounts")]
 )
 page.run()

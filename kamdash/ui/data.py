@@ -101,3 +101,64 @@ def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
 @st.cache_data(show_spinner=False, max_entries=64)
 def monthly_totals(data_key, filters: queries.Filters):
     return run(queries.monthly_totals, filters)
+
+
+# ---------------------------------------------------------------- user database (settings)
+
+
+def user_db_path():
+    return config.user_db_path(config.db_path())
+
+
+def user_signature() -> tuple | None:
+    """Identity of the user database file, so cached reads see every saved change."""
+    try:
+        s = os.stat(user_db_path())
+    except FileNotFoundError:
+        return None
+    return (str(user_db_path()), s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _setting(key: str, sig) -> object:
+    return store.get_setting(user_db_path(), key)
+
+
+def setting(key: str, default=None):
+    """A saved setting from the user database (cached until the file changes)."""
+    value = _setting(key, user_signature())
+    return default if value is None else value
+
+
+def put_setting(key: str, value) -> None:
+    store.put_setting(user_db_path(), key, value)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _assignment(sig):
+    return store.get_assignment(user_db_path())
+
+
+def assignment():
+    """The stored customer assignment (segment and KA types per customer)."""
+    return _assignment(user_signature())
+
+
+# ---------------------------------------------------------------- segments and KA types
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_features(data_key, filters: queries.Filters):
+    return run(queries.customer_features, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def customer_links(data_key):
+    return run(queries.customer_links)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def segmentation(data_key, filters: queries.Filters, columns: tuple, k, method: str):
+    from kamdash.analytics import segments
+
+    return segments.fit_segments(customer_features(data_key, filters), columns, k, method)
