@@ -230,7 +230,8 @@ TRAITS = (  # (feature, sign, token)
 def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dict[int, tuple[str, ...]]:
     """A descriptive name per segment as catalog tokens: a value level (``value_high``,
     ``value_mid``, ``value_low``, from mean revenue rank) and up to two traits from the
-    standardised profile (``z_<feature>`` beyond ``threshold``), e.g. ("value_high", "loyal").
+    standardised profile (``z_<feature>`` beyond ``threshold``, the first two in ``TRAITS``
+    order: lapsing and growth matter most to a key-account manager), e.g. ("value_high", "loyal").
     Names that would repeat get the segment number appended by the caller."""
     k = len(profile)
     out = {}
@@ -243,9 +244,9 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
         for rank, (feat, sign, token) in enumerate(TRAITS):
             z = row.get(f"z_{feat}")
             if z is not None and not np.isnan(z) and sign * z > threshold:
-                scored.append((-(sign * z), rank, token))
+                scored.append((rank, token))
         traits = []
-        for _, _, token in sorted(scored):
+        for _, token in sorted(scored):
             if token not in traits:
                 traits.append(token)
             if len(traits) == 2:
