@@ -148,8 +148,8 @@ def assignment():
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def customer_features(data_key, filters: queries.Filters):
-    return run(queries.customer_features, filters)
+def customer_features(data_key, filters: queries.Filters, breadth: bool = False):
+    return run(queries.customer_features, filters, breadth)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -161,4 +161,5 @@ def customer_links(data_key):
 def segmentation(data_key, filters: queries.Filters, columns: tuple, k, method: str):
     from kamdash.analytics import segments
 
-    return segments.fit_segments(customer_features(data_key, filters), columns, k, method)
+    feats = customer_features(data_key, filters, "breadth" in columns)
+    return segments.fit_segments(feats, columns, k, method)

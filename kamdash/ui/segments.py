@@ -62,10 +62,10 @@ def _save_config() -> None:
 def controls(ctx) -> None:
     """Feature, method and k pickers (saved on change)."""
     cfg = saved_config()
-    c1, c2, c3 = st.columns([3, 1.3, 1.7])
-    c1.multiselect(ctx.t("seg.features"), list(sg.FEATURES), default=list(cfg["features"]),
+    st.multiselect(ctx.t("seg.features"), list(sg.FEATURES), default=list(cfg["features"]),
                    format_func=lambda f: ctx.t(f"seg.feature.{f}"), key="seg_features",
                    on_change=_save_config, help=ctx.t("seg.features.help"))
+    c2, c3 = st.columns([1, 1])
     c2.segmented_control(ctx.t("seg.method"), list(sg.METHODS), default=cfg["method"],
                          format_func=lambda m: ctx.t(f"seg.method.{m}"), key="seg_method",
                          on_change=_save_config, required=True, help=ctx.t("seg.method.help"))
@@ -86,10 +86,10 @@ def compute(ctx) -> Segmentation | None:
     (the KA type and segment filters themselves do not apply here: these pages define them).
     Stores the assignment when it changed. None when no customer has an order."""
     f = replace(ctx.filters, customer_ids=None)
-    feats = data.customer_features(ctx.data_key, f)
+    cfg = saved_config()
+    feats = data.customer_features(ctx.data_key, f, "breadth" in cfg["features"])
     if len(feats) < 3:
         return None
-    cfg = saved_config()
     result = data.segmentation(ctx.data_key, f, cfg["features"], cfg["k"], cfg["method"])
     profile = sg.profiles(feats, result)
     suggested = {s: _name_of(ctx, t) for s, t in sg.name_tokens(profile).items()}

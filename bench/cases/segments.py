@@ -1,0 +1,78 @@
+"""Benchmark case: customer features + segmentation fit (issue 4).
+
+kamdash_step computes the features in DuckDB through the query layer (customer_month plus one
+distinct-products pass over order_lines) and fits the default pipeline (signed log -> scale ->
+KMeans, k = 6) on the default features (product breadth, the one feature that needs order_lines,
+is not among them). pandas_step computes the same features in plain pandas straight from the order
+lines and fits the same pipeline. Measured once on a 200k-customer demo (3 years, 12M order
+lines), 2 shared cores: see the issue-4 report / bench results.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+NAME = "segments"
+K = 6
+
+
+def _fit(features):
+    from kamdash.analytics import segments
+
+    r = segments.fit_segments(features, segments.DEFAULT_FEATURES, k=K)
+    return {"customers": int(len(features)), "k": r.k,
+            "sizes": r.labels["segment"].value_counts().sort_index().tolist()}
+
+
+def kamdash_step(backend, filters):
+    from kamdash import queries
+
+    return _fit(queries.customer_features(backend, filters, breadth=False))  # not a default feature
+
+
+def pandas_step(data, filters):
+    from kamdash.queries import add_months, month_start
+
+    lines, customers, cts = data.lines, data.customers, data.cts
+    c = customers
+    for col, values in filters.dimension_values().items():
+        if values:
+            c = c[c[col].isin(values)]
+    if filters.customer_ids is not None:
+        c = c[c["customer_id"].isin(filters.customer_ids)]
+    keep = set(c["customer_id"])
+    ln = lines[lines["customer_id"].isin(keep)].copy()
+    ln["order_date"] = pd.to_datetime(ln["order_date"])
+    ln["month"] = ln["order_date"].dt.to_period("M").dt.to_timestamp()
+    data_end = ln["order_date"].max()
+    end = pd.Timestamp(filters.end or month_start(data_end.date()))
+    as_of = min(end + pd.offsets.MonthEnd(0), data_end)
+    hist = ln[ln["month"] <= end]
+    per = hist[hist["month"] >= pd.Timestamp(filters.start)] if filters.start else hist
+    g = per.groupby("customer_id")
+    f = pd.DataFrame({
+        "revenue": g["revenue"].sum(),
+        "cost": g["cost"].sum(),
+        "frequency": g["order_date"].nunique().astype(float),
+        "active_months": g["month"].nunique(),
+    })
+    ct = cts[cts["customer_id"].isin(f.index)].copy()
+    ct["month"] = pd.to_datetime(ct["month"])
+    ct = ct[(ct["month"] <= end) & ((ct["month"] >= pd.Timestamp(filters.start)) if filters.start else True)]
+    f["gross_profit"] = f["revenue"] - f["cost"]
+    f["account_profit"] = f["gross_profit"] - ct.groupby("customer_id")["amount"].sum().reindex(f.index).fillna(0)
+    h = hist[hist["customer_id"].isin(f.index)].groupby("customer_id")["order_date"]
+    f["recency"] = (as_of - h.max()).dt.days.astype(float)
+    first = h.min()
+    f["tenure"] = ((as_of.year - first.dt.year) * 12 + as_of.month - first.dt.month).astype(float)
+    f["regularity"] = f["active_months"] / (filters.months or 12)
+    f["margin"] = (f["account_profit"] / f["revenue"]).where(f["revenue"] > 0)
+    last12 = hist[hist["month"] > pd.Timestamp(add_months(end.date(), -12))]
+    prev12 = hist[(hist["month"] > pd.Timestamp(add_months(end.date(), -24)))
+                  & (hist["month"] <= pd.Timestamp(add_months(end.date(), -12)))]
+    a = last12.groupby("customer_id")["revenue"].sum().reindex(f.index).fillna(0)
+    p = prev12.groupby("customer_id")["revenue"].sum().reindex(f.index).fillna(0)
+    d = (a.abs() + p.abs()) / 2
+    f["growth"] = ((a - p) / d).where(d > 0, 0.0)
+    f = f.sort_values("revenue", ascending=False).reset_index()
+    return _fit(f)
