@@ -21,7 +21,7 @@ with st.expander(ctx.t("ka.rules"), expanded=False):
     st.caption(ctx.t("ka.rules.caption"))
     ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
 
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 left.plotly_chart(ui.types_figure(ctx, seg), key="ka_types_chart")
 right.dataframe(ui.types_table(ctx, seg), hide_index=True, width="stretch", key="ka_types_table")
 st.caption(ctx.t("ka.types.caption"))

@@ -81,13 +81,15 @@ def profile_heatmap(z: pd.DataFrame, text: pd.DataFrame, labels: dict) -> go.Fig
 
 def ka_types_chart(summary: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
     """Key accounts per type: bars = share of revenue, text = customers and share.
-    ``summary``: ka_type (display), customers, revenue_share. ``labels``: title, x, customers."""
+    ``summary``: ka_type (display), customers, revenue_share, in order; the last row (all key
+    accounts together) is drawn in grey. ``labels``: title, x, customers."""
+    colors = [COLORWAY[i % len(COLORWAY)] for i in range(len(summary) - 1)] + [PALETTE["muted"]]
     s = summary.iloc[::-1]
     text = [f"{fmt_pct(r, lang)} · {labels['customers'].format(n=n)}"
             for r, n in zip(s["revenue_share"], s["customers"])]
     fig = go.Figure(go.Bar(y=s["ka_type"], x=s["revenue_share"], orientation="h", text=text,
                            textposition="outside", cliponaxis=False,
-                           marker_color=[COLORWAY[i % len(COLORWAY)] for i in range(len(s))][::-1],
+                           marker_color=colors[::-1],
                            hovertemplate="%{y}: %{text}<extra></extra>"))
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=110 + 52 * len(s),
                       showlegend=False, margin=dict(t=60, r=160))

@@ -111,9 +111,12 @@ def compute(ctx) -> Segmentation | None:
 def _store(assigned: pd.DataFrame) -> None:
     cols = ["customer_id", "segment", "segment_name", "ka_types"]
     digest = str(int(pd.util.hash_pandas_object(assigned[cols], index=False).sum()))
-    if data.setting(HASH_KEY) != digest:
+    before = data.setting(HASH_KEY)
+    if before != digest:
         store.put_assignment(data.user_db_path(), assigned)
         data.put_setting(HASH_KEY, digest)
+        if before is None:  # the sidebar filters were drawn disabled before the first assignment
+            st.rerun()
 
 
 def show_choice(ctx, seg: Segmentation) -> None:
@@ -170,7 +173,9 @@ def profile_heatmap(ctx, seg: Segmentation):
     p = seg.profile
     rows = [f"{s} · {seg.names[s]}" for s in p["segment"]]
     cols = [ctx.t(f"seg.feature.{f}") for f in seg.result.features]
-    z = pd.DataFrame({c: p[f"z_{f}"].to_numpy() for c, f in zip(cols, seg.result.features)}, index=rows)
+    # colour says better (blue) or worse (red) than average: for recency fewer days is better
+    z = pd.DataFrame({c: p[f"z_{f}"].to_numpy() * (-1 if f == "recency" else 1)
+                      for c, f in zip(cols, seg.result.features)}, index=rows)
     text = pd.DataFrame({c: [_fmt_feature(ctx, f, v) for v in p[f]] for c, f in zip(cols, seg.result.features)},
                         index=rows)
     labels = {"title": ctx.t("seg.heat.title"), "colorbar": ctx.t("seg.heat.colorbar")}

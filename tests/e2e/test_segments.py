@@ -62,4 +62,6 @@ def test_segments_and_key_accounts_pages(server, page: Page, artifacts):
     expect(page.get_by_role("heading", name="客户细分", exact=True)).to_be_visible(timeout=WAIT)
     charts_drawn(page, 3)
     expect(page.get_by_text("细分群分布图")).to_be_visible()
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(2, timeout=WAIT)
+    page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "segments-zh.png"), full_page=True)
