@@ -288,8 +288,17 @@ def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
     })
 
 
-def _types_text(ctx, row) -> str:
-    return ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{t}") for t in ka.KA_TYPES if row[t])
+def _types_text(ctx, flags: pd.DataFrame) -> list[str]:
+    """Display text of the KA types of each row of ``flags`` (bool columns KA_TYPES)."""
+    names = [ctx.t(f"ka.type.{t}") for t in ka.KA_TYPES]
+    sep = ctx.t("seg.name.sep")
+    combos = {}
+    out = []
+    for row in map(tuple, flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)):
+        if row not in combos:  # at most 16 combinations: join each once
+            combos[row] = sep.join(n for n, on in zip(names, row) if on)
+        out.append(combos[row])
+    return out
 
 
 def portfolio(ctx, seg: Segmentation):
@@ -297,7 +306,7 @@ def portfolio(ctx, seg: Segmentation):
     pf = ka.portfolio(seg.features, seg.types)
     info = seg.features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
     pf["account"] = _account_names(ctx, info).to_numpy()
-    pf["types"] = [_types_text(ctx, r) for _, r in pf[list(ka.KA_TYPES)].iterrows()]
+    pf["types"] = _types_text(ctx, pf)
     labels = {"title": ctx.t("ka.pf.title"), "x": ctx.t("ka.pf.x", currency=ctx.currency),
               "y": ctx.t("ka.pf.y"), "value": ctx.t("col.revenue"), "potential": ctx.t("ka.pf.potential"),
               "types": ctx.t("ka.col.types"), **{f"quadrant.{q}": ctx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
