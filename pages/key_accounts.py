@@ -21,7 +21,7 @@ with st.expander(ctx.t("ka.rules"), expanded=False):
     st.caption(ctx.t("ka.rules.caption"))
     ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
 
-left, right = st.columns([1, 1])
+left, right = st.columns([4, 5])  # the table needs the room: five columns of money and shares
 left.plotly_chart(ui.types_figure(ctx, seg), key="ka_types_chart")
 right.dataframe(ui.types_table(ctx, seg), hide_index=True, width="stretch", key="ka_types_table")
 st.caption(ctx.t("ka.types.caption"))
