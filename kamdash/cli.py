@@ -63,6 +63,7 @@ def _import_sources(args) -> list:
     sources = []
     for item in args.files:
         role, sep, rest = item.partition(":")
+        role = {"orders": "order_lines", "cts": "cost_to_serve"}.get(role, role)
         if sep and role in mapping.ROLES:
             sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides))
         else:
