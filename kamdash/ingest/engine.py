@@ -35,6 +35,7 @@ MEMORY_LIMIT = "2GB"  # DuckDB spills staging tables to disk beyond this
 MAX_TEXT = 1000  # characters in one text cell
 SAMPLE_ROWS = 5
 LOCATED_WARNINGS = 10  # located examples per kind of warning
+DECIMAL_SAMPLE = 200_000  # rows looked at to tell a decimal comma from a decimal point
 
 Progress = Callable[[float, str], None]
 
@@ -206,16 +207,6 @@ def inspect(files: list[SourceFile], workdir: Path | str | None = None, user_db=
 # ------------------------------------------------------------------------------ checks
 
 
-def _expr(field_: str, kind: str, date_order, decimal) -> str:
-    if kind == "date":
-        return parse.date_expr(field_, date_order)
-    if kind == "number":
-        return parse.number_expr(field_, decimal)
-    if kind == "integer":
-        return parse.integer_expr(field_, decimal)
-    return parse.text_expr(field_)
-
-
 def _filled(f: str) -> str:
     return f"({f} IS NOT NULL AND trim({f}) <> '')"
 
@@ -224,13 +215,22 @@ class _Checker:
     def __init__(self, con, report: ImportReport, options: Options):
         self.con, self.report, self.options = con, report, options
         self.today = options.today or date.today()
+        self.known: dict[str, int] = {}  # condition -> rows, counted together in one scan
+
+    def count_all(self, table: str, conds: list[str]) -> None:
+        conds = [c for c in dict.fromkeys(conds) if c not in self.known]
+        if conds:
+            got = self.q("SELECT " + ", ".join(f"count(*) FILTER ({c})" for c in conds) + f" FROM {table}")[0]
+            self.known.update(zip(conds, got))
 
     def q(self, sql: str, params=None):
         return self.con.execute(sql, params or []).fetchall()
 
     def located(self, table: str, info: FileInfo, offset: int, cond: str, column: str, value: str,
                 code: str, target: list, **fields) -> int:
-        total = self.q(f"SELECT count(*) FROM {table} WHERE {cond}")[0][0]
+        total = self.known.get(cond)
+        if total is None:
+            total = self.q(f"SELECT count(*) FROM {table} WHERE {cond}")[0][0]
         if total:
             limit = MAX_REPORTED if target is self.report.problems else LOCATED_WARNINGS
             rows = self.q(f"SELECT _row, CAST({value} AS VARCHAR) FROM {table} WHERE {cond} "
@@ -253,9 +253,8 @@ class _Checker:
         date_fields = [f for f in present if kinds[f] == "date"]
         order = self.options.date_order or info.date_order
         if not order and date_fields:
-            ev = self.q("SELECT " + ", ".join(parse.date_order_evidence_sql(f) for f in date_fields)
-                        + f" FROM {table}")[0]
-            sums = [sum(ev[i::4]) for i in range(4)]
+            evs = [self.q(parse.date_order_evidence_sql(f, table))[0] for f in date_fields]
+            sums = [sum(e[i] for e in evs) for i in range(4)]
             order = parse.decide_date_order(*sums)
             if order is None:
                 rep.needs_date_order = True
@@ -263,9 +262,20 @@ class _Checker:
         num_fields = [f for f in present if kinds[f] in ("number", "integer")]
         if num_fields:
             ev = self.q("SELECT " + ", ".join(parse.decimal_evidence_sql(f) for f in num_fields)
-                        + f" FROM {table}")[0]
+                        + f" FROM (SELECT * FROM {table} LIMIT {DECIMAL_SAMPLE})")[0]
             comma, point = sum(ev[0::2]), sum(ev[1::2])
             info.decimal = "," if comma > point else "."
+        table = self.typed(table, info, present, order)
+        self.table = table
+        conds = []
+        for f in present:
+            if kinds[f] != "text":
+                conds.append(f"p_{f} IS NULL AND {_filled(f)}")
+            else:
+                conds += [f"length({f}) > {MAX_TEXT}", self.formula(f)]
+            if f in maps.REQUIRED[role]:
+                conds.append(f"NOT {_filled(f)}")
+        self.count_all(table, conds)
         # cells that cannot be read, required values missing, text too long
         for f in kinds:
             if f not in present:
@@ -273,7 +283,7 @@ class _Checker:
             col = colname[f]
             kind = kinds[f]
             if kind != "text":
-                cond = f"{_filled(f)} AND {_expr(f, kind, order, info.decimal)} IS NULL"
+                cond = f"p_{f} IS NULL AND {_filled(f)}"
                 if kind == "date" and order is None:
                     code = "ambiguous_date"
                 else:
@@ -285,14 +295,14 @@ class _Checker:
                 if self.located(table, info, offset, cond, col, f"length({f})", "too_long", errors,
                                 limit=MAX_TEXT):
                     bad.append(cond)
-                cond = f"regexp_matches(trim({f}), '^[=+\\-@]') AND TRY_CAST(trim({f}) AS DOUBLE) IS NULL"
+                cond = self.formula(f)
                 self.located(table, info, offset, cond, col, f, "formula_cell", rep.warnings)
             if f in maps.REQUIRED[role]:
                 cond = f"NOT {_filled(f)}"
                 if self.located(table, info, offset, cond, col, "''", "missing_value", errors):
                     bad.append(cond)
         if role == "order_lines":
-            amount = self.amount_expr(present, info.decimal)
+            amount = "p__amount"
             amount_col = colname.get("revenue") or colname.get("unit_price") or "revenue"
             cond = f"({amount}) IS NULL AND NOT ({' OR '.join(bad) or 'false'})"
             if self.located(table, info, offset, cond, amount_col, "''", "missing_amount", errors):
@@ -319,14 +329,40 @@ class _Checker:
         return bad_cond
 
     @staticmethod
-    def amount_expr(present: set, decimal: str) -> str:
+    def formula(f: str) -> str:
+        """Text that a spreadsheet would read as a formula (a number like -5 is not)."""
+        return f"left(ltrim({f}), 1) IN ('=', '+', '-', '@') AND TRY_CAST(trim({f}) AS DOUBLE) IS NULL"
+
+    @staticmethod
+    def amount_expr(present: set) -> str:
+        """Revenue: the amount column, else quantity × unit price − discount (parsed columns)."""
         parts = []
         if "revenue" in present:
-            parts.append(parse.number_expr("revenue", decimal))
+            parts.append("p_revenue")
         if {"quantity", "unit_price"} <= present:
-            disc = f"coalesce({parse.number_expr('discount', decimal)}, 0)" if "discount" in present else "0"
-            parts.append(f"{parse.number_expr('quantity', decimal)} * {parse.number_expr('unit_price', decimal)} - {disc}")
+            disc = "coalesce(p_discount, 0)" if "discount" in present else "0"
+            parts.append(f"p_quantity * p_unit_price - {disc}")
         return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DOUBLE)"
+
+    def typed(self, table: str, info: FileInfo, present: set, order) -> str:
+        """Parse every mapped column once into ``p_<field>`` next to the text (``typed_<n>``)."""
+        kinds = maps.FIELDS[info.role]
+        inner, mid, outer = ["*"], ["*"], ["*"]
+        helpers = []
+        for f in sorted(present):
+            i, m, o = parse.typed_layers(f, kinds[f], order, info.decimal)
+            inner += i
+            mid += m
+            outer.append(o)
+            helpers += [e.rsplit(" AS ", 1)[1] for e in i + m]
+        typed = f"typed_{table}"
+        exclude = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
+        amount = f", {self.amount_expr(present)} AS p__amount" if info.role == "order_lines" else ""
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {typed} AS SELECT *{exclude}{amount} FROM (
+                               SELECT {', '.join(outer)} FROM (
+                                 SELECT {', '.join(mid)} FROM (SELECT {', '.join(inner)} FROM {table})))""")
+        self.con.execute(f"DROP TABLE {table}")
+        return typed
 
     def order_warnings(self, table, info, offset, present, colname, amount, order) -> None:
         rep = self.report
@@ -352,7 +388,7 @@ class _Checker:
             warn.append(problem(info.name, first + offset, amount_col, "", "returns", n=neg,
                                 total=f"{-neg_sum:,.2f}"))
         if "order_date" in present:
-            d = parse.date_expr("order_date", order)
+            d = "p_order_date"
             self.located(table, info, offset, f"{d} > DATE '{self.today.isoformat()}'",
                          colname["order_date"], "order_date", "future_date", warn,
                          today=self.today.isoformat())
@@ -368,16 +404,17 @@ class _Checker:
 # ------------------------------------------------------------------------------ writing
 
 
-def _insert(con, role: str, table: str, present: set, info: FileInfo, where: str, line_base: int) -> int:
+def _insert(con, role: str, table: str, present: set, info: FileInfo, where: str, line_base: int,
+            prefix: str = "") -> int:
     kinds = maps.FIELDS[role]
     order, dec = info.date_order, info.decimal
 
     def val(f):
-        return _expr(f, kinds[f], order, dec) if f in present else "NULL"
+        return f"p_{f}" if f in present else "NULL"
 
     if role == "order_lines":
         date_ = val("order_date")
-        amount = _Checker.amount_expr(present, dec)
+        amount = "p__amount"
         cols = {
             "order_id": val("order_id") if "order_id" in present else
             f"trim(customer_id) || '@' || CAST({date_} AS VARCHAR)",
@@ -394,7 +431,7 @@ def _insert(con, role: str, table: str, present: set, info: FileInfo, where: str
             "cost": val("cost") if "cost" in present else
             (f"{amount} - {val('gross_margin')}" if "gross_margin" in present else "NULL"),
         }
-        target = "new_order_lines"
+        target = f"{prefix}order_lines"
     else:
         cols = {}
         for col in schema.SALES_TABLES[role]:
@@ -402,7 +439,7 @@ def _insert(con, role: str, table: str, present: set, info: FileInfo, where: str
             if role == "cost_to_serve" and col == "month":
                 e = f"CAST(date_trunc('month', {e}) AS DATE)"
             cols[col] = e
-        target = f"new_{role}"
+        target = f"{prefix}{role}"
     select = ", ".join(f"{e} AS {c}" for c, e in cols.items())
     con.execute(f"INSERT INTO {target} SELECT {select} FROM {table} WHERE NOT ({where})")
     return con.execute(f"SELECT count(*) FROM {table} WHERE NOT ({where})").fetchall()[0][0]
@@ -416,7 +453,7 @@ ATTRS = {  # orders field -> customers / products column
 }
 
 
-def _derive_dimensions(con, staged: list) -> None:
+def _derive_dimensions(con, staged: list, prefix: str = "") -> None:
     """Customers and products named in the order lines but not in their own files get a row,
     with the attributes the order lines carry (the latest value per id)."""
     for dim, key in (("customers", "customer_id"), ("products", "product_id")):
@@ -426,26 +463,26 @@ def _derive_dimensions(con, staged: list) -> None:
                 continue
             kinds = maps.FIELDS["order_lines"]
             if dim == "customers":
-                key_e = _expr("customer_id", "text", None, ".")
+                key_e = "p_customer_id"
             elif "product_id" in present:
-                key_e = _expr("product_id", "text", None, ".")
+                key_e = "p_product_id"
             elif "product_name" in present:
-                key_e = _expr("product_name", "text", None, ".")
+                key_e = "p_product_name"
             else:
                 continue
-            attrs = {col: (_expr(f, "text", None, ".") if f in present else "CAST(NULL AS VARCHAR)")
+            attrs = {col: (f"p_{f}" if f in present else "CAST(NULL AS VARCHAR)")
                      for f, (d, col) in ATTRS.items() if d == dim}
-            d = _expr("order_date", kinds["order_date"], info.date_order, ".")
+            d = "p_order_date"
             sel = ", ".join(f"{e} AS {c}" for c, e in attrs.items())
             parts.append(f"SELECT {key_e} AS k, {d} AS d, {sel} FROM {table} WHERE NOT ({where})")
         if not parts:
             continue
         cols = [c for f, (d, c) in ATTRS.items() if d == dim]
         aggs = ", ".join(f"arg_max({c}, d) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in cols)
-        con.execute(f"""INSERT INTO new_{dim} ({key}, {', '.join(cols)})
+        con.execute(f"""INSERT INTO {prefix}{dim} ({key}, {', '.join(cols)})
                         SELECT k, {', '.join(cols)} FROM (
                             SELECT k, {aggs} FROM ({' UNION ALL '.join(parts)}) WHERE k IS NOT NULL GROUP BY k)
-                        ANTI JOIN new_{dim} ON new_{dim}.{key} = k""")
+                        ANTI JOIN {prefix}{dim} ON {prefix}{dim}.{key} = k""")
 
 
 def _export_current(db: Path, workdir: Path) -> dict[str, Path]:
@@ -522,7 +559,8 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
 
         def fill(con):
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            if commit:
+            prefix = "new_" if current else ""  # append: new rows first, then the current ones
+            if commit and prefix:
                 for role in maps.ROLES:
                     con.execute(f"CREATE TEMP TABLE new_{role} AS SELECT * FROM {role} LIMIT 0")
             staged = _stage_and_check(con, files, preps, report, options, step)
@@ -536,14 +574,14 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
             counts: dict[str, int] = {}
             base = 0
             for table, info, where, present in staged:
-                n = _insert(con, info.role, table, present, info, where, base)
+                n = _insert(con, info.role, table, present, info, where, base, prefix)
                 base += info.rows or 0
                 counts[info.role] = counts.get(info.role, 0) + n
-            _derive_dimensions(con, staged)
+            _derive_dimensions(con, staged, prefix)
             if current:
                 _append_current(con, current, counts)
-            for role in maps.ROLES:
-                con.execute(f"INSERT INTO {role} SELECT * FROM new_{role}")
+                for role in maps.ROLES:
+                    con.execute(f"INSERT INTO {role} SELECT * FROM new_{role}")
             con.execute("""INSERT INTO customers (customer_id)
                            SELECT DISTINCT customer_id FROM order_lines ANTI JOIN customers USING (customer_id)""")
             if current:
@@ -633,7 +671,7 @@ def _stage_and_check(con, files, preps, report: ImportReport, options: Options, 
         step(0.5 + 0.2 * i / max(1, len(files)), "check")
         offset = prep.line_offset - 1 if prep.kind == "csv" else 0
         where = checker.file(table, info, offset, set(fields.values()))
-        staged.append((table, info, where, set(fields.values())))
+        staged.append((checker.table, info, where, set(fields.values())))
     if not any(info.role == "order_lines" for _, info, _, _ in staged) and not report.problems:
         report.problems.append(problem(", ".join(p.name for p in preps), None, "-", "", "no_orders"))
     report.limits = _limits(staged, report)

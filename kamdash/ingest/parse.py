@@ -71,17 +71,16 @@ def date_expr(col: str, order: str | None) -> str:
         ELSE CAST(try_strptime({v}, [{fmts}]) AS DATE) END)"""
 
 
-def date_order_evidence_sql(col: str) -> str:
-    """SELECT list giving (a/b/c values, day-first evidence, month-first evidence, year-first)."""
+def date_order_evidence_sql(col: str, table: str) -> str:
+    """A query giving (a/b/c values, day-first evidence, month-first evidence, year-first) for
+    ``col``: one regular expression per value that is not an ISO date."""
     v = _v(col)
-    a = f"TRY_CAST(regexp_extract({v}, '{_ABC}', 1) AS INTEGER)"
-    b = f"TRY_CAST(regexp_extract({v}, '{_ABC}', 2) AS INTEGER)"
-    c = f"regexp_extract({v}, '{_ABC}', 3)"
-    m = f"regexp_full_match({v}, '{_ABC}')"
-    return (f"count(*) FILTER ({m}), "
-            f"count(*) FILTER ({m} AND {a} > 12 AND {b} <= 12), "
-            f"count(*) FILTER ({m} AND {b} > 12 AND {a} <= 12), "
-            f"count(*) FILTER ({m} AND length({c}) = 2 AND {a} > 31)")
+    return f"""SELECT count(*) FILTER (m.a <> ''),
+                      count(*) FILTER (TRY_CAST(m.a AS INTEGER) > 12 AND TRY_CAST(m.b AS INTEGER) <= 12),
+                      count(*) FILTER (TRY_CAST(m.b AS INTEGER) > 12 AND TRY_CAST(m.a AS INTEGER) <= 12),
+                      count(*) FILTER (length(m.c) = 2 AND TRY_CAST(m.a AS INTEGER) > 31)
+               FROM (SELECT regexp_extract({v}, '{_ABC}', ['a', 'b', 'c']) AS m FROM {table}
+                     WHERE {col} IS NOT NULL AND NOT coalesce(year(TRY_CAST({v} AS DATE)) >= 1000, false))"""
 
 
 def decide_date_order(n_abc: int, day_first: int, month_first: int, year_first: int) -> str | None:
@@ -97,19 +96,6 @@ def decide_date_order(n_abc: int, day_first: int, month_first: int, year_first: 
     return None
 
 
-def number_expr(col: str, decimal: str = ".") -> str:
-    """DOUBLE from the text column ``col``; NULL when empty or not a finite number."""
-    v = _v(col)
-    s = f"regexp_replace({v}, '[\\s\u00a0¥￥$€£元]', '', 'g')"
-    if decimal == ",":
-        s = f"replace(regexp_replace({s}, '[.'']', '', 'g'), ',', '.')"
-    else:
-        s = f"regexp_replace({s}, '[,'']', '', 'g')"
-    s = f"(CASE WHEN regexp_full_match({s}, '\\(.*\\)') THEN '-' || trim({s}, '()') ELSE {s} END)"
-    x = f"TRY_CAST({s} AS DOUBLE)"
-    return f"(CASE WHEN {col} IS NULL OR {v} = '' THEN CAST(NULL AS DOUBLE) WHEN isfinite({x}) THEN {x} END)"
-
-
 def decimal_evidence_sql(col: str) -> str:
     """SELECT list giving (decimal comma evidence, decimal point evidence) for ``col``."""
     v = _v(col)
@@ -119,9 +105,47 @@ def decimal_evidence_sql(col: str) -> str:
             f"count(*) FILTER (regexp_full_match({v}, '{point}'))")
 
 
-def integer_expr(col: str, decimal: str = ".") -> str:
-    x = number_expr(col, decimal)
-    return f"(CASE WHEN {x} = floor({x}) AND abs({x}) < 2147483647 THEN CAST({x} AS INTEGER) END)"
+def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tuple[list, list, str]:
+    """The parse of ``field_`` split in three SELECT layers so that each step runs once per
+    value: (inner expressions, middle expressions, outer expression ``p_<field>``).
+
+    Dates: an ISO date (4-digit year) is taken by a plain cast; ``a/b/c`` dates by one regular
+    expression; anything else by ``date_expr``. Numbers: one cleaning regex, then a cast.
+    """
+    f = field_
+    if kind == "date":
+        inner = [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"]
+        mid = [f"TRY_CAST(t_{f} AS DATE) AS iso_{f}",
+               f"regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) AS abc_{f}"]
+        a, b, c = (f"abc_{f}.{x}" for x in "abc")
+        if order == "dmy":
+            abc = _ymd(_year(c), b, a)
+        elif order == "mdy":
+            abc = _ymd(_year(c), a, b)
+        elif order == "ymd":
+            abc = f"(CASE WHEN length({c}) <= 2 THEN {_ymd(_year(a), b, c)} END)"
+        else:
+            abc = "CAST(NULL AS DATE)"
+        outer = (f"(CASE WHEN year(iso_{f}) >= 1000 THEN iso_{f} WHEN {a} <> '' THEN {abc} "
+                 f"ELSE {date_expr(f't_{f}', order)} END) AS p_{f}")
+        return inner, mid, outer
+    if kind in ("number", "integer"):
+        drop = "[\\s\u00a0¥￥$€£元.'']" if decimal == "," else "[\\s\u00a0¥￥$€£元,'']"
+        cleaned = f"regexp_replace(trim(CAST({f} AS VARCHAR)), '{drop}', '', 'g')"
+        if decimal == ",":
+            cleaned = f"replace({cleaned}, ',', '.')"
+        slow = f"TRY_CAST(regexp_replace({cleaned}, '^\\((.*)\\)$', '-\\1') AS DOUBLE)"
+        if decimal == ",":
+            inner = [f"CAST(NULL AS DOUBLE) AS t_{f}"]
+        else:  # plain numbers need no cleaning: cast first, clean only the others
+            inner = [f"TRY_CAST(trim(CAST({f} AS VARCHAR)) AS DOUBLE) AS t_{f}"]
+        mid = [f"(CASE WHEN t_{f} IS NULL AND {f} IS NOT NULL THEN {slow} ELSE t_{f} END) AS x_{f}"]
+        if kind == "number":
+            outer = f"(CASE WHEN isfinite(x_{f}) THEN x_{f} END) AS p_{f}"
+        else:
+            outer = f"(CASE WHEN x_{f} = floor(x_{f}) AND abs(x_{f}) < 2147483647 THEN CAST(x_{f} AS INTEGER) END) AS p_{f}"
+        return inner, mid, outer
+    return [], [], f"{text_expr(f)} AS p_{f}"
 
 
 def text_expr(col: str) -> str:
