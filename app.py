@@ -11,7 +11,7 @@ ctx = shell.start_app()
 page = st.navigation(
     [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
              icon=":material/dashboard:", url_path="overview", default=True),
-     st.Page("pages/data.py", title=i18n.t("nav.data", ctx.lang), icon=":material/upload_file:",
+     st.Page("pages/data.py", title=i18n.t("nav.data", ctx.lang), icon=":material/database:",
              url_path="data")]
 )
 page.run()
