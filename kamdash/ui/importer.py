@@ -90,11 +90,17 @@ def _file_panel(i: int, uploaded, lang: str, user_db) -> engine.SourceFile | Non
     path = _saved(uploaded)
     sheet = st.session_state.get(f"{KEY}sheet.{uploaded.file_id}")
     role = st.session_state.get(f"{KEY}role.{uploaded.file_id}")
-    try:
-        info = engine.inspect([engine.SourceFile(path, name=uploaded.name, sheet=sheet, role=role)],
-                              user_db=user_db)[0]
-    except LoadError as exc:
-        st.error(f"**{uploaded.name}**: " + _reason(exc.problems[0], lang))
+    cache = _state("inspected", {})  # inspecting means reading (maybe transcoding): once per choice
+    ckey = (uploaded.file_id, sheet, role)
+    if ckey not in cache:
+        try:
+            cache[ckey] = engine.inspect([engine.SourceFile(path, name=uploaded.name, sheet=sheet, role=role)],
+                                         user_db=user_db, workdir=_workdir())[0]
+        except LoadError as exc:
+            cache[ckey] = exc.problems[0]
+    info = cache[ckey]
+    if not isinstance(info, engine.FileInfo):
+        st.error(f"**{uploaded.name}**: " + _reason(info, lang))
         return None
     with st.container(border=True):
         st.markdown(f"**{uploaded.name}**")
