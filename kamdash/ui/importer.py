@@ -60,6 +60,17 @@ def _saved(uploaded) -> Path:
     return Path(files[uploaded.file_id])
 
 
+def _forget_removed(uploads) -> None:
+    """Delete the saved copies of files the user removed from the uploader (all when none)."""
+    files = st.session_state.get(KEY + "saved", {})
+    current = {u.file_id for u in uploads}
+    for fid in [f for f in files if f not in current]:
+        Path(files.pop(fid)).unlink(missing_ok=True)
+    if not uploads and st.session_state.get(KEY + "dir"):
+        shutil.rmtree(st.session_state.pop(KEY + "dir"), ignore_errors=True)
+        st.session_state.pop(KEY + "inspected", None)
+
+
 def _field_label(lang: str, f: str) -> str:
     return i18n.t(f"ingest.field.{f}", lang) + f"  ·  {f}"
 
@@ -208,6 +219,7 @@ def render(lang: str) -> None:
                                max_upload_size=limit, key=f"{KEY}uploader.{gen}",
                                help=tr("ingest.upload.help", mb=limit))
     st.caption(tr("ingest.upload.cli", mb=limit))
+    _forget_removed(uploads or [])
     if not uploads:
         return
     user_db = config.user_db_path(db)
