@@ -34,7 +34,8 @@ def wait_idle(page: Page) -> None:
 def test_upload_check_and_import_a_csv(import_server, page: Page, artifacts, tmp_path):
     csv = tmp_path / "销售明细.csv"
     csv.write_bytes(CSV.encode("gbk"))
-    page.goto(import_server.url + "/data")
+    page.goto(import_server.url)  # from the overview, through the sidebar navigation
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data").click()
     expect(page.get_by_role("heading", name="Your data")).to_be_visible(timeout=WAIT)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
     expect(page.get_by_text("Text file, encoding gb18030", exact=False)).to_be_visible(timeout=WAIT)
@@ -48,17 +49,20 @@ def test_upload_check_and_import_a_csv(import_server, page: Page, artifacts, tmp
     expect(page.get_by_text("Imported: 3 order lines")).to_be_visible(timeout=WAIT)
     # the shell and every page now read the new data
     expect(page.get_by_text("3 order lines · 3 customers")).to_be_visible(timeout=WAIT)
-    page.goto(import_server.url + "/overview")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Overview").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("3 order lines · 3 customers")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(800)
     page.screenshot(path=str(artifacts / "import-after-en.png"), full_page=True)
 
 
 def test_data_page_in_chinese_with_an_error(import_server, page: Page, artifacts, tmp_path):
     csv = tmp_path / "orders.csv"
     csv.write_text("客户,日期,销售额\nA,2025-03-05,100\nB,2025-03-06,一百\n", encoding="utf-8")
-    page.goto(import_server.url + "/data")
+    page.goto(import_server.url)
     page.get_by_role("radio", name="简体中文").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据").click()
     expect(page.get_by_role("heading", name="您的数据")).to_be_visible(timeout=WAIT)
     wait_idle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
