@@ -29,7 +29,7 @@ $(DB): | $(VENV)/.installed
 	$(PY) -m kamdash demo --out $(DB)
 
 run: $(VENV)/.installed $(DB)
-	KAMDASH_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	KAMDASH_DB=$(DB) $(PY) -m kamdash.ui.serve --server.port $(PORT)
 
 demo: $(VENV)/.installed
 	$(PY) -m kamdash demo --out $(DB)

@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SIZES = {"1M": 1_000_000, "10M": 10_000_000, "50M": 50_000_000, "100M": 100_000_000}
 DEFAULT_SIZES = ("1M", "10M", "50M")
 LINES_PER_CUSTOMER = 50  # "about rows / 50 customers"
-PAGES = {"overview": "pages/overview.py"}
+PAGES = {"overview": "pages/overview.py", "concentration": "pages/concentration.py"}
 
 
 def load_cases() -> dict:

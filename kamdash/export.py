@@ -1,11 +1,11 @@
-"""Downloads that are safe to open in a spreadsheet.
+"""Downloads: tables as CSV or Excel bytes (no Streamlit here), safe to open in a spreadsheet.
 
 Text cells starting with ``=``, ``+``, ``-``, ``@`` (also after spaces, and tab / carriage return
 starts) are read as formulas by Excel and LibreOffice: a customer name like
 ``=HYPERLINK("http://…")`` in imported data would run when an exported file is opened (formula
-injection, OWASP "CSV injection"). Every CSV/Excel export goes through ``neutralise``, which
+injection, OWASP "CSV injection"). Every CSV/Excel download goes through ``neutralise``, which
 puts an apostrophe in front of such text; numbers stay numbers (``-5`` as a number is not
-touched). Use ``to_csv_bytes`` / ``to_excel_bytes`` for every download.
+touched). Use ``csv_bytes`` / ``excel_bytes`` for every download.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(df: pd.DataFrame, index: bool = False) -> bytes:
-    """CSV download (UTF-8 with BOM so that Excel shows Chinese correctly), neutralised."""
-    return neutralise(df).to_csv(index=index).encode("utf-8-sig")
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a byte-order mark (so Excel opens Chinese names correctly), neutralised."""
+    return neutralise(df).to_csv(index=False).encode("utf-8-sig")
 
 
-def to_excel_bytes(df: pd.DataFrame, sheet: str = "data", index: bool = False) -> bytes:
-    """.xlsx download, neutralised (cells are written as values, never as formulas)."""
+def excel_bytes(df: pd.DataFrame, sheet: str = "accounts") -> bytes:
+    """An .xlsx workbook with ``df`` on one sheet (openpyxl), neutralised; cells are values."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        neutralise(df).to_excel(writer, sheet_name=sheet[:31], index=index)
+        neutralise(df).to_excel(writer, index=False, sheet_name=sheet[:31])
     return buf.getvalue()

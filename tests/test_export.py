@@ -20,9 +20,9 @@ def test_neutralise_prefixes_formula_text_and_leaves_numbers():
 
 def test_csv_and_excel_downloads_hold_no_formulas():
     df = pd.DataFrame({"客户": ["=cmd|' /C calc'!A0", "华为"], "金额": [-100.0, 5.0]})
-    text = export.to_csv_bytes(df).decode("utf-8-sig")
+    text = export.csv_bytes(df).decode("utf-8-sig")
     assert text.splitlines()[1] == "'=cmd|' /C calc'!A0,-100.0"
-    wb = openpyxl.load_workbook(io.BytesIO(export.to_excel_bytes(df)))
+    wb = openpyxl.load_workbook(io.BytesIO(export.excel_bytes(df)))
     cells = [c.value for c in wb.active["A"]]
     assert cells == ["客户", "'=cmd|' /C calc'!A0", "华为"]
     assert wb.active["B2"].value == -100 and wb.active["B2"].data_type == "n"

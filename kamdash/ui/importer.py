@@ -161,7 +161,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
         st.error(tr("ingest.report.errors", n=fmt(rep.problem_total)))
         table = _problem_table(rep.problems, lang)
         st.dataframe(table, hide_index=True, width="stretch")
-        st.download_button(tr("ingest.report.download"), export.to_csv_bytes(table),
+        st.download_button(tr("ingest.report.download"), export.csv_bytes(table),
                            file_name="import-problems.csv", mime="text/csv", key=KEY + "download")
     if rep.needs_date_order:
         st.warning(tr("ingest.report.date_order"))
