@@ -86,9 +86,17 @@ def same(a, b, path="result") -> str | None:
     return None if a == b else f"{path}: {a!r} != {b!r}"
 
 
+SLOW_STEP_S = 2.0  # above this, one timed pass over the states (still >= 6 runs) is enough
+
+
 def timed_passes(fn, states, runs):
+    warm = []
     for f in states:  # warm-up: one pass over every state
+        t = time.perf_counter()
         fn(f)
+        warm.append(time.perf_counter() - t)
+    if statistics.median(warm) > SLOW_STEP_S:
+        runs = 1
     times = []
     for _ in range(runs):
         for f in states:
