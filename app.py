@@ -10,6 +10,8 @@ st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layo
 ctx = shell.start_app()
 page = st.navigation(
     [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
-             icon=":material/dashboard:", url_path="overview", default=True)]
+             icon=":material/dashboard:", url_path="overview", default=True),
+     st.Page("pages/retention.py", title=i18n.t("nav.retention", ctx.lang),
+             icon=":material/favorite:", url_path="retention")]
 )
 page.run()
