@@ -29,14 +29,15 @@ def cohort_heatmap(matrix: pd.DataFrame, sizes: pd.Series, labels: dict, lang: s
     rows = [f"{_period_label(c, lang, freq)} (n={int(sizes.get(c, 0))})" for c in matrix.index]
     z = matrix.to_numpy(float)
     text = [[fmt_pct(v, lang, digits=0) if np.isfinite(v) else "" for v in row] for row in z]
+    show_text = len(matrix.columns) <= 13  # numbers in the cells only while they stay readable
     fig = go.Figure(go.Heatmap(
-        z=z, x=[str(k) for k in matrix.columns], y=rows, text=text, texttemplate="%{text}",
+        z=z, x=[str(k) for k in matrix.columns], y=rows, text=text, texttemplate="%{text}" if show_text else None,
         colorscale=[[0, "#f4f7fb"], [0.5, "#7fa6d3"], [1, PALETTE["gross_profit"]]],
         zmin=0, zmax=1, xgap=1, ygap=1, colorbar=dict(tickformat=".0%", title=""),
         hovertemplate=labels.get("hover", "%{y} · %{x}: %{text}") + "<extra></extra>",
     ))
     fig.update_layout(template=TEMPLATE, title=labels.get("title"),
-                      height=max(320, 26 * len(rows) + 120))
+                      height=max(320, 26 * len(rows) + 140), margin=dict(t=100))
     fig.update_xaxes(title_text=labels.get("x"), side="top", showgrid=False)
     fig.update_yaxes(title_text=labels.get("y"), autorange="reversed", showgrid=False)
     return fig
@@ -56,7 +57,8 @@ def retention_curves(matrix: pd.DataFrame, average: pd.Series, labels: dict, lan
     fig.add_scatter(x=average.index, y=average.values, mode="lines+markers", name=labels["average"],
                     line=dict(width=4, color=PALETTE["gross_profit"]), marker=dict(size=7),
                     hovertemplate="%{x}: %{y:.1%}<extra>" + labels["average"] + "</extra>")
-    fig.update_layout(template=TEMPLATE, title=labels.get("title"), height=420)
+    fig.update_layout(template=TEMPLATE, title=labels.get("title"), height=420,
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     fig.update_xaxes(title_text=labels.get("x"), dtick=1 if len(average) <= 24 else None)
     fig.update_yaxes(title_text=labels.get("y"), tickformat=".0%", rangemode="tozero")
     return fig

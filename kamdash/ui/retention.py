@@ -79,7 +79,7 @@ def cohort_section(ctx):
 
 
 def model_settings(ctx) -> tuple[retention.FitSettings, retention.ValueSettings]:
-    c = st.columns(5)
+    c = st.columns(3) + st.columns(3)[:2]
     model = c[0].segmented_control(ctx.t("ret.model"), list(clv.MODELS), default="bgnbd", key="ret_model",
                                    format_func=lambda v: ctx.t(f"ret.model.{v}"), required=True,
                                    help=ctx.t("ret.model.help"))
@@ -204,19 +204,17 @@ def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
 
 
 def group_select(ctx) -> str:
-    return st.selectbox(ctx.t("ret.group_by"), list(GROUPS), key="ret_group",
-                        format_func=lambda g: ctx.t(f"ret.group.{g}"))
+    return st.segmented_control(ctx.t("ret.group_by"), list(GROUPS), default=GROUPS[0], key="ret_group",
+                                format_func=lambda g: ctx.t(f"ret.group.{g}"), required=True) or GROUPS[0]
 
 
 def value_metrics(ctx, total, values: pd.DataFrame, vs) -> None:
-    c = st.columns(4)
+    c = st.columns(3)
     c[0].metric(ctx.t("ret.kpi.equity"), ctx.money(total["equity"]), border=True,
                 help=ctx.t("ret.kpi.equity.help", horizon=vs.horizon_months))
-    c[1].metric(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100)),
-                f"{ctx.money(total['equity_lo'])} – {ctx.money(total['equity_hi'])}", border=True)
-    c[2].metric(ctx.t("ret.kpi.alive"), i18n.fmt_number(round(values["p_alive"].sum()), ctx.lang),
+    c[1].metric(ctx.t("ret.kpi.alive"), i18n.fmt_number(round(values["p_alive"].sum()), ctx.lang),
                 border=True, help=ctx.t("ret.kpi.alive.help"))
-    c[3].metric(ctx.t("ret.kpi.purchases"), i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang),
+    c[2].metric(ctx.t("ret.kpi.purchases"), i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang),
                 border=True, help=ctx.t("ret.kpi.purchases.help", horizon=vs.horizon_months))
-
-
+    st.caption(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100), lo=ctx.money(total["equity_lo"], digits=3),
+                     hi=ctx.money(total["equity_hi"], digits=3), n=i18n.fmt_number(len(values), ctx.lang)))

@@ -43,7 +43,7 @@ def test_changing_horizon_or_discount_changes_equity(at):
 
 
 def test_grouping_and_cohort_frequency(at):
-    at.selectbox(key="ret_group").set_value("account_manager").run()
+    at.segmented_control(key="ret_group").set_value("account_manager").run()
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("Account manager" in (c["layout"].get("title", {}) or {}).get("text", "") for c in charts)
     at.segmented_control(key="ret_freq").set_value("Q").run()
