@@ -117,5 +117,6 @@ def validation(backend, fitres: dict, settings: FitSettings, as_of: date) -> dic
     first = pd.to_datetime(rfm["first_date"]).min()
     n = int((pd.Timestamp(as_of) - first).days // clv.UNIT_DAYS[settings.time_unit]) + 1
     curve = clv.tracking(fitres, rfm, track, n)
-    curve["date"] = first + pd.to_timedelta((curve["period"] + 1) * clv.UNIT_DAYS[settings.time_unit], unit="D")
+    days = (curve["period"] + 1) * clv.UNIT_DAYS[settings.time_unit]
+    curve["date"] = first + pd.to_timedelta(days, unit="D")
     return {**check, "track": curve}

@@ -210,3 +210,26 @@ def test_put_fit_keeps_only_the_current_data_version(tmp_path):
     assert store.get_fit(user, "k1") == {"params": {"r": 1}}
     store.put_fit(user, "k2", "v2", {"m": 1}, {"params": {"r": 2}})
     assert store.get_fit(user, "k1") is None and store.get_fit(user, "k2") == {"params": {"r": 2}}
+
+
+def test_reading_and_using_a_persisted_fit_never_loads_pymc(tiny_db):
+    """App start-up and page views stay light: PyMC/PyTensor load only when a fit is needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kamdash import queries, retention\n"
+        "import kamdash.ui.retention, kamdash.charts.retention\n"
+        "from tests.test_clv import BG, _fit_record\n"
+        f"b = queries.connect({str(tiny_db)!r})\n"
+        "fit = _fit_record('bgnbd', {k: BG[k] for k in ('r', 'alpha', 'a', 'b')})\n"
+        "from datetime import date\n"
+        "v = retention.account_values(b, fit, date(2025, 6, 30), queries.Filters(), retention.ValueSettings())\n"
+        "assert len(v) == 5, v\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'pymc_marketing'))\n"
+        "assert not heavy, heavy[:5]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=str(config.ROOT), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

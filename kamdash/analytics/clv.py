@@ -337,7 +337,8 @@ def customer_values(fitres: dict, rfm: pd.DataFrame, margins: pd.DataFrame | Non
     if margins is not None and len(margins):
         mg = rfm[["customer_id"]].merge(margins, on="customer_id", how="left").fillna(0.0)
         own = np.where(mg["revenue"] > 0, mg["gross_profit"] / mg["revenue"].where(mg["revenue"] > 0), 0)
-        cts = np.where(mg["order_days"] > 0, mg["cost_to_serve"] / mg["order_days"].where(mg["order_days"] > 0), 0)
+        days = mg["order_days"].where(mg["order_days"] > 0)
+        cts = np.where(mg["order_days"] > 0, mg["cost_to_serve"] / days, 0)
     else:
         own, cts = np.ones(len(rfm)), np.zeros(len(rfm))
     m = np.clip(own, 0, 1) if margin is None else np.full(len(rfm), float(margin))

@@ -31,7 +31,8 @@ def cohort_heatmap(matrix: pd.DataFrame, sizes: pd.Series, labels: dict, lang: s
     text = [[fmt_pct(v, lang, digits=0) if np.isfinite(v) else "" for v in row] for row in z]
     show_text = len(matrix.columns) <= 13  # numbers in the cells only while they stay readable
     fig = go.Figure(go.Heatmap(
-        z=z, x=[str(k) for k in matrix.columns], y=rows, text=text, texttemplate="%{text}" if show_text else None,
+        z=z, x=[str(k) for k in matrix.columns], y=rows, text=text,
+        texttemplate="%{text}" if show_text else None,
         colorscale=[[0, "#f4f7fb"], [0.5, "#7fa6d3"], [1, PALETTE["gross_profit"]]],
         zmin=0, zmax=1, xgap=1, ygap=1, colorbar=dict(tickformat=".0%", title=""),
         hovertemplate=labels.get("hover", "%{y} · %{x}: %{text}") + "<extra></extra>",

@@ -64,7 +64,8 @@ def cohort_section(ctx):
         return None
     unit = ctx.t(f"ret.unit.{freq}")
     heat = charts.cohort_heatmap(matrix, sizes, {"title": ctx.t("ret.heatmap_title"),
-                                 "x": ctx.t("ret.axis.since_first", unit=unit), "y": ctx.t("ret.axis.cohort")},
+                                 "x": ctx.t("ret.axis.since_first", unit=unit),
+                                 "y": ctx.t("ret.axis.cohort")},
                                  ctx.lang, freq)
     curves = charts.retention_curves(matrix, cohorts.retention_curve(matrix, sizes),
                                      {"title": ctx.t("ret.curves_title"), "average": ctx.t("ret.average"),
@@ -172,7 +173,8 @@ def tracking_figure(ctx, val: dict, fs: retention.FitSettings):
 def validation_text(ctx, val: dict) -> str:
     err = val["error"]
     key = "ret.error_under" if err < 0 else "ret.error_over"
-    return ctx.t(key, pct=i18n.fmt_pct(abs(err), ctx.lang), predicted=i18n.fmt_number(round(val["predicted"]), ctx.lang),
+    return ctx.t(key, pct=i18n.fmt_pct(abs(err), ctx.lang),
+                 predicted=i18n.fmt_number(round(val["predicted"]), ctx.lang),
                  actual=i18n.fmt_number(round(val["actual"]), ctx.lang))
 
 
@@ -214,7 +216,9 @@ def value_metrics(ctx, total, values: pd.DataFrame, vs) -> None:
                 help=ctx.t("ret.kpi.equity.help", horizon=vs.horizon_months))
     c[1].metric(ctx.t("ret.kpi.alive"), i18n.fmt_number(round(values["p_alive"].sum()), ctx.lang),
                 border=True, help=ctx.t("ret.kpi.alive.help"))
-    c[2].metric(ctx.t("ret.kpi.purchases"), i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang),
+    purchases = i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang)
+    c[2].metric(ctx.t("ret.kpi.purchases"), purchases,
                 border=True, help=ctx.t("ret.kpi.purchases.help", horizon=vs.horizon_months))
-    st.caption(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100), lo=ctx.money(total["equity_lo"], digits=3),
+    st.caption(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100),
+                     lo=ctx.money(total["equity_lo"], digits=3),
                      hi=ctx.money(total["equity_hi"], digits=3), n=i18n.fmt_number(len(values), ctx.lang)))
