@@ -26,12 +26,18 @@ def read_cdnow() -> pd.DataFrame:
 
 def fill_cdnow(con) -> None:
     df = read_cdnow()
-    customers = sorted(df["customer"].unique())
-    con.executemany("INSERT INTO customers (customer_id, name, customer_type, region) VALUES (?,?,?,?)",
-                    [(c, f"CDNOW {c}", "end_customer", "US") for c in customers])
-    rows = [(f"{r.customer}-{i}", 1, r.order_date, r.customer, None, float(r.cds), None, 0.0,
-             float(r.dollars), None) for i, r in enumerate(df.itertuples())]
-    con.executemany("INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    customers = pd.DataFrame({"customer_id": sorted(df["customer"].unique())})
+    customers["name"] = "CDNOW " + customers["customer_id"]
+    lines = pd.DataFrame({"order_id": df["customer"] + "-" + df.index.astype(str), "line_no": 1,
+                          "order_date": pd.to_datetime(df["order_date"]), "customer_id": df["customer"],
+                          "quantity": df["cds"].astype(float), "revenue": df["dollars"].astype(float)})
+    con.register("cdnow_customers", customers)
+    con.register("cdnow_lines", lines)
+    con.execute("INSERT INTO customers (customer_id, name, customer_type, region) "
+                "SELECT customer_id, name, 'end_customer', 'US' FROM cdnow_customers")
+    con.execute("INSERT INTO order_lines (order_id, line_no, order_date, customer_id, quantity, discount, "
+                "revenue) SELECT order_id, line_no, order_date::DATE, customer_id, quantity, 0.0, revenue "
+                "FROM cdnow_lines")
 
 
 def build_cdnow_db(path: Path) -> Path:
