@@ -6,12 +6,13 @@ PIP := $(VENV)/bin/pip
 DB ?= $(or $(KAMDASH_DB),data/kamdash.duckdb)
 PORT ?= 8501
 
-.PHONY: run test demo chromium clean help
+.PHONY: run test demo chromium bench clean help
 
 help:
 	@echo "make run    install into $(VENV), build the demo database if missing, start the dashboard"
 	@echo "make test   install test dependencies and run every test (browser tests included)"
 	@echo "make demo   rebuild the demo database ($(DB))"
+	@echo "make bench  benchmarks at 1M, 10M and 50M order lines (see bench/README.md)"
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "kamdash needs Python 3.11+, found " + sys.version.split()[0]'
@@ -28,7 +29,7 @@ $(DB): | $(VENV)/.installed
 	$(PY) -m kamdash demo --out $(DB)
 
 run: $(VENV)/.installed $(DB)
-	KAMDASH_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	KAMDASH_DB=$(DB) $(PY) -m kamdash.ui.serve --server.port $(PORT)
 
 demo: $(VENV)/.installed
 	$(PY) -m kamdash demo --out $(DB)
@@ -49,6 +50,9 @@ chromium:
 
 test: $(VENV)/.installed-dev chromium
 	$(PY) -m pytest
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/e2e/artifacts

@@ -11,6 +11,8 @@ ctx = shell.start_app()
 page = st.navigation(
     [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
              icon=":material/dashboard:", url_path="overview", default=True),
+     st.Page("pages/concentration.py", title=i18n.t("nav.concentration", ctx.lang),
+             icon=":material/stacked_bar_chart:", url_path="concentration"),
      st.Page("pages/retention.py", title=i18n.t("nav.retention", ctx.lang),
              icon=":material/favorite:", url_path="retention")]
 )

@@ -6,6 +6,7 @@ Commands:
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
+  concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
 """
 
 from __future__ import annotations
@@ -99,6 +100,54 @@ def _cmd_clv(args) -> int:
     return 0
 
 
+def _month(text: str | None):
+    """YYYY-MM or YYYY-MM-DD -> first day of that month (periods are whole months)."""
+    from datetime import date
+
+    if not text:
+        return None
+    parts = text.strip().split("-")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"not a date (YYYY-MM or YYYY-MM-DD): {text!r}")
+    d = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+    return d.replace(day=1)
+
+
+def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
+    """The readouts of the concentration page (item 2 of issue 3) as plain JSON values."""
+    from kamdash import queries
+    from kamdash.analytics import pareto
+
+    facts = queries.customer_facts(backend, queries.Filters(start=start, end=end), attributes=False)
+    r = pareto.readouts(pareto.population(facts, value)[value])
+    nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
+    out = {"value": value, "from": start.isoformat() if start else None,
+           "to": end.isoformat() if end else None, "customers": r["customers"], "total": r["total"]}
+    out.update({f"top_{round(p * 100)}_share": nan(v) for p, v in r["top"].items()})
+    out.update(customers_for_80=None if r["for_target"] != r["for_target"] else int(r["for_target"]),
+               customers_for_80_share=nan(r["for_target_share"]), gini=nan(r["gini"]), hhi=nan(r["hhi"]),
+               loss_makers=r["loss_makers"])
+    return out
+
+
+def _cmd_concentration(args) -> int:
+    import json
+
+    from kamdash import queries
+
+    start, end = _month(args.start), _month(args.end)
+    if start and end and start > end:
+        raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
+    backend = queries.connect(args.db or config.db_target())
+    out = concentration_readouts(backend, args.value, start, end)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for key, value in out.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kamdash", description="kamdash tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time unit of recency and T: weeks (default) or days")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_clv)
+
+    p = sub.add_parser("concentration", help="value-concentration readouts of a period")
+    p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
+    p.add_argument("--value", choices=("revenue", "gross_profit", "account_profit"), default="revenue",
+                   help="which value to measure (default revenue)")
+    p.add_argument("--from", dest="start", default=None,
+                   help="first month, YYYY-MM or a date in it (default: the first month of data)")
+    p.add_argument("--to", dest="end", default=None,
+                   help="last month, included, YYYY-MM or a date in it (default: the last month)")
+    p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
+    p.set_defaults(func=_cmd_concentration)
     return parser
 
 

@@ -31,6 +31,12 @@ ATTRIBUTE_COLUMNS = ("name", "name_zh", "customer_type", "sector", "region", "ci
                      "account_manager", "parent_id")
 
 
+# ABC tier cut-offs: A = customers within the first 80% of revenue, B = the next 15%, C = rest
+# (the same default as kamdash.analytics.pareto.ABC_CUTOFFS_DEFAULT).
+TIER_CUTOFFS_DEFAULT = (0.80, 0.95)
+_TIER_EPS = 1e-9
+
+
 def month_start(d: date) -> date:
     return date(d.year, d.month, 1)
 
@@ -46,8 +52,13 @@ class Filters:
 
     ``start`` and ``end`` are the first and last month of the period (first day of the month,
     both included); None means open-ended. Empty dimension tuples mean "all".
-    ``customer_ids`` restricts to a set of customers (KA types, segments and tiers resolve to
-    it); None means no restriction.
+    ``customer_ids`` restricts to a set of customers (KA types, segments resolve to it); None
+    means no restriction.
+    ``tiers`` restricts to ABC tiers ("A", "B", "C"; empty means all). A customer's tier is
+    computed on its revenue in ``tier_period`` (first and last month; when not given, this
+    filter's own period, fixed at creation) over *all* customers with an order then, whatever the other filters, with the
+    cut-offs ``tier_cutoffs`` (see ``tier_members``); ``previous()`` and other copies keep the
+    same accounts.
     """
 
     start: date | None = None
@@ -57,10 +68,16 @@ class Filters:
     sectors: tuple[str, ...] = ()
     account_managers: tuple[str, ...] = ()
     customer_ids: tuple[str, ...] | None = field(default=None)
+    tiers: tuple[str, ...] = ()
+    tier_cutoffs: tuple[float, float] = TIER_CUTOFFS_DEFAULT
+    tier_period: tuple[date | None, date | None] | None = None
 
     def __post_init__(self):
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"period starts ({self.start}) after it ends ({self.end})")
+        if self.tiers and self.tier_period is None:
+            # anchor the tiers to this period, so copies for other periods keep the same accounts
+            object.__setattr__(self, "tier_period", (self.start, self.end))
 
     @property
     def months(self) -> int | None:
@@ -108,7 +125,49 @@ def apply_filters(t, filters: Filters, month_col: str = "month"):
             preds.append(t[col].isin(list(values)))
     if filters.customer_ids is not None:
         preds.append(t.customer_id.isin(list(filters.customer_ids)))
+    if filters.tiers:
+        preds.append(t.customer_id.isin(tier_members(t, filters).customer_id))
     return t.filter(*preds) if preds else t
+
+
+def customer_tiers(cm, start: date | None, end: date | None,
+                   cutoffs: tuple[float, float] = TIER_CUTOFFS_DEFAULT):
+    """ABC tier of every customer with an order between ``start`` and ``end`` (months, both
+    included), by revenue: an expression with customer_id, revenue, tier.
+
+    ``cm`` is the customer_month table. Customers ranked by revenue descending (ties by
+    customer_id); A when the customers above hold less than ``cutoffs[0]`` of the revenue, B
+    when less than ``cutoffs[1]``, else C; no positive revenue is always C. The same rule as
+    ``kamdash.analytics.pareto.abc_tiers``.
+    """
+    a, b = cutoffs
+    if not 0 < a < b <= 1:
+        raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
+    preds = []
+    if start:
+        preds.append(cm.month >= start)
+    if end:
+        preds.append(cm.month <= end)
+    per = cm.filter(*preds) if preds else cm
+    per = per.group_by("customer_id").aggregate(revenue=per.revenue.sum(), orders=per.orders.sum())
+    per = per.filter(per.orders > 0)
+    cum = per.revenue.sum().over(ibis.cumulative_window(order_by=[ibis.desc(per.revenue), per.customer_id]))
+    total = per.revenue.sum().over(ibis.window())
+    before = (cum - per.revenue) / total
+    tier = ibis.cases(
+        ((per.revenue <= 0) | (total <= 0), "C"),
+        (before < a * (1 - _TIER_EPS), "A"),
+        (before < b * (1 - _TIER_EPS), "B"),
+        else_="C",
+    )
+    return per.select("customer_id", "revenue", tier=tier)
+
+
+def tier_members(cm, filters: Filters):
+    """Customers (expression with customer_id) whose tier is in ``filters.tiers``."""
+    start, end = filters.tier_period or (filters.start, filters.end)
+    tiers = customer_tiers(cm, start, end, filters.tier_cutoffs)
+    return tiers.filter(tiers.tier.isin(list(filters.tiers))).select("customer_id")
 
 
 def data_facts(backend) -> dict:
@@ -173,6 +232,74 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     return df
 
 
+def _periods(filters: Filters, periods: int) -> list[Filters]:
+    ranges = [filters]
+    for _ in range(periods - 1):
+        ranges.append(ranges[-1].previous())
+    return ranges
+
+
+def _customer_periods(backend, filters: Filters, periods: int):
+    """customer_month of the last ``periods`` periods of the same length, with a ``period``
+    column (0 = the filtered period, 1 = the one before, ...), aggregated per customer."""
+    ranges = _periods(filters, periods)
+    cm = apply_filters(backend.table("customer_month"), replace(filters, start=ranges[-1].start))
+    cm = cm.mutate(period=ibis.cases(*[((cm.month >= r.start) & (cm.month <= r.end), i)
+                                       for i, r in enumerate(ranges)]))
+    return cm.group_by("period", "customer_id").aggregate(
+        revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
+        account_profit=cm.account_profit.sum(), orders=cm.orders.sum())
+
+
+def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0.2) -> pd.DataFrame:
+    """KPI totals of the period and the ``periods - 1`` periods before it, computed in the
+    database (one scan; nothing per customer leaves DuckDB).
+
+    One row per period (0 = the filtered period, 1 = the one before, ...): revenue,
+    gross_profit, account_profit, active_customers (with an order), top_share (revenue share of
+    the first ceil(top_p * N) active customers by revenue), lost_customers (active in the period
+    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). Same
+    definitions as analytics.overview.period_values, which the tests compare it with.
+    """
+    per = _customer_periods(backend, filters, periods)
+    act = per.filter(per.orders > 0)
+    order = ibis.window(group_by=act.period, order_by=[ibis.desc(act.revenue), act.customer_id])
+    ranked = act.mutate(rk=ibis.row_number().over(order) + 1,
+                        n=act.customer_id.count().over(ibis.window(group_by=act.period)))
+    top = ranked.group_by(p_top="period").aggregate(
+        active_customers=ranked.n.max(),
+        top_revenue=ranked.revenue.sum(where=ranked.rk <= (ranked.n * top_p - 1e-9).ceil()),
+        active_revenue=ranked.revenue.sum())
+    tot = per.group_by("period").aggregate(revenue=per.revenue.sum(),
+                                           gross_profit=per.gross_profit.sum(),
+                                           account_profit=per.account_profit.sum())
+    older = act.select(customer_id=act.customer_id, period=act.period - 1)
+    lost = older.anti_join(act, ["customer_id", "period"]).group_by(p_lost="period").aggregate(
+        lost_customers=older.customer_id.count())
+    out = (tot.left_join(top, tot.period == top.p_top).left_join(lost, tot.period == lost.p_lost)
+           .drop("p_top", "p_lost").order_by("period"))
+    df = to_frame(out).set_index("period").reindex(range(periods))
+    df[["revenue", "gross_profit", "account_profit"]] = df[["revenue", "gross_profit", "account_profit"]].fillna(0.0)
+    df["active_customers"] = df["active_customers"].fillna(0).astype(float)
+    df["lost_customers"] = df["lost_customers"].fillna(0).astype(float)
+    df.loc[periods - 1, "lost_customers"] = float("nan")
+    df["top_share"] = (df["top_revenue"] / df["active_revenue"]).where(df["active_revenue"] > 0)
+    return df.drop(columns=["top_revenue", "active_revenue"]).reset_index()
+
+
+def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -> pd.DataFrame:
+    """The ``n`` largest customers of the period by ``by``, with their revenue in the previous
+    period (``previous_revenue``, NaN when none) and their attributes; columns: customer_id,
+    revenue, gross_profit, account_profit, orders, previous_revenue, then ATTRIBUTE_COLUMNS."""
+    per = _customer_periods(backend, filters, 2)
+    cur = per.filter(per.period == 0).order_by(ibis.desc(by), "customer_id").limit(n)
+    prev = per.filter(per.period == 1).select(p_id=per.customer_id, previous_revenue=per.revenue)
+    cu = backend.table("customers").select(a_id=ibis._.customer_id, **{c: ibis._[c] for c in ATTRIBUTE_COLUMNS})
+    out = (cur.left_join(prev, cur.customer_id == prev.p_id).left_join(cu, cur.customer_id == cu.a_id)
+           .drop("p_id", "a_id", "period").order_by(ibis.desc(by), "customer_id"))
+    return to_frame(out)
+
+
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
     """One row per month of the period: month, revenue, cost, gross_profit, cost_to_serve,
     account_profit, orders, active_customers (customers with an order that month)."""
@@ -187,6 +314,44 @@ def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
         active_customers=(cm.orders > 0).sum(),
     ).order_by("month")
     return to_frame(out)
+
+
+GRAINS = {"quarter": ("Q", 3), "year": ("Y", 12)}
+
+
+def customer_period_facts(backend, filters: Filters, grain: str = "quarter") -> pd.DataFrame:
+    """One row per customer and calendar quarter (or year) of the filtered months.
+
+    Columns: period (first day, datetime64), customer_id, revenue, gross_profit, account_profit,
+    orders, complete (True when the whole quarter/year lies inside the months the database
+    covers).
+    """
+    unit, months = GRAINS[grain]
+    base = backend.table("customer_month")
+    ext = to_frame(base.aggregate(first=base.month.min(), last=base.month.max()))
+    cm = apply_filters(base, filters)
+    cm = cm.mutate(period=cm.month.truncate(unit))
+    out = cm.group_by("period", "customer_id").aggregate(
+        revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
+        account_profit=cm.account_profit.sum(), orders=cm.orders.sum(),
+    ).order_by("period", "customer_id")
+    df = to_frame(out)
+    df["period"] = pd.to_datetime(df["period"])
+    df["orders"] = df["orders"].astype("int64")
+    last_start = pd.Timestamp(ext["last"].iloc[0]) - pd.DateOffset(months=months - 1)
+    df["complete"] = (df["period"] >= pd.Timestamp(ext["first"].iloc[0])) & (df["period"] <= last_start)
+    return df
+
+
+def data_coverage(backend) -> dict[str, bool]:
+    """Which optional data the database holds, read from the pre-aggregate: cost (cost of
+    goods on order lines), cost_to_serve, discount, returns. False means every value is zero or
+    missing (a file with only customer, date and amount: gross profit then equals revenue and
+    account profit equals gross profit)."""
+    cm = backend.table("customer_month")
+    cols = ("cost", "cost_to_serve", "discount", "returns")
+    row = to_frame(cm.aggregate(**{c: (cm[c] != 0).any() for c in cols}))
+    return {c: bool(row[c].iloc[0]) if pd.notna(row[c].iloc[0]) else False for c in cols}
 
 
 def schema_version(backend) -> int:
@@ -211,6 +376,8 @@ def _customers_in(backend, filters: Filters):
     preds = [cu[col].isin(list(v)) for col, v in filters.dimension_values().items() if v]
     if filters.customer_ids is not None:
         preds.append(cu.customer_id.isin(list(filters.customer_ids)))
+    if filters.tiers:
+        preds.append(cu.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
     return cu.filter(*preds).select("customer_id") if preds else None
 
 

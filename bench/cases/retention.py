@@ -30,24 +30,31 @@ def _settings(facts) -> retention.FitSettings:
                                  retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
 
 
-def kamdash_step(backend, filters):
+def kamdash_step(backend, filters) -> dict:
+    """{"cohorts": monthly retention matrix (all cohorts), "rfm": RFM to the as-of date indexed by
+    customer_id, "defection": monthly defection rates, "values": per-account values from the
+    persisted fit, or None when nothing is persisted yet}."""
     facts = queries.data_facts(backend)
-    matrix, sizes = cohorts.retention_matrix(queries.cohort_counts(backend, filters, "M"), "M",
-                                             last_period=facts["last_month"])
+    matrix, _ = cohorts.retention_matrix(queries.cohort_counts(backend, filters, "M"), "M",
+                                         last_period=facts["last_month"], max_cohorts=None)
     rates = cohorts.defection_rates(queries.activity_gaps(backend, filters), 3, facts["last_month"])
+    rfm = queries.rfm_summary(backend, facts["as_of"], retention.TIME_UNIT_DEFAULT, filters)
     fit = retention.load_fit(config.user_db_path(_db_path(backend)), _settings(facts), facts["data_version"])
     values = None
     if fit is not None:
         values = retention.account_values(backend, fit, facts["as_of"], filters, retention.ValueSettings())
-    return matrix, rates, values
+    return {"cohorts": matrix, "rfm": rfm.set_index("customer_id"), "defection": rates, "values": values}
 
 
-def pandas_step(data, filters):
+def pandas_step(data, filters) -> dict:
+    """{"cohorts": monthly retention matrix, "rfm": RFM summary} in plain pandas from the order
+    lines (the same conventions as the query layer)."""
     lines, customers = data.lines, data.customers
     keep = customers
     for col, values in filters.dimension_values().items():
         if values:
             keep = keep[keep[col].isin(values)]
+    end = pd.to_datetime(lines["order_date"]).max()
     lines = lines[lines["customer_id"].isin(keep["customer_id"])]
     # cohort matrix (months with an order)
     month = pd.to_datetime(lines["order_date"]).dt.to_period("M")
@@ -56,18 +63,19 @@ def pandas_step(data, filters):
     act["k"] = (act["month"] - act["cohort"]).apply(lambda d: d.n)
     counts = act.groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0)
     matrix = counts.div(counts[0], axis=0)
-    # RFM summary to the last day (same-day orders merged, purchase days = non-return days)
+    # RFM summary to the last day (same-day orders merged, purchase days = days with a
+    # non-negative line)
     day = lines.assign(order_date=pd.to_datetime(lines["order_date"]), bought=lines["revenue"] >= 0)
-    days = day.groupby(["customer_id", "order_date"]).agg(revenue=("revenue", "sum"), bought=("bought", "any"))
+    days = day.groupby(["customer_id", "order_date"]).agg(revenue=("revenue", "sum"),
+                                                          bought=("bought", "any"))
     days = days[days["bought"]].reset_index()
-    end = days["order_date"].max()
     g = days.groupby("customer_id")["order_date"]
     first, last = g.min(), g.max()
     rfm = pd.DataFrame({"frequency": g.size() - 1, "recency": (last - first).dt.days / 7,
                         "T": (end - first).dt.days / 7})
     rep = days[days["order_date"] > days["customer_id"].map(first)]
     rfm["monetary_value"] = rep[rep["revenue"] > 0].groupby("customer_id")["revenue"].mean()
-    return matrix, rfm.fillna({"monetary_value": 0.0})
+    return {"cohorts": matrix, "rfm": rfm.fillna({"monetary_value": 0.0})}
 
 
 def fit_step(backend):

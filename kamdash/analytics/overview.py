@@ -1,9 +1,10 @@
 """Overview KPIs and the top-accounts table.
 
-Inputs are customer facts frames from ``queries.customer_facts`` (one row per customer with
-columns revenue, gross_profit, account_profit, orders, ...) for the current period, the previous
-period of the same length, and the period before that (needed for "customers lost" in the
-previous period).
+The per-period totals come from ``queries.period_summary`` (computed in the database: revenue,
+gross_profit, account_profit, active_customers, top_share, lost_customers per period, row 0 =
+the chosen period, row 1 = the one before, row 2 = the one before that). The functions here turn
+them into KPIs with their comparison, and finish the top-accounts table from
+``queries.top_customers``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kamdash.analytics.pareto import TOP_SHARE_DEFAULT, top_share
-
 KPI_KEYS = ("revenue", "gross_profit", "account_profit", "active_customers", "top20_share",
             "lost_customers")
+SUMMARY_COLUMNS = {"top20_share": "top_share"}  # KPI key -> period_summary column, where they differ
 TOP_N_DEFAULT = 10
 
 
@@ -41,71 +41,46 @@ class Kpi:
         return self.delta / abs(self.previous)
 
 
-def active_ids(facts: pd.DataFrame) -> set:
-    """Customers with at least one order in the period of ``facts``."""
-    return set(facts.loc[facts["orders"] > 0, "customer_id"])
+def kpis(summary: pd.DataFrame, has_previous: bool, has_before: bool) -> list[Kpi]:
+    """KPIs of the chosen period with the previous period's value for comparison.
 
-
-def period_values(facts: pd.DataFrame, prior: pd.DataFrame | None,
-                  top_p: float = TOP_SHARE_DEFAULT) -> dict[str, float]:
-    """The KPI values of one period.
-
-    revenue / gross_profit / account_profit: sums over all customers of the period (account
-    profit includes cost-to-serve of customers who did not order). active_customers: customers
-    with an order. top20_share: revenue share of the first ceil(p*N) of the N active customers
-    by revenue. lost_customers: customers active in ``prior`` (the period before, same length)
-    with no order in this one; NaN when ``prior`` is None.
+    ``summary``: queries.period_summary (3 rows). ``has_previous``: the data covers the whole
+    previous period (else no change is shown and customers lost is unknown); ``has_before``:
+    it also covers the period before that (else the previous period's customers lost is unknown).
+    Customers lost in a period = active in the period before it, no order in it.
     """
-    active = facts[facts["orders"] > 0]
-    lost = float("nan") if prior is None else float(len(active_ids(prior) - active_ids(facts)))
-    return {
-        "revenue": float(facts["revenue"].sum()),
-        "gross_profit": float(facts["gross_profit"].sum()),
-        "account_profit": float(facts["account_profit"].sum()),
-        "active_customers": float(len(active)),
-        "top20_share": top_share(active["revenue"], top_p),
-        "lost_customers": lost,
-    }
-
-
-def kpis(current: pd.DataFrame, previous: pd.DataFrame | None,
-         before_previous: pd.DataFrame | None, top_p: float = TOP_SHARE_DEFAULT) -> list[Kpi]:
-    """KPIs of the current period with the previous period's value for comparison.
-
-    Pass ``previous=None`` when the data does not cover the whole previous period (then no
-    change is shown), and ``before_previous=None`` when it does not cover the period before it.
-    """
-    cur = period_values(current, previous, top_p)
-    prev = None if previous is None else period_values(previous, before_previous, top_p)
     kinds = {"active_customers": "count", "lost_customers": "count", "top20_share": "share"}
+    cur, prev = summary.iloc[0], summary.iloc[1]
     out = []
     for key in KPI_KEYS:
-        p = None if prev is None or np.isnan(prev[key]) else prev[key]
-        out.append(Kpi(key, cur[key], p, kinds.get(key, "money")))
+        col = SUMMARY_COLUMNS.get(key, key)
+        value = float(cur[col])
+        previous = float(prev[col]) if has_previous else None
+        if key == "lost_customers":
+            value = value if has_previous else float("nan")
+            previous = previous if has_before else None
+        if previous is not None and np.isnan(previous):
+            previous = None
+        out.append(Kpi(key, value, previous, kinds.get(key, "money")))
     return out
 
 
-def top_accounts(current: pd.DataFrame, previous: pd.DataFrame | None,
-                 n: int = TOP_N_DEFAULT, by: str = "revenue") -> pd.DataFrame:
-    """The ``n`` largest accounts of the period by ``by``.
+def top_accounts(top: pd.DataFrame, total_revenue: float, has_previous: bool) -> pd.DataFrame:
+    """Finish the top-accounts table.
 
-    Columns out: rank, customer_id, name, name_zh, customer_type, region, account_manager,
-    revenue, gross_profit, account_profit, margin (account profit / revenue), share (of the
-    period's total revenue), revenue_change (vs previous period, relative; NaN when the account
-    had no revenue before or no previous period is comparable).
+    ``top``: queries.top_customers (customer_id, revenue, gross_profit, account_profit,
+    previous_revenue, attributes), already in rank order. Adds rank, margin (account profit /
+    revenue), share (of the period's total revenue) and revenue_change (relative change vs the
+    previous period; NaN when the account had no revenue then or the previous period is not
+    covered by the data).
     """
-    total = current["revenue"].sum()
-    top = current.sort_values([by, "customer_id"], ascending=[False, True]).head(n).copy()
-    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    out = top.copy()
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    rev = out["revenue"].astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        top["margin"] = np.where(top["revenue"] != 0, top["account_profit"] / top["revenue"], np.nan)
-        top["share"] = top["revenue"] / total if total else np.nan
-    if previous is not None:
-        prev_rev = previous.set_index("customer_id")["revenue"]
-        before = top["customer_id"].map(prev_rev)
-        top["revenue_change"] = np.where(before > 0, (top["revenue"] - before) / before, np.nan)
-    else:
-        top["revenue_change"] = np.nan
-    cols = ["rank", "customer_id", "name", "name_zh", "customer_type", "region", "account_manager",
-            "revenue", "gross_profit", "account_profit", "margin", "share", "revenue_change"]
-    return top[[c for c in cols if c in top.columns]].reset_index(drop=True)
+        out["margin"] = np.where(rev != 0, out["account_profit"] / rev, np.nan)
+        out["share"] = rev / total_revenue if total_revenue else np.nan
+        before = out["previous_revenue"].astype("float64")
+        change = np.where(before > 0, (rev - before) / before, np.nan)
+    out["revenue_change"] = change if has_previous else np.nan
+    return out.reset_index(drop=True)

@@ -1,4 +1,24 @@
-"""Value concentration basics (shared DESIGN.md section 3)."""
+"""Value concentration: Pareto and Lorenz curves, Gini, HHI, whale curve, ABC tiers (shared
+DESIGN.md section 3).
+
+Inputs are customer facts frames (``queries.customer_facts``: one row per customer with
+customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve, account_profit,
+orders and attributes) or plain arrays of values. Customers are always ranked by value
+descending, ties broken by customer_id, so every function ranks them the same way.
+
+Negative values (profit of loss-making accounts) are kept as they are, never clipped:
+
+* shares are of the signed total, so the cumulative share of the top customers can rise above
+  100% and then fall back to 100% as loss-makers are added (the whale curve);
+* the Lorenz curve (customers ascending) dips below zero before it ends at (1, 1);
+* Gini = Σᵢ Σⱼ |xᵢ − xⱼ| / (2·N·Σ|xᵢ|): for non-negative values exactly 1 − 2·(area under the
+  discrete Lorenz curve); with losses the denominator uses the size of every account's
+  contribution so the coefficient stays in [0, 1) (see ``gini``);
+* HHI = Σ sᵢ² with sᵢ = |value| / Σ|value|: a loss-maker counts by the size of its loss, as
+  exposure.
+
+Shares (top p%, customers for 80%, curves) are undefined (NaN) when the total is not positive.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +28,27 @@ import numpy as np
 import pandas as pd
 
 TOP_SHARE_DEFAULT = 0.2
+VALUE_COLUMNS = ("revenue", "gross_profit", "account_profit")
+TOP_SHARES = (0.01, 0.05, 0.10, 0.20)
+TARGET_SHARE_DEFAULT = 0.8
+ABC_CUTOFFS_DEFAULT = (0.80, 0.95)
+TIERS = ("A", "B", "C")
+WORST_N_DEFAULT = 15
+LOSS_REASONS = ("discounts", "returns", "cost_to_serve", "margin_mix")
+_EPS = 1e-9
+
+
+def _values(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def _desc(values) -> np.ndarray:
+    return np.sort(_values(values))[::-1]
+
+
+def _check_p(p: float) -> None:
+    if not 0 < p <= 1:
+        raise ValueError(f"p must be in (0, 1], got {p}")
 
 
 def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> float:
@@ -17,11 +58,359 @@ def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> f
     NaN when there are no customers or the total is not positive (a share of a loss is not
     meaningful).
     """
-    if not 0 < p <= 1:
-        raise ValueError(f"p must be in (0, 1], got {p}")
-    v = np.sort(np.asarray(values, dtype=float))[::-1]
+    _check_p(p)
+    v = _desc(values)
     total = v.sum()
     if len(v) == 0 or total <= 0:
         return float("nan")
     k = math.ceil(p * len(v) - 1e-9)
     return float(v[:k].sum() / total)
+
+
+def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The customers a concentration measure of ``value`` counts.
+
+    Revenue and gross profit: customers with an order in the period (``orders`` > 0), as on the
+    overview. Account profit: every customer with an order or cost-to-serve in the period, so
+    that accounts we spent on without a sale count as the losses they are.
+    """
+    if value not in VALUE_COLUMNS:
+        raise ValueError(f"value must be one of {VALUE_COLUMNS}, got {value!r}")
+    if value == "account_profit":
+        return facts
+    return facts[facts["orders"] > 0]
+
+
+def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Customers ranked by ``value`` descending (ties by customer_id), with the Pareto columns.
+
+    Columns out: the columns of ``facts`` plus rank (1..N), value, cum_value, customer_share
+    (rank / N), value_share (cum_value / total; NaN when the total is not positive),
+    share_before (cumulative share of the customers ranked above).
+    """
+    order = np.lexsort((facts["customer_id"].to_numpy(dtype=object), -facts[value].to_numpy(dtype=float)))
+    df = facts.take(order).reset_index(drop=True)
+    n, total = len(df), float(df[value].sum())
+    df["rank"] = np.arange(1, n + 1)
+    df["value"] = df[value].astype(float)
+    df["cum_value"] = df["value"].cumsum()
+    df["customer_share"] = df["rank"] / n if n else np.nan
+    share = (df["cum_value"] / total) if total > 0 else np.nan
+    df["value_share"] = share
+    df["share_before"] = df["value_share"] - (df["value"] / total if total > 0 else np.nan)
+    return df
+
+
+def lorenz_curve(values) -> pd.DataFrame:
+    """The Lorenz curve: customers sorted ascending; columns customer_share, value_share.
+
+    Starts at (0, 0) and ends at (1, 1) (N + 1 points). Empty when there are no customers or
+    the total is not positive. With negative values the curve dips below 0 first.
+    """
+    v = np.sort(_values(values))
+    total = v.sum()
+    if len(v) == 0 or total <= 0:
+        return pd.DataFrame({"customer_share": [], "value_share": []})
+    n = len(v)
+    return pd.DataFrame({
+        "customer_share": np.arange(n + 1) / n,
+        "value_share": np.concatenate([[0.0], np.cumsum(v) / total]),
+    })
+
+
+def gini(values) -> float:
+    """Gini coefficient, defined for negative values too.
+
+    For non-negative values this is DESIGN.md's Gini: 1 − 2·(area under the discrete Lorenz
+    curve, trapezoids between its N + 1 points) = Σᵢ Σⱼ |xᵢ − xⱼ| / (2·N·Σ xᵢ). With negative
+    values the same mean-difference numerator is divided by 2·N·Σ |xᵢ| instead (the
+    normalisation of Raffinetti, Siletti & Vernizzi 2015 for variables with negative values), so
+    the result stays in [0, 1): the plain formula blows up as losses bring the total towards
+    zero. It equals (1 − 2·area under the signed Lorenz curve) × total / Σ |xᵢ|.
+    NaN when there are no customers or every value is zero.
+    """
+    v = np.sort(_values(values))
+    n, size = len(v), np.abs(v).sum()
+    if n == 0 or size == 0:
+        return float("nan")
+    pairs = 2 * float(((2 * np.arange(1, n + 1) - n - 1) * v).sum())  # Σᵢ Σⱼ |xᵢ − xⱼ|
+    return float(pairs / (2 * n * size))
+
+
+def gini_signed(values) -> float:
+    """The plain formula 1 − 2·(area under the signed Lorenz curve): equal to ``gini`` without
+    negative values, above it (and above 1 when losses are large) with them. NaN when the total
+    is not positive. Shown only to explain what the normalisation does."""
+    v = np.sort(_values(values))
+    total = v.sum()
+    if len(v) == 0 or total <= 0:
+        return float("nan")
+    lorenz = np.cumsum(v) / total
+    area = (lorenz.sum() - 0.5) / len(v)  # Σ (L[k-1] + L[k]) / 2N with L[0] = 0, L[N] = 1
+    return float(1 - 2 * area)
+
+
+def hhi(values) -> float:
+    """Herfindahl-Hirschman index Σ sᵢ² of the shares sᵢ = |value| / Σ |value| (1/N when all
+    are equal, 1 for a single customer). A loss-maker counts by the size of its loss, as
+    exposure. NaN when there are no customers or every value is zero."""
+    v = np.abs(_values(values))
+    size = v.sum()
+    if len(v) == 0 or size == 0:
+        return float("nan")
+    return float(((v / size) ** 2).sum())
+
+
+def customers_for_share(values, target: float = TARGET_SHARE_DEFAULT) -> tuple[float, float]:
+    """(k, k / N): the fewest customers, largest first, whose cumulative value reaches
+    ``target`` of the total. (NaN, NaN) when the total is not positive."""
+    _check_p(target)
+    v = _desc(values)
+    total = v.sum()
+    if len(v) == 0 or total <= 0:
+        return float("nan"), float("nan")
+    k = int(np.argmax(np.cumsum(v) >= target * total * (1 - _EPS))) + 1
+    return float(k), k / len(v)
+
+
+def readouts(values, shares: tuple[float, ...] = TOP_SHARES,
+             target: float = TARGET_SHARE_DEFAULT) -> dict:
+    """The concentration readouts of a set of customer values.
+
+    Keys: customers, total, top (dict p -> top p share), for_target (customers needed for
+    ``target`` of the value), for_target_share (as a share of customers), gini, gini_signed
+    (the plain formula, for explanation), hhi,
+    loss_makers (customers with a negative value), losses (their value, as a positive amount).
+    """
+    v = _values(values)
+    k, k_share = customers_for_share(v, target)
+    neg = v[v < 0]
+    return {
+        "customers": int(len(v)),
+        "total": float(v.sum()),
+        "top": {p: top_share(v, p) for p in shares},
+        "for_target": k,
+        "for_target_share": k_share,
+        "gini": gini(v),
+        "gini_signed": gini_signed(v),
+        "hhi": hhi(v),
+        "loss_makers": int(len(neg)),
+        "losses": float(-neg.sum()),
+    }
+
+
+def whale_curve(facts: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative account profit as a share of total profit, customers by profit descending.
+
+    Columns out: customer_share, profit_share; starts at (0, 0), N + 1 points. Empty when the
+    total account profit is not positive.
+    """
+    r = ranked(facts, "account_profit")
+    if r.empty or not (r["cum_value"].iloc[-1] > 0):
+        return pd.DataFrame({"customer_share": [], "profit_share": []})
+    return pd.DataFrame({
+        "customer_share": np.concatenate([[0.0], r["customer_share"].to_numpy()]),
+        "profit_share": np.concatenate([[0.0], r["value_share"].to_numpy()]),
+    })
+
+
+def whale_summary(facts: pd.DataFrame) -> dict:
+    """Whale-curve readouts of account profit.
+
+    Keys: customers, total, peak (highest cumulative profit share; NaN when the total is not
+    positive), peak_customers (how many customers, largest first, reach the peak),
+    peak_customer_share, loss_makers (customers with negative account profit), losses (profit
+    they destroy, positive), profitable (sum of positive profits).
+    """
+    r = ranked(facts, "account_profit")
+    v = r["value"].to_numpy()
+    total = float(v.sum())
+    profitable = float(v[v > 0].sum())
+    k = int((v > 0).sum())
+    ok = len(v) > 0 and total > 0
+    return {
+        "customers": int(len(v)),
+        "total": total,
+        "peak": profitable / total if ok else float("nan"),
+        "peak_customers": k,
+        "peak_customer_share": k / len(v) if len(v) else float("nan"),
+        "loss_makers": int((v < 0).sum()),
+        "losses": float(-v[v < 0].sum()),
+        "profitable": profitable,
+    }
+
+
+def loss_makers(facts: pd.DataFrame, n: int | None = WORST_N_DEFAULT) -> pd.DataFrame:
+    """The worst loss-makers (most negative account profit first) with why they lose money.
+
+    Each driver is what the account costs *beyond the portfolio norm* of ``facts`` (all its
+    customers in the period), in money; positive means it hurts:
+
+    * discounts: discount − (portfolio discount rate × list revenue), list revenue = revenue +
+      discount;
+    * returns: (returns − portfolio return rate × sales before returns) × portfolio gross
+      margin, i.e. the margin lost on returns above the usual rate;
+    * cost_to_serve: cost-to-serve − (portfolio cost-to-serve per unit of revenue × revenue);
+    * margin_mix: (portfolio margin at list price − the account's) × list revenue: what a
+      lower-margin product mix costs before any discount.
+
+    The drivers explain; they overlap a little and do not add up to the loss exactly.
+    Columns out: rank, customer_id, attribute columns present in ``facts``, revenue,
+    gross_profit, cost_to_serve, account_profit, margin (account profit / revenue; NaN without
+    revenue), the four drivers why_discounts, why_returns,
+    why_cost_to_serve, why_margin_mix, main_reason (the largest driver, "cost_to_serve" when there is
+    no revenue, "none" when no driver is positive).
+    """
+    f = facts
+    list_rev = f["revenue"] + f["discount"]
+    before_returns = f["revenue"] + f["returns"]
+    tot = lambda s: float(s.sum())  # noqa: E731
+    d_rate = tot(f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
+    r_rate = tot(f["returns"]) / tot(before_returns) if tot(before_returns) > 0 else 0.0
+    c_rate = tot(f["cost_to_serve"]) / tot(f["revenue"]) if tot(f["revenue"]) > 0 else 0.0
+    g_margin = tot(f["gross_profit"]) / tot(f["revenue"]) if tot(f["revenue"]) > 0 else 0.0
+    l_margin = tot(f["gross_profit"] + f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
+
+    loss = f[f["account_profit"] < 0].sort_values(["account_profit", "customer_id"])
+    if n is not None:
+        loss = loss.head(n)
+    out = loss.reset_index(drop=True).copy()
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    lr = out["revenue"] + out["discount"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["margin"] = np.where(out["revenue"] != 0, out["account_profit"] / out["revenue"], np.nan)
+        own_l_margin = np.where(lr > 0, (out["gross_profit"] + out["discount"]) / lr, l_margin)
+    out["why_discounts"] = out["discount"] - d_rate * lr
+    out["why_returns"] = (out["returns"] - r_rate * (out["revenue"] + out["returns"])) * g_margin
+    out["why_cost_to_serve"] = out["cost_to_serve"] - c_rate * out["revenue"]
+    out["why_margin_mix"] = (l_margin - own_l_margin) * lr
+    drivers = out[[f"why_{r}" for r in LOSS_REASONS]].to_numpy()
+    if len(out):
+        best = np.array(LOSS_REASONS)[drivers.argmax(axis=1)]
+        main = np.where(drivers.max(axis=1) > 0, best, "none")
+        main = np.where(out["revenue"].to_numpy() == 0, "cost_to_serve", main)
+    else:
+        main = np.array([], dtype=object)
+    out["main_reason"] = main
+    return out
+
+
+def abc_tiers(facts: pd.DataFrame, value: str = "revenue",
+              cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> pd.DataFrame:
+    """ABC tier of each customer by ``value``.
+
+    Ranked by value descending, a customer is in A when the customers ranked above it hold
+    less than ``cutoffs[0]`` of the total (so A is exactly the fewest customers reaching that
+    share), in B when they hold less than ``cutoffs[1]``, else C. Customers with no positive
+    value are always C. When the total is not positive every customer is C.
+    Columns out: the columns of ``ranked`` plus tier.
+    """
+    a, b = cutoffs
+    if not 0 < a < b <= 1:
+        raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
+    r = ranked(facts, value)
+    before = r["share_before"].fillna(np.inf).to_numpy()
+    tier = np.where(before < a * (1 - _EPS), "A", np.where(before < b * (1 - _EPS), "B", "C"))
+    r["tier"] = np.where(r["value"].to_numpy() > 0, tier, "C")
+    return r
+
+
+def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Per tier (A, B, C, all present): customers, customer_share, revenue, revenue_share,
+    gross_profit, account_profit, value (the tiering value), value_share, orders, avg_order
+    (revenue / orders; NaN without orders). Input: ``abc_tiers`` output."""
+    codes = pd.Categorical(tiers["tier"], categories=list(TIERS)).codes
+    if (codes < 0).any():
+        raise ValueError("tiers must be A, B or C")
+    total = lambda col: np.bincount(codes, weights=tiers[col].to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
+    g = pd.DataFrame({"tier": list(TIERS), "customers": np.bincount(codes, minlength=len(TIERS)),
+                      **{c: total(c) for c in ("revenue", "gross_profit", "account_profit", "value", "orders")}})
+    g["orders"] = g["orders"].astype("int64")
+    n, rev, val = g["customers"].sum(), g["revenue"].sum(), g["value"].sum()
+    g["customer_share"] = g["customers"] / n if n else np.nan
+    g["revenue_share"] = g["revenue"] / rev if rev > 0 else np.nan
+    g["value_share"] = g["value"] / val if val > 0 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["avg_order"] = np.where(g["orders"] > 0, g["revenue"] / g["orders"], np.nan)
+    return g[["tier", "customers", "customer_share", "revenue", "revenue_share",
+                            "gross_profit", "account_profit", "value", "value_share", "orders",
+                            "avg_order"]]
+
+
+TREND_TOLERANCE = 0.01  # a change of Gini or top-20% share smaller than this reads as "stable"
+BREAKDOWN_DIMENSIONS = ("region", "customer_type", "sector")
+
+
+def over_time(period_facts: pd.DataFrame, value: str, p: float = TOP_SHARE_DEFAULT) -> pd.DataFrame:
+    """Concentration of ``value`` in each period.
+
+    Input: ``queries.customer_period_facts`` (period, customer_id, revenue, gross_profit,
+    account_profit, orders, complete). Each period counts the customers ``population`` would
+    (orders > 0 for revenue and gross profit). Columns out: period, complete, customers, total,
+    gini, top_share (top ``p``), sorted by period.
+    """
+    rows = []
+    for period, g in period_facts.groupby("period", sort=True):
+        v = population(g, value)[value]
+        rows.append({"period": period, "complete": bool(g["complete"].all()), "customers": len(v),
+                     "total": float(v.sum()), "gini": gini(v), "top_share": top_share(v, p)})
+    return pd.DataFrame(rows, columns=["period", "complete", "customers", "total", "gini", "top_share"])
+
+
+def trend(over: pd.DataFrame, column: str, tol: float = TREND_TOLERANCE) -> dict | None:
+    """How ``column`` (gini or top_share) moved from the first to the last complete period.
+
+    Returns None with fewer than two complete periods having a value; else first_period,
+    last_period, first, last, change (last − first) and direction: "rising" / "falling" when
+    the change is at least ``tol``, else "stable".
+    """
+    ok = over[over["complete"] & over[column].notna()]
+    if len(ok) < 2:
+        return None
+    first, last = ok.iloc[0], ok.iloc[-1]
+    change = float(last[column] - first[column])
+    direction = "rising" if change >= tol else ("falling" if change <= -tol else "stable")
+    return {"first_period": first["period"], "last_period": last["period"],
+            "first": float(first[column]), "last": float(last[column]), "change": change,
+            "direction": direction}
+
+
+def breakdown(facts: pd.DataFrame, value: str, column: str,
+              shares: tuple[float, ...] = TOP_SHARES, target: float = TARGET_SHARE_DEFAULT) -> pd.DataFrame:
+    """The readouts of ``value`` for each group of ``column`` (region, customer_type, sector),
+    computed inside the group. Columns out: group, customers, total, top_<pct> for each share
+    (e.g. top_20), for_target_share, gini, hhi, loss_makers; largest total first. Missing
+    attribute values form their own group (NaN)."""
+    rows = []
+    pop = population(facts, value)
+    for group, g in pop.groupby(column, dropna=False, sort=False):
+        r = readouts(g[value], shares, target)
+        row = {"group": group, "customers": r["customers"], "total": r["total"]}
+        row.update({f"top_{round(p * 100)}": r["top"][p] for p in shares})
+        row.update(for_target_share=r["for_target_share"], gini=r["gini"], hhi=r["hhi"],
+                   loss_makers=r["loss_makers"])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.sort_values(["total", "group"], ascending=[False, True]).reset_index(drop=True) if len(out) else out
+
+
+def drilldown(facts: pd.DataFrame, value: str, tier: str | None = None, top_n: int | None = None,
+              cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> pd.DataFrame:
+    """The account list behind a tier or the top ``top_n`` by ``value``.
+
+    Columns out: rank, tier, customer_id, attributes present, revenue, gross_profit,
+    cost_to_serve, account_profit, orders, value_share (share of the total of ``value``),
+    cum_share. Pass exactly one of ``tier`` and ``top_n``.
+    """
+    if (tier is None) == (top_n is None):
+        raise ValueError("pass exactly one of tier and top_n")
+    r = abc_tiers(population(facts, value), value, cutoffs)
+    total = r["value"].sum()
+    r["value_share"] = r["value"] / total if total > 0 else np.nan
+    r = r[r["tier"] == tier] if tier is not None else r.head(top_n)
+    attrs = [c for c in ("name", "name_zh", "customer_type", "sector", "region", "account_manager")
+             if c in r.columns]
+    cols = ["rank", "tier", "customer_id", *attrs, "revenue", "gross_profit", "cost_to_serve",
+            "account_profit", "orders", "value_share", "value_share_cum"]
+    r["value_share_cum"] = r["cum_value"] / total if total > 0 else np.nan
+    return r[cols].reset_index(drop=True)

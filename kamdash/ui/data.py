@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+
+import duckdb
 import streamlit as st
 
 from kamdash import config, queries, store
@@ -101,3 +103,51 @@ def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
 @st.cache_data(show_spinner=False, max_entries=64)
 def monthly_totals(data_key, filters: queries.Filters):
     return run(queries.monthly_totals, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def overview(data_key, filters: queries.Filters, first_month):
+    from kamdash.views import overview as view
+
+    return run(view.build, filters, first_month)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def data_coverage(data_key) -> dict:
+    return run(queries.data_coverage)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_period_facts(data_key, filters: queries.Filters, grain: str):
+    return run(queries.customer_period_facts, filters, grain)
+
+
+TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _saved_tier_cutoffs(user_db: str):
+    return store.get_setting(user_db, TIER_CUTOFFS_SETTING, None)
+
+
+def tier_cutoffs(user_db: str) -> tuple[float, float]:
+    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%).
+
+    A user database that cannot be read right now (locked by another process, damaged) gives
+    the defaults for this rerun; the failure is not cached, so the next rerun tries again."""
+    try:
+        a, b = (float(x) for x in _saved_tier_cutoffs(user_db))
+        if 0 < a < b <= 1:
+            return (a, b)
+    except (TypeError, ValueError, OSError, duckdb.Error, store.StoreError):
+        pass
+    return queries.TIER_CUTOFFS_DEFAULT
+
+
+def save_tier_cutoffs(user_db: str, cutoffs: tuple[float, float]) -> None:
+    store.put_setting(user_db, TIER_CUTOFFS_SETTING, [float(c) for c in cutoffs])
+    _saved_tier_cutoffs.clear()
+
+
+def user_db() -> str:
+    return str(config.user_db_path(config.db_path()))

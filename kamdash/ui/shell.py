@@ -14,13 +14,14 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import config, demo, i18n, queries
+from kamdash import config, i18n, queries
 from kamdash.ui import data
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
 PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
+TIER_KEY = "tier"  # ABC tier filter (issue 3): A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
 FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
     "region": ("region", "filters.region"),
@@ -88,6 +89,8 @@ def _language() -> str:
 
 def _problem(status, lang: str) -> None:
     """Explain why the database cannot be used and offer to build the demo database."""
+    from kamdash import demo  # only needed on this path: keeps start-up light
+
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     st.title(tr("app.title"))
     path = config.db_path()
@@ -133,9 +136,11 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
             format_func=lambda v, c=column: i18n.value_label(c, v, lang, labels),
             placeholder=tr("filters.all"),
         ))
+    tiers = _tier_filter(lang, (start, end))
     sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
     sb.caption(tr("filters.share_hint"))
     return queries.Filters(
+        **tiers,
         start=date.fromisoformat(start + "-01"),
         end=date.fromisoformat(end + "-01"),
         regions=selected["region"],
@@ -145,9 +150,24 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
     )
 
 
+def _tier_filter(lang: str, period: tuple[str, str]) -> dict:
+    """The ABC tier multiselect; Filters fields for it (none when no tier is chosen, so cache
+    keys do not change). Tiers are computed on the chosen period's revenue with the cut-offs
+    saved on the concentration page."""
+    cutoffs = data.tier_cutoffs(data.user_db())
+    pct = {"a": f"{cutoffs[0]:.0%}", "b": f"{cutoffs[1]:.0%}"}
+    tiers = tuple(st.sidebar.multiselect(
+        i18n.t("filters.tier", lang), ["A", "B", "C"], key=TIER_KEY, bind="query-params",
+        placeholder=i18n.t("filters.all", lang), help=i18n.t("filters.tier.help", lang, **pct)))
+    if not tiers:
+        return {}
+    months = tuple(date.fromisoformat(m + "-01") for m in period)
+    return {"tiers": tiers, "tier_cutoffs": cutoffs, "tier_period": months}
+
+
 def _reset_filters(default_period) -> None:
     st.session_state[PERIOD_KEY] = default_period
-    for key in FILTER_KEYS:
+    for key in (*FILTER_KEYS, TIER_KEY):
         st.session_state[key] = []
 
 

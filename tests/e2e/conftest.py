@@ -54,9 +54,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "KAMDASH_DB": str(db), "KAMDASH_LANGUAGE": "en"}
         self.started = time.perf_counter()
-        # Popen on the interpreter itself, so .pid is streamlit's own process (no shell wrapper)
+        # Popen on the interpreter itself, so .pid is streamlit's own process (no shell wrapper);
+        # started the way `make run` starts it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            [sys.executable, "-m", "kamdash.ui.serve",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

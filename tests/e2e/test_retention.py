@@ -23,8 +23,7 @@ def demo_fit(demo_db):
 
 def test_retention_page_in_english_and_chinese(demo_fit, server, page: Page, artifacts):
     page.set_viewport_size({"width": 1440, "height": 1500})
-    # through the app's navigation, as a user does (opening /retention directly runs the page
-    # without app.py while page files live in the legacy-discovered pages/ folder)
+    # through the app's navigation, as a user does
     page.goto(server.url)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=WAIT)
     page.get_by_test_id("stSidebarNav").get_by_text("Retention & value").click()

@@ -1,0 +1,1 @@
+"""kamdash benchmarks: `python -m bench` (see bench/README.md)."""

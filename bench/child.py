@@ -1,0 +1,132 @@
+"""One measurement in a fresh process: `python -m bench.child '<json spec>'`.
+
+Prints one JSON line with the timings and this process's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import time
+
+T_START = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def filter_states(backend):
+    """Filter states a user clicks through: period, region, type, sector, manager changes."""
+    from kamdash import queries
+    from kamdash.queries import Filters, add_months
+
+    facts = queries.data_facts(backend)
+    end = facts["last_month"]
+    start12, start6 = add_months(end, -11), add_months(end, -5)
+    opts = queries.dimension_options(backend)
+    pick = lambda col, *want: tuple(v for v in want if v in opts[col]) or tuple(opts[col][:1])  # noqa: E731
+    return [
+        Filters(start=start12, end=end),
+        Filters(start=start12, end=end, regions=pick("region", "East China")),
+        Filters(start=start12, end=end, customer_types=pick("customer_type", "distributor", "dealer")),
+        Filters(start=start6, end=end, sectors=pick("sector", "manufacturing")),
+        Filters(start=start12, end=end, account_managers=pick("account_manager", "Li Na", "Wang Wei")),
+        Filters(start=add_months(end, -23), end=add_months(end, -12), regions=pick("region", "North China"),
+                sectors=pick("sector", "retail")),
+    ]
+
+
+class PandasData:
+    """Sales tables loaded into pandas, the way a typical pandas dashboard holds them."""
+
+    def __init__(self, db: str):
+        import duckdb
+
+        con = duckdb.connect(db, read_only=True)
+        self.lines = con.sql("SELECT * FROM order_lines").df()
+        self.customers = con.sql("SELECT * FROM customers").df()
+        self.cts = con.sql("SELECT * FROM cost_to_serve").df()
+        con.close()
+        for df, col in ((self.lines, "order_date"), (self.cts, "month")):
+            df[col] = df[col].astype("datetime64[ns]")
+
+
+def timed_passes(fn, states, runs):
+    for f in states:  # warm-up: one pass over every state
+        fn(f)
+    times = []
+    for _ in range(runs):
+        for f in states:
+            t = time.perf_counter()
+            fn(f)
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main(spec: dict) -> dict:
+    kind = spec["kind"]
+    if kind == "build":
+        from kamdash import demo
+
+        info = demo.build_demo(spec["out"], customers=spec["customers"], years=3, seed=7, lines=spec["lines"])
+        return {"seconds": info["seconds"], "rss_mb": peak_rss_mb(), "order_lines": int(info["order_lines"])}
+    if kind == "pandas_load":
+        t = time.perf_counter()
+        data = PandasData(spec["db"])
+        return {"seconds": time.perf_counter() - t, "rss_mb": peak_rss_mb(), "rows": len(data.lines)}
+
+    from bench.harness import load_cases
+    from kamdash import queries
+
+    backend = queries.connect(spec["db"])
+    states = filter_states(backend)
+    mod = load_cases()[spec.get("case", "")] if "case" in spec else None
+    if kind == "step" and spec["impl"] == "kamdash":
+        median = timed_passes(lambda f: mod.kamdash_step(backend, f), states, spec["runs"])
+        return {"median_s": median, "rss_mb": peak_rss_mb()}
+    if kind == "step" and spec["impl"] == "pandas":
+        data = PandasData(spec["db"])
+        median = timed_passes(lambda f: mod.pandas_step(data, f), states, spec["runs"])
+        return {"median_s": median, "rss_mb": peak_rss_mb()}
+    if kind == "fit":
+        t = time.perf_counter()
+        mod.fit_step(backend)
+        cold = time.perf_counter() - t
+        warm = []
+        for _ in range(spec["runs"]):
+            t = time.perf_counter()
+            mod.fit_step(backend)
+            warm.append(time.perf_counter() - t)
+        return {"cold_s": cold, "warm_s": statistics.median(warm), "rss_mb": peak_rss_mb()}
+    if kind == "apptest":
+        backend.disconnect()
+        os.environ["KAMDASH_DB"] = spec["db"]
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(os.path.abspath(spec["page"]), default_timeout=600).run()
+        if at.exception or not at.get("plotly_chart"):
+            return {"error": f"page did not render a chart: {at.exception}"}
+        cold = time.perf_counter() - T_START
+        regions = at.multiselect(key="region").options
+        times = []
+        for i in range(spec["runs"]):
+            t = time.perf_counter()
+            at.multiselect(key="region").set_value([regions[i % len(regions)]]).run()
+            times.append(time.perf_counter() - t)
+        return {"cold_s": cold, "median_s": statistics.median(times), "rss_mb": peak_rss_mb()}
+    raise ValueError(f"unknown spec {spec}")
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))))

@@ -1,0 +1,185 @@
+"""Benchmark harness: demo databases of 1M-100M order lines, each page's data step after a
+filter change in kamdash and in a plain-pandas baseline, page render, fits, peak memory.
+
+Every measurement runs in its own child process (``python -m bench.child``) so that its peak
+resident memory (VmHWM) is its own. Times are medians of >= 5 runs after a warm-up; figures are
+reported with their ratio to the pandas baseline measured in the same run, since these machines
+are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("KAMDASH_BENCH_CACHE", Path(__file__).resolve().parent / "cache"))
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SIZES = {"1M": 1_000_000, "10M": 10_000_000, "50M": 50_000_000, "100M": 100_000_000}
+DEFAULT_SIZES = ("1M", "10M", "50M")
+LINES_PER_CUSTOMER = 50  # "about rows / 50 customers"
+PAGES = {"overview": "pages/overview.py", "concentration": "pages/concentration.py"}
+
+
+def load_cases() -> dict:
+    import bench.cases as pkg
+
+    cases = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(f"bench.cases.{info.name}")
+        if hasattr(mod, "kamdash_step"):
+            cases[mod.NAME] = mod
+    return cases
+
+
+def db_path(size: str) -> Path:
+    return CACHE / f"demo-{size}.duckdb"
+
+
+def child(spec: dict, timeout: float = 3600) -> dict:
+    """Run one measurement in a fresh interpreter; returns its JSON result."""
+    proc = subprocess.run([sys.executable, "-m", "bench.child", json.dumps(spec)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
+    return json.loads(lines[-1])
+
+
+def ensure_db(size: str) -> dict:
+    path = db_path(size)
+    if path.exists():
+        return {"path": str(path), "cached": True}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    n = SIZES[size]
+    print(f"  building {path.name} ({n:,} lines, {n // LINES_PER_CUSTOMER:,} customers) ...", flush=True)
+    res = child({"kind": "build", "lines": n, "customers": n // LINES_PER_CUSTOMER, "out": str(path)})
+    return {"path": str(path), "cached": False, **res}
+
+
+def machine_facts() -> dict:
+    import duckdb
+    import pandas
+
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = f"{int(fh.readline().split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "pandas": pandas.__version__,
+            "machine": platform.machine()}
+
+
+def fmt_ms(x) -> str:
+    return "–" if x is None else (f"{x * 1000:.0f} ms" if x < 10 else f"{x:.1f} s")
+
+
+def fmt_ratio(a, b) -> str:
+    if a is None or b is None or not b:
+        return "–"
+    return f"{a / b:.2f}"
+
+
+def run(sizes, case_names, runs: int, pages: bool) -> list[dict]:
+    cases = load_cases()
+    names = case_names or sorted(cases)
+    rows = []
+    for size in sizes:
+        print(f"[{size}]", flush=True)
+        db = ensure_db(size)
+        if "error" in db:
+            print("  build failed:", db["error"])
+            continue
+        if not db["cached"]:
+            rows.append({"size": size, "what": "database build", "kamdash_s": db["seconds"],
+                         "kamdash_rss_mb": db["rss_mb"]})
+        load = child({"kind": "pandas_load", "db": db["path"]})
+        rows.append({"size": size, "what": "pandas baseline: load order lines",
+                     "pandas_s": load.get("seconds"), "pandas_rss_mb": load.get("rss_mb"),
+                     "error": load.get("error")})
+        for name in names:
+            mod = cases[name]
+            k = child({"kind": "step", "case": name, "impl": "kamdash", "db": db["path"], "runs": runs})
+            p = child({"kind": "step", "case": name, "impl": "pandas", "db": db["path"], "runs": runs}) \
+                if hasattr(mod, "pandas_step") else {}
+            rows.append({"size": size, "what": f"{name}: data step after a filter change",
+                         "kamdash_s": k.get("median_s"), "kamdash_rss_mb": k.get("rss_mb"),
+                         "pandas_s": p.get("median_s"), "pandas_rss_mb": p.get("rss_mb"),
+                         "error": k.get("error") or p.get("error")})
+            print(f"  {rows[-1]['what']}: kamdash {fmt_ms(rows[-1]['kamdash_s'])}, "
+                  f"pandas {fmt_ms(rows[-1]['pandas_s'])}", flush=True)
+            if hasattr(mod, "fit_step"):
+                f = child({"kind": "fit", "case": name, "db": db["path"], "runs": runs})
+                rows.append({"size": size, "what": f"{name}: fit (cold / warm median)",
+                             "kamdash_s": f.get("warm_s"), "cold_s": f.get("cold_s"),
+                             "kamdash_rss_mb": f.get("rss_mb"), "error": f.get("error")})
+        if pages:
+            for page, path in PAGES.items():
+                r = child({"kind": "apptest", "page": path, "db": db["path"], "runs": runs})
+                rows.append({"size": size, "what": f"{page}: cold start to first chart (AppTest)",
+                             "kamdash_s": r.get("cold_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                             "error": r.get("error")})
+                rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
+                             "kamdash_s": r.get("median_s"), "error": r.get("error")})
+                print(f"  {page}: first chart {fmt_ms(r.get('cold_s'))}, render {fmt_ms(r.get('median_s'))}")
+    return rows
+
+
+def report(rows: list[dict], facts: dict, runs: int) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [f"## {when}", "",
+           f"Machine: {facts['cores']} cores, {facts['memory']}, {facts['machine']}; Python "
+           f"{facts['python']}, DuckDB {facts['duckdb']}, pandas {facts['pandas']}. Medians of "
+           f"{runs} runs after a warm-up, each over several filter states.", "",
+           "| size | measurement | kamdash | peak RSS | pandas | peak RSS | time ratio k/p | memory ratio k/p |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        k = fmt_ms(r.get("kamdash_s"))
+        if r.get("cold_s") is not None:
+            k = f"{fmt_ms(r['cold_s'])} / {k}"
+        mem = lambda v: "–" if v is None else f"{v:,.0f} MB"  # noqa: E731
+        line = (f"| {r['size']} | {r['what']} | {k} | {mem(r.get('kamdash_rss_mb'))} | "
+                f"{fmt_ms(r.get('pandas_s'))} | {mem(r.get('pandas_rss_mb'))} | "
+                f"{fmt_ratio(r.get('kamdash_s'), r.get('pandas_s'))} | "
+                f"{fmt_ratio(r.get('kamdash_rss_mb'), r.get('pandas_rss_mb'))} |")
+        if r.get("error"):
+            line += f" error: {r['error'][:200]}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=",".join(DEFAULT_SIZES),
+                    help="comma-separated: 1M,10M,50M,100M (100M only when asked)")
+    ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (>= 5)")
+    ap.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    args = ap.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    t0 = time.time()
+    rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages)
+    text = report(rows, machine_facts(), max(args.runs, 5))
+    print("\n" + text)
+    if not args.no_record:
+        header = "" if RESULTS.exists() else "# Benchmark results\n\nAppended by `python -m bench`.\n\n"
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write(header + text + "\n")
+    print(f"done in {time.time() - t0:.0f} s")
+    return 0

@@ -1,0 +1,258 @@
+"""Sections of the concentration page (widgets, readouts, tables); the page stays a short list
+of calls. Numbers come from ``kamdash.analytics.pareto``; this module only formats and lays
+them out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from kamdash import export, i18n
+from kamdash.analytics import pareto
+from kamdash.charts import concentration as charts
+from kamdash.ui import data
+
+GRAINS = ("quarter", "year")
+TOP_N_CHOICES = (10, 20, 50, 100)
+TRANSLATED_CHOICES = ("value", "grain", "by")  # widgets whose options are shown translated
+SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
+
+
+def pct(ctx, x, digits: int = 1) -> str:
+    return i18n.fmt_pct(x, ctx.lang, digits)
+
+
+def num(ctx, x, digits: int = 3) -> str:
+    return "–" if x is None or x != x else f"{x:.{digits}f}"
+
+
+def value_name(ctx, value: str) -> str:
+    return ctx.t(f"series.{value}")
+
+
+def keep_choices_across_languages(ctx) -> None:
+    """Bound widgets keep the text shown when a choice was made; after a language switch, hand
+    the same choices back so they are shown in the new language (as the shell does)."""
+    if st.session_state.get(SHOWN_LANG_KEY, ctx.lang) != ctx.lang:
+        for key in TRANSLATED_CHOICES:
+            if st.session_state.get(key) is not None:
+                st.session_state[key] = st.session_state[key]
+    st.session_state[SHOWN_LANG_KEY] = ctx.lang
+
+
+def value_selector(ctx, coverage: dict) -> str:
+    """Revenue / gross profit / account profit (bound to the URL as ``value``); says what the
+    data cannot show."""
+    keep_choices_across_languages(ctx)
+    value = st.segmented_control(
+        ctx.t("conc.value"), list(pareto.VALUE_COLUMNS), default="revenue", required=True,
+        format_func=lambda v: value_name(ctx, v), key="value", bind="query-params",
+    ) or "revenue"
+    missing = missing_data(coverage, value)
+    if missing:
+        st.info(ctx.t(f"conc.missing.{missing}"))
+    return value
+
+
+def missing_data(coverage: dict, value: str) -> str | None:
+    """Which missing optional data makes ``value`` equal to a simpler one, if any."""
+    if value == "revenue":
+        return None
+    if not coverage.get("cost"):
+        return "cost" if value == "gross_profit" or not coverage.get("cost_to_serve") else "cost_only"
+    if value == "account_profit" and not coverage.get("cost_to_serve"):
+        return "cost_to_serve"
+    return None
+
+
+def readout_values(ctx, r: dict) -> dict[str, str]:
+    """Label -> shown value of the item-2 readouts (also used by the page test)."""
+    out = {ctx.t("conc.customers"): i18n.fmt_number(r["customers"], ctx.lang)}
+    for p, share in r["top"].items():
+        out[ctx.t("conc.top", p=round(p * 100))] = pct(ctx, share)
+    out[ctx.t("conc.for80")] = pct(ctx, r["for_target_share"])
+    out[ctx.t("conc.gini")] = num(ctx, r["gini"])
+    out[ctx.t("conc.hhi")] = num(ctx, r["hhi"], 4)
+    return out
+
+
+def readouts(ctx, r: dict, value: str) -> None:
+    helps = [None] + [ctx.t("conc.top.help")] * len(r["top"]) + [
+        ctx.t("conc.for80.help", n=i18n.fmt_number(r["for_target"], ctx.lang)),
+        ctx.t("conc.gini.help"), ctx.t("conc.hhi.help", n=i18n.fmt_number(round(1 / r["hhi"]) if r["hhi"] == r["hhi"] else float("nan"), ctx.lang))]
+    items = list(readout_values(ctx, r).items())
+    for row in range(0, len(items), 4):
+        for col, (label, shown), h in zip(st.columns(4), items[row:row + 4], helps[row:row + 4]):
+            col.metric(label, shown, help=h, border=True)
+    if r["total"] <= 0:
+        st.warning(ctx.t("conc.total_not_positive", value=value_name(ctx, value).lower(),
+                         total=ctx.money(r["total"])))
+    elif r["loss_makers"]:
+        st.info(ctx.t("conc.negatives", n=i18n.fmt_number(r["loss_makers"], ctx.lang),
+                      losses=ctx.money(r["losses"]), value=value_name(ctx, value).lower(),
+                      signed=num(ctx, r["gini_signed"]), gini=num(ctx, r["gini"])))
+
+
+def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
+    left, right = st.columns(2)
+    point = ctx.t("conc.point", c=pct(ctx, r["for_target_share"], 0), v="80%")
+    labels = dict(title=ctx.t("conc.pareto_title", value=value_name(ctx, value)),
+                  x=ctx.t("conc.axis.customers"), y=ctx.t("axis.amount", currency=ctx.currency),
+                  y2=ctx.t("conc.axis.cum_share"), bars=ctx.t("conc.bars"), line=ctx.t("conc.cum_line"),
+                  point=point)
+    left.plotly_chart(charts.pareto_chart(pareto.ranked(pop, value), labels, ctx.lang, ctx.currency,
+                                          r["for_target_share"]), key="pareto")
+    labels = dict(title=ctx.t("conc.lorenz_title"), x=ctx.t("conc.axis.customers_asc"),
+                  y=ctx.t("conc.axis.cum_share"), curve=ctx.t("conc.lorenz"),
+                  equality=ctx.t("conc.equality"), gini=ctx.t("conc.gini") + " " + num(ctx, r["gini"]))
+    right.plotly_chart(charts.lorenz_chart(pareto.lorenz_curve(pop[value]), labels, r["gini"]),
+                       key="lorenz")
+
+
+def names(ctx, df: pd.DataFrame) -> pd.Series:
+    if ctx.lang == "zh" and "name_zh" in df:
+        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
+    return df["name"] if "name" in df else df["customer_id"]
+
+
+def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
+    st.subheader(ctx.t("conc.whale_header"))
+    if not (coverage.get("cost") or coverage.get("cost_to_serve")):
+        st.info(ctx.t("conc.whale_needs_costs"))
+        return
+    s = pareto.whale_summary(facts)
+    cards = [(ctx.t("conc.whale.peak"), pct(ctx, s["peak"])),
+             (ctx.t("conc.whale.peak_at"), pct(ctx, s["peak_customer_share"])),
+             (ctx.t("conc.whale.loss_makers"), i18n.fmt_number(s["loss_makers"], ctx.lang)),
+             (ctx.t("conc.whale.losses"), ctx.money(s["losses"]))]
+    for col, (label, shown) in zip(st.columns(4), cards):
+        col.metric(label, shown, border=True)
+    labels = dict(title=ctx.t("conc.whale_title"), x=ctx.t("conc.axis.customers_profit"),
+                  y=ctx.t("conc.axis.cum_profit"), curve=ctx.t("conc.whale_curve"),
+                  total=ctx.t("conc.whale_total"),
+                  peak=ctx.t("conc.whale_peak_note", peak=pct(ctx, s["peak"], 0),
+                             n=i18n.fmt_number(s["peak_customers"], ctx.lang)))
+    st.plotly_chart(charts.whale_chart(pareto.whale_curve(facts), labels, s["peak"],
+                                       s["peak_customer_share"]), key="whale")
+    worst = pareto.loss_makers(facts)
+    if worst.empty:
+        st.success(ctx.t("conc.no_loss_makers"))
+        return
+    st.markdown("**" + ctx.t("conc.worst_title", n=len(worst)) + "**")
+    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): names(ctx, worst),
+                          ctx.t("col.customer_type"): [ctx.label("customer_type", v) for v in worst["customer_type"]]})
+    for col in ("revenue", "account_profit"):
+        table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
+    table[ctx.t("col.margin")] = [pct(ctx, v) for v in worst["margin"]]
+    table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
+    for reason in pareto.LOSS_REASONS:
+        table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
+    st.dataframe(table, hide_index=True, width="stretch", key="worst", column_config={
+        ctx.t("col.rank"): st.column_config.NumberColumn(width=40),
+        ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    st.caption(ctx.t("conc.worst_caption"))
+
+
+def cutoffs(ctx) -> tuple[float, float]:
+    """The A and B cut-offs (range slider bound to the URL as ``abc``), starting from the saved
+    ones; a button saves them for the tier filter."""
+    saved = data.tier_cutoffs(data.user_db())
+    a, b = st.slider(ctx.t("conc.cutoffs"), 50, 100, value=(round(saved[0] * 100), round(saved[1] * 100)),
+                     step=1, format="%d%%", key="abc", bind="query-params", help=ctx.t("conc.cutoffs.help"))
+    if a >= b:
+        st.warning(ctx.t("conc.cutoffs_invalid"))
+        return saved
+    chosen = (a / 100, b / 100)
+    if chosen != tuple(saved) and st.button(ctx.t("conc.save_cutoffs", a=a, b=b), key="save_cutoffs"):
+        data.save_tier_cutoffs(data.user_db(), chosen)
+        st.toast(ctx.t("conc.saved_cutoffs", a=a, b=b))
+    return chosen
+
+
+def tier_table(ctx, summary: pd.DataFrame, value: str) -> None:
+    t = pd.DataFrame({ctx.t("conc.tier"): summary["tier"],
+                      ctx.t("conc.customers"): [i18n.fmt_number(v, ctx.lang) for v in summary["customers"]],
+                      ctx.t("conc.customer_share"): [pct(ctx, v) for v in summary["customer_share"]]})
+    for col in ("revenue", "gross_profit", "account_profit"):
+        t[ctx.t(f"col.{col}")] = [ctx.money(v) for v in summary[col]]
+    t[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = [pct(ctx, v) for v in summary["value_share"]]
+    t[ctx.t("conc.avg_order")] = [ctx.money(v) for v in summary["avg_order"]]
+    st.dataframe(t, hide_index=True, width="stretch", key="tiers")
+
+
+def over_time(ctx, value: str) -> None:
+    """Gini and top-20% share by quarter or year over all the data, with the other filters."""
+    st.subheader(ctx.t("conc.time_header"))
+    grain = st.segmented_control(ctx.t("conc.grain"), list(GRAINS), default="quarter", required=True,
+                                 format_func=lambda g: ctx.t(f"conc.grain.{g}"), key="grain",
+                                 bind="query-params") or "quarter"
+    f = replace(ctx.filters, start=None, end=None)
+    over = pareto.over_time(data.customer_period_facts(ctx.data_key, f, grain), value)
+    labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value).lower()), x=ctx.t(f"conc.grain.{grain}"),
+                  y=ctx.t("conc.axis.index"), gini=ctx.t("conc.gini"), top_share=ctx.t("conc.top", p=20),
+                  partial=ctx.t("conc.partial"))
+    st.plotly_chart(charts.over_time_chart(over, labels, ctx.lang, grain), key="over_time")
+    st.markdown(trend_sentence(ctx, over, grain))
+
+
+def trend_sentence(ctx, over: pd.DataFrame, grain: str) -> str:
+    g, s = pareto.trend(over, "gini"), pareto.trend(over, "top_share")
+    if g is None or s is None:
+        return ctx.t("conc.trend.too_short")
+    fmt = (lambda p: str(p.year)) if grain == "year" else (lambda p: ctx.t("conc.quarter", y=p.year, q=(p.month - 1) // 3 + 1))
+    words = {"rising": "up", "falling": "down", "stable": "flat"}
+    verdict = words[g["direction"]] if g["direction"] == s["direction"] else "mixed"
+    return ctx.t(f"conc.trend.{verdict}", first=fmt(g["first_period"]), last=fmt(g["last_period"]),
+                 g0=num(ctx, g["first"]), g1=num(ctx, g["last"]), s0=pct(ctx, s["first"]), s1=pct(ctx, s["last"]),
+                 dg=f"{g['change']:+.3f}", ds=i18n.fmt_points(s["change"], ctx.lang))
+
+
+def breakdown(ctx, facts: pd.DataFrame, value: str) -> None:
+    st.subheader(ctx.t("conc.breakdown_header"))
+    dim = st.selectbox(ctx.t("conc.breakdown_by"), list(pareto.BREAKDOWN_DIMENSIONS), key="by",
+                       format_func=lambda d: ctx.t(f"filters.{d}"), bind="query-params")
+    b = pareto.breakdown(facts, value, dim)
+    t = pd.DataFrame({ctx.t(f"filters.{dim}"): [ctx.label(dim, v) for v in b["group"]],
+                      ctx.t("conc.customers"): [i18n.fmt_number(v, ctx.lang) for v in b["customers"]],
+                      value_name(ctx, value): [ctx.money(v) for v in b["total"]]})
+    for p in pareto.TOP_SHARES:
+        t[ctx.t("conc.top", p=round(p * 100))] = [pct(ctx, v) for v in b[f"top_{round(p * 100)}"]]
+    t[ctx.t("conc.for80")] = [pct(ctx, v) for v in b["for_target_share"]]
+    t[ctx.t("conc.gini")] = [num(ctx, v) for v in b["gini"]]
+    t[ctx.t("conc.hhi")] = [num(ctx, v, 4) for v in b["hhi"]]
+    st.dataframe(t, hide_index=True, width="stretch", key="breakdown")
+
+
+def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
+    st.subheader(ctx.t("conc.drill_header"))
+    left, right = st.columns([3, 1])
+    pick = left.segmented_control(ctx.t("conc.drill_pick"), ["A", "B", "C", "top"], default="A", required=True,
+                                  format_func=lambda v: ctx.t("conc.drill_top") if v == "top" else ctx.t("conc.tier_n", t=v),
+                                  key="drill") or "A"
+    n = right.selectbox(ctx.t("conc.drill_n"), TOP_N_CHOICES, key="drill_n", disabled=pick != "top")
+    d = pareto.drilldown(facts, value, top_n=n) if pick == "top" else pareto.drilldown(facts, value, tier=pick, cutoffs=cut)
+    out = pd.DataFrame({ctx.t("col.rank"): d["rank"], ctx.t("conc.tier"): d["tier"],
+                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): names(ctx, d)})
+    for dim in ("customer_type", "sector", "region"):
+        if dim in d:
+            out[ctx.t(f"filters.{dim}")] = [ctx.label(dim, v) for v in d[dim]]
+    money = [ctx.t(f"conc.col.{col}") for col in ("revenue", "gross_profit", "cost_to_serve", "account_profit")]
+    for label, col in zip(money, ("revenue", "gross_profit", "cost_to_serve", "account_profit")):
+        out[label] = d[col].round(2)
+    out[ctx.t("conc.col.orders")] = d["orders"]
+    out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"]
+    out[ctx.t("conc.col.cum_share")] = d["value_share_cum"]
+    st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(out), ctx.lang)))
+    pcfg = st.column_config.NumberColumn(format="percent")
+    config = {c: st.column_config.NumberColumn(format="localized") for c in money}
+    config.update({out.columns[-2]: pcfg, out.columns[-1]: pcfg})
+    st.dataframe(out, hide_index=True, width="stretch", key="drill_table", column_config=config)
+    name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(ctx.t("conc.download_csv"), export.csv_bytes(out), f"{name}.csv", "text/csv",
+                       key="dl_csv", icon=":material/download:")
+    c2.download_button(ctx.t("conc.download_xlsx"), export.excel_bytes(out, name), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="dl_xlsx", icon=":material/table_view:")

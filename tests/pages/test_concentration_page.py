@@ -1,0 +1,169 @@
+"""AppTest for the concentration page: it renders, its numbers are the analytics' numbers on the
+fixture database, and the value selector, the cut-offs and the tier filter change them."""
+
+import json
+from datetime import date
+
+import pytest
+
+from kamdash import queries
+from kamdash.analytics import pareto
+from kamdash.i18n import fmt_money, fmt_number, fmt_pct
+from tests.pages.conftest import metrics, page
+
+YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
+
+
+@pytest.fixture
+def at(small_db, use_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))  # saved cut-offs stay here
+    use_db(small_db)
+    return page("pages/concentration.py").run()
+
+
+@pytest.fixture(scope="module")
+def facts(small_db):
+    return queries.customer_facts(queries.connect(str(small_db)), YEAR)
+
+
+def button_group(at, key):
+    return next(b for b in at.get("button_group") if b.key == key)
+
+
+def expected_readouts(facts, value):
+    r = pareto.readouts(pareto.population(facts, value)[value])
+    out = {"Customers": fmt_number(r["customers"], "en")}
+    out.update({f"Top {round(p * 100)}% share": fmt_pct(v, "en") for p, v in r["top"].items()})
+    out["Customers for 80%"] = fmt_pct(r["for_target_share"], "en")
+    out["Gini"] = f"{r['gini']:.3f}"
+    out["HHI"] = f"{r['hhi']:.4f}"
+    return out
+
+
+def shown(at):
+    return {label: value for label, (value, _) in metrics(at).items()}
+
+
+def test_renders_every_section(at):
+    assert not at.exception
+    assert at.title[0].value == "Value concentration"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 4  # Pareto, Lorenz, whale, over time
+    assert [tr["type"] for tr in charts[0]["data"]][:2] == ["bar", "scatter"]
+    assert charts[0]["layout"]["annotations"][0]["text"].endswith("of customers bring 80%")
+    assert [s.value for s in at.subheader] == ["Whale curve: who earns the profit and who destroys it",
+                                                "ABC tiers by revenue", "Concentration over time",
+                                                "Side by side", "Account list"]
+    assert len(at.get("download_button")) == 2
+
+
+def test_numbers_equal_the_analytics_output(at, facts):
+    got = shown(at)
+    for label, value in expected_readouts(facts, "revenue").items():
+        assert got[label] == value, label
+    w = pareto.whale_summary(facts)
+    assert got["Peak of cumulative profit"] == fmt_pct(w["peak"], "en")
+    assert got["Reached with (customers)"] == fmt_pct(w["peak_customer_share"], "en")
+    assert got["Loss-making customers"] == fmt_number(w["loss_makers"], "en")
+    assert got["Profit they destroy"] == fmt_money(w["losses"], "en", "CNY")
+
+    tiers = pareto.tier_summary(pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue"))
+    table = at.dataframe[1].value  # [0] worst loss-makers, [1] tiers
+    assert table["Tier"].tolist() == ["A", "B", "C"]
+    assert table["Customers"].tolist() == [fmt_number(v, "en") for v in tiers["customers"]]
+    assert table["Revenue"].tolist() == [fmt_money(v, "en", "CNY") for v in tiers["revenue"]]
+    assert table["Average order"].tolist() == [fmt_money(v, "en", "CNY") for v in tiers["avg_order"]]
+
+    worst = pareto.loss_makers(facts)
+    shown_worst = at.dataframe[0].value
+    assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
+    assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
+
+    drill = at.dataframe[3].value  # tier A by default
+    expected = pareto.drilldown(facts, "revenue", tier="A")
+    assert drill["ID"].tolist() == expected["customer_id"].tolist()
+    assert drill["Revenue"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+
+
+def test_value_selector_changes_the_figures(at, facts):
+    before = shown(at)
+    button_group(at, "value").set_value("account_profit").run()
+    after = shown(at)
+    assert after["Gini"] != before["Gini"]
+    for label, value in expected_readouts(facts, "account_profit").items():
+        assert after[label] == value, label
+    assert any("negative account profit" in i.value for i in at.info)  # negatives are explained
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["title"]["text"] == "Pareto: Account profit by customer"
+
+
+def test_cut_offs_change_the_tiers(at, facts):
+    before = at.dataframe[1].value["Customers"].tolist()
+    at.slider(key="abc").set_value((60, 90)).run()
+    after = at.dataframe[1].value["Customers"].tolist()
+    assert after != before
+    tiers = pareto.tier_summary(pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue", (0.6, 0.9)))
+    assert after == [fmt_number(v, "en") for v in tiers["customers"]]
+    assert len(at.dataframe[3].value) == tiers["customers"].iloc[0]  # the drill-down follows
+
+
+def test_saved_cut_offs_drive_the_tier_filter(at, small_db):
+    at.slider(key="abc").set_value((70, 90)).run()
+    at.button(key="save_cutoffs").click().run()
+    at.multiselect(key="tier").select("A").run()
+    assert not at.exception
+    b = queries.connect(str(small_db))
+    cut = queries.to_frame(queries.customer_tiers(b.table("customer_month"), YEAR.start, YEAR.end, (0.7, 0.9)))
+    a_ids = cut.loc[cut["tier"] == "A", "customer_id"]
+    assert shown(at)["Customers"] == fmt_number(len(a_ids), "en")
+
+
+def test_chinese(at):
+    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
+    lang.set_value("zh").run()
+    assert not at.exception
+    assert at.title[0].value == "价值集中度"
+    got = shown(at)
+    assert "基尼系数" in got and "前 20% 客户占比" in got
+    assert any(ch in got["亏损客户侵蚀的利润"] for ch in "万亿")
+
+
+@pytest.fixture(scope="module")
+def plain_db(tmp_path_factory):
+    """A database loaded from a CSV with only customer id, date and amount."""
+    from kamdash import ingest
+
+    d = tmp_path_factory.mktemp("plain")
+    csv = d / "orders.csv"
+    csv.write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n"
+                   "A,2025-03-01,300\nC,2025-03-15,20\nB,2025-04-01,-10\n")
+    ingest.load_files(d / "plain.duckdb", csv)
+    return d / "plain.duckdb"
+
+
+def test_plain_csv_says_what_needs_cost_data(plain_db, use_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
+    use_db(plain_db)
+    at = page("pages/concentration.py").run()
+    assert not at.exception
+    got = shown(at)
+    assert got["Customers"] == "3" and got["Top 20% share"] == fmt_pct(400 / 460, "en")
+    assert any("neither cost of goods nor cost-to-serve" in i.value for i in at.info)
+    button_group(at, "value").set_value("gross_profit").run()
+    assert any("no cost of goods, so gross profit equals revenue" in i.value for i in at.info)
+    assert shown(at)["Gini"] == got["Gini"]  # the same numbers: gross profit is revenue here
+
+
+def test_tier_filter_applies_to_other_pages_and_resets(small_db, use_db, monkeypatch, tmp_path, facts):
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
+    use_db(small_db)
+    at = page("pages/overview.py").run()
+    revenue_all = metrics(at)["Revenue"][0]
+    at.multiselect(key="tier").select("A").run()
+    assert not at.exception
+    tiers = pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue")
+    a_revenue = tiers.loc[tiers["tier"] == "A", "revenue"].sum()
+    assert metrics(at)["Revenue"][0] == fmt_money(a_revenue, "en", "CNY") != revenue_all
+    assert metrics(at)["Active customers"][0] == fmt_number((tiers["tier"] == "A").sum(), "en")
+    at.button(key="reset_filters").click().run()
+    assert at.multiselect(key="tier").value == [] and metrics(at)["Revenue"][0] == revenue_all
