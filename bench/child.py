@@ -62,6 +62,30 @@ class PandasData:
             df[col] = df[col].astype("datetime64[ns]")
 
 
+def same(a, b, path="result") -> str | None:
+    """Where two step results differ (None when equal to rounding)."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return f"{path}: keys {sorted(set(a) ^ set(b))}"
+        return next((d for k in a if (d := same(a[k], b[k], f"{path}.{k}"))), None)
+    if isinstance(a, (pd.DataFrame, pd.Series)):
+        a, b = a.to_numpy(), np.asarray(b)
+    if isinstance(a, (list, tuple, np.ndarray)):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := same(x, y, f"{path}[{i}]"))), None)
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        if (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6):
+            return None
+        return f"{path}: {a} != {b}"
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
 def timed_passes(fn, states, runs):
     for f in states:  # warm-up: one pass over every state
         fn(f)
@@ -99,6 +123,13 @@ def main(spec: dict) -> dict:
         data = PandasData(spec["db"])
         median = timed_passes(lambda f: mod.pandas_step(data, f), states, spec["runs"])
         return {"median_s": median, "rss_mb": peak_rss_mb()}
+    if kind == "check":
+        data = PandasData(spec["db"])
+        for f in states:
+            diff = same(mod.kamdash_step(backend, f), mod.pandas_step(data, f))
+            if diff:
+                return {"equal": False, "difference": f"{f}: {diff}", "states": len(states)}
+        return {"equal": True, "states": len(states)}
     if kind == "fit":
         t = time.perf_counter()
         mod.fit_step(backend)

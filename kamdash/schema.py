@@ -143,6 +143,15 @@ USER_TABLES: dict[str, dict[str, str]] = {
         "fit": "JSON",
         "created_at": "TIMESTAMP",
     },
+    # The current segment and key-account types of each customer (segments / key-accounts
+    # pages), read by the sidebar's KA type and segment filters; replaced as a whole.
+    "customer_assignment": {
+        "customer_id": "VARCHAR NOT NULL PRIMARY KEY",
+        "segment": "INTEGER",
+        "segment_name": "VARCHAR",
+        "ka_types": "VARCHAR",  # comma-separated: economic,important,group,strategic
+        "assigned_at": "TIMESTAMP",
+    },
 }
 
 REQUIRED_ORDER_COLUMNS = ("customer_id", "order_date", "revenue")

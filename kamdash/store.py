@@ -289,6 +289,30 @@ def put_fit(path: Path | str, fit_key: str, data_version: str, settings: dict, f
     _with_user_db(path, write)
 
 
+ASSIGNMENT_COLUMNS = ("customer_id", "segment", "segment_name", "ka_types")
+
+
+def put_assignment(path: Path | str, df) -> None:
+    """Replace the stored customer assignment (segment and KA types per customer) in one
+    transaction. ``df`` has the columns customer_id, segment, segment_name, ka_types."""
+    frame = df[list(ASSIGNMENT_COLUMNS)]
+
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM customer_assignment")
+            con.register("assignment_in", frame)
+            con.execute("INSERT INTO customer_assignment SELECT customer_id, segment, segment_name, "
+                        "ka_types, now() FROM assignment_in")
+            con.unregister("assignment_in")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    _with_user_db(path, write)
+
+
 def get_fit(path: Path | str, fit_key: str) -> dict | None:
     """The persisted fit under ``fit_key``, or None."""
     if not Path(path).exists():
@@ -297,3 +321,15 @@ def get_fit(path: Path | str, fit_key: str) -> dict | None:
         path, lambda con: con.execute("SELECT fit FROM model_fits WHERE fit_key = ?", [fit_key]).fetchall()
     )
     return json.loads(rows[0][0]) if rows else None
+
+
+def get_assignment(path: Path | str):
+    """The stored assignment as a DataFrame (customer_id, segment, segment_name, ka_types,
+    assigned_at); empty when none was stored."""
+    import pandas as pd
+
+    cols = [*ASSIGNMENT_COLUMNS, "assigned_at"]
+    if not Path(path).exists():
+        return pd.DataFrame(columns=cols)
+    return _with_user_db(path, lambda con: con.sql(
+        "SELECT * FROM customer_assignment ORDER BY customer_id").df())

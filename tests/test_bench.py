@@ -32,3 +32,15 @@ def test_report_states_ratios():
     text = report(rows, {"cores": 2, "memory": "24 GiB", "machine": "x86_64", "python": "3.11",
                          "duckdb": "2.0", "pandas": "3.1"}, 5)
     assert "| 1M | x: data step | 20 ms | 100 MB | 400 ms | 800 MB | 0.05 | 0.12 |" in text
+
+
+def test_harness_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch, capsys):
+    """`python -m bench` at 20K order lines: builds, times, checks equality with pandas."""
+    import bench.harness as harness
+
+    monkeypatch.setattr(harness, "CACHE", tmp_path)
+    assert harness.main(["--sizes", "20K", "--cases", "overview", "--no-pages"]) == 0
+    out = capsys.readouterr().out
+    assert "| 20K | overview: data step after a filter change |" in out
+    assert "| 20K | overview: same figures as pandas (6 filter states) | yes |" in out
+    assert "error" not in out

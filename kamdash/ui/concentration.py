@@ -158,7 +158,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
 def cutoffs(ctx) -> tuple[float, float]:
     """The A and B cut-offs (range slider bound to the URL as ``abc``), starting from the saved
     ones; a button saves them for the tier filter."""
-    saved = data.tier_cutoffs(data.user_db())
+    saved = data.tier_cutoffs()
     a, b = st.slider(ctx.t("conc.cutoffs"), 50, 100, value=(round(saved[0] * 100), round(saved[1] * 100)),
                      step=1, format="%d%%", key="abc", bind="query-params", help=ctx.t("conc.cutoffs.help"))
     if a >= b:
@@ -166,7 +166,7 @@ def cutoffs(ctx) -> tuple[float, float]:
         return saved
     chosen = (a / 100, b / 100)
     if chosen != tuple(saved) and st.button(ctx.t("conc.save_cutoffs", a=a, b=b), key="save_cutoffs"):
-        data.save_tier_cutoffs(data.user_db(), chosen)
+        data.save_tier_cutoffs(chosen)
         st.toast(ctx.t("conc.saved_cutoffs", a=a, b=b))
     return chosen
 

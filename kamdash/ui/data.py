@@ -122,32 +122,88 @@ def customer_period_facts(data_key, filters: queries.Filters, grain: str):
     return run(queries.customer_period_facts, filters, grain)
 
 
+# ---------------------------------------------------------------- user database (settings)
+
+
+def user_db_path():
+    return config.user_db_path(config.db_path())
+
+
+def user_signature() -> tuple | None:
+    """Identity of the user database file, so cached reads see every saved change."""
+    try:
+        s = os.stat(user_db_path())
+    except FileNotFoundError:
+        return None
+    return (str(user_db_path()), s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _setting(key: str, sig) -> object:
+    return store.get_setting(user_db_path(), key)
+
+
+def setting(key: str, default=None):
+    """A saved setting from the user database (cached until the file changes).
+
+    A user database that cannot be read right now (locked by another process for a moment,
+    damaged) gives ``default`` for this rerun; failures are not cached, the next rerun tries
+    again."""
+    try:
+        value = _setting(key, user_signature())
+    except (OSError, duckdb.Error, store.StoreError):
+        return default
+    return default if value is None else value
+
+
+def put_setting(key: str, value) -> None:
+    store.put_setting(user_db_path(), key, value)
+
+
 TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _saved_tier_cutoffs(user_db: str):
-    return store.get_setting(user_db, TIER_CUTOFFS_SETTING, None)
-
-
-def tier_cutoffs(user_db: str) -> tuple[float, float]:
-    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%).
-
-    A user database that cannot be read right now (locked by another process, damaged) gives
-    the defaults for this rerun; the failure is not cached, so the next rerun tries again."""
+def tier_cutoffs() -> tuple[float, float]:
+    """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
     try:
-        a, b = (float(x) for x in _saved_tier_cutoffs(user_db))
+        a, b = (float(x) for x in setting(TIER_CUTOFFS_SETTING, queries.TIER_CUTOFFS_DEFAULT))
         if 0 < a < b <= 1:
             return (a, b)
-    except (TypeError, ValueError, OSError, duckdb.Error, store.StoreError):
+    except (TypeError, ValueError):
         pass
     return queries.TIER_CUTOFFS_DEFAULT
 
 
-def save_tier_cutoffs(user_db: str, cutoffs: tuple[float, float]) -> None:
-    store.put_setting(user_db, TIER_CUTOFFS_SETTING, [float(c) for c in cutoffs])
-    _saved_tier_cutoffs.clear()
+def save_tier_cutoffs(cutoffs: tuple[float, float]) -> None:
+    put_setting(TIER_CUTOFFS_SETTING, [float(c) for c in cutoffs])
 
 
-def user_db() -> str:
-    return str(config.user_db_path(config.db_path()))
+@st.cache_data(show_spinner=False, max_entries=4)
+def _assignment(sig):
+    return store.get_assignment(user_db_path())
+
+
+def assignment():
+    """The stored customer assignment (segment and KA types per customer)."""
+    return _assignment(user_signature())
+
+
+# ---------------------------------------------------------------- segments and KA types
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_features(data_key, filters: queries.Filters, breadth: bool = False):
+    return run(queries.customer_features, filters, breadth)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def customer_links(data_key):
+    return run(queries.customer_links)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def segmentation(data_key, filters: queries.Filters, columns: tuple, k, method: str):
+    from kamdash.analytics import segments
+
+    feats = customer_features(data_key, filters, "breadth" in columns)
+    return segments.fit_segments(feats, columns, k, method)

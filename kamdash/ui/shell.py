@@ -29,6 +29,7 @@ FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catal
     "sector": ("sector", "filters.sector"),
     "manager": ("account_manager", "filters.account_manager"),
 }
+ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assignment)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def _language() -> str:
     # Bound multiselects keep their value as the text shown when it was chosen; after a
     # language switch, hand the same values back so they are shown in the new language.
     if st.session_state.get(SHOWN_LANG_KEY, lang) != lang:
-        for key in FILTER_KEYS:
+        for key in (*FILTER_KEYS, *ASSIGNMENT_KEYS):
             if st.session_state.get(key):
                 st.session_state[key] = list(st.session_state[key])
     st.session_state[SHOWN_LANG_KEY] = lang
@@ -137,6 +138,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
             placeholder=tr("filters.all"),
         ))
     tiers = _tier_filter(lang, (start, end))
+    customer_ids = _assignment_filters(lang)
     sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
     sb.caption(tr("filters.share_hint"))
     return queries.Filters(
@@ -147,6 +149,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
         customer_types=selected["customer_type"],
         sectors=selected["sector"],
         account_managers=selected["account_manager"],
+        customer_ids=customer_ids,
     )
 
 
@@ -154,7 +157,7 @@ def _tier_filter(lang: str, period: tuple[str, str]) -> dict:
     """The ABC tier multiselect; Filters fields for it (none when no tier is chosen, so cache
     keys do not change). Tiers are computed on the chosen period's revenue with the cut-offs
     saved on the concentration page."""
-    cutoffs = data.tier_cutoffs(data.user_db())
+    cutoffs = data.tier_cutoffs()
     pct = {"a": f"{cutoffs[0]:.0%}", "b": f"{cutoffs[1]:.0%}"}
     tiers = tuple(st.sidebar.multiselect(
         i18n.t("filters.tier", lang), ["A", "B", "C"], key=TIER_KEY, bind="query-params",
@@ -165,9 +168,39 @@ def _tier_filter(lang: str, period: tuple[str, str]) -> dict:
     return {"tiers": tiers, "tier_cutoffs": cutoffs, "tier_period": months}
 
 
+def _assignment_filters(lang: str) -> tuple[str, ...] | None:
+    """KA type and segment filters, resolved to customer ids through the stored assignment
+    (written by the segments and key-accounts pages). Within a filter any chosen value
+    matches; both filters together must match. None: no restriction."""
+    from kamdash.analytics.ka_types import KA_TYPES
+
+    tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    assigned = data.assignment()
+    has = len(assigned) > 0
+    names = dict(zip(assigned["segment"].dropna().astype(int).astype(str), assigned.loc[
+        assigned["segment"].notna(), "segment_name"])) if has else {}
+    ka = st.sidebar.multiselect(
+        tr("filters.ka_type"), list(KA_TYPES), key="ka", bind="query-params",
+        format_func=lambda v: tr(f"ka.type.{v}"), placeholder=tr("filters.all"),
+        disabled=not has, help=None if has else tr("filters.assignment_missing"))
+    segs = st.sidebar.multiselect(
+        tr("filters.segment"), sorted(names, key=int), key="segment", bind="query-params",
+        format_func=lambda v: f"{v} · {names.get(v, '')}".rstrip(" ·"), placeholder=tr("filters.all"),
+        disabled=not has, help=None if has else tr("filters.assignment_missing"))
+    if not has or not (ka or segs):
+        return None
+    keep = assigned
+    if ka:
+        types = keep["ka_types"].fillna("").str.split(",")
+        keep = keep[[bool(set(t) & set(ka)) for t in types]]
+    if segs:
+        keep = keep[keep["segment"].astype("Int64").astype(str).isin(segs)]
+    return tuple(sorted(keep["customer_id"]))
+
+
 def _reset_filters(default_period) -> None:
     st.session_state[PERIOD_KEY] = default_period
-    for key in (*FILTER_KEYS, TIER_KEY):
+    for key in (*FILTER_KEYS, TIER_KEY, *ASSIGNMENT_KEYS):
         st.session_state[key] = []
 
 

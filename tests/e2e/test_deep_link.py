@@ -10,10 +10,14 @@ WAIT = 60_000
 def test_first_visit_is_a_deep_link(server, page: Page):
     # this module's server has not served any page yet: the link is the very first request
     # a link copied from the Chinese view: filter values are in the URL as they are shown
-    page.goto(server.url + "/overview?lang=" + quote("简体中文") + "&region=" + quote("华东"))
-    expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=WAIT)
+    page.goto(server.url + "/concentration?lang=" + quote("简体中文") + "&region=" + quote("华东"))
+    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=WAIT)
+    assert page.url.split("?")[0].endswith("/concentration")
+    expect(page.get_by_text("Page not found")).to_have_count(0)
     region = page.get_by_test_id("stMultiSelect").filter(has_text="区域")
     expect(region).to_contain_text("华东")
     # app.py ran (its sidebar and layout), not the page file alone as a legacy multipage app
     expect(page.get_by_test_id("stSidebarNav").get_by_text("app", exact=True)).to_have_count(0)
     expect(page.get_by_text("数据截至")).to_be_visible()
+    # the page menu is the app's own (st.navigation), in Chinese
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("总览")

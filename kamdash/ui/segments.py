@@ -1,0 +1,347 @@
+"""Widgets and display preparation of the segments and key-accounts pages.
+
+The segmentation settings (features, method, k), segment names and KA rules are saved in the
+user database (``store.put_setting``) so they survive a re-import of sales data. Whenever a
+page computes the assignment (segment + KA types per customer) and it differs from the stored
+one, it is stored (user table ``customer_assignment``) for the sidebar filters of every page.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+
+import pandas as pd
+import streamlit as st
+
+from kamdash import i18n, store
+from kamdash.analytics import ka_types as ka
+from kamdash.analytics import segments as sg
+from kamdash.charts import segments as charts
+from kamdash.ui import data
+
+CONFIG_KEY = "segments.config"
+NAMES_KEY = "segments.names"
+RULES_KEY = "ka.rules"
+HASH_KEY = "assignment.hash"
+K_OPTIONS = ("auto", *range(sg.K_RANGE[0], sg.K_RANGE[1] + 1))
+
+
+@dataclass
+class Segmentation:
+    features: pd.DataFrame
+    result: sg.SegmentResult
+    profile: pd.DataFrame
+    names: dict
+    suggested: dict
+    names_sig: str
+    types: pd.DataFrame
+    rules: ka.KaRules
+    assignment: pd.DataFrame
+
+
+def saved_config() -> dict:
+    cfg = data.setting(CONFIG_KEY, {}) or {}
+    cols = tuple(c for c in cfg.get("features", sg.DEFAULT_FEATURES) if c in sg.FEATURES)
+    k = cfg.get("k")
+    return {"features": cols or sg.DEFAULT_FEATURES, "method": cfg.get("method", "kmeans"),
+            "k": int(k) if k else None}
+
+
+def saved_rules() -> ka.KaRules:
+    return ka.KaRules.from_dict(data.setting(RULES_KEY, {}))
+
+
+def _save_config() -> None:
+    k = st.session_state["seg_k"]
+    data.put_setting(CONFIG_KEY, {"features": list(st.session_state["seg_features"]) or list(sg.DEFAULT_FEATURES),
+                                  "method": st.session_state["seg_method"],
+                                  "k": None if k == "auto" else int(k)})
+
+
+def controls(ctx) -> None:
+    """Feature, method and k pickers (saved on change)."""
+    cfg = saved_config()
+    st.multiselect(ctx.t("seg.features"), list(sg.FEATURES), default=list(cfg["features"]),
+                   format_func=lambda f: ctx.t(f"seg.feature.{f}"), key="seg_features",
+                   on_change=_save_config, help=ctx.t("seg.features.help"))
+    c2, c3 = st.columns([1, 1])
+    c2.segmented_control(ctx.t("seg.method"), list(sg.METHODS), default=cfg["method"],
+                         format_func=lambda m: ctx.t(f"seg.method.{m}"), key="seg_method",
+                         on_change=_save_config, required=True, help=ctx.t("seg.method.help"))
+    c3.select_slider(ctx.t("seg.k"), list(K_OPTIONS), value=cfg["k"] or "auto", key="seg_k",
+                     format_func=lambda k: ctx.t("seg.k.auto") if k == "auto" else str(k),
+                     on_change=_save_config, help=ctx.t("seg.k.help"))
+
+
+def _name_of(ctx, tokens: tuple) -> str:
+    level, *traits = tokens
+    name = ctx.t(f"seg.name.{level}")
+    return name + (ctx.t("seg.name.sep") + ctx.t("seg.name.sep").join(
+        ctx.t(f"seg.name.{t}") for t in traits) if traits else "")
+
+
+def compute(ctx) -> Segmentation | None:
+    """Features, segments and KA types of the customers in the sidebar's period and filters
+    (the KA type and segment filters themselves do not apply here: these pages define them).
+    Stores the assignment when it changed. None when no customer has an order."""
+    f = replace(ctx.filters, customer_ids=None)
+    cfg = saved_config()
+    feats = data.customer_features(ctx.data_key, f, "breadth" in cfg["features"])
+    if len(feats) < 3:
+        return None
+    result = data.segmentation(ctx.data_key, f, cfg["features"], cfg["k"], cfg["method"])
+    profile = sg.profiles(feats, result)
+    suggested = {s: _name_of(ctx, t) for s, t in sg.name_tokens(profile).items()}
+    seen: dict = {}
+    for s, n in suggested.items():  # same name twice: number them
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1 or list(suggested.values()).count(n) > 1:
+            suggested[s] = f"{n} ({s})"
+    sig = f"{result.method}|{result.k}|{','.join(result.features)}"
+    saved = (data.setting(NAMES_KEY, {}) or {}).get(sig, {})
+    names = {s: saved.get(str(s)) or suggested[s] for s in suggested}
+    rules = saved_rules()
+    types = ka.assign_types(feats, data.customer_links(ctx.data_key), rules)
+    assigned = ka.assignment(feats, result.labels, types, names)
+    _store(assigned)
+    return Segmentation(feats, result, profile, names, suggested, sig, types, rules, assigned)
+
+
+def _store(assigned: pd.DataFrame) -> None:
+    cols = ["customer_id", "segment", "segment_name", "ka_types"]
+    digest = str(int(pd.util.hash_pandas_object(assigned[cols], index=False).sum()))
+    before = data.setting(HASH_KEY)
+    if before != digest:
+        store.put_assignment(data.user_db_path(), assigned)
+        data.put_setting(HASH_KEY, digest)
+        if before is None:  # the sidebar filters were drawn disabled before the first assignment
+            st.rerun()
+
+
+def show_choice(ctx, seg: Segmentation) -> None:
+    """Why this k: the silhouette chart when k was chosen automatically."""
+    r = seg.result
+    if not r.auto:
+        st.caption(ctx.t("seg.k_fixed", k=r.k))
+        return
+    best = r.silhouette.loc[r.silhouette["k"] == r.k, "silhouette"].iloc[0]
+    labels = {"title": ctx.t("seg.sil.title"), "x": ctx.t("seg.sil.x"), "y": ctx.t("seg.sil.y")}
+    st.plotly_chart(charts.silhouette_chart(r.silhouette, r.k, labels), key="silhouette")
+    st.caption(ctx.t("seg.sil.why", k=r.k, score=f"{best:.2f}"))
+
+
+def _axis_title(ctx, loadings: pd.Series, explained: float) -> str:
+    words = [ctx.t("seg.axis.up" if sign > 0 else "seg.axis.down", feature=ctx.t(f"seg.feature.{f}"))
+             for f, sign in sg.axis_words(loadings)]
+    return ctx.t("seg.axis", share=i18n.fmt_pct(explained, ctx.lang, 0), words=ctx.t("seg.name.sep").join(words))
+
+
+def _account_names(ctx, df: pd.DataFrame) -> pd.Series:
+    if ctx.lang == "zh" and "name_zh" in df:
+        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
+    return df["name"].fillna(df["customer_id"])
+
+
+def segment_map(ctx, seg: Segmentation):
+    coords, loadings, explained = sg.projection(seg.result)
+    idx = sg.map_sample(seg.result.labels)
+    feats = seg.features.iloc[idx]
+    points = pd.DataFrame({"x": coords[idx, 0], "y": coords[idx, 1],
+                           "segment": seg.result.labels["segment"].to_numpy()[idx],
+                           "value": feats["revenue"].to_numpy(), "account": _account_names(ctx, feats).to_numpy()})
+    labels = {"title": ctx.t("seg.map.title"), "value": ctx.t("col.revenue"),
+              "x": _axis_title(ctx, loadings["pc1"], explained[0]),
+              "y": _axis_title(ctx, loadings["pc2"], explained[1])}
+    fig = charts.segment_map(points, seg.names, labels, ctx.lang, ctx.currency)
+    note = ctx.t("seg.map.sample", n=i18n.fmt_number(len(idx), ctx.lang),
+                 total=i18n.fmt_number(len(seg.features), ctx.lang)) if len(idx) < len(seg.features) else ""
+    return fig, (ctx.t("seg.map.caption") + " " + note).strip()
+
+
+def _fmt_feature(ctx, f: str, v: float) -> str:
+    if f in ("revenue", "gross_profit", "account_profit"):
+        return ctx.money(v)
+    if f in ("margin", "regularity"):
+        return i18n.fmt_pct(v, ctx.lang, 0)
+    if f == "growth":
+        return f"{v:+.2f}"
+    return i18n.fmt_number(v, ctx.lang, digits=0 if abs(v) >= 10 else 1)
+
+
+def profile_heatmap(ctx, seg: Segmentation):
+    p = seg.profile
+    rows = [f"{s} · {seg.names[s]}" for s in p["segment"]]
+    cols = [ctx.t(f"seg.feature.{f}") for f in seg.result.features]
+    # colour says better (blue) or worse (red) than average: for recency fewer days is better
+    z = pd.DataFrame({c: p[f"z_{f}"].to_numpy() * (-1 if f == "recency" else 1)
+                      for c, f in zip(cols, seg.result.features)}, index=rows)
+    text = pd.DataFrame({c: [_fmt_feature(ctx, f, v) for v in p[f]] for c, f in zip(cols, seg.result.features)},
+                        index=rows)
+    labels = {"title": ctx.t("seg.heat.title"), "colorbar": ctx.t("seg.heat.colorbar")}
+    return charts.profile_heatmap(z, text, labels)
+
+
+def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
+    p = seg.profile
+    return pd.DataFrame({
+        ctx.t("seg.col.segment"): p["segment"],
+        ctx.t("seg.col.name"): [seg.names[s] for s in p["segment"]],
+        ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in p["customers"]],
+        ctx.t("seg.col.customer_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["customer_share"]],
+        ctx.t("col.revenue"): [ctx.money(v) for v in p["revenue"]],
+        ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["value_share"]],
+    })
+
+
+def name_editor(ctx, seg: Segmentation) -> None:
+    """Editable segment names (saved for this choice of features, method and k)."""
+    df = pd.DataFrame({"segment": list(seg.names), "suggested": [seg.suggested[s] for s in seg.names],
+                       "name": list(seg.names.values())})
+    cfg = {"segment": st.column_config.NumberColumn(ctx.t("seg.col.segment"), disabled=True, width=60),
+           "suggested": st.column_config.TextColumn(ctx.t("seg.col.suggested"), disabled=True),
+           "name": st.column_config.TextColumn(ctx.t("seg.col.name"), required=True, max_chars=60)}
+    with st.form("seg_names_form", border=False):
+        edited = st.data_editor(df, column_config=cfg, hide_index=True, key="seg_names",
+                                width="stretch", num_rows="fixed")
+        if st.form_submit_button(ctx.t("seg.names.save")):
+            all_names = dict(data.setting(NAMES_KEY, {}) or {})
+            all_names[seg.names_sig] = {str(int(s)): (str(n).strip() or seg.suggested[int(s)])
+                                        for s, n in zip(edited["segment"], edited["name"])}
+            data.put_setting(NAMES_KEY, all_names)
+            st.rerun()
+
+
+def download(ctx, seg: Segmentation, key: str) -> None:
+    """CSV and Excel downloads of the assignment."""
+    a = seg.assignment.copy()
+    out = pd.DataFrame({"customer_id": a["customer_id"], "name": a["name"], "segment": a["segment"],
+                        "segment_name": a["segment_name"], "ka_types": a["ka_types"],
+                        **{f"ka_{t}": a[t] for t in ka.KA_TYPES}, "revenue": a["revenue"]})
+    c1, c2 = st.columns(2)
+    c1.download_button(ctx.t("seg.download.csv"), out.to_csv(index=False).encode("utf-8-sig"),
+                       file_name="kamdash-assignment.csv", mime="text/csv", key=f"{key}_csv",
+                       on_click="ignore", icon=":material/download:")
+    buf = io.BytesIO()
+    out.to_excel(buf, index=False, sheet_name="assignment")
+    c2.download_button(ctx.t("seg.download.xlsx"), buf.getvalue(), file_name="kamdash-assignment.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}_xlsx", on_click="ignore", icon=":material/table:")
+
+
+# ---------------------------------------------------------------- key accounts
+
+
+def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
+    """Every KA rule threshold, editable; saved on submit."""
+    with st.form("ka_rules_form"):
+        c1, c2 = st.columns(2)
+        c1.markdown(f"**{ctx.t('ka.type.economic')}**")
+        econ_r = c1.number_input(ctx.t("ka.rule.economic_top_revenue"), 0.0, 100.0,
+                                 rules.economic_top_revenue * 100, 1.0, key="ka_econ_rev")
+        econ_f = c1.number_input(ctx.t("ka.rule.economic_top_frequency"), 0.0, 100.0,
+                                 rules.economic_top_frequency * 100, 1.0, key="ka_econ_freq")
+        c1.markdown(f"**{ctx.t('ka.type.important')}**")
+        imp_s = c1.multiselect(ctx.t("ka.rule.important_sectors"), sorted(set(sectors) | set(rules.important_sectors)),
+                               default=list(rules.important_sectors), key="ka_imp_sectors",
+                               format_func=lambda v: ctx.label("sector", v))
+        imp_r = c1.number_input(ctx.t("ka.rule.important_min_revenue", currency=ctx.currency), 0.0, None,
+                                float(rules.important_min_revenue), 1000.0, key="ka_imp_rev")
+        c2.markdown(f"**{ctx.t('ka.type.group')}**")
+        g_c = c2.number_input(ctx.t("ka.rule.group_min_children"), 1, 1000, rules.group_min_children, 1,
+                              key="ka_group_children")
+        g_r = c2.number_input(ctx.t("ka.rule.group_min_referrals"), 1, 1000, rules.group_min_referrals, 1,
+                              key="ka_group_referrals")
+        c2.markdown(f"**{ctx.t('ka.type.strategic')}**")
+        s_g = c2.number_input(ctx.t("ka.rule.strategic_min_growth"), -2.0, 2.0, rules.strategic_min_growth,
+                              0.05, key="ka_strat_growth", help=ctx.t("ka.rule.growth_help"))
+        s_r = c2.number_input(ctx.t("ka.rule.strategic_min_revenue", currency=ctx.currency), 0.0, None,
+                              float(rules.strategic_min_revenue), 1000.0, key="ka_strat_rev")
+        s_f = c2.text_area(ctx.t("ka.rule.strategic_flagged"), ", ".join(rules.strategic_flagged),
+                           key="ka_strat_flagged", help=ctx.t("ka.rule.strategic_flagged.help"))
+        if st.form_submit_button(ctx.t("ka.rules.save"), type="primary"):
+            new = ka.KaRules(econ_r / 100, econ_f / 100, tuple(imp_s), imp_r, int(g_c), int(g_r), s_g, s_r,
+                             tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
+            data.put_setting(RULES_KEY, new.to_dict())
+            st.rerun()
+        if st.form_submit_button(ctx.t("ka.rules.reset")):
+            data.put_setting(RULES_KEY, ka.KaRules().to_dict())
+            st.rerun()
+
+
+def types_figure(ctx, seg: Segmentation):
+    s = ka.type_summary(seg.features, seg.types)
+    s = s[s["ka_type"] != "none"].copy()
+    s["ka_type"] = [ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
+    labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
+    return charts.ka_types_chart(s, labels, ctx.lang)
+
+
+def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
+    s = ka.type_summary(seg.features, seg.types)
+    return pd.DataFrame({
+        ctx.t("ka.col.type"): [ctx.t(f"ka.type.{t}") for t in s["ka_type"]],
+        ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in s["customers"]],
+        ctx.t("col.revenue"): [ctx.money(v) for v in s["revenue"]],
+        ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in s["revenue_share"]],
+        ctx.t("col.account_profit"): [ctx.money(v) for v in s["account_profit"]],
+    })
+
+
+def _types_text(ctx, flags: pd.DataFrame) -> list[str]:
+    """Display text of the KA types of each row of ``flags`` (bool columns KA_TYPES)."""
+    names = [ctx.t(f"ka.type.{t}") for t in ka.KA_TYPES]
+    sep = ctx.t("seg.name.sep")
+    combos = {}
+    out = []
+    for row in map(tuple, flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)):
+        if row not in combos:  # at most 16 combinations: join each once
+            combos[row] = sep.join(n for n, on in zip(names, row) if on)
+        out.append(combos[row])
+    return out
+
+
+def portfolio(ctx, seg: Segmentation):
+    """(figure, {quadrant: display table}) of the KA portfolio matrix."""
+    pf = ka.portfolio(seg.features, seg.types)
+    info = seg.features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
+    pf["account"] = _account_names(ctx, info).to_numpy()
+    pf["types"] = _types_text(ctx, pf)
+    labels = {"title": ctx.t("ka.pf.title"), "x": ctx.t("ka.pf.x", currency=ctx.currency),
+              "y": ctx.t("ka.pf.y"), "value": ctx.t("col.revenue"), "potential": ctx.t("ka.pf.potential"),
+              "types": ctx.t("ka.col.types"), **{f"quadrant.{q}": ctx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
+    fig = charts.portfolio_chart(pf, labels, ctx.lang, ctx.currency)
+    lists = {}
+    for q in ka.QUADRANTS:
+        p = pf[pf["quadrant"] == q]
+        lists[q] = pd.DataFrame({ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
+                                 ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
+                                 ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
+                                 ctx.t("ka.col.types"): p["types"]})
+    return fig, lists, pf.attrs["value_split"]
+
+
+def quadrant_tabs(ctx, lists: dict) -> None:
+    tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
+    for tab, q in zip(tabs, ka.QUADRANTS):
+        tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
+        tab.dataframe(lists[q], hide_index=True, width="stretch", height=300)
+
+
+def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
+    links = data.customer_links(ctx.data_key)
+    g = ka.group_rollup(seg.features, links)
+    names = _account_names(ctx, links.set_index("customer_id").loc[g["group_id"]].reset_index())
+    return pd.DataFrame({
+        ctx.t("ka.col.group"): names.to_numpy(),
+        ctx.t("ka.col.members"): g["members"], ctx.t("ka.col.active_members"): g["active_members"],
+        ctx.t("ka.col.own_revenue"): [ctx.money(v) for v in g["own_revenue"]],
+        ctx.t("ka.col.members_revenue"): [ctx.money(v) for v in g["members_revenue"]],
+        ctx.t("ka.col.group_revenue"): [ctx.money(v) for v in g["revenue"]],
+        ctx.t("col.account_profit"): [ctx.money(v) for v in g["account_profit"]],
+    })
+
+
+__all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
+           "name_editor", "download", "rules_editor", "types_figure", "types_table", "portfolio",
+           "quadrant_tabs", "rollup_table"]

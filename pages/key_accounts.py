@@ -1,0 +1,41 @@
+"""Key accounts: KA types by editable rules, counts and value, group roll-up, portfolio matrix."""
+
+import streamlit as st
+
+from kamdash.ui import data, segments as ui
+from kamdash.ui import shell
+
+ctx = shell.context()
+st.title(ctx.t("ka.title"))
+st.caption(ctx.t("ka.intro", start=ctx.t_month(ctx.filters.start), end=ctx.t_month(ctx.filters.end)))
+if ctx.filters.customer_ids is not None:
+    st.info(ctx.t("seg.own_filters"))
+
+with st.spinner(ctx.t("seg.computing")):
+    seg = ui.compute(ctx)
+if seg is None:
+    st.warning(ctx.t("seg.empty"))
+    st.stop()
+
+with st.expander(ctx.t("ka.rules"), expanded=False):
+    st.caption(ctx.t("ka.rules.caption"))
+    ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
+
+left, right = st.columns([4, 5])  # the table needs the room: five columns of money and shares
+left.plotly_chart(ui.types_figure(ctx, seg), key="ka_types_chart")
+right.dataframe(ui.types_table(ctx, seg), hide_index=True, width="stretch", key="ka_types_table")
+st.caption(ctx.t("ka.types.caption"))
+
+st.subheader(ctx.t("ka.pf"))
+fig, lists, split = ui.portfolio(ctx, seg)
+st.plotly_chart(fig, key="portfolio")
+st.caption(ctx.t("ka.pf.caption", split=ctx.money(split)))
+ui.quadrant_tabs(ctx, lists)
+
+st.subheader(ctx.t("ka.groups"))
+st.caption(ctx.t("ka.groups.caption"))
+st.dataframe(ui.rollup_table(ctx, seg), hide_index=True, width="stretch", key="ka_groups")
+
+st.subheader(ctx.t("seg.download"))
+st.caption(ctx.t("seg.download.caption"))
+ui.download(ctx, seg, "ka_download")
