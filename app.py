@@ -1,4 +1,4 @@
-"""kamdash entry point: `streamlit run app.py`."""
+"""kamdash entry point: `make run` (python -m kamdash.ui.serve) or `streamlit run app.py`."""
 
 import streamlit as st
 
@@ -8,14 +8,16 @@ from kamdash.ui import shell
 st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layout="wide")
 
 ctx = shell.start_app()
-page = st.navigation(
-    [st.Page("pages/overview.py", title=i18n.t("nav.overview", ctx.lang),
-             icon=":material/dashboard:", url_path="overview", default=True),
-     st.Page("pages/concentration.py", title=i18n.t("nav.concentration", ctx.lang),
-             icon=":material/stacked_bar_chart:", url_path="concentration"),
-     st.Page("pages/segments.py", title=i18n.t("nav.segments", ctx.lang), icon=":material/bubble_chart:", url_path="segments"),
-     st.Page("pages/key_accounts.py", title=i18n.t("nav.key_accounts", ctx.lang), icon=":material/star:", url_path="key-accounts"),
-     st.Page("pages/retention.py", title=i18n.t("nav.retention", ctx.lang),
-             icon=":material/favorite:", url_path="retention")]
-)
+PAGES = [  # file, catalog key of the title, icon, URL path (the first page is the home page)
+    ("pages/overview.py", "nav.overview", ":material/dashboard:", "overview"),
+    ("pages/concentration.py", "nav.concentration", ":material/stacked_bar_chart:", "concentration"),
+    ("pages/segments.py", "nav.segments", ":material/bubble_chart:", "segments"),
+    ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
+    ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
+    ("pages/data.py", "nav.data", ":material/database:", "data"),
+]
+page = st.navigation([
+    st.Page(path, title=i18n.t(title, ctx.lang), icon=icon, url_path=url, default=(i == 0))
+    for i, (path, title, icon, url) in enumerate(PAGES)
+])
 page.run()

@@ -2,6 +2,7 @@
 
 Commands:
   demo     build the demo sales database (deterministic for a seed)
+  import   import sales files (CSV/TSV/TXT, Excel, Parquet; any header names), all or nothing
   load     load sales files (CSV/Parquet with canonical column names), all or nothing
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
@@ -47,6 +48,81 @@ def _cmd_load(args) -> int:
     rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in report.rows.items())
     print(f"Loaded {rows} into {out} (data as of {report.meta['as_of']}).")
     return 0
+
+
+def _import_sources(args) -> list:
+    from kamdash.ingest import engine, mapping
+
+    overrides = {}
+    for item in args.map or []:
+        source, sep, field = item.partition("=")
+        if not sep or not source:
+            raise ValueError(f"--map {item!r}: write SOURCE=FIELD (FIELD empty to ignore a column)")
+        known = set().union(*mapping.FIELDS.values())
+        if field and field not in known:
+            raise ValueError(f"--map {item!r}: unknown field {field!r} (fields: {', '.join(sorted(known))})")
+        overrides[source] = field
+    sources = []
+    for item in args.files:
+        role, sep, rest = item.partition(":")
+        role = {"orders": "order_lines", "cts": "cost_to_serve"}.get(role, role)
+        if sep and role in mapping.ROLES:
+            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides))
+        else:
+            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides))
+    return sources
+
+
+def _print_report(report, out: Path, dry_run: bool) -> None:
+    from kamdash import i18n
+
+    for f in report.files:
+        where = f"sheet {f.sheet}" if f.sheet else f"{f.encoding}, delimiter {f.delimiter!r}"
+        rows = f", {f.rows:,} rows" if f.rows is not None else ""
+        print(f"{f.name}: {f.role.replace('_', ' ')} ({where}, header on line {f.header_line}){rows}")
+        if f.mapping:
+            print("  columns: " + ", ".join(f"{c} -> {m}" for c, m in f.mapping.items()))
+        if f.date_order:
+            print(f"  dates read as {f.date_order}, decimal separator {f.decimal!r}")
+    for p in report.problems:
+        print(f"error: {p}", file=sys.stderr)
+    if report.problem_total > len(report.problems):
+        print(f"error: ... and {report.problem_total - len(report.problems)} more", file=sys.stderr)
+    if report.needs_date_order:
+        print("error: the day/month order of the dates cannot be decided from the data: "
+              "choose it with --date-order dmy or --date-order mdy", file=sys.stderr)
+    for w in report.warnings:
+        print(f"warning: {w}")
+    for code in report.limits:
+        print("note: " + i18n.t(f"ingest.limit.{code}", "en"))
+    if report.committed:
+        counts = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in report.counts.items())
+        print(f"Imported into {out} ({report.mode}): {counts}; data as of {report.meta.get('as_of')}.")
+    elif dry_run and report.ok:
+        print(f"Check passed: {report.rows:,} rows can be imported. Nothing was written.")
+    else:
+        if report.can_skip:
+            print(f"{report.bad_rows:,} of {report.rows:,} rows have errors: fix the file, or rerun "
+                  "with --skip-bad-rows to import the others.", file=sys.stderr)
+        print(f"Nothing was imported: {out} was not changed.", file=sys.stderr)
+
+
+def _cmd_import(args) -> int:
+    import json
+
+    from kamdash.ingest import engine
+
+    out = Path(args.db or config.db_path() or "data/kamdash.duckdb")
+    options = engine.Options(mode=args.mode, date_order=args.date_order, skip_bad_rows=args.skip_bad_rows,
+                             currency=args.currency, user_db=config.user_db_path(out))
+    report = engine.run(_import_sources(args), out, options, commit=not args.check)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_report(report, out, args.check)
+    if args.check:
+        return 0 if report.ok else 1
+    return 0 if report.committed else 1
 
 
 def _cmd_check(args) -> int:
@@ -161,6 +237,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default="CNY", help="currency code stored with the data")
     p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("import", help="import sales files (CSV/TSV/TXT, Excel, Parquet), all or nothing",
+                       description="Validate the files and, when every row is usable, replace (or "
+                       "append to) the sales database in one step. A file may be prefixed with its "
+                       "role: orders:, customers:, products:, cost_to_serve: (default: guessed).")
+    p.add_argument("files", nargs="+", metavar="FILE", help="file to import ([ROLE:]PATH)")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.add_argument("--map", action="append", metavar="SOURCE=FIELD",
+                   help="map the column SOURCE to FIELD (e.g. --map 'Kunde=customer_id'); "
+                   "FIELD empty ignores the column; repeatable")
+    p.add_argument("--mode", choices=("replace", "append"), default="replace",
+                   help="replace the sales data (default), or append to it: lines with the same "
+                   "order id and line number are replaced by the new file's")
+    p.add_argument("--date-order", dest="date_order", choices=("dmy", "mdy", "ymd"),
+                   help="how to read dates like 05/03/2024 (default: decided from the data)")
+    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first)")
+    p.add_argument("--skip-bad-rows", dest="skip_bad_rows", action="store_true",
+                   help="import the good rows when some rows have errors")
+    p.add_argument("--check", action="store_true", help="validate only: write nothing")
+    p.add_argument("--currency", default="CNY", help="currency code of the amounts (default CNY)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("load", help="load sales files with canonical column names")
     p.add_argument("--orders", required=True, help="order lines: CSV or Parquet")

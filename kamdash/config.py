@@ -43,6 +43,13 @@ SETTINGS: dict[str, Setting] = {
         "CNY",
         "ISO 4217 code of the currency the sales amounts are in (CNY, USD, EUR, ...).",
     ),
+    "max_upload_mb": Setting(
+        "KAMDASH_MAX_UPLOAD_MB",
+        "200",
+        "Largest file (in MB) the Data page accepts for upload. Streamlit's own limit "
+        "(server.maxUploadSize, 200 MB by default) applies too; import larger files with "
+        "`python -m kamdash import`, which has no size limit.",
+    ),
     "language": Setting(
         "KAMDASH_LANGUAGE",
         "en",
@@ -83,3 +90,10 @@ def currency() -> str:
 def default_language() -> str:
     lang = SETTINGS["language"].get()
     return lang if lang in ("en", "zh") else "en"
+
+
+def max_upload_mb() -> int:
+    try:
+        return max(1, int(SETTINGS["max_upload_mb"].get()))
+    except ValueError:
+        return int(SETTINGS["max_upload_mb"].default)

@@ -1,4 +1,11 @@
-"""Loading sales files whose columns carry the canonical names (schema.SALES_TABLES).
+"""Importing sales files.
+
+The import engine (``engine.run`` / ``engine.inspect``, re-exported here) reads CSV/TSV/TXT,
+Excel and Parquet files with any header names: see engine.py, sniff.py (encodings, delimiters,
+header rows, sheets), parse.py (dates and numbers), mapping.py (header suggestions, profiles).
+
+Below, the older loader of files whose columns carry the canonical names (schema.SALES_TABLES),
+kept for ``python -m kamdash load``:
 
 ``load_files(out, orders=..., customers=..., products=..., cost_to_serve=...)`` validates every
 row first and raises ``LoadError`` listing the problems (file, line, column, value, reason); only
@@ -10,15 +17,17 @@ SQL here only names our own canonical columns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from kamdash import schema, store
+from kamdash.ingest.problems import MAX_REPORTED, LoadError, LoadReport, Problem  # noqa: F401
+from kamdash.ingest.engine import (  # noqa: F401  (the import engine: see engine.py)
+    FileInfo, ImportReport, Options, SourceFile, inspect, run,
+)
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
-MAX_REPORTED = 50
 
 KEYS = {"customers": "customer_id", "products": "product_id"}  # must be unique in their file
 
@@ -29,38 +38,6 @@ REQUIRED = {
     "products": ("product_id",),
     "cost_to_serve": ("customer_id", "month", "amount"),
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None  # line in a CSV file (header = line 1), row number in a Parquet file
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}" + (f", line {self.line}" if self.line else "")
-        value = f" value {self.value!r}:" if self.value else ""
-        return f"{where}, column {self.column}:{value} {self.reason}"
-
-
-@dataclass
-class LoadReport:
-    meta: dict = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
-
-
-class LoadError(Exception):
-    def __init__(self, problems: list[Problem], total: int | None = None):
-        self.problems = problems
-        self.total = total if total is not None else len(problems)
-        lines = [str(p) for p in problems[:MAX_REPORTED]]
-        more = self.total - len(lines)
-        if more > 0:
-            lines.append(f"... and {more} more problems")
-        super().__init__("nothing was loaded:\n" + "\n".join(lines))
 
 
 def _kind(sql_type: str) -> str:

@@ -8,14 +8,13 @@ stays usable; a small fragment polls and reruns the page when the fit is stored.
 
 from __future__ import annotations
 
-import io
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, i18n, queries, retention
+from kamdash import config, export, i18n, queries, retention
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
 from kamdash.ui import data
@@ -197,11 +196,9 @@ def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
 
 def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
     c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("ret.export_csv"), table.to_csv(index=False).encode("utf-8-sig"),
-                       f"{name}.csv", "text/csv", key="ret_csv")
-    buf = io.BytesIO()
-    table.to_excel(buf, index=False, sheet_name=name[:31])
-    c2.download_button(ctx.t("ret.export_xlsx"), buf.getvalue(), f"{name}.xlsx",
+    c1.download_button(ctx.t("ret.export_csv"), export.csv_bytes(table), f"{name}.csv", "text/csv",
+                       key="ret_csv")
+    c2.download_button(ctx.t("ret.export_xlsx"), export.excel_bytes(table, name[:31]), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx")
 
 

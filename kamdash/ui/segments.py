@@ -8,13 +8,12 @@ one, it is stored (user table ``customer_assignment``) for the sidebar filters o
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
 
-from kamdash import i18n, store
+from kamdash import export, i18n, store
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
@@ -219,12 +218,11 @@ def download(ctx, seg: Segmentation, key: str) -> None:
                         "segment_name": a["segment_name"], "ka_types": a["ka_types"],
                         **{f"ka_{t}": a[t] for t in ka.KA_TYPES}, "revenue": a["revenue"]})
     c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("seg.download.csv"), out.to_csv(index=False).encode("utf-8-sig"),
+    c1.download_button(ctx.t("seg.download.csv"), export.csv_bytes(out),
                        file_name="kamdash-assignment.csv", mime="text/csv", key=f"{key}_csv",
                        on_click="ignore", icon=":material/download:")
-    buf = io.BytesIO()
-    out.to_excel(buf, index=False, sheet_name="assignment")
-    c2.download_button(ctx.t("seg.download.xlsx"), buf.getvalue(), file_name="kamdash-assignment.xlsx",
+    c2.download_button(ctx.t("seg.download.xlsx"), export.excel_bytes(out, "assignment"),
+                       file_name="kamdash-assignment.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/table:")
 

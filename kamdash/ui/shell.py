@@ -116,6 +116,11 @@ def _problem(status, lang: str) -> None:
         st.success(tr("db.built", lines=f"{int(info['order_lines']):,}", seconds=info["seconds"]))
         st.rerun()
     st.caption(tr("db.cli", path=str(path)))
+    st.divider()
+    st.subheader(tr("ingest.no_data_hint"))
+    from kamdash.ui import importer
+
+    importer.render(lang)
 
 
 def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Filters:
