@@ -13,6 +13,7 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/concentration.py", "nav.concentration", ":material/stacked_bar_chart:", "concentration"),
     ("pages/segments.py", "nav.segments", ":material/bubble_chart:", "segments"),
     ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
+    ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
     ("pages/data.py", "nav.data", ":material/database:", "data"),
 ]
 page = st.navigation([

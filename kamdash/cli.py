@@ -6,6 +6,7 @@ Commands:
   load     load sales files (CSV/Parquet with canonical column names), all or nothing
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
+  clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
 """
 
@@ -147,6 +148,34 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_clv(args) -> int:
+    import json
+    from datetime import date
+
+    from kamdash import queries
+    from kamdash.analytics import clv
+
+    backend = queries.connect(args.db or config.db_target())
+    end = date.fromisoformat(args.calibration_end)
+    rfm = queries.rfm_summary(backend, end, args.time_unit)
+    try:
+        fit = clv.fit_transactions(rfm, args.model)
+    except clv.FitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = {"model": args.model, "time_unit": args.time_unit, "calibration_end": end.isoformat(),
+           "params": fit["params"], "log_likelihood": fit["loglik"], "customers": fit["customers"],
+           "repeat_buyers": fit["repeat_buyers"], "trusted": clv.trust(fit)["ok"],
+           "method": "MAP with flat priors = maximum likelihood (PyMC-Marketing)"}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        params = ", ".join(f"{k} = {v:.4g}" for k, v in fit["params"].items())
+        print(f"{args.model}: {params}; log-likelihood {fit['loglik']:.2f}; "
+              f"{fit['customers']:,} customers ({fit['repeat_buyers']:,} repeat buyers)")
+    return 0
+
+
 def _month(text: str | None):
     """YYYY-MM or YYYY-MM-DD -> first day of that month (periods are whole months)."""
     from datetime import date
@@ -247,6 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="what a sales database holds")
     p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("clv", help="fit a repeat-purchase model and print its parameters")
+    p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
+    p.add_argument("--model", choices=["bgnbd", "pnbd"], default="bgnbd", help="BG/NBD or Pareto/NBD")
+    p.add_argument("--calibration-end", dest="calibration_end", required=True,
+                   help="last day of the calibration period (YYYY-MM-DD)")
+    p.add_argument("--time-unit", dest="time_unit", choices=["W", "D"], default="W",
+                   help="time unit of recency and T: weeks (default) or days")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_clv)
 
     p = sub.add_parser("concentration", help="value-concentration readouts of a period")
     p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")

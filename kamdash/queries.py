@@ -363,6 +363,168 @@ def schema_version(backend) -> int:
 assert set(DIMENSIONS) <= set(schema.CUSTOMER_MONTH_COLUMNS)
 
 
+# ---------------------------------------------------------------- retention and lifetime value
+# Customer attributes a retention/CLV result can be grouped by. Equity by segment or KA type
+# joins another column here (one more entry) once those are stored per customer.
+GROUP_COLUMNS = ("region", "customer_type", "sector", "account_manager")
+TIME_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+
+
+def _customers_in(backend, filters: Filters):
+    """Customer ids passing the dimension filters (the period does not restrict who is modelled)."""
+    cu = backend.table("customers")
+    preds = [cu[col].isin(list(v)) for col, v in filters.dimension_values().items() if v]
+    if filters.customer_ids is not None:
+        preds.append(cu.customer_id.isin(list(filters.customer_ids)))
+    if filters.tiers:
+        preds.append(cu.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
+    return cu.filter(*preds).select("customer_id") if preds else None
+
+
+def purchase_days(backend, filters: Filters | None = None, end: date | None = None):
+    """Ibis table: one row per customer and purchase day (same-day orders merged), columns
+    customer_id, order_date, revenue (net revenue of the day). A purchase day is a day with at least one
+    line that is not negative (free goods count: an order happened); days with only returns or
+    credit notes are not purchases."""
+    ol = backend.table("order_lines")
+    if end is not None:
+        ol = ol.filter(ol.order_date <= end)
+    if filters is not None:
+        keep = _customers_in(backend, filters)
+        if keep is not None:
+            ol = ol.semi_join(keep, "customer_id")
+    days = ol.group_by(["customer_id", "order_date"]).aggregate(
+        revenue=ol.revenue.sum(), bought=(ol.revenue >= 0).any())
+    return days.filter(days.bought).drop("bought")
+
+
+def rfm_summary(backend, calibration_end: date, time_unit: str = "W",
+                filters: Filters | None = None, holdout_end: date | None = None) -> pd.DataFrame:
+    """Frequency / recency / T per customer for BG/NBD, Pareto/NBD and Gamma-Gamma.
+
+    Built from order lines up to ``calibration_end`` (included) with the standard conventions:
+    same-day orders merged into one purchase day; a customer's first purchase day starts the
+    clock; ``frequency`` = number of repeat purchase days; ``recency`` = time from the first to the
+    last purchase day; ``T`` = time from the first purchase day to ``calibration_end``, in days
+    divided by 1 (``D``) or 7 (``W``); ``monetary_value`` = mean net revenue of the repeat
+    purchase days whose net revenue is positive (0 when there are none); ``first_value`` =
+    revenue of the first day; ``revenue`` = all net revenue to ``calibration_end`` (returns
+    included). With ``holdout_end``, ``holdout_frequency`` counts purchase days in
+    (calibration_end, holdout_end].
+    Columns: customer_id, frequency, recency, T, monetary_value, first_value, revenue,
+    first_date, last_date[, holdout_frequency].
+    """
+    unit = TIME_UNIT_DAYS[time_unit]
+    days = purchase_days(backend, filters, calibration_end)
+    first = days.group_by("customer_id").aggregate(first_date=days.order_date.min())
+    d = days.join(first, "customer_id")
+    repeat = d.order_date > d.first_date
+    paid = repeat & (d.revenue > 0)
+    agg = d.group_by("customer_id").aggregate(
+        first_date=d.first_date.min(),
+        last_date=d.order_date.max(),
+        frequency=repeat.sum(),
+        paid_days=paid.sum(),
+        repeat_revenue=d.revenue.sum(where=paid),
+        first_value=d.revenue.sum(where=~repeat),
+    )
+    ol = backend.table("order_lines")
+    ol = ol.filter(ol.order_date <= calibration_end)
+    net = ol.group_by("customer_id").aggregate(revenue=ol.revenue.sum())
+    agg = agg.left_join(net, "customer_id").select(agg, net.revenue)
+    cal = ibis.literal(calibration_end)
+    out = agg.select(
+        "customer_id",
+        frequency=agg.frequency.cast("int64"),
+        recency=agg.last_date.delta(agg.first_date, unit="day").cast("float64") / unit,
+        T=cal.delta(agg.first_date, unit="day").cast("float64") / unit,
+        monetary_value=ibis.ifelse(agg.paid_days > 0,
+                                   agg.repeat_revenue / agg.paid_days.cast("float64"), 0.0),
+        first_value="first_value",
+        revenue=agg.revenue.fill_null(0.0),
+        first_date="first_date",
+        last_date="last_date",
+    )
+    if holdout_end is not None:
+        later = purchase_days(backend, filters, holdout_end)
+        later = later.filter(later.order_date > calibration_end)
+        hold = later.group_by("customer_id").aggregate(holdout_frequency=later.count())
+        out = out.left_join(hold, "customer_id").select(
+            out, holdout_frequency=hold.holdout_frequency.fill_null(0).cast("int64"))
+    df = to_frame(out.order_by("customer_id"))
+    df["frequency"] = df["frequency"].astype("int64")
+    return df
+
+
+def repeat_purchase_track(backend, calibration_end: date, holdout_end: date, time_unit: str = "W",
+                          filters: Filters | None = None) -> pd.DataFrame:
+    """Repeat purchase days per period, for the customers whose first purchase falls on or
+    before ``calibration_end``, up to ``holdout_end``. Period k covers days
+    [start + k·unit, start + (k+1)·unit) with start = the earliest first purchase day.
+    Columns: period, repeat_purchases."""
+    unit = int(TIME_UNIT_DAYS[time_unit])
+    days = purchase_days(backend, filters, holdout_end)
+    first = days.group_by("customer_id").aggregate(first_date=days.order_date.min())
+    first = first.filter(first.first_date <= calibration_end)
+    d = days.join(first, "customer_id")
+    d = d.filter(d.order_date > d.first_date)
+    start = first.first_date.min().as_scalar()
+    d = d.mutate(period=(d.order_date.delta(start, unit="day") // unit).cast("int64"))
+    return to_frame(d.group_by("period").aggregate(repeat_purchases=d.count()).order_by("period"))
+
+
+def cohort_counts(backend, filters: Filters, freq: str = "M") -> pd.DataFrame:
+    """Active customers per cohort and period: cohort = period (month ``M`` or quarter ``Q``) of
+    the customer's first order, a customer is active in a period with at least one order.
+    Dimension filters apply; the whole history is used (the cohort window is chosen later).
+    Columns: cohort, period, customers (cohort and period are the first day of the month/quarter).
+    """
+    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
+    cm = cm.filter(cm.orders > 0)
+    unit = "Q" if freq == "Q" else "M"
+    act = cm.select("customer_id", period=cm.month.truncate(unit)).distinct()
+    first = act.group_by("customer_id").aggregate(cohort=act.period.min())
+    j = act.join(first, "customer_id")
+    out = j.group_by(["cohort", "period"]).aggregate(customers=j.customer_id.nunique())
+    df = to_frame(out.order_by(["cohort", "period"]))
+    df["customers"] = df["customers"].astype("int64")
+    return df
+
+
+def activity_gaps(backend, filters: Filters) -> pd.DataFrame:
+    """Months with an order per customer, counted by the gap to that customer's next month with
+    an order (``gap`` in months; null when there is none yet). Feeds the defection rate.
+    Columns: month, gap, rows."""
+    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
+    cm = cm.filter(cm.orders > 0).select("customer_id", "month")
+    w = ibis.window(group_by="customer_id", order_by="month")
+    nxt = cm.month.lead().over(w)
+    g = cm.mutate(gap=(nxt.year() * 12 + nxt.month()) - (cm.month.year() * 12 + cm.month.month()))
+    out = g.group_by(["month", "gap"]).aggregate(rows=g.count())
+    df = to_frame(out.order_by(["month", "gap"]))
+    df["rows"] = df["rows"].astype("int64")
+    return df
+
+
+def customer_attributes(backend, ids=None) -> pd.DataFrame:
+    """Customer attributes for naming and grouping model results. Columns: customer_id, name,
+    name_zh, plus GROUP_COLUMNS."""
+    cu = backend.table("customers").select("customer_id", "name", "name_zh", *GROUP_COLUMNS)
+    return to_frame(cu.order_by("customer_id"))
+
+
+def customer_margins(backend, end: date | None = None) -> pd.DataFrame:
+    """Per customer up to ``end``: revenue, gross_profit, cost_to_serve, order_days (from the
+    customer_month pre-aggregate). Turns modelled revenue into profit after the fit."""
+    cm = backend.table("customer_month")
+    if end is not None:
+        cm = cm.filter(cm.month <= month_start(end))
+    out = cm.group_by("customer_id").aggregate(
+        revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
+        cost_to_serve=cm.cost_to_serve.sum(), order_days=cm.order_days.sum())
+    return to_frame(out.order_by("customer_id"))
+
+
 # ---------------------------------------------------------------- customer features (segments)
 
 FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_profit", "margin",

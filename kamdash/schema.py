@@ -133,6 +133,16 @@ USER_TABLES: dict[str, dict[str, str]] = {
         "created_at": "TIMESTAMP",
         "created_by": "VARCHAR",
     },
+    # Fitted models (retention & value): keyed by the sales data version and the fit settings,
+    # so a page view never refits unchanged data. Created if missing: older user databases gain
+    # it on their next open.
+    "model_fits": {
+        "fit_key": "VARCHAR NOT NULL PRIMARY KEY",
+        "data_version": "VARCHAR NOT NULL",
+        "settings": "JSON",
+        "fit": "JSON",
+        "created_at": "TIMESTAMP",
+    },
     # The current segment and key-account types of each customer (segments / key-accounts
     # pages), read by the sidebar's KA type and segment filters; replaced as a whole.
     "customer_assignment": {

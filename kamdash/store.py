@@ -277,6 +277,18 @@ def get_setting(path: Path | str, key: str, default=None):
     return json.loads(rows[0][0]) if rows else default
 
 
+def put_fit(path: Path | str, fit_key: str, data_version: str, settings: dict, fit: dict) -> None:
+    """Persist a fitted model under ``fit_key`` (replacing one with the same key). Fits of older
+    data versions are dropped: they can never be read again."""
+
+    def write(con):
+        con.execute("DELETE FROM model_fits WHERE data_version <> ?", [data_version])
+        con.execute("INSERT OR REPLACE INTO model_fits VALUES (?, ?, ?, ?, now())",
+                    [fit_key, data_version, json.dumps(settings), json.dumps(fit)])
+
+    _with_user_db(path, write)
+
+
 ASSIGNMENT_COLUMNS = ("customer_id", "segment", "segment_name", "ka_types")
 
 
@@ -299,6 +311,16 @@ def put_assignment(path: Path | str, df) -> None:
             raise
 
     _with_user_db(path, write)
+
+
+def get_fit(path: Path | str, fit_key: str) -> dict | None:
+    """The persisted fit under ``fit_key``, or None."""
+    if not Path(path).exists():
+        return None
+    rows = _with_user_db(
+        path, lambda con: con.execute("SELECT fit FROM model_fits WHERE fit_key = ?", [fit_key]).fetchall()
+    )
+    return json.loads(rows[0][0]) if rows else None
 
 
 def get_assignment(path: Path | str):

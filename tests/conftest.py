@@ -85,3 +85,20 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
         return con.sql(f"SELECT * FROM {table}").df()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def small_fit(small_db):
+    """The page's default model (BG/NBD, weeks, 6 months held out) fitted on the small demo
+    database and persisted in its user database, as the page would: page tests then read it
+    instead of fitting. Returns (settings, fit)."""
+    from kamdash import config, queries, retention
+
+    backend = queries.connect(str(small_db))
+    facts = queries.data_facts(backend)
+    settings = retention.FitSettings("bgnbd", retention.TIME_UNIT_DEFAULT,
+                                     retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
+    fit, _ = retention.load_or_fit(backend, config.user_db_path(small_db), settings,
+                                   facts["data_version"], facts["as_of"])
+    backend.disconnect()
+    return settings, fit

@@ -1,0 +1,122 @@
+"""Retention & value service: fit settings, persisted fits, and the per-account value table.
+
+Ties the query layer (RFM from DuckDB), the pure analytics (``analytics.clv``) and the user
+database (``store.put_fit`` / ``get_fit``) together, without Streamlit. A fit is keyed by the
+sales data version and its settings (model, time unit, calibration end): it is computed once
+and read back on every later view, so a page never refits or recompiles unchanged data.
+
+The model is fitted on all customers (filters choose whose values are shown, not what the
+model learns from); purchases after the calibration end are held out to check it; the values
+shown use every purchase to the data's as-of date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from kamdash import queries, store
+from kamdash.analytics import clv
+
+HOLDOUT_MONTHS_DEFAULT = 6
+TIME_UNIT_DEFAULT = "W"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    model: str = "bgnbd"
+    time_unit: str = TIME_UNIT_DEFAULT
+    calibration_end: date = date(1970, 1, 1)
+
+    def key(self, data_version: str) -> str:
+        body = json.dumps({"v": data_version, **self.as_json()}, sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["calibration_end"] = self.calibration_end.isoformat()
+        return d
+
+
+def calibration_end(as_of: date, holdout_months: int) -> date:
+    """The last day of the month ``holdout_months`` before the month of ``as_of`` (``as_of``
+    itself for no holdout)."""
+    if holdout_months <= 0:
+        return as_of
+    first = queries.add_months(queries.month_start(as_of), -holdout_months + 1)
+    return first - timedelta(days=1)
+
+
+def holdout_units(settings: FitSettings, as_of: date) -> float:
+    return (as_of - settings.calibration_end).days / clv.UNIT_DAYS[settings.time_unit]
+
+
+def calibration_rfm(backend, settings: FitSettings, as_of: date | None = None) -> pd.DataFrame:
+    """RFM of the calibration period (with the holdout counts when there is one)."""
+    holdout = as_of if as_of and as_of > settings.calibration_end else None
+    return queries.rfm_summary(backend, settings.calibration_end, settings.time_unit,
+                               holdout_end=holdout)
+
+
+def load_fit(user_db, settings: FitSettings, data_version: str) -> dict | None:
+    return store.get_fit(user_db, settings.key(data_version))
+
+
+def fit_and_store(rfm: pd.DataFrame, user_db, settings: FitSettings, data_version: str) -> dict:
+    """Fit (PyMC-Marketing) and persist; returns the fit."""
+    result = clv.fit(rfm, settings.model, settings.time_unit)
+    result["settings"] = settings.as_json()
+    store.put_fit(user_db, settings.key(data_version), data_version, settings.as_json(), result)
+    return result
+
+
+def load_or_fit(backend, user_db, settings: FitSettings, data_version: str,
+                as_of: date | None = None) -> tuple[dict, bool]:
+    """(fit, fitted_now): the persisted fit when there is one, else a new fit, persisted."""
+    found = load_fit(user_db, settings, data_version)
+    if found is not None:
+        return found, False
+    rfm = calibration_rfm(backend, settings, as_of)
+    return fit_and_store(rfm, user_db, settings, data_version), True
+
+
+@dataclass(frozen=True)
+class ValueSettings:
+    horizon_months: int = clv.HORIZON_MONTHS_DEFAULT
+    annual_discount: float = clv.ANNUAL_DISCOUNT_DEFAULT
+    cost_to_serve: bool = True
+
+
+def account_values(backend, fitres: dict, as_of: date, filters: queries.Filters,
+                   vs: ValueSettings) -> pd.DataFrame:
+    """Per account (customers passing the filters, with a purchase to ``as_of``): the columns of
+    ``clv.customer_values`` plus name, name_zh, GROUP_COLUMNS and past ``revenue``."""
+    rfm = queries.rfm_summary(backend, as_of, fitres.get("time_unit", "W"), filters)
+    margins = queries.customer_margins(backend, as_of)
+    values = clv.customer_values(fitres, rfm, margins, vs.horizon_months, vs.annual_discount,
+                                 cost_to_serve=vs.cost_to_serve)
+    values["revenue"] = rfm["revenue"].to_numpy()
+    values["last_date"] = rfm["last_date"].to_numpy()
+    attrs = queries.customer_attributes(backend)
+    return values.merge(attrs, on="customer_id", how="left")
+
+
+def validation(backend, fitres: dict, settings: FitSettings, as_of: date) -> dict | None:
+    """Holdout check and tracking curve: {predicted, actual, error, track}; None without a
+    holdout."""
+    if as_of <= settings.calibration_end:
+        return None
+    rfm = calibration_rfm(backend, settings, as_of)
+    units = holdout_units(settings, as_of)
+    check = clv.holdout_check(fitres, rfm, units)
+    track = queries.repeat_purchase_track(backend, settings.calibration_end, as_of, settings.time_unit)
+    first = pd.to_datetime(rfm["first_date"]).min()
+    n = int((pd.Timestamp(as_of) - first).days // clv.UNIT_DAYS[settings.time_unit]) + 1
+    curve = clv.tracking(fitres, rfm, track, n)
+    days = (curve["period"] + 1) * clv.UNIT_DAYS[settings.time_unit]
+    curve["date"] = first + pd.to_timedelta(days, unit="D")
+    return {**check, "track": curve}

@@ -1,0 +1,221 @@
+"""Streamlit edge of the Retention & value page: settings widgets, cached results, the
+background fit with progress, and export of the at-risk list.
+
+A fit runs in a background thread (one at a time per server) and is persisted in the user
+database; while it runs the page shows its progress and everything else (cohorts, other pages)
+stays usable; a small fragment polls and reruns the page when the fit is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pandas as pd
+import streamlit as st
+
+from kamdash import config, export, i18n, queries, retention
+from kamdash.analytics import clv, cohorts
+from kamdash.charts import retention as charts
+from kamdash.ui import data
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
+_jobs: dict[str, Future] = {}
+_jobs_lock = threading.Lock()
+GROUPS = queries.GROUP_COLUMNS  # another grouping (segment, KA type) = one more column there
+
+
+def user_db():
+    return config.user_db_path(config.db_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cohort_frames(data_key, filters, freq: str, last_month):
+    counts = data.run(queries.cohort_counts, filters, freq)
+    return cohorts.retention_matrix(counts, freq, last_period=last_month)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def defection_frame(data_key, filters, n_months: int, last_month):
+    return cohorts.defection_rates(data.run(queries.activity_gaps, filters), n_months, last_month)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: retention.ValueSettings):
+    return data.run(retention.account_values, _fit, as_of, filters, vs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def validation(data_key, fit_key: str, _fit: dict, fs: retention.FitSettings, as_of):
+    return data.run(retention.validation, _fit, fs, as_of)
+
+
+def cohort_section(ctx):
+    """Cohort widgets and figures: (heatmap, curves, defection figure, definition caption)."""
+    c1, c2 = st.columns(2)
+    freq = c1.segmented_control(ctx.t("ret.cohort_freq"), ["M", "Q"], default="M", key="ret_freq",
+                                format_func=lambda v: ctx.t(f"ret.freq.{v}"), required=True)
+    n = c2.number_input(ctx.t("ret.defection_months"), 1, 24, cohorts.DEFECTION_MONTHS_DEFAULT,
+                        key="ret_defect_n", help=ctx.t("ret.defection_months.help"))
+    f, last = ctx.filters, ctx.facts["last_month"]
+    matrix, sizes = cohort_frames(ctx.data_key, f, freq, last)
+    if matrix.empty:
+        return None
+    unit = ctx.t(f"ret.unit.{freq}")
+    heat = charts.cohort_heatmap(matrix, sizes, {"title": ctx.t("ret.heatmap_title"),
+                                 "x": ctx.t("ret.axis.since_first", unit=unit),
+                                 "y": ctx.t("ret.axis.cohort")},
+                                 ctx.lang, freq)
+    curves = charts.retention_curves(matrix, cohorts.retention_curve(matrix, sizes),
+                                     {"title": ctx.t("ret.curves_title"), "average": ctx.t("ret.average"),
+                                      "x": ctx.t("ret.axis.since_first", unit=unit),
+                                      "y": ctx.t("ret.axis.retained")}, ctx.lang, freq)
+    rates = defection_frame(ctx.data_key, f, int(n), last)
+    defect = charts.defection_chart(rates, {"title": ctx.t("ret.defection_title", n=int(n)),
+                                    "x": ctx.t("axis.month"), "y": ctx.t("ret.axis.defection"),
+                                    "series": ctx.t("ret.axis.defection"),
+                                    "hover": ctx.t("ret.defection_hover")}, ctx.lang)
+    return heat, curves, defect, ctx.t("ret.definitions", n=int(n))
+
+
+def model_settings(ctx) -> tuple[retention.FitSettings, retention.ValueSettings]:
+    c = st.columns(3) + st.columns(3)[:2]
+    model = c[0].segmented_control(ctx.t("ret.model"), list(clv.MODELS), default="bgnbd", key="ret_model",
+                                   format_func=lambda v: ctx.t(f"ret.model.{v}"), required=True,
+                                   help=ctx.t("ret.model.help"))
+    hold = c[1].select_slider(ctx.t("ret.holdout"), [0, 3, 6, 9, 12], retention.HOLDOUT_MONTHS_DEFAULT,
+                              key="ret_holdout", help=ctx.t("ret.holdout.help"))
+    horizon = c[2].slider(ctx.t("ret.horizon"), 3, 60, clv.HORIZON_MONTHS_DEFAULT, step=3,
+                          key="ret_horizon", help=ctx.t("ret.horizon.help"))
+    rate = c[3].slider(ctx.t("ret.discount"), 0, 30, int(clv.ANNUAL_DISCOUNT_DEFAULT * 100),
+                       key="ret_discount", format="%d%%", help=ctx.t("ret.discount.help"))
+    cts = c[4].toggle(ctx.t("ret.cts"), True, key="ret_cts", help=ctx.t("ret.cts.help"))
+    fs = retention.FitSettings(model or "bgnbd", retention.TIME_UNIT_DEFAULT,
+                               retention.calibration_end(ctx.facts["as_of"], int(hold)))
+    return fs, retention.ValueSettings(int(horizon), rate / 100, bool(cts))
+
+
+def _job(ctx, fs: retention.FitSettings) -> Future:
+    dv = ctx.facts["data_version"]
+    key = fs.key(dv)
+    with _jobs_lock:
+        job = _jobs.get(key)
+        if job is None or (job.done() and job.exception() is not None and st.session_state.get("ret_retry")):
+            rfm = data.run(retention.calibration_rfm, fs, ctx.facts["as_of"])
+            job = _executor.submit(retention.fit_and_store, rfm, user_db(), fs, dv)
+            _jobs[key] = job
+        return job
+
+
+def fitted(ctx, fs: retention.FitSettings) -> dict | None:
+    """The persisted fit for these settings; starts the fit in the background (with progress
+    shown and a poll that reruns the page when it is stored) when there is none."""
+    found = retention.load_fit(user_db(), fs, ctx.facts["data_version"])
+    if found is not None:
+        return found
+    job = _job(ctx, fs)
+    if job.done():
+        if job.exception() is None:
+            return job.result()
+        st.error(ctx.t("ret.fit_failed", detail=str(job.exception()).splitlines()[0]))
+        st.button(ctx.t("ret.retry"), key="ret_retry")
+        return None
+    with st.status(ctx.t("ret.fitting", model=ctx.t(f"ret.model.{fs.model}")), expanded=True):
+        st.write(ctx.t("ret.fitting_detail"))
+
+    @st.fragment(run_every=2)
+    def _poll():
+        if job.done():
+            st.rerun(scope="app")
+
+    _poll()
+    return None
+
+
+def trust_warning(ctx, fit: dict) -> None:
+    tr = clv.trust(fit)
+    if not tr["ok"]:
+        st.warning(ctx.t("ret.too_few", k=tr["repeat_buyers"], n=tr["customers"],
+                         min=clv.MIN_REPEAT_BUYERS))
+
+
+def names(ctx, df: pd.DataFrame) -> pd.Series:
+    if ctx.lang == "zh" and "name_zh" in df:
+        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
+    return df["name"].fillna(df["customer_id"])
+
+
+def equity_figures(ctx, values: pd.DataFrame, fit: dict, group: str):
+    """(total row, equity-by-group figure, top-accounts CLV figure)."""
+    total = clv.equity(values, fit).iloc[0]
+    by = clv.equity(values, fit, group)
+    by["label"] = [ctx.label(group, v) for v in by[group]]
+    interval = ctx.t("ret.interval", level=int(clv.INTERVAL_LEVEL * 100))
+    money = ctx.t("axis.amount", currency=ctx.currency)
+    eq = charts.interval_bars(by, "label", "equity", "equity_lo", "equity_hi",
+                              {"title": ctx.t("ret.equity_by", group=ctx.t(f"ret.group.{group}")),
+                               "x": money, "interval": interval}, ctx.lang, ctx.currency)
+    top = values.nlargest(15, "clv").assign(label=lambda d: names(ctx, d))
+    tops = charts.interval_bars(top, "label", "clv", "clv_lo", "clv_hi",
+                                {"title": ctx.t("ret.top_clv"), "x": money, "interval": interval},
+                                ctx.lang, ctx.currency, color=charts.PALETTE["account_profit"])
+    return total, eq, tops
+
+
+def tracking_figure(ctx, val: dict, fs: retention.FitSettings):
+    labels = {"title": ctx.t("ret.tracking_title"), "x": ctx.t("ret.axis.date"),
+              "y": ctx.t("ret.axis.cum_repeat"), "actual": ctx.t("ret.actual"),
+              "predicted": ctx.t("ret.predicted"), "calibration": ctx.t("ret.calibration_end")}
+    return charts.tracking_chart(val["track"], fs.calibration_end, labels, ctx.lang)
+
+
+def validation_text(ctx, val: dict) -> str:
+    err = val["error"]
+    key = "ret.error_under" if err < 0 else "ret.error_over"
+    return ctx.t(key, pct=i18n.fmt_pct(abs(err), ctx.lang),
+                 predicted=i18n.fmt_number(round(val["predicted"]), ctx.lang),
+                 actual=i18n.fmt_number(round(val["actual"]), ctx.lang))
+
+
+def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
+    risky = clv.at_risk(values)
+    return pd.DataFrame({
+        ctx.t("col.customer_id"): risky["customer_id"],
+        ctx.t("col.customer"): names(ctx, risky),
+        ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
+        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
+        ctx.t("ret.col.revenue"): risky["revenue"].round(2),
+        ctx.t("ret.col.last_order"): pd.to_datetime(risky["last_date"]).dt.date,
+        ctx.t("ret.col.p_alive"): risky["p_alive"].round(3),
+        ctx.t("ret.col.expected"): risky["expected_purchases"].round(2),
+        ctx.t("ret.col.clv"): risky["clv"].round(2),
+        ctx.t("ret.col.clv_lo"): risky["clv_lo"].round(2),
+        ctx.t("ret.col.clv_hi"): risky["clv_hi"].round(2),
+    })
+
+
+def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.download_button(ctx.t("ret.export_csv"), export.csv_bytes(table), f"{name}.csv", "text/csv",
+                       key="ret_csv")
+    c2.download_button(ctx.t("ret.export_xlsx"), export.excel_bytes(table, name[:31]), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx")
+
+
+def group_select(ctx) -> str:
+    return st.segmented_control(ctx.t("ret.group_by"), list(GROUPS), default=GROUPS[0], key="ret_group",
+                                format_func=lambda g: ctx.t(f"ret.group.{g}"), required=True) or GROUPS[0]
+
+
+def value_metrics(ctx, total, values: pd.DataFrame, vs) -> None:
+    c = st.columns(3)
+    c[0].metric(ctx.t("ret.kpi.equity"), ctx.money(total["equity"]), border=True,
+                help=ctx.t("ret.kpi.equity.help", horizon=vs.horizon_months))
+    c[1].metric(ctx.t("ret.kpi.alive"), i18n.fmt_number(round(values["p_alive"].sum()), ctx.lang),
+                border=True, help=ctx.t("ret.kpi.alive.help"))
+    purchases = i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang)
+    c[2].metric(ctx.t("ret.kpi.purchases"), purchases,
+                border=True, help=ctx.t("ret.kpi.purchases.help", horizon=vs.horizon_months))
+    st.caption(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100),
+                     lo=ctx.money(total["equity_lo"], digits=3),
+                     hi=ctx.money(total["equity_hi"], digits=3), n=i18n.fmt_number(len(values), ctx.lang)))

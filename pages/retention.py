@@ -1,0 +1,65 @@
+"""Retention & value: cohorts, P(alive), CLV and customer equity with intervals, validation,
+at-risk key accounts."""
+
+import streamlit as st
+
+from kamdash.ui import retention as ui
+from kamdash.ui import shell
+
+ctx = shell.context()
+st.title(ctx.t("ret.title"))
+st.caption(ctx.t("ret.intro"))
+tabs = st.tabs([ctx.t("ret.tab.cohorts"), ctx.t("ret.tab.value"), ctx.t("ret.tab.validation"),
+                ctx.t("ret.tab.at_risk")])
+
+with tabs[0]:
+    cohort = ui.cohort_section(ctx)
+    if cohort is None:
+        st.warning(ctx.t("ret.no_orders"))
+    else:
+        heat, curves, defect, definitions = cohort
+        st.plotly_chart(heat, key="ret_heatmap")
+        st.plotly_chart(curves, key="ret_curves")
+        st.plotly_chart(defect, key="ret_defection")
+        st.caption(definitions)
+
+with tabs[1]:
+    fs, vs = ui.model_settings(ctx)
+    fit = ui.fitted(ctx, fs)
+    if fit is not None:
+        ui.trust_warning(ctx, fit)
+        key, as_of = fs.key(ctx.facts["data_version"]), ctx.facts["as_of"]
+        values = ui.account_values(ctx.data_key, key, fit, as_of, ctx.filters, vs)
+        if values.empty:
+            st.warning(ctx.t("ret.no_orders"))
+        else:
+            group = ui.group_select(ctx)
+            total, eq_fig, top_fig = ui.equity_figures(ctx, values, fit, group)
+            ui.value_metrics(ctx, total, values, vs)
+            st.plotly_chart(eq_fig, key="ret_equity")
+            st.plotly_chart(top_fig, key="ret_top_clv")
+        st.caption(ctx.t("ret.fit_caption", model=ctx.t(f"ret.model.{fs.model}"),
+                         end=ctx.t_month(fs.calibration_end), n=fit["customers"],
+                         seconds=fit["seconds"], library=fit["library"]))
+        with st.expander(ctx.t("ret.how")):
+            st.markdown(ctx.t("ret.how_body"))
+
+with tabs[2]:
+    if fit is None:
+        st.info(ctx.t("ret.waiting"))
+    else:
+        val = ui.validation(ctx.data_key, key, fit, fs, as_of)
+        if val is None:
+            st.info(ctx.t("ret.no_holdout"))
+        else:
+            st.markdown(ui.validation_text(ctx, val))
+            st.plotly_chart(ui.tracking_figure(ctx, val, fs), key="ret_tracking")
+
+with tabs[3]:
+    if fit is None:
+        st.info(ctx.t("ret.waiting"))
+    elif not values.empty:
+        table = ui.at_risk_table(ctx, values)
+        st.markdown(ctx.t("ret.at_risk_intro", n=len(table)))
+        st.dataframe(table, hide_index=True, width="stretch", key="ret_at_risk")
+        ui.export_buttons(ctx, table, "at_risk_accounts")

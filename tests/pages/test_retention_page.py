@@ -1,0 +1,57 @@
+"""AppTest for the Retention & value page (run on its own; the model is fitted beforehand by
+the ``small_fit`` fixture, as a first visit would, so the page only reads the persisted fit)."""
+
+import json
+
+import pytest
+
+from tests.pages.conftest import metrics, page
+
+
+@pytest.fixture
+def at(small_db, small_fit, use_db):
+    use_db(small_db)
+    return page("pages/retention.py").run()
+
+
+def equity(at) -> str:
+    return metrics(at)["Customer equity"][0]
+
+
+def test_renders_cohorts_value_validation_and_at_risk(at):
+    assert not at.exception
+    assert at.title[0].value == "Retention & value"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    types = [c["data"][0]["type"] for c in charts]
+    assert types[:3] == ["heatmap", "scatter", "bar"]  # cohorts: heatmap, curves, defection
+    assert "Customer equity" in metrics(at)
+    # equity by group and top accounts carry their intervals as error bars
+    bars = [c for c in charts if c["data"][0].get("orientation") == "h"]
+    assert len(bars) == 2 and all("error_x" in c["data"][0] for c in bars)
+    assert any("under-predicted" in m.value or "over-predicted" in m.value for m in at.markdown)
+    assert "fitted on purchases to" in " ".join(c.value for c in at.caption)
+
+
+def test_changing_horizon_or_discount_changes_equity(at):
+    before = equity(at)
+    at.slider(key="ret_horizon").set_value(36).run()
+    longer = equity(at)
+    assert longer != before
+    at.slider(key="ret_discount").set_value(30).run()
+    assert equity(at) != longer
+    assert not at.exception
+
+
+def test_grouping_and_cohort_frequency(at):
+    at.segmented_control(key="ret_group").set_value("account_manager").run()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("Account manager" in (c["layout"].get("title", {}) or {}).get("text", "") for c in charts)
+    at.segmented_control(key="ret_freq").set_value("Q").run()
+    assert not at.exception
+
+
+def test_chinese(at):
+    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
+    lang.set_value("zh").run()
+    assert at.title[0].value == "留存与价值"
+    assert "客户资产" in metrics(at)
