@@ -251,6 +251,43 @@ def _customer_periods(backend, filters: Filters, periods: int):
         account_profit=cm.account_profit.sum(), orders=cm.orders.sum())
 
 
+def run_sql(backend, template: str, **relations) -> pd.DataFrame:
+    """Run fixed SQL over Ibis-built relations and return pandas.
+
+    ``template`` is our own SQL text (never user input) with ``{name}`` slots; each slot gets an
+    Ibis expression compiled to SQL, which is where filter values live, as escaped literals. Used
+    where the Ibis expression for the whole query would cost more to build and compile than the
+    database takes to answer it (window functions, joins of aggregates). The template is written
+    in DuckDB's SQL dialect.
+    """
+    sql = template.format(**{k: ibis.to_sql(v, dialect="duckdb") for k, v in relations.items()})
+    return backend.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
+
+
+PERIOD_SUMMARY_SQL = """
+WITH per AS ({per}),
+act AS (SELECT * FROM per WHERE orders > 0),
+ranked AS (SELECT period, revenue,
+                  row_number() OVER (PARTITION BY period ORDER BY revenue DESC, customer_id) AS rk,
+                  count(*) OVER (PARTITION BY period) AS n
+           FROM act),
+top AS (SELECT period, max(n) AS active_customers,
+               sum(revenue) FILTER (WHERE rk <= ceil(n * {top_p} - 1e-9)) AS top_revenue,
+               sum(revenue) AS active_revenue
+        FROM ranked GROUP BY period),
+tot AS (SELECT period, sum(revenue) AS revenue, sum(gross_profit) AS gross_profit,
+               sum(account_profit) AS account_profit
+        FROM per GROUP BY period),
+lost AS (SELECT o.period - 1 AS period, count(*) AS lost_customers
+         FROM act o ANTI JOIN act c ON c.customer_id = o.customer_id AND c.period = o.period - 1
+         GROUP BY 1)
+SELECT tot.period, tot.revenue, tot.gross_profit, tot.account_profit, top.active_customers,
+       top.top_revenue, top.active_revenue, lost.lost_customers
+FROM tot LEFT JOIN top USING (period) LEFT JOIN lost USING (period)
+ORDER BY tot.period
+"""
+
+
 def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0.2) -> pd.DataFrame:
     """KPI totals of the period and the ``periods - 1`` periods before it, computed in the
     database (one scan; nothing per customer leaves DuckDB).
@@ -258,46 +295,44 @@ def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0
     One row per period (0 = the filtered period, 1 = the one before, ...): revenue,
     gross_profit, account_profit, active_customers (with an order), top_share (revenue share of
     the first ceil(top_p * N) active customers by revenue), lost_customers (active in the period
-    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). Same
-    definitions as analytics.overview.period_values, which the tests compare it with.
+    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). The
+    tests check it by hand and against plain pandas from the order lines.
     """
-    per = _customer_periods(backend, filters, periods)
-    act = per.filter(per.orders > 0)
-    order = ibis.window(group_by=act.period, order_by=[ibis.desc(act.revenue), act.customer_id])
-    ranked = act.mutate(rk=ibis.row_number().over(order) + 1,
-                        n=act.customer_id.count().over(ibis.window(group_by=act.period)))
-    top = ranked.group_by(p_top="period").aggregate(
-        active_customers=ranked.n.max(),
-        top_revenue=ranked.revenue.sum(where=ranked.rk <= (ranked.n * top_p - 1e-9).ceil()),
-        active_revenue=ranked.revenue.sum())
-    tot = per.group_by("period").aggregate(revenue=per.revenue.sum(),
-                                           gross_profit=per.gross_profit.sum(),
-                                           account_profit=per.account_profit.sum())
-    older = act.select(customer_id=act.customer_id, period=act.period - 1)
-    lost = older.anti_join(act, ["customer_id", "period"]).group_by(p_lost="period").aggregate(
-        lost_customers=older.customer_id.count())
-    out = (tot.left_join(top, tot.period == top.p_top).left_join(lost, tot.period == lost.p_lost)
-           .drop("p_top", "p_lost").order_by("period"))
-    df = to_frame(out).set_index("period").reindex(range(periods))
-    df[["revenue", "gross_profit", "account_profit"]] = df[["revenue", "gross_profit", "account_profit"]].fillna(0.0)
-    df["active_customers"] = df["active_customers"].fillna(0).astype(float)
-    df["lost_customers"] = df["lost_customers"].fillna(0).astype(float)
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    df = run_sql(backend, PERIOD_SUMMARY_SQL.replace("{top_p}", repr(float(top_p))),
+                 per=_customer_periods(backend, filters, periods))
+    df = df.set_index("period").reindex(range(periods))
+    money = ["revenue", "gross_profit", "account_profit"]
+    df[money] = df[money].astype("float64").fillna(0.0)
+    for col in ("active_customers", "lost_customers"):
+        df[col] = df[col].astype("float64").fillna(0.0)
     df.loc[periods - 1, "lost_customers"] = float("nan")
     df["top_share"] = (df["top_revenue"] / df["active_revenue"]).where(df["active_revenue"] > 0)
     return df.drop(columns=["top_revenue", "active_revenue"]).reset_index()
+
+
+TOP_CUSTOMERS_SQL = """
+WITH per AS ({per}),
+cur AS (SELECT * FROM per WHERE period = 0 ORDER BY {by} DESC, customer_id LIMIT {n})
+SELECT cur.customer_id, cur.revenue, cur.gross_profit, cur.account_profit, cur.orders,
+       prev.revenue AS previous_revenue, {attributes}
+FROM cur
+LEFT JOIN per AS prev ON prev.customer_id = cur.customer_id AND prev.period = 1
+LEFT JOIN customers AS cu ON cu.customer_id = cur.customer_id
+ORDER BY cur.{by} DESC, cur.customer_id
+"""
 
 
 def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -> pd.DataFrame:
     """The ``n`` largest customers of the period by ``by``, with their revenue in the previous
     period (``previous_revenue``, NaN when none) and their attributes; columns: customer_id,
     revenue, gross_profit, account_profit, orders, previous_revenue, then ATTRIBUTE_COLUMNS."""
-    per = _customer_periods(backend, filters, 2)
-    cur = per.filter(per.period == 0).order_by(ibis.desc(by), "customer_id").limit(n)
-    prev = per.filter(per.period == 1).select(p_id=per.customer_id, previous_revenue=per.revenue)
-    cu = backend.table("customers").select(a_id=ibis._.customer_id, **{c: ibis._[c] for c in ATTRIBUTE_COLUMNS})
-    out = (cur.left_join(prev, cur.customer_id == prev.p_id).left_join(cu, cur.customer_id == cu.a_id)
-           .drop("p_id", "a_id", "period").order_by(ibis.desc(by), "customer_id"))
-    return to_frame(out)
+    if by not in ("revenue", "gross_profit", "account_profit"):
+        raise ValueError(f"cannot rank customers by {by!r}")
+    sql = (TOP_CUSTOMERS_SQL.replace("{by}", by).replace("{n}", str(int(n)))
+           .replace("{attributes}", ", ".join(f"cu.{c}" for c in ATTRIBUTE_COLUMNS)))
+    return run_sql(backend, sql, per=_customer_periods(backend, filters, 2))
 
 
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
