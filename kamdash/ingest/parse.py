@@ -39,6 +39,18 @@ def _year(y: str) -> str:
             f"(CASE WHEN CAST({y} AS INTEGER) < 70 THEN 2000 ELSE 1900 END) ELSE CAST({y} AS INTEGER) END)")
 
 
+def _abc_date(a: str, b: str, c: str, order: str | None) -> str:
+    """SQL date from the three numeric parts of a slashed/dashed date in the given day order
+    (dmy, mdy or ymd); NULL when the order is not decided."""
+    if order == "dmy":
+        return _ymd(_year(c), b, a)
+    if order == "mdy":
+        return _ymd(_year(c), a, b)
+    if order == "ymd":
+        return f"(CASE WHEN length({c}) <= 2 THEN {_ymd(_year(a), b, c)} END)"
+    return "CAST(NULL AS DATE)"
+
+
 def date_expr(col: str, order: str | None) -> str:
     """DATE from the text column ``col``; NULL when empty or not a date under ``order``.
 
@@ -52,14 +64,7 @@ def date_expr(col: str, order: str | None) -> str:
     compact = _ymd(parts(_COMPACT, 1), parts(_COMPACT, 2), parts(_COMPACT, 3))
     serial = f"CAST(DATE '{EXCEL_EPOCH}' + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) AS DATE)"
     a, b, c = parts(_ABC, 1), parts(_ABC, 2), parts(_ABC, 3)
-    if order == "dmy":
-        abc = _ymd(_year(c), b, a)
-    elif order == "mdy":
-        abc = _ymd(_year(c), a, b)
-    elif order == "ymd":
-        abc = f"(CASE WHEN length({c}) <= 2 THEN {_ymd(_year(a), b, c)} END)"
-    else:
-        abc = "CAST(NULL AS DATE)"
+    abc = _abc_date(a, b, c, order)
     fmts = ", ".join(f"'{f}'" for f in _TEXT_MONTH_FORMATS)
     return f"""(CASE
         WHEN {col} IS NULL OR {v} = '' THEN CAST(NULL AS DATE)
@@ -118,14 +123,7 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
         mid = [f"TRY_CAST(t_{f} AS DATE) AS iso_{f}",
                f"regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) AS abc_{f}"]
         a, b, c = (f"abc_{f}.{x}" for x in "abc")
-        if order == "dmy":
-            abc = _ymd(_year(c), b, a)
-        elif order == "mdy":
-            abc = _ymd(_year(c), a, b)
-        elif order == "ymd":
-            abc = f"(CASE WHEN length({c}) <= 2 THEN {_ymd(_year(a), b, c)} END)"
-        else:
-            abc = "CAST(NULL AS DATE)"
+        abc = _abc_date(a, b, c, order)
         outer = (f"(CASE WHEN year(iso_{f}) >= 1000 THEN iso_{f} WHEN {a} <> '' THEN {abc} "
                  f"ELSE {date_expr(f't_{f}', order)} END) AS p_{f}")
         return inner, mid, outer

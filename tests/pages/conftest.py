@@ -14,6 +14,13 @@ def use_db(monkeypatch):
     return _use
 
 
+@pytest.fixture
+def user_db(tmp_path, monkeypatch):
+    path = tmp_path / "user.duckdb"
+    monkeypatch.setenv("KAMDASH_USER_DB", str(path))
+    return path
+
+
 def page(path: str) -> AppTest:
     """A page run on its own (it renders the shell itself), paths relative to the repo root."""
     return AppTest.from_file(f"../../{path}", default_timeout=TIMEOUT)

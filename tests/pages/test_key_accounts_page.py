@@ -9,12 +9,6 @@ from kamdash.i18n import fmt_money
 from tests.pages.conftest import metrics, page
 
 
-@pytest.fixture
-def user_db(tmp_path, monkeypatch):
-    path = tmp_path / "user.duckdb"
-    monkeypatch.setenv("KAMDASH_USER_DB", str(path))
-    return path
-
 
 @pytest.fixture
 def at(small_db, use_db, user_db):
