@@ -62,10 +62,10 @@ def accounts_table(ctx, df: pd.DataFrame) -> pd.DataFrame:
 def show_accounts(ctx, df: pd.DataFrame) -> None:
     table = accounts_table(ctx, df)
     share = ctx.t("col.share")
-    config = {c: st.column_config.TextColumn(c, width="small") for c in table.columns}
-    config[ctx.t("col.rank")] = st.column_config.NumberColumn(ctx.t("col.rank"), width=40)
-    config[ctx.t("col.customer")] = st.column_config.TextColumn(ctx.t("col.customer"), width="large")
-    config[share] = st.column_config.ProgressColumn(
-        share, format="percent", min_value=0, width="small",
-        max_value=float(max(df["share"].max(), 0.01)))
+    config = {
+        ctx.t("col.rank"): st.column_config.NumberColumn(ctx.t("col.rank"), width=40),
+        ctx.t("col.customer"): st.column_config.TextColumn(ctx.t("col.customer"), width=200),
+        share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=100,
+                                               max_value=float(max(df["share"].max(), 0.01))),
+    }
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
