@@ -63,18 +63,34 @@ class PandasData:
 
 
 def same(a, b, path="result") -> str | None:
-    """Where two step results differ (None when equal to rounding)."""
+    """Where a kamdash step result differs from the pandas baseline's (None when equal to
+    rounding). The baseline decides what is compared: keys it does not compute are skipped;
+    frames are aligned on index and columns first."""
     import math
 
     import numpy as np
     import pandas as pd
 
     if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            return f"{path}: keys {sorted(set(a) ^ set(b))}"
-        return next((d for k in a if (d := same(a[k], b[k], f"{path}.{k}"))), None)
-    if isinstance(a, (pd.DataFrame, pd.Series)):
-        a, b = a.to_numpy(), np.asarray(b)
+        common = [k for k in b if k in a]
+        if not common:
+            return f"{path}: nothing in common ({sorted(a)} vs {sorted(b)})"
+        return next((d for k in common if (d := same(a[k], b[k], f"{path}.{k}"))), None)
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
+        a, b = a.rename(columns=str), b.rename(columns=str)
+        if not set(b.columns) <= set(a.columns) or len(a) != len(b):
+            return f"{path}: shape {a.shape} != {b.shape}"
+        a = a[list(b.columns)].sort_index(axis=1).sort_index()
+        b = b.sort_index(axis=1).sort_index()
+        if [str(i) for i in a.index] != [str(i) for i in b.index]:
+            return f"{path}: different rows"
+        x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+        ok = np.isclose(x, y, rtol=1e-6, atol=1e-6) | (np.isnan(x) & np.isnan(y))
+        return None if ok.all() else f"{path}: {int((~ok).sum())} cells differ"
+    if isinstance(a, pd.Series):
+        a = a.to_numpy()
+    if isinstance(b, pd.Series):
+        b = b.to_numpy()
     if isinstance(a, (list, tuple, np.ndarray)):
         if len(a) != len(b):
             return f"{path}: length {len(a)} != {len(b)}"

@@ -63,6 +63,11 @@ def pandas_step(data, filters) -> dict:
     act["k"] = (act["month"] - act["cohort"]).apply(lambda d: d.n)
     counts = act.groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0)
     matrix = counts.div(counts[0], axis=0)
+    # the same shape as kamdash's: cohorts as month starts, months after the data end unobserved
+    last = end.to_period("M")
+    unobserved = [[(c + k) > last for k in matrix.columns] for c in matrix.index]
+    matrix = matrix.mask(pd.DataFrame(unobserved, index=matrix.index, columns=matrix.columns))
+    matrix.index = matrix.index.to_timestamp()
     # RFM summary to the last day (same-day orders merged, purchase days = days with a
     # non-negative line)
     day = lines.assign(order_date=pd.to_datetime(lines["order_date"]), bought=lines["revenue"] >= 0)
