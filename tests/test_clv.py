@@ -163,6 +163,18 @@ def test_value_equity_and_intervals(cdnow_rfm):
     assert total["equity_lo"] < total["equity"] < total["equity_hi"]
     by = clv.equity(base, fit, "region")
     assert by["equity"].sum() == pytest.approx(total["equity"]) and set(by["region"]) == {"odd", "even"}
+    # multi-label groups (KA types): a customer counts in each of its types
+    n = len(base)
+    base["ka_type"] = np.where(np.arange(n) % 3 == 0, "economic,important",
+                               np.where(np.arange(n) % 3 == 1, "important", ""))
+    ka = clv.equity(base, fit, "ka_type", multi=True).set_index("ka_type")
+    assert set(ka.index) == {"economic", "important"}
+    economic = base.loc[np.arange(n) % 3 == 0, "clv"].sum()
+    important = base.loc[np.arange(n) % 3 != 2, "clv"].sum()
+    assert ka.loc["economic", "equity"] == pytest.approx(economic)
+    assert ka.loc["important", "equity"] == pytest.approx(important)
+    assert ka.loc["important", "customers"] == (np.arange(n) % 3 != 2).sum()
+    assert ka.loc["important", "equity_lo"] < ka.loc["important", "equity"] < ka.loc["important", "equity_hi"]
     # margin and cost-to-serve are applied after the model: a customer costing more than it
     # brings is worth 0 and flagged
     margins = pd.DataFrame({"customer_id": rfm["customer_id"], "revenue": 100.0, "gross_profit": 30.0,

@@ -401,14 +401,21 @@ def log_interval(value, se, level: float = INTERVAL_LEVEL):
 
 
 def equity(values: pd.DataFrame, fitres: dict, by: str | None = None,
-           level: float = INTERVAL_LEVEL) -> pd.DataFrame:
+           level: float = INTERVAL_LEVEL, multi: bool = False) -> pd.DataFrame:
     """Customer equity (Σ CLV) in total (``by`` None) or per value of column ``by``, with its
     interval (parameter uncertainty is shared across customers, so gradients add up first).
+    With ``multi``, ``by`` holds comma-separated labels (KA types): a customer counts in each of
+    its groups, so the groups overlap and add up to more than the total.
     Columns: [by,] customers, equity, equity_lo, equity_hi; sorted by equity descending."""
     gcols = [c for c in values.columns if c.startswith("g_")]
     if by is None:
         frame = values.assign(_all="all")
         key = "_all"
+    elif multi:
+        labels = values[by].fillna("").astype(str).str.split(",")
+        frame = values.assign(**{by: labels}).explode(by)
+        frame = frame[frame[by] != ""]
+        key = by
     else:
         frame = values.assign(**{by: values[by].fillna("")})
         key = by

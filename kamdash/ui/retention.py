@@ -22,7 +22,7 @@ from kamdash.ui import data
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
 _jobs_lock = threading.Lock()
-GROUPS = queries.GROUP_COLUMNS  # another grouping (segment, KA type) = one more column there
+GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment (issue 4)
 
 
 def user_db():
@@ -145,11 +145,30 @@ def names(ctx, df: pd.DataFrame) -> pd.Series:
     return df["name"].fillna(df["customer_id"])
 
 
+def _with_assignment(values: pd.DataFrame) -> pd.DataFrame:
+    """values plus segment (name) and ka_type (comma-separated) from the stored assignment."""
+    a = data.assignment()
+    if a is None or len(a) == 0:
+        return values.assign(segment=None, ka_type=None)
+    a = a.set_index("customer_id")
+    seg = a["segment"].astype("Int64").astype(str) + " · " + a["segment_name"].fillna("")
+    return values.assign(segment=values["customer_id"].map(seg.where(a["segment"].notna())),
+                         ka_type=values["customer_id"].map(a["ka_types"]))
+
+
 def equity_figures(ctx, values: pd.DataFrame, fit: dict, group: str):
     """(total row, equity-by-group figure, top-accounts CLV figure)."""
     total = clv.equity(values, fit).iloc[0]
-    by = clv.equity(values, fit, group)
-    by["label"] = [ctx.label(group, v) for v in by[group]]
+    if group in ("segment", "ka_type"):
+        values = _with_assignment(values)
+        if values[group].isna().all():
+            st.info(ctx.t("ret.group.no_assignment"))
+        elif group == "ka_type":
+            st.caption(ctx.t("ret.group.overlap"))
+    by = clv.equity(values, fit, group, multi=(group == "ka_type"))
+    by["label"] = [ctx.t(f"ka.type.{v}") if group == "ka_type" and v else
+                   (v or ctx.t("values.missing")) if group == "segment" else ctx.label(group, v)
+                   for v in by[group]]
     interval = ctx.t("ret.interval", level=int(clv.INTERVAL_LEVEL * 100))
     money = ctx.t("axis.amount", currency=ctx.currency)
     eq = charts.interval_bars(by, "label", "equity", "equity_lo", "equity_hi",

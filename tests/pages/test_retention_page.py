@@ -55,3 +55,33 @@ def test_chinese(at):
     lang.set_value("zh").run()
     assert at.title[0].value == "留存与价值"
     assert "客户资产" in metrics(at)
+
+
+def test_equity_by_segment_and_ka_type_from_the_stored_assignment(small_db, small_fit, use_db):
+    import pandas as pd
+
+    from kamdash import config, store
+    from tests.conftest import read_table
+
+    use_db(small_db)
+    user = config.user_db_path(small_db)
+    before = store.get_assignment(user)
+    ids = read_table(small_db, "customers")["customer_id"]
+    assigned = pd.DataFrame({"customer_id": ids, "segment": [1 + i % 2 for i in range(len(ids))],
+                             "segment_name": ["Big" if i % 2 == 0 else "Small" for i in range(len(ids))],
+                             "ka_types": ["economic,important" if i % 4 == 0 else "" for i in range(len(ids))]})
+    store.put_assignment(user, assigned)
+    try:
+        at = page("pages/retention.py").run()
+        at.segmented_control(key="ret_group").set_value("segment").run()
+        bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        labels = {y for c in bars if c["data"][0].get("orientation") == "h" for y in c["data"][0]["y"]}
+        assert {"1 · Big", "2 · Small"} <= labels
+        at.segmented_control(key="ret_group").set_value("ka_type").run()
+        bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        labels = {y for c in bars if c["data"][0].get("orientation") == "h" for y in c["data"][0]["y"]}
+        assert {"Economic", "Important"} <= labels
+        assert any("add up to more than the total" in c.value for c in at.caption)
+        assert not at.exception
+    finally:
+        store.put_assignment(user, before if len(before) else assigned.iloc[0:0])
