@@ -101,11 +101,6 @@ def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def monthly_totals(data_key, filters: queries.Filters):
-    return run(queries.monthly_totals, filters)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
 def overview(data_key, filters: queries.Filters, first_month):
     from kamdash.views import overview as view
 
