@@ -64,7 +64,7 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
     share = ctx.t("col.share")
     config = {
         ctx.t("col.rank"): st.column_config.NumberColumn(ctx.t("col.rank"), width=40),
-        ctx.t("col.customer"): st.column_config.TextColumn(ctx.t("col.customer"), width=200),
+        ctx.t("col.customer"): st.column_config.TextColumn(ctx.t("col.customer"), width=180),
         share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=100,
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
