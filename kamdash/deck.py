@@ -111,6 +111,12 @@ def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> 
     raise AssertionError("unreachable")
 
 
+def warm_up() -> None:
+    """Start the kaleido browser and render one tiny chart (loads plotly.js into the tab), so the
+    first real export does not pay the ~4 s start; safe to call from a background thread."""
+    _render(go.Figure(go.Bar(x=["a"], y=[1])), "png", 100, 100, 1)
+
+
 def figure_png(fig: go.Figure, *, width: int = CHART_WIDTH, height: int = CHART_HEIGHT,
                scale: float = CHART_SCALE) -> bytes:
     """A PNG of ``fig`` at ``width`` x ``height`` CSS pixels times ``scale`` (default 2400x1200)."""

@@ -1,0 +1,61 @@
+"""The Present page in a real browser: three slides clicked through, the PPTX built and
+downloaded, then the same page in Chinese (screenshots in tests/e2e/artifacts/)."""
+
+import io
+import re
+import time
+from urllib.parse import quote
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_journey import WAIT, wait_idle
+
+
+def _headline(page: Page):
+    return page.locator(".kd-headline")
+
+
+def test_present_click_through_and_download_pptx(server, page: Page, artifacts):
+    from pptx import Presentation
+
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(server.url + "/present")
+    expect(_headline(page)).to_contain_text("customers bought", timeout=WAIT)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
+    # presentation layout: the sidebar starts collapsed
+    box = page.get_by_test_id("stSidebar").bounding_box()
+    assert box["x"] + box["width"] <= 0  # collapsed: moved off the left edge
+    wait_idle(page)
+    page.screenshot(path=str(artifacts / "present-1-en.png"))
+
+    seen = [_headline(page).inner_text()]
+    for expected in ("Top 20% of customers bring", "accounts lose"):
+        page.get_by_role("button", name="Next").click()
+        expect(_headline(page)).to_contain_text(expected, timeout=WAIT)
+        wait_idle(page)
+        seen.append(_headline(page).inner_text())
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "present-3-en.png"))
+    page.get_by_role("button", name="Previous").click()
+    expect(_headline(page)).to_have_text(seen[1], timeout=WAIT)
+
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Build PowerPoint").click()
+    button = page.get_by_role("button", name="Download PowerPoint (.pptx)")
+    expect(button).to_be_visible(timeout=60_000)
+    built = page.get_by_text(re.compile(r"Deck of 7 slides built in [0-9.]+ s")).inner_text()
+    print(f"\n{built} ({time.perf_counter() - t0:.1f} s from the click)")
+    with page.expect_download() as dl:
+        button.click()
+    prs = Presentation(io.BytesIO(open(dl.value.path(), "rb").read()))
+    texts = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in prs.slides]
+    assert len(texts) == 7  # title slide + the six default slides
+    assert [t[1] for t in texts[1:4]] == seen
+
+    page.goto(server.url + "/present?lang=" + quote("简体中文"))
+    expect(_headline(page)).to_contain_text("位客户带来", timeout=WAIT)
+    page.get_by_role("button", name="下一页").click()
+    expect(_headline(page)).to_contain_text("的客户贡献了", timeout=WAIT)
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "present-2-zh.png"))
