@@ -18,6 +18,8 @@ table; this module lays them out.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import io
 import os
 import shutil
@@ -64,7 +66,8 @@ class Slide:
 
 # ---------------------------------------------------------------- chart images (kaleido)
 
-_kaleido_lock = threading.Lock()
+RENDER_TABS = 2  # kaleido tabs rendering in parallel (the deck's charts render concurrently)
+RENDER_TIMEOUT = 90  # seconds for one chart
 
 
 def chromium_path() -> str | None:
@@ -80,35 +83,82 @@ def chromium_path() -> str | None:
     return None
 
 
-def _ensure_server() -> None:
-    import kaleido
+class _Renderer:
+    """One kaleido browser (``RENDER_TABS`` tabs) on an event loop in a daemon thread, shared by
+    every Streamlit session of the process. ``run_coroutine_threadsafe`` makes it safe to call
+    from any thread (kaleido's own sync server is not: concurrent callers can get each other's
+    images), and lets several charts render at once."""
 
-    if kaleido._global_server.is_running():  # noqa: SLF001 - kaleido has no public query
-        return
-    path = chromium_path()
-    if path:
-        # choreographer reads BROWSER_PATH first; pin it so a stray browser download never wins.
-        os.environ["BROWSER_PATH"] = path
-    # mathjax=False: the default loads MathJax from a CDN, which this app never needs (no network).
-    kaleido.start_sync_server(n=1, timeout=60, mathjax=False, silence_warnings=True)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido = None
+
+    def _start(self) -> None:
+        import kaleido
+
+        path = chromium_path()
+        if path:
+            # choreographer reads BROWSER_PATH first; pin it so a stray browser download never wins
+            os.environ["BROWSER_PATH"] = path
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="kamdash-kaleido", daemon=True).start()
+
+        async def open_():
+            # mathjax=False: the default loads MathJax from a CDN, which kamdash never needs
+            k = kaleido.Kaleido(n=RENDER_TABS, timeout=RENDER_TIMEOUT, mathjax=False)
+            await k.open()
+            return k
+
+        try:
+            self._kaleido = asyncio.run_coroutine_threadsafe(open_(), loop).result(RENDER_TIMEOUT)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            raise
+        self._loop = loop
+
+    def stop(self) -> None:
+        with self._lock:
+            loop, k = self._loop, self._kaleido
+            self._loop = self._kaleido = None
+        if loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(k.close(), loop).result(10)
+        except Exception:  # noqa: BLE001 - closing a browser that already died
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+    def _submit(self, jobs):
+        with self._lock:
+            if self._kaleido is None:
+                self._start()
+            loop, k = self._loop, self._kaleido
+        futures = [asyncio.run_coroutine_threadsafe(k.calc_fig(spec, opts=opts), loop)
+                   for spec, opts in jobs]
+        return [f.result(RENDER_TIMEOUT * len(jobs)) for f in futures]
+
+    def render(self, jobs: list[tuple[dict, dict]]) -> list[bytes]:
+        try:
+            return self._submit(jobs)
+        except Exception:
+            # the browser may have died (killed, crashed): start a new one and try once more
+            self.stop()
+            return self._submit(jobs)
+
+
+_renderer = _Renderer()
+atexit.register(_renderer.stop)
+
+
+def render_many(figs: list[tuple[go.Figure, str, int, int, float]]) -> list[bytes]:
+    """Images of several figures at once: (fig, format, width, height, scale) each."""
+    return _renderer.render([(fig.to_dict(), dict(format=fmt, width=w, height=h, scale=sc))
+                             for fig, fmt, w, h, sc in figs])
 
 
 def _render(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> bytes:
-    import kaleido
-
-    spec = fig.to_dict()
-    opts = dict(format=fmt, width=width, height=height, scale=scale)
-    with _kaleido_lock:
-        for attempt in (1, 2):
-            _ensure_server()
-            try:
-                return kaleido.calc_fig_sync(spec, opts=opts)
-            except Exception:
-                if attempt == 2:
-                    raise
-                # The browser may have died (e.g. killed): restart it once and retry.
-                kaleido.stop_sync_server(silence_warnings=True)
-    raise AssertionError("unreachable")
+    return render_many([(fig, fmt, width, height, scale)])[0]
 
 
 def warm_up() -> None:
@@ -150,13 +200,24 @@ def _body_box(s: Slide, bottom_reserved: float = 0.0) -> tuple[float, float, boo
             PAGE_H - BODY_TOP - BOTTOM - bottom_reserved, side)
 
 
-def _picture(s: Slide, box_w: float, box_h: float, width: int, scale: float) -> bytes | None:
-    """PNG of the slide's figure filling a box_w x box_h inch box (css width scales with box)."""
-    if s.figure is None:
-        return None
-    css_w = round(width * box_w / (PAGE_W - 2 * MARGIN))
-    css_h = round(css_w * box_h / box_w)
-    return figure_png(s.figure, width=css_w, height=css_h, scale=scale)
+def _pictures(slides: list[Slide], boxes: list[tuple[float, float, bool]], width: int, scale: float,
+              progress: Progress | None) -> list[bytes | None]:
+    """PNG of each slide's figure filling its (w, h) inch box (the CSS width scales with the box,
+    so fonts keep their size relative to the slide); rendered RENDER_TABS at a time, with
+    progress (rendering is most of an export's time)."""
+    jobs = []
+    for i, (s, (box_w, box_h, _)) in enumerate(zip(slides, boxes)):
+        if s.figure is not None:
+            css_w = round(width * box_w / (PAGE_W - 2 * MARGIN))
+            jobs.append((i, (s.figure, "png", css_w, round(css_w * box_h / box_w), scale)))
+    out: list[bytes | None] = [None] * len(slides)
+    for start in range(0, len(jobs), RENDER_TABS):
+        chunk = jobs[start:start + RENDER_TABS]
+        _report(progress, start, len(jobs) + 1, ", ".join(slides[i].title for i, _ in chunk))
+        for (i, _), png in zip(chunk, render_many([job for _, job in chunk])):
+            out[i] = png
+    _report(progress, len(jobs), len(jobs) + 1, "")
+    return out
 
 
 def _table_cells(df: pd.DataFrame, max_rows: int) -> tuple[list[str], list[list[str]]]:
@@ -247,16 +308,15 @@ def to_pptx(slides: list[Slide], *, title: str, subtitle: str, lang: str,
     _pptx_text(first, margin, Inches(3.8), full_w, Inches(3.0),
                [line for line in subtitle.split("\n") if line.strip()], 18, color=MUTED, lang=lang)
 
-    for i, s in enumerate(slides):
-        _report(progress, i + 1, len(slides) + 1, s.title)
+    boxes = [_body_box(s) for s in slides]
+    pictures = _pictures(slides, boxes, width, scale, progress)
+    for s, png, (box_w, box_h, side) in zip(slides, pictures, boxes):
         sl = prs.slides.add_slide(blank)
         _pptx_text(sl, margin, Inches(0.3), full_w, Inches(0.45), [s.title], 16, color=MUTED,
                    lang=lang)
         _pptx_text(sl, margin, Inches(0.7), full_w, Inches(1.0), [s.headline], 28, bold=True,
                    lang=lang)
-        box_w, box_h, side = _body_box(s)
         top = Inches(BODY_TOP)
-        png = _picture(s, box_w, box_h, width, scale)
         if png is not None:
             sl.shapes.add_picture(io.BytesIO(png), margin, top, Inches(box_w), Inches(box_h))
         side_left = margin + Inches(box_w + GAP) if side else margin
@@ -349,19 +409,21 @@ def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
     text(pdf.get_y() + 6, "\n".join(line for line in subtitle.split("\n") if line.strip()), 15,
          color=MUTED, line=8)
 
-    for i, s in enumerate(slides):
-        _report(progress, i + 1, len(slides) + 1, s.title)
-        pdf.add_page()
-        text(0.3 * mm, s.title, 16, color=MUTED, line=7)
-        text(0.7 * mm, s.headline, 28, style="B", line=12)
+    note_heights = []
+    for s in slides:
         note_h = 0.0
         if notes and s.notes:
             pdf.set_font("cjk", "", 10)
             lines = pdf.multi_cell(full_w, 5, s.notes, dry_run=True, output="LINES")
             note_h = min(len(lines), 6) * 5 + 4
-        box_w, box_h, side = _body_box(s, note_h / mm)
+        note_heights.append(note_h)
+    boxes = [_body_box(s, h / mm) for s, h in zip(slides, note_heights)]
+    pictures = _pictures(slides, boxes, width, scale, progress)
+    for s, png, note_h, (box_w, box_h, side) in zip(slides, pictures, note_heights, boxes):
+        pdf.add_page()
+        text(0.3 * mm, s.title, 16, color=MUTED, line=7)
+        text(0.7 * mm, s.headline, 28, style="B", line=12)
         y = BODY_TOP * mm
-        png = _picture(s, box_w, box_h, width, scale)
         if png is not None:
             pdf.image(io.BytesIO(png), x=margin, y=y, w=box_w * mm, h=box_h * mm)
         side_x = margin + (box_w + GAP) * mm if side else margin

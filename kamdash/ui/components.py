@@ -69,6 +69,7 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+    table_downloads(ctx, table, "top_accounts", "kamdash-top-accounts")
 
 
 # ---------------------------------------------------------------- downloads of charts and tables

@@ -17,7 +17,7 @@ from kamdash import export, i18n, store
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
-from kamdash.ui import data
+from kamdash.ui import components, data
 
 CONFIG_KEY = "segments.config"
 NAMES_KEY = "segments.names"
@@ -126,7 +126,7 @@ def show_choice(ctx, seg: Segmentation) -> None:
         return
     best = r.silhouette.loc[r.silhouette["k"] == r.k, "silhouette"].iloc[0]
     labels = {"title": ctx.t("seg.sil.title"), "x": ctx.t("seg.sil.x"), "y": ctx.t("seg.sil.y")}
-    st.plotly_chart(charts.silhouette_chart(r.silhouette, r.k, labels), key="silhouette")
+    components.chart(ctx, charts.silhouette_chart(r.silhouette, r.k, labels), "silhouette", "kamdash-silhouette")
     st.caption(ctx.t("seg.sil.why", k=r.k, score=f"{best:.2f}"))
 
 
@@ -323,7 +323,7 @@ def quadrant_tabs(ctx, lists: dict) -> None:
     tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
     for tab, q in zip(tabs, ka.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
-        tab.dataframe(lists[q], hide_index=True, width="stretch", height=300)
+        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300)
 
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
