@@ -401,7 +401,7 @@ def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
         pdf.set_font("cjk", style, size)
         pdf.set_text_color(*color)
         pdf.set_xy(x, y)
-        pdf.multi_cell(w, line or size * 0.5, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(w, line or size * 0.5, value, new_x="LMARGIN", new_y="NEXT", align="L")
         return pdf.get_y()
 
     pdf.add_page()

@@ -91,7 +91,7 @@ def chart_downloads(ctx, fig, key: str, name: str, where=None) -> None:
     where = where or st
     height = int(fig.layout.height or 500)
     fname = _safe_name(name)
-    c1, c2, _ = where.columns([1, 1, 6])
+    c1 = c2 = where.container(horizontal=True, gap="small")
     c1.download_button(ctx.t("export.png"), lambda: deck.figure_png(fig, width=EXPORT_WIDTH, height=height),
                        file_name=f"{fname}.png", mime="image/png", key=f"{key}_png", on_click="ignore",
                        icon=":material/image:", type="tertiary", help=ctx.t("export.chart_help"))
@@ -114,7 +114,7 @@ def table_downloads(ctx, df: pd.DataFrame, key: str, name: str, where=None) -> N
 
     where = where or st
     fname = _safe_name(name)
-    c1, c2, _ = where.columns([1, 1, 6])
+    c1 = c2 = where.container(horizontal=True, gap="small")
     c1.download_button(ctx.t("export.csv"), lambda: export.csv_bytes(df), file_name=f"{fname}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
                        type="tertiary", help=ctx.t("export.table_help"))

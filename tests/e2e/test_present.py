@@ -1,10 +1,9 @@
 """The Present page in a real browser: three slides clicked through, the PPTX built and
-downloaded, then the same page in Chinese (screenshots in tests/e2e/artifacts/)."""
+downloaded (screenshots in tests/e2e/artifacts/; the Chinese page is covered by its AppTest)."""
 
 import io
 import re
 import time
-from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
@@ -15,8 +14,13 @@ def _headline(page: Page):
     return page.locator(".kd-headline")
 
 
-def test_present_click_through_and_download_pptx(server, page: Page, artifacts):
+def test_present_click_through_and_download_pptx(demo_db, server, page: Page, artifacts):
     from pptx import Presentation
+
+    from kamdash import config, store
+
+    # a saved three-slide storyline keeps the export short (the 8-slide deck is timed in bench/)
+    store.put_setting(config.user_db_path(demo_db), "present.order", ["overview", "concentration", "whale"])
 
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto(server.url + "/present")
@@ -43,19 +47,13 @@ def test_present_click_through_and_download_pptx(server, page: Page, artifacts):
     page.get_by_role("button", name="Build PowerPoint").click()
     button = page.get_by_role("button", name="Download PowerPoint (.pptx)")
     expect(button).to_be_visible(timeout=60_000)
-    built = page.get_by_text(re.compile(r"Deck of 7 slides built in [0-9.]+ s")).inner_text()
+    built = page.get_by_text(re.compile(r"Deck of 4 slides built in [0-9.]+ s")).inner_text()
     print(f"\n{built} ({time.perf_counter() - t0:.1f} s from the click)")
     with page.expect_download() as dl:
         button.click()
     prs = Presentation(io.BytesIO(open(dl.value.path(), "rb").read()))
     texts = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in prs.slides]
-    assert len(texts) == 7  # title slide + the six default slides
-    assert [t[1] for t in texts[1:4]] == seen
-
-    page.goto(server.url + "/present?lang=" + quote("简体中文"))
-    expect(_headline(page)).to_contain_text("位客户带来", timeout=WAIT)
-    page.get_by_role("button", name="下一页").click()
-    expect(_headline(page)).to_contain_text("的客户贡献了", timeout=WAIT)
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(artifacts / "present-2-zh.png"))
+    assert len(texts) == 4  # title slide + the three chosen slides
+    assert [t[1] for t in texts[1:]] == seen
+    assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])
+    assert "Data as of" in texts[0][1]
