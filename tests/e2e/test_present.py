@@ -31,6 +31,10 @@ def test_present_click_through_and_download_pptx(demo_db, server, page: Page, ar
     assert box["x"] + box["width"] <= 0  # collapsed: moved off the left edge
     wait_idle(page)
     page.screenshot(path=str(artifacts / "present-1-en.png"))
+    with page.expect_download() as dl:  # the chart as a high-resolution PNG, rendered on click
+        page.get_by_test_id("stDownloadButton").get_by_role("button", name="PNG", exact=True).click()
+    png = open(dl.value.path(), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 2400
 
     seen = [_headline(page).inner_text()]
     for expected in ("Top 20% of customers bring", "accounts lose"):
