@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 from kamdash import schema
+from kamdash.analytics.pareto import rank_order
 
 # The filterable customer attributes: column in customer_month -> Filters field.
 DIMENSIONS: dict[str, str] = {
@@ -226,7 +227,10 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     if attributes:
         cu = backend.table("customers").select("customer_id", *ATTRIBUTE_COLUMNS)
         facts = facts.left_join(cu, "customer_id").select(facts, *[cu[c] for c in ATTRIBUTE_COLUMNS])
-    df = to_frame(facts.order_by(ibis.desc("revenue"), "customer_id"))
+    # Sorted here, not in DuckDB: sorting rows that carry the attribute strings cost DuckDB
+    # ~0.5 s at 170k customers; numpy sorts the revenue column in milliseconds.
+    df = to_frame(facts)
+    df = df.take(rank_order(df["revenue"], df["customer_id"])).reset_index(drop=True)
     for c in COUNT_COLUMNS + ("active_months",):
         df[c] = df[c].astype("int64")
     return df
@@ -355,7 +359,7 @@ GRAINS = {"quarter": ("Q", 3), "year": ("Y", 12)}
 
 
 def customer_period_facts(backend, filters: Filters, grain: str = "quarter") -> pd.DataFrame:
-    """One row per customer and calendar quarter (or year) of the filtered months.
+    """One row per customer and calendar quarter (or year) of the filtered months, unordered.
 
     Columns: period (first day, datetime64), customer_id, revenue, gross_profit, account_profit,
     orders, complete (True when the whole quarter/year lies inside the months the database
@@ -369,13 +373,61 @@ def customer_period_facts(backend, filters: Filters, grain: str = "quarter") -> 
     out = cm.group_by("period", "customer_id").aggregate(
         revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
         account_profit=cm.account_profit.sum(), orders=cm.orders.sum(),
-    ).order_by("period", "customer_id")
-    df = to_frame(out)
+    )
+    df = to_frame(out)  # in no particular order: sorting 2M (period, customer) rows cost seconds
     df["period"] = pd.to_datetime(df["period"])
     df["orders"] = df["orders"].astype("int64")
     last_start = pd.Timestamp(ext["last"].iloc[0]) - pd.DateOffset(months=months - 1)
     df["complete"] = (df["period"] >= pd.Timestamp(ext["first"].iloc[0])) & (df["period"] <= last_start)
     return df
+
+
+OVER_TIME_SQL = """
+WITH per AS ({per}),
+pop AS (SELECT period, v FROM per WHERE {population}),
+r AS (SELECT period, v,
+             row_number() OVER (PARTITION BY period ORDER BY v) AS asc_rank,
+             row_number() OVER (PARTITION BY period ORDER BY v DESC) AS desc_rank,
+             count(*) OVER (PARTITION BY period) AS n
+      FROM pop)
+SELECT period, max(n) AS customers, sum(v) AS total, sum(abs(v)) AS size,
+       sum((2 * asc_rank - n - 1) * v) AS pairs_half,
+       sum(v) FILTER (WHERE desc_rank <= ceil(n * {p} - 1e-9)) AS top_value
+FROM r GROUP BY period ORDER BY period
+"""
+
+
+def concentration_over_time(backend, filters: Filters, value: str, grain: str = "quarter",
+                            p: float = 0.2) -> pd.DataFrame:
+    """``analytics.pareto.over_time`` computed in the database: Gini and top-``p`` share of
+    ``value`` per calendar quarter (or year), without bringing 2M (period, customer) rows to
+    pandas. Same columns and the same numbers (the tests compare the two): period, complete,
+    customers, total, gini, top_share."""
+    if value not in ("revenue", "gross_profit", "account_profit"):
+        raise ValueError(f"cannot measure the concentration of {value!r}")
+    if not 0 < p <= 1:
+        raise ValueError(f"p must be in (0, 1], got {p}")
+    unit, months = GRAINS[grain]
+    base = backend.table("customer_month")
+    ext = to_frame(base.aggregate(first=base.month.min(), last=base.month.max()))
+    cm = apply_filters(base, filters)
+    cm = cm.mutate(period=cm.month.truncate(unit))
+    per = cm.group_by("period", "customer_id").aggregate(v=cm[value].sum(), orders=cm.orders.sum())
+    population = "TRUE" if value == "account_profit" else "orders > 0"  # as pareto.population
+    sql = OVER_TIME_SQL.replace("{population}", population).replace("{p}", repr(float(p)))
+    df = run_sql(backend, sql, per=per)
+    cols = ["period", "complete", "customers", "total", "gini", "top_share"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["period"] = pd.to_datetime(df["period"])
+    df["customers"] = df["customers"].astype("int64")
+    total, size = df["total"].astype(float), df["size"].astype(float)
+    df["total"] = total
+    df["gini"] = (df["pairs_half"].astype(float) / (df["customers"] * size)).where(size != 0)
+    df["top_share"] = (df["top_value"].astype(float) / total).where(total > 0)
+    last_start = pd.Timestamp(ext["last"].iloc[0]) - pd.DateOffset(months=months - 1)
+    df["complete"] = (df["period"] >= pd.Timestamp(ext["first"].iloc[0])) & (df["period"] <= last_start)
+    return df[cols].reset_index(drop=True)
 
 
 def data_coverage(backend) -> dict[str, bool]:
