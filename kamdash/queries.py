@@ -317,12 +317,13 @@ def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0
 
 
 TOP_CUSTOMERS_SQL = """
-WITH per AS ({per}),
-cur AS (SELECT * FROM per WHERE period = 0 ORDER BY {by} DESC, customer_id LIMIT {n})
+WITH cur AS (SELECT * FROM ({cur}) ORDER BY {by} DESC, customer_id LIMIT {n}),
+prev AS (SELECT customer_id, sum(revenue) AS revenue FROM ({prev})
+         WHERE customer_id IN (SELECT customer_id FROM cur) GROUP BY customer_id)
 SELECT cur.customer_id, cur.revenue, cur.gross_profit, cur.account_profit, cur.orders,
        prev.revenue AS previous_revenue, {attributes}
 FROM cur
-LEFT JOIN per AS prev ON prev.customer_id = cur.customer_id AND prev.period = 1
+LEFT JOIN prev ON prev.customer_id = cur.customer_id
 LEFT JOIN customers AS cu ON cu.customer_id = cur.customer_id
 ORDER BY cur.{by} DESC, cur.customer_id
 """
@@ -336,7 +337,14 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
         raise ValueError(f"cannot rank customers by {by!r}")
     sql = (TOP_CUSTOMERS_SQL.replace("{by}", by).replace("{n}", str(int(n)))
            .replace("{attributes}", ", ".join(f"cu.{c}" for c in ATTRIBUTE_COLUMNS)))
-    return run_sql(backend, sql, per=_customer_periods(backend, filters, 2))
+    # The previous period is read for the ``n`` customers only (aggregating it for everyone
+    # doubled the cost of this query).
+    cm = apply_filters(backend.table("customer_month"), filters)
+    cur = cm.group_by("customer_id").aggregate(
+        revenue=cm.revenue.sum(), gross_profit=cm.gross_profit.sum(),
+        account_profit=cm.account_profit.sum(), orders=cm.orders.sum())
+    prev = apply_filters(backend.table("customer_month"), filters.previous()).select("customer_id", "revenue")
+    return run_sql(backend, sql, cur=cur, prev=prev)
 
 
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
