@@ -458,18 +458,28 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
 
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
     """One row per month of the period: month, revenue, cost, gross_profit, cost_to_serve,
-    account_profit, orders, active_customers (customers with an order that month)."""
-    cm = apply_filters(backend.table("customer_month"), filters)
-    out = cm.group_by("month").aggregate(
-        revenue=cm.revenue.sum(),
-        cost=cm.cost.sum(),
-        gross_profit=cm.gross_profit.sum(),
-        cost_to_serve=cm.cost_to_serve.sum(),
-        account_profit=cm.account_profit.sum(),
-        orders=cm.orders.sum(),
-        active_customers=(cm.orders > 0).sum(),
+    account_profit, orders, active_customers (customers with an order that month).
+
+    Read from month_cube (per month and combination of dimensions) unless the filters name
+    customers or tiers, which only customer_month can answer."""
+    if filters.customer_ids is None and not filters.tiers:
+        cube = apply_filters(backend.table("month_cube"), filters)
+        active = cube.active_customers.sum()
+    else:
+        cube = apply_filters(backend.table("customer_month"), filters)
+        active = (cube.orders > 0).sum()
+    out = cube.group_by("month").aggregate(
+        revenue=cube.revenue.sum(),
+        cost=cube.cost.sum(),
+        gross_profit=cube.gross_profit.sum(),
+        cost_to_serve=cube.cost_to_serve.sum(),
+        account_profit=cube.account_profit.sum(),
+        orders=cube.orders.sum(),
+        active_customers=active,
     ).order_by("month")
-    return to_frame(out)
+    df = to_frame(out)
+    df["active_customers"] = df["active_customers"].astype("int64")
+    return df
 
 
 GRAINS = {"quarter": ("Q", 3), "year": ("Y", 12)}

@@ -12,7 +12,7 @@ Two databases:
 
 from __future__ import annotations
 
-SALES_SCHEMA_VERSION = 2  # 2: customer_key and customer_cum (running totals)
+SALES_SCHEMA_VERSION = 2  # 2: customer_key, customer_cum (running totals), month_cube
 USER_SCHEMA_VERSION = 1
 SALES_KIND = "kamdash-sales"
 USER_KIND = "kamdash-user"
@@ -84,7 +84,7 @@ SALES_TABLES: dict[str, dict[str, str]] = {
 }
 
 # Tables derived from the source tables when data is loaded (store.derive).
-DERIVED_TABLES = ("customer_month", "customer_key", "customer_cum")
+DERIVED_TABLES = ("customer_month", "customer_key", "customer_cum", "month_cube")
 
 # customer_cum: per customer and month, running totals of these customer_month columns (plus
 # ``rows`` and ``active_months``); see store.derive_cumulative.

@@ -163,6 +163,22 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute("DROP TABLE IF EXISTS customer_cum")
     con.execute("DROP TABLE IF EXISTS customer_key")
+    con.execute("DROP TABLE IF EXISTS month_cube")
+    # month_cube: customer_month added up per month and combination of the filter dimensions;
+    # every customer has one combination, so counts of customers add up too. The monthly trend
+    # under dimension filters reads this (thousands of rows) instead of customer_month.
+    con.execute(
+        """
+        CREATE TABLE month_cube AS
+        SELECT month, region, customer_type, sector, account_manager,
+               sum(revenue) AS revenue, sum(cost) AS cost, sum(gross_profit) AS gross_profit,
+               sum(cost_to_serve) AS cost_to_serve, sum(account_profit) AS account_profit,
+               sum(orders) AS orders, count(*) FILTER (WHERE orders > 0) AS active_customers
+        FROM customer_month
+        GROUP BY ALL
+        ORDER BY month
+        """
+    )
     con.execute(
         """
         CREATE TABLE customer_key AS

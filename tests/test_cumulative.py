@@ -96,6 +96,7 @@ def _downgrade(path) -> None:
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE customer_cum")
     con.execute("DROP TABLE customer_key")
+    con.execute("DROP TABLE month_cube")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
 
@@ -130,3 +131,23 @@ def test_failed_upgrade_leaves_the_file_byte_identical(small_db, tmp_path, monke
         store.upgrade_sales_db(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.duckdb"]  # no temporary file left
+
+
+@pytest.mark.parametrize("kw", ["all", "region", "tier", "customers"])
+def test_monthly_totals_from_the_cube_equal_customer_month(small_db, small, kw):
+    first = queries.customer_facts(small, Filters(start=date(2025, 10, 1), end=date(2026, 9, 1)))
+    kw = {"all": {}, "region": {"regions": (queries.dimension_options(small)["region"][0],)},
+          "tier": {"tiers": ("A",)}, "customers": {"customer_ids": tuple(first["customer_id"][:3])}}[kw]
+    f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1), **kw)
+    con = duckdb.connect(str(small_db), read_only=True)
+    ids = set(queries.customer_facts(small, f)["customer_id"])
+    want = con.execute(
+        "SELECT month, sum(revenue) AS revenue, sum(orders) AS orders, count(*) FILTER (WHERE orders > 0) AS active "
+        "FROM customer_month WHERE month BETWEEN ? AND ? AND list_contains(?, customer_id) GROUP BY month ORDER BY month",
+        [f.start, f.end, sorted(ids)]).df()
+    con.close()
+    got = queries.monthly_totals(small, f)
+    assert len(got) == len(want) == 12
+    assert got["revenue"].tolist() == pytest.approx(want["revenue"].tolist())
+    assert got["orders"].tolist() == want["orders"].tolist()
+    assert got["active_customers"].tolist() == want["active"].tolist()

@@ -82,6 +82,7 @@ def test_older_database_is_upgraded_from_the_app(tiny_db, tmp_path, use_db):
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE customer_cum")
     con.execute("DROP TABLE customer_key")
+    con.execute("DROP TABLE month_cube")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     lines = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
     con.close()
