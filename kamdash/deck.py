@@ -151,9 +151,20 @@ _renderer = _Renderer()
 atexit.register(_renderer.stop)
 
 
+def _export_spec(fig: go.Figure) -> dict:
+    """The figure as a dict for kaleido; WebGL traces (scattergl, used by pages for many points)
+    become their SVG twins: headless software WebGL takes tens of seconds and an SVG export would
+    hold a bitmap instead of vectors."""
+    spec = fig.to_dict()
+    for trace in spec.get("data", []):
+        if trace.get("type") == "scattergl":
+            trace["type"] = "scatter"
+    return spec
+
+
 def render_many(figs: list[tuple[go.Figure, str, int, int, float]]) -> list[bytes]:
     """Images of several figures at once: (fig, format, width, height, scale) each."""
-    return _renderer.render([(fig.to_dict(), dict(format=fmt, width=w, height=h, scale=sc))
+    return _renderer.render([(_export_spec(fig), dict(format=fmt, width=w, height=h, scale=sc))
                              for fig, fmt, w, h, sc in figs])
 
 

@@ -117,3 +117,9 @@ def test_pptx_english_run_language():
     prs = Presentation(io.BytesIO(data))
     run = list(prs.slides)[1].shapes[1].text_frame.paragraphs[0].runs[0]
     assert run._r.get_or_add_rPr().get("lang") == "en-US"
+
+
+def test_webgl_traces_are_exported_as_svg_traces():
+    fig = go.Figure(go.Scattergl(x=[1, 2], y=[3, 4]))
+    assert deck._export_spec(fig)["data"][0]["type"] == "scatter"
+    assert fig.data[0].type == "scattergl"  # the page's figure is untouched

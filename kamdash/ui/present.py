@@ -144,7 +144,9 @@ def show(ctx, s: deck.Slide, key: str) -> None:
         items = "".join(f"<li>{html.escape(b)}</li>" for b in s.bullets)
         right.markdown(f"<ul class='kd-bullets'>{items}</ul>", unsafe_allow_html=True)
     if s.table is not None:
-        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right)
+        first = s.table.columns[0]  # long account names: leave room for the other columns
+        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right,
+                         column_config={first: st.column_config.TextColumn(first, width="medium")})
     if s.notes:
         with st.expander(ctx.t("present.notes_header")):
             st.markdown(s.notes)
