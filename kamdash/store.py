@@ -190,7 +190,9 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY ck
         """
     )
-    sums = ", ".join(f"sum({c}) OVER w AS {c}" for c in schema.CUMULATIVE_COLUMNS)
+    counts = ("orders", "order_days", "lines", "rows", "active_months")
+    sums = ", ".join(f"sum({c}) OVER w{'::BIGINT' if c in counts else ''} AS {c}"
+                     for c in schema.CUMULATIVE_COLUMNS)
     con.execute(
         f"""
         CREATE TABLE customer_cum AS
