@@ -224,6 +224,8 @@ def ensure_user_db(path: Path | str) -> None:
     try:
         for name, cols in schema.USER_TABLES.items():
             con.execute(schema.create_table_sql(name, cols))
+        for ddl in schema.USER_INDEXES:
+            con.execute(ddl)
         meta = read_meta(con)
         found = int(meta.get("schema_version", schema.USER_SCHEMA_VERSION))
         if meta and meta.get("kind") != schema.USER_KIND:

@@ -1,0 +1,276 @@
+"""Data of the Account 360 page and the account plans: one account's profile, history, product
+mix, cost-to-serve, rank, group and referral chains, peers, value (P(alive), CLV), and its plan
+tracked against actual purchases; plus the one-pager slides for an account review.
+
+Queries here read one account (or the accounts with a plan) with Ibis expressions; customer ids
+enter only as literals. Period values (rank, peers, chains, mix, cost-to-serve) use the period
+of the filters and all customers (the dimension filters choose lists elsewhere, not an
+account's peers); the timeline shows every month of the account's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from kamdash import queries, retention
+from kamdash.analytics import account as acc
+from kamdash.analytics import pareto
+
+PROFILE_COLUMNS = ("customer_id", "name", "name_zh", "customer_type", "sector", "region", "city",
+                   "parent_id", "account_manager", "acquired_on", "referred_by")
+
+
+# ---------------------------------------------------------------- queries (one account)
+
+
+def profile(backend, customer_id: str) -> dict | None:
+    """The account's row of ``customers`` as a dict, or None when it does not exist."""
+    cu = backend.table("customers")
+    df = queries.to_frame(cu.filter(cu.customer_id == customer_id).select(*PROFILE_COLUMNS))
+    if df.empty:
+        return None
+    row = df.iloc[0].to_dict()
+    return {k: (None if (v is None or (isinstance(v, float) and v != v) or v is pd.NaT) else v)
+            for k, v in row.items()}
+
+
+def monthly(backend, customer_id: str) -> pd.DataFrame:
+    """Every month of the account's history: month, revenue, gross_profit, cost_to_serve,
+    account_profit, orders."""
+    cm = backend.table("customer_month")
+    cm = cm.filter(cm.customer_id == customer_id)
+    return queries.to_frame(cm.select("month", "revenue", "gross_profit", "cost_to_serve",
+                                      "account_profit", "orders").order_by("month"))
+
+
+def _period(t, col: str, start: date | None, end: date | None):
+    preds = []
+    if start:
+        preds.append(t[col] >= start)
+    if end:
+        preds.append(t[col] < queries.add_months(end, 1))
+    return t.filter(*preds) if preds else t
+
+
+def product_mix(backend, customer_id: str, start: date | None, end: date | None) -> pd.DataFrame:
+    """Revenue and gross profit by product category in the period: category, revenue,
+    gross_profit, share (of the account's revenue), sorted by revenue. Lines without a known
+    product have category None."""
+    ol = backend.table("order_lines")
+    ol = _period(ol.filter(ol.customer_id == customer_id), "order_date", start, end)
+    pr = backend.table("products").select("product_id", "category")
+    j = ol.left_join(pr, "product_id")
+    g = j.group_by("category").aggregate(revenue=j.revenue.sum(),
+                                         gross_profit=(j.revenue - j.cost.fill_null(0)).sum())
+    df = queries.to_frame(g)
+    total = df["revenue"].sum()
+    df["share"] = df["revenue"] / total if total else float("nan")
+    return df.sort_values(["revenue", "category"], ascending=[False, True]).reset_index(drop=True)
+
+
+def cost_breakdown(backend, customer_id: str, start: date | None, end: date | None) -> pd.DataFrame:
+    """Cost-to-serve by type in the period: cost_type, amount, sorted by amount."""
+    c = backend.table("cost_to_serve")
+    c = _period(c.filter(c.customer_id == customer_id), "month", start, end)
+    df = queries.to_frame(c.group_by("cost_type").aggregate(amount=c.amount.sum()))
+    return df.sort_values(["amount", "cost_type"], ascending=[False, True]).reset_index(drop=True)
+
+
+def plan_lines(backend, customer_ids, since: date | None = None) -> pd.DataFrame:
+    """Order lines of the accounts (from ``since``) with their product category: customer_id,
+    order_date, revenue, cost, category (the actuals a plan is tracked against)."""
+    ol = backend.table("order_lines")
+    ol = ol.filter(ol.customer_id.isin(list(customer_ids)))
+    if since is not None:
+        ol = ol.filter(ol.order_date >= since)
+    pr = backend.table("products").select("product_id", "category")
+    j = ol.left_join(pr, "product_id")
+    return queries.to_frame(j.select("customer_id", "order_date", "revenue", "cost", "category"))
+
+
+def categories(backend) -> list[str]:
+    pr = backend.table("products")
+    return sorted(queries.to_frame(pr.select("category").distinct())["category"].dropna())
+
+
+# ---------------------------------------------------------------- the 360 view
+
+
+@dataclass(frozen=True)
+class AccountView:
+    customer_id: str
+    profile: dict
+    period: tuple[date | None, date | None]
+    totals: dict  # the account's period facts (revenue ... orders), zeros when inactive
+    rank: int | None
+    ranked: int
+    tier: str | None  # ABC tier by revenue of the period (None: no order in the period)
+    monthly: pd.DataFrame
+    mix: pd.DataFrame
+    costs: pd.DataFrame
+    parent: dict | None  # {customer_id, name, name_zh} of the direct parent
+    group_root: dict | None  # the top of its group, when it is not the account itself
+    children: pd.DataFrame  # acc.chain(parent_id) valued
+    referrals: pd.DataFrame  # acc.chain(referred_by) valued
+    referred_by: dict | None
+    segment: str | None  # "3 · name" from the stored assignment (None: none stored)
+    ka_types: tuple[str, ...] | None  # None: no assignment stored
+    peer_basis: str  # "segment" or "customer_type" (no segments stored)
+    peers: pd.DataFrame  # acc.peers
+    value: dict | None  # p_alive, expected_purchases, clv, clv_lo, clv_hi (None: no stored fit)
+
+
+_TOTAL_KEYS = ("revenue", "gross_profit", "cost_to_serve", "account_profit", "orders")
+
+
+def _name_row(links: pd.DataFrame, cid) -> dict | None:
+    if cid is None:
+        return None
+    row = links[links["customer_id"] == cid]
+    if row.empty:
+        return {"customer_id": cid, "name": cid, "name_zh": None}
+    r = row.iloc[0]
+    return {"customer_id": cid, "name": r["name"], "name_zh": r["name_zh"]}
+
+
+def _named(chain: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    names = links.set_index("customer_id")[["name", "name_zh"]]
+    return chain.join(names, on="customer_id")
+
+
+def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
+          start: date | None, end: date | None, assignment: pd.DataFrame | None = None,
+          tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
+          value: dict | None = None) -> AccountView | None:
+    """Everything the Account 360 page shows for ``customer_id`` (None: no such account).
+
+    ``facts``: queries.customer_facts of the period for all customers; ``links``:
+    queries.customer_links; ``assignment``: store.get_assignment (empty: none stored);
+    ``value``: account_value() result or None."""
+    prof = profile(backend, customer_id)
+    if prof is None:
+        return None
+    mine = facts[facts["customer_id"] == customer_id]
+    totals = {k: (float(mine[k].iloc[0]) if len(mine) else 0.0) for k in _TOTAL_KEYS}
+    r, n = acc.rank(facts, customer_id, "revenue")
+    buyers = facts[facts["orders"] > 0]
+    tiers = pareto.abc_tiers(buyers, "revenue", tier_cutoffs) if len(buyers) else None
+    tier = None
+    if tiers is not None:
+        hit = tiers.loc[tiers["customer_id"] == customer_id, "tier"]
+        tier = str(hit.iloc[0]) if len(hit) else None
+    roots = None
+    if prof["parent_id"]:
+        from kamdash.analytics.ka_types import group_roots
+
+        roots = group_roots(links)
+    root_id = roots.get(customer_id) if roots is not None else None
+    children = _named(acc.with_value(acc.chain(links, customer_id, "parent_id"), facts), links)
+    referrals = _named(acc.with_value(acc.chain(links, customer_id, "referred_by"), facts), links)
+    segment, ka_types, peer_basis, members = None, None, "customer_type", None
+    if assignment is not None and len(assignment):
+        a = assignment[assignment["customer_id"] == customer_id]
+        ka_types = tuple(t for t in (a["ka_types"].iloc[0] or "").split(",") if t) if len(a) else ()
+        if len(a) and pd.notna(a["segment"].iloc[0]):
+            seg = int(a["segment"].iloc[0])
+            segment = f"{seg} · {a['segment_name'].iloc[0] or ''}".rstrip(" ·")
+            peer_basis = "segment"
+            members = assignment.loc[assignment["segment"] == seg, "customer_id"]
+    if members is None:  # no segment stored: peers are the accounts of the same customer type
+        members = facts.loc[facts["customer_type"] == prof["customer_type"], "customer_id"]
+    return AccountView(
+        customer_id=customer_id, profile=prof, period=(start, end), totals=totals, rank=r, ranked=n,
+        tier=tier, monthly=monthly(backend, customer_id),
+        mix=product_mix(backend, customer_id, start, end),
+        costs=cost_breakdown(backend, customer_id, start, end),
+        parent=_name_row(links, prof["parent_id"]),
+        group_root=_name_row(links, root_id) if root_id not in (None, customer_id, prof["parent_id"]) else None,
+        children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"]),
+        segment=segment, ka_types=ka_types, peer_basis=peer_basis,
+        peers=acc.peers(facts, members, customer_id), value=value)
+
+
+def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | None:
+    """P(alive), expected purchases and CLV (with its interval) of one account from a stored
+    fit, with the Retention page's default value settings; None when it never bought."""
+    v = retention.account_values(backend, fit, as_of, queries.Filters(customer_ids=(customer_id,)),
+                                 retention.ValueSettings())
+    if v.empty:
+        return None
+    r = v.iloc[0]
+    return {k: float(r[k]) for k in ("p_alive", "expected_purchases", "clv", "clv_lo", "clv_hi")}
+
+
+def stored_fit(user_db, facts: dict) -> tuple[dict | None, retention.FitSettings | None]:
+    """The stored fit with the Retention page's default settings (BG/NBD, then Pareto/NBD), or
+    (None, None) when none was fitted yet for this data."""
+    end = retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT)
+    for model in ("bgnbd", "pnbd"):
+        fs = retention.FitSettings(model, retention.TIME_UNIT_DEFAULT, end)
+        fit = retention.load_fit(user_db, fs, facts["data_version"])
+        if fit is not None:
+            return fit, fs
+    return None, None
+
+
+# ---------------------------------------------------------------- plans vs actual
+
+
+def progress(backend, body: dict, customer_id: str, as_of: date, first_saved: date) -> pd.DataFrame:
+    """acc.plan_progress of one plan against the account's order lines."""
+    starts = [date.fromisoformat(g["start"]) for g in body.get("goals", []) if g.get("start")]
+    since = min([first_saved, *starts])
+    lines = plan_lines(backend, [customer_id], since)
+    return acc.plan_progress(body, lines, as_of, first_saved)
+
+
+def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.DataFrame,
+              assignment: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per plan: customer_id, name, name_zh, account_manager, ka_types, version,
+    author, saved_at, goals, status (acc.plan_status), and counts of goals per status.
+    ``latest_plans``: plans.all_latest; ``first_saved``: customer_id -> date of version 1."""
+    cols = ["customer_id", "name", "name_zh", "account_manager", "ka_types", "version", "author",
+            "saved_at", "goals", "status", *[f"n_{s}" for s in acc.STATUSES]]
+    if not latest_plans:
+        return pd.DataFrame(columns=cols)
+    ids = [p.customer_id for p in latest_plans]
+    starts = [first_saved[p.customer_id] for p in latest_plans]
+    for p in latest_plans:
+        starts += [date.fromisoformat(g["start"]) for g in p.body.get("goals", []) if g.get("start")]
+    lines = plan_lines(backend, ids, min(starts))
+    cu = backend.table("customers")
+    mgr = queries.to_frame(cu.filter(cu.customer_id.isin(ids)).select("customer_id", "account_manager"))
+    mgr = dict(zip(mgr["customer_id"], mgr["account_manager"]))
+    names = links.set_index("customer_id")
+    ka = {} if assignment is None or not len(assignment) else dict(
+        zip(assignment["customer_id"], assignment["ka_types"].fillna("")))
+    rows = []
+    for p in latest_plans:
+        prog = acc.plan_progress(p.body, lines[lines["customer_id"] == p.customer_id], as_of,
+                                 first_saved[p.customer_id])
+        counts = prog["status"].value_counts()
+        rows.append({"customer_id": p.customer_id,
+                     "name": names["name"].get(p.customer_id, p.customer_id),
+                     "name_zh": names["name_zh"].get(p.customer_id),
+                     "account_manager": mgr.get(p.customer_id), "ka_types": ka.get(p.customer_id),
+                     "version": p.version, "author": p.author, "saved_at": p.saved_at,
+                     "goals": len(prog), "status": acc.plan_status(prog),
+                     **{f"n_{s}": int(counts.get(s, 0)) for s in acc.STATUSES}})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def filter_portfolio(table: pd.DataFrame, owners=(), ka_types=(), statuses=()) -> pd.DataFrame:
+    """Plans whose account manager is in ``owners``, that hold any of ``ka_types`` and whose
+    status is in ``statuses`` (an empty choice keeps all)."""
+    keep = pd.Series(True, index=table.index)
+    if owners:
+        keep &= table["account_manager"].isin(list(owners))
+    if ka_types:
+        keep &= [bool(set((v or "").split(",")) & set(ka_types)) for v in table["ka_types"]]
+    if statuses:
+        keep &= table["status"].isin(list(statuses))
+    return table[keep].reset_index(drop=True)
+
