@@ -54,8 +54,18 @@ def plan_id_for(customer_id: str) -> str:
     return str(customer_id)
 
 
+def _missing(value) -> bool:
+    """None, NaN, NaT, pd.NA or empty text (as table editors give back empty cells)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA
+        return True
+
+
 def _iso(value) -> str | None:
-    if value is None or value == "":
+    if _missing(value):
         return None
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -65,6 +75,8 @@ def _iso(value) -> str | None:
 
 
 def _num(value) -> float | None:
+    if _missing(value):
+        return None
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -73,7 +85,7 @@ def _num(value) -> float | None:
 
 
 def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+    return "" if _missing(value) else str(value).strip()
 
 
 def normalise(body: dict | None) -> dict:
@@ -138,6 +150,26 @@ def history(path: Path | str, customer_id: str) -> list[PlanVersion]:
         f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? ORDER BY version DESC",
         [plan_id_for(customer_id)]).fetchall())
     return [_row(r) for r in rows]
+
+
+def version(path: Path | str, customer_id: str, number: int) -> PlanVersion | None:
+    """One saved version of the account's plan, or None."""
+    if not Path(path).exists():
+        return None
+    rows = store._with_user_db(path, lambda con: con.execute(
+        f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? AND version = ?",
+        [plan_id_for(customer_id), int(number)]).fetchall())
+    return _row(rows[0]) if rows else None
+
+
+def first_saved(path: Path | str) -> dict[str, date]:
+    """customer_id -> the day (UTC) the current plan's first kept version was saved: the
+    default start of its goals."""
+    if not Path(path).exists():
+        return {}
+    rows = store._with_user_db(path, lambda con: con.execute(
+        "SELECT customer_id, min(saved_at) FROM account_plans GROUP BY customer_id").fetchall())
+    return {r[0]: r[1].date() for r in rows}
 
 
 def all_latest(path: Path | str) -> list[PlanVersion]:

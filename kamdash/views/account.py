@@ -274,3 +274,226 @@ def filter_portfolio(table: pd.DataFrame, owners=(), ka_types=(), statuses=()) -
         keep &= table["status"].isin(list(statuses))
     return table[keep].reset_index(drop=True)
 
+
+
+# ---------------------------------------------------------------- display tables (page and one-pager)
+# ``ctx`` is anything with lang, currency, t(key, **fields), money(x), label(column, value)
+# (the shell's Context), so the page and the exported one-pager show the same text.
+
+STATUS_MARK = {"achieved": "✅", "on_track": "🟢", "at_risk": "🟠", "off_track": "🔴",
+               "not_started": "⚪", "no_goals": "⚪"}
+
+
+def display_name(ctx, name, name_zh, fallback="") -> str:
+    if ctx.lang == "zh" and isinstance(name_zh, str) and name_zh:
+        return name_zh
+    return name if isinstance(name, str) and name else str(fallback)
+
+
+def status_text(ctx, status: str) -> str:
+    return f"{STATUS_MARK.get(status, '')} {ctx.t(f'acct.status.{status}')}".strip()
+
+
+def profile_items(ctx, v: AccountView) -> list[tuple[str, str]]:
+    """(label, text) pairs of the account's profile, "not available yet" where it is not."""
+    from kamdash import i18n
+
+    p = v.profile
+    missing = ctx.t("acct.not_available")
+    ka = (missing if v.ka_types is None else
+          ctx.t("acct.ka_none") if not v.ka_types else
+          ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in v.ka_types))
+    parent = display_name(ctx, v.parent["name"], v.parent["name_zh"], v.parent["customer_id"]) if v.parent else ctx.t("acct.none")
+    if v.group_root:
+        parent += " · " + ctx.t("acct.group_top", name=display_name(
+            ctx, v.group_root["name"], v.group_root["name_zh"], v.group_root["customer_id"]))
+    ref = display_name(ctx, v.referred_by["name"], v.referred_by["name_zh"],
+                       v.referred_by["customer_id"]) if v.referred_by else ctx.t("acct.none")
+    acquired = i18n.fmt_date(pd.Timestamp(p["acquired_on"]).date(), ctx.lang) if p.get("acquired_on") else ctx.t("values.missing")
+    return [
+        (ctx.t("col.customer_id"), str(p["customer_id"])),
+        (ctx.t("col.customer_type"), ctx.label("customer_type", p["customer_type"])),
+        (ctx.t("filters.sector"), ctx.label("sector", p["sector"])),
+        (ctx.t("col.region"), f"{ctx.label('region', p['region'])} · {ctx.label('city', p['city'])}"),
+        (ctx.t("acct.owner"), ctx.label("account_manager", p["account_manager"])),
+        (ctx.t("acct.parent"), parent),
+        (ctx.t("acct.referred_by"), ref),
+        (ctx.t("acct.acquired"), acquired),
+        (ctx.t("filters.ka_type"), ka),
+        (ctx.t("filters.segment"), v.segment or missing),
+        (ctx.t("acct.tier"), ctx.t("acct.tier_value", tier=v.tier) if v.tier else ctx.t("acct.tier_none")),
+    ]
+
+
+def chain_table(ctx, members: pd.DataFrame) -> pd.DataFrame:
+    """Display rows of a valued chain (children or referrals): id, account, level, via, money."""
+    return pd.DataFrame({
+        ctx.t("col.customer_id"): members["customer_id"].astype(str),
+        ctx.t("col.customer"): [display_name(ctx, n, z, c) for n, z, c in
+                                zip(members["name"], members["name_zh"], members["customer_id"])],
+        ctx.t("acct.col.depth"): members["depth"].astype(int),
+        ctx.t("acct.col.via"): members["via"].astype(str),
+        ctx.t("col.revenue"): [ctx.money(x) for x in members["revenue"]],
+        ctx.t("col.account_profit"): [ctx.money(x) for x in members["account_profit"]],
+    })
+
+
+def peers_table(ctx, peers: pd.DataFrame) -> pd.DataFrame:
+    from kamdash import i18n
+
+    def fmt(metric, x):
+        if x != x:
+            return ctx.t("values.missing")
+        if metric == "margin":
+            return i18n.fmt_pct(x, ctx.lang)
+        if metric == "orders":
+            return i18n.fmt_number(round(x, 1), ctx.lang)
+        return ctx.money(x)
+
+    return pd.DataFrame({
+        ctx.t("acct.col.metric"): [ctx.t(f"acct.metric.{m}") for m in peers["metric"]],
+        ctx.t("acct.col.this"): [fmt(m, x) for m, x in zip(peers["metric"], peers["account"])],
+        ctx.t("acct.col.peer_median"): [fmt(m, x) for m, x in zip(peers["metric"], peers["peer_median"])],
+        ctx.t("acct.col.peer_rank"): [ctx.t("acct.rank_of", rank=int(r), n=int(n)) if r == r and r is not None
+                                      else ctx.t("values.missing") for r, n in zip(peers["rank"], peers["peers"])],
+    })
+
+
+def _target_text(ctx, metric: str, x, category=None) -> str:
+    from kamdash import i18n
+
+    if metric == "adoption":
+        return ctx.t("acct.goal.adopt", category=category or ctx.t("values.missing"))
+    if x is None or x != x:
+        return ctx.t("values.missing")
+    return i18n.fmt_pct(x, ctx.lang) if metric == "margin" else ctx.money(x)
+
+
+def progress_table(ctx, progress: pd.DataFrame) -> pd.DataFrame:
+    """Goals against actuals: goal, target, window, actual, expected by now, projected, gap (with
+    ▲/▼), status."""
+    from kamdash import i18n
+
+    rows = []
+    for g in progress.itertuples():
+        fmt = lambda x, m=g.metric: _target_text(ctx, m if m != "adoption" else "revenue", x)  # noqa: E731
+        if g.gap != g.gap:
+            gap = ctx.t("values.missing")
+        elif g.metric == "margin":
+            gap = ("▲ " if g.gap >= 0 else "▼ ") + ctx.t("kpi.delta_points", value=i18n.fmt_points(g.gap, ctx.lang))
+        else:
+            gap = ("▲ +" if g.gap >= 0 else "▼ −") + ctx.money(abs(g.gap))
+        rows.append({
+            ctx.t("acct.col.goal"): ctx.t(f"acct.metric.{g.metric}"),
+            ctx.t("acct.col.target"): _target_text(ctx, g.metric, g.target, g.category),
+            ctx.t("acct.col.window"): f"{i18n.fmt_date(g.start, ctx.lang)} – {i18n.fmt_date(g.due, ctx.lang)}",
+            ctx.t("acct.col.actual"): fmt(g.actual),
+            ctx.t("acct.col.expected"): fmt(g.expected_now) if g.metric != "adoption" else "",
+            ctx.t("acct.col.projected"): fmt(g.projected),
+            ctx.t("acct.col.gap"): gap if g.metric != "adoption" else "",
+            ctx.t("acct.col.status"): status_text(ctx, g.status),
+        })
+    return pd.DataFrame(rows)
+
+
+def actions_table(ctx, body: dict) -> pd.DataFrame:
+    from kamdash import i18n
+
+    return pd.DataFrame({
+        ctx.t("acct.col.action"): [a["action"] for a in body.get("actions", [])],
+        ctx.t("acct.col.owner"): [a["owner"] for a in body.get("actions", [])],
+        ctx.t("acct.col.due"): [i18n.fmt_date(date.fromisoformat(a["due"]), ctx.lang) if a.get("due") else ""
+                                for a in body.get("actions", [])],
+        ctx.t("acct.col.action_status"): [ctx.t(f"acct.action.{a['status']}") for a in body.get("actions", [])],
+    })
+
+
+def timeline_figure(ctx, v: AccountView):
+    from kamdash import charts
+
+    labels = {k: ctx.t(f"series.{k}") for k in ("revenue", "gross_profit", "account_profit")}
+    labels.update(title=ctx.t("acct.timeline"), x=ctx.t("axis.month"),
+                  y=ctx.t("axis.amount", currency=ctx.currency))
+    return charts.trend_chart(v.monthly, labels, ctx.lang, ctx.currency)
+
+
+def mix_figure(ctx, v: AccountView):
+    from kamdash.charts import account as charts
+
+    mix = v.mix.assign(label=[ctx.label("category", c) for c in v.mix["category"]])
+    return charts.share_bars(mix, "label", "revenue", {"title": ctx.t("acct.mix"),
+                             "x": ctx.t("axis.amount", currency=ctx.currency)}, ctx.lang, ctx.currency)
+
+
+def cost_figure(ctx, v: AccountView):
+    from kamdash.charts import PALETTE
+    from kamdash.charts import account as charts
+
+    costs = v.costs.assign(label=[ctx.t(f"acct.cost.{c}") if c in ("sales_visits", "support", "logistics", "rebates")
+                                  else str(c) for c in v.costs["cost_type"]])
+    return charts.share_bars(costs, "label", "amount", {"title": ctx.t("acct.costs"),
+                             "x": ctx.t("axis.amount", currency=ctx.currency)}, ctx.lang, ctx.currency,
+                             color=PALETTE["account_profit"])
+
+
+def kpi_items(ctx, v: AccountView) -> list[tuple[str, str]]:
+    """(label, value) of the account's headline numbers (period values, rank, P(alive), CLV)."""
+    from kamdash import i18n
+
+    items = [(ctx.t(f"kpi.{k}"), ctx.money(v.totals[k])) for k in ("revenue", "gross_profit", "account_profit")]
+    items.append((ctx.t("acct.rank"), ctx.t("acct.rank_of", rank=v.rank, n=i18n.fmt_number(v.ranked, ctx.lang))
+                  if v.rank else ctx.t("acct.no_sales")))
+    if v.value is None:
+        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_available")),
+                  (ctx.t("ret.col.clv"), ctx.t("acct.not_available"))]
+    else:
+        items += [(ctx.t("ret.col.p_alive"), i18n.fmt_pct(v.value["p_alive"], ctx.lang, digits=0)),
+                  (ctx.t("ret.col.clv"), ctx.money(v.value["clv"]))]
+    return items
+
+
+def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
+    """The account one-pager for an account review, as deck slides (kamdash.deck.Slide) in the
+    context's language: profile and value, history, mix and cost-to-serve, group / referrals /
+    peers, and the plan tracked against actuals (when there is one)."""
+    from kamdash.deck import Slide
+
+    name = display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
+    kpis = kpi_items(ctx, v)
+    head = ctx.t("acct.slide.headline", name=name, revenue=kpis[0][1], profit=kpis[2][1], rank=kpis[3][1])
+    prof = pd.DataFrame(profile_items(ctx, v) + kpis, columns=[ctx.t("acct.col.field"), ctx.t("acct.col.value")])
+    slides = [Slide(title=ctx.t("acct.slide.profile", name=name), headline=head, table=prof),
+              Slide(title=ctx.t("acct.timeline"), headline=head, figure=timeline_figure(ctx, v))]
+    if len(v.mix):
+        slides.append(Slide(title=ctx.t("acct.mix"), headline=ctx.t("acct.slide.mix"), figure=mix_figure(ctx, v)))
+    if len(v.costs):
+        slides.append(Slide(title=ctx.t("acct.costs"), headline=ctx.t("acct.slide.costs"), figure=cost_figure(ctx, v)))
+    bullets = [chain_sentence(ctx, v.children, "group"), chain_sentence(ctx, v.referrals, "referrals")]
+    slides.append(Slide(title=ctx.t("acct.slide.network"), headline=ctx.t(f"acct.peers.{v.peer_basis}"),
+                        table=peers_table(ctx, v.peers), bullets=bullets))
+    if plan is not None:
+        body = plan.body
+        status = status_text(ctx, _plan_status(progress))
+        pb = [ctx.t("acct.slide.solution", text=body["solution"])] if body.get("solution") else []
+        if body.get("notes"):
+            pb.append(ctx.t("acct.slide.notes", text=body["notes"]))
+        slides.append(Slide(title=ctx.t("acct.slide.plan", version=plan.version),
+                            headline=ctx.t("acct.slide.plan_head", status=status, author=plan.author or "—"),
+                            table=progress_table(ctx, progress) if progress is not None and len(progress) else None,
+                            bullets=pb, notes=ctx.t("acct.projection_method", as_of=ctx.facts["as_of"].isoformat())))
+        if body.get("actions"):
+            slides.append(Slide(title=ctx.t("acct.actions"), headline=ctx.t("acct.slide.actions",
+                                n=len(body["actions"])), table=actions_table(ctx, body)))
+    return slides
+
+
+def _plan_status(progress) -> str:
+    return acc.plan_status(progress if progress is not None else pd.DataFrame(columns=["status"]))
+
+
+def chain_sentence(ctx, members: pd.DataFrame, kind: str) -> str:
+    t = acc.chain_totals(members)
+    if not t["customers"]:
+        return ctx.t(f"acct.{kind}.none")
+    return ctx.t(f"acct.{kind}.summary", n=t["customers"], direct=t["direct"], active=t["active"],
+                 revenue=ctx.money(t["revenue"]), profit=ctx.money(t["account_profit"]))
