@@ -245,3 +245,42 @@ def test_account_view_on_the_tiny_database(tiny_db):
         assert set(lines["category"]) == {"Industrial sensors", "Cables & connectors"}
     finally:
         b.disconnect()
+
+
+def test_one_pager_slides_and_decks_in_chinese(tiny_db):
+    from dataclasses import replace
+    from io import BytesIO
+
+    from pptx import Presentation
+
+    from kamdash import deck
+    from kamdash.ui.shell import Context
+
+    b = queries.connect(str(tiny_db))
+    try:
+        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        ctx = Context(lang="zh", filters=f, facts={"as_of": date(2025, 6, 30), "currency": "CNY"},
+                      labels={}, data_key=())
+        v = view.build(b, "A", queries.customer_facts(b, f), queries.customer_links(b), f.start, f.end)
+        plan = plans.PlanVersion("A", 2, "A", plans.normalise(BODY), "李娜", None)
+        prog = view.progress(b, plan.body, "A", date(2025, 6, 30), date(2025, 1, 1))
+    finally:
+        b.disconnect()
+    # the revenue goal by hand: 3500 in Jan 1..Jun 30 (181 of 365 days) -> projected 3500*365/181
+    assert prog.loc[0, "actual"] == 3500.0
+    assert prog.loc[0, "projected"] == pytest.approx(3500 * 365 / 181)
+    assert prog.loc[0, "status"] == "on_track"  # 7058 >= 5000
+    slides = view.one_pager_slides(ctx, v, plan, prog)
+    titles = [s.title for s in slides]
+    assert titles[0] == "阿尔法商贸：概况与价值" and "客户计划（第2版）" in titles
+    assert slides[0].headline.startswith("阿尔法商贸：收入")
+    table = next(s.table for s in slides if s.title == "客户计划（第2版）")
+    assert table.iloc[0]["状态"] == "🟢 进展正常"
+    assert slides[1].figure is not None and slides[1].figure.layout.title.text == "各月收入与利润"
+    # chart pictures and PDF fonts are kamdash.deck's (tested there; seconds each): the text here
+    slides = [replace(s, figure=None) for s in slides]
+    meta = dict(title="客户评审：阿尔法商贸", subtitle="2025年1月 – 2025年6月", lang="zh")
+    pptx = deck.to_pptx(slides, **meta)
+    text = " ".join(sh.text_frame.text for sl in Presentation(BytesIO(pptx)).slides
+                    for sh in sl.shapes if sh.has_text_frame)
+    assert "阿尔法商贸" in text and "计划状态" in text
