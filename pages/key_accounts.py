@@ -34,7 +34,8 @@ ui.quadrant_tabs(ctx, lists)
 
 st.subheader(ctx.t("ka.groups"))
 st.caption(ctx.t("ka.groups.caption"))
-st.dataframe(ui.rollup_table(ctx, seg), hide_index=True, width="stretch", key="ka_groups")
+st.dataframe(ui.rollup_table(ctx, seg), hide_index=True, width="stretch", key="ka_groups",
+             column_config=ui.links(ctx))
 
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))

@@ -40,11 +40,15 @@ def link_column(ctx, label_key: str = "acct.link") -> st.column_config.LinkColum
                                        help=ctx.t("acct.link.help"), width="small")
 
 
-def with_links(ctx, table: pd.DataFrame, ids, config: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """``table`` with a first column linking each row's account to its 360 page, and the
-    column_config for it (merged into ``config``)."""
+def with_links(ctx, table: pd.DataFrame, ids, config: dict | None = None,
+               after: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """``table`` with a column linking each row's account to its 360 page, placed right after
+    the column ``after`` (default: the account name column, else first), and the column_config
+    for it (merged into ``config``)."""
     out = table.copy()
-    out.insert(0, ctx.t("acct.link"), [url(str(c)) for c in ids])
+    after = after or ctx.t("col.customer")
+    pos = list(out.columns).index(after) + 1 if after in out.columns else 0
+    out.insert(pos, ctx.t("acct.link"), [url(str(c)) for c in ids])
     return out, {**(config or {}), ctx.t("acct.link"): link_column(ctx)}
 
 

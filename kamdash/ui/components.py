@@ -68,4 +68,7 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
         share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=100,
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
+    from kamdash.ui import account
+
+    table, config = account.with_links(ctx, table, df["customer_id"], config)
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)

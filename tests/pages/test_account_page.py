@@ -158,4 +158,4 @@ def test_chinese(small_db, use_db, user_db):
     assert at.title[0].value == "客户360视图"
     assert "收入排名" in metrics(at)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in at.subheader[0].value)
-    assert list(frame(at, "经由").columns)[2] == "客户"
+    assert list(frame(at, "经由").columns)[1:3] == ["客户", "360°"]
