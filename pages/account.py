@@ -33,7 +33,6 @@ if tabs[1].open:
         ui.saved_note(ctx)
         ui.clashes_note(ctx)
         ui.tracking(ctx, cid)
-        st.divider()
         if not ui.conflict(ctx, cid, author):
             ui.editor(ctx, cid, author)
 

@@ -57,8 +57,17 @@ def _names(ctx, links: pd.DataFrame) -> dict:
             zip(links["customer_id"], links["name"], links["name_zh"])}
 
 
+def _as_id(value) -> str | None:
+    """An account id from the picker's value or the URL. The picker shows "name · id"; a value
+    kept as that text (as Streamlit keeps a choice across a language switch) gives its id."""
+    if not value:
+        return None
+    text = str(value)
+    return text.rsplit(" · ", 1)[1] if " · " in text else text
+
+
 def _sync_query() -> None:
-    cid = st.session_state.get(PICK_KEY)
+    cid = _as_id(st.session_state.get(PICK_KEY))
     if cid:
         st.query_params[QUERY_KEY] = cid
     elif QUERY_KEY in st.query_params:
@@ -69,16 +78,21 @@ def pick(ctx) -> str | None:
     """The account chosen by search on name or id (or given in the URL as ?customer=ID)."""
     links = data.customer_links(ctx.data_key)
     names = _names(ctx, links)
-    wanted = st.query_params.get(QUERY_KEY)
-    if wanted in names and st.session_state.get(PICK_KEY) != wanted:
-        st.session_state[PICK_KEY] = wanted
+    wanted = _as_id(st.query_params.get(QUERY_KEY))
+    if wanted and wanted != st.query_params.get(QUERY_KEY):
+        st.query_params[QUERY_KEY] = wanted
+    lang_changed = st.session_state.get("kamdash.account_lang", ctx.lang) != ctx.lang
+    st.session_state["kamdash.account_lang"] = ctx.lang
+    if wanted in names and (lang_changed or st.session_state.get(PICK_KEY) != wanted):
+        st.session_state[PICK_KEY] = wanted  # handed back: shown in the current language
     kw = {} if PICK_KEY in st.session_state else {"index": None}
     cid = st.selectbox(ctx.t("acct.pick"), list(names), key=PICK_KEY, on_change=_sync_query,
                        format_func=lambda c: f"{names.get(c, c)} · {c}", placeholder=ctx.t("acct.pick.placeholder"),
                        help=ctx.t("acct.pick.help"), **kw)
     if wanted and wanted not in names:
         st.warning(ctx.t("acct.unknown", id=wanted))
-    return cid
+    cid = _as_id(cid)
+    return cid if cid in names else None
 
 
 # ---------------------------------------------------------------- the 360 view
@@ -119,8 +133,9 @@ def profile(ctx, v: view.AccountView) -> None:
     st.subheader(name)
     st.caption(ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])))
     kpis = view.kpi_items(ctx, v)
-    for col, (label, value) in zip(st.columns(len(kpis)), kpis):
-        col.metric(label, value, border=True)
+    for row in range(0, len(kpis), 3):
+        for col, (label, value) in zip(st.columns(3), kpis[row:row + 3]):
+            col.metric(label, value, border=True)
     items = view.profile_items(ctx, v)
     cols = st.columns(3)
     for i, (label, text) in enumerate(items):
@@ -353,6 +368,12 @@ def clashes_note(ctx) -> None:
         st.warning(ctx.t("acct.conflict.clashes", fields=", ".join(ctx.t(f"acct.field.{f}") for f in clashes)))
 
 
+def _styled(ctx, table: pd.DataFrame):
+    """The table with its status column coloured (green on track, amber at risk, red off track)."""
+    col = ctx.t("acct.col.status")
+    return table.style.map(lambda v: view.status_color(ctx, v), subset=[col]) if col in table else table
+
+
 def plan_and_progress(ctx, cid: str) -> tuple:
     """(current plan, its goals against actuals) or (None, None) when the account has none."""
     hist = plans.history(user_db(), cid)
@@ -367,9 +388,14 @@ def tracking(ctx, cid: str) -> None:
     cur, prog = plan_and_progress(ctx, cid)
     if cur is None:
         return
-    st.markdown(f"**{ctx.t('acct.tracking')}** · {view.status_text(ctx, acc.plan_status(prog))}")
+    st.caption(ctx.t("acct.plan.current", version=cur.version, author=cur.author or "—",
+                     time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
+    status = acc.plan_status(prog)
+    color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
+    st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")
     if len(prog):
-        st.dataframe(view.progress_table(ctx, prog), hide_index=True, width="stretch", key="acct_progress")
+        table = view.progress_table(ctx, prog)
+        st.dataframe(_styled(ctx, table), hide_index=True, width="stretch", key="acct_progress")
         rev = prog[(prog["metric"] == "revenue") & prog["target"].notna() & (prog["status"] != "not_started")]
         if len(rev):
             from kamdash.charts import account as charts
@@ -381,6 +407,7 @@ def tracking(ctx, cid: str) -> None:
     else:
         st.info(ctx.t("acct.no_goals"))
     st.caption(ctx.t("acct.projection_method", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+    st.divider()
 
 
 def history(ctx, cid: str) -> None:
@@ -491,4 +518,4 @@ def portfolio_table(ctx, table: pd.DataFrame) -> None:
         ctx.t("acct.col.saved_at"): [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in table["saved_at"]],
     })
     shown, cfg = with_links(ctx, shown, table["customer_id"])
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=cfg, key="plans_table")
+    st.dataframe(_styled(ctx, shown), hide_index=True, width="stretch", column_config=cfg, key="plans_table")

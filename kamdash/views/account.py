@@ -280,8 +280,8 @@ def filter_portfolio(table: pd.DataFrame, owners=(), ka_types=(), statuses=()) -
 # ``ctx`` is anything with lang, currency, t(key, **fields), money(x), label(column, value)
 # (the shell's Context), so the page and the exported one-pager show the same text.
 
-STATUS_MARK = {"achieved": "✅", "on_track": "🟢", "at_risk": "🟠", "off_track": "🔴",
-               "not_started": "⚪", "no_goals": "⚪"}
+STATUS_COLORS = {"achieved": "#1a7f37", "on_track": "#1a7f37", "at_risk": "#b45309",
+                 "off_track": "#c0392b", "not_started": "#6b7280", "no_goals": "#6b7280"}
 
 
 def display_name(ctx, name, name_zh, fallback="") -> str:
@@ -291,7 +291,15 @@ def display_name(ctx, name, name_zh, fallback="") -> str:
 
 
 def status_text(ctx, status: str) -> str:
-    return f"{STATUS_MARK.get(status, '')} {ctx.t(f'acct.status.{status}')}".strip()
+    return ctx.t(f"acct.status.{status}")
+
+
+def status_color(ctx, text: str) -> str:
+    """CSS colour of a status text shown by status_text (for table styling)."""
+    for status, color in STATUS_COLORS.items():
+        if text == status_text(ctx, status):
+            return f"color: {color}; font-weight: 600"
+    return ""
 
 
 def profile_items(ctx, v: AccountView) -> list[tuple[str, str]]:
