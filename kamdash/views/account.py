@@ -371,7 +371,8 @@ def _target_text(ctx, metric: str, x, category=None) -> str:
     from kamdash import i18n
 
     if metric == "adoption":
-        return ctx.t("acct.goal.adopt", category=category or ctx.t("values.missing"))
+        return ctx.t("acct.goal.adopt", category=ctx.label("category", category) if category
+                     else ctx.t("values.missing"))
     if x is None or x != x:
         return ctx.t("values.missing")
     return i18n.fmt_pct(x, ctx.lang) if metric == "margin" else ctx.money(x)
@@ -476,8 +477,8 @@ def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | No
         slides.append(Slide(title=ctx.t("acct.mix"), headline=ctx.t("acct.slide.mix"), figure=mix_figure(ctx, v)))
     if len(v.costs):
         slides.append(Slide(title=ctx.t("acct.costs"), headline=ctx.t("acct.slide.costs"), figure=cost_figure(ctx, v)))
-    bullets = [chain_sentence(ctx, v.children, "group"), chain_sentence(ctx, v.referrals, "referrals")]
-    slides.append(Slide(title=ctx.t("acct.slide.network"), headline=ctx.t(f"acct.peers.{v.peer_basis}"),
+    bullets = [chain_sentence(ctx, v.children, "group"), ctx.t(f"acct.peers.{v.peer_basis}")]
+    slides.append(Slide(title=ctx.t("acct.slide.network"), headline=chain_sentence(ctx, v.referrals, "referrals"),
                         table=peers_table(ctx, v.peers), bullets=bullets))
     if plan is not None:
         body = plan.body
