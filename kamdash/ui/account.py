@@ -35,9 +35,9 @@ def url(customer_id: str) -> str:
     return "account?" + urllib.parse.urlencode(q)
 
 
-def link_column(ctx, label_key: str = "acct.link") -> st.column_config.LinkColumn:
-    return st.column_config.LinkColumn(ctx.t(label_key), display_text=ctx.t("acct.open"),
-                                       help=ctx.t("acct.link.help"), width="small")
+def link_column(ctx, width: str | None = "small") -> st.column_config.LinkColumn:
+    return st.column_config.LinkColumn(ctx.t("acct.link"), display_text=ctx.t("acct.open"),
+                                       help=ctx.t("acct.link.help"), width=width)
 
 
 def with_links(ctx, table: pd.DataFrame, ids, config: dict | None = None,

@@ -324,12 +324,13 @@ def quadrant_tabs(ctx, lists: dict) -> None:
     tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
     for tab, q in zip(tabs, ka.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
-        tab.dataframe(lists[q], hide_index=True, width="stretch", height=300, column_config=links(ctx))
+        tab.dataframe(lists[q], hide_index=True, width="stretch", height=300, column_config=links(ctx, sized=False))
 
 
-def links(ctx) -> dict:
-    """column_config of the link column added to account lists (opens the Account 360 page)."""
-    return {ctx.t("acct.link"): account.link_column(ctx)}
+def links(ctx, sized: bool = True) -> dict:
+    """column_config of the link column added to account lists (opens the Account 360 page);
+    unsized inside tabs (a fixed column width in a hidden tab kept Chromium busy laying it out)."""
+    return {ctx.t("acct.link"): account.link_column(ctx, width="small" if sized else None)}
 
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
