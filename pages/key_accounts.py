@@ -34,7 +34,9 @@ ui.quadrant_tabs(ctx, lists)
 
 st.subheader(ctx.t("ka.groups"))
 st.caption(ctx.t("ka.groups.caption"))
-components.table(ctx, ui.rollup_table(ctx, seg), "ka_groups", "kamdash-ka-groups")
+groups = ui.rollup_table(ctx, seg)
+components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", column_config=ui.links(ctx),
+                 download=ui.without_links(ctx, groups))
 
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))

@@ -61,5 +61,5 @@ with tabs[3]:
     elif not values.empty:
         table = ui.at_risk_table(ctx, values)
         st.markdown(ctx.t("ret.at_risk_intro", n=len(table)))
-        st.dataframe(table, hide_index=True, width="stretch", key="ret_at_risk")
+        ui.show_at_risk(ctx, table)
         ui.export_buttons(ctx, table, "at_risk_accounts")

@@ -68,8 +68,11 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
         share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=100,
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
-    table_downloads(ctx, table, "top_accounts", "kamdash-top-accounts")
+    from kamdash.ui import account
+
+    shown, config = account.with_links(ctx, table, df["customer_id"], config)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    table_downloads(ctx, table, "top_accounts", "kamdash-top-accounts")  # data, not app links
 
 
 # ---------------------------------------------------------------- downloads of charts and tables
@@ -123,10 +126,12 @@ def table_downloads(ctx, df: pd.DataFrame, key: str, name: str, where=None) -> N
                        icon=":material/table_view:", type="tertiary", help=ctx.t("export.table_help"))
 
 
-def table(ctx, df: pd.DataFrame, key: str, name: str, where=None, **kwargs) -> None:
-    """``st.dataframe`` (no index, full width) plus CSV/Excel downloads."""
+def table(ctx, df: pd.DataFrame, key: str, name: str, where=None, download: pd.DataFrame | None = None,
+          **kwargs) -> None:
+    """``st.dataframe`` (no index, full width) plus CSV/Excel downloads of ``download`` (default:
+    ``df``; pass the table without its link column so files hold data, not app URLs)."""
     where = where or st
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     where.dataframe(df, key=key, **kwargs)
-    table_downloads(ctx, df, key, name, where)
+    table_downloads(ctx, df if download is None else download, key, name, where)

@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import export, i18n
 from kamdash.analytics import pareto
 from kamdash.charts import concentration as charts
-from kamdash.ui import components, data
+from kamdash.ui import account, components, data
 
 GRAINS = ("quarter", "year")
 TOP_N_CHOICES = (10, 20, 50, 100)
@@ -149,9 +149,10 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
     for reason in pareto.LOSS_REASONS:
         table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
-    components.table(ctx, table, "worst", "kamdash-loss-makers", column_config={
+    linked, cfg = account.with_links(ctx, table, worst["customer_id"], {
         ctx.t("col.rank"): st.column_config.NumberColumn(width=40),
         ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    components.table(ctx, linked, "worst", "kamdash-loss-makers", column_config=cfg, download=table)
     st.caption(ctx.t("conc.worst_caption"))
 
 
@@ -249,7 +250,8 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     pcfg = st.column_config.NumberColumn(format="percent")
     config = {c: st.column_config.NumberColumn(format="localized") for c in money}
     config.update({out.columns[-2]: pcfg, out.columns[-1]: pcfg})
-    st.dataframe(out, hide_index=True, width="stretch", key="drill_table", column_config=config)
+    shown, config = account.with_links(ctx, out, d["customer_id"], config)
+    st.dataframe(shown, hide_index=True, width="stretch", key="drill_table", column_config=config)
     name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(ctx.t("conc.download_csv"), export.csv_bytes(out), f"{name}.csv", "text/csv",
