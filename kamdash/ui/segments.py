@@ -312,11 +312,10 @@ def portfolio(ctx, seg: Segmentation):
     lists = {}
     for q in ka.QUADRANTS:
         p = pf[pf["quadrant"] == q]
-        lists[q] = account.with_links(ctx, pd.DataFrame({
-            ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
-            ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
-            ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
-            ctx.t("ka.col.types"): p["types"]}), p["customer_id"])[0]
+        lists[q] = pd.DataFrame({ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
+                                 ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
+                                 ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
+                                 ctx.t("ka.col.types"): p["types"]})
     return fig, lists, pf.attrs["value_split"]
 
 
@@ -324,14 +323,14 @@ def quadrant_tabs(ctx, lists: dict) -> None:
     tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
     for tab, q in zip(tabs, ka.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
-        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300,
-                         column_config=links(ctx, sized=False), download=without_links(ctx, lists[q]))
+        # no link column here: links inside these tabs kept Chromium from drawing the page's
+        # second chart on the demo data (the group roll-up below links to the accounts)
+        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300)
 
 
-def links(ctx, sized: bool = True) -> dict:
-    """column_config of the link column added to account lists (opens the Account 360 page);
-    unsized inside tabs (a fixed column width in a hidden tab kept Chromium busy laying it out)."""
-    return {ctx.t("acct.link"): account.link_column(ctx, width="small" if sized else None)}
+def links(ctx) -> dict:
+    """column_config of the link column added to account lists (opens the Account 360 page)."""
+    return {ctx.t("acct.link"): account.link_column(ctx)}
 
 
 def without_links(ctx, df: pd.DataFrame) -> pd.DataFrame:
