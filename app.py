@@ -14,6 +14,7 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/segments.py", "nav.segments", ":material/bubble_chart:", "segments"),
     ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
     ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
+    ("pages/whatif.py", "nav.whatif", ":material/tune:", "what-if"),
     ("pages/data.py", "nav.data", ":material/database:", "data"),
 ]
 page = st.navigation([

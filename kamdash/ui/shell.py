@@ -238,6 +238,18 @@ def start() -> Context:
     return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key)
 
 
+AUTHOR_KEY = "author"
+
+
+def author(ctx: Context) -> str:
+    """The user's name for what they save (scenarios, plans): a small sidebar text input bound
+    to session state ``author`` (kept while the browser session lasts; not in the URL)."""
+    name = st.sidebar.text_input(ctx.t("shell.author"), key=AUTHOR_KEY, max_chars=80,
+                                 placeholder=ctx.t("shell.author.placeholder"),
+                                 help=ctx.t("shell.author.help"))
+    return (name or "").strip()
+
+
 def start_app() -> Context:
     """app.py: render the shell and leave the context for the page of this rerun."""
     ctx = start()
