@@ -37,11 +37,12 @@ class Baseline:
         return whatif.overall(self.cells)
 
 
-def years(filters: queries.Filters, last_month: date) -> tuple[queries.Filters, queries.Filters]:
+def years(filters: queries.Filters, last_month: date,
+          months: int = YEAR_MONTHS) -> tuple[queries.Filters, queries.Filters]:
     """The current year (12 months to the end of the chosen period, or of the data) and the year
-    before, with the same dimension filters."""
+    before, with the same dimension filters (``months``: the period length, 12 outside tests)."""
     end = filters.end or queries.month_start(last_month)
-    cur = replace(filters, start=queries.add_months(end, -(YEAR_MONTHS - 1)), end=end)
+    cur = replace(filters, start=queries.add_months(end, -(months - 1)), end=end)
     return cur, cur.previous()
 
 
@@ -63,11 +64,12 @@ def _assigned(assignment: pd.DataFrame | None) -> pd.DataFrame:
 
 def baseline(backend, filters: queries.Filters, last_month: date, first_month: date,
              assignment: pd.DataFrame | None = None,
-             tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT) -> Baseline:
+             tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
+             year_months: int = YEAR_MONTHS) -> Baseline:
     """Per customer with an order last year or this year: whether it ordered in each year, its
     account profit this year, its segment and KA types (stored assignment) and its ABC tier
     (this year's revenue when it ordered this year, else last year's), summed into cells."""
-    cur_f, prev_f = years(filters, last_month)
+    cur_f, prev_f = years(filters, last_month, year_months)
     cur = queries.customer_facts(backend, cur_f, attributes=False)
     prev = queries.customer_facts(backend, prev_f, attributes=False)
     cur = cur[cur["orders"] > 0]
