@@ -17,12 +17,15 @@ if base.overall["customers_prev"] == 0 or base.overall["customers"] == 0:
     st.warning(ctx.t("wi.empty"))
     st.stop()
 
+st.subheader(ctx.t("wi.baseline_header"))
+ui.baseline_metrics(ctx, base)
+baseline_table = st.expander(ctx.t("wi.baseline_table"))
+
 st.subheader(ctx.t("wi.scenario_header"))
 params = ui.controls(ctx, base)
 out = ui.outcome(base, params)  # pure arithmetic on the cached baseline
-
-with st.expander(ctx.t("wi.baseline_header"), expanded=False):
-    ui.baseline_section(ctx, base, params)
+with baseline_table:
+    ui.baseline_table(ctx, base, params)
 
 st.subheader(ctx.t("wi.result_header"))
 ui.result_metrics(ctx, out["result"], out["band"], params)

@@ -297,3 +297,18 @@ def test_params_from_json_ignores_unknown_and_coerces():
     p = w.Params.from_json({"defection_pts": "-3", "horizon": "7", "target_tiers": ["A"], "junk": 1})
     assert p == w.Params(defection_pts=-3.0, horizon=7, target_tiers=("A",))
     assert np.isfinite(w.clv(50, 0.99, 0.01))
+
+
+def test_bench_case_matches_its_pandas_baseline_and_recomputes_without_queries(small_db):
+    from bench.child import PandasData, filter_states, same
+    from bench.harness import load_cases
+
+    b = queries.connect(str(small_db))
+    case = load_cases()["whatif"]
+    data = PandasData(str(small_db))
+    for f in filter_states(b)[:3]:
+        assert same(case.kamdash_step(b, f), case.pandas_step(data, f)) is None, f
+    base = case.prepare(b, filter_states(b)[0])
+    b.disconnect()  # a slider move needs no database
+    out = case.interaction_step(base, 3)
+    assert set(out) == {"result", "band", "rs", "tornado", "projection"}

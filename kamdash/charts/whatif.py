@@ -24,27 +24,27 @@ def before_after(result: dict, band: dict, labels: dict, lang: str, currency: st
     after = [result["profit_after"], result["equity_after"]]
     fig = go.Figure()
     fig.add_bar(x=cats, y=before, name=labels["before"], marker_color=BEFORE,
-                text=[fmt_money(v, lang, currency) for v in before], textposition="outside",
+                text=[fmt_money(v, lang, currency) for v in before], textposition="inside",
+                insidetextanchor="end", textfont=dict(color=PALETTE["text"]),
                 hovertemplate="%{x}: %{text}<extra>" + labels["before"] + "</extra>")
     lo = band.get("equity_after_lo", result["equity_after"])
     hi = band.get("equity_after_hi", result["equity_after"])
     pct = [result["profit_pct"], result["equity_pct"]]
     fig.add_bar(x=cats, y=after, name=labels["after"], marker_color=AFTER,
-                text=[f"{fmt_money(v, lang, currency)} ({fmt_delta_pct(p, lang)})" for v, p in zip(after, pct)],
-                textposition="outside",
+                text=[f"{fmt_money(v, lang, currency)}<br>{fmt_delta_pct(p, lang)}" for v, p in zip(after, pct)],
+                textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
                 error_y=dict(type="data", symmetric=False, array=[0, max(hi - result["equity_after"], 0)],
                              arrayminus=[0, max(result["equity_after"] - lo, 0)], color=PALETTE["muted"],
                              thickness=1.5, width=8),
                 hovertemplate="%{x}: %{text}<extra>" + labels["after"] + "</extra>")
     top = max([*before, *after, hi, 0])
-    fig.update_layout(template=TEMPLATE, title=labels.get("title"), barmode="group", height=400,
-                      bargap=0.3, margin=dict(t=90))
-    fig.update_yaxes(range=[min(0, *before, *after) * 1.15, top * 1.18])
-    money_axis(fig, pd.Series([*before, *after, top]), lang, currency)
+    title = labels.get("title", "")
     if labels.get("interval"):
-        fig.add_annotation(text=labels["interval"], xref="paper", yref="paper", x=1, y=-0.12,
-                           showarrow=False, font=dict(size=12, color=PALETTE["muted"]), xanchor="right")
-        fig.update_layout(margin=dict(t=90, b=50))
+        title += f"<br><span style='font-size:12px;color:{PALETTE['muted']}'>{labels['interval']}</span>"
+    fig.update_layout(template=TEMPLATE, title=title, barmode="group", height=400,
+                      bargap=0.3, margin=dict(t=100), uniformtext=dict(minsize=10, mode="show"))
+    fig.update_yaxes(range=[min(0, *before, *after) * 1.15, top * 1.08])
+    money_axis(fig, pd.Series([*before, *after, top]), lang, currency)
     return fig
 
 
@@ -61,9 +61,9 @@ def rs_panel(rs: dict, scenario_pct: float | None, labels: dict, lang: str) -> g
     if scenario_pct is not None and scenario_pct == scenario_pct:
         pts.append((scenario_pct, labels["scenario"], "#2a9d8f"))
     for i, (x, name, color) in enumerate(pts):
-        fig.add_scatter(x=[x], y=[0.45 * i], mode="markers+text", name=name,
+        fig.add_scatter(x=[x], y=[0.55 * i], mode="markers+text", name=name,
                         marker=dict(size=18, color=color, symbol="diamond" if i == 0 else "circle"),
-                        text=[fmt_delta_pct(x, lang)], textposition="top center",
+                        text=[fmt_delta_pct(x, lang)], textposition="bottom center" if i == 0 else "top center",
                         hovertemplate=name + ": %{text}<extra></extra>")
     xs = [0.0, rs["high"], *[p[0] for p in pts]]
     lo, hi = min(xs), max(xs)
@@ -72,7 +72,7 @@ def rs_panel(rs: dict, scenario_pct: float | None, labels: dict, lang: str) -> g
                       showlegend=True)
     fig.update_xaxes(range=[lo - pad, hi + pad], tickformat=".0%", title_text=labels.get("x"),
                      zeroline=True, zerolinecolor="#b8c0cc")
-    fig.update_yaxes(visible=False, range=[-0.6, 1.6])
+    fig.update_yaxes(visible=False, range=[-0.7, 1.6])
     return fig
 
 

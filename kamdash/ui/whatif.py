@@ -73,7 +73,7 @@ def group_label(ctx, dim: str, value: str) -> str:
     return value or ctx.t("values.missing")
 
 
-def baseline_section(ctx, base: view.Baseline, p: whatif.Params) -> None:
+def baseline_metrics(ctx, base: view.Baseline) -> None:
     tot = base.overall
     c = st.columns(4)
     c[0].metric(ctx.t("wi.kpi.customers"), i18n.fmt_number(tot["customers"], ctx.lang), border=True,
@@ -85,6 +85,9 @@ def baseline_section(ctx, base: view.Baseline, p: whatif.Params) -> None:
                 help=ctx.t("wi.kpi.margin.help"))
     c[3].metric(ctx.t("wi.kpi.profit"), ctx.money(tot["profit"]), border=True,
                 help=ctx.t("wi.kpi.profit.help"))
+
+
+def baseline_table(ctx, base: view.Baseline, p: whatif.Params) -> None:
     dim = st.segmented_control(ctx.t("wi.group_by"), list(GROUPS), default="tier", key="wi_group",
                                format_func=lambda g: ctx.t(f"wi.group.{g}"), required=True) or "tier"
     table = whatif.by_dimension(base.cells, dim, p.discount, p.horizon)
@@ -223,7 +226,7 @@ def result_metrics(ctx, res: dict, band: dict, p: whatif.Params) -> None:
                 help=ctx.t("wi.kpi.roi.help", cost=ctx.money(res["programme_cost_pv"]),
                            net=ctx.money(res["net_value"])))
     pb = res["payback_years"]
-    shown = (ctx.t("wi.payback.none") if pb is None else ctx.t("wi.payback.no_cost") if pb == 0 and
+    shown = (ctx.t("wi.payback.beyond", n=p.horizon or whatif.PAYBACK_MAX_YEARS) if pb is None else ctx.t("wi.payback.no_cost") if pb == 0 and
              not res["programme_cost_pv"] else ctx.t("wi.payback.years", n=pb))
     c[3].metric(ctx.t("wi.kpi.payback"), shown, border=True, help=ctx.t("wi.kpi.payback.help"))
     st.caption(ctx.t("wi.band", level=int(whatif.INTERVAL_LEVEL * 100),
