@@ -285,9 +285,16 @@ def tornado_figure(ctx, out: dict):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _prob_inputs(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids):
+    return data.run(view.probabilistic_inputs, _fit, as_of, filters, _ids)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def _prob_values(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids, months: int,
                  discount: float):
-    return data.run(view.probabilistic_values, _fit, as_of, filters, _ids, months, discount)
+    """Horizon and discount moves recompute from the cached inputs (no query)."""
+    rfm, margins = _prob_inputs(data_key, fit_key, _fit, as_of, filters, ids_key, _ids)
+    return view.probabilistic_values(_fit, rfm, margins, months, discount)
 
 
 def two_views(ctx, base: view.Baseline, out: dict, p: whatif.Params) -> None:
@@ -299,13 +306,16 @@ def two_views(ctx, base: view.Baseline, out: dict, p: whatif.Params) -> None:
                    d=i18n.fmt_pct(p.discount, ctx.lang, digits=0)))]
     if found is None:
         st.info(ctx.t("wi.views.no_fit"))
+    elif not st.toggle(ctx.t("wi.views.toggle"), False, key="wi_prob", help=ctx.t("wi.views.toggle.help")):
+        st.caption(ctx.t("wi.views.toggle.off"))
     else:
         fit, fs = found
         ids = base.customers["customer_id"]
         months = view.horizon_months(p)
-        values = _prob_values(ctx.data_key, fs.key(ctx.facts["data_version"]), fit, ctx.facts["as_of"],
-                              ctx.filters, (len(ids), int(pd.util.hash_pandas_object(ids, index=False).sum())),
-                              tuple(ids), months, p.discount)
+        with st.spinner(ctx.t("wi.views.computing")):
+            values = _prob_values(ctx.data_key, fs.key(ctx.facts["data_version"]), fit, ctx.facts["as_of"],
+                                  ctx.filters, (len(ids), int(pd.util.hash_pandas_object(ids, index=False).sum())),
+                                  tuple(ids), months, p.discount)
         eq = view.probabilistic_equity(values, fit)
         basis = ctx.t("wi.views.probabilistic.basis", model=ctx.t(f"ret.model.{fs.model}"),
                       months=months, d=i18n.fmt_pct(p.discount, ctx.lang, digits=0),

@@ -103,13 +103,21 @@ def stored_fit(user_db, facts: dict) -> tuple[dict, retention.FitSettings] | Non
     return None
 
 
-def probabilistic_values(backend, fit: dict, as_of: date, filters: queries.Filters,
-                         customer_ids, horizon_months: int, discount: float) -> pd.DataFrame:
-    """Per-account values from the stored fit for the baseline's customers (the retention page's
-    value with cost-to-serve)."""
-    vs = retention.ValueSettings(int(horizon_months), float(discount), True)
-    values = retention.account_values(backend, fit, as_of, filters, vs)
-    return values[values["customer_id"].isin(set(customer_ids))].reset_index(drop=True)
+def probabilistic_inputs(backend, fit: dict, as_of: date, filters: queries.Filters,
+                         customer_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The queries behind the probabilistic view (once per filter state): the RFM summary of the
+    baseline's customers to ``as_of`` and their margins (the retention page's inputs)."""
+    rfm = queries.rfm_summary(backend, as_of, fit.get("time_unit", "W"), filters)
+    rfm = rfm[rfm["customer_id"].isin(set(customer_ids))].reset_index(drop=True)
+    return rfm, queries.customer_margins(backend, as_of)
+
+
+def probabilistic_values(fit: dict, rfm: pd.DataFrame, margins: pd.DataFrame, horizon_months: int,
+                         discount: float) -> pd.DataFrame:
+    """Per-account values from the stored fit (no query): the retention page's value with
+    cost-to-serve, over ``horizon_months`` at the annual ``discount``."""
+    return clv_model.customer_values(fit, rfm, margins, int(horizon_months), float(discount),
+                                     cost_to_serve=True)
 
 
 def probabilistic_equity(values: pd.DataFrame, fit: dict) -> dict:

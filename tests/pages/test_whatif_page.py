@@ -33,8 +33,11 @@ def test_baseline_then_defection_slider_moves_equity_and_the_rs_panel(at):
     assert "Retention per year" in m and "Margin per customer per year" in m
     rs_before = rs_spec(at)
     assert len(rs_before["data"]) == 2  # the R&S band and "your data at 5 points"
+    assert len(table(at, "View of value")) == 1  # the probabilistic view waits for its switch
+    at.toggle(key="wi_prob").set_value(True).run()
     views = table(at, "View of value")
     assert len(views) == 2  # contractual and the stored probabilistic fit
+    assert " – " in views.iloc[1, 2] and views.iloc[1, 1].startswith("CN¥")
 
     at.slider(key="wi_def").set_value(-3.0).run()
     assert not at.exception
