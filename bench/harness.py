@@ -58,9 +58,16 @@ def child(spec: dict, timeout: float = 3600) -> dict:
 
 
 def ensure_db(size: str) -> dict:
+    from kamdash import store
+
     path = db_path(size)
     if path.exists():
-        return {"path": str(path), "cached": True}
+        status = store.check_sales_db(path)
+        if status.ok:
+            return {"path": str(path), "cached": True}
+        print(f"  cached {path.name} is not usable ({status.problem}): rebuilding it", flush=True)
+        for stale in (path, path.with_name(path.name + ".wal"), path.with_name(path.stem + ".user.duckdb")):
+            stale.unlink(missing_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     n = SIZES[size]
     print(f"  building {path.name} ({n:,} lines, {n // LINES_PER_CUSTOMER:,} customers) ...", flush=True)

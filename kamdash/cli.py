@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from kamdash import config
@@ -148,6 +149,21 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _cmd_upgrade(args) -> int:
+    from kamdash import store
+
+    path = args.db or str(config.db_path())
+    started = time.perf_counter()
+    try:
+        meta = store.upgrade_sales_db(path)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Upgraded {path} to schema version {meta['schema_version']} in "
+          f"{time.perf_counter() - started:.1f} s (sales data unchanged)")
+    return 0
+
+
 def _cmd_clv(args) -> int:
     import json
     from datetime import date
@@ -272,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check that a sales database can be opened")
     p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("upgrade", help="upgrade a sales database built by an older kamdash (keeps its data)")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_upgrade)
 
     p = sub.add_parser("info", help="what a sales database holds")
     p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")

@@ -12,7 +12,7 @@ Two databases:
 
 from __future__ import annotations
 
-SALES_SCHEMA_VERSION = 1
+SALES_SCHEMA_VERSION = 2  # 2: customer_key, customer_cum (running totals), month_cube
 USER_SCHEMA_VERSION = 1
 SALES_KIND = "kamdash-sales"
 USER_KIND = "kamdash-user"
@@ -84,7 +84,12 @@ SALES_TABLES: dict[str, dict[str, str]] = {
 }
 
 # Tables derived from the source tables when data is loaded (store.derive).
-DERIVED_TABLES = ("customer_month",)
+DERIVED_TABLES = ("customer_month", "customer_key", "customer_cum", "month_cube")
+
+# customer_cum: per customer and month, running totals of these customer_month columns (plus
+# ``rows`` and ``active_months``); see store.derive_cumulative.
+CUMULATIVE_COLUMNS = ("revenue", "cost", "gross_profit", "discount", "returns", "cost_to_serve",
+                      "account_profit", "orders", "order_days", "lines", "rows", "active_months")
 
 # customer_month: one row per customer and calendar month with any order or cost-to-serve.
 # Customer attributes are copied in so that filters never need a join.

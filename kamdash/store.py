@@ -145,6 +145,79 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY m.month, m.customer_id
         """
     )
+    derive_cumulative(con)
+
+
+def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
+    """customer_key and customer_cum: running totals so that any period is two row reads.
+
+    ``customer_key`` numbers every customer (``ck``, in customer_id order) with the filter
+    dimensions and its first order date. ``customer_cum`` holds, for each customer and every
+    month from its first month in customer_month to the last month of the data, the totals of
+    customer_month *up to and including* that month (``rows`` counts customer_month rows, so
+    "any activity in a period" is a difference of it too), ``last_order`` (latest order date
+    so far) and ``first_after`` (earliest order date in a later month). A period's facts are
+    then the row at its last month minus the row at the month before it starts: the filter
+    change reads two months of rows however long the history is. Sorted by month so that
+    DuckDB's zone maps skip every other month.
+    """
+    con.execute("DROP TABLE IF EXISTS customer_cum")
+    con.execute("DROP TABLE IF EXISTS customer_key")
+    con.execute("DROP TABLE IF EXISTS month_cube")
+    # month_cube: customer_month added up per month and combination of the filter dimensions;
+    # every customer has one combination, so counts of customers add up too. The monthly trend
+    # under dimension filters reads this (thousands of rows) instead of customer_month.
+    con.execute(
+        """
+        CREATE TABLE month_cube AS
+        SELECT month, region, customer_type, sector, account_manager,
+               sum(revenue) AS revenue, sum(cost) AS cost, sum(gross_profit) AS gross_profit,
+               sum(cost_to_serve) AS cost_to_serve, sum(account_profit) AS account_profit,
+               sum(orders) AS orders, count(*) FILTER (WHERE orders > 0) AS active_customers
+        FROM customer_month
+        GROUP BY ALL
+        ORDER BY month
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE customer_key AS
+        SELECT (row_number() OVER (ORDER BY c.customer_id))::INTEGER AS ck, c.customer_id,
+               c.region, c.customer_type, c.sector, c.account_manager, f.first_order
+        FROM customers c
+        LEFT JOIN (SELECT customer_id, min(first_order_date) AS first_order
+                   FROM customer_month GROUP BY customer_id) f USING (customer_id)
+        ORDER BY ck
+        """
+    )
+    sums = ", ".join(f"sum({c}) OVER w AS {c}" for c in schema.CUMULATIVE_COLUMNS)
+    con.execute(
+        f"""
+        CREATE TABLE customer_cum AS
+        WITH m AS (
+            SELECT k.ck, cm.* EXCLUDE (customer_id, region, customer_type, sector, account_manager),
+                   1 AS rows, (cm.orders > 0)::INTEGER AS active_months
+            FROM customer_month cm JOIN customer_key k USING (customer_id)
+        ),
+        span AS (SELECT ck, min(month) AS first_month FROM m GROUP BY ck),
+        months AS (SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
+                   FROM customer_month),
+        grid AS (SELECT span.ck, months.month FROM span JOIN months ON months.month >= span.first_month),
+        dense AS (
+            SELECT grid.ck, grid.month,
+                   {", ".join(f"coalesce(m.{c}, 0) AS {c}" for c in schema.CUMULATIVE_COLUMNS)},
+                   m.first_order_date, m.last_order_date
+            FROM grid LEFT JOIN m USING (ck, month)
+        )
+        SELECT ck, month, {sums},
+               max(last_order_date) OVER w AS last_order,
+               min(first_order_date) OVER (PARTITION BY ck ORDER BY month
+                                           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS first_after
+        FROM dense
+        WINDOW w AS (PARTITION BY ck ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ORDER BY month, ck
+        """
+    )
 
 
 def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -158,6 +231,11 @@ def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     rev_cm = con.execute("SELECT sum(revenue) FROM customer_month").fetchall()[0][0]
     if n_lines and abs((rev_cm or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
         problems.append("customer_month revenue does not add up to order_lines revenue")
+    rev_cum = con.execute(
+        "SELECT sum(revenue) FROM customer_cum WHERE month = (SELECT max(month) FROM customer_cum)"
+    ).fetchall()[0][0]
+    if n_lines and abs((rev_cum or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
+        problems.append("customer_cum running totals do not end at order_lines revenue")
     return problems
 
 
@@ -203,6 +281,52 @@ def build_sales_db(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, v) for k, v in meta.items()]
             )
             con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+        return meta
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+# Upgrades of a sales database, by the version it has: each step brings it to the next.
+UPGRADES: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: derive_cumulative,  # 1 -> 2: running totals (customer_key, customer_cum)
+}
+
+
+def upgrade_sales_db(path: Path | str) -> dict[str, str]:
+    """Bring a sales database built by an older kamdash up to this schema version, atomically.
+
+    The sales data is kept as it is: a copy of the file gets the new derived tables and the new
+    version, is checked, and only then replaces ``path`` (on any error ``path`` is untouched).
+    Returns the meta written. Raises StoreError when the file is not an older kamdash database.
+    """
+    import shutil
+
+    target = Path(path)
+    status = check_sales_db(target)
+    if status.problem != "older_version":
+        raise StoreError(f"{target} needs no upgrade ({status.problem or 'it is current'})")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        shutil.copyfile(target, tmp)
+        con = _connect(tmp, read_only=False)
+        try:
+            version = status.found_version or 0
+            while version < schema.SALES_SCHEMA_VERSION:
+                if version not in UPGRADES:
+                    raise StoreError(f"{target}: no upgrade from schema version {version}; rebuild it")
+                UPGRADES[version](con)
+                version += 1
+            problems = _integrity_problems(con)
+            if problems:
+                raise StoreError("; ".join(problems))
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            con.execute("CHECKPOINT")
+            meta = read_meta(con)
         finally:
             con.close()
         os.replace(tmp, target)

@@ -148,6 +148,9 @@ def test_over_time_trend_and_breakdown_by_hand(tiny):
     assert pareto.trend(over.head(1), "gini") is None
     years = queries.customer_period_facts(tiny, Filters(), "year")
     assert not years["complete"].any()  # the data covers Oct 2024 - Jun 2025 only
+    # the page reads the same numbers computed in the database
+    pd.testing.assert_frame_equal(queries.concentration_over_time(tiny, Filters(), "revenue"), over,
+                                  check_dtype=False)
 
     b = pareto.breakdown(queries.customer_facts(tiny, H1), "revenue", "region").set_index("group")
     assert b.loc["East China", "customers"] == 2 and b.loc["East China", "total"] == 4100
@@ -345,3 +348,16 @@ def test_bench_case_with_the_harness_inputs(small_db):
     backend, data = queries.connect(str(small_db)), PandasData(str(small_db))
     for f in filter_states(backend)[:3]:
         _close(case.kamdash_step(backend, f), case.pandas_step(data, f))
+
+
+@pytest.mark.parametrize("value", pareto.VALUE_COLUMNS)
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+def test_over_time_in_the_database_equals_pandas(small_db, value, grain):
+    """queries.concentration_over_time (window functions in DuckDB) gives exactly what
+    pareto.over_time gives from the per-customer rows, also under a dimension filter."""
+    small = queries.connect(str(small_db))
+    for f in (Filters(), Filters(regions=(sorted(queries.dimension_options(small)["region"])[0],))):
+        want = pareto.over_time(queries.customer_period_facts(small, f, grain), value)
+        got = queries.concentration_over_time(small, f, value, grain)
+        assert len(got) == len(want) > 0
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)

@@ -22,7 +22,7 @@ NAME = "concentration"
 OVER_TIME_VALUE = "account_profit"
 
 
-def _summary(facts: pd.DataFrame, period_facts: pd.DataFrame) -> dict:
+def _summary(facts: pd.DataFrame, over: pd.DataFrame) -> dict:
     out = {}
     for value in pareto.VALUE_COLUMNS:
         pop = pareto.population(facts, value)
@@ -34,15 +34,14 @@ def _summary(facts: pd.DataFrame, period_facts: pd.DataFrame) -> dict:
                       "tier_customers": tiers["customers"].tolist(), "tier_revenue": tiers["revenue"].tolist()}
     w = pareto.whale_summary(facts)
     out["whale"] = {k: w[k] for k in ("peak", "peak_customers", "loss_makers", "losses")}
-    over = pareto.over_time(period_facts, OVER_TIME_VALUE)
     out["over_time"] = {"periods": len(over), "gini": over["gini"].tolist(), "top20": over["top_share"].tolist()}
     return out
 
 
 def kamdash_step(backend, filters: queries.Filters) -> dict:
     facts = queries.customer_facts(backend, filters)
-    period_facts = queries.customer_period_facts(backend, replace(filters, start=None, end=None), "quarter")
-    return _summary(facts, period_facts)
+    over = queries.concentration_over_time(backend, replace(filters, start=None, end=None), OVER_TIME_VALUE)
+    return _summary(facts, over)
 
 
 # ---------------------------------------------------------------- plain pandas, from order lines
@@ -109,4 +108,4 @@ def pandas_step(data, filters: queries.Filters) -> dict:
     per = _per_customer(lines.assign(period=q(lines["month"])), cts.assign(period=q(cts["month"])),
                         ["period", "customer_id"])
     per["complete"] = (per["period"] >= first) & (per["period"] <= last - pd.DateOffset(months=2))
-    return _summary(facts, per.sort_values(["period", "customer_id"]))
+    return _summary(facts, pareto.over_time(per, OVER_TIME_VALUE))

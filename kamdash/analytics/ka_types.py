@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kamdash.schema import IMPORTANT_SECTORS
+from kamdash.analytics.pareto import rank_order
 
 KA_TYPES = ("economic", "important", "group", "strategic")
 QUADRANTS = ("star", "develop", "maintain", "review")
@@ -70,7 +71,7 @@ def _top(values: pd.Series, ids: pd.Series, share: float) -> np.ndarray:
     if share <= 0 or n == 0:
         return np.zeros(n, dtype=bool)
     k = math.ceil(min(share, 1.0) * n - 1e-9)
-    order = np.lexsort((ids.to_numpy().astype(str), -values.to_numpy(dtype=float)))
+    order = rank_order(values.to_numpy(dtype=float), ids.to_numpy().astype(str))
     mask = np.zeros(n, dtype=bool)
     mask[order[:k]] = True
     return mask

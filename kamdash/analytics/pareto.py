@@ -46,6 +46,29 @@ def _desc(values) -> np.ndarray:
     return np.sort(_values(values))[::-1]
 
 
+def rank_order(values, ids) -> np.ndarray:
+    """Positions that sort customers by ``values`` descending, ties by ``ids`` ascending.
+
+    Equal to ``np.lexsort((ids, -values))`` but sorts strings only among tied values (a stable
+    numeric sort does the rest), which is what makes it fast on 100k+ customers: comparing
+    Python strings is ~30x slower than comparing floats.
+    """
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(-v, kind="stable")
+    if len(v) < 2:
+        return order
+    sv = v[order]
+    eq = (sv[1:] == sv[:-1]) | (np.isnan(sv[1:]) & np.isnan(sv[:-1]))
+    if eq.any():
+        tied = np.zeros(len(v), dtype=bool)
+        tied[1:] |= eq
+        tied[:-1] |= eq
+        pos = order[tied]
+        ids = np.asarray(ids, dtype=object)[pos]
+        order[tied] = pos[np.lexsort((ids, -sv[tied]))]
+    return order
+
+
 def _check_p(p: float) -> None:
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p}")
@@ -88,7 +111,7 @@ def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
     (rank / N), value_share (cum_value / total; NaN when the total is not positive),
     share_before (cumulative share of the customers ranked above).
     """
-    order = np.lexsort((facts["customer_id"].to_numpy(dtype=object), -facts[value].to_numpy(dtype=float)))
+    order = rank_order(facts[value], facts["customer_id"])
     df = facts.take(order).reset_index(drop=True)
     n, total = len(df), float(df[value].sum())
     df["rank"] = np.arange(1, n + 1)
@@ -205,12 +228,14 @@ def whale_curve(facts: pd.DataFrame) -> pd.DataFrame:
     Columns out: customer_share, profit_share; starts at (0, 0), N + 1 points. Empty when the
     total account profit is not positive.
     """
-    r = ranked(facts, "account_profit")
-    if r.empty or not (r["cum_value"].iloc[-1] > 0):
+    v = _desc(facts["account_profit"])  # ties do not change the curve: no customer_id needed
+    total = v.sum()
+    if len(v) == 0 or not total > 0:
         return pd.DataFrame({"customer_share": [], "profit_share": []})
+    n = len(v)
     return pd.DataFrame({
-        "customer_share": np.concatenate([[0.0], r["customer_share"].to_numpy()]),
-        "profit_share": np.concatenate([[0.0], r["value_share"].to_numpy()]),
+        "customer_share": np.arange(n + 1) / n,
+        "profit_share": np.concatenate([[0.0], np.cumsum(v) / total]),
     })
 
 
@@ -222,8 +247,7 @@ def whale_summary(facts: pd.DataFrame) -> dict:
     peak_customer_share, loss_makers (customers with negative account profit), losses (profit
     they destroy, positive), profitable (sum of positive profits).
     """
-    r = ranked(facts, "account_profit")
-    v = r["value"].to_numpy()
+    v = _values(facts["account_profit"])  # sums only: the order does not matter
     total = float(v.sum())
     profitable = float(v[v > 0].sum())
     k = int((v > 0).sum())
@@ -271,7 +295,8 @@ def loss_makers(facts: pd.DataFrame, n: int | None = WORST_N_DEFAULT) -> pd.Data
     g_margin = tot(f["gross_profit"]) / tot(f["revenue"]) if tot(f["revenue"]) > 0 else 0.0
     l_margin = tot(f["gross_profit"] + f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
 
-    loss = f[f["account_profit"] < 0].sort_values(["account_profit", "customer_id"])
+    loss = f[f["account_profit"] < 0]
+    loss = loss.take(rank_order(-loss["account_profit"].to_numpy(dtype=float), loss["customer_id"]))
     if n is not None:
         loss = loss.head(n)
     out = loss.reset_index(drop=True).copy()

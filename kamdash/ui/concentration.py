@@ -189,7 +189,7 @@ def over_time(ctx, value: str) -> None:
                                  format_func=lambda g: ctx.t(f"conc.grain.{g}"), key="grain",
                                  bind="query-params") or "quarter"
     f = replace(ctx.filters, start=None, end=None)
-    over = pareto.over_time(data.customer_period_facts(ctx.data_key, f, grain), value)
+    over = data.concentration_over_time(ctx.data_key, f, value, grain)
     labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value).lower()), x=ctx.t(f"conc.grain.{grain}"),
                   y=ctx.t("conc.axis.index"), gini=ctx.t("conc.gini"), top_share=ctx.t("conc.top", p=20),
                   partial=ctx.t("conc.partial"))

@@ -113,8 +113,8 @@ def data_coverage(data_key) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def customer_period_facts(data_key, filters: queries.Filters, grain: str):
-    return run(queries.customer_period_facts, filters, grain)
+def concentration_over_time(data_key, filters: queries.Filters, value: str, grain: str):
+    return run(queries.concentration_over_time, filters, value, grain)
 
 
 # ---------------------------------------------------------------- user database (settings)

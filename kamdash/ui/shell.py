@@ -107,7 +107,15 @@ def _problem(status, lang: str) -> None:
     keep = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
     if path.exists():
         st.caption(tr("db.kept_note", path=str(keep)))
-    if st.button(tr("db.build_button"), type="primary", key="build_demo"):
+    if status.problem == "older_version" and st.button(tr("db.upgrade_button"), type="primary", key="upgrade_db"):
+        from kamdash import store
+
+        with st.spinner(tr("db.upgrading")):
+            data.release_if_changed(config.db_target())
+            store.upgrade_sales_db(path)
+        st.rerun()
+    if st.button(tr("db.build_button"), type="primary" if status.problem != "older_version" else "secondary",
+                 key="build_demo"):
         with st.spinner(tr("db.building")):
             if path.exists():
                 data.release_if_changed(config.db_target())

@@ -70,3 +70,29 @@ def test_newer_schema_version_is_explained(tiny_db, tmp_path, use_db):
     assert not at.exception
     assert "newer kamdash" in at.error[0].value
     assert "99" in at.error[0].value
+
+
+def test_older_database_is_upgraded_from_the_app(tiny_db, tmp_path, use_db):
+    """A database built by kamdash 0.1 (schema 1, no running totals) is upgraded with one click,
+    its sales data kept, and the overview then opens on it."""
+    import duckdb
+
+    path = use_db(tmp_path / "kamdash.duckdb")
+    shutil.copy(tiny_db, path)
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE customer_cum")
+    con.execute("DROP TABLE customer_key")
+    con.execute("DROP TABLE month_cube")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    lines = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
+    con.close()
+    at = app().run()
+    assert not at.exception
+    assert "older kamdash" in at.error[0].value
+    at.button(key="upgrade_db").click()
+    rerun(at)
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0] == lines
+    con.close()
