@@ -87,6 +87,9 @@ def test_targeting_extra_customers_and_cap():
     p = w.Params(defection_pts=-5, target_tiers=("A",), horizon=0)
     ev = w.evaluate(a, w.targeted(cells, p), p)
     assert ev["capped"] == 1  # 0.98 + 0.05 > 0.99
+    full = pd.concat([one_cell(r=1.0), one_cell(r=0.5)]).pipe(w.finish_cells)  # a group kept everyone
+    none = w.evaluate(w.arrays(full), w.targeted(full, w.Params()), w.Params())
+    assert none["equity_delta"] == 0 and none["capped"] == 0
     assert ev["equity_after"] == pytest.approx(10 * w.clv(100, 0.99, 0.1) + 10 * w.clv(100, 0.5, 0.1))
     p2 = w.Params(new_customers=7, horizon=3)
     ev2 = w.evaluate(a, w.targeted(cells, p2), p2)
@@ -135,7 +138,7 @@ def test_uncertainty_band_contains_the_estimate_and_is_zero_for_no_change():
 # ---------------------------------------------------------------- properties
 
 
-cell_lists = st.lists(st.tuples(st.integers(1, 500), st.floats(0.0, 0.95), st.floats(1.0, 1e6),
+cell_lists = st.lists(st.tuples(st.integers(1, 500), st.floats(0.0, 1.0), st.floats(1.0, 1e6),
                                 st.integers(0, 100)), min_size=1, max_size=6)
 
 

@@ -24,7 +24,8 @@ Definitions (DESIGN.md section 3), with periods of one year:
   programme cost of the year.
 
 A margin change of p% moves every cell's margin by p% of its absolute value (so +10% improves a
-loss-making cell too). Retention after a change is clipped to [0, R_MAX].
+loss-making cell too). Retention after a change is clipped to [0, R_MAX] (a cell already
+above R_MAX, e.g. a small group that kept every customer, keeps its own retention).
 """
 
 from __future__ import annotations
@@ -242,9 +243,14 @@ def arrays(cells_: pd.DataFrame) -> Arrays:
 def _after(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None):
     r = a.r if r is None else r
     m = a.m if m is None else m
-    r2 = np.where(mask, np.clip(r - p.defection_pts / 100.0, 0.0, R_MAX), r)
     m2 = m + np.abs(m) * p.margin_pct / 100.0
-    return r2, m2
+    return _retention_after(r, mask, p), m2
+
+
+def _retention_after(r, mask, p: Params):
+    """Retention after the change: r − points for the targeted cells, within [0, R_MAX] (a
+    retention already above R_MAX is never lowered by the cap)."""
+    return np.where(mask, np.clip(r - p.defection_pts / 100.0, 0.0, np.maximum(R_MAX, r)), r)
 
 
 def _weighted(x, w):
@@ -293,7 +299,7 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "retention_before": _weighted(r, a.n0),
         "retention_after": _weighted(r2, a.n0),
         "targeted_customers": float(np.sum(a.n[mask])),
-        "capped": int(np.sum(mask & (r - p.defection_pts / 100.0 > R_MAX))),
+        "capped": int(np.sum(mask & (r - p.defection_pts / 100.0 > np.maximum(R_MAX, r)))),
     }
     return out
 
@@ -354,7 +360,7 @@ def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
     se = np.where(a.n > 0, a.sd / np.sqrt(np.maximum(a.n, 1)), 0.0)
     m = a.m + rng.standard_normal((draws, k)) * se
     d, H = p.discount, int(p.horizon)
-    r2 = np.where(mask, np.clip(r - p.defection_pts / 100.0, 0.0, R_MAX), r)
+    r2 = _retention_after(r, mask, p)
     m2 = m + np.abs(m) * p.margin_pct / 100.0
     w = a.n / a.n.sum() if a.n.sum() > 0 else np.zeros(k)
     eq0 = (a.n * clv(m, r, d, H)).sum(axis=1)
