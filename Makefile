@@ -28,23 +28,25 @@ $(DB): | $(VENV)/.installed
 	@echo "No sales database at $(DB): building the demo database ..."
 	$(PY) -m kamdash demo --out $(DB)
 
-run: $(VENV)/.installed $(DB)
+run: $(VENV)/.installed $(DB) chromium
 	KAMDASH_DB=$(DB) $(PY) -m kamdash.ui.serve --server.port $(PORT)
 
 demo: $(VENV)/.installed
 	$(PY) -m kamdash demo --out $(DB)
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here) and
-# need a CJK font so Chinese screenshots show characters, not boxes.
+# Chart exports (PNG/SVG/PPTX/PDF, kaleido) and browser tests drive Debian's Chromium (neither can
+# download a browser here) and need a CJK font so Chinese shows characters, not boxes; the tests
+# also render PDFs with poppler-utils (pdftoppm, pdffonts).
 chromium:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-		echo "Chromium and CJK fonts present."; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && command -v pdftoppm >/dev/null; then \
+		echo "Chromium, CJK fonts and poppler-utils present."; \
 	elif [ "$$(id -u)" = "0" ]; then \
-		echo "Installing Chromium and CJK fonts (apt-get) ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		echo "Installing Chromium, CJK fonts and poppler-utils (apt-get) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	else \
-		echo "Browser tests need Chromium at /usr/bin/chromium (and fonts-noto-cjk):"; \
-		echo "  sudo apt-get install chromium fonts-noto-cjk"; \
+		echo "Chart exports and browser tests need Chromium at /usr/bin/chromium (and fonts-noto-cjk;"; \
+		echo "the tests also use poppler-utils):"; \
+		echo "  sudo apt-get install chromium fonts-noto-cjk poppler-utils"; \
 		echo "or point KAMDASH_CHROMIUM at another Chromium binary."; \
 	fi
 

@@ -5,7 +5,11 @@ import streamlit as st
 from kamdash import i18n
 from kamdash.ui import shell
 
-st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layout="wide")
+# The Present page (workshop mode) starts with the sidebar collapsed; the sidebar state must be
+# set before the sidebar is drawn, so it is decided here from the page's URL path.
+PRESENT = (st.context.url or "").rstrip("/").endswith("/present")
+st.set_page_config(page_title="kamdash", page_icon=":material/monitoring:", layout="wide",
+                   initial_sidebar_state="collapsed" if PRESENT else "auto")
 
 ctx = shell.start_app()
 PAGES = [  # file, catalog key of the title, icon, URL path (the first page is the home page)
@@ -15,6 +19,9 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
     ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
     ("pages/whatif.py", "nav.whatif", ":material/tune:", "what-if"),
+    ("pages/account.py", "nav.account", ":material/person_search:", "account"),
+    ("pages/plans.py", "nav.plans", ":material/flag:", "plans"),
+    ("pages/present.py", "nav.present", ":material/co_present:", "present"),
     ("pages/data.py", "nav.data", ":material/database:", "data"),
 ]
 page = st.navigation([

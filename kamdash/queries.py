@@ -223,18 +223,29 @@ def last_month(backend) -> date | None:
     return _LAST_MONTH[backend]
 
 
+_LAST_ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def last_order_date(backend) -> date:
+    """The date of the last order in the data (remembered per backend)."""
+    if backend not in _LAST_ORDER:
+        cm = backend.table("customer_month")
+        _LAST_ORDER[backend] = pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+    return _LAST_ORDER[backend]
+
+
 _ATTRIBUTES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def attributes_by_key(backend) -> pd.DataFrame:
-    """ATTRIBUTE_COLUMNS of every customer, row ``ck - 1`` for key ``ck`` (read once per
+    """ATTRIBUTE_COLUMNS and referred_by of every customer, row ``ck - 1`` for key ``ck`` (read once per
     backend: joining the strings in DuckDB or pandas on every filter change cost more than the
     period's numbers)."""
     if backend not in _ATTRIBUTES:
         k = backend.table("customer_key").select("ck", "customer_id")
-        cu = backend.table("customers").select("customer_id", *ATTRIBUTE_COLUMNS)
-        df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in ATTRIBUTE_COLUMNS])
-                      .order_by("ck"))
+        cols = [*ATTRIBUTE_COLUMNS, "referred_by"]
+        cu = backend.table("customers").select("customer_id", *cols)
+        df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in cols]).order_by("ck"))
         if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
         _ATTRIBUTES[backend] = df.drop(columns="ck")
@@ -280,11 +291,12 @@ def customer_keys(backend, filters: Filters):
     return k.filter(*preds) if preds else k
 
 
-def _diff(col: str) -> str:
+def _diff(col: str, end: str = "e", start: str = "b") -> str:
     """Running total at the end minus at the start, with the float noise of the subtraction of
     two large totals snapped to 0 (a customer with nothing in the period gets exactly 0)."""
-    d = f"(e.{col} - coalesce(b.{col}, 0))"
-    return f"CASE WHEN abs({d}) <= 1e-12 * abs(e.{col}) THEN 0 ELSE {d} END"
+    hi = f"coalesce({end}.{col}, 0)"
+    d = f"({hi} - coalesce({start}.{col}, 0))"
+    return f"CASE WHEN abs({d}) <= 1e-12 * abs({hi}) THEN 0 ELSE {d} END"
 
 
 CUSTOMER_FACTS_SQL = """
@@ -324,13 +336,14 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     (``period_customers``); the tests check it against customer_month and plain pandas.
     """
     df = period_customers(backend, filters)
-    if attributes:
-        attrs = attributes_by_key(backend).take(df["ck"].to_numpy() - 1).reset_index(drop=True)
-        df = pd.concat([df, attrs], axis=1)
-    df = df.drop(columns="ck")
     # Sorted here, not in DuckDB: sorting rows that carry the attribute strings cost DuckDB
-    # ~0.5 s at 170k customers; numpy sorts the revenue column in milliseconds.
+    # ~0.5 s at 170k customers; numpy sorts the revenue column in milliseconds. The attribute
+    # strings are then taken once, in that order.
     df = df.take(rank_order(df["revenue"], df["customer_id"])).reset_index(drop=True)
+    if attributes:
+        attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)]
+        df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
+    df = df.drop(columns="ck")
     for c in COUNT_COLUMNS + ("active_months",):
         df[c] = df[c].astype("int64")
     return df
@@ -751,11 +764,32 @@ def _month_end(d: date) -> date:
     return date.fromordinal(add_months(d, 1).toordinal() - 1)
 
 
+FEATURES_SQL = """
+SELECT e.ck, k.customer_id,
+       {revenue} AS revenue, {gross_profit} AS gross_profit, {account_profit} AS account_profit,
+       (e.order_days - coalesce(b.order_days, 0))::BIGINT AS frequency,
+       (e.orders - coalesce(b.orders, 0))::BIGINT AS orders,
+       (e.active_months - coalesce(b.active_months, 0))::BIGINT AS active_months,
+       {last12} AS revenue_last12, {prev12} AS revenue_prev12,
+       k.first_order AS first_order_date, e.last_order AS last_order_date
+FROM ({e}) e
+JOIN ({keys}) k ON k.ck = e.ck
+LEFT JOIN ({b}) b ON b.ck = e.ck
+LEFT JOIN ({y1}) y1 ON y1.ck = e.ck
+LEFT JOIN ({y2}) y2 ON y2.ck = e.ck
+WHERE e.orders - coalesce(b.orders, 0) > 0
+"""
+for _c in ("revenue", "gross_profit", "account_profit"):
+    FEATURES_SQL = FEATURES_SQL.replace("{%s}" % _c, _diff(_c))
+FEATURES_SQL = (FEATURES_SQL.replace("{last12}", _diff("revenue", "e", "y1"))
+                .replace("{prev12}", _diff("revenue", "y1", "y2")))
+
+
 def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.DataFrame:
     """Customer features for segmentation, one row per customer with an order in the period.
 
-    Computed in DuckDB from ``customer_month`` (the dimension filters and ``customer_ids`` apply;
-    the period decides the window), as of ``as_of`` = the last day of the period's last month,
+    Computed in DuckDB from the running totals ``customer_cum`` (four month-rows per customer;
+    the dimension, customer and tier filters apply; the period decides the window), as of ``as_of`` = the last day of the period's last month,
     capped at the last order date in the data:
 
     - recency: days from the last order (up to ``as_of``) to ``as_of``
@@ -776,33 +810,31 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by.
     """
     cm = backend.table("customer_month")
-    data_end = cm.aggregate(m=cm.last_order_date.max()).execute()["m"].iloc[0]
-    data_end = pd.Timestamp(data_end).date()
+    data_end = last_order_date(backend)
     end = filters.end or month_start(data_end)
     as_of = min(_month_end(end), data_end)
     start = filters.start
     n_months = filters.months if start else None
-    hist = apply_filters(cm, replace(filters, start=None, end=end))
-    in_period = (hist.month >= start) if start else ibis.literal(True)
-    last12 = hist.month > add_months(end, -12)
-    prev12 = (hist.month > add_months(end, -24)) & (hist.month <= add_months(end, -12))
-    agg = hist.group_by("customer_id").aggregate(
-        revenue=hist.revenue.sum(where=in_period),
-        gross_profit=hist.gross_profit.sum(where=in_period),
-        account_profit=hist.account_profit.sum(where=in_period),
-        frequency=hist.order_days.sum(where=in_period),
-        orders=hist.orders.sum(where=in_period),
-        active_months=(hist.orders > 0).sum(where=in_period),
-        first_month=hist.month.min(where=in_period),
-        revenue_last12=hist.revenue.sum(where=last12),
-        revenue_prev12=hist.revenue.sum(where=prev12),
-        first_order_date=hist.first_order_date.min(),
-        last_order_date=hist.last_order_date.max(),
-    )
-    agg = agg.filter(agg.orders > 0)
-    cu = backend.table("customers").select("customer_id", *FEATURE_ATTRIBUTES)
-    out = agg.left_join(cu, "customer_id").select(agg, *[cu[c] for c in FEATURE_ATTRIBUTES])
-    df = to_frame(out.order_by(ibis.desc("revenue"), "customer_id"))
+    # Running totals at the period's end, before its start, and 12 and 24 months before its
+    # end (a month after the data reads the last month's totals: nothing happened since).
+    last = last_month(backend)
+    at = lambda m: _cum_at(backend, min(m, last) if m and last else None)  # noqa: E731
+    relations = dict(e=at(end), b=at(add_months(start, -1) if start else None),
+                     y1=at(add_months(end, -12)), y2=at(add_months(end, -24)),
+                     keys=customer_keys(backend, filters).select("ck", "customer_id", "first_order"))
+    df = run_sql(backend, FEATURES_SQL, **relations)
+    if n_months is None:  # open-ended: the period starts at each customer's first month in it
+        # (a rare path: the app's period always has both ends)
+        m = cm.filter(cm.month >= start) if start else cm
+        first = to_frame(m.group_by("customer_id").aggregate(first_month=m.month.min()))
+        df = df.merge(first, on="customer_id", how="left")
+    # rank first, then take the attribute strings once, in that order
+    df = df.take(rank_order(df["revenue"], df["customer_id"])).reset_index(drop=True)
+    attrs = attributes_by_key(backend)[list(FEATURE_ATTRIBUTES)]
+    df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
+    for c in ("first_order_date", "last_order_date", "first_month"):
+        if c in df:
+            df[c] = pd.to_datetime(df[c])
     if breadth and len(df):
         ol = backend.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)

@@ -159,6 +159,13 @@ USER_TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+# Indexes of the user database, created if missing (older user databases gain them on their next
+# open; no data changes, so the user schema version stays). One row per plan version: two
+# writers can never both save version n of a plan (kamdash.plans).
+USER_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS account_plans_version ON account_plans (plan_id, version)",
+)
+
 REQUIRED_ORDER_COLUMNS = ("customer_id", "order_date", "revenue")
 
 

@@ -190,7 +190,9 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY ck
         """
     )
-    sums = ", ".join(f"sum({c}) OVER w AS {c}" for c in schema.CUMULATIVE_COLUMNS)
+    counts = ("orders", "order_days", "lines", "rows", "active_months")
+    sums = ", ".join(f"sum({c}) OVER w{'::BIGINT' if c in counts else ''} AS {c}"
+                     for c in schema.CUMULATIVE_COLUMNS)
     con.execute(
         f"""
         CREATE TABLE customer_cum AS
@@ -348,6 +350,8 @@ def ensure_user_db(path: Path | str) -> None:
     try:
         for name, cols in schema.USER_TABLES.items():
             con.execute(schema.create_table_sql(name, cols))
+        for ddl in schema.USER_INDEXES:
+            con.execute(ddl)
         meta = read_meta(con)
         found = int(meta.get("schema_version", schema.USER_SCHEMA_VERSION))
         if meta and meta.get("kind") != schema.USER_KIND:
@@ -365,9 +369,26 @@ def ensure_user_db(path: Path | str) -> None:
         con.close()
 
 
+_ensured: set[tuple] = set()  # user database files this process already created or migrated
+
+
+def _ensure_once(path: Path | str) -> None:
+    """ensure_user_db, once per file (identified by device and inode) in this process: the
+    check opens the file for writing and costs ~0.1 s, too much for every read."""
+    try:
+        s = os.stat(path)
+        ident = (str(Path(path).resolve()), s.st_dev, s.st_ino)
+    except FileNotFoundError:
+        ident = None
+    if ident is None or ident not in _ensured:
+        ensure_user_db(path)
+        s = os.stat(path)
+        _ensured.add((str(Path(path).resolve()), s.st_dev, s.st_ino))
+
+
 def _with_user_db(path: Path | str, fn, retries: int = 20):
     """Open the user database briefly (another process may hold it for a moment)."""
-    ensure_user_db(path)
+    _ensure_once(path)
     for attempt in range(retries):
         try:
             con = _connect(path, read_only=False)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kamdash.ui import data, segments as ui
+from kamdash.ui import components, data, segments as ui
 from kamdash.ui import shell
 
 ctx = shell.context()
@@ -22,19 +22,21 @@ with st.expander(ctx.t("ka.rules"), expanded=False):
     ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
 
 left, right = st.columns([4, 5])  # the table needs the room: five columns of money and shares
-left.plotly_chart(ui.types_figure(ctx, seg), key="ka_types_chart")
-right.dataframe(ui.types_table(ctx, seg), hide_index=True, width="stretch", key="ka_types_table")
+components.chart(ctx, ui.types_figure(ctx, seg), "ka_types_chart", "kamdash-ka-types", where=left)
+components.table(ctx, ui.types_table(ctx, seg), "ka_types_table", "kamdash-ka-types", where=right)
 st.caption(ctx.t("ka.types.caption"))
 
 st.subheader(ctx.t("ka.pf"))
 fig, lists, split = ui.portfolio(ctx, seg)
-st.plotly_chart(fig, key="portfolio")
+components.chart(ctx, fig, "portfolio", "kamdash-ka-portfolio")
 st.caption(ctx.t("ka.pf.caption", split=ctx.money(split)))
 ui.quadrant_tabs(ctx, lists)
 
 st.subheader(ctx.t("ka.groups"))
 st.caption(ctx.t("ka.groups.caption"))
-st.dataframe(ui.rollup_table(ctx, seg), hide_index=True, width="stretch", key="ka_groups")
+groups = ui.rollup_table(ctx, seg)
+components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", column_config=ui.links(ctx),
+                 download=ui.without_links(ctx, groups))
 
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))

@@ -29,7 +29,7 @@ components.kpi_cards(ctx, view.kpis)
 labels = {k: ctx.t(f"series.{k}") for k in ("revenue", "gross_profit", "account_profit")}
 labels.update(title=ctx.t("overview.trend_title"), x=ctx.t("axis.month"),
               y=ctx.t("axis.amount", currency=ctx.currency))
-st.plotly_chart(charts.trend_chart(view.monthly, labels, ctx.lang, ctx.currency), key="trend")
+components.chart(ctx, charts.trend_chart(view.monthly, labels, ctx.lang, ctx.currency), "trend", "kamdash-trend")
 
 st.subheader(ctx.t("overview.top_title", n=TOP_N_DEFAULT))
 components.show_accounts(ctx, view.top)

@@ -3,6 +3,7 @@ at-risk key accounts."""
 
 import streamlit as st
 
+from kamdash.ui import components
 from kamdash.ui import retention as ui
 from kamdash.ui import shell
 
@@ -18,9 +19,8 @@ with tabs[0]:
         st.warning(ctx.t("ret.no_orders"))
     else:
         heat, curves, defect, definitions = cohort
-        st.plotly_chart(heat, key="ret_heatmap")
-        st.plotly_chart(curves, key="ret_curves")
-        st.plotly_chart(defect, key="ret_defection")
+        for fig, key in ((heat, "ret_heatmap"), (curves, "ret_curves"), (defect, "ret_defection")):
+            components.chart(ctx, fig, key, f"kamdash-{key}")
         st.caption(definitions)
 
 with tabs[1]:
@@ -36,8 +36,8 @@ with tabs[1]:
             group = ui.group_select(ctx)
             total, eq_fig, top_fig = ui.equity_figures(ctx, values, fit, group)
             ui.value_metrics(ctx, total, values, vs)
-            st.plotly_chart(eq_fig, key="ret_equity")
-            st.plotly_chart(top_fig, key="ret_top_clv")
+            components.chart(ctx, eq_fig, "ret_equity", "kamdash-customer-equity")
+            components.chart(ctx, top_fig, "ret_top_clv", "kamdash-top-clv")
         st.caption(ctx.t("ret.fit_caption", model=ctx.t(f"ret.model.{fs.model}"),
                          end=ctx.t_month(fs.calibration_end), n=fit["customers"],
                          seconds=fit["seconds"], library=fit["library"]))
@@ -53,7 +53,7 @@ with tabs[2]:
             st.info(ctx.t("ret.no_holdout"))
         else:
             st.markdown(ui.validation_text(ctx, val))
-            st.plotly_chart(ui.tracking_figure(ctx, val, fs), key="ret_tracking")
+            components.chart(ctx, ui.tracking_figure(ctx, val, fs), "ret_tracking", "kamdash-tracking")
 
 with tabs[3]:
     if fit is None:
@@ -61,5 +61,5 @@ with tabs[3]:
     elif not values.empty:
         table = ui.at_risk_table(ctx, values)
         st.markdown(ctx.t("ret.at_risk_intro", n=len(table)))
-        st.dataframe(table, hide_index=True, width="stretch", key="ret_at_risk")
+        ui.show_at_risk(ctx, table)
         ui.export_buttons(ctx, table, "at_risk_accounts")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from kamdash.ui import components
 from kamdash.ui import segments as ui
 from kamdash.ui import shell
 
@@ -23,12 +24,12 @@ st.caption(ctx.t("seg.summary", n=f"{len(seg.features):,}", k=seg.result.k,
 ui.show_choice(ctx, seg)
 
 fig, note = ui.segment_map(ctx, seg)
-st.plotly_chart(fig, key="segment_map")
+components.chart(ctx, fig, "segment_map", "kamdash-segment-map")
 st.caption(note)
 
 st.subheader(ctx.t("seg.profiles"))
-st.dataframe(ui.profile_table(ctx, seg), hide_index=True, width="stretch", key="segment_table")
-st.plotly_chart(ui.profile_heatmap(ctx, seg), key="profile_heatmap")
+components.table(ctx, ui.profile_table(ctx, seg), "segment_table", "kamdash-segments")
+components.chart(ctx, ui.profile_heatmap(ctx, seg), "profile_heatmap", "kamdash-segment-profiles")
 st.caption(ctx.t("seg.heat.caption"))
 
 st.subheader(ctx.t("seg.names"))

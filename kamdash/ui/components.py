@@ -68,4 +68,70 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
         share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=100,
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+    from kamdash.ui import account
+
+    shown, config = account.with_links(ctx, table, df["customer_id"], config)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    table_downloads(ctx, table, "top_accounts", "kamdash-top-accounts")  # data, not app links
+
+
+# ---------------------------------------------------------------- downloads of charts and tables
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_WIDTH = 1200  # CSS pixels of a downloaded chart (PNG at twice that: 2400 px wide)
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")
+    return keep or "kamdash"
+
+
+def chart_downloads(ctx, fig, key: str, name: str, where=None) -> None:
+    """PNG and SVG download buttons for ``fig``; the image is rendered (kaleido) only when a
+    button is clicked, in Streamlit's download thread, so showing the page costs nothing."""
+    from kamdash import deck
+
+    where = where or st
+    height = int(fig.layout.height or 500)
+    fname = _safe_name(name)
+    c1 = c2 = where.container(horizontal=True, gap="small")
+    c1.download_button(ctx.t("export.png"), lambda: deck.figure_png(fig, width=EXPORT_WIDTH, height=height),
+                       file_name=f"{fname}.png", mime="image/png", key=f"{key}_png", on_click="ignore",
+                       icon=":material/image:", type="tertiary", help=ctx.t("export.chart_help"))
+    c2.download_button(ctx.t("export.svg"), lambda: deck.figure_svg(fig, width=EXPORT_WIDTH, height=height),
+                       file_name=f"{fname}.svg", mime="image/svg+xml", key=f"{key}_svg", on_click="ignore",
+                       icon=":material/polyline:", type="tertiary", help=ctx.t("export.chart_help"))
+
+
+def chart(ctx, fig, key: str, name: str, where=None, **kwargs) -> None:
+    """``st.plotly_chart`` plus PNG/SVG downloads (high resolution, CJK fonts)."""
+    where = where or st
+    where.plotly_chart(fig, key=key, **kwargs)
+    chart_downloads(ctx, fig, key, name, where)
+
+
+def table_downloads(ctx, df: pd.DataFrame, key: str, name: str, where=None) -> None:
+    """CSV and Excel downloads of ``df`` (through kamdash.export: formulas neutralised), built
+    only when clicked."""
+    from kamdash import export
+
+    where = where or st
+    fname = _safe_name(name)
+    c1 = c2 = where.container(horizontal=True, gap="small")
+    c1.download_button(ctx.t("export.csv"), lambda: export.csv_bytes(df), file_name=f"{fname}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+                       type="tertiary", help=ctx.t("export.table_help"))
+    c2.download_button(ctx.t("export.xlsx"), lambda: export.excel_bytes(df, fname[:31]),
+                       file_name=f"{fname}.xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", on_click="ignore",
+                       icon=":material/table_view:", type="tertiary", help=ctx.t("export.table_help"))
+
+
+def table(ctx, df: pd.DataFrame, key: str, name: str, where=None, download: pd.DataFrame | None = None,
+          **kwargs) -> None:
+    """``st.dataframe`` (no index, full width) plus CSV/Excel downloads of ``download`` (default:
+    ``df``; pass the table without its link column so files hold data, not app URLs)."""
+    where = where or st
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    where.dataframe(df, key=key, **kwargs)
+    table_downloads(ctx, df if download is None else download, key, name, where)

@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import export, i18n
 from kamdash.analytics import pareto
 from kamdash.charts import concentration as charts
-from kamdash.ui import data
+from kamdash.ui import account, components, data
 
 GRAINS = ("quarter", "year")
 TOP_N_CHOICES = (10, 20, 50, 100)
@@ -102,13 +102,13 @@ def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
                   x=ctx.t("conc.axis.customers"), y=ctx.t("axis.amount", currency=ctx.currency),
                   y2=ctx.t("conc.axis.cum_share"), bars=ctx.t("conc.bars"), line=ctx.t("conc.cum_line"),
                   point=point)
-    left.plotly_chart(charts.pareto_chart(pareto.ranked(pop, value), labels, ctx.lang, ctx.currency,
-                                          r["for_target_share"]), key="pareto")
+    components.chart(ctx, charts.pareto_chart(pareto.ranked(pop, value), labels, ctx.lang, ctx.currency,
+                                              r["for_target_share"]), "pareto", f"kamdash-pareto-{value}", where=left)
     labels = dict(title=ctx.t("conc.lorenz_title"), x=ctx.t("conc.axis.customers_asc"),
                   y=ctx.t("conc.axis.cum_share"), curve=ctx.t("conc.lorenz"),
                   equality=ctx.t("conc.equality"), gini=ctx.t("conc.gini") + " " + num(ctx, r["gini"]))
-    right.plotly_chart(charts.lorenz_chart(pareto.lorenz_curve(pop[value]), labels, r["gini"]),
-                       key="lorenz")
+    components.chart(ctx, charts.lorenz_chart(pareto.lorenz_curve(pop[value]), labels, r["gini"]),
+                     "lorenz", f"kamdash-lorenz-{value}", where=right)
 
 
 def names(ctx, df: pd.DataFrame) -> pd.Series:
@@ -134,8 +134,8 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                   total=ctx.t("conc.whale_total"),
                   peak=ctx.t("conc.whale_peak_note", peak=pct(ctx, s["peak"], 0),
                              n=i18n.fmt_number(s["peak_customers"], ctx.lang)))
-    st.plotly_chart(charts.whale_chart(pareto.whale_curve(facts), labels, s["peak"],
-                                       s["peak_customer_share"]), key="whale")
+    components.chart(ctx, charts.whale_chart(pareto.whale_curve(facts), labels, s["peak"],
+                                             s["peak_customer_share"]), "whale", "kamdash-whale-curve")
     worst = pareto.loss_makers(facts)
     if worst.empty:
         st.success(ctx.t("conc.no_loss_makers"))
@@ -149,9 +149,10 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
     for reason in pareto.LOSS_REASONS:
         table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
-    st.dataframe(table, hide_index=True, width="stretch", key="worst", column_config={
+    linked, cfg = account.with_links(ctx, table, worst["customer_id"], {
         ctx.t("col.rank"): st.column_config.NumberColumn(width=40),
         ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    components.table(ctx, linked, "worst", "kamdash-loss-makers", column_config=cfg, download=table)
     st.caption(ctx.t("conc.worst_caption"))
 
 
@@ -179,7 +180,7 @@ def tier_table(ctx, summary: pd.DataFrame, value: str) -> None:
         t[ctx.t(f"col.{col}")] = [ctx.money(v) for v in summary[col]]
     t[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = [pct(ctx, v) for v in summary["value_share"]]
     t[ctx.t("conc.avg_order")] = [ctx.money(v) for v in summary["avg_order"]]
-    st.dataframe(t, hide_index=True, width="stretch", key="tiers")
+    components.table(ctx, t, "tiers", "kamdash-abc-tiers")
 
 
 def over_time(ctx, value: str) -> None:
@@ -193,7 +194,8 @@ def over_time(ctx, value: str) -> None:
     labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value).lower()), x=ctx.t(f"conc.grain.{grain}"),
                   y=ctx.t("conc.axis.index"), gini=ctx.t("conc.gini"), top_share=ctx.t("conc.top", p=20),
                   partial=ctx.t("conc.partial"))
-    st.plotly_chart(charts.over_time_chart(over, labels, ctx.lang, grain), key="over_time")
+    components.chart(ctx, charts.over_time_chart(over, labels, ctx.lang, grain), "over_time",
+                     f"kamdash-concentration-{grain}")
     st.markdown(trend_sentence(ctx, over, grain))
 
 
@@ -222,7 +224,7 @@ def breakdown(ctx, facts: pd.DataFrame, value: str) -> None:
     t[ctx.t("conc.for80")] = [pct(ctx, v) for v in b["for_target_share"]]
     t[ctx.t("conc.gini")] = [num(ctx, v) for v in b["gini"]]
     t[ctx.t("conc.hhi")] = [num(ctx, v, 4) for v in b["hhi"]]
-    st.dataframe(t, hide_index=True, width="stretch", key="breakdown")
+    components.table(ctx, t, "breakdown", f"kamdash-breakdown-{dim}")
 
 
 def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
@@ -248,7 +250,8 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     pcfg = st.column_config.NumberColumn(format="percent")
     config = {c: st.column_config.NumberColumn(format="localized") for c in money}
     config.update({out.columns[-2]: pcfg, out.columns[-1]: pcfg})
-    st.dataframe(out, hide_index=True, width="stretch", key="drill_table", column_config=config)
+    shown, config = account.with_links(ctx, out, d["customer_id"], config)
+    st.dataframe(shown, hide_index=True, width="stretch", key="drill_table", column_config=config)
     name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(ctx.t("conc.download_csv"), export.csv_bytes(out), f"{name}.csv", "text/csv",

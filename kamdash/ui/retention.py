@@ -213,6 +213,14 @@ def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def show_at_risk(ctx, table: pd.DataFrame) -> None:
+    """The at-risk table with a link from each account to its 360 page (not in the exports)."""
+    from kamdash.ui import account
+
+    shown, cfg = account.with_links(ctx, table, table[ctx.t("col.customer_id")])
+    st.dataframe(shown, hide_index=True, width="stretch", key="ret_at_risk", column_config=cfg)
+
+
 def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(ctx.t("ret.export_csv"), export.csv_bytes(table), f"{name}.csv", "text/csv",

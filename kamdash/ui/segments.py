@@ -17,7 +17,7 @@ from kamdash import export, i18n, store
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
-from kamdash.ui import data
+from kamdash.ui import account, components, data
 
 CONFIG_KEY = "segments.config"
 NAMES_KEY = "segments.names"
@@ -126,7 +126,7 @@ def show_choice(ctx, seg: Segmentation) -> None:
         return
     best = r.silhouette.loc[r.silhouette["k"] == r.k, "silhouette"].iloc[0]
     labels = {"title": ctx.t("seg.sil.title"), "x": ctx.t("seg.sil.x"), "y": ctx.t("seg.sil.y")}
-    st.plotly_chart(charts.silhouette_chart(r.silhouette, r.k, labels), key="silhouette")
+    components.chart(ctx, charts.silhouette_chart(r.silhouette, r.k, labels), "silhouette", "kamdash-silhouette")
     st.caption(ctx.t("seg.sil.why", k=r.k, score=f"{best:.2f}"))
 
 
@@ -312,10 +312,11 @@ def portfolio(ctx, seg: Segmentation):
     lists = {}
     for q in ka.QUADRANTS:
         p = pf[pf["quadrant"] == q]
-        lists[q] = pd.DataFrame({ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
-                                 ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
-                                 ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
-                                 ctx.t("ka.col.types"): p["types"]})
+        lists[q] = account.with_links(ctx, pd.DataFrame({
+            ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
+            ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
+            ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
+            ctx.t("ka.col.types"): p["types"]}), p["customer_id"])[0]
     return fig, lists, pf.attrs["value_split"]
 
 
@@ -323,14 +324,26 @@ def quadrant_tabs(ctx, lists: dict) -> None:
     tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
     for tab, q in zip(tabs, ka.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
-        tab.dataframe(lists[q], hide_index=True, width="stretch", height=300)
+        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300,
+                         column_config=links(ctx, sized=False), download=without_links(ctx, lists[q]))
+
+
+def links(ctx, sized: bool = True) -> dict:
+    """column_config of the link column added to account lists (opens the Account 360 page);
+    unsized inside tabs (a fixed column width in a hidden tab kept Chromium busy laying it out)."""
+    return {ctx.t("acct.link"): account.link_column(ctx, width="small" if sized else None)}
+
+
+def without_links(ctx, df: pd.DataFrame) -> pd.DataFrame:
+    """An account list as downloaded: without the column of links to the Account 360 page."""
+    return df.drop(columns=[ctx.t("acct.link")], errors="ignore")
 
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
     links = data.customer_links(ctx.data_key)
     g = ka.group_rollup(seg.features, links)
     names = _account_names(ctx, links.set_index("customer_id").loc[g["group_id"]].reset_index())
-    return pd.DataFrame({
+    table = pd.DataFrame({
         ctx.t("ka.col.group"): names.to_numpy(),
         ctx.t("ka.col.members"): g["members"], ctx.t("ka.col.active_members"): g["active_members"],
         ctx.t("ka.col.own_revenue"): [ctx.money(v) for v in g["own_revenue"]],
@@ -338,8 +351,9 @@ def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
         ctx.t("ka.col.group_revenue"): [ctx.money(v) for v in g["revenue"]],
         ctx.t("col.account_profit"): [ctx.money(v) for v in g["account_profit"]],
     })
+    return account.with_links(ctx, table, g["group_id"], after=ctx.t("ka.col.group"))[0]
 
 
 __all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
            "name_editor", "download", "rules_editor", "types_figure", "types_table", "portfolio",
-           "quadrant_tabs", "rollup_table"]
+           "quadrant_tabs", "rollup_table", "links"]

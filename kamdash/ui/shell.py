@@ -246,18 +246,6 @@ def start() -> Context:
     return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key)
 
 
-AUTHOR_KEY = "author"
-
-
-def author(ctx: Context) -> str:
-    """The user's name for what they save (scenarios, plans): a small sidebar text input bound
-    to session state ``author`` (kept while the browser session lasts; not in the URL)."""
-    name = st.sidebar.text_input(ctx.t("shell.author"), key=AUTHOR_KEY, max_chars=80,
-                                 placeholder=ctx.t("shell.author.placeholder"),
-                                 help=ctx.t("shell.author.help"))
-    return (name or "").strip()
-
-
 def start_app() -> Context:
     """app.py: render the shell and leave the context for the page of this rerun."""
     ctx = start()
@@ -274,3 +262,23 @@ def context() -> Context:
     """
     ctx = st.session_state.pop(CTX_KEY, None)
     return ctx if ctx is not None else start()
+
+
+AUTHOR_KEY = "author"
+_AUTHOR_KEPT = "kamdash.author"  # the name outlives pages where the sidebar field is not shown
+
+
+def author(ctx) -> str:
+    """Who is editing: the signed-in user's name (or e-mail) when a login is configured, else
+    the name typed in the sidebar field "Your name" (remembered for the session); "" if none."""
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("name") or st.user.get("email") or "")
+    except Exception:  # no login configured: st.user cannot tell
+        pass
+    if AUTHOR_KEY not in st.session_state and _AUTHOR_KEPT in st.session_state:
+        st.session_state[AUTHOR_KEY] = st.session_state[_AUTHOR_KEPT]
+    name = st.sidebar.text_input(ctx.t("author.label"), key=AUTHOR_KEY, max_chars=80,
+                                 help=ctx.t("author.help")).strip()
+    st.session_state[_AUTHOR_KEPT] = name
+    return name

@@ -26,7 +26,9 @@ def test_segments_and_key_accounts_pages(server, page: Page, artifacts):
     expect(page.get_by_text("highest silhouette score")).to_be_visible()
     expect(page.get_by_text("Segment map")).to_be_visible()
     expect(page.locator(".js-plotly-plot canvas").first).to_be_attached()  # the WebGL scatter
-    expect(page.get_by_test_id("stDownloadButton")).to_have_count(2)
+    # PNG + SVG under the silhouette chart, the map and the heatmap; CSV + Excel under the profile
+    # table; CSV + Excel of the assignment
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(10)
     page.screenshot(path=str(artifacts / "segments-en.png"), full_page=True)
 
     page.goto(server.url + "/key-accounts")
@@ -54,14 +56,15 @@ def test_segments_and_key_accounts_pages(server, page: Page, artifacts):
     page.goto(server.url + "/key-accounts")
     page.get_by_role("radio", name="简体中文").click()
     expect(page.get_by_role("heading", name="大客户", exact=True)).to_be_visible(timeout=WAIT)
+    wait_idle(page)  # the language switch reruns the page: wait for the Chinese charts
     charts_drawn(page, 2)
-    expect(page.get_by_text("当前价值与增长潜力")).to_be_visible()
+    expect(page.get_by_text("当前价值与增长潜力")).to_be_visible(timeout=WAIT)
     page.screenshot(path=str(artifacts / "key-accounts-zh.png"), full_page=True)
 
     page.get_by_role("link", name="客户细分").click()
     expect(page.get_by_role("heading", name="客户细分", exact=True)).to_be_visible(timeout=WAIT)
     charts_drawn(page, 3)
     expect(page.get_by_text("细分群分布图")).to_be_visible()
-    expect(page.get_by_test_id("stDownloadButton")).to_have_count(2, timeout=WAIT)
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(10, timeout=WAIT)  # as in English
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "segments-zh.png"), full_page=True)

@@ -54,7 +54,12 @@ def test_renders_every_section(at):
     assert [s.value for s in at.subheader] == ["Whale curve: who earns the profit and who destroys it",
                                                 "ABC tiers by revenue", "Concentration over time",
                                                 "Side by side", "Account list"]
-    assert len(at.get("download_button")) == 2
+    keys = {b.key for b in at.get("download_button")}
+    assert {"dl_csv", "dl_xlsx"} <= keys  # the account list
+    for chart in ("pareto", "lorenz", "whale", "over_time"):  # every chart as PNG and SVG
+        assert {f"{chart}_png", f"{chart}_svg"} <= keys
+    for table in ("worst", "tiers", "breakdown"):  # every table as CSV and Excel
+        assert {f"{table}_csv", f"{table}_xlsx"} <= keys
 
 
 def test_numbers_equal_the_analytics_output(at, facts):

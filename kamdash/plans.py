@@ -1,0 +1,253 @@
+"""Account plans in the user database: versioned, with optimistic concurrency (no Streamlit).
+
+One plan per account (``plan_id`` is the account's customer_id). Every save appends a new
+version (1, 2, ...) with its author and time; nothing is overwritten, so the full history can be
+read back. A save names the version it started from (``base_version``; None for a new plan): if
+another writer saved in the meantime, the save is refused with ``PlanConflict`` carrying their
+version, and the caller decides (keep mine = save again on top of theirs, take theirs, merge).
+Deleting removes the plan with its history, under the same check.
+
+The check and the append run under one lock in this process and in one DuckDB transaction; a
+unique index on (plan_id, version) makes a lost update impossible even across processes.
+Plans live in the user database, which a sales re-import never opens (``store``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from kamdash import store
+
+METRICS = ("revenue", "margin", "adoption")  # what a goal's target measures
+ACTION_STATUSES = ("open", "in_progress", "done", "blocked")
+BODY_FIELDS = ("goals", "solution", "actions", "notes")
+
+_write_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    plan_id: str
+    version: int
+    customer_id: str
+    body: dict
+    author: str
+    saved_at: datetime  # UTC
+
+
+class PlanConflict(Exception):
+    """The plan changed since ``base_version`` was read: ``theirs`` is the latest version (None
+    when the plan was deleted in the meantime)."""
+
+    def __init__(self, base_version: int | None, theirs: PlanVersion | None):
+        self.base_version = base_version
+        self.theirs = theirs
+        latest = theirs.version if theirs else "deleted"
+        super().__init__(f"plan changed since version {base_version} (now {latest})")
+
+
+def plan_id_for(customer_id: str) -> str:
+    return str(customer_id)
+
+
+def _missing(value) -> bool:
+    """None, NaN, NaT, pd.NA or empty text (as table editors give back empty cells)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA
+        return True
+
+
+def _iso(value) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return date.fromisoformat(str(value)[:10]).isoformat()
+
+
+def _num(value) -> float | None:
+    if _missing(value):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if x != x else x
+
+
+def _text(value) -> str:
+    return "" if _missing(value) else str(value).strip()
+
+
+def normalise(body: dict | None) -> dict:
+    """A plan body in its canonical form (what is stored and compared).
+
+    goals: [{metric: revenue|margin|adoption, target: number (revenue in money, margin as a
+    fraction, adoption unused), category: product category (adoption), start, due: ISO dates}];
+    solution: text; actions: [{action, owner, due (ISO date or None), status}]; notes: text.
+    Goals without a metric or due date and actions without text are dropped.
+    """
+    body = body or {}
+    goals = []
+    for g in body.get("goals") or []:
+        metric = _text(g.get("metric"))
+        due = _iso(g.get("due"))
+        if metric not in METRICS or not due:
+            continue
+        goals.append({"metric": metric, "target": _num(g.get("target")),
+                      "category": _text(g.get("category")) or None,
+                      "start": _iso(g.get("start")), "due": due})
+    actions = []
+    for a in body.get("actions") or []:
+        text = _text(a.get("action"))
+        if not text:
+            continue
+        status = _text(a.get("status")) or "open"
+        actions.append({"action": text, "owner": _text(a.get("owner")), "due": _iso(a.get("due")),
+                        "status": status if status in ACTION_STATUSES else "open"})
+    return {"goals": goals, "solution": _text(body.get("solution")), "actions": actions,
+            "notes": _text(body.get("notes"))}
+
+
+def _row(r) -> PlanVersion:
+    saved = r[5]
+    if saved is not None and saved.tzinfo is None:
+        saved = saved.replace(tzinfo=timezone.utc)
+    return PlanVersion(plan_id=r[0], version=int(r[1]), customer_id=r[2], body=json.loads(r[3]),
+                       author=r[4] or "", saved_at=saved)
+
+
+_COLUMNS = "plan_id, version, customer_id, body, author, saved_at"
+
+
+def _latest(con, plan_id: str) -> PlanVersion | None:
+    rows = con.execute(f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? "
+                       "ORDER BY version DESC LIMIT 1", [plan_id]).fetchall()
+    return _row(rows[0]) if rows else None
+
+
+def latest(path: Path | str, customer_id: str) -> PlanVersion | None:
+    """The current version of the account's plan, or None."""
+    if not Path(path).exists():
+        return None
+    return store._with_user_db(path, lambda con: _latest(con, plan_id_for(customer_id)))
+
+
+def history(path: Path | str, customer_id: str) -> list[PlanVersion]:
+    """Every saved version of the account's plan, newest first."""
+    if not Path(path).exists():
+        return []
+    rows = store._with_user_db(path, lambda con: con.execute(
+        f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? ORDER BY version DESC",
+        [plan_id_for(customer_id)]).fetchall())
+    return [_row(r) for r in rows]
+
+
+def version(path: Path | str, customer_id: str, number: int) -> PlanVersion | None:
+    """One saved version of the account's plan, or None."""
+    if not Path(path).exists():
+        return None
+    rows = store._with_user_db(path, lambda con: con.execute(
+        f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? AND version = ?",
+        [plan_id_for(customer_id), int(number)]).fetchall())
+    return _row(rows[0]) if rows else None
+
+
+def first_saved(path: Path | str) -> dict[str, date]:
+    """customer_id -> the day (UTC) the current plan's first kept version was saved: the
+    default start of its goals."""
+    if not Path(path).exists():
+        return {}
+    rows = store._with_user_db(path, lambda con: con.execute(
+        "SELECT customer_id, min(saved_at) FROM account_plans GROUP BY customer_id").fetchall())
+    return {r[0]: r[1].date() for r in rows}
+
+
+def all_latest(path: Path | str) -> list[PlanVersion]:
+    """The current version of every plan (portfolio view), by customer_id."""
+    if not Path(path).exists():
+        return []
+    rows = store._with_user_db(path, lambda con: con.execute(
+        f"SELECT {_COLUMNS} FROM account_plans QUALIFY version = max(version) OVER (PARTITION BY plan_id) "
+        "ORDER BY customer_id").fetchall())
+    return [_row(r) for r in rows]
+
+
+def save(path: Path | str, customer_id: str, body: dict, author: str,
+         base_version: int | None) -> PlanVersion:
+    """Append a new version of the account's plan, started from ``base_version`` (None: a new
+    plan). Raises PlanConflict when the latest version is not ``base_version``."""
+    plan_id = plan_id_for(customer_id)
+    clean = normalise(body)
+
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            cur = _latest(con, plan_id)
+            if (cur.version if cur else None) != base_version:
+                con.execute("ROLLBACK")
+                raise PlanConflict(base_version, cur)
+            version = (cur.version if cur else 0) + 1
+            saved_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+            con.execute("INSERT INTO account_plans VALUES (?, ?, ?, ?, ?, ?)",
+                        [plan_id, version, str(customer_id), json.dumps(clean, ensure_ascii=False),
+                         author or "", saved_at])
+            con.execute("COMMIT")
+        except PlanConflict:
+            raise
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return PlanVersion(plan_id, version, str(customer_id), clean, author or "",
+                           saved_at.replace(tzinfo=timezone.utc))
+
+    with _write_lock:
+        return store._with_user_db(path, write)
+
+
+def delete(path: Path | str, customer_id: str, base_version: int) -> None:
+    """Delete the account's plan and its history, if nobody saved since ``base_version``."""
+    plan_id = plan_id_for(customer_id)
+
+    def write(con):
+        con.execute("BEGIN")
+        cur = _latest(con, plan_id)
+        if cur is None or cur.version != base_version:
+            con.execute("ROLLBACK")
+            raise PlanConflict(base_version, cur)
+        con.execute("DELETE FROM account_plans WHERE plan_id = ?", [plan_id])
+        con.execute("COMMIT")
+
+    with _write_lock:
+        store._with_user_db(path, write)
+
+
+def changed_fields(a: dict, b: dict) -> tuple[str, ...]:
+    """The body fields (goals, solution, actions, notes) whose values differ."""
+    a, b = normalise(a), normalise(b)
+    return tuple(f for f in BODY_FIELDS if a[f] != b[f])
+
+
+def merge(base: dict | None, mine: dict, theirs: dict) -> tuple[dict, tuple[str, ...]]:
+    """Field-by-field three-way merge: a field only I changed (vs ``base``) takes mine, else
+    theirs. Returns (merged body, fields both changed differently: theirs kept, mine lost)."""
+    base, mine, theirs = normalise(base), normalise(mine), normalise(theirs)
+    out, clashes = {}, []
+    for f in BODY_FIELDS:
+        mine_changed, theirs_changed = mine[f] != base[f], theirs[f] != base[f]
+        if mine_changed and not theirs_changed:
+            out[f] = mine[f]
+        else:
+            out[f] = theirs[f]
+            if mine_changed and theirs_changed and mine[f] != theirs[f]:
+                clashes.append(f)
+    return out, tuple(clashes)

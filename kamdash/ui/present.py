@@ -1,0 +1,193 @@
+"""Streamlit edge of the Present page: presentation layout, slide chooser (saved in the user
+database), navigation, and PPTX/PDF export with progress. Slide content comes from the pure
+functions of ``kamdash.views.present`` fed by the pages' cached data."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from dataclasses import replace
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from kamdash import deck
+from kamdash.analytics import ka_types as ka
+from kamdash.ui import components, data
+from kamdash.ui import retention as retention_ui
+from kamdash.ui import segments as segments_ui
+from kamdash.views import present as view
+
+ORDER_SETTING = "present.order"
+INDEX_KEY = "present_slide"
+ORDER_KEY = "present_order"
+EXPORT_KEY = "kamdash.present.export"  # (format, signature) -> bytes of the last built deck
+SLIDE_HEIGHT = 560  # px of a chart on the presented slide
+
+CSS = """
+<style>
+.kd-slide-title {font-size: 1.15rem; color: #6b7280; margin-bottom: 0.1rem;}
+.kd-headline {font-size: 2.3rem; font-weight: 700; line-height: 1.2; color: #1f2a37;
+              margin: 0 0 0.6rem 0;}
+.kd-bullets {font-size: 1.35rem; line-height: 1.5; color: #1f2a37; padding-left: 1.1rem;}
+.kd-counter {color: #6b7280; font-size: 1rem; padding-top: 0.45rem;}
+</style>
+"""
+
+
+_warm = threading.Event()
+
+
+def _warm_up() -> None:
+    try:
+        deck.warm_up()
+    except Exception:  # noqa: BLE001 - the export will report the problem when asked for
+        _warm.clear()
+
+
+def setup() -> None:
+    """Presentation layout (app.py collapses the sidebar on this page's URL), big text; starts
+    the chart renderer in the background so the first export does not wait for it."""
+    st.set_page_config(layout="wide")
+    st.html(CSS)
+    if not _warm.is_set():
+        _warm.set()
+        threading.Thread(target=_warm_up, name="kamdash-kaleido-warmup", daemon=True).start()
+
+
+def scenarios() -> dict[str, dict]:
+    try:
+        return view.read_scenarios(data.user_db_path())
+    except Exception:  # noqa: BLE001 - an unreadable user database must not break the page
+        return {}
+
+
+def _options(scns: dict) -> list[str]:
+    return [*view.SLIDES, *(view.SCENARIO_PREFIX + sid for sid in scns)]
+
+
+def chooser(ctx, scns: dict) -> list[str]:
+    """The chosen slides in order (multiselect in the order picked; saved on request)."""
+    saved = view.valid_order(data.setting(ORDER_SETTING, list(view.SLIDES)), scns) or list(view.SLIDES)
+    if ORDER_KEY in st.session_state:  # drop a scenario deleted since it was chosen
+        st.session_state[ORDER_KEY] = view.valid_order(st.session_state[ORDER_KEY], scns)
+    order = st.multiselect(ctx.t("present.choose"), _options(scns), default=saved, key=ORDER_KEY,
+                           format_func=lambda s: view.slide_name(ctx, s, scns),
+                           help=ctx.t("present.choose.help"))
+    if not scns:
+        st.caption(ctx.t("present.no_scenarios"))
+    if order and order != saved and st.button(ctx.t("present.save_order"), key="present_save"):
+        data.put_setting(ORDER_SETTING, list(order))
+        st.toast(ctx.t("present.saved"))
+    return list(order)
+
+
+def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
+    """One slide of the storyline from the pages' cached data."""
+    f, key = ctx.filters, ctx.data_key
+    if sid == "overview":
+        return view.overview_slide(ctx, data.overview(key, f, ctx.facts["first_month"]), f)
+    if sid in ("concentration", "whale"):
+        facts = data.customer_facts(key, f)
+        return view.concentration_slide(ctx, facts) if sid == "concentration" else view.whale_slide(ctx, facts)
+    if sid in ("segments", "ka_portfolio"):
+        cfg = segments_ui.saved_config()
+        fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
+        feats = data.customer_features(key, fs, "breadth" in cfg["features"])
+        if sid == "ka_portfolio":
+            types = ka.assign_types(feats, data.customer_links(key), segments_ui.saved_rules())
+            return view.ka_portfolio_slide(ctx, feats, types)
+        if len(feats) < 3:
+            return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
+        result = data.segmentation(key, fs, cfg["features"], cfg["k"], cfg["method"])
+        return view.segments_slide_from(ctx, feats, cfg, data.setting(segments_ui.NAMES_KEY, {}), result)
+    if sid == "retention":
+        matrix, sizes = retention_ui.cohort_frames(key, f, "M", ctx.facts["last_month"])
+        return view.retention_slide(ctx, matrix, sizes)
+    return view.scenario_slide(ctx, scns[sid[len(view.SCENARIO_PREFIX):]])
+
+
+def navigator(ctx, order: list[str], scns: dict) -> int:
+    """Previous / next buttons and a jump-to list; returns the index of the slide to show."""
+    n = len(order)
+    if st.session_state.get(INDEX_KEY, 0) >= n:
+        st.session_state[INDEX_KEY] = n - 1
+
+    def step(d: int) -> None:
+        st.session_state[INDEX_KEY] = min(max(st.session_state.get(INDEX_KEY, 0) + d, 0), n - 1)
+
+    i = st.session_state.get(INDEX_KEY, 0)
+    c1, c2, c3, c4 = st.columns([1, 1, 3, 2], vertical_alignment="center")
+    c1.button(ctx.t("present.prev"), key="present_prev", on_click=step, args=(-1,), disabled=i <= 0,
+              icon=":material/arrow_back:", width="stretch")
+    c2.button(ctx.t("present.next"), key="present_next", on_click=step, args=(1,), disabled=i >= n - 1,
+              icon=":material/arrow_forward:", width="stretch", type="primary")
+    c3.selectbox(ctx.t("present.jump"), list(range(n)), key=INDEX_KEY, label_visibility="collapsed",
+                 format_func=lambda k: f"{k + 1}. {view.slide_name(ctx, order[k], scns)}")
+    c4.markdown(f"<div class='kd-counter'>{html.escape(ctx.t('present.counter', i=i + 1, n=n))}</div>",
+                unsafe_allow_html=True)
+    return st.session_state[INDEX_KEY]
+
+
+def show(ctx, s: deck.Slide, key: str) -> None:
+    """One slide, large: title, headline, chart (+ bullets / table beside it), notes."""
+    st.markdown(f"<div class='kd-slide-title'>{html.escape(s.title)}</div>"
+                f"<div class='kd-headline'>{html.escape(s.headline)}</div>", unsafe_allow_html=True)
+    side = bool(s.bullets or s.table is not None)
+    main, right = st.columns([2, 1]) if side and s.figure is not None else (st.container(), st.container())
+    if s.figure is not None:
+        fig = go.Figure(s.figure)  # a copy: the presented chart is taller than on the pages
+        fig.update_layout(height=SLIDE_HEIGHT, font_size=16)
+        components.chart(ctx, fig, f"slide_{key}", f"kamdash-{key}", where=main)
+    if s.bullets:
+        items = "".join(f"<li>{html.escape(b)}</li>" for b in s.bullets)
+        right.markdown(f"<ul class='kd-bullets'>{items}</ul>", unsafe_allow_html=True)
+    if s.table is not None:
+        first = s.table.columns[0]  # long account names: leave room for the other columns
+        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right,
+                         column_config={first: st.column_config.TextColumn(first, width="medium")})
+    if s.notes:
+        with st.expander(ctx.t("present.notes_header")):
+            st.markdown(s.notes)
+
+
+def _signature(ctx, order: list[str]) -> tuple:
+    return (ctx.lang, ctx.data_key, ctx.filters, tuple(order), data.user_signature())
+
+
+def exports(ctx, order: list[str], scns: dict) -> None:
+    """Build the whole storyline as PPTX or PDF on the server with progress, then offer it."""
+    st.subheader(ctx.t("present.export_header"))
+    sig = _signature(ctx, order)
+    built = st.session_state.get(EXPORT_KEY, {})
+    c1, c2 = st.columns(2)
+    for col, fmt in ((c1, "pptx"), (c2, "pdf")):
+        if col.button(ctx.t(f"present.export_{fmt}"), key=f"present_build_{fmt}",
+                      icon=":material/slideshow:" if fmt == "pptx" else ":material/picture_as_pdf:"):
+            with col.status(ctx.t("present.building"), expanded=True) as status:
+                bar = st.progress(0.0)
+                try:
+                    t0 = time.perf_counter()
+                    slides = [build_slide(ctx, sid, scns) for sid in order]
+                    make = deck.to_pptx if fmt == "pptx" else deck.to_pdf
+                    payload = make(slides, title=ctx.t("present.deck_title"),
+                                   subtitle="\n".join(view.filter_lines(ctx, ctx.filters, ctx.facts)),
+                                   lang=ctx.lang, progress=lambda x, label: bar.progress(
+                                       x, text=ctx.t("present.building_slide", title=label) if label else None))
+                except Exception as exc:  # noqa: BLE001 - shown to the user, the page stays usable
+                    status.update(label=ctx.t("present.export_failed", detail=str(exc).splitlines()[0]),
+                                  state="error")
+                    continue
+                seconds = time.perf_counter() - t0
+                built = {**{k: v for k, v in built.items() if k[1] == sig}, (fmt, sig): payload}
+                st.session_state[EXPORT_KEY] = built
+                status.update(label=ctx.t("present.built", n=len(slides) + 1, seconds=seconds),
+                              state="complete", expanded=False)
+        payload = built.get((fmt, sig))
+        if payload is not None:
+            mime = ("application/vnd.openxmlformats-officedocument.presentationml.presentation"
+                    if fmt == "pptx" else "application/pdf")
+            col.download_button(ctx.t(f"present.download_{fmt}"), payload, key=f"present_dl_{fmt}",
+                                file_name=f"kamdash-storyline-{ctx.lang}.{fmt}", mime=mime,
+                                on_click="ignore", type="primary", icon=":material/download:")

@@ -1,0 +1,26 @@
+"""Account plans: every plan tracked against actuals (on track / at risk / off track),
+filterable by owner, key-account type and status; each row opens the account."""
+
+import streamlit as st
+
+from kamdash import i18n
+from kamdash.ui import account as ui
+from kamdash.ui import shell
+
+ctx = shell.context()
+st.title(ctx.t("plans.title"))
+st.caption(ctx.t("plans.intro", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+
+table = ui.portfolio(ctx)
+if table.empty:
+    st.info(ctx.t("plans.none"))
+    st.stop()
+
+shown = ui.portfolio_filters(ctx, table)
+ui.portfolio_counts(ctx, shown)
+if shown.empty:
+    st.warning(ctx.t("plans.none_match"))
+else:
+    ui.portfolio_table(ctx, shown)
+st.caption(ctx.t("acct.projection_method", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+st.caption(ctx.t("plans.status_rule"))

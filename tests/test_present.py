@@ -1,0 +1,144 @@
+"""The workshop storyline (kamdash.views.present): headlines computed from the data and right,
+pinned what-if scenarios read defensively, and an 8-slide deck exported to PPTX."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from kamdash import deck, queries
+from kamdash.analytics import cohorts, pareto
+from kamdash.i18n import fmt_money, fmt_pct
+from kamdash.views import present
+from tests.conftest import TINY_CTS, TINY_LINES
+
+FULL = queries.Filters(start=date(2024, 10, 1), end=date(2025, 6, 1))
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_db):
+    backend = queries.connect(str(tiny_db))
+    yield backend, queries.data_facts(backend)
+    backend.disconnect()
+
+
+def by_hand() -> pd.DataFrame:
+    """Revenue and account profit per customer over the whole tiny database, in plain pandas."""
+    lines = pd.DataFrame(TINY_LINES, columns=["order", "line", "date", "customer", "product", "qty",
+                                              "price", "discount", "revenue", "cost"])
+    cts = pd.DataFrame(TINY_CTS, columns=["customer", "month", "type", "amount"])
+    g = lines.groupby("customer")[["revenue", "cost"]].sum()
+    g["account_profit"] = g["revenue"] - g["cost"] - cts.groupby("customer")["amount"].sum().reindex(g.index).fillna(0)
+    return g
+
+
+def test_headlines_equal_hand_computations_on_tiny(tiny):
+    backend, facts = tiny
+    hand = by_hand()  # A 1,140 · B 200 · C 80 · D -10 · E 40 account profit; revenue 4,620
+    assert hand["account_profit"].tolist() == [1140, 200, 80, -10, 40]
+    slides = present.build(backend, present.Texts("en"), FULL, facts,
+                           ["overview", "concentration", "whale"])
+    rev, ap = hand["revenue"].sum(), hand["account_profit"].sum()
+    assert slides[0].headline == (f"5 customers bought {fmt_money(rev, 'en')} and left "
+                                  f"{fmt_money(ap, 'en')} of account profit ({fmt_pct(ap / rev, 'en', 0)} of revenue)")
+    assert slides[0].headline == "5 customers bought CN¥4,620 and left CN¥1,450 of account profit (31% of revenue)"
+    # top 20% of 5 customers = 1 customer (A): 1,140 / 1,450 of account profit
+    top = hand["account_profit"].nlargest(math.ceil(0.2 * len(hand))).sum() / ap
+    assert slides[1].headline == f"Top 20% of customers bring {fmt_pct(top, 'en', 0)} of account profit"
+    assert slides[1].headline == "Top 20% of customers bring 79% of account profit"
+    # one loss-maker (D) loses 10
+    assert slides[2].headline == "1 accounts lose CN¥10 of account profit"
+    assert slides[2].table.iloc[0, 0] == "Delta School"
+    assert all(s.figure is not None and s.notes for s in slides)
+
+
+def test_retention_headline_reads_the_cohort_curve(tiny):
+    backend, facts = tiny
+    counts = queries.cohort_counts(backend, FULL, "M")
+    matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
+    curve = cohorts.retention_curve(matrix, sizes)
+    k, share = present.retention_point(curve)
+    assert k == max(c for c in curve.dropna().index if 1 <= c <= 12)
+    s = present.retention_slide(present.Texts("zh"), matrix, sizes)
+    assert s.headline == f"平均 {fmt_pct(share, 'zh', 0)} 的新客户在首单 {k} 个月后仍在购买"
+
+
+def test_concentration_falls_back_to_revenue_when_losses_push_shares_past_100pct():
+    facts = pd.DataFrame({"customer_id": list("abcde"), "revenue": [100.0, 50, 30, 10, 10], "orders": 1,
+                          "gross_profit": [0.0] * 5, "account_profit": [100.0, 10, 5, -50, -60],
+                          "name": list("abcde")})
+    assert pareto.top_share(facts["account_profit"], 0.2) > 1
+    s = present.concentration_slide(present.Texts("en"), facts)
+    assert s.headline == "Top 20% of customers bring 50% of revenue"
+
+
+@pytest.mark.parametrize("results,expected", [
+    ({"equity_before": 100.0, "equity_after": 120.0, "profit_before": 10, "profit_after": 12},
+     {"equity": (100.0, 120.0), "profit": (10.0, 12.0)}),
+    ('{"result": {"equity_before": 1e6, "equity_after": 1.1e6}, "band": [1, 2]}', {"equity": (1e6, 1.1e6)}),
+    ({"before": {"account_profit": 5}, "after": {"account_profit": 7}}, {"profit": (5.0, 7.0)}),
+    ({"equity_before": None, "equity_after": 3}, {}),
+    ("not json", {}),
+    (None, {}),
+])
+def test_scenario_numbers_are_read_defensively(results, expected):
+    assert present.scenario_numbers(results) == expected
+
+
+def test_scenario_slide_and_storyline_order():
+    tx = present.Texts("en")
+    scns = {"s1": {"name": "Keep 5 more points", "params": '{"defection_points": -5, "cost": 2000}',
+                   "results": {"equity_before": 1_000_000, "equity_after": 1_250_000}}}
+    s = present.scenario_slide(tx, scns["s1"])
+    assert s.headline == "“Keep 5 more points”: customer equity CN¥1M → CN¥1.2M (+25.0%)"
+    assert "defection_points = -5" in s.notes and s.figure is not None
+    assert present.scenario_slide(tx, {"name": "x", "results": {}}).headline == \
+        "This scenario has no stored results to show"
+    order = ["retention", "scenario:s1", "scenario:gone", "retention", "nope", "overview"]
+    assert present.valid_order(order, scns) == ["retention", "scenario:s1", "overview"]
+    assert present.slide_name(tx, "scenario:s1", scns) == "What-if: Keep 5 more points"
+
+
+def test_read_scenarios_from_the_user_database(tmp_path):
+    from kamdash import store
+
+    path = tmp_path / "user.duckdb"
+    assert present.read_scenarios(path) == {}
+    store.ensure_user_db(path)
+    store._with_user_db(path, lambda con: con.execute(  # noqa: SLF001 - as issue 6 stores them
+        "INSERT INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
+        ["s1", "Plan A", '{"horizon": 5}', '{"equity_before": 1, "equity_after": 2}', "me"]))
+    got = present.read_scenarios(path)
+    assert got["s1"]["name"] == "Plan A" and got["s1"]["params"] == {"horizon": 5}
+    assert present.scenario_numbers(got["s1"]["results"]) == {"equity": (1.0, 2.0)}
+
+
+@pytest.mark.skipif(deck.chromium_path() is None, reason="kaleido needs Chromium")
+def test_eight_slide_chinese_deck(small_db):
+    """The whole storyline (6 slides) plus two pinned scenarios, in Chinese, to PPTX."""
+    from pptx import Presentation
+
+    backend = queries.connect(str(small_db))
+    facts = queries.data_facts(backend)
+    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
+    scns = {f"s{i}": {"name": f"方案{i}", "params": {}, "results": {"equity_before": 1e6, "equity_after": 1e6 + i * 1e5,
+                                                                   "profit_before": 2e5, "profit_after": 2.2e5}}
+            for i in (1, 2)}
+    tx = present.Texts("zh", labels=queries.value_labels(backend, "zh"))
+    order = [*present.SLIDES, "scenario:s1", "scenario:s2"]
+    slides = present.build(backend, tx, f, facts, order, scenarios=scns)
+    backend.disconnect()
+    assert len(slides) == 8 and all(s.figure is not None for s in slides)
+    data = deck.to_pptx(slides, title=tx.t("present.deck_title"),
+                        subtitle="\n".join(present.filter_lines(tx, f, facts)), lang="zh")
+    prs = Presentation(io.BytesIO(data))
+    shown = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in prs.slides]
+    assert shown[0][0] == "大客户：利润从哪里来" and "数据截至" in shown[0][1]
+    assert [t[:2] for t in shown[1:]] == [[s.title, s.headline] for s in slides]
+    assert shown[1][0] == "概览" and "位客户带来" in shown[1][1]
+    assert shown[7][1].startswith("“方案1”：客户资产 ¥100万 → ¥110万")
+    assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])
