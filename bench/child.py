@@ -154,6 +154,14 @@ def main(spec: dict) -> dict:
             if diff:
                 return {"equal": False, "difference": f"{f}: {diff}", "states": len(states)}
         return {"equal": True, "states": len(states)}
+    if kind == "interaction":  # a widget move on the page's cached data (no query)
+        prepared = mod.prepare(backend, states[0])
+        times = []
+        for i in range(max(spec["runs"], 1) * 10):
+            t = time.perf_counter()
+            mod.interaction_step(prepared, i)
+            times.append(time.perf_counter() - t)
+        return {"median_s": statistics.median(times), "rss_mb": peak_rss_mb()}
     if kind == "fit":
         t = time.perf_counter()
         mod.fit_step(backend)

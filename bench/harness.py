@@ -134,6 +134,12 @@ def run(sizes, case_names, runs: int, pages: bool) -> list[dict]:
                              f"({c.get('states', 0)} filter states)", "equal": c.get("equal"),
                              "error": c.get("error") or c.get("difference")})
                 print(f"  {rows[-1]['what']}: {'yes' if c.get('equal') else 'NO'}", flush=True)
+            if hasattr(mod, "interaction_step"):
+                r = child({"kind": "interaction", "case": name, "db": db["path"], "runs": runs})
+                rows.append({"size": size, "what": f"{name}: recomputation after a slider move (no query)",
+                             "kamdash_s": r.get("median_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                             "error": r.get("error")})
+                print(f"  {rows[-1]['what']}: kamdash {fmt_ms(rows[-1]['kamdash_s'])}", flush=True)
             if hasattr(mod, "fit_step"):
                 f = child({"kind": "fit", "case": name, "db": db["path"], "runs": runs})
                 rows.append({"size": size, "what": f"{name}: fit (cold / warm median)",

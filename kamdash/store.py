@@ -478,3 +478,55 @@ def get_assignment(path: Path | str):
         return pd.DataFrame(columns=cols)
     return _with_user_db(path, lambda con: con.sql(
         "SELECT * FROM customer_assignment ORDER BY customer_id").df())
+
+
+# ---------------------------------------------------------------- what-if scenarios
+
+
+def put_scenario(path: Path | str, name: str, params: dict, results: dict, author: str = "",
+                 scenario_id: str | None = None) -> str:
+    """Save a what-if scenario (replacing the one with ``scenario_id`` when given); returns its
+    id. ``params`` and ``results`` are JSON-able dicts; who and when are stored with it."""
+    sid = scenario_id or uuid.uuid4().hex[:12]
+
+    def write(con):
+        con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
+                    [sid, name, json.dumps(params, ensure_ascii=False),
+                     json.dumps(results, ensure_ascii=False), author or ""])
+
+    _with_user_db(path, write)
+    return sid
+
+
+def list_scenarios(path: Path | str):
+    """Saved scenarios, newest first: scenario_id, name, created_at, created_by, params, results
+    (the last two parsed)."""
+    import pandas as pd
+
+    cols = ["scenario_id", "name", "created_at", "created_by", "params", "results"]
+    if not Path(path).exists():
+        return pd.DataFrame(columns=cols)
+    rows = _with_user_db(path, lambda con: con.execute(
+        "SELECT scenario_id, name, created_at, created_by, params, results FROM scenarios "
+        "ORDER BY created_at DESC, scenario_id").fetchall())
+    return pd.DataFrame([(*r[:4], json.loads(r[4] or "{}"), json.loads(r[5] or "{}")) for r in rows],
+                        columns=cols)
+
+
+def get_scenario(path: Path | str, scenario_id: str) -> dict | None:
+    """One saved scenario as a dict (the columns of ``list_scenarios``), or None."""
+    if not Path(path).exists():
+        return None
+    rows = _with_user_db(path, lambda con: con.execute(
+        "SELECT scenario_id, name, created_at, created_by, params, results FROM scenarios "
+        "WHERE scenario_id = ?", [scenario_id]).fetchall())
+    if not rows:
+        return None
+    r = rows[0]
+    return {"scenario_id": r[0], "name": r[1], "created_at": r[2], "created_by": r[3],
+            "params": json.loads(r[4] or "{}"), "results": json.loads(r[5] or "{}")}
+
+
+def delete_scenario(path: Path | str, scenario_id: str) -> None:
+    _with_user_db(path, lambda con: con.execute("DELETE FROM scenarios WHERE scenario_id = ?",
+                                                [scenario_id]))

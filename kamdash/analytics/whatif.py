@@ -1,0 +1,450 @@
+"""Retention what-if: the contractual (retention-rate) value model and scenario arithmetic.
+
+Everything here is pure arithmetic on a small **baseline table of cells** (one row per
+combination of segment, key-account types and ABC tier), so a slider move recomputes in
+microseconds and never touches the sales data.
+
+Definitions (DESIGN.md section 3), with periods of one year:
+
+* retention r = share of last year's customers (an order in the 12 months before the current
+  year) who ordered again in the current year (the 12 months to the end of the chosen period);
+  defection = 1 − r.
+* margin m = account profit per customer per year (current year's account profit of the cell /
+  its customers with an order this year).
+* CLV of a customer today (margin received at the end of each year it is still there, discount
+  rate d per year):
+
+  - unlimited horizon: CLV = m·r / (1 + d − r)
+  - horizon of H years: CLV = m · Σ_{t=1..H} (r / (1 + d))^t
+
+  A newly acquired customer pays its first year for sure: value = CLV / r
+  (= m / (1 + d − r) for an unlimited horizon).
+* customer equity = Σ over cells of customers now × CLV.
+* profit next year = (customers now × r + new customers at this year's rate) × m, minus the
+  programme cost of the year.
+
+A margin change of p% moves every cell's margin by p% of its absolute value (so +10% improves a
+loss-making cell too). Retention after a change is clipped to [0, R_MAX] (a cell already
+above R_MAX, e.g. a small group that kept every customer, keeps its own retention).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+R_MAX = 0.99  # retention after a change never exceeds this (the formula diverges at r = 1 + d)
+DISCOUNT_DEFAULT = 0.10
+HORIZON_DEFAULT = 5  # years; 0 = unlimited
+RS_LOW, RS_HIGH = 0.25, 0.85  # Reichheld & Sasser (1990): 5 points less defection, +25-85% profit
+RS_POINTS = 5.0
+DRAWS = 400  # uncertainty band: draws of retention (binomial) and margin (standard error)
+INTERVAL_LEVEL = 0.90
+PAYBACK_MAX_YEARS = 50
+SEED = 20261127
+COST_MODES = ("per_customer", "total")
+DIMENSIONS = ("segment", "ka_type", "tier")
+CELL_COLUMNS = ("segment", "ka_types", "tier", "customers_prev", "retained", "new", "customers",
+                "profit", "profit_sq")
+
+
+@dataclass(frozen=True)
+class Params:
+    """One what-if scenario: the slider state.
+
+    defection_pts: change of defection in percentage points (−5 = five points less defection)
+    for the targeted cells; target_*: segments (labels as in the baseline), KA types, tiers the
+    change applies to (all empty: every customer; within a dimension any value matches, across
+    dimensions all must). margin_pct: change of margin in % (all customers). discount: annual
+    rate. horizon: years (0 = unlimited). cost: retention-programme cost per year, per targeted
+    customer still there (``per_customer``) or in total (``total``). new_customers: extra
+    customers acquired now (valued at the average margin and retention after the change).
+    """
+
+    defection_pts: float = 0.0
+    target_segments: tuple[str, ...] = ()
+    target_ka: tuple[str, ...] = ()
+    target_tiers: tuple[str, ...] = ()
+    margin_pct: float = 0.0
+    discount: float = DISCOUNT_DEFAULT
+    horizon: int = HORIZON_DEFAULT
+    cost_mode: str = "per_customer"
+    cost: float = 0.0
+    new_customers: int = 0
+
+    def as_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Params":
+        known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
+        for k in ("target_segments", "target_ka", "target_tiers"):
+            if k in known:
+                known[k] = tuple(str(v) for v in known[k] or ())
+        for k in ("defection_pts", "margin_pct", "discount", "cost"):
+            if k in known:
+                known[k] = float(known[k])
+        for k in ("horizon", "new_customers"):
+            if k in known:
+                known[k] = int(known[k])
+        return cls(**known)
+
+
+# ---------------------------------------------------------------- formulas
+
+
+def clv(m, r, d, horizon: int = 0):
+    """Retention-rate CLV of one existing customer: m·r/(1+d−r) (``horizon`` 0) or
+    m·Σ_{t=1..H}(r/(1+d))^t. Works elementwise on arrays."""
+    m, r = np.asarray(m, float), np.asarray(r, float)
+    q = r / (1.0 + d)
+    if not horizon:
+        return m * r / (1.0 + d - r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(np.isclose(q, 1.0), horizon, q * (1 - q ** horizon) / np.where(np.isclose(q, 1.0), 1, 1 - q))
+    return m * s
+
+
+def new_customer_value(m, r, d, horizon: int = 0):
+    """Value of a customer acquired now: first year's margin for sure, then retained:
+    m·Σ_{t=1..H} r^(t−1)/(1+d)^t (= m/(1+d−r) for an unlimited horizon)."""
+    m, r = np.asarray(m, float), np.asarray(r, float)
+    if not horizon:
+        return m / (1.0 + d - r)
+    q = r / (1.0 + d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(np.isclose(q, 1.0), horizon, (1 - q ** horizon) / np.where(np.isclose(q, 1.0), 1, 1 - q))
+    return m * s / (1.0 + d)
+
+
+def annuity(x, d, horizon: int = 0):
+    """Present value of paying 1 at the start of each year t = 0..H−1 while a share x^t remains
+    (x = retention for per-customer costs, 1 for a fixed total): Σ (x/(1+d))^t."""
+    q = np.asarray(x, float) / (1.0 + d)
+    if not horizon:
+        return 1.0 / (1.0 - q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isclose(q, 1.0), horizon, (1 - q ** horizon) / np.where(np.isclose(q, 1.0), 1, 1 - q))
+
+
+# ---------------------------------------------------------------- baseline
+
+
+def cells(customers: pd.DataFrame) -> pd.DataFrame:
+    """The baseline table: one row per (segment, ka_types, tier) cell.
+
+    ``customers``: one row per customer with an order last year or this year: customer_id,
+    prev_active, cur_active (bool), profit (account profit this year), segment (label or ""),
+    ka_types (comma-separated or ""), tier (A/B/C). Columns out: CELL_COLUMNS plus retention
+    (NaN for a cell without last-year customers) and margin (profit per customer this year).
+    """
+    df = customers.copy()
+    for c in ("segment", "ka_types", "tier"):
+        df[c] = df[c].fillna("").astype(str)
+    prev = df["prev_active"].astype(bool)
+    cur = df["cur_active"].astype(bool)
+    profit = df["profit"].astype(float).where(cur, 0.0)
+    df = df.assign(customers_prev=prev.astype(int), retained=(prev & cur).astype(int),
+                   new=(~prev & cur).astype(int), customers=cur.astype(int), profit=profit,
+                   profit_sq=profit ** 2)
+    out = df.groupby(["segment", "ka_types", "tier"], sort=True).agg(
+        **{c: (c, "sum") for c in CELL_COLUMNS[3:]}).reset_index()
+    return finish_cells(out)
+
+
+def finish_cells(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.copy()
+    out["retention"] = out["retained"] / out["customers_prev"].where(out["customers_prev"] > 0)
+    out["margin"] = out["profit"] / out["customers"].where(out["customers"] > 0)
+    out["margin"] = out["margin"].fillna(0.0)
+    return out
+
+
+def overall(cells_: pd.DataFrame) -> dict:
+    """Totals of the baseline: customers_prev, retained, new, customers, profit, retention,
+    defection, margin."""
+    n0, n1 = int(cells_["customers_prev"].sum()), int(cells_["retained"].sum())
+    n = int(cells_["customers"].sum())
+    p = float(cells_["profit"].sum())
+    r = n1 / n0 if n0 else float("nan")
+    return {"customers_prev": n0, "retained": n1, "new": int(cells_["new"].sum()), "customers": n,
+            "profit": p, "retention": r, "defection": 1 - r, "margin": p / n if n else 0.0}
+
+
+def by_dimension(cells_: pd.DataFrame, dim: str | None, discount: float = DISCOUNT_DEFAULT,
+                 horizon: int = HORIZON_DEFAULT) -> pd.DataFrame:
+    """Baseline per value of ``dim`` (segment, ka_type, tier; None: one row "all"): group,
+    customers_prev, retained, retention, defection, customers, new, margin, profit, clv, equity.
+    KA types overlap (a customer counts in each of its types); cells without one are left out."""
+    df = cells_.copy()
+    if dim is None:
+        df["group"] = "all"
+    elif dim == "ka_type":
+        df["group"] = df["ka_types"].str.split(",")
+        df = df.explode("group")
+        df = df[df["group"].fillna("") != ""]
+    else:
+        df["group"] = df[dim]
+    g = df.groupby("group", sort=True)[list(CELL_COLUMNS[3:])].sum().reset_index()
+    g = finish_cells(g)
+    r = g["retention"].fillna(overall(cells_)["retention"]).fillna(0.0)
+    g["defection"] = 1 - g["retention"]
+    g["clv"] = clv(g["margin"], r, discount, horizon)
+    g["equity"] = g["customers"] * g["clv"]
+    return g
+
+
+def targeted(cells_: pd.DataFrame, p: Params) -> np.ndarray:
+    """Boolean mask of the cells the defection change (and the programme) applies to."""
+    mask = np.ones(len(cells_), bool)
+    if p.target_segments:
+        mask &= cells_["segment"].isin(p.target_segments).to_numpy()
+    if p.target_ka:
+        want = set(p.target_ka)
+        mask &= np.array([bool(set(s.split(",")) & want) for s in cells_["ka_types"]], bool)
+    if p.target_tiers:
+        mask &= cells_["tier"].isin(p.target_tiers).to_numpy()
+    return mask
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Arrays:
+    """The cell arrays evaluation works on (built once per baseline)."""
+
+    n: np.ndarray  # customers now
+    new: np.ndarray  # new customers this year (acquisition rate)
+    r: np.ndarray  # retention (NaN filled with the overall rate)
+    m: np.ndarray  # margin per customer
+    n0: np.ndarray
+    n1: np.ndarray
+    sd: np.ndarray  # standard deviation of profit per customer in the cell
+    overall_r: float = 0.0
+
+
+def arrays(cells_: pd.DataFrame) -> Arrays:
+    tot = overall(cells_)
+    r_all = tot["retention"] if tot["retention"] == tot["retention"] else 0.0
+    n = cells_["customers"].to_numpy(float)
+    m = cells_["margin"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(n > 1, (cells_["profit_sq"].to_numpy(float) - n * m ** 2) / np.maximum(n - 1, 1), 0.0)
+    return Arrays(n=n, new=cells_["new"].to_numpy(float),
+                  r=cells_["retention"].fillna(r_all).to_numpy(float), m=m,
+                  n0=cells_["customers_prev"].to_numpy(float), n1=cells_["retained"].to_numpy(float),
+                  sd=np.sqrt(np.maximum(var, 0.0)), overall_r=r_all)
+
+
+def _after(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None):
+    r = a.r if r is None else r
+    m = a.m if m is None else m
+    m2 = m + np.abs(m) * p.margin_pct / 100.0
+    return _retention_after(r, mask, p), m2
+
+
+def _retention_after(r, mask, p: Params):
+    """Retention after the change: r − points for the targeted cells, within [0, R_MAX] (a
+    retention already above R_MAX is never lowered by the cap)."""
+    return np.where(mask, np.clip(r - p.defection_pts / 100.0, 0.0, np.maximum(R_MAX, r)), r)
+
+
+def _weighted(x, w):
+    s = float(np.sum(w))
+    return float(np.sum(x * w) / s) if s > 0 else 0.0
+
+
+def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
+    """Before and after of one scenario (numbers only; ``r``/``m`` override the cells' retention
+    and margin, used for the uncertainty draws). Keys: equity_before, equity_after,
+    equity_delta, equity_pct, profit_before, profit_after, profit_delta, profit_pct,
+    clv_before, clv_after (per customer now), programme_cost_year1, programme_cost_pv,
+    net_value, roi, payback_years (None: not within the horizon / 50 years; 0: no cost),
+    retention_before, retention_after (weighted by last year's customers)."""
+    r = a.r if r is None else r
+    m = a.m if m is None else m
+    d, H = p.discount, int(p.horizon)
+    r2, m2 = _after(a, mask, p, r, m)
+    eq0 = float(np.sum(a.n * clv(m, r, d, H)))
+    eq1_base = float(np.sum(a.n * clv(m2, r2, d, H)))
+    r_new, m_new = _weighted(r2, a.n), _weighted(m2, a.n)
+    eq_new = float(p.new_customers * new_customer_value(m_new, r_new, d, H))
+    eq1 = eq1_base + eq_new
+    # programme cost: per targeted customer still there at the start of each year, or a total
+    if p.cost_mode == "total":
+        cost1 = float(p.cost) if p.cost else 0.0
+        cost_pv = float(p.cost * annuity(1.0, d, H)) if p.cost else 0.0
+    else:
+        cost1 = float(p.cost * np.sum(a.n[mask]))
+        cost_pv = float(p.cost * np.sum(a.n[mask] * annuity(r2[mask], d, H))) if p.cost else 0.0
+    prof0 = float(np.sum((a.n * r + a.new) * m))
+    prof1 = float(np.sum((a.n * r2 + a.new) * m2) + p.new_customers * m_new - cost1)
+    delta = eq1 - eq0
+    net = delta - cost_pv
+    out = {
+        "equity_before": eq0, "equity_after": eq1, "equity_delta": delta,
+        "equity_pct": delta / abs(eq0) if eq0 else float("nan"),
+        "profit_before": prof0, "profit_after": prof1, "profit_delta": prof1 - prof0,
+        "profit_pct": (prof1 - prof0) / abs(prof0) if prof0 else float("nan"),
+        "customers": float(np.sum(a.n)),
+        "clv_before": eq0 / np.sum(a.n) if np.sum(a.n) else float("nan"),
+        "clv_after": eq1_base / np.sum(a.n) if np.sum(a.n) else float("nan"),
+        "programme_cost_year1": cost1, "programme_cost_pv": cost_pv, "net_value": net,
+        "roi": net / cost_pv if cost_pv > 0 else None,
+        "payback_years": _payback(a, mask, p, r, m, r2, m2) if cost_pv > 0 else 0,
+        "retention_before": _weighted(r, a.n0),
+        "retention_after": _weighted(r2, a.n0),
+        "targeted_customers": float(np.sum(a.n[mask])),
+        "capped": int(np.sum(mask & (r - p.defection_pts / 100.0 > np.maximum(R_MAX, r)))),
+    }
+    return out
+
+
+def _payback(a, mask, p, r, m, r2, m2) -> int | None:
+    """First whole year in which the cumulative discounted gain covers the cumulative
+    discounted programme cost (costs paid at the start of each year, gains at its end)."""
+    d, H = p.discount, int(p.horizon)
+    last = H if H else PAYBACK_MAX_YEARS
+    r_new, m_new = _weighted(r2, a.n), _weighted(m2, a.n)
+    gain = cost = 0.0
+    for t in range(1, last + 1):
+        if p.cost_mode == "total":
+            cost += p.cost / (1 + d) ** (t - 1)
+        else:
+            cost += p.cost * float(np.sum(a.n[mask] * r2[mask] ** (t - 1))) / (1 + d) ** (t - 1)
+        g = float(np.sum(a.n * (m2 * r2 ** t - m * r ** t)))
+        g += p.new_customers * m_new * r_new ** (t - 1)
+        gain += g / (1 + d) ** t
+        if gain >= cost:
+            return t
+    return None
+
+
+def projection(a: Arrays, mask: np.ndarray, p: Params, years: int | None = None) -> pd.DataFrame:
+    """Account profit per year t = 1..years, before and after: customers_t = customers_{t−1}·r
+    + new customers at this year's rate (+ the extra acquisition in year 1 after), × margin,
+    minus the programme cost of the year (after). Columns: year, before, after."""
+    years = years or (int(p.horizon) or 10)
+    r2, m2 = _after(a, mask, p)
+    m_new = _weighted(m2, a.n)
+    n0, n1 = a.n.copy(), a.n.copy()
+    extra = float(p.new_customers)
+    rows = []
+    for t in range(1, years + 1):
+        # the programme is paid at the start of the year on the targeted customers there then
+        cost = float(p.cost) if p.cost_mode == "total" else float(p.cost * np.sum(n1[mask]))
+        n0 = n0 * a.r + a.new
+        n1 = n1 * r2 + a.new
+        extra_profit = extra * m_new
+        extra = extra * _weighted(r2, a.n)
+        rows.append((t, float(np.sum(n0 * a.m)), float(np.sum(n1 * m2) + extra_profit - cost)))
+    return pd.DataFrame(rows, columns=["year", "before", "after"])
+
+
+def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
+                level: float = INTERVAL_LEVEL, seed: int = SEED) -> dict:
+    """Sampling interval of the scenario: retention of each cell drawn from Beta(retained + ½,
+    lost + ½) (its binomial uncertainty), margin from Normal(margin, sd/√customers); the same
+    draws before and after (vectorised over draws × cells). Returns {key_lo, key_hi} for
+    equity_before, equity_after, equity_delta, equity_pct, profit_delta."""
+    rng = np.random.default_rng(seed)
+    k = len(a.n)
+    has = a.n0 > 0
+    lost = np.maximum(a.n0 - a.n1, 0)
+    beta = rng.beta(np.broadcast_to(a.n1 + 0.5, (draws, k)), np.broadcast_to(lost + 0.5, (draws, k)))
+    r = np.where(has, beta, a.r)
+    se = np.where(a.n > 0, a.sd / np.sqrt(np.maximum(a.n, 1)), 0.0)
+    m = a.m + rng.standard_normal((draws, k)) * se
+    d, H = p.discount, int(p.horizon)
+    r2 = _retention_after(r, mask, p)
+    m2 = m + np.abs(m) * p.margin_pct / 100.0
+    w = a.n / a.n.sum() if a.n.sum() > 0 else np.zeros(k)
+    eq0 = (a.n * clv(m, r, d, H)).sum(axis=1)
+    eq1 = (a.n * clv(m2, r2, d, H)).sum(axis=1)
+    eq1 = eq1 + p.new_customers * new_customer_value((m2 * w).sum(axis=1), (r2 * w).sum(axis=1), d, H)
+    cost1 = (float(p.cost) if p.cost_mode == "total" else float(p.cost * np.sum(a.n[mask])))
+    prof0 = ((a.n * r + a.new) * m).sum(axis=1)
+    prof1 = ((a.n * r2 + a.new) * m2).sum(axis=1) + p.new_customers * (m2 * w).sum(axis=1) - cost1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vals = {"equity_before": eq0, "equity_after": eq1, "equity_delta": eq1 - eq0,
+                "equity_pct": (eq1 - eq0) / np.abs(eq0), "profit_delta": prof1 - prof0}
+    q = (1 - level) / 2
+    out = {}
+    for key, v in vals.items():
+        v = v[np.isfinite(v)]
+        lo, hi = (float(np.quantile(v, q)), float(np.quantile(v, 1 - q))) if v.size else (float("nan"),) * 2
+        out[f"{key}_lo"], out[f"{key}_hi"] = lo, hi
+    return out
+
+
+def reichheld_sasser(a: Arrays, p: Params, points: float = RS_POINTS) -> dict:
+    """The user's data at "``points`` less defection" for every customer, nothing else changed
+    (same discount rate and horizon): equity_pct (the change of customer value R&S measured),
+    profit_pct (next year's profit), and where it lies against R&S's 25-85% (below / within /
+    above)."""
+    base = Params(defection_pts=-points, discount=p.discount, horizon=p.horizon)
+    ev = evaluate(a, np.ones(len(a.n), bool), base)
+    x = ev["equity_pct"]
+    where = "below" if x < RS_LOW else ("above" if x > RS_HIGH else "within")
+    return {"points": points, "equity_pct": x, "profit_pct": ev["profit_pct"], "where": where,
+            "low": RS_LOW, "high": RS_HIGH}
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+LEVERS = ("defection", "margin", "discount", "horizon", "cost", "new_customers")
+
+
+def _lever_values(p: Params, lever: str, customers: float):
+    """(low, high) versions of ``p`` for one lever: defection ±2 points, margin ±10%, discount
+    ±2 points, horizon ±2 years (unlimited: 10 years and unlimited), programme cost ±50%,
+    new customers ±(half the current number or 1% of customers)."""
+    if lever == "defection":
+        return replace(p, defection_pts=p.defection_pts - 2), replace(p, defection_pts=p.defection_pts + 2)
+    if lever == "margin":
+        return replace(p, margin_pct=p.margin_pct - 10), replace(p, margin_pct=p.margin_pct + 10)
+    if lever == "discount":
+        return replace(p, discount=max(p.discount - 0.02, 0.01)), replace(p, discount=p.discount + 0.02)
+    if lever == "horizon":
+        if not p.horizon:
+            return replace(p, horizon=10), p
+        return replace(p, horizon=max(p.horizon - 2, 1)), replace(p, horizon=p.horizon + 2)
+    if lever == "cost":
+        return replace(p, cost=p.cost * 0.5), replace(p, cost=p.cost * 1.5)
+    step = max(p.new_customers * 0.5, math.ceil(customers * 0.01))
+    return replace(p, new_customers=max(int(p.new_customers - step), 0)), replace(
+        p, new_customers=int(p.new_customers + step))
+
+
+def tornado(a: Arrays, mask: np.ndarray, p: Params, metric: str = "net_value") -> pd.DataFrame:
+    """Sensitivity of ``metric`` to each lever moved one step either way from the scenario
+    (steps in ``_lever_values``). Columns: lever, low, high (metric values), base, swing
+    (|high − low|); sorted by swing descending (the lever that matters most first)."""
+    base = evaluate(a, mask, p)[metric]
+    rows = []
+    for lever in LEVERS:
+        lo_p, hi_p = _lever_values(p, lever, float(np.sum(a.n)))
+        lo, hi = evaluate(a, mask, lo_p)[metric], evaluate(a, mask, hi_p)[metric]
+        rows.append((lever, lo, hi, base, abs(hi - lo)))
+    df = pd.DataFrame(rows, columns=["lever", "low", "high", "base", "swing"])
+    return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def run(cells_: pd.DataFrame, p: Params, draws: int = DRAWS) -> dict:
+    """Everything the page shows for one slider state: {result, band, rs, tornado, projection}.
+    Pure arithmetic on the baseline cells."""
+    a = arrays(cells_)
+    mask = targeted(cells_, p)
+    return {"result": evaluate(a, mask, p), "band": uncertainty(a, mask, p, draws),
+            "rs": reichheld_sasser(a, p), "tornado": tornado(a, mask, p),
+            "projection": projection(a, mask, p)}
+
+
+__all__ = ["Params", "clv", "new_customer_value", "annuity", "cells", "overall", "by_dimension",
+           "targeted", "arrays", "evaluate", "projection", "uncertainty", "reichheld_sasser",
+           "tornado", "run"]

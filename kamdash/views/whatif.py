@@ -1,0 +1,163 @@
+"""Data of the What-if page, and the pinned-scenario numbers for slides (no Streamlit).
+
+``baseline`` reads the sales data once per filter state (two per-customer aggregates of the
+``customer_month`` pre-aggregate and two tier queries) and returns the small table of cells that
+every slider move recomputes on (``analytics.whatif``). ``probabilistic`` values the same
+customers with the stored BG/NBD or Pareto/NBD fit of the retention page (never fits, never
+imports PyMC). ``pinned`` gives a slide its headline numbers and before/after figure from a
+saved scenario's params.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import pandas as pd
+
+from kamdash import queries, retention
+from kamdash.analytics import clv as clv_model
+from kamdash.analytics import whatif
+from kamdash.charts import whatif as charts
+
+YEAR_MONTHS = 12
+PROBABILISTIC_UNLIMITED_YEARS = 20  # the probabilistic model needs a finite horizon
+
+
+@dataclass(frozen=True)
+class Baseline:
+    cells: pd.DataFrame  # analytics.whatif.cells
+    customers: pd.DataFrame  # per customer: customer_id, prev_active, cur_active, profit, ...
+    year: tuple[date, date]  # first and last month of the current year
+    previous: tuple[date, date]  # ... of the year before
+    covered: bool  # the data covers the whole previous year (retention is complete)
+
+    @property
+    def overall(self) -> dict:
+        return whatif.overall(self.cells)
+
+
+def years(filters: queries.Filters, last_month: date,
+          months: int = YEAR_MONTHS) -> tuple[queries.Filters, queries.Filters]:
+    """The current year (12 months to the end of the chosen period, or of the data) and the year
+    before, with the same dimension filters (``months``: the period length, 12 outside tests)."""
+    end = filters.end or queries.month_start(last_month)
+    cur = replace(filters, start=queries.add_months(end, -(months - 1)), end=end)
+    return cur, cur.previous()
+
+
+def _tiers(backend, f: queries.Filters, cutoffs) -> pd.DataFrame:
+    cm = backend.table("customer_month")
+    return queries.to_frame(queries.customer_tiers(cm, f.start, f.end, cutoffs))[["customer_id", "tier"]]
+
+
+def _assigned(assignment: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["customer_id", "segment", "ka_types"]
+    if assignment is None or len(assignment) == 0:
+        return pd.DataFrame(columns=cols)
+    a = assignment
+    seg = a["segment"].astype("Int64").astype(str) + " · " + a["segment_name"].fillna("")
+    return pd.DataFrame({"customer_id": a["customer_id"],
+                         "segment": seg.where(a["segment"].notna(), ""),
+                         "ka_types": a["ka_types"].fillna("")})
+
+
+def baseline(backend, filters: queries.Filters, last_month: date, first_month: date,
+             assignment: pd.DataFrame | None = None,
+             tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
+             year_months: int = YEAR_MONTHS) -> Baseline:
+    """Per customer with an order last year or this year: whether it ordered in each year, its
+    account profit this year, its segment and KA types (stored assignment) and its ABC tier
+    (this year's revenue when it ordered this year, else last year's), summed into cells."""
+    cur_f, prev_f = years(filters, last_month, year_months)
+    cur = queries.customer_facts(backend, cur_f, attributes=False)
+    prev = queries.customer_facts(backend, prev_f, attributes=False)
+    cur = cur[cur["orders"] > 0]
+    prev = prev[prev["orders"] > 0]
+    ids = pd.Index(cur["customer_id"]).union(pd.Index(prev["customer_id"]))
+    df = pd.DataFrame({"customer_id": ids.to_numpy()})
+    df["prev_active"] = df["customer_id"].isin(prev["customer_id"])
+    df["cur_active"] = df["customer_id"].isin(cur["customer_id"])
+    df = df.merge(cur[["customer_id", "account_profit"]], on="customer_id", how="left")
+    df["profit"] = df.pop("account_profit").fillna(0.0).astype(float)
+    t_cur = _tiers(backend, cur_f, tier_cutoffs).rename(columns={"tier": "t_cur"})
+    t_prev = _tiers(backend, prev_f, tier_cutoffs).rename(columns={"tier": "t_prev"})
+    df = df.merge(t_cur, on="customer_id", how="left").merge(t_prev, on="customer_id", how="left")
+    df["tier"] = df.pop("t_cur").fillna(df.pop("t_prev")).fillna("C").astype(str)
+    df = df.merge(_assigned(assignment), on="customer_id", how="left")
+    df["segment"] = df["segment"].fillna("").astype(str)
+    df["ka_types"] = df["ka_types"].fillna("").astype(str)
+    return Baseline(cells=whatif.cells(df), customers=df, year=(cur_f.start, cur_f.end),
+                    previous=(prev_f.start, prev_f.end), covered=prev_f.covered_by(first_month))
+
+
+def stored_fit(user_db, facts: dict) -> tuple[dict, retention.FitSettings] | None:
+    """The fit the retention page stores with its default settings (BG/NBD, then Pareto/NBD),
+    or None. Reading never fits and never imports PyMC."""
+    end = retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT)
+    for model in clv_model.MODELS:
+        fs = retention.FitSettings(model, retention.TIME_UNIT_DEFAULT, end)
+        fit = retention.load_fit(user_db, fs, facts["data_version"])
+        if fit is not None:
+            return fit, fs
+    return None
+
+
+def probabilistic_inputs(backend, fit: dict, as_of: date, filters: queries.Filters,
+                         customer_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The queries behind the probabilistic view (once per filter state): the RFM summary of the
+    baseline's customers to ``as_of`` and their margins (the retention page's inputs)."""
+    rfm = queries.rfm_summary(backend, as_of, fit.get("time_unit", "W"), filters)
+    rfm = rfm[rfm["customer_id"].isin(set(customer_ids))].reset_index(drop=True)
+    return rfm, queries.customer_margins(backend, as_of)
+
+
+def probabilistic_values(fit: dict, rfm: pd.DataFrame, margins: pd.DataFrame, horizon_months: int,
+                         discount: float) -> pd.DataFrame:
+    """Per-account values from the stored fit (no query): the retention page's value with
+    cost-to-serve, over ``horizon_months`` at the annual ``discount``."""
+    return clv_model.customer_values(fit, rfm, margins, int(horizon_months), float(discount),
+                                     cost_to_serve=True)
+
+
+def probabilistic_equity(values: pd.DataFrame, fit: dict) -> dict:
+    """{equity, equity_lo, equity_hi, customers}: Σ CLV with the fit's Laplace interval."""
+    if values.empty:
+        return {"equity": 0.0, "equity_lo": 0.0, "equity_hi": 0.0, "customers": 0}
+    row = clv_model.equity(values, fit).iloc[0]
+    return {"equity": float(row["equity"]), "equity_lo": float(row["equity_lo"]),
+            "equity_hi": float(row["equity_hi"]), "customers": int(row["customers"])}
+
+
+def horizon_months(p: whatif.Params) -> int:
+    return YEAR_MONTHS * (int(p.horizon) or PROBABILISTIC_UNLIMITED_YEARS)
+
+
+# ---------------------------------------------------------------- slides (issue 9)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    headline: dict  # analytics.whatif.evaluate + band (_lo/_hi) + rs + baseline overall
+    figure: object  # plotly go.Figure: before vs after (profit next year, customer equity)
+    params: whatif.Params
+
+
+def pinned(backend, filters: queries.Filters, params: dict | whatif.Params, labels: dict,
+           lang: str = "en", currency: str = "CNY", assignment: pd.DataFrame | None = None,
+           tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT) -> Pinned:
+    """Headline numbers and the before/after figure of a saved scenario, without Streamlit.
+
+    ``params``: the scenario's params (``store.get_scenario(...)["params"]`` or a Params);
+    ``labels``: translated texts for the figure (see ``charts.whatif.before_after``: title,
+    profit, equity, before, after, interval). The headline holds equity_before/after/delta/pct,
+    profit_before/after/delta/pct, programme_cost_pv, net_value, roi, payback_years, their
+    uncertainty band (``equity_delta_lo`` ...), ``rs`` (5 points less defection vs 25-85%) and
+    ``baseline`` (customers, retention, margin, profit this year)."""
+    p = params if isinstance(params, whatif.Params) else whatif.Params.from_json(params)
+    facts = queries.data_facts(backend)
+    base = baseline(backend, filters, facts["last_month"], facts["first_month"], assignment, tier_cutoffs)
+    out = whatif.run(base.cells, p)
+    headline = {**out["result"], **out["band"], "rs": out["rs"], "baseline": base.overall}
+    fig = charts.before_after(out["result"], out["band"], labels, lang, currency)
+    return Pinned(headline=headline, figure=fig, params=p)

@@ -1,0 +1,50 @@
+"""What-if: retention planner. Baseline from the data, sliders (in the URL), before/after with
+its uncertainty, Reichheld & Sasser's 25-85%, sensitivity, both views of value, saved scenarios."""
+
+import streamlit as st
+
+from kamdash.ui import shell
+from kamdash.ui import whatif as ui
+
+ctx = shell.context()
+author = shell.author(ctx)
+st.title(ctx.t("wi.title"))
+st.caption(ctx.t("wi.intro"))
+
+base = ui.baseline(ctx)
+ui.year_caption(ctx, base)
+if base.overall["customers_prev"] == 0 or base.overall["customers"] == 0:
+    st.warning(ctx.t("wi.empty"))
+    st.stop()
+
+st.subheader(ctx.t("wi.baseline_header"))
+ui.baseline_metrics(ctx, base)
+baseline_table = st.expander(ctx.t("wi.baseline_table"))
+
+st.subheader(ctx.t("wi.scenario_header"))
+params = ui.controls(ctx, base)
+out = ui.outcome(base, params)  # pure arithmetic on the cached baseline
+with baseline_table:
+    ui.baseline_table(ctx, base, params)
+
+st.subheader(ctx.t("wi.result_header"))
+ui.result_metrics(ctx, out["result"], out["band"], params)
+left, right = st.columns(2)
+left.plotly_chart(ui.before_after_figure(ctx, out, params), key="wi_before_after")
+right.plotly_chart(ui.projection_figure(ctx, out), key="wi_projection")
+
+tabs = st.tabs([ctx.t("wi.tab.rs"), ctx.t("wi.tab.tornado"), ctx.t("wi.tab.views"), ctx.t("wi.tab.scenarios")])
+with tabs[0]:
+    rs_fig, rs_text = ui.rs_section(ctx, base, out, params)
+    st.plotly_chart(rs_fig, key="wi_rs")
+    st.markdown(rs_text)
+with tabs[1]:
+    st.plotly_chart(ui.tornado_figure(ctx, out), key="wi_tornado")
+    st.caption(ctx.t("wi.tornado.caption"))
+with tabs[2]:
+    ui.two_views(ctx, base, out, params)
+with tabs[3]:
+    ui.scenarios(ctx, base, params, out, author)
+
+with st.expander(ctx.t("wi.how")):
+    st.markdown(ctx.t("wi.how_body"))

@@ -1,0 +1,318 @@
+"""What-if: formulas against hand computations, properties (hypothesis), the baseline on the
+tiny database by hand, scenarios in the user database, the pinned-scenario function for slides."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kamdash import queries, store
+from kamdash.analytics import whatif as w
+from kamdash.views import whatif as view
+from tests.conftest import ROOT
+
+
+# ---------------------------------------------------------------- formulas by hand
+
+
+def test_retention_rate_clv_by_hand():
+    assert w.clv(100, 0.8, 0.1) == pytest.approx(266.6667, abs=1e-4)  # 100·0.8 / 0.3
+    assert w.clv(100, 0.8, 0.1, 1) == pytest.approx(100 * 0.8 / 1.1)
+    assert w.clv(100, 0.8, 0.1, 2) == pytest.approx(100 * (0.8 / 1.1 + 0.8 ** 2 / 1.1 ** 2))
+    assert w.clv(100, 0.8, 0.1, 400) == pytest.approx(w.clv(100, 0.8, 0.1), rel=1e-9)
+    assert w.clv(100, 1.1, 0.1, 3) == pytest.approx(300)  # r = 1 + d: every year counts fully
+    assert w.new_customer_value(100, 0.8, 0.1) == pytest.approx(100 / 0.3)
+    assert w.new_customer_value(100, 0.8, 0.1, 2) == pytest.approx(100 / 1.1 + 100 * 0.8 / 1.21)
+    assert w.annuity(1.0, 0.1, 3) == pytest.approx(1 + 1 / 1.1 + 1 / 1.21)
+    assert w.annuity(0.8, 0.1) == pytest.approx(1 / (1 - 0.8 / 1.1))
+
+
+def one_cell(n=10, r=0.8, m=100.0, new=2):
+    n0 = 100
+    return pd.DataFrame([{"segment": "", "ka_types": "", "tier": "A", "customers_prev": n0,
+                          "retained": int(r * n0), "new": new, "customers": n, "profit": m * n,
+                          "profit_sq": m * m * n}]).pipe(w.finish_cells)
+
+
+def test_scenario_by_hand():
+    cells = one_cell()
+    a = w.arrays(cells)
+    p = w.Params(defection_pts=-5, discount=0.1, horizon=0, cost=10)
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    assert ev["equity_before"] == pytest.approx(10 * 80 / 0.3)
+    assert ev["equity_after"] == pytest.approx(10 * 85 / 0.25)
+    assert ev["equity_pct"] == pytest.approx(3400 / (800 / 0.3) - 1)  # +27.5%
+    assert ev["profit_before"] == pytest.approx((10 * 0.8 + 2) * 100)
+    assert ev["profit_after"] == pytest.approx((10 * 0.85 + 2) * 100 - 10 * 10)
+    cost_pv = 10 * 10 / (1 - 0.85 / 1.1)
+    assert ev["programme_cost_pv"] == pytest.approx(cost_pv)
+    assert ev["roi"] == pytest.approx((3400 - 800 / 0.3 - cost_pv) / cost_pv)
+    # payback: cumulative discounted gain vs cost, year by year, written out
+    gain = cost = 0.0
+    for t in range(1, 50):
+        cost += 100 * 0.85 ** (t - 1) / 1.1 ** (t - 1)
+        gain += 10 * 100 * (0.85 ** t - 0.8 ** t) / 1.1 ** t
+        if gain >= cost:
+            break
+    assert ev["payback_years"] == t == 5
+
+
+def test_margin_change_uses_the_size_of_the_margin_and_total_cost():
+    cells = pd.concat([one_cell(m=100.0), one_cell(m=-50.0).assign(tier="C")]).pipe(w.finish_cells)
+    a = w.arrays(cells)
+    p = w.Params(margin_pct=10, horizon=0, cost=1000, cost_mode="total")
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    before = 10 * w.clv(100, 0.8, 0.1) + 10 * w.clv(-50, 0.8, 0.1)
+    after = 10 * w.clv(110, 0.8, 0.1) + 10 * w.clv(-45, 0.8, 0.1)
+    assert ev["equity_delta"] == pytest.approx(after - before)
+    assert ev["programme_cost_pv"] == pytest.approx(1000 * 1.1 / 0.1)
+
+
+def test_targeting_extra_customers_and_cap():
+    cells = pd.concat([one_cell(r=0.98).assign(tier="A", segment="1 · Big"),
+                       one_cell(r=0.5).assign(tier="B", ka_types="economic,group")]).pipe(w.finish_cells)
+    assert list(w.targeted(cells, w.Params(target_tiers=("B",)))) == [False, True]
+    assert list(w.targeted(cells, w.Params(target_ka=("group",)))) == [False, True]
+    assert list(w.targeted(cells, w.Params(target_segments=("1 · Big",)))) == [True, False]
+    a = w.arrays(cells)
+    p = w.Params(defection_pts=-5, target_tiers=("A",), horizon=0)
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    assert ev["capped"] == 1  # 0.98 + 0.05 > 0.99
+    full = pd.concat([one_cell(r=1.0), one_cell(r=0.5)]).pipe(w.finish_cells)  # a group kept everyone
+    none = w.evaluate(w.arrays(full), w.targeted(full, w.Params()), w.Params())
+    assert none["equity_delta"] == 0 and none["capped"] == 0
+    assert ev["equity_after"] == pytest.approx(10 * w.clv(100, 0.99, 0.1) + 10 * w.clv(100, 0.5, 0.1))
+    p2 = w.Params(new_customers=7, horizon=3)
+    ev2 = w.evaluate(a, w.targeted(cells, p2), p2)
+    assert ev2["equity_delta"] == pytest.approx(7 * w.new_customer_value(100, (0.98 + 0.5) / 2, 0.1, 3))
+    assert ev2["profit_delta"] == pytest.approx(7 * 100)
+
+
+def test_projection_year_one_is_next_years_profit():
+    cells = one_cell()
+    p = w.Params(defection_pts=-5, cost=10, horizon=3)
+    a = w.arrays(cells)
+    proj = w.projection(a, w.targeted(cells, p), p)
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    assert list(proj["year"]) == [1, 2, 3]
+    assert proj["before"].iloc[0] == pytest.approx(ev["profit_before"])
+    assert proj["after"].iloc[0] == pytest.approx(ev["profit_after"])
+    assert proj["before"].iloc[1] == pytest.approx(((10 * 0.8 + 2) * 0.8 + 2) * 100)
+
+
+def test_reichheld_sasser_and_tornado():
+    cells = one_cell()
+    a = w.arrays(cells)
+    rs = w.reichheld_sasser(a, w.Params(horizon=0))
+    assert rs["equity_pct"] == pytest.approx(0.275) and rs["where"] == "within"
+    assert w.reichheld_sasser(a, w.Params(horizon=1))["where"] == "below"
+    p = w.Params(defection_pts=-3, cost=5)
+    tor = w.tornado(a, w.targeted(cells, p), p)
+    assert set(tor["lever"]) == set(w.LEVERS)
+    assert (tor["swing"].diff().dropna() <= 1e-9).all()  # largest swing first
+    row = tor.set_index("lever").loc["defection"]
+    assert row["low"] > row["base"] > row["high"]  # less defection: more net gain
+
+
+def test_uncertainty_band_contains_the_estimate_and_is_zero_for_no_change():
+    cells = pd.concat([one_cell(), one_cell(r=0.6, m=40.0).assign(tier="B")]).pipe(w.finish_cells)
+    cells["profit_sq"] *= 1.5  # some spread of profit within the groups
+    a = w.arrays(cells)
+    p = w.Params(defection_pts=-5)
+    band = w.uncertainty(a, w.targeted(cells, p), p)
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    assert band["equity_delta_lo"] < ev["equity_delta"] < band["equity_delta_hi"]
+    zero = w.uncertainty(a, w.targeted(cells, w.Params()), w.Params())
+    assert zero["equity_delta_lo"] == zero["equity_delta_hi"] == 0
+
+
+# ---------------------------------------------------------------- properties
+
+
+cell_lists = st.lists(st.tuples(st.integers(1, 500), st.floats(0.0, 1.0), st.floats(1.0, 1e6),
+                                st.integers(0, 100)), min_size=1, max_size=6)
+
+
+def _cells(rows):
+    return pd.DataFrame([{"segment": str(i), "ka_types": "", "tier": "A", "customers_prev": 1000,
+                          "retained": round(r * 1000), "new": new, "customers": n, "profit": m * n,
+                          "profit_sq": m * m * n} for i, (n, r, m, new) in enumerate(rows)]).pipe(w.finish_cells)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cell_lists, st.floats(0.5, 20), st.floats(0.01, 0.3), st.sampled_from([0, 1, 3, 5, 10, 20]))
+def test_less_defection_never_lowers_equity_with_positive_margin(rows, pts, d, h):
+    cells = _cells(rows)
+    a = w.arrays(cells)
+    base = w.Params(discount=d, horizon=h)
+    better = replace(base, defection_pts=-pts)
+    worse = replace(base, defection_pts=pts)
+    mask = w.targeted(cells, base)
+    e0, e1, e2 = (w.evaluate(a, mask, p)["equity_after"] for p in (base, better, worse))
+    assert e1 >= e0 - 1e-6 * abs(e0)
+    assert e2 <= e0 + 1e-6 * abs(e0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cell_lists, st.floats(0.01, 0.3), st.sampled_from([0, 2, 7]))
+def test_no_change_gives_no_delta(rows, d, h):
+    cells = _cells(rows)
+    ev = w.evaluate(w.arrays(cells), w.targeted(cells, w.Params()), w.Params(discount=d, horizon=h))
+    assert ev["equity_delta"] == 0 and ev["profit_delta"] == 0 and ev["net_value"] == 0
+
+
+# ---------------------------------------------------------------- baseline on the tiny database
+
+
+def test_baseline_on_the_tiny_database_by_hand(tiny_db):
+    """Three-month "years" (Apr-Jun 2025 vs Jan-Mar 2025). Last year: A (Feb), B (Jan), C (Mar);
+    this year: A (May), B (Apr), D (Jun, new). Account profit this year: A 2,500 − 1,500 − 300 =
+    700; B 400 − 200 − 100 + 50 (return) − 100 = 50; D 100 − 90 − 20 = −10. Tiers this year by
+    revenue A 2,500 / B 300 / D 100 → A, B, C; C (lost) by last year's 1,000/300/200 → B."""
+    b = queries.connect(str(tiny_db))
+    base = view.baseline(b, queries.Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
+                         year_months=3)
+    assert base.year == (date(2025, 4, 1), date(2025, 6, 1))
+    assert base.previous == (date(2025, 1, 1), date(2025, 3, 1)) and base.covered
+    tot = base.overall
+    assert (tot["customers_prev"], tot["retained"], tot["new"], tot["customers"]) == (3, 2, 1, 3)
+    assert tot["retention"] == pytest.approx(2 / 3)
+    assert tot["profit"] == pytest.approx(740) and tot["margin"] == pytest.approx(740 / 3)
+    tiers = w.by_dimension(base.cells, "tier").set_index("group")
+    assert tiers.loc["A", ["customers_prev", "retained", "customers", "profit"]].tolist() == [1, 1, 1, 700]
+    assert tiers.loc["B", ["customers_prev", "retained", "customers", "profit"]].tolist() == [2, 1, 1, 50]
+    assert tiers.loc["C", ["customers_prev", "retained", "customers", "profit"]].tolist() == [0, 0, 1, -10]
+    assert tiers.loc["C", "clv"] == pytest.approx(w.clv(-10, 2 / 3, 0.1, 5))  # no last-year customers: overall r
+    # with an assignment: segments and KA types join the cells
+    a = pd.DataFrame({"customer_id": ["A", "B"], "segment": [1, 2], "segment_name": ["Big", "Small"],
+                      "ka_types": ["economic,group", "important"]})
+    base2 = view.baseline(b, queries.Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
+                          assignment=a, year_months=3)
+    seg = w.by_dimension(base2.cells, "segment").set_index("group")
+    assert seg.loc["1 · Big", "customers"] == 1 and seg.loc["", "customers_prev"] == 1  # C has none
+    ka = w.by_dimension(base2.cells, "ka_type").set_index("group")
+    assert sorted(ka.index) == ["economic", "group", "important"]
+    b.disconnect()
+
+
+def test_baseline_twelve_months_matches_plain_pandas(small_db):
+    from tests.conftest import read_table
+
+    b = queries.connect(str(small_db))
+    facts = queries.data_facts(b)
+    base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"])
+    lines = read_table(small_db, "order_lines")
+    cts = read_table(small_db, "cost_to_serve")
+    m = pd.to_datetime(lines["order_date"]).dt.to_period("M")
+    last = pd.Period(facts["last_month"], "M")
+    cur = lines[(m > last - 12) & (m <= last)]
+    prev = lines[(m > last - 24) & (m <= last - 12)]
+    ordered = lambda df: set(df.groupby("customer_id").size().index)  # noqa: E731  (any order line)
+    cur_ids, prev_ids = ordered(cur), ordered(prev)
+    tot = base.overall
+    assert tot["customers"] == len(cur_ids) and tot["customers_prev"] == len(prev_ids)
+    assert tot["retained"] == len(cur_ids & prev_ids)
+    cm = pd.to_datetime(cts["month"]).dt.to_period("M")
+    c_cur = cts[(cm > last - 12) & (cm <= last) & cts["customer_id"].isin(cur_ids)]["amount"].sum()
+    profit = (cur["revenue"] - cur["cost"]).sum() - c_cur
+    assert tot["profit"] == pytest.approx(profit, rel=1e-9)
+    b.disconnect()
+
+
+# ---------------------------------------------------------------- scenarios and slides
+
+
+def test_scenario_round_trip_list_and_delete(tmp_path):
+    path = tmp_path / "user.duckdb"
+    p = w.Params(defection_pts=-5.5, target_tiers=("A", "B"), target_ka=("economic",), margin_pct=3,
+                 discount=0.08, horizon=0, cost_mode="total", cost=12_000, new_customers=4)
+    sid = store.put_scenario(path, "Tier A & B care 关怀", p.as_json(), {"equity_pct": 0.12}, "Li Na")
+    got = store.get_scenario(path, sid)
+    assert w.Params.from_json(got["params"]) == p
+    assert got["name"] == "Tier A & B care 关怀" and got["created_by"] == "Li Na"
+    assert got["results"] == {"equity_pct": 0.12}
+    store.put_scenario(path, "second", w.Params().as_json(), {}, "")
+    listed = store.list_scenarios(path)
+    assert set(listed["name"]) == {"Tier A & B care 关怀", "second"}
+    store.delete_scenario(path, sid)
+    assert store.get_scenario(path, sid) is None and len(store.list_scenarios(path)) == 1
+
+
+def test_scenarios_survive_a_sales_reimport(tmp_path):
+    from tests.conftest import fill_tiny
+
+    sales = tmp_path / "sales.duckdb"
+    store.build_sales_db(sales, fill_tiny, source="tests")
+    from kamdash import config
+
+    user = config.user_db_path(sales)
+    sid = store.put_scenario(user, "kept", w.Params(defection_pts=-2).as_json(), {}, "me")
+    store.build_sales_db(sales, fill_tiny, source="tests again")
+    assert store.get_scenario(user, sid)["name"] == "kept"
+
+
+def test_pinned_scenario_for_slides(small_db):
+    b = queries.connect(str(small_db))
+    labels = {"title": "Before and after", "profit": "Profit next year", "equity": "Customer equity",
+              "before": "Before", "after": "After", "interval": "90% interval"}
+    pin = view.pinned(b, queries.Filters(), {"defection_pts": -5, "horizon": 0}, labels)
+    h = pin.headline
+    assert isinstance(pin.figure, go.Figure)
+    assert h["equity_after"] > h["equity_before"] and h["equity_delta_lo"] <= h["equity_delta"] <= h["equity_delta_hi"]
+    assert h["rs"]["equity_pct"] == pytest.approx(h["equity_pct"])  # the same change, for everyone
+    assert h["baseline"]["customers"] > 0
+    assert [bar.name for bar in pin.figure.data] == ["Before", "After"]
+    b.disconnect()
+
+
+def test_probabilistic_view_reads_the_stored_fit_without_pymc(small_db, small_fit):
+    code = f"""
+import sys
+from kamdash import config, queries
+from kamdash.views import whatif as view
+b = queries.connect({str(small_db)!r})
+facts = queries.data_facts(b)
+found = view.stored_fit(config.user_db_path(config.db_path({str(small_db)!r})), facts)
+assert found is not None
+fit, fs = found
+base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"])
+rfm, margins = view.probabilistic_inputs(b, fit, facts["as_of"], queries.Filters(), base.customers["customer_id"])
+values = view.probabilistic_values(fit, rfm, margins, 60, 0.1)
+eq = view.probabilistic_equity(values, fit)
+assert eq["equity_lo"] <= eq["equity"] <= eq["equity_hi"] and eq["customers"] == len(values) > 0
+assert not any(m.startswith(("pymc", "pytensor")) for m in sys.modules), "PyMC imported"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
+def test_params_from_json_ignores_unknown_and_coerces():
+    p = w.Params.from_json({"defection_pts": "-3", "horizon": "7", "target_tiers": ["A"], "junk": 1})
+    assert p == w.Params(defection_pts=-3.0, horizon=7, target_tiers=("A",))
+    assert np.isfinite(w.clv(50, 0.99, 0.01))
+
+
+def test_bench_case_matches_its_pandas_baseline_and_recomputes_without_queries(small_db):
+    from bench.child import PandasData, filter_states, same
+    from bench.harness import load_cases
+
+    b = queries.connect(str(small_db))
+    case = load_cases()["whatif"]
+    data = PandasData(str(small_db))
+    for f in filter_states(b)[:2]:
+        assert same(case.kamdash_step(b, f), case.pandas_step(data, f)) is None, f
+    base = case.prepare(b, filter_states(b)[0])
+    b.disconnect()  # a slider move needs no database
+    out = case.interaction_step(base, 3)
+    assert set(out) == {"result", "band", "rs", "tornado", "projection"}
