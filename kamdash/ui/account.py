@@ -35,6 +35,14 @@ def url(customer_id: str) -> str:
     return "account?" + urllib.parse.urlencode(q)
 
 
+def urls(ids) -> list[str]:
+    """``url`` of many accounts (the query string read once: a long list cost seconds)."""
+    lang = st.query_params.get("lang")
+    tail = "&" + urllib.parse.urlencode({"lang": lang}) if lang else ""
+    quote = urllib.parse.quote_plus
+    return [f"account?{QUERY_KEY}={quote(str(c))}{tail}" for c in ids]
+
+
 def link_column(ctx, width: str | None = "small") -> st.column_config.LinkColumn:
     return st.column_config.LinkColumn(ctx.t("acct.link"), display_text=ctx.t("acct.open"),
                                        help=ctx.t("acct.link.help"), width=width)
@@ -48,7 +56,7 @@ def with_links(ctx, table: pd.DataFrame, ids, config: dict | None = None,
     out = table.copy()
     after = after or ctx.t("col.customer")
     pos = list(out.columns).index(after) + 1 if after in out.columns else 0
-    out.insert(pos, ctx.t("acct.link"), [url(str(c)) for c in ids])
+    out.insert(pos, ctx.t("acct.link"), urls(ids))
     return out, {**(config or {}), ctx.t("acct.link"): link_column(ctx)}
 
 

@@ -254,8 +254,8 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     st.dataframe(shown, hide_index=True, width="stretch", key="drill_table", column_config=config)
     name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(ctx.t("conc.download_csv"), export.csv_bytes(out), f"{name}.csv", "text/csv",
-                       key="dl_csv", icon=":material/download:")
-    c2.download_button(ctx.t("conc.download_xlsx"), export.excel_bytes(out, name), f"{name}.xlsx",
+    c1.download_button(ctx.t("conc.download_csv"), lambda: export.csv_bytes(out), f"{name}.csv", "text/csv",
+                       key="dl_csv", on_click="ignore", icon=":material/download:")
+    c2.download_button(ctx.t("conc.download_xlsx"), lambda: export.excel_bytes(out, name), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="dl_xlsx", icon=":material/table_view:")
+                       key="dl_xlsx", on_click="ignore", icon=":material/table_view:")

@@ -223,10 +223,11 @@ def show_at_risk(ctx, table: pd.DataFrame) -> None:
 
 def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
     c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("ret.export_csv"), export.csv_bytes(table), f"{name}.csv", "text/csv",
-                       key="ret_csv")
-    c2.download_button(ctx.t("ret.export_xlsx"), export.excel_bytes(table, name[:31]), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx")
+    c1.download_button(ctx.t("ret.export_csv"), lambda: export.csv_bytes(table), f"{name}.csv", "text/csv",
+                       key="ret_csv", on_click="ignore")
+    c2.download_button(ctx.t("ret.export_xlsx"), lambda: export.excel_bytes(table, name[:31]), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx",
+                       on_click="ignore")
 
 
 def group_select(ctx) -> str:

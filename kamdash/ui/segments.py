@@ -218,10 +218,10 @@ def download(ctx, seg: Segmentation, key: str) -> None:
                         "segment_name": a["segment_name"], "ka_types": a["ka_types"],
                         **{f"ka_{t}": a[t] for t in ka.KA_TYPES}, "revenue": a["revenue"]})
     c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("seg.download.csv"), export.csv_bytes(out),
+    c1.download_button(ctx.t("seg.download.csv"), lambda: export.csv_bytes(out),
                        file_name="kamdash-assignment.csv", mime="text/csv", key=f"{key}_csv",
                        on_click="ignore", icon=":material/download:")
-    c2.download_button(ctx.t("seg.download.xlsx"), export.excel_bytes(out, "assignment"),
+    c2.download_button(ctx.t("seg.download.xlsx"), lambda: export.excel_bytes(out, "assignment"),
                        file_name="kamdash-assignment.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/table:")
