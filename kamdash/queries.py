@@ -283,12 +283,19 @@ def customer_keys(backend, filters: Filters):
     """customer_key rows (ck, customer_id, dimensions, first_order) passing the dimension,
     customer and tier filters (an expression)."""
     k = backend.table("customer_key")
-    preds = [k[col].isin(list(values)) for col, values in filters.dimension_values().items() if values]
-    if filters.customer_ids is not None:
-        preds.append(k.customer_id.isin(list(filters.customer_ids)))
-    if filters.tiers:
-        preds.append(k.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
+    preds = _customer_predicates(backend, k, filters)
     return k.filter(*preds) if preds else k
+
+
+def _customer_predicates(backend, t, filters: Filters) -> list:
+    """Predicates on a table with customer_id and the dimension columns for the dimension,
+    customer and tier filters."""
+    preds = [t[col].isin(list(values)) for col, values in filters.dimension_values().items() if values]
+    if filters.customer_ids is not None:
+        preds.append(t.customer_id.isin(list(filters.customer_ids)))
+    if filters.tiers:
+        preds.append(t.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
+    return preds
 
 
 def _diff(col: str, end: str = "e", start: str = "b") -> str:
@@ -600,11 +607,7 @@ TIME_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 def _customers_in(backend, filters: Filters):
     """Customer ids passing the dimension filters (the period does not restrict who is modelled)."""
     cu = backend.table("customers")
-    preds = [cu[col].isin(list(v)) for col, v in filters.dimension_values().items() if v]
-    if filters.customer_ids is not None:
-        preds.append(cu.customer_id.isin(list(filters.customer_ids)))
-    if filters.tiers:
-        preds.append(cu.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
+    preds = _customer_predicates(backend, cu, filters)
     return cu.filter(*preds).select("customer_id") if preds else None
 
 

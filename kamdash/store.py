@@ -8,6 +8,7 @@ leaves the current file byte-identical.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -256,8 +257,7 @@ def build_sales_db(
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
+    with _replacing(target) as tmp:
         con = _connect(tmp, read_only=False)
         try:
             create_sales_schema(con)
@@ -285,8 +285,18 @@ def build_sales_db(
             con.execute("CHECKPOINT")
         finally:
             con.close()
+    return meta
+
+
+@contextlib.contextmanager
+def _replacing(target: Path):
+    """A temporary path next to ``target``, renamed over it when the block ends without an
+    error; on any error (or after the rename) no temporary file is left and ``target`` is
+    untouched (``os.replace`` is atomic)."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
         os.replace(tmp, target)
-        return meta
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             if leftover.exists():
@@ -312,8 +322,7 @@ def upgrade_sales_db(path: Path | str) -> dict[str, str]:
     status = check_sales_db(target)
     if status.problem != "older_version":
         raise StoreError(f"{target} needs no upgrade ({status.problem or 'it is current'})")
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
+    with _replacing(target) as tmp:
         shutil.copyfile(target, tmp)
         con = _connect(tmp, read_only=False)
         try:
@@ -331,12 +340,7 @@ def upgrade_sales_db(path: Path | str) -> dict[str, str]:
             meta = read_meta(con)
         finally:
             con.close()
-        os.replace(tmp, target)
-        return meta
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            if leftover.exists():
-                leftover.unlink()
+    return meta
 
 
 # ---------------------------------------------------------------- user-authored state

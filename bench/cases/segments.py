@@ -1,21 +1,12 @@
 """Benchmark case: customer features + segmentation fit (issue 4).
 
-kamdash_step computes the customer features in DuckDB through the query layer (one aggregation
-of customer_month) and fits the default pipeline (signed log -> StandardScaler -> KMeans, k = 6)
+kamdash_step computes the customer features in DuckDB through the query layer and fits the default pipeline (signed log -> StandardScaler -> KMeans, k = 6)
 on the default features (recency, frequency, revenue, margin, growth; product breadth, the one
 feature that needs a pass over order_lines, is not a default). pandas_step computes the same
 features in plain pandas straight from the order lines and fits the same pipeline.
 
-Measured once on a 200k-customer demo (3 years, 12M order lines; period Oct 2025 - Sep 2026 =
-165,427 customers with orders) on 2 cores shared with two other engineers' test runs (load
-average 4.6-6 during the run), 2026-11-27:
-
-    kamdash_step  3.8 / 5.3 / 7.7 s (three runs); in a separate run features 5.1 s, fit k=6 0.9 s,
-                  automatic k (2..8 by silhouette on a 10k sample) 3.1 s
-    pandas_step   46.8 s (same fit)
-
-The 3 s target was not met under that load; the time goes to DuckDB grouping 5M customer_month
-rows by a VARCHAR customer_id, not to the fit.
+The features come from the running totals (customer_cum: four month-rows per customer), not
+from a group-by over customer_month; figures in bench/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -58,3 +58,20 @@ def value_label(column: str, value, lang: str, labels: dict | None = None) -> st
     if labels:
         return labels.get((column, text), text)
     return text
+
+
+class Localized:
+    """Text helpers for a view in one language: the class provides ``lang``, ``currency`` and
+    ``labels`` (data value labels); the shell's context and the slide builders share them."""
+
+    def t(self, key: str, **fields) -> str:
+        return t(key, self.lang, **fields)
+
+    def label(self, column: str, value) -> str:
+        return value_label(column, value, self.lang, self.labels)
+
+    def money(self, x, **kw) -> str:
+        return fmt_money(x, self.lang, self.currency, **kw)
+
+    def t_month(self, d) -> str:
+        return fmt_month(d, self.lang)

@@ -33,7 +33,7 @@ ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assig
 
 
 @dataclass(frozen=True)
-class Context:
+class Context(i18n.Localized):
     lang: str
     filters: queries.Filters
     facts: dict
@@ -43,18 +43,6 @@ class Context:
     @property
     def currency(self) -> str:
         return self.facts.get("currency") or config.currency()
-
-    def t(self, key: str, **fields) -> str:
-        return i18n.t(key, self.lang, **fields)
-
-    def label(self, column: str, value) -> str:
-        return i18n.value_label(column, value, self.lang, self.labels)
-
-    def money(self, x, **kw) -> str:
-        return i18n.fmt_money(x, self.lang, self.currency, **kw)
-
-    def t_month(self, d: date) -> str:
-        return i18n.fmt_month(d, self.lang)
 
 
 def _month_options(first: date, last: date) -> list[str]:

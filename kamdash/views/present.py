@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 import pandas as pd
 
@@ -38,24 +37,12 @@ WORST_ON_SLIDE = 5
 
 
 @dataclass(frozen=True)
-class Texts:
+class Texts(i18n.Localized):
     """Text helpers without Streamlit (same names as the shell's context)."""
 
     lang: str
     currency: str = "CNY"
     labels: dict = field(default_factory=dict)
-
-    def t(self, key: str, **fields) -> str:
-        return i18n.t(key, self.lang, **fields)
-
-    def label(self, column: str, value) -> str:
-        return i18n.value_label(column, value, self.lang, self.labels)
-
-    def money(self, x, **kw) -> str:
-        return i18n.fmt_money(x, self.lang, self.currency, **kw)
-
-    def t_month(self, d: date) -> str:
-        return i18n.fmt_month(d, self.lang)
 
 
 def pct(tx, x, digits: int = 0) -> str:
