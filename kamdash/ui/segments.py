@@ -18,6 +18,7 @@ from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
 from kamdash.ui import account, components, data
+from kamdash.views import present
 
 CONFIG_KEY = "segments.config"
 NAMES_KEY = "segments.names"
@@ -136,19 +137,13 @@ def _axis_title(ctx, loadings: pd.Series, explained: float) -> str:
     return ctx.t("seg.axis", share=i18n.fmt_pct(explained, ctx.lang, 0), words=ctx.t("seg.name.sep").join(words))
 
 
-def _account_names(ctx, df: pd.DataFrame) -> pd.Series:
-    if ctx.lang == "zh" and "name_zh" in df:
-        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
-    return df["name"].fillna(df["customer_id"])
-
-
 def segment_map(ctx, seg: Segmentation):
     coords, loadings, explained = sg.projection(seg.result)
     idx = sg.map_sample(seg.result.labels)
     feats = seg.features.iloc[idx]
     points = pd.DataFrame({"x": coords[idx, 0], "y": coords[idx, 1],
                            "segment": seg.result.labels["segment"].to_numpy()[idx],
-                           "value": feats["revenue"].to_numpy(), "account": _account_names(ctx, feats).to_numpy()})
+                           "value": feats["revenue"].to_numpy(), "account": present.names(ctx, feats).to_numpy()})
     labels = {"title": ctx.t("seg.map.title"), "value": ctx.t("col.revenue"),
               "x": _axis_title(ctx, loadings["pc1"], explained[0]),
               "y": _axis_title(ctx, loadings["pc2"], explained[1])}
@@ -286,29 +281,9 @@ def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
     })
 
 
-def _types_text(ctx, flags: pd.DataFrame) -> list[str]:
-    """Display text of the KA types of each row of ``flags`` (bool columns KA_TYPES)."""
-    names = [ctx.t(f"ka.type.{t}") for t in ka.KA_TYPES]
-    sep = ctx.t("seg.name.sep")
-    combos = {}
-    out = []
-    for row in map(tuple, flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)):
-        if row not in combos:  # at most 16 combinations: join each once
-            combos[row] = sep.join(n for n, on in zip(names, row) if on)
-        out.append(combos[row])
-    return out
-
-
 def portfolio(ctx, seg: Segmentation):
     """(figure, {quadrant: display table}) of the KA portfolio matrix."""
-    pf = ka.portfolio(seg.features, seg.types)
-    info = seg.features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
-    pf["account"] = _account_names(ctx, info).to_numpy()
-    pf["types"] = _types_text(ctx, pf)
-    labels = {"title": ctx.t("ka.pf.title"), "x": ctx.t("ka.pf.x", currency=ctx.currency),
-              "y": ctx.t("ka.pf.y"), "value": ctx.t("col.revenue"), "potential": ctx.t("ka.pf.potential"),
-              "types": ctx.t("ka.col.types"), **{f"quadrant.{q}": ctx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
-    fig = charts.portfolio_chart(pf, labels, ctx.lang, ctx.currency)
+    pf, fig = present.ka_portfolio(ctx, seg.features, seg.types)
     lists = {}
     for q in ka.QUADRANTS:
         p = pf[pf["quadrant"] == q]
@@ -341,7 +316,7 @@ def without_links(ctx, df: pd.DataFrame) -> pd.DataFrame:
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
     links = data.customer_links(ctx.data_key)
     g = ka.group_rollup(seg.features, links)
-    names = _account_names(ctx, links.set_index("customer_id").loc[g["group_id"]].reset_index())
+    names = present.names(ctx, links.set_index("customer_id").loc[g["group_id"]].reset_index())
     table = pd.DataFrame({
         ctx.t("ka.col.group"): names.to_numpy(),
         ctx.t("ka.col.members"): g["members"], ctx.t("ka.col.active_members"): g["active_members"],

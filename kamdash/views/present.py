@@ -224,11 +224,29 @@ def segments_slide(tx, features: pd.DataFrame, result: sg.SegmentResult, seg_nam
                  notes=tx.t("present.seg.notes", k=result.k, method=tx.t(f"seg.method.{result.method}")))
 
 
-def _types_text(tx, flags: pd.DataFrame) -> list[str]:
+def types_text(tx, flags: pd.DataFrame) -> list[str]:
+    """Display text of the KA types of each row of ``flags`` (bool columns KA_TYPES)."""
     labels = [tx.t(f"ka.type.{t}") for t in ka.KA_TYPES]
     sep = tx.t("seg.name.sep")
-    return [sep.join(n for n, on in zip(labels, row) if on)
-            for row in flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)]
+    combos, out = {}, []
+    for row in map(tuple, flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)):
+        if row not in combos:  # at most 16 combinations: join each once
+            combos[row] = sep.join(n for n, on in zip(labels, row) if on)
+        out.append(combos[row])
+    return out
+
+
+def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame):
+    """(analytics.ka_types.portfolio with account names and type texts, the matrix figure):
+    shared by the Key accounts page and its slide."""
+    pf = ka.portfolio(features, types)
+    info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
+    pf["account"] = names(tx, info).to_numpy()
+    pf["types"] = types_text(tx, pf)
+    labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
+              "y": tx.t("ka.pf.y"), "value": tx.t("col.revenue"), "potential": tx.t("ka.pf.potential"),
+              "types": tx.t("ka.col.types"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
+    return pf, seg_charts.portfolio_chart(pf, labels, tx.lang, tx.currency)
 
 
 def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide:
@@ -240,14 +258,7 @@ def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide
         return Slide(title, tx.t("present.ka.none"))
     headline = tx.t("present.ka.headline", n=i18n.fmt_number(n, tx.lang),
                     customers=pct(tx, n / len(types)), share=pct(tx, summary.loc["any", "revenue_share"]))
-    pf = ka.portfolio(features, types)
-    info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
-    pf["account"] = names(tx, info).to_numpy()
-    pf["types"] = _types_text(tx, pf)
-    labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
-              "y": tx.t("ka.pf.y"), "value": tx.t("col.revenue"), "potential": tx.t("ka.pf.potential"),
-              "types": tx.t("ka.col.types"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
-    fig = seg_charts.portfolio_chart(pf, labels, tx.lang, tx.currency)
+    pf, fig = ka_portfolio(tx, features, types)
     counts = pf["quadrant"].value_counts()
     bullets = [tx.t("present.ka.quadrant", quadrant=tx.t(f"ka.quadrant.{q}"),
                     n=i18n.fmt_number(int(counts.get(q, 0)), tx.lang),
