@@ -77,6 +77,15 @@ def test_save_load_compare_delete(small_db, use_db, user_db):
     saved = table(at, "Saved by")
     assert set(saved["Scenario"]) == {"Two points", "Six points"} and set(saved["Saved by"]) == {"Li Na"}
     ids = dict(zip(store.list_scenarios(user_db)["name"], store.list_scenarios(user_db)["scenario_id"]))
+    # what the Present page pins from a saved scenario: equity and profit, before and after, and
+    # the equity gain of six points bigger than that of two
+    from kamdash.views import present
+
+    nums = {r["name"]: present.scenario_numbers(r["results"]) for _, r in store.list_scenarios(user_db).iterrows()}
+    for n in nums.values():
+        assert set(n) == {"equity", "profit"} and n["equity"][0] > 0
+    gain = {k: v["equity"][1] - v["equity"][0] for k, v in nums.items()}
+    assert gain["Six points"] > gain["Two points"] > 0
     # load "Two points": the slider comes back to -2
     at.slider(key="wi_def").set_value(0.0).run()
     at.selectbox(key="wi_sc_pick").select(ids["Two points"]).run()
