@@ -201,6 +201,15 @@ def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     assert seg.loc["1 · Big", "customers"] == 1 and seg.loc["", "customers_prev"] == 1  # C has none
     ka = w.by_dimension(base2.cells, "ka_type").set_index("group")
     assert sorted(ka.index) == ["economic", "group", "important"]
+    # The assignment knows only today's customers (C, lost, has no segment): a segment's
+    # retention is its tiers' rate (A: 1/1; B: 1/2), not the 100% of survivors, and 3 points
+    # less defection is worth exactly what it is worth without the assignment (the cells split
+    # each tier's customers, and value is linear in margin).
+    assert seg.loc["1 · Big", "retention"] == pytest.approx(1.0)  # A is tier A
+    assert seg.loc["2 · Small", "retention"] == pytest.approx(0.5)  # B is tier B: 1 of B and C kept
+    p = w.Params(defection_pts=-3.0)
+    with_a, without = (w.evaluate(w.arrays(x.cells), w.targeted(x.cells, p), p) for x in (base2, base))
+    assert with_a["equity_delta"] == pytest.approx(without["equity_delta"]) and without["equity_delta"] > 0
     b.disconnect()
 
 

@@ -163,6 +163,22 @@ def finish_cells(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def retention_by_tier(cells_: pd.DataFrame) -> pd.DataFrame:
+    """Cells whose retention is their ABC tier's (rate_prev / rate_retained: the tier's counts).
+
+    For a segment / KA-type assignment made from the customers active *now*: a customer lost
+    since last year has no segment, so within a segment every last-year customer was kept
+    (retention 100%) and the lost ones sit in the unassigned cell (0%). Tiers are known for
+    every customer (this year's revenue, else last year's), so the tier's rate is the estimate
+    each of its cells gets; the segment or KA type still chooses whom a change targets and
+    carries its own margin."""
+    out = cells_.copy()
+    t = out.groupby("tier")[["customers_prev", "retained"]].transform("sum")
+    out["rate_prev"], out["rate_retained"] = t["customers_prev"], t["retained"]
+    out["retention"] = t["retained"] / t["customers_prev"].where(t["customers_prev"] > 0)
+    return out
+
+
 def overall(cells_: pd.DataFrame) -> dict:
     """Totals of the baseline: customers_prev, retained, new, customers, profit, retention,
     defection, margin."""
@@ -190,6 +206,9 @@ def by_dimension(cells_: pd.DataFrame, dim: str | None, discount: float = DISCOU
         df["group"] = df[dim]
     g = df.groupby("group", sort=True)[list(CELL_COLUMNS[3:])].sum().reset_index()
     g = finish_cells(g)
+    if "rate_prev" in df and dim not in (None, "tier"):  # retention_by_tier: weigh the tier rates
+        wr = (df["customers"] * df["retention"].fillna(overall(cells_)["retention"])).groupby(df["group"]).sum()
+        g["retention"] = (wr.reindex(g["group"]).to_numpy() / g["customers"].where(g["customers"] > 0)).to_numpy()
     r = g["retention"].fillna(overall(cells_)["retention"]).fillna(0.0)
     g["defection"] = 1 - g["retention"]
     g["clv"] = clv(g["margin"], r, discount, horizon)
@@ -225,6 +244,8 @@ class Arrays:
     n1: np.ndarray
     sd: np.ndarray  # standard deviation of profit per customer in the cell
     overall_r: float = 0.0
+    b0: np.ndarray | None = None  # last year's customers behind the cell's rate (its tier's with
+    b1: np.ndarray | None = None  # retention_by_tier), and how many of them were kept
 
 
 def arrays(cells_: pd.DataFrame) -> Arrays:
@@ -237,7 +258,9 @@ def arrays(cells_: pd.DataFrame) -> Arrays:
     return Arrays(n=n, new=cells_["new"].to_numpy(float),
                   r=cells_["retention"].fillna(r_all).to_numpy(float), m=m,
                   n0=cells_["customers_prev"].to_numpy(float), n1=cells_["retained"].to_numpy(float),
-                  sd=np.sqrt(np.maximum(var, 0.0)), overall_r=r_all)
+                  sd=np.sqrt(np.maximum(var, 0.0)), overall_r=r_all,
+                  b0=cells_.get("rate_prev", cells_["customers_prev"]).to_numpy(float),
+                  b1=cells_.get("rate_retained", cells_["retained"]).to_numpy(float))
 
 
 def _after(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None):
@@ -353,9 +376,11 @@ def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
     equity_before, equity_after, equity_delta, equity_pct, profit_delta."""
     rng = np.random.default_rng(seed)
     k = len(a.n)
-    has = a.n0 > 0
-    lost = np.maximum(a.n0 - a.n1, 0)
-    beta = rng.beta(np.broadcast_to(a.n1 + 0.5, (draws, k)), np.broadcast_to(lost + 0.5, (draws, k)))
+    b0 = a.n0 if a.b0 is None else a.b0
+    b1 = a.n1 if a.b1 is None else a.b1
+    has = b0 > 0
+    lost = np.maximum(b0 - b1, 0)
+    beta = rng.beta(np.broadcast_to(b1 + 0.5, (draws, k)), np.broadcast_to(lost + 0.5, (draws, k)))
     r = np.where(has, beta, a.r)
     se = np.where(a.n > 0, a.sd / np.sqrt(np.maximum(a.n, 1)), 0.0)
     m = a.m + rng.standard_normal((draws, k)) * se
@@ -445,6 +470,6 @@ def run(cells_: pd.DataFrame, p: Params, draws: int = DRAWS) -> dict:
             "projection": projection(a, mask, p)}
 
 
-__all__ = ["Params", "clv", "new_customer_value", "annuity", "cells", "overall", "by_dimension",
+__all__ = ["Params", "clv", "new_customer_value", "annuity", "cells", "retention_by_tier", "overall", "by_dimension",
            "targeted", "arrays", "evaluate", "projection", "uncertainty", "reichheld_sasser",
            "tornado", "run"]

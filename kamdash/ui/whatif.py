@@ -96,6 +96,8 @@ def baseline_table(ctx, base: view.Baseline, p: whatif.Params) -> None:
         return
     if dim == "ka_type":
         st.caption(ctx.t("wi.ka_overlap"))
+    if dim in ("segment", "ka_type") and "rate_prev" in base.cells:
+        st.caption(ctx.t("wi.rate_by_tier"))
     st.dataframe(pd.DataFrame({
         ctx.t(f"wi.group.{dim}"): [group_label(ctx, dim, v) for v in table["group"]],
         ctx.t("wi.col.customers_prev"): table["customers_prev"],

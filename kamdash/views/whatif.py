@@ -87,7 +87,10 @@ def baseline(backend, filters: queries.Filters, last_month: date, first_month: d
     df = df.merge(_assigned(assignment), on="customer_id", how="left")
     df["segment"] = df["segment"].fillna("").astype(str)
     df["ka_types"] = df["ka_types"].fillna("").astype(str)
-    return Baseline(cells=whatif.cells(df), customers=df, year=(cur_f.start, cur_f.end),
+    cells = whatif.cells(df)
+    if assignment is not None and len(assignment):
+        cells = whatif.retention_by_tier(cells)  # the assignment knows only today's customers
+    return Baseline(cells=cells, customers=df, year=(cur_f.start, cur_f.end),
                     previous=(prev_f.start, prev_f.end), covered=prev_f.covered_by(first_month))
 
 
