@@ -28,3 +28,9 @@ def page(path: str) -> AppTest:
 
 def metrics(at) -> dict:
     return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def switch_to_chinese(at) -> None:
+    """Click 简体中文 in the sidebar's language switch and rerun."""
+    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
+    lang.set_value("zh").run()

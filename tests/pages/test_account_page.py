@@ -9,7 +9,7 @@ import pytest
 from kamdash import plans
 from kamdash.i18n import fmt_money
 from tests.independent import Raw
-from tests.pages.conftest import metrics, page
+from tests.pages.conftest import metrics, page, switch_to_chinese
 
 REFERRER = "C000399"  # in the small demo database: refers C000028 and C000055
 PLAN = "Account plan"  # the plan tab (only the open tab runs)
@@ -152,8 +152,7 @@ def test_plan_progress_and_portfolio_page(small_db, use_db, user_db):
 def test_chinese(small_db, use_db, user_db):
     use_db(small_db)
     at = open_account(REFERRER)
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert not at.exception
     assert at.title[0].value == "客户360视图"
     assert "收入排名" in metrics(at)

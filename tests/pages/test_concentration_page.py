@@ -9,7 +9,7 @@ import pytest
 from kamdash import queries
 from kamdash.analytics import pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
-from tests.pages.conftest import metrics, page
+from tests.pages.conftest import metrics, page, switch_to_chinese
 
 YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
 
@@ -124,8 +124,7 @@ def test_saved_cut_offs_drive_the_tier_filter(at, small_db):
 
 
 def test_chinese(at):
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert not at.exception
     assert at.title[0].value == "价值集中度"
     got = shown(at)

@@ -7,7 +7,7 @@ import pytest
 
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.independent import Raw
-from tests.pages.conftest import metrics, page
+from tests.pages.conftest import metrics, page, switch_to_chinese
 
 
 @pytest.fixture
@@ -58,8 +58,7 @@ def test_changing_a_filter_changes_the_kpis(at, small_db):
 def test_switching_language_changes_labels_and_keeps_filters(at):
     at.multiselect(key="region").select("East China").run()
     revenue_en = metrics(at)["Revenue"][0]
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert at.title[0].value == "总览"
     shown = metrics(at)
     assert list(shown)[:3] == ["收入", "毛利", "客户利润"]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.pages.conftest import metrics, page
+from tests.pages.conftest import metrics, page, switch_to_chinese
 
 
 @pytest.fixture
@@ -51,8 +51,7 @@ def test_grouping_and_cohort_frequency(at):
 
 
 def test_chinese(at):
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert at.title[0].value == "留存与价值"
     assert "客户资产" in metrics(at)
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from kamdash import store
-from tests.pages.conftest import page
+from tests.pages.conftest import page, switch_to_chinese
 
 
 
@@ -73,8 +73,7 @@ def test_settings_survive_a_new_session(at, small_db, user_db):
 
 
 def test_chinese(at):
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert not at.exception
     assert at.title[0].value == "客户细分"
     assert segment_table(at).columns[0] == "细分群"

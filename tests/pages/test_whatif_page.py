@@ -6,7 +6,7 @@ import json
 import pytest
 
 from kamdash import store
-from tests.pages.conftest import metrics, page
+from tests.pages.conftest import metrics, page, switch_to_chinese
 
 
 @pytest.fixture
@@ -55,8 +55,7 @@ def test_baseline_then_defection_slider_moves_equity_and_the_rs_panel(at):
 
 
 def test_chinese(at):
-    lang = next(w for w in at.sidebar.children.values() if getattr(w, "key", None) == "lang")
-    lang.set_value("zh").run()
+    switch_to_chinese(at)
     assert not at.exception
     assert at.title[0].value == "客户留存假设分析"
     m = metrics(at)
