@@ -376,12 +376,11 @@ def _customer_periods(backend, filters: Filters, periods: int) -> tuple[str, dic
     account_profit, orders; customers with any activity in the period. Each period is two
     month-rows of the running totals. Returns (SQL with slots, relations for ``run_sql``)."""
     money = ", ".join(f"{_diff(c)} AS {c}" for c in ("revenue", "gross_profit", "account_profit"))
-    keys = customer_keys(backend, filters)
-    rel, parts = {"keys": keys.select("ck")}, []
-    template = PERIOD_ROWS_SQL if _filters_customers(filters) else PERIOD_ROWS_SQL.replace(
-        " SEMI JOIN ({keys}) k ON k.ck = e.ck", "")
-    if not _filters_customers(filters):
-        del rel["keys"]
+    rel, parts, template = {}, [], PERIOD_ROWS_SQL
+    if _filters_customers(filters):
+        rel["keys"] = customer_keys(backend, filters).select("ck")
+    else:  # every customer: no join with the keys
+        template = template.replace(" SEMI JOIN ({keys}) k ON k.ck = e.ck", "")
     for i, f in enumerate(_periods(filters, periods)):
         end, before = _period_bounds(backend, f)
         rel[f"e{i}"], rel[f"b{i}"] = _cum_at(backend, end), _cum_at(backend, before)

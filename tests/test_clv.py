@@ -93,21 +93,18 @@ def test_predictions_equal_pymc_marketing(cdnow_rfm):
     rfm = cdnow_rfm.iloc[::10].reset_index(drop=True)
     data = rfm[["customer_id", "frequency", "recency", "T"]].astype({"frequency": float})
     bg_params = {k: BG[k] for k in ("r", "alpha", "a", "b")}
-    bg = BetaGeoModel()
-    bg.build_model(data)
-    _posterior(bg, bg_params)
-    ours = _fit_record("bgnbd", bg_params)
-    np.testing.assert_allclose(clv.p_alive(ours, rfm), bg.expected_probability_alive(data).values.ravel(), rtol=1e-9)
-    np.testing.assert_allclose(clv.expected_purchases(ours, rfm, 10.0),
-                               bg.expected_purchases(data, future_t=10.0).values.ravel(), rtol=1e-9)
-
-    pn = ParetoNBDModel()
-    pn.build_model(data)
-    _posterior(pn, PNBD)
-    ours_p = _fit_record("pnbd", PNBD)
-    np.testing.assert_allclose(clv.p_alive(ours_p, rfm), pn.expected_probability_alive(data).values.ravel(), rtol=1e-6)
-    np.testing.assert_allclose(clv.expected_purchases(ours_p, rfm, 10.0),
-                               pn.expected_purchases(data, future_t=10.0).values.ravel(), rtol=1e-6)
+    fits, models = {}, {}
+    for model, cls, params, rtol in (("bgnbd", BetaGeoModel, bg_params, 1e-9),
+                                     ("pnbd", ParetoNBDModel, PNBD, 1e-6)):
+        theirs = cls()
+        theirs.build_model(data)
+        _posterior(theirs, params)
+        fits[model], models[model] = _fit_record(model, params), theirs
+        np.testing.assert_allclose(clv.p_alive(fits[model], rfm),
+                                   theirs.expected_probability_alive(data).values.ravel(), rtol=rtol)
+        np.testing.assert_allclose(clv.expected_purchases(fits[model], rfm, 10.0),
+                                   theirs.expected_purchases(data, future_t=10.0).values.ravel(), rtol=rtol)
+    ours, bg = fits["bgnbd"], models["bgnbd"]
 
     spend = clv.spend_data(rfm).astype({"frequency": float})
     gg = GammaGammaModel()
