@@ -630,7 +630,79 @@ def rfm_summary(backend, calibration_end: date, time_unit: str = "W",
     (calibration_end, holdout_end].
     Columns: customer_id, frequency, recency, T, monetary_value, first_value, revenue,
     first_date, last_date[, holdout_frequency].
+
+    To the last order date or later without a holdout (the page's view), the summary of every
+    customer is computed once (``_held_rfm``) and the filters select from it; otherwise (fits,
+    validation) it is a query over the order lines (``_rfm_query``).
     """
+    if holdout_end is None:
+        held = _held_rfm(backend)
+        if held is not None and np.datetime64(calibration_end, "D") >= held[0]:
+            return _rfm_from_held(backend, held, calibration_end, time_unit, filters)[0]
+    return _rfm_query(backend, calibration_end, time_unit, filters, holdout_end)
+
+
+def _held_rfm(backend) -> tuple | None:
+    """(last order date, pos, frequency, first day, last day, monetary_value, first_value,
+    revenue): the RFM summary of every customer with a purchase day to the last order date,
+    in customer key order (``pos`` = ``ck - 1``, int32; frequency int32; days as int32 days
+    since 1970); None without order lines. What does not depend on the filters or the
+    calibration end (T does), read once per backend and held in ``resident``."""
+    r = resident.of(backend)
+
+    def last_day():
+        return r._sql("SELECT max(order_date) AS d FROM order_lines").to_pylist()[0]["d"]
+
+    last = r._memo("last_order_line", last_day)
+    if last is None:
+        return None
+
+    def make():
+        df = _rfm_query(backend, last, "D")
+        ids = df["customer_id"].to_numpy(dtype=object)
+        pos = np.searchsorted(r.keys.customer_id, ids)
+        if len(pos) and (pos.max() >= r.keys.n or not (r.keys.customer_id[pos] == ids).all()):
+            raise ValueError("order lines of customers without a customer key")
+        days = lambda c: df[c].to_numpy().astype("datetime64[D]").astype(np.int32)  # noqa: E731
+        return (np.datetime64(last, "D"), pos.astype(np.int32), df["frequency"].to_numpy().astype(np.int32),
+                days("first_date"), days("last_date"),
+                *(df[c].to_numpy(dtype=np.float64) for c in ("monetary_value", "first_value", "revenue")))
+
+    return r._derived(("rfm",), make)
+
+
+def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
+                   filters: Filters | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """(RFM summary frame, customer positions of its rows) from ``_held_rfm`` for the customers
+    the filters select, T to ``calibration_end``."""
+    _, pos, freq, first, last, mv, fv, rev = held
+    unit = TIME_UNIT_DAYS[time_unit]
+    if filters is not None and _filters_customers(filters):
+        sel = np.flatnonzero(customer_mask(backend, filters)[pos])
+        pos, freq, first, last, mv, fv, rev = (a[sel] for a in (pos, freq, first, last, mv, fv, rev))
+    cal = int(np.datetime64(calibration_end, "D").astype(np.int64))
+    df = pd.DataFrame({
+        "customer_id": _customer_id_array(backend).take(pos),
+        "frequency": freq.astype(np.int64),
+        "recency": (last - first).astype(np.float64) / unit,
+        "T": (cal - first).astype(np.float64) / unit,
+        "monetary_value": mv, "first_value": fv, "revenue": rev,
+        "first_date": first.astype("datetime64[D]").astype("datetime64[ms]"),
+        "last_date": last.astype("datetime64[D]").astype("datetime64[ms]"),
+    })
+    return df, pos
+
+
+def _customer_id_array(backend):
+    """Every customer_id in customer key order as a pandas string array (taking rows from it
+    keeps the string dtype without converting Python strings on every call)."""
+    r = resident.of(backend)
+    return r._derived(("customer_id",), lambda: pd.array(r.keys.customer_id, dtype="str"))
+
+
+def _rfm_query(backend, calibration_end: date, time_unit: str = "W",
+               filters: Filters | None = None, holdout_end: date | None = None) -> pd.DataFrame:
+    """``rfm_summary`` as a query over the order lines (any calibration end, holdout)."""
     unit = TIME_UNIT_DAYS[time_unit]
     days = purchase_days(backend, filters, calibration_end)
     first = days.group_by("customer_id").aggregate(first_date=days.order_date.min())
@@ -690,37 +762,81 @@ def repeat_purchase_track(backend, calibration_end: date, holdout_end: date, tim
     return to_frame(d.group_by("period").aggregate(repeat_purchases=d.count()).order_by("period"))
 
 
+_EPOCH_MONTH = 1970 * 12  # absolute month index (year·12 + month − 1) of January 1970
+
+
+def _month_starts(abs_months: np.ndarray) -> np.ndarray:
+    """Absolute month indices -> first days of those months (datetime64[ms])."""
+    return (np.asarray(abs_months, dtype=np.int64) - _EPOCH_MONTH).astype("datetime64[M]").astype("datetime64[ms]")
+
+
+def _activity_rows(backend, filters: Filters, freq: str):
+    """(base, n, selected rows of ``resident.activity``): the customers' months (quarters)
+    with an order, for the customers passing the dimension, customer and tier filters (the
+    period does not restrict who)."""
+    r = resident.of(backend)
+    base, n, n_rows, cohort_code, gap_code = r.activity(freq)
+    rows = np.repeat(customer_mask(backend, filters), n_rows) if _filters_customers(filters) else None
+    return int(base), int(n), rows, cohort_code, gap_code
+
+
 def cohort_counts(backend, filters: Filters, freq: str = "M") -> pd.DataFrame:
     """Active customers per cohort and period: cohort = period (month ``M`` or quarter ``Q``) of
     the customer's first order, a customer is active in a period with at least one order.
     Dimension filters apply; the whole history is used (the cohort window is chosen later).
     Columns: cohort, period, customers (cohort and period are the first day of the month/quarter).
-    """
-    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
-    cm = cm.filter(cm.orders > 0)
+
+    Counted in memory (``resident.activity``: every customer's months with an order, read once)
+    over the customers the filters select; the tests check it against the group-by over
+    customer_month."""
     unit = "Q" if freq == "Q" else "M"
-    act = cm.select("customer_id", period=cm.month.truncate(unit)).distinct()
-    first = act.group_by("customer_id").aggregate(cohort=act.period.min())
-    j = act.join(first, "customer_id")
-    out = j.group_by(["cohort", "period"]).aggregate(customers=j.customer_id.nunique())
-    df = to_frame(out.order_by(["cohort", "period"]))
-    df["customers"] = df["customers"].astype("int64")
-    return df
+    base, n, rows, code, _ = _activity_rows(backend, filters, unit)
+    counts = np.bincount(code if rows is None else code[rows], minlength=n * n)
+    nz = np.flatnonzero(counts)  # cohort-major: ordered by cohort, then period
+    cohort, period = np.divmod(nz, n) if n else (nz, nz)
+    step = 3 if unit == "Q" else 1
+    return pd.DataFrame({"cohort": _month_starts((base + cohort) * step),
+                         "period": _month_starts((base + period) * step),
+                         "customers": counts[nz].astype(np.int64)})
 
 
 def activity_gaps(backend, filters: Filters) -> pd.DataFrame:
     """Months with an order per customer, counted by the gap to that customer's next month with
     an order (``gap`` in months; null when there is none yet). Feeds the defection rate.
-    Columns: month, gap, rows."""
-    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
-    cm = cm.filter(cm.orders > 0).select("customer_id", "month")
-    w = ibis.window(group_by="customer_id", order_by="month")
-    nxt = cm.month.lead().over(w)
-    g = cm.mutate(gap=(nxt.year() * 12 + nxt.month()) - (cm.month.year() * 12 + cm.month.month()))
-    out = g.group_by(["month", "gap"]).aggregate(rows=g.count())
-    df = to_frame(out.order_by(["month", "gap"]))
-    df["rows"] = df["rows"].astype("int64")
-    return df
+    Columns: month, gap, rows (ordered by month, then gap, none last).
+
+    Counted in memory like ``cohort_counts``."""
+    base, n, rows, _, code = _activity_rows(backend, filters, "M")
+    counts = np.bincount(code if rows is None else code[rows], minlength=n * (n + 1))
+    nz = np.flatnonzero(counts)
+    month, gap = np.divmod(nz, n + 1)
+    return pd.DataFrame({"month": _month_starts(base + month),
+                         "gap": np.where(gap == n, np.nan, gap.astype(np.float64)),
+                         "rows": counts[nz].astype(np.int64)})
+
+
+def value_inputs(backend, as_of: date, time_unit: str = "W",
+                 filters: Filters | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What valuing the accounts needs, row for row: (``rfm_summary`` to ``as_of``, their
+    ``customer_margins`` to ``as_of``, their name, name_zh and GROUP_COLUMNS). The margins are
+    the running totals held in memory (``resident``), the attributes those read once per
+    backend: nothing here joins on customer_id."""
+    r = resident.of(backend)
+    held = _held_rfm(backend)
+    if held is not None and np.datetime64(as_of, "D") >= held[0]:
+        rfm, pos = _rfm_from_held(backend, held, as_of, time_unit, filters)
+    else:
+        rfm = _rfm_query(backend, as_of, time_unit, filters)
+        pos = np.searchsorted(r.keys.customer_id, rfm["customer_id"].to_numpy(dtype=object))
+    first, last = r.extent()
+    month = min(month_start(as_of), last) if last else None
+    if month is not None and month < first:
+        month = None
+    tot = r.at(month, "revenue", "gross_profit", "cost_to_serve", "order_days")
+    margins = pd.DataFrame({"customer_id": rfm["customer_id"].array,
+                            **{c: tot[c][pos] for c in ("revenue", "gross_profit", "cost_to_serve", "order_days")}})
+    attrs = attributes_by_key(backend)[["name", "name_zh", *GROUP_COLUMNS]].take(pos).reset_index(drop=True)
+    return rfm, margins, attrs
 
 
 def customer_attributes(backend, ids=None) -> pd.DataFrame:

@@ -204,6 +204,46 @@ class Resident:
         return self._memo("month_cube", lambda: self._sql("SELECT * FROM month_cube").to_pandas(
             date_as_object=False))
 
+    # ------------------------------------------------------------------ activity (retention)
+    def activity(self, freq: str = "M") -> tuple:
+        """Every customer's months (``M``) or quarters (``Q``) with an order, as rows in customer
+        key order (a customer's rows in time order): ``(base, n, n_rows, cohort_code, gap_code)``.
+        ``base`` is the absolute index (year·12 + month − 1, or that // 3 for quarters) of the
+        first period with an order; ``n`` the number of periods from there to the last;
+        ``n_rows[ck - 1]`` the customer's rows; per row, ``cohort_code`` = cohort · n + period
+        (cohort = the customer's first period, both relative to ``base``) and ``gap_code`` =
+        period · (n + 1) + periods to the customer's next row (``n`` when there is none). A filter
+        selects rows with ``np.repeat(mask, n_rows)``. Read once (not filtered), held in the cache."""
+        if freq not in ("M", "Q"):
+            raise ValueError(f"unknown cohort frequency {freq!r}")
+        return self._derived(("activity", freq), lambda: self._read_activity(freq))
+
+    def _read_activity(self, freq: str) -> tuple:
+        t = self._sql("SELECT k.ck, (year(m.month) * 12 + month(m.month) - 1)::INTEGER AS m "
+                      "FROM customer_month m JOIN customer_key k USING (customer_id) "
+                      "WHERE m.orders > 0 ORDER BY k.ck, m")
+        ck = t["ck"].to_numpy().astype(np.int32)
+        m = t["m"].to_numpy().astype(np.int32)
+        if freq == "Q":
+            m = m // 3
+            if len(m):  # one row per customer and quarter
+                new = np.ones(len(m), dtype=bool)
+                new[1:] = (ck[1:] != ck[:-1]) | (m[1:] != m[:-1])
+                ck, m = ck[new], m[new]
+        base = int(m.min()) if len(m) else 0
+        n = int(m.max()) - base + 1 if len(m) else 0
+        p = m - base
+        n_rows = np.bincount(ck - 1, minlength=self.keys.n).astype(np.int32)
+        starts = np.concatenate(([0], np.cumsum(n_rows)[:-1]))[n_rows > 0]
+        cohort = np.repeat(p[starts], n_rows[n_rows > 0])
+        same = np.zeros(len(p), dtype=bool)
+        same[:-1] = ck[1:] == ck[:-1]
+        gap = np.full(len(p), n, dtype=np.int32)
+        gap[:-1] = np.where(same[:-1], p[1:] - p[:-1], n)
+        dt = np.int16 if n * (n + 1) < np.iinfo(np.int16).max else np.int32
+        return (np.int64(base), np.int64(n), n_rows, (cohort * n + p).astype(dt),
+                (p * (n + 1) + gap).astype(dt))
+
     # ------------------------------------------------------------------ customers
     def mask(self, dims: dict[str, tuple[str, ...]], customer_ids=None) -> np.ndarray | None:
         """Customers passing the dimension filters (``{column: values}``, empty = all) and, when

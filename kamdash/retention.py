@@ -95,14 +95,12 @@ def account_values(backend, fitres: dict, as_of: date, filters: queries.Filters,
                    vs: ValueSettings) -> pd.DataFrame:
     """Per account (customers passing the filters, with a purchase to ``as_of``): the columns of
     ``clv.customer_values`` plus name, name_zh, GROUP_COLUMNS and past ``revenue``."""
-    rfm = queries.rfm_summary(backend, as_of, fitres.get("time_unit", "W"), filters)
-    margins = queries.customer_margins(backend, as_of)
+    rfm, margins, attrs = queries.value_inputs(backend, as_of, fitres.get("time_unit", "W"), filters)
     values = clv.customer_values(fitres, rfm, margins, vs.horizon_months, vs.annual_discount,
                                  cost_to_serve=vs.cost_to_serve)
     values["revenue"] = rfm["revenue"].to_numpy()
     values["last_date"] = rfm["last_date"].to_numpy()
-    attrs = queries.customer_attributes(backend)
-    return values.merge(attrs, on="customer_id", how="left")
+    return pd.concat([values, attrs], axis=1)
 
 
 def validation(backend, fitres: dict, settings: FitSettings, as_of: date) -> dict | None:
