@@ -16,11 +16,6 @@ DEFECTION_MONTHS_DEFAULT = 3
 MAX_COHORTS_DEFAULT = 24
 
 
-def _offset(cohort: pd.Series, period: pd.Series, freq: str) -> np.ndarray:
-    months = (period.dt.year - cohort.dt.year) * 12 + (period.dt.month - cohort.dt.month)
-    return (months // (3 if freq == "Q" else 1)).to_numpy(int)
-
-
 def retention_matrix(counts: pd.DataFrame, freq: str = "M", last_period=None,
                      max_cohorts: int | None = MAX_COHORTS_DEFAULT) -> tuple[pd.DataFrame, pd.Series]:
     """Retention shares per cohort (rows, oldest first) and periods since the first order
@@ -32,24 +27,36 @@ def retention_matrix(counts: pd.DataFrame, freq: str = "M", last_period=None,
     """
     if counts.empty:
         return pd.DataFrame(), pd.Series(dtype="int64")
-    df = counts.copy()
-    df["cohort"] = pd.to_datetime(df["cohort"])
-    df["period"] = pd.to_datetime(df["period"])
-    df["k"] = _offset(df["cohort"], df["period"], freq)
-    sizes = df[df["k"] == 0].set_index("cohort")["customers"].sort_index()
-    table = df.pivot_table(index="cohort", columns="k", values="customers", aggfunc="sum").sort_index()
-    last = pd.Timestamp(last_period) if last_period is not None else df["period"].max()
-    observable = _offset(pd.Series(table.index), pd.Series([last] * len(table)), freq)
+    step = 3 if freq == "Q" else 1
+    cohort = pd.to_datetime(counts["cohort"])
+    period = pd.to_datetime(counts["period"])
+    cm, pm = _month_index(cohort), _month_index(period)
+    n = counts["customers"].to_numpy()
+    k = (pm - cm) // step
+    index, row = np.unique(cohort.to_numpy(), return_inverse=True)  # cohorts, oldest first
+    index = pd.DatetimeIndex(index, name="cohort")
+    at0 = k == 0
+    sizes = pd.Series(n[at0], index=pd.DatetimeIndex(cohort.to_numpy()[at0], name="cohort"),
+                      name="customers").sort_index()
+    last = pd.Timestamp(last_period) if last_period is not None else period.max()
+    observable = (last.year * 12 + last.month - 1 - _month_index(pd.Series(index))) // step
     ks = np.arange(int(observable.max()) + 1)
-    table = table.reindex(columns=ks).fillna(0.0)
-    shares = table.div(sizes.reindex(table.index), axis=0)
-    mask = ks[None, :] > observable[:, None]
-    shares = shares.mask(mask)
+    table = np.zeros((len(index), len(ks)))
+    keep = (k >= 0) & (k < len(ks))
+    np.add.at(table, (row[keep], k[keep]), n[keep])
+    size = sizes.reindex(index).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = table / size[:, None]
+    shares[ks[None, :] > observable[:, None]] = np.nan
+    shares = pd.DataFrame(shares, index=index, columns=pd.Index(ks, name="k"))
     if max_cohorts:
         shares, sizes = shares.iloc[-max_cohorts:], sizes.iloc[-max_cohorts:]
         shares = shares.loc[:, shares.notna().any()]
-    shares.columns.name = "k"
     return shares, sizes
+
+
+def _month_index(d: pd.Series) -> np.ndarray:
+    return (d.dt.year * 12 + d.dt.month - 1).to_numpy(int)
 
 
 def retention_curve(matrix: pd.DataFrame, sizes: pd.Series) -> pd.Series:
