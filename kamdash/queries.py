@@ -770,14 +770,23 @@ def _month_starts(abs_months: np.ndarray) -> np.ndarray:
     return (np.asarray(abs_months, dtype=np.int64) - _EPOCH_MONTH).astype("datetime64[M]").astype("datetime64[ms]")
 
 
-def _activity_rows(backend, filters: Filters, freq: str):
-    """(base, n, selected rows of ``resident.activity``): the customers' months (quarters)
-    with an order, for the customers passing the dimension, customer and tier filters (the
-    period does not restrict who)."""
+def _activity_counts(backend, filters: Filters, freq: str, which: str) -> tuple[int, int, np.ndarray]:
+    """(base, n, counts per code) of ``resident.activity``'s ``which`` code (``cohort`` or
+    ``gap``) over the customers passing the dimension, customer and tier filters (the period
+    does not restrict who): dimension filters add up the rows of ``activity_table`` (per
+    combination of dimension values), customer and tier filters select rows."""
     r = resident.of(backend)
     base, n, n_rows, cohort_code, gap_code = r.activity(freq)
-    rows = np.repeat(customer_mask(backend, filters), n_rows) if _filters_customers(filters) else None
-    return int(base), int(n), rows, cohort_code, gap_code
+    base, n = int(base), int(n)
+    width = n * (n + (which == "gap"))
+    if filters.customer_ids is None and not filters.tiers:
+        table = r.activity_table(freq, which)
+        if table is not None:
+            return base, n, table[r.combo_mask(filters.dimension_values())].sum(axis=0, dtype=np.int64)
+    code = cohort_code if which == "cohort" else gap_code
+    if _filters_customers(filters):
+        code = code[np.repeat(customer_mask(backend, filters), n_rows)]
+    return base, n, np.bincount(code, minlength=width)
 
 
 def cohort_counts(backend, filters: Filters, freq: str = "M") -> pd.DataFrame:
@@ -790,8 +799,7 @@ def cohort_counts(backend, filters: Filters, freq: str = "M") -> pd.DataFrame:
     over the customers the filters select; the tests check it against the group-by over
     customer_month."""
     unit = "Q" if freq == "Q" else "M"
-    base, n, rows, code, _ = _activity_rows(backend, filters, unit)
-    counts = np.bincount(code if rows is None else code[rows], minlength=n * n)
+    base, n, counts = _activity_counts(backend, filters, unit, "cohort")
     nz = np.flatnonzero(counts)  # cohort-major: ordered by cohort, then period
     cohort, period = np.divmod(nz, n) if n else (nz, nz)
     step = 3 if unit == "Q" else 1
@@ -806,8 +814,7 @@ def activity_gaps(backend, filters: Filters) -> pd.DataFrame:
     Columns: month, gap, rows (ordered by month, then gap, none last).
 
     Counted in memory like ``cohort_counts``."""
-    base, n, rows, _, code = _activity_rows(backend, filters, "M")
-    counts = np.bincount(code if rows is None else code[rows], minlength=n * (n + 1))
+    base, n, counts = _activity_counts(backend, filters, "M", "gap")
     nz = np.flatnonzero(counts)
     month, gap = np.divmod(nz, n + 1)
     return pd.DataFrame({"month": _month_starts(base + month),

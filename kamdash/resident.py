@@ -36,6 +36,7 @@ DATE_COLUMNS = ("last_order", "first_after")
 NO_DATE = np.iinfo(np.int32).min  # days since 1970 of a missing date
 COUNT_COLUMNS = ("orders", "order_days", "lines", "rows", "active_months")
 _EPOCH = np.datetime64("1970-01-01", "D")
+TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
 
 
 def budget_bytes() -> int:
@@ -243,6 +244,44 @@ class Resident:
         dt = np.int16 if n * (n + 1) < np.iinfo(np.int16).max else np.int32
         return (np.int64(base), np.int64(n), n_rows, (cohort * n + p).astype(dt),
                 (p * (n + 1) + gap).astype(dt))
+
+    def combos(self) -> tuple[np.ndarray, np.ndarray]:
+        """(combination of dimension values per customer (int32), the combinations: one row of
+        DIMENSIONS codes each). The dimension filters select whole combinations."""
+        def make():
+            codes = np.stack([self.keys.codes[c][0] for c in DIMENSIONS], axis=1)
+            uniq, inv = np.unique(codes, axis=0, return_inverse=True)
+            return inv.reshape(-1).astype(np.int32), uniq.astype(np.int32)
+        return self._derived(("combos",), make)
+
+    def combo_mask(self, dims: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Per combination of ``combos()``: True when it passes the dimension filters."""
+        _, uniq = self.combos()
+        keep = np.ones(len(uniq), dtype=bool)
+        for i, col in enumerate(DIMENSIONS):
+            if dims.get(col):
+                cats = self.keys.codes[col][1]
+                allowed = np.append(np.isin(cats, np.asarray(list(dims[col]), dtype=object)), False)
+                keep &= allowed[uniq[:, i]]  # code -1 (missing) -> the appended False
+        return keep
+
+    def activity_table(self, freq: str, which: str) -> np.ndarray | None:
+        """``activity(freq)``'s rows counted per combination of dimension values (``combos``)
+        and ``which`` code (``cohort`` or ``gap``): int32 (combinations, codes); the dimension
+        filters then add up rows of it. None when that table would have more cells than
+        TABLE_CELLS_PER_ROW per activity row (many combinations: the rows are cheaper)."""
+        base, n, n_rows, cohort_code, gap_code = self.activity(freq)
+        code = cohort_code if which == "cohort" else gap_code
+        width = int(n) * (int(n) + (which == "gap"))
+        inv, uniq = self.combos()
+        if len(uniq) * width > TABLE_CELLS_PER_ROW * max(len(code), 1):
+            return None
+
+        def make():
+            key = np.repeat(inv, n_rows).astype(np.int64) * width + code
+            counts = np.bincount(key, minlength=len(uniq) * width)
+            return counts.astype(np.int32).reshape(len(uniq), width)
+        return self._derived(("activity_table", freq, which), make)
 
     # ------------------------------------------------------------------ customers
     def mask(self, dims: dict[str, tuple[str, ...]], customer_ids=None) -> np.ndarray | None:
