@@ -56,7 +56,8 @@ def retention_matrix(counts: pd.DataFrame, freq: str = "M", last_period=None,
 
 
 def _month_index(d: pd.Series) -> np.ndarray:
-    return (d.dt.year * 12 + d.dt.month - 1).to_numpy(int)
+    """year · 12 + month − 1 of each date."""
+    return d.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 def retention_curve(matrix: pd.DataFrame, sizes: pd.Series) -> pd.Series:
