@@ -9,13 +9,13 @@ pre-aggregate (built at load time), so a filter change never rescans order lines
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kamdash import resident, schema
 
@@ -212,45 +212,36 @@ def value_labels(backend, lang: str) -> dict[tuple[str, str], str]:
     return {(c, v): lab for c, v, lab in zip(df["column_name"], df["value"], df["label"])}
 
 
-_LAST_MONTH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def last_month(backend) -> date | None:
-    """The last month of the data (remembered per backend: a new file gets a new backend)."""
-    if backend not in _LAST_MONTH:
-        cm = backend.table("customer_month")
-        v = to_frame(cm.aggregate(last=cm.month.max()))["last"].iloc[0]
-        _LAST_MONTH[backend] = None if pd.isna(v) else pd.Timestamp(v).date()
-    return _LAST_MONTH[backend]
-
-
-_LAST_ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    """The last month of the data (remembered per backend object: ``resident.Resident.memo``)."""
+    last = resident.of(backend).extent()[1]
+    return None if last is None else pd.Timestamp(last).date()
 
 
 def last_order_date(backend) -> date:
-    """The date of the last order in the data (remembered per backend)."""
-    if backend not in _LAST_ORDER:
+    """The date of the last order in the data (remembered per backend object)."""
+    def make():
         cm = backend.table("customer_month")
-        _LAST_ORDER[backend] = pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
-    return _LAST_ORDER[backend]
-
-
-_ATTRIBUTES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        return pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+    return resident.of(backend).memo("last_order_date", make)
 
 
 def attributes_by_key(backend) -> pd.DataFrame:
     """ATTRIBUTE_COLUMNS and referred_by of every customer, row ``ck - 1`` for key ``ck`` (read once per
-    backend: joining the strings in DuckDB or pandas on every filter change cost more than the
-    period's numbers)."""
-    if backend not in _ATTRIBUTES:
+    backend object: joining the strings in DuckDB or pandas on every filter change cost more than
+    the period's numbers)."""
+    def make():
         k = backend.table("customer_key").select("ck", "customer_id")
         cols = [*ATTRIBUTE_COLUMNS, "referred_by"]
         cu = backend.table("customers").select("customer_id", *cols)
         df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in cols]).order_by("ck"))
         if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
-        _ATTRIBUTES[backend] = df.drop(columns="ck")
-    return _ATTRIBUTES[backend]
+        # one chunk per column: taking rows of chunked Arrow strings costs ~3x more
+        return pd.DataFrame(
+            {c: pd.array(pa.chunked_array([df[c].array._pa_array.combine_chunks()]), dtype=df[c].dtype)
+             if hasattr(df[c].array, "_pa_array") else df[c] for c in df.columns if c != "ck"})
+    return resident.of(backend).memo("attributes", make)
 
 
 # ---------------------------------------------------------------- period numbers per customer
