@@ -174,7 +174,12 @@ def tier_members(cm, filters: Filters):
 
 
 def data_facts(backend) -> dict:
-    """What the database holds: as-of date, extent, row counts, version, currency."""
+    """What the database holds: as-of date, extent, row counts, version, currency (read once per
+    backend object: a database file never changes under its backend)."""
+    return dict(resident.of(backend).memo("data_facts", lambda: _data_facts(backend)))
+
+
+def _data_facts(backend) -> dict:
     meta = backend.table("meta").execute()
     meta = dict(zip(meta["key"], meta["value"]))
     cm = backend.table("customer_month")
@@ -359,7 +364,7 @@ def _periods(filters: Filters, periods: int) -> list[Filters]:
     return ranges
 
 
-def _period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
+def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
                    "account_profit")) -> list[dict[str, np.ndarray]]:
     """Per period (0 = the filtered one, 1 = the one before, ...): ``idx``, the positions of
     the customers with any activity then that pass the customer filters (ascending), ``cols``
@@ -399,7 +404,7 @@ def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0
     """
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    per = _period_values(backend, filters, periods)
+    per = period_values(backend, filters, periods)
     rows = []
     for i, p in enumerate(per):
         act = p["revenue"][p["orders"] > 0]
@@ -423,7 +428,7 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
     ATTRIBUTE_COLUMNS."""
     if by not in ("revenue", "gross_profit", "account_profit"):
         raise ValueError(f"cannot rank customers by {by!r}")
-    cur, prev = _period_values(backend, filters, 2)
+    cur, prev = period_values(backend, filters, 2)
     top = resident.order_desc(cur[by], limit=int(n))
     idx = cur["idx"][top]
     at = np.minimum(np.searchsorted(prev["idx"], idx), max(len(prev["idx"]) - 1, 0))

@@ -250,7 +250,12 @@ class Resident:
         ``end``, among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C):
         ranked by revenue descending, ties by customer_id; A when the customers above hold less
         than ``cutoffs[0]`` of the revenue, B when less than ``cutoffs[1]``, else C; no positive
-        revenue is always C (``queries.customer_tiers``)."""
+        revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
+        the other filters, so they are kept per period like the month columns. Do not modify."""
+        return self._derived(("tiers", end, before, tuple(cutoffs), eps),
+                             lambda: (self._tiers(end, before, cutoffs, eps),))[0]
+
+    def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
         a, b = cutoffs
         p = self.period(end, before, "revenue", "orders")
         act = np.flatnonzero(p["orders"] > 0)
@@ -258,7 +263,7 @@ class Resident:
         if not len(act):
             return out
         rev = p["revenue"][act]
-        order = np.argsort(-rev, kind="stable")  # act is in ck order: ties stay by customer_id
+        order = order_desc(rev)  # act is in ck order: ties by customer_id
         sv = rev[order]
         total = sv.sum()
         before_share = (np.cumsum(sv) - sv) / total if total > 0 else np.ones_like(sv)
