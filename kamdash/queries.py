@@ -325,14 +325,14 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     first_order_date, last_order_date (NaT without an order in the period)."""
     r = resident.of(backend)
     end, before = _period_bounds(backend, filters)
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, "rows")
-    idx = np.flatnonzero((p["rows"] > 0) & customer_mask(backend, filters))
-    ordered = p["orders"][idx] > 0
+    idx = np.flatnonzero((r.period(end, before, "rows")["rows"] > 0) & customer_mask(backend, filters))
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    ordered = p["orders"] > 0
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
-                       **{c: p[c][idx] for c in PERIOD_CUSTOMER_COLUMNS}})
+                       **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
     df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
     df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
     return df
