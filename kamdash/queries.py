@@ -9,13 +9,13 @@ pre-aggregate (built at load time), so a filter change never rescans order lines
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kamdash import resident, schema
 
@@ -174,7 +174,12 @@ def tier_members(cm, filters: Filters):
 
 
 def data_facts(backend) -> dict:
-    """What the database holds: as-of date, extent, row counts, version, currency."""
+    """What the database holds: as-of date, extent, row counts, version, currency (read once per
+    backend object: a database file never changes under its backend)."""
+    return dict(resident.of(backend).memo("data_facts", lambda: _data_facts(backend)))
+
+
+def _data_facts(backend) -> dict:
     meta = backend.table("meta").execute()
     meta = dict(zip(meta["key"], meta["value"]))
     cm = backend.table("customer_month")
@@ -212,45 +217,36 @@ def value_labels(backend, lang: str) -> dict[tuple[str, str], str]:
     return {(c, v): lab for c, v, lab in zip(df["column_name"], df["value"], df["label"])}
 
 
-_LAST_MONTH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def last_month(backend) -> date | None:
-    """The last month of the data (remembered per backend: a new file gets a new backend)."""
-    if backend not in _LAST_MONTH:
-        cm = backend.table("customer_month")
-        v = to_frame(cm.aggregate(last=cm.month.max()))["last"].iloc[0]
-        _LAST_MONTH[backend] = None if pd.isna(v) else pd.Timestamp(v).date()
-    return _LAST_MONTH[backend]
-
-
-_LAST_ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    """The last month of the data (remembered per backend object: ``resident.Resident.memo``)."""
+    last = resident.of(backend).extent()[1]
+    return None if last is None else pd.Timestamp(last).date()
 
 
 def last_order_date(backend) -> date:
-    """The date of the last order in the data (remembered per backend)."""
-    if backend not in _LAST_ORDER:
+    """The date of the last order in the data (remembered per backend object)."""
+    def make():
         cm = backend.table("customer_month")
-        _LAST_ORDER[backend] = pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
-    return _LAST_ORDER[backend]
-
-
-_ATTRIBUTES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        return pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+    return resident.of(backend).memo("last_order_date", make)
 
 
 def attributes_by_key(backend) -> pd.DataFrame:
     """ATTRIBUTE_COLUMNS and referred_by of every customer, row ``ck - 1`` for key ``ck`` (read once per
-    backend: joining the strings in DuckDB or pandas on every filter change cost more than the
-    period's numbers)."""
-    if backend not in _ATTRIBUTES:
+    backend object: joining the strings in DuckDB or pandas on every filter change cost more than
+    the period's numbers)."""
+    def make():
         k = backend.table("customer_key").select("ck", "customer_id")
         cols = [*ATTRIBUTE_COLUMNS, "referred_by"]
         cu = backend.table("customers").select("customer_id", *cols)
         df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in cols]).order_by("ck"))
         if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
-        _ATTRIBUTES[backend] = df.drop(columns="ck")
-    return _ATTRIBUTES[backend]
+        # one chunk per column: taking rows of chunked Arrow strings costs ~3x more
+        return pd.DataFrame(
+            {c: pd.array(pa.chunked_array([df[c].array._pa_array.combine_chunks()]), dtype=df[c].dtype)
+             if hasattr(df[c].array, "_pa_array") else df[c] for c in df.columns if c != "ck"})
+    return resident.of(backend).memo("attributes", make)
 
 
 # ---------------------------------------------------------------- period numbers per customer
@@ -329,14 +325,14 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     first_order_date, last_order_date (NaT without an order in the period)."""
     r = resident.of(backend)
     end, before = _period_bounds(backend, filters)
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, "rows")
-    idx = np.flatnonzero((p["rows"] > 0) & customer_mask(backend, filters))
-    ordered = p["orders"][idx] > 0
+    idx = np.flatnonzero((r.period(end, before, "rows")["rows"] > 0) & customer_mask(backend, filters))
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    ordered = p["orders"] > 0
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
-                       **{c: p[c][idx] for c in PERIOD_CUSTOMER_COLUMNS}})
+                       **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
     df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
     df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
     return df
@@ -368,7 +364,7 @@ def _periods(filters: Filters, periods: int) -> list[Filters]:
     return ranges
 
 
-def _period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
+def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
                    "account_profit")) -> list[dict[str, np.ndarray]]:
     """Per period (0 = the filtered one, 1 = the one before, ...): ``idx``, the positions of
     the customers with any activity then that pass the customer filters (ascending), ``cols``
@@ -408,7 +404,7 @@ def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0
     """
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    per = _period_values(backend, filters, periods)
+    per = period_values(backend, filters, periods)
     rows = []
     for i, p in enumerate(per):
         act = p["revenue"][p["orders"] > 0]
@@ -432,7 +428,7 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
     ATTRIBUTE_COLUMNS."""
     if by not in ("revenue", "gross_profit", "account_profit"):
         raise ValueError(f"cannot rank customers by {by!r}")
-    cur, prev = _period_values(backend, filters, 2)
+    cur, prev = period_values(backend, filters, 2)
     top = resident.order_desc(cur[by], limit=int(n))
     idx = cur["idx"][top]
     at = np.minimum(np.searchsorted(prev["idx"], idx), max(len(prev["idx"]) - 1, 0))

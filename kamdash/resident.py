@@ -81,8 +81,11 @@ class Resident:
         self._cols: OrderedDict[tuple[date, str], np.ndarray] = OrderedDict()
         self._bytes = 0
         self._small: dict = {}
-        self.keys = self._read_keys()
-        self._last_month: date | None = None
+
+    @property
+    def keys(self) -> Keys:
+        """Every customer's key, id and dimensions (read on first use)."""
+        return self.memo("keys", self._read_keys)
 
     # ------------------------------------------------------------------ reading
     def _sql(self, sql: str, params=None) -> pa.Table:
@@ -185,7 +188,8 @@ class Resident:
             return p[value][pos][order], pos[order].astype(np.int32)
         return self._derived(("sorted", end, before, value, population), make)
 
-    def _memo(self, name: str, make):
+    def memo(self, name: str, make):
+        """A small value computed once per database (``make()``), e.g. its last month."""
         with self._lock:
             if name in self._small:
                 return self._small[name]
@@ -198,11 +202,11 @@ class Resident:
         def make():
             t = self._sql("SELECT min(month) AS f, max(month) AS l FROM customer_month").to_pylist()[0]
             return t["f"], t["l"]
-        return self._memo("extent", make)
+        return self.memo("extent", make)
 
     def month_cube(self):
         """month_cube as pandas (months x combinations of the dimensions: small)."""
-        return self._memo("month_cube", lambda: self._sql("SELECT * FROM month_cube").to_pandas(
+        return self.memo("month_cube", lambda: self._sql("SELECT * FROM month_cube").to_pandas(
             date_as_object=False))
 
     # ------------------------------------------------------------------ activity (retention)
@@ -325,7 +329,12 @@ class Resident:
         ``end``, among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C):
         ranked by revenue descending, ties by customer_id; A when the customers above hold less
         than ``cutoffs[0]`` of the revenue, B when less than ``cutoffs[1]``, else C; no positive
-        revenue is always C (``queries.customer_tiers``)."""
+        revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
+        the other filters, so they are kept per period like the month columns. Do not modify."""
+        return self._derived(("tiers", end, before, tuple(cutoffs), eps),
+                             lambda: (self._tiers(end, before, cutoffs, eps),))[0]
+
+    def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
         a, b = cutoffs
         p = self.period(end, before, "revenue", "orders")
         act = np.flatnonzero(p["orders"] > 0)
@@ -333,7 +342,7 @@ class Resident:
         if not len(act):
             return out
         rev = p["revenue"][act]
-        order = np.argsort(-rev, kind="stable")  # act is in ck order: ties stay by customer_id
+        order = order_desc(rev)  # act is in ck order: ties by customer_id
         sv = rev[order]
         total = sv.sum()
         before_share = (np.cumsum(sv) - sv) / total if total > 0 else np.ones_like(sv)
@@ -380,14 +389,29 @@ def _days(col: pa.ChunkedArray) -> np.ndarray:
     return days.to_numpy().astype(np.int32)
 
 
-_RESIDENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Keyed by the backend object's identity, not by equality: ibis backends compare equal when they
+# name the same file, and a re-imported file at the same path must never see the old arrays.
+_RESIDENTS: dict[int, Resident] = {}
 _RESIDENTS_LOCK = threading.Lock()
 
 
 def of(backend) -> Resident:
-    """The Resident of a backend (created on first use)."""
+    """The Resident of a backend object (created on first use, dropped with the backend)."""
     with _RESIDENTS_LOCK:
-        r = _RESIDENTS.get(backend)
-        if r is None:
-            r = _RESIDENTS[backend] = Resident(backend)
+        r = _RESIDENTS.get(id(backend))
+        if r is not None and r._backend() is backend:
+            return r
+    r = Resident(backend)
+    with _RESIDENTS_LOCK:
+        cur = _RESIDENTS.get(id(backend))
+        if cur is not None and cur._backend() is backend:
+            return cur
+        _RESIDENTS[id(backend)] = r
+        weakref.finalize(backend, _forget, id(backend), r)
         return r
+
+
+def _forget(key: int, r: Resident) -> None:
+    with _RESIDENTS_LOCK:
+        if _RESIDENTS.get(key) is r:
+            del _RESIDENTS[key]
