@@ -649,7 +649,7 @@ def _held_rfm(backend) -> tuple | None:
     def last_day():
         return r._sql("SELECT max(order_date) AS d FROM order_lines").to_pylist()[0]["d"]
 
-    last = r._memo("last_order_line", last_day)
+    last = r.memo("last_order_line", last_day)
     if last is None:
         return None
 

@@ -9,7 +9,6 @@ database next to the sales file, as the page does on a first visit.
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -31,22 +30,11 @@ def _settings(facts) -> retention.FitSettings:
                                  retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
 
 
-_FACTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _facts(backend) -> dict:
-    """The data facts, read once per database as the app's shell does (``ui.data.data_facts``
-    is cached by data key: a filter change does not read them again)."""
-    if backend not in _FACTS:
-        _FACTS[backend] = queries.data_facts(backend)
-    return _FACTS[backend]
-
-
 def kamdash_step(backend, filters) -> dict:
     """{"cohorts": monthly retention matrix (all cohorts), "rfm": RFM to the as-of date indexed by
     customer_id, "defection": monthly defection rates, "values": per-account values from the
     persisted fit, or None when nothing is persisted yet}."""
-    facts = _facts(backend)
+    facts = queries.data_facts(backend)
     matrix, _ = cohorts.retention_matrix(queries.cohort_counts(backend, filters, "M"), "M",
                                          last_period=facts["last_month"], max_cohorts=None)
     rates = cohorts.defection_rates(queries.activity_gaps(backend, filters), 3, facts["last_month"])
