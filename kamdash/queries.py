@@ -331,7 +331,7 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
+    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
                        **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
     df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
     df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
@@ -794,7 +794,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     rev = r.at(e_m, "revenue")["revenue"]
     y1, y2 = r.at(y1_m, "revenue")["revenue"], r.at(y2_m, "revenue")["revenue"]
     df = pd.DataFrame({
-        "customer_id": r.keys.customer_id[idx],
+        "customer_id": r.keys.ids.take(idx),
         **{c: p[c][idx] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
         "frequency": p["order_days"][idx].astype(float),
         "revenue_last12": resident.snap(rev[idx], y1[idx]),
