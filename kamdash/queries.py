@@ -3,7 +3,9 @@
 Queries are Ibis expressions over the sales database (DuckDB by default). Filter values from
 users only ever enter as Ibis literals (``isin``, comparisons), which Ibis renders as escaped
 constants: no user text is pasted into SQL here. Everything reads the ``customer_month``
-pre-aggregate (built at load time), so a filter change never rescans order lines.
+pre-aggregate or the running totals built from it at load time, so a filter change never rescans
+order lines; a period's numbers per customer are computed on arrays of running-total month
+columns held in memory (``kamdash.resident``), where filter values only select customers.
 """
 
 from __future__ import annotations
