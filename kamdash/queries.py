@@ -3,7 +3,9 @@
 Queries are Ibis expressions over the sales database (DuckDB by default). Filter values from
 users only ever enter as Ibis literals (``isin``, comparisons), which Ibis renders as escaped
 constants: no user text is pasted into SQL here. Everything reads the ``customer_month``
-pre-aggregate (built at load time), so a filter change never rescans order lines.
+pre-aggregate or the running totals built from it at load time, so a filter change never rescans
+order lines; a period's numbers per customer are computed on arrays of running-total month
+columns held in memory (``kamdash.resident``), where filter values only select customers.
 """
 
 from __future__ import annotations
@@ -331,7 +333,7 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
+    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
                        **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
     df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
     df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
@@ -917,7 +919,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     rev = r.at(e_m, "revenue")["revenue"]
     y1, y2 = r.at(y1_m, "revenue")["revenue"], r.at(y2_m, "revenue")["revenue"]
     df = pd.DataFrame({
-        "customer_id": r.keys.customer_id[idx],
+        "customer_id": r.keys.ids.take(idx),
         **{c: p[c][idx] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
         "frequency": p["order_days"][idx].astype(float),
         "revenue_last12": resident.snap(rev[idx], y1[idx]),
