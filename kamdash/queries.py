@@ -680,7 +680,7 @@ def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
         pos, freq, first, last, mv, fv, rev = (a[sel] for a in (pos, freq, first, last, mv, fv, rev))
     cal = int(np.datetime64(calibration_end, "D").astype(np.int64))
     df = pd.DataFrame({
-        "customer_id": _customer_id_array(backend).take(pos),
+        "customer_id": resident.of(backend).keys.ids.take(pos),
         "frequency": freq.astype(np.int64),
         "recency": (last - first).astype(np.float64) / unit,
         "T": (cal - first).astype(np.float64) / unit,
@@ -689,13 +689,6 @@ def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
         "last_date": last.astype("datetime64[D]").astype("datetime64[ms]"),
     })
     return df, pos
-
-
-def _customer_id_array(backend):
-    """Every customer_id in customer key order as a pandas string array (taking rows from it
-    keeps the string dtype without converting Python strings on every call)."""
-    r = resident.of(backend)
-    return r._derived(("customer_id",), lambda: pd.array(r.keys.customer_id, dtype="str"))
 
 
 def _rfm_query(backend, calibration_end: date, time_unit: str = "W",
