@@ -100,7 +100,7 @@ def fmt_ratio(a, b) -> str:
     return f"{a / b:.2f}"
 
 
-def run(sizes, case_names, runs: int, pages: bool) -> list[dict]:
+def run(sizes, case_names, runs: int, pages: bool, server: bool = False) -> list[dict]:
     cases = load_cases()
     names = case_names or sorted(cases)
     rows = []
@@ -148,12 +148,21 @@ def run(sizes, case_names, runs: int, pages: bool) -> list[dict]:
         if pages:
             for page, path in PAGES.items():
                 r = child({"kind": "apptest", "page": path, "db": db["path"], "runs": runs})
+                heavy = ", ".join(r.get("heavy_imports") or [])
                 rows.append({"size": size, "what": f"{page}: cold start to first chart (AppTest)",
                              "kamdash_s": r.get("cold_s"), "kamdash_rss_mb": r.get("rss_mb"),
-                             "error": r.get("error")})
+                             "error": r.get("error") or (f"imported {heavy}" if heavy else None)})
                 rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
                              "kamdash_s": r.get("median_s"), "error": r.get("error")})
                 print(f"  {page}: first chart {fmt_ms(r.get('cold_s'))}, render {fmt_ms(r.get('median_s'))}")
+        if server:
+            r = child({"kind": "server", "db": db["path"], "runs": 3})
+            rows.append({"size": size, "what": "app: first chart in the browser, server cold / warm "
+                         "(real server, headless Chromium)", "cold_s": r.get("cold_s"),
+                         "kamdash_s": r.get("median_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                         "error": r.get("error")})
+            print(f"  app in a browser: server answers after {fmt_ms(r.get('ready_s'))}, first chart "
+                  f"{fmt_ms(r.get('cold_s'))}, again in a new session {fmt_ms(r.get('median_s'))}", flush=True)
     return rows
 
 
@@ -191,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (>= 5)")
     ap.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--no-server", action="store_true",
+                    help="skip the real server opened in headless Chromium (needs Playwright and Chromium)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     args = ap.parse_args(argv)
     if args.sizes.strip() == "20K":  # the test suite's size: keeps the harness working
@@ -200,7 +211,8 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
     t0 = time.time()
-    rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages)
+    rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages,
+               not (args.no_pages or args.no_server))
     text = report(rows, machine_facts(), max(args.runs, 5))
     print("\n" + text)
     if not args.no_record:
