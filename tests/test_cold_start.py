@@ -1,0 +1,35 @@
+"""The landing pages start light (issue 10, cold start to first chart): rendering the overview
+and the concentration page in a fresh process imports none of the libraries that only other
+pages or actions need (scikit-learn for segments, scipy for the value models, PyMC for fits,
+kaleido / python-pptx / fpdf2 for exports, openpyxl for Excel downloads). The timing itself is
+measured by the benchmarks (bench/), not here."""
+
+import json
+import os
+import subprocess
+import sys
+
+from bench.child import HEAVY_MODULES
+from tests.conftest import ROOT
+
+CODE = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+heavy = set(json.loads(sys.argv[1]))
+out = {}
+for page in ("pages/overview.py", "pages/concentration.py"):
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and at.get("plotly_chart"), (page, at.exception)
+    out[page] = sorted({m.split(".")[0] for m in sys.modules} & heavy)
+print(json.dumps(out))
+"""
+
+
+def test_landing_pages_render_without_heavy_libraries(tiny_db, tmp_path):
+    env = {**os.environ, "KAMDASH_DB": str(tiny_db), "KAMDASH_USER_DB": str(tmp_path / "user.duckdb"),
+           "KAMDASH_LANGUAGE": "en"}
+    done = subprocess.run([sys.executable, "-c", CODE, json.dumps(HEAVY_MODULES)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == {"pages/overview.py": [], "pages/concentration.py": []}
