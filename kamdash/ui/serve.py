@@ -6,14 +6,40 @@ next to the entry script as the legacy auto-discovered multipage app until ``st.
 run once in the server process, so a link that opens a page directly (``/concentration?...``)
 on a freshly started server would run that page file alone, with the wrong menu and layout.
 Telling Streamlit up front that the app does not use the legacy folder fixes shared links.
+
+While the server starts and the first browser loads the app's JavaScript (seconds in which the
+server has nothing to do), a background thread imports what the landing page needs (pandas,
+plotly, Ibis with its DuckDB backend, the query layer, charts, the catalogs and Babel's locale
+data), so the first visitor does not wait for them.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def warm_up() -> None:
+    """Import the landing page's libraries and load the catalogs and Babel's locale data (no
+    Streamlit and no database here: the cached data functions belong to the running app)."""
+    try:
+        from datetime import date
+
+        import ibis.backends.duckdb  # noqa: F401  (queries.connect loads the backend on first use)
+
+        from kamdash import charts, i18n  # noqa: F401
+        from kamdash.views import overview  # noqa: F401
+
+        for lang in i18n.LANGUAGES:
+            i18n.catalog(lang)
+            i18n.fmt_money(12_345.6, lang)
+            i18n.fmt_month(date(2025, 1, 1), lang)
+            i18n.fmt_date(date(2025, 1, 1), lang)
+    except Exception:  # a failed warm-up only means that the first visitor pays for the imports
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
+    threading.Thread(target=warm_up, name="kamdash-warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 
