@@ -10,7 +10,7 @@ Telling Streamlit up front that the app does not use the legacy folder fixes sha
 While the server starts and the first browser loads the app's JavaScript (seconds in which the
 server has nothing to do), a background thread imports what the landing page needs (pandas,
 plotly, Ibis with its DuckDB backend, the query layer, charts, the catalogs and Babel's locale
-data), so the first visitor does not wait for them.
+data, plotly's validators of the first figure), so the first visitor does not wait for them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def warm_up() -> None:
         from datetime import date
 
         import ibis.backends.duckdb  # noqa: F401  (queries.connect loads the backend on first use)
+        import pandas as pd
 
         from kamdash import charts, i18n  # noqa: F401
         from kamdash.views import overview  # noqa: F401
@@ -38,6 +39,10 @@ def warm_up() -> None:
             i18n.fmt_money(12_345.6, lang)
             i18n.fmt_month(date(2025, 1, 1), lang)
             i18n.fmt_date(date(2025, 1, 1), lang)
+        # plotly loads a trace type's validators on its first figure
+        monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "revenue": [1.0],
+                                "gross_profit": [1.0], "account_profit": [1.0]})
+        charts.trend_chart(monthly, {k: k for k in ("revenue", "gross_profit", "account_profit")}, "en", "CNY")
     except Exception:  # a failed warm-up only means that the first visitor pays for the imports
         pass
 
