@@ -8,15 +8,16 @@ pre-aggregate (built at load time), so a filter change never rescans order lines
 
 from __future__ import annotations
 
-import weakref
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import ibis
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from kamdash import schema
-from kamdash.analytics.pareto import rank_order
+from kamdash import resident, schema
 
 # The filterable customer attributes: column in customer_month -> Filters field.
 DIMENSIONS: dict[str, str] = {
@@ -211,66 +212,62 @@ def value_labels(backend, lang: str) -> dict[tuple[str, str], str]:
     return {(c, v): lab for c, v, lab in zip(df["column_name"], df["value"], df["label"])}
 
 
-_LAST_MONTH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def last_month(backend) -> date | None:
-    """The last month of the data (remembered per backend: a new file gets a new backend)."""
-    if backend not in _LAST_MONTH:
-        cm = backend.table("customer_month")
-        v = to_frame(cm.aggregate(last=cm.month.max()))["last"].iloc[0]
-        _LAST_MONTH[backend] = None if pd.isna(v) else pd.Timestamp(v).date()
-    return _LAST_MONTH[backend]
-
-
-_LAST_ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    """The last month of the data (remembered per backend object: ``resident.Resident.memo``)."""
+    last = resident.of(backend).extent()[1]
+    return None if last is None else pd.Timestamp(last).date()
 
 
 def last_order_date(backend) -> date:
-    """The date of the last order in the data (remembered per backend)."""
-    if backend not in _LAST_ORDER:
+    """The date of the last order in the data (remembered per backend object)."""
+    def make():
         cm = backend.table("customer_month")
-        _LAST_ORDER[backend] = pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
-    return _LAST_ORDER[backend]
-
-
-_ATTRIBUTES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        return pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+    return resident.of(backend).memo("last_order_date", make)
 
 
 def attributes_by_key(backend) -> pd.DataFrame:
     """ATTRIBUTE_COLUMNS and referred_by of every customer, row ``ck - 1`` for key ``ck`` (read once per
-    backend: joining the strings in DuckDB or pandas on every filter change cost more than the
-    period's numbers)."""
-    if backend not in _ATTRIBUTES:
+    backend object: joining the strings in DuckDB or pandas on every filter change cost more than
+    the period's numbers)."""
+    def make():
         k = backend.table("customer_key").select("ck", "customer_id")
         cols = [*ATTRIBUTE_COLUMNS, "referred_by"]
         cu = backend.table("customers").select("customer_id", *cols)
         df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in cols]).order_by("ck"))
         if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
-        _ATTRIBUTES[backend] = df.drop(columns="ck")
-    return _ATTRIBUTES[backend]
+        # one chunk per column: taking rows of chunked Arrow strings costs ~3x more
+        return pd.DataFrame(
+            {c: pd.array(pa.chunked_array([df[c].array._pa_array.combine_chunks()]), dtype=df[c].dtype)
+             if hasattr(df[c].array, "_pa_array") else df[c] for c in df.columns if c != "ck"})
+    return resident.of(backend).memo("attributes", make)
 
 
-_NO_MONTH = date(1, 1, 1)  # a month no row has: "no running totals before the period"
+# ---------------------------------------------------------------- period numbers per customer
+# A period's numbers per customer are the running totals (customer_cum) at its last month minus
+# those at the month before it starts; ``kamdash.resident`` holds those month columns in memory
+# as arrays indexed by the customer key, so a filter change is array arithmetic (no query once
+# the months have been read). The tests check every function here against customer_month sums
+# and plain pandas from the order lines.
 
-
-def _cum_at(backend, month: date | None):
-    """The customer_cum rows of one month (none for ``None``)."""
-    cum = backend.table("customer_cum")
-    return cum.filter(cum.month == (month or _NO_MONTH))
+TIER_CODES = {"A": 1, "B": 2, "C": 3}  # resident.Resident.tiers
 
 
 def _period_bounds(backend, filters: Filters) -> tuple[date | None, date | None]:
     """(month whose running totals end the period, month whose totals are subtracted); the end
     is None when the period ends before the data starts or starts after it ends."""
+    return _bounds(backend, filters.start, filters.end)
+
+
+def _bounds(backend, start: date | None, end: date | None) -> tuple[date | None, date | None]:
     last = last_month(backend)
     if last is None:
         return None, None
-    end = min(filters.end, last) if filters.end else last
-    if filters.start and filters.start > end:
+    end = min(end, last) if end else last
+    if start and start > end:
         return None, None
-    return end, (add_months(filters.start, -1) if filters.start else None)
+    return end, (add_months(start, -1) if start else None)
 
 
 def _filters_customers(filters: Filters) -> bool:
@@ -279,12 +276,28 @@ def _filters_customers(filters: Filters) -> bool:
                 or filters.tiers)
 
 
-def customer_keys(backend, filters: Filters):
-    """customer_key rows (ck, customer_id, dimensions, first_order) passing the dimension,
-    customer and tier filters (an expression)."""
-    k = backend.table("customer_key")
-    preds = _customer_predicates(backend, k, filters)
-    return k.filter(*preds) if preds else k
+def customer_mask(backend, filters: Filters) -> np.ndarray:
+    """Per customer key (``ck - 1``): True when the customer passes the dimension, customer and
+    tier filters (the period does not restrict who)."""
+    r = resident.of(backend)
+    keep = r.mask(filters.dimension_values(), filters.customer_ids)
+    if keep is None:
+        keep = np.ones(r.keys.n, dtype=bool)
+    if filters.tiers:
+        start, end = filters.tier_period or (filters.start, filters.end)
+        codes = r.tiers(*_bounds(backend, start, end), filters.tier_cutoffs)
+        keep = keep & np.isin(codes, [TIER_CODES[t] for t in filters.tiers])
+    return keep
+
+
+def tier_codes(backend, start: date | None, end: date | None,
+               cutoffs: tuple[float, float] = TIER_CUTOFFS_DEFAULT) -> np.ndarray:
+    """ABC tier per customer key over the months ``start``-``end`` (0 = no order then, then
+    TIER_CODES); the same rule as ``customer_tiers``."""
+    a, b = cutoffs
+    if not 0 < a < b <= 1:
+        raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
+    return resident.of(backend).tiers(*_bounds(backend, start, end), cutoffs)
 
 
 def _customer_predicates(backend, t, filters: Filters) -> list:
@@ -298,38 +311,26 @@ def _customer_predicates(backend, t, filters: Filters) -> list:
     return preds
 
 
-def _diff(col: str, end: str = "e", start: str = "b") -> str:
-    """Running total at the end minus at the start, with the float noise of the subtraction of
-    two large totals snapped to 0 (a customer with nothing in the period gets exactly 0)."""
-    hi = f"coalesce({end}.{col}, 0)"
-    d = f"({hi} - coalesce({start}.{col}, 0))"
-    return f"CASE WHEN abs({d}) <= 1e-12 * abs({hi}) THEN 0 ELSE {d} END"
-
-
-CUSTOMER_FACTS_SQL = """
-SELECT k.customer_ck AS ck, k.customer_id, {money}, {counts},
-       CASE WHEN e.orders - coalesce(b.orders, 0) > 0
-            THEN CASE WHEN b.ck IS NULL THEN k.first_order ELSE b.first_after END END AS first_order_date,
-       CASE WHEN e.orders - coalesce(b.orders, 0) > 0 THEN e.last_order END AS last_order_date
-FROM ({end}) e
-JOIN (SELECT ck AS customer_ck, customer_id, first_order FROM ({keys})) k ON k.customer_ck = e.ck
-LEFT JOIN ({start}) b ON b.ck = e.ck
-WHERE e.rows - coalesce(b.rows, 0) > 0
-"""
+PERIOD_CUSTOMER_COLUMNS = (*MONEY_COLUMNS, *COUNT_COLUMNS, "active_months")
 
 
 def period_customers(backend, filters: Filters) -> pd.DataFrame:
-    """One row per customer with any order or cost-to-serve in the filtered period, from the
-    running totals (two months of rows read, whatever the period's length): ck, customer_id,
-    the MONEY_COLUMNS, the COUNT_COLUMNS, active_months, first_order_date, last_order_date.
-    Unordered."""
+    """One row per customer with any order or cost-to-serve in the filtered period, in customer
+    key order: ck, customer_id, the MONEY_COLUMNS, the COUNT_COLUMNS, active_months,
+    first_order_date, last_order_date (NaT without an order in the period)."""
+    r = resident.of(backend)
     end, before = _period_bounds(backend, filters)
-    money = ", ".join(f"{_diff(c)} AS {c}" for c in MONEY_COLUMNS)
-    counts = ", ".join(f"(e.{c} - coalesce(b.{c}, 0))::BIGINT AS {c}"
-                       for c in (*COUNT_COLUMNS, "active_months"))
-    sql = CUSTOMER_FACTS_SQL.replace("{money}", money).replace("{counts}", counts)
-    return run_sql(backend, sql, end=_cum_at(backend, end), start=_cum_at(backend, before),
-                   keys=customer_keys(backend, filters))
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, "rows")
+    idx = np.flatnonzero((p["rows"] > 0) & customer_mask(backend, filters))
+    ordered = p["orders"][idx] > 0
+    e = r.at(end, "last_order")["last_order"][idx]
+    b = r.at(before, "first_after", "rows")
+    first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
+    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
+                       **{c: p[c][idx] for c in PERIOD_CUSTOMER_COLUMNS}})
+    df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
+    df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
+    return df
 
 
 def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
@@ -343,17 +344,12 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     (``period_customers``); the tests check it against customer_month and plain pandas.
     """
     df = period_customers(backend, filters)
-    # Sorted here, not in DuckDB: sorting rows that carry the attribute strings cost DuckDB
-    # ~0.5 s at 170k customers; numpy sorts the revenue column in milliseconds. The attribute
-    # strings are then taken once, in that order.
-    df = df.take(rank_order(df["revenue"], df["customer_id"])).reset_index(drop=True)
+    # rows are in ck (= customer_id) order, so a stable sort on revenue breaks ties by id
+    df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
     if attributes:
         attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)]
         df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
-    df = df.drop(columns="ck")
-    for c in COUNT_COLUMNS + ("active_months",):
-        df[c] = df[c].astype("int64")
-    return df
+    return df.drop(columns="ck")
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -363,30 +359,81 @@ def _periods(filters: Filters, periods: int) -> list[Filters]:
     return ranges
 
 
-PERIOD_ROWS_SQL = """SELECT {i} AS period, e.ck AS customer_id, {money},
-       e.orders - coalesce(b.orders, 0) AS orders
-FROM ({e}) e SEMI JOIN ({keys}) k ON k.ck = e.ck LEFT JOIN ({b}) b ON b.ck = e.ck
-WHERE e.rows - coalesce(b.rows, 0) > 0"""
+def _period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
+                   "account_profit")) -> list[dict[str, np.ndarray]]:
+    """Per period (0 = the filtered one, 1 = the one before, ...): ``idx``, the positions of
+    the customers with any activity then that pass the customer filters (ascending), ``cols``
+    and ``orders`` for them, and ``active`` (an order then) over every customer key."""
+    r = resident.of(backend)
+    keep = customer_mask(backend, filters)
+    out = []
+    for f in _periods(filters, periods):
+        bounds = _period_bounds(backend, f)
+        counts = r.period(*bounds, "rows", "orders")
+        idx = np.flatnonzero((counts["rows"] > 0) & keep)
+        p = {"idx": idx, "orders": counts["orders"][idx], **r.period(*bounds, *cols, idx=idx)}
+        p["active"] = np.zeros(r.keys.n, dtype=bool)
+        p["active"][idx[p["orders"] > 0]] = True
+        out.append(p)
+    return out
 
 
-def _customer_periods(backend, filters: Filters, periods: int) -> tuple[str, dict]:
-    """SQL of per-customer totals of the last ``periods`` periods of the same length, with a
-    ``period`` column (0 = the filtered period, 1 = the one before, ...): period, customer_id
-    (the integer key ck, which sorts like the customer_id), revenue, gross_profit,
-    account_profit, orders; customers with any activity in the period. Each period is two
-    month-rows of the running totals. Returns (SQL with slots, relations for ``run_sql``)."""
-    money = ", ".join(f"{_diff(c)} AS {c}" for c in ("revenue", "gross_profit", "account_profit"))
-    rel, parts, template = {}, [], PERIOD_ROWS_SQL
-    if _filters_customers(filters):
-        rel["keys"] = customer_keys(backend, filters).select("ck")
-    else:  # every customer: no join with the keys
-        template = template.replace(" SEMI JOIN ({keys}) k ON k.ck = e.ck", "")
-    for i, f in enumerate(_periods(filters, periods)):
-        end, before = _period_bounds(backend, f)
-        rel[f"e{i}"], rel[f"b{i}"] = _cum_at(backend, end), _cum_at(backend, before)
-        parts.append(template.replace("{i}", str(i)).replace("{money}", money)
-                     .replace("{e}", f"{{e{i}}}").replace("{b}", f"{{b{i}}}"))
-    return "\nUNION ALL\n".join(parts), rel
+def _top_sum(values: np.ndarray, p: float) -> float:
+    """Sum of the largest ceil(p·N) values (ties do not change the sum)."""
+    k = int(math.ceil(len(values) * p - 1e-9))
+    if k <= 0:
+        return 0.0
+    if k >= len(values):
+        return float(values.sum())
+    return float(-np.partition(-values, k - 1)[:k].sum())
+
+
+def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0.2) -> pd.DataFrame:
+    """KPI totals of the period and the ``periods - 1`` periods before it.
+
+    One row per period (0 = the filtered period, 1 = the one before, ...): revenue,
+    gross_profit, account_profit, active_customers (with an order), top_share (revenue share of
+    the first ceil(top_p * N) active customers by revenue), lost_customers (active in the period
+    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). The
+    tests check it by hand and against plain pandas from the order lines.
+    """
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    per = _period_values(backend, filters, periods)
+    rows = []
+    for i, p in enumerate(per):
+        act = p["revenue"][p["orders"] > 0]
+        active_revenue = float(act.sum())
+        rows.append({
+            "period": i,
+            **{c: float(p[c].sum()) for c in ("revenue", "gross_profit", "account_profit")},
+            "active_customers": float(len(act)),
+            "lost_customers": (float(np.count_nonzero(per[i + 1]["active"] & ~p["active"]))
+                               if i + 1 < periods else float("nan")),
+            "top_share": _top_sum(act, top_p) / active_revenue if active_revenue > 0 else float("nan"),
+        })
+    return pd.DataFrame(rows, columns=["period", "revenue", "gross_profit", "account_profit",
+                                       "active_customers", "lost_customers", "top_share"])
+
+
+def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -> pd.DataFrame:
+    """The ``n`` largest customers of the period by ``by`` (ties by customer_id), with their
+    revenue in the previous period (``previous_revenue``, NaN when none) and their attributes;
+    columns: customer_id, revenue, gross_profit, account_profit, orders, previous_revenue, then
+    ATTRIBUTE_COLUMNS."""
+    if by not in ("revenue", "gross_profit", "account_profit"):
+        raise ValueError(f"cannot rank customers by {by!r}")
+    cur, prev = _period_values(backend, filters, 2)
+    top = resident.order_desc(cur[by], limit=int(n))
+    idx = cur["idx"][top]
+    at = np.minimum(np.searchsorted(prev["idx"], idx), max(len(prev["idx"]) - 1, 0))
+    had = (prev["idx"][at] == idx) if len(prev["idx"]) else np.zeros(len(idx), dtype=bool)
+    df = pd.DataFrame({"customer_id": resident.of(backend).keys.customer_id[idx],
+                       **{c: cur[c][top] for c in ("revenue", "gross_profit", "account_profit", "orders")},
+                       "previous_revenue": np.where(had, prev["revenue"][at] if len(prev["idx"]) else np.nan,
+                                                    np.nan)})
+    attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)].take(idx).reset_index(drop=True)
+    return pd.concat([df, attrs], axis=1)
 
 
 def run_sql(backend, template: str, **relations) -> pd.DataFrame:
@@ -402,103 +449,36 @@ def run_sql(backend, template: str, **relations) -> pd.DataFrame:
     return backend.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
 
 
-PERIOD_SUMMARY_SQL = """
-WITH per AS ({per}),
-act AS (SELECT * FROM per WHERE orders > 0),
-top AS (SELECT period, count(*) AS active_customers,
-               -- the largest ceil(p·N) revenues: sorting the values alone (ties do not change
-               -- the sum) is ~50x cheaper than a row_number() window over the rows
-               list_sum(list_slice(list_reverse_sort(list(revenue)), 1,
-                                   ceil(count(*) * {top_p} - 1e-9)::BIGINT)) AS top_revenue,
-               sum(revenue) AS active_revenue
-        FROM act GROUP BY period),
-tot AS (SELECT period, sum(revenue) AS revenue, sum(gross_profit) AS gross_profit,
-               sum(account_profit) AS account_profit
-        FROM per GROUP BY period),
-lost AS (SELECT o.period - 1 AS period, count(*) AS lost_customers
-         FROM act o ANTI JOIN act c ON c.customer_id = o.customer_id AND c.period = o.period - 1
-         GROUP BY 1)
-SELECT tot.period, tot.revenue, tot.gross_profit, tot.account_profit, top.active_customers,
-       top.top_revenue, top.active_revenue, lost.lost_customers
-FROM tot LEFT JOIN top USING (period) LEFT JOIN lost USING (period)
-ORDER BY tot.period
-"""
-
-
-def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0.2) -> pd.DataFrame:
-    """KPI totals of the period and the ``periods - 1`` periods before it, computed in the
-    database (one scan; nothing per customer leaves DuckDB).
-
-    One row per period (0 = the filtered period, 1 = the one before, ...): revenue,
-    gross_profit, account_profit, active_customers (with an order), top_share (revenue share of
-    the first ceil(top_p * N) active customers by revenue), lost_customers (active in the period
-    after it in the list, i.e. the older one, and not in this one; NaN for the oldest). The
-    tests check it by hand and against plain pandas from the order lines.
-    """
-    if not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    per, relations = _customer_periods(backend, filters, periods)
-    df = run_sql(backend, PERIOD_SUMMARY_SQL.replace("{top_p}", repr(float(top_p))).replace("{per}", per),
-                 **relations)
-    df = df.set_index("period").reindex(range(periods))
-    money = ["revenue", "gross_profit", "account_profit"]
-    df[money] = df[money].astype("float64").fillna(0.0)
-    for col in ("active_customers", "lost_customers"):
-        df[col] = df[col].astype("float64").fillna(0.0)
-    df.loc[periods - 1, "lost_customers"] = float("nan")
-    df["top_share"] = (df["top_revenue"] / df["active_revenue"]).where(df["active_revenue"] > 0)
-    return df.drop(columns=["top_revenue", "active_revenue"]).reset_index()
-
-
-TOP_CUSTOMERS_SQL = """
-WITH per AS ({per}),
-cur AS (SELECT * FROM per WHERE period = 0 ORDER BY {by} DESC, customer_id LIMIT {n})
-SELECT key.customer_id, cur.revenue, cur.gross_profit, cur.account_profit, cur.orders,
-       prev.revenue AS previous_revenue, {attributes}
-FROM cur
-JOIN customer_key AS key ON key.ck = cur.customer_id
-LEFT JOIN per AS prev ON prev.customer_id = cur.customer_id AND prev.period = 1
-LEFT JOIN customers AS cu ON cu.customer_id = key.customer_id
-ORDER BY cur.{by} DESC, cur.customer_id
-"""
-
-
-def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -> pd.DataFrame:
-    """The ``n`` largest customers of the period by ``by``, with their revenue in the previous
-    period (``previous_revenue``, NaN when none) and their attributes; columns: customer_id,
-    revenue, gross_profit, account_profit, orders, previous_revenue, then ATTRIBUTE_COLUMNS."""
-    if by not in ("revenue", "gross_profit", "account_profit"):
-        raise ValueError(f"cannot rank customers by {by!r}")
-    per, relations = _customer_periods(backend, filters, 2)
-    sql = (TOP_CUSTOMERS_SQL.replace("{by}", by).replace("{n}", str(int(n))).replace("{per}", per)
-           .replace("{attributes}", ", ".join(f"cu.{c}" for c in ATTRIBUTE_COLUMNS)))
-    return run_sql(backend, sql, **relations)
+MONTHLY_COLUMNS = ("revenue", "cost", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
 def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
     """One row per month of the period: month, revenue, cost, gross_profit, cost_to_serve,
     account_profit, orders, active_customers (customers with an order that month).
 
-    Read from month_cube (per month and combination of dimensions) unless the filters name
-    customers or tiers, which only customer_month can answer."""
+    Added up from month_cube (per month and combination of dimensions, held in memory: a few
+    thousand rows) unless the filters name customers or tiers, which only customer_month can
+    answer."""
     if filters.customer_ids is None and not filters.tiers:
-        cube = apply_filters(backend.table("month_cube"), filters)
-        active = cube.active_customers.sum()
+        cube = resident.of(backend).month_cube()
+        keep = np.ones(len(cube), dtype=bool)
+        if filters.start:
+            keep &= (cube["month"] >= pd.Timestamp(filters.start)).to_numpy()
+        if filters.end:
+            keep &= (cube["month"] <= pd.Timestamp(filters.end)).to_numpy()
+        for col, values in filters.dimension_values().items():
+            if values:
+                keep &= cube[col].isin(values).to_numpy()
+        df = cube[keep].groupby("month", sort=True)[[*MONTHLY_COLUMNS, "active_customers"]].sum()
+        df = df.reset_index()
     else:
-        cube = apply_filters(backend.table("customer_month"), filters)
-        active = (cube.orders > 0).sum()
-    out = cube.group_by("month").aggregate(
-        revenue=cube.revenue.sum(),
-        cost=cube.cost.sum(),
-        gross_profit=cube.gross_profit.sum(),
-        cost_to_serve=cube.cost_to_serve.sum(),
-        account_profit=cube.account_profit.sum(),
-        orders=cube.orders.sum(),
-        active_customers=active,
-    ).order_by("month")
-    df = to_frame(out)
+        cm = apply_filters(backend.table("customer_month"), filters)
+        df = to_frame(cm.group_by("month").aggregate(
+            **{c: cm[c].sum() for c in MONTHLY_COLUMNS}, active_customers=(cm.orders > 0).sum(),
+        ).order_by("month"))
+    df["orders"] = df["orders"].astype("int64")
     df["active_customers"] = df["active_customers"].astype("int64")
-    return df
+    return df[["month", *MONTHLY_COLUMNS, "active_customers"]]
 
 
 GRAINS = {"quarter": ("Q", 3), "year": ("Y", 12)}
@@ -509,7 +489,8 @@ def customer_period_facts(backend, filters: Filters, grain: str = "quarter") -> 
 
     Columns: period (first day, datetime64), customer_id, revenue, gross_profit, account_profit,
     orders, complete (True when the whole quarter/year lies inside the months the database
-    covers).
+    covers). A group-by over customer_month: the reference ``concentration_over_time`` is
+    tested against.
     """
     unit, months = GRAINS[grain]
     base = backend.table("customer_month")
@@ -528,52 +509,50 @@ def customer_period_facts(backend, filters: Filters, grain: str = "quarter") -> 
     return df
 
 
-OVER_TIME_SQL = """
-WITH per AS ({per}),
-pop AS (SELECT period, v FROM per WHERE {population}),
-r AS (SELECT period, v,
-             row_number() OVER (PARTITION BY period ORDER BY v) AS asc_rank,
-             row_number() OVER (PARTITION BY period ORDER BY v DESC) AS desc_rank,
-             count(*) OVER (PARTITION BY period) AS n
-      FROM pop)
-SELECT period, max(n) AS customers, sum(v) AS total, sum(abs(v)) AS size,
-       sum((2 * asc_rank - n - 1) * v) AS pairs_half,
-       sum(v) FILTER (WHERE desc_rank <= ceil(n * {p} - 1e-9)) AS top_value
-FROM r GROUP BY period ORDER BY period
-"""
-
-
 def concentration_over_time(backend, filters: Filters, value: str, grain: str = "quarter",
                             p: float = 0.2) -> pd.DataFrame:
-    """``analytics.pareto.over_time`` computed in the database: Gini and top-``p`` share of
-    ``value`` per calendar quarter (or year), without bringing 2M (period, customer) rows to
-    pandas. Same columns and the same numbers (the tests compare the two): period, complete,
-    customers, total, gini, top_share."""
+    """Gini and top-``p`` share of ``value`` per calendar quarter (or year) of the filtered
+    months: ``analytics.pareto.over_time`` of ``customer_period_facts`` (the tests compare the
+    two) without a row per customer and quarter. Each quarter's population (every customer
+    with activity for account profit, with an order otherwise, as ``pareto.population``) is
+    held sorted by value in memory, so a filter change only selects from it.
+    Columns: period, complete, customers, total, gini, top_share."""
     if value not in ("revenue", "gross_profit", "account_profit"):
         raise ValueError(f"cannot measure the concentration of {value!r}")
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p}")
-    unit, months = GRAINS[grain]
-    base = backend.table("customer_month")
-    ext = to_frame(base.aggregate(first=base.month.min(), last=base.month.max()))
-    cm = apply_filters(base, filters)
-    cm = cm.mutate(period=cm.month.truncate(unit))
-    per = cm.group_by("period", "customer_id").aggregate(v=cm[value].sum(), orders=cm.orders.sum())
-    population = "TRUE" if value == "account_profit" else "orders > 0"  # as pareto.population
-    sql = OVER_TIME_SQL.replace("{population}", population).replace("{p}", repr(float(p)))
-    df = run_sql(backend, sql, per=per)
+    _, months = GRAINS[grain]
     cols = ["period", "complete", "customers", "total", "gini", "top_share"]
-    if df.empty:
+    r = resident.of(backend)
+    first, last = r.extent()
+    if first is None:
         return pd.DataFrame(columns=cols)
-    df["period"] = pd.to_datetime(df["period"])
+    keep = customer_mask(backend, filters) if _filters_customers(filters) else None
+    population = "rows" if value == "account_profit" else "orders"
+    last_start = add_months(last, -(months - 1))
+    rows = []
+    q = date(first.year, (first.month - 1) // months * months + 1, 1)
+    while q <= last:
+        lo = max(q, filters.start) if filters.start else q
+        hi = min(add_months(q, months - 1), filters.end or last, last)
+        if lo <= hi:
+            v, pos = r.sorted_values(hi, add_months(lo, -1), value, population)
+            if keep is not None:
+                v = v[keep[pos]]
+            n = len(v)
+            if n:
+                total, size = float(v.sum()), float(np.abs(v).sum())
+                k = int(math.ceil(n * p - 1e-9))
+                pairs_half = float(np.dot(np.arange(1 - n, n + 1, 2, dtype=np.float64), v))
+                rows.append({"period": pd.Timestamp(q), "complete": first <= q <= last_start,
+                             "customers": n, "total": total,
+                             "gini": pairs_half / (n * size) if size != 0 else float("nan"),
+                             "top_share": float(v[n - k:].sum()) / total if total > 0 else float("nan")})
+        q = add_months(q, months)
+    df = pd.DataFrame(rows, columns=cols)
     df["customers"] = df["customers"].astype("int64")
-    total, size = df["total"].astype(float), df["size"].astype(float)
-    df["total"] = total
-    df["gini"] = (df["pairs_half"].astype(float) / (df["customers"] * size)).where(size != 0)
-    df["top_share"] = (df["top_value"].astype(float) / total).where(total > 0)
-    last_start = pd.Timestamp(ext["last"].iloc[0]) - pd.DateOffset(months=months - 1)
-    df["complete"] = (df["period"] >= pd.Timestamp(ext["first"].iloc[0])) & (df["period"] <= last_start)
-    return df[cols].reset_index(drop=True)
+    df["complete"] = df["complete"].astype(bool)
+    return df
 
 
 def data_coverage(backend) -> dict[str, bool]:
@@ -766,33 +745,12 @@ def _month_end(d: date) -> date:
     return date.fromordinal(add_months(d, 1).toordinal() - 1)
 
 
-FEATURES_SQL = """
-SELECT e.ck, k.customer_id,
-       {revenue} AS revenue, {gross_profit} AS gross_profit, {account_profit} AS account_profit,
-       (e.order_days - coalesce(b.order_days, 0))::BIGINT AS frequency,
-       (e.orders - coalesce(b.orders, 0))::BIGINT AS orders,
-       (e.active_months - coalesce(b.active_months, 0))::BIGINT AS active_months,
-       {last12} AS revenue_last12, {prev12} AS revenue_prev12,
-       k.first_order AS first_order_date, e.last_order AS last_order_date
-FROM ({e}) e
-JOIN ({keys}) k ON k.ck = e.ck
-LEFT JOIN ({b}) b ON b.ck = e.ck
-LEFT JOIN ({y1}) y1 ON y1.ck = e.ck
-LEFT JOIN ({y2}) y2 ON y2.ck = e.ck
-WHERE e.orders - coalesce(b.orders, 0) > 0
-"""
-for _c in ("revenue", "gross_profit", "account_profit"):
-    FEATURES_SQL = FEATURES_SQL.replace("{%s}" % _c, _diff(_c))
-FEATURES_SQL = (FEATURES_SQL.replace("{last12}", _diff("revenue", "e", "y1"))
-                .replace("{prev12}", _diff("revenue", "y1", "y2")))
-
-
 def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.DataFrame:
     """Customer features for segmentation, one row per customer with an order in the period.
 
-    Computed in DuckDB from the running totals ``customer_cum`` (four month-rows per customer;
-    the dimension, customer and tier filters apply; the period decides the window), as of ``as_of`` = the last day of the period's last month,
-    capped at the last order date in the data:
+    Computed from the running totals (``kamdash.resident``: four months per customer; the
+    dimension, customer and tier filters apply; the period decides the window), as of ``as_of``
+    = the last day of the period's last month, capped at the last order date in the data:
 
     - recency: days from the last order (up to ``as_of``) to ``as_of``
     - frequency: distinct order days in the period
@@ -811,6 +769,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
 
     plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by.
     """
+    r = resident.of(backend)
     cm = backend.table("customer_month")
     data_end = last_order_date(backend)
     end = filters.end or month_start(data_end)
@@ -820,23 +779,32 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     # Running totals at the period's end, before its start, and 12 and 24 months before its
     # end (a month after the data reads the last month's totals: nothing happened since).
     last = last_month(backend)
-    at = lambda m: _cum_at(backend, min(m, last) if m and last else None)  # noqa: E731
-    relations = dict(e=at(end), b=at(add_months(start, -1) if start else None),
-                     y1=at(add_months(end, -12)), y2=at(add_months(end, -24)),
-                     keys=customer_keys(backend, filters).select("ck", "customer_id", "first_order"))
-    df = run_sql(backend, FEATURES_SQL, **relations)
+    at = lambda m: min(m, last) if m and last else None  # noqa: E731
+    e_m, b_m = at(end), at(add_months(start, -1) if start else None)
+    y1_m, y2_m = at(add_months(end, -12)), at(add_months(end, -24))
+    p = r.period(e_m, b_m, "revenue", "gross_profit", "account_profit", "order_days", "orders",
+                 "active_months")
+    idx = np.flatnonzero((p["orders"] > 0) & customer_mask(backend, filters))
+    idx = idx[resident.order_desc(p["revenue"][idx])]  # ranked first, ties by customer_id
+    rev = r.at(e_m, "revenue")["revenue"]
+    y1, y2 = r.at(y1_m, "revenue")["revenue"], r.at(y2_m, "revenue")["revenue"]
+    df = pd.DataFrame({
+        "customer_id": r.keys.customer_id[idx],
+        **{c: p[c][idx] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
+        "frequency": p["order_days"][idx].astype(float),
+        "revenue_last12": resident.snap(rev[idx], y1[idx]),
+        "revenue_prev12": resident.snap(y1[idx], y2[idx]),
+        "first_order_date": resident.to_datetime64(r.keys.first_order[idx]),
+        "last_order_date": resident.to_datetime64(r.at(e_m, "last_order")["last_order"][idx]),
+    })
     if n_months is None:  # open-ended: the period starts at each customer's first month in it
         # (a rare path: the app's period always has both ends)
         m = cm.filter(cm.month >= start) if start else cm
         first = to_frame(m.group_by("customer_id").aggregate(first_month=m.month.min()))
         df = df.merge(first, on="customer_id", how="left")
-    # rank first, then take the attribute strings once, in that order
-    df = df.take(rank_order(df["revenue"], df["customer_id"])).reset_index(drop=True)
+        df["first_month"] = pd.to_datetime(df["first_month"])
     attrs = attributes_by_key(backend)[list(FEATURE_ATTRIBUTES)]
-    df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
-    for c in ("first_order_date", "last_order_date", "first_month"):
-        if c in df:
-            df[c] = pd.to_datetime(df[c])
+    df = pd.concat([df, attrs.take(idx).reset_index(drop=True)], axis=1)
     if breadth and len(df):
         ol = backend.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)
@@ -846,8 +814,6 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
         df["breadth"] = df["customer_id"].map(b.set_index("customer_id")["breadth"]).fillna(0)
     else:
         df["breadth"] = float("nan")
-    money = ["revenue", "gross_profit", "account_profit", "revenue_last12", "revenue_prev12"]
-    df[money] = df[money].fillna(0.0)
     as_of_ts = pd.Timestamp(as_of)
     df["recency"] = (as_of_ts - df["last_order_date"]).dt.days.astype(float)
     first = df["first_order_date"]
@@ -863,7 +829,6 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     a, p = df["revenue_last12"], df["revenue_prev12"]
     denom = (a.abs() + p.abs()) / 2
     df["growth"] = ((a - p) / denom).where(denom > 0, 0.0)
-    df["frequency"] = df["frequency"].astype(float)
     df["as_of"] = as_of_ts
     cols = ["customer_id", *FEATURES, "revenue_last12", "revenue_prev12", "orders",
             "active_months", "first_order_date", "last_order_date", *FEATURE_ATTRIBUTES]

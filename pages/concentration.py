@@ -14,7 +14,7 @@ st.caption(ctx.t("conc.period", start=ctx.t_month(f.start), end=ctx.t_month(f.en
 coverage = data.data_coverage(key)
 value = view.value_selector(ctx, coverage)
 facts = data.customer_facts(key, f)
-pop = pareto.population(facts, value)
+pop = pareto.population(pareto.numbers(facts), value)
 if pop.empty:
     st.warning(ctx.t("overview.empty"))
     st.stop()

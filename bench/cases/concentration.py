@@ -25,7 +25,7 @@ OVER_TIME_VALUE = "account_profit"
 def _summary(facts: pd.DataFrame, over: pd.DataFrame) -> dict:
     out = {}
     for value in pareto.VALUE_COLUMNS:
-        pop = pareto.population(facts, value)
+        pop = pareto.population(pareto.numbers(facts), value)
         r = pareto.readouts(pop[value])
         tiers = pareto.tier_summary(pareto.abc_tiers(pop, value))
         out[value] = {"customers": r["customers"], "total": r["total"],

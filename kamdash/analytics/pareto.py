@@ -64,7 +64,8 @@ def rank_order(values, ids) -> np.ndarray:
         tied[1:] |= eq
         tied[:-1] |= eq
         pos = order[tied]
-        ids = np.asarray(ids, dtype=object)[pos]
+        # only the tied ids become Python strings (converting all of them cost more than the sort)
+        ids = np.asarray(ids.iloc[pos] if hasattr(ids, "iloc") else np.asarray(ids)[pos], dtype=object)
         order[tied] = pos[np.lexsort((ids, -sv[tied]))]
     return order
 
@@ -88,6 +89,15 @@ def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> f
         return float("nan")
     k = math.ceil(p * len(v) - 1e-9)
     return float(v[:k].sum() / total)
+
+
+NUMBER_COLUMNS = ("customer_id", "revenue", "gross_profit", "account_profit", "orders")
+
+
+def numbers(facts: pd.DataFrame) -> pd.DataFrame:
+    """The columns the concentration measures need (``NUMBER_COLUMNS``): ranking and tiering a
+    narrow frame instead of one with the attribute strings makes them several times cheaper."""
+    return facts[list(NUMBER_COLUMNS)]
 
 
 def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Data of the What-if page, and the pinned-scenario numbers for slides (no Streamlit).
 
-``baseline`` reads the sales data once per filter state (two per-customer aggregates of the
-``customer_month`` pre-aggregate and two tier queries) and returns the small table of cells that
-every slider move recomputes on (``analytics.whatif``). ``probabilistic`` values the same
+``baseline`` reads the sales data once per filter state (two years of per-customer totals and
+ABC tiers, from the arrays ``kamdash.resident`` holds) and returns the small table of cells
+that every slider move recomputes on (``analytics.whatif``). ``probabilistic`` values the same
 customers with the stored BG/NBD or Pareto/NBD fit of the retention page (never fits, never
 imports PyMC). ``pinned`` gives a slide its headline numbers and before/after figure from a
 saved scenario's params.
@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
-from kamdash import queries, retention
+from kamdash import queries, resident, retention
 from kamdash.analytics import clv as clv_model
 from kamdash.analytics import whatif
 from kamdash.charts import whatif as charts
@@ -46,11 +47,6 @@ def years(filters: queries.Filters, last_month: date,
     return cur, cur.previous()
 
 
-def _tiers(backend, f: queries.Filters, cutoffs) -> pd.DataFrame:
-    cm = backend.table("customer_month")
-    return queries.to_frame(queries.customer_tiers(cm, f.start, f.end, cutoffs))[["customer_id", "tier"]]
-
-
 def _assigned(assignment: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["customer_id", "segment", "ka_types"]
     if assignment is None or len(assignment) == 0:
@@ -70,20 +66,20 @@ def baseline(backend, filters: queries.Filters, last_month: date, first_month: d
     account profit this year, its segment and KA types (stored assignment) and its ABC tier
     (this year's revenue when it ordered this year, else last year's), summed into cells."""
     cur_f, prev_f = years(filters, last_month, year_months)
-    cur = queries.customer_facts(backend, cur_f, attributes=False)
-    prev = queries.customer_facts(backend, prev_f, attributes=False)
-    cur = cur[cur["orders"] > 0]
-    prev = prev[prev["orders"] > 0]
-    ids = pd.Index(cur["customer_id"]).union(pd.Index(prev["customer_id"]))
-    df = pd.DataFrame({"customer_id": ids.to_numpy()})
-    df["prev_active"] = df["customer_id"].isin(prev["customer_id"])
-    df["cur_active"] = df["customer_id"].isin(cur["customer_id"])
-    df = df.merge(cur[["customer_id", "account_profit"]], on="customer_id", how="left")
+    cur, prev = queries.period_customers(backend, cur_f), queries.period_customers(backend, prev_f)
+    cur, prev = cur[cur["orders"] > 0], prev[prev["orders"] > 0]
+    # both in customer key (= customer_id) order: merge on the integer key
+    df = pd.DataFrame({"ck": np.union1d(cur["ck"].to_numpy(), prev["ck"].to_numpy())})
+    df["customer_id"] = resident.of(backend).keys.customer_id[df["ck"].to_numpy() - 1]
+    df["prev_active"] = np.isin(df["ck"], prev["ck"])
+    df["cur_active"] = np.isin(df["ck"], cur["ck"])
+    df = df.merge(cur[["ck", "account_profit"]], on="ck", how="left")
     df["profit"] = df.pop("account_profit").fillna(0.0).astype(float)
-    t_cur = _tiers(backend, cur_f, tier_cutoffs).rename(columns={"tier": "t_cur"})
-    t_prev = _tiers(backend, prev_f, tier_cutoffs).rename(columns={"tier": "t_prev"})
-    df = df.merge(t_cur, on="customer_id", how="left").merge(t_prev, on="customer_id", how="left")
-    df["tier"] = df.pop("t_cur").fillna(df.pop("t_prev")).fillna("C").astype(str)
+    # tiers over every customer with an order that year, whatever the other filters
+    pos = df.pop("ck").to_numpy() - 1
+    t_cur = queries.tier_codes(backend, cur_f.start, cur_f.end, tier_cutoffs)[pos]
+    t_prev = queries.tier_codes(backend, prev_f.start, prev_f.end, tier_cutoffs)[pos]
+    df["tier"] = np.asarray(["C", "A", "B", "C"])[np.where(t_cur > 0, t_cur, t_prev)]
     df = df.merge(_assigned(assignment), on="customer_id", how="left")
     df["segment"] = df["segment"].fillna("").astype(str)
     df["ka_types"] = df["ka_types"].fillna("").astype(str)

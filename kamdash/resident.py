@@ -1,0 +1,333 @@
+"""Per-customer arrays held in memory between filter changes.
+
+A filter change on a page asks for a period's numbers per customer. The running totals
+(``customer_cum``) make any period the totals at its last month minus those just before it
+(``store.derive_cumulative``); this module keeps those month columns in memory as numpy arrays
+indexed by the customer key (``ck - 1``), so that a filter change is array arithmetic on data
+already read: the dimension filters are a boolean mask over the customer attributes' codes, a
+period is a subtraction of two arrays. Only a month column not read before costs a query (one
+month of one column: ``N`` values, bound parameter for the month).
+
+One ``Resident`` per backend (a new database file gets a new backend, so nothing can go stale);
+month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB`` megabytes
+(default 512). Thread-safe: Streamlit sessions share the backend.
+
+This is the deliberate exception to "cache only at the edge" (DESIGN.md): the arrays are data,
+not results; every figure is still computed on every filter change.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kamdash import schema
+
+DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
+DATE_COLUMNS = ("last_order", "first_after")
+NO_DATE = np.iinfo(np.int32).min  # days since 1970 of a missing date
+COUNT_COLUMNS = ("orders", "order_days", "lines", "rows", "active_months")
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def budget_bytes() -> int:
+    return int(float(os.environ.get("KAMDASH_RESIDENT_MB", "512")) * 1024 * 1024)
+
+
+def to_datetime64(days: np.ndarray) -> np.ndarray:
+    """int32 days since 1970 (NO_DATE for missing) -> datetime64[ns] with NaT."""
+    out = (_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[ns]")
+    out[days == NO_DATE] = np.datetime64("NaT")
+    return out
+
+
+def snap(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """hi - lo with the float noise of subtracting two large running totals snapped to 0 (a
+    customer with nothing in the period gets exactly 0); the same rule as the SQL ``_diff``."""
+    d = hi - lo
+    d[np.abs(d) <= 1e-12 * np.abs(hi)] = 0.0
+    return d
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every customer in ``ck`` order (which is customer_id order)."""
+
+    customer_id: np.ndarray  # object (str)
+    codes: dict  # dimension -> (int32 codes, np.ndarray of categories); code -1 = missing
+    first_order: np.ndarray  # int32 days, NO_DATE when the customer never ordered
+
+    @property
+    def n(self) -> int:
+        return len(self.customer_id)
+
+
+class Resident:
+    """The customer keys and an LRU cache of running-total month columns of one database."""
+
+    def __init__(self, backend, budget: int | None = None):
+        self._backend = weakref.ref(backend)
+        self._budget = budget_bytes() if budget is None else budget
+        self._lock = threading.Lock()
+        self._cols: OrderedDict[tuple[date, str], np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._small: dict = {}
+
+    @property
+    def keys(self) -> Keys:
+        """Every customer's key, id and dimensions (read on first use)."""
+        return self.memo("keys", self._read_keys)
+
+    # ------------------------------------------------------------------ reading
+    def _sql(self, sql: str, params=None) -> pa.Table:
+        con = self._backend().con.cursor()  # own cursor: sessions run in threads
+        try:
+            return con.sql(sql, params=params).to_arrow_table()
+        finally:
+            con.close()
+
+    def _read_keys(self) -> Keys:
+        t = self._sql(f"SELECT ck, customer_id, {', '.join(DIMENSIONS)}, first_order "
+                      "FROM customer_key ORDER BY ck")
+        ck = t["ck"].to_numpy()
+        if not (ck == np.arange(1, len(ck) + 1)).all():
+            raise ValueError("customer_key.ck is not 1..N")
+        codes = {}
+        for col in DIMENSIONS:
+            enc = pc.dictionary_encode(t[col]).combine_chunks()
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            idx = np.where(np.isnan(idx), -1, idx).astype(np.int32) if idx.dtype.kind == "f" else idx.astype(np.int32)
+            codes[col] = (idx, np.asarray(enc.dictionary.to_pylist(), dtype=object))
+        cid = np.asarray(t["customer_id"].to_pylist(), dtype=object)
+        if len(cid) > 1 and not (cid[1:] > cid[:-1]).all():  # searchsorted in mask() relies on it
+            raise ValueError("customer_key is not in customer_id order")
+        return Keys(customer_id=cid, codes=codes,
+                    first_order=_days(t["first_order"]))
+
+    def _load(self, month: date, cols: list[str]) -> dict[str, np.ndarray]:
+        # counts are stored as HUGEINT (128-bit): cast in the database, not through Python ints
+        sel = ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in COUNT_COLUMNS else c for c in cols)
+        t = self._sql(f"SELECT ck, {sel} FROM customer_cum WHERE month = ?", [month])
+        pos = t["ck"].to_numpy() - 1
+        out = {}
+        for c in cols:
+            if c in DATE_COLUMNS:
+                a = np.full(self.keys.n, NO_DATE, dtype=np.int32)
+                a[pos] = _days(t[c])
+            else:
+                a = np.zeros(self.keys.n, dtype=np.int64 if c in COUNT_COLUMNS else np.float64)
+                a[pos] = t[c].to_numpy(zero_copy_only=False)
+            out[c] = a
+        return out
+
+    def at(self, month: date | None, *cols: str) -> dict[str, np.ndarray]:
+        """The running totals of ``cols`` at the end of ``month`` for every customer (zeros, or
+        NO_DATE for dates, before its first month; all zeros for ``None``). Do not modify."""
+        bad = [c for c in cols if c not in schema.CUMULATIVE_COLUMNS and c not in DATE_COLUMNS]
+        if bad:
+            raise ValueError(f"not a running-total column: {bad}")
+        if month is None:
+            return {c: (np.full(self.keys.n, NO_DATE, dtype=np.int32) if c in DATE_COLUMNS
+                        else np.zeros(self.keys.n, dtype=np.int64 if c in COUNT_COLUMNS else np.float64))
+                    for c in cols}
+        with self._lock:
+            have = {c: self._cols[(month, c)] for c in cols if (month, c) in self._cols}
+            for c in have:
+                self._cols.move_to_end((month, c))
+        missing = [c for c in cols if c not in have]
+        if missing:
+            loaded = self._load(month, missing)
+            with self._lock:
+                for c, a in loaded.items():
+                    if (month, c) not in self._cols:
+                        self._cols[(month, c)] = a
+                        self._bytes += a.nbytes
+                while self._bytes > self._budget and len(self._cols) > len(cols):
+                    _, old = self._cols.popitem(last=False)
+                    self._bytes -= _nbytes(old)
+            have.update(loaded)
+        return {c: have[c] for c in cols}
+
+    def held_bytes(self) -> int:
+        return self._bytes
+
+    def _derived(self, key: tuple, make) -> tuple:
+        """Arrays derived from month columns (not from filters), kept in the same cache."""
+        with self._lock:
+            if key in self._cols:
+                self._cols.move_to_end(key)
+                return self._cols[key]
+        value = make()
+        with self._lock:
+            if key not in self._cols:
+                self._cols[key] = value
+                self._bytes += _nbytes(value)
+            while self._bytes > self._budget and len(self._cols) > 1:
+                _, old = self._cols.popitem(last=False)
+                self._bytes -= _nbytes(old)
+        return value
+
+    def sorted_values(self, end: date | None, before: date | None, value: str,
+                      population: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values ascending, their customer positions) of ``value`` over the months after
+        ``before`` up to ``end``, for every customer whose ``population`` column (``rows``:
+        any activity, ``orders``: an order) is positive then. Filters select from it."""
+        def make():
+            p = self.period(end, before, value, population)
+            pos = np.flatnonzero(p[population] > 0)
+            order = np.argsort(p[value][pos])  # ties do not change the sums taken from it
+            return p[value][pos][order], pos[order].astype(np.int32)
+        return self._derived(("sorted", end, before, value, population), make)
+
+    def memo(self, name: str, make):
+        """A small value computed once per database (``make()``), e.g. its last month."""
+        with self._lock:
+            if name in self._small:
+                return self._small[name]
+        value = make()
+        with self._lock:
+            return self._small.setdefault(name, value)
+
+    def extent(self) -> tuple[date | None, date | None]:
+        """(first, last) month of customer_month (None, None when empty)."""
+        def make():
+            t = self._sql("SELECT min(month) AS f, max(month) AS l FROM customer_month").to_pylist()[0]
+            return t["f"], t["l"]
+        return self.memo("extent", make)
+
+    def month_cube(self):
+        """month_cube as pandas (months x combinations of the dimensions: small)."""
+        return self.memo("month_cube", lambda: self._sql("SELECT * FROM month_cube").to_pandas(
+            date_as_object=False))
+
+    # ------------------------------------------------------------------ customers
+    def mask(self, dims: dict[str, tuple[str, ...]], customer_ids=None) -> np.ndarray | None:
+        """Customers passing the dimension filters (``{column: values}``, empty = all) and, when
+        given, in ``customer_ids``; None when nothing restricts."""
+        keep = None
+        for col, values in dims.items():
+            if not values:
+                continue
+            codes, cats = self.keys.codes[col]
+            allowed = np.isin(cats, np.asarray(list(values), dtype=object))
+            m = np.append(allowed, False)[codes]  # code -1 (missing) -> the appended False
+            keep = m if keep is None else keep & m
+        if customer_ids is not None:
+            cid = self.keys.customer_id
+            ids = np.asarray(sorted(set(customer_ids)), dtype=object)
+            pos = np.searchsorted(cid, ids) if len(ids) else np.zeros(0, dtype=np.int64)
+            ok = pos < self.keys.n
+            pos, ids = pos[ok], ids[ok]
+            pos = pos[cid[pos] == ids]
+            m = np.zeros(self.keys.n, dtype=bool)
+            m[pos] = True
+            keep = m if keep is None else keep & m
+        return keep
+
+    def period(self, end: date | None, before: date | None, *cols: str,
+               idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per customer, ``cols`` summed over the months after ``before`` up to ``end`` (money
+        snapped: see ``snap``); all zeros when ``end`` is None. With ``idx`` (customer
+        positions), only those customers, in that order (cheaper than all, then a selection)."""
+        e, b = self.at(end, *cols), self.at(before, *cols)
+        out = {}
+        for c in cols:
+            hi, lo = (e[c], b[c]) if idx is None else (e[c][idx], b[c][idx])
+            out[c] = snap(hi, lo) if hi.dtype.kind == "f" else hi - lo
+        return out
+
+    def tiers(self, end: date | None, before: date | None,
+              cutoffs: tuple[float, float], eps: float = 1e-9) -> np.ndarray:
+        """ABC tier code per customer by revenue over the months after ``before`` up to
+        ``end``, among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C):
+        ranked by revenue descending, ties by customer_id; A when the customers above hold less
+        than ``cutoffs[0]`` of the revenue, B when less than ``cutoffs[1]``, else C; no positive
+        revenue is always C (``queries.customer_tiers``)."""
+        a, b = cutoffs
+        p = self.period(end, before, "revenue", "orders")
+        act = np.flatnonzero(p["orders"] > 0)
+        out = np.zeros(self.keys.n, dtype=np.int8)
+        if not len(act):
+            return out
+        rev = p["revenue"][act]
+        order = np.argsort(-rev, kind="stable")  # act is in ck order: ties stay by customer_id
+        sv = rev[order]
+        total = sv.sum()
+        before_share = (np.cumsum(sv) - sv) / total if total > 0 else np.ones_like(sv)
+        code = np.full(len(sv), 3, dtype=np.int8)
+        code[before_share < b * (1 - eps)] = 2
+        code[before_share < a * (1 - eps)] = 1
+        code[(sv <= 0) | (total <= 0)] = 3
+        out[act[order]] = code
+        return out
+
+
+def _nbytes(v) -> int:
+    return sum(a.nbytes for a in v) if isinstance(v, tuple) else v.nbytes
+
+
+def order_desc(values: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """Positions that sort ``values`` descending, ties by position (rows in customer key order:
+    ties by customer_id); only the first ``limit`` when given. A quicksort with the tied runs
+    re-sorted by position is several times faster than a stable sort of 100k+ floats."""
+    v = np.asarray(values, dtype=np.float64)
+    if limit is not None and limit < len(v):
+        if limit <= 0:
+            return np.zeros(0, dtype=np.int64)
+        cut = -np.partition(-v, limit - 1)[limit - 1]  # the limit-th largest value
+        cand = np.flatnonzero(v >= cut)  # ties at the cut included, in position order
+        return cand[order_desc(v[cand])][:limit]
+    order = np.argsort(-v)
+    if len(v) < 2:
+        return order
+    sv = v[order]
+    eq = sv[1:] == sv[:-1]
+    if eq.any():
+        tied = np.zeros(len(v), dtype=bool)
+        tied[1:] |= eq
+        tied[:-1] |= eq
+        pos = order[tied]
+        order[tied] = pos[np.lexsort((pos, -sv[tied]))]
+    return order
+
+
+def _days(col: pa.ChunkedArray) -> np.ndarray:
+    """A DATE column as int32 days since 1970, NO_DATE for nulls."""
+    days = pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), NO_DATE)
+    return days.to_numpy().astype(np.int32)
+
+
+# Keyed by the backend object's identity, not by equality: ibis backends compare equal when they
+# name the same file, and a re-imported file at the same path must never see the old arrays.
+_RESIDENTS: dict[int, Resident] = {}
+_RESIDENTS_LOCK = threading.Lock()
+
+
+def of(backend) -> Resident:
+    """The Resident of a backend object (created on first use, dropped with the backend)."""
+    with _RESIDENTS_LOCK:
+        r = _RESIDENTS.get(id(backend))
+        if r is not None and r._backend() is backend:
+            return r
+    r = Resident(backend)
+    with _RESIDENTS_LOCK:
+        cur = _RESIDENTS.get(id(backend))
+        if cur is not None and cur._backend() is backend:
+            return cur
+        _RESIDENTS[id(backend)] = r
+        weakref.finalize(backend, _forget, id(backend), r)
+        return r
+
+
+def _forget(key: int, r: Resident) -> None:
+    with _RESIDENTS_LOCK:
+        if _RESIDENTS.get(key) is r:
+            del _RESIDENTS[key]

@@ -1,0 +1,112 @@
+"""The per-customer arrays held in memory (kamdash.resident) against the same things computed
+another way: SQL over customer_month for tiers and masks, lexsort for the ranking, and the same
+answers whether the month columns come from the cache or are read again after eviction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kamdash import queries, resident
+from kamdash.queries import Filters
+
+
+@pytest.fixture(scope="module")
+def small(small_db):
+    return queries.connect(str(small_db))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.0, 1.0, 1.0, 3.5, 7.0]), max_size=40),
+       st.one_of(st.none(), st.integers(0, 45)))
+def test_order_desc_is_a_descending_sort_with_ties_by_position(values, limit):
+    v = np.asarray(values, dtype=float)
+    want = np.lexsort((np.arange(len(v)), -v))
+    if limit is not None:
+        want = want[:limit]
+    assert resident.order_desc(v, limit).tolist() == want.tolist()
+
+
+def test_snap_gives_exact_zero_for_float_noise_only():
+    hi = np.array([1e9 + 0.1, 5.0, 1e9])
+    lo = np.array([1e9 + 0.1 - 1e-7, 5.0, 1e9 - 2.5])
+    assert resident.snap(hi, lo).tolist() == [0.0, 0.0, 2.5]
+
+
+@pytest.mark.parametrize("start,end,cutoffs", [
+    (date(2025, 1, 1), date(2025, 12, 1), (0.8, 0.95)),
+    (None, date(2025, 6, 1), (0.5, 0.9)),
+    (date(2026, 1, 1), None, (0.8, 0.95)),
+    (date(2030, 1, 1), date(2030, 6, 1), (0.8, 0.95)),  # after the data: nobody
+])
+def test_tiers_equal_the_sql_tiers(small, start, end, cutoffs):
+    sql = queries.to_frame(queries.customer_tiers(small.table("customer_month"), start, end, cutoffs))
+    codes = queries.tier_codes(small, start, end, cutoffs)
+    r = resident.of(small)
+    got = pd.Series(codes, index=r.keys.customer_id)
+    got = got[got > 0].map({1: "A", 2: "B", 3: "C"})
+    want = sql.set_index("customer_id")["tier"].sort_index()
+    pd.testing.assert_series_equal(got.sort_index(), want, check_names=False, check_index_type=False)
+
+
+def test_mask_equals_the_customers_table(small, small_db):
+    opts = queries.dimension_options(small)
+    f = Filters(regions=tuple(opts["region"][:2]), sectors=tuple(opts["sector"][:3]))
+    cu = queries.to_frame(small.table("customers"))
+    want = cu[cu["region"].isin(f.regions) & cu["sector"].isin(f.sectors)]["customer_id"]
+    r = resident.of(small)
+    got = r.keys.customer_id[queries.customer_mask(small, f)]
+    assert sorted(got) == sorted(want) and len(got) > 0
+    some = list(want[:5]) + ["NO-SUCH-CUSTOMER", ""]
+    ids = r.keys.customer_id[queries.customer_mask(small, Filters(customer_ids=tuple(some)))]
+    assert sorted(ids) == sorted(want[:5])
+    assert not queries.customer_mask(small, Filters(customer_ids=())).any()
+
+
+def test_tier_filter_mask_equals_the_sql_tier_members(small):
+    f = Filters(start=date(2025, 7, 1), end=date(2026, 6, 1), tiers=("A", "C"))
+    members = queries.to_frame(queries.tier_members(small.table("customer_month"), f))["customer_id"]
+    r = resident.of(small)
+    assert sorted(r.keys.customer_id[queries.customer_mask(small, f)]) == sorted(members)
+
+
+def test_answers_are_the_same_after_the_cache_evicts_everything(small_db):
+    """A budget of one byte keeps nothing between calls: every month column is read again, and
+    the numbers must not change."""
+    f = Filters(start=date(2025, 7, 1), end=date(2026, 6, 1))
+    warm = queries.connect(str(small_db))
+    want = (queries.period_summary(warm, f), queries.customer_features(warm, f, breadth=False),
+            queries.concentration_over_time(warm, Filters(), "account_profit"))
+    cold = queries.connect(str(small_db))
+    resident._RESIDENTS[id(cold)] = resident.Resident(cold, budget=1)
+    assert resident.of(cold)._budget == 1
+    for _ in range(2):
+        got = (queries.period_summary(cold, f), queries.customer_features(cold, f, breadth=False),
+               queries.concentration_over_time(cold, Filters(), "account_profit"))
+        for a, b in zip(got, want):
+            pd.testing.assert_frame_equal(a, b)
+    n = resident.of(cold).keys.n
+    assert resident.of(cold).held_bytes() <= 8 * n * 16  # what the last read needed, no more
+    assert resident.of(warm).held_bytes() > 8 * n * 16
+
+
+def test_month_columns_are_the_running_totals(small, small_db):
+    import duckdb
+
+    con = duckdb.connect(str(small_db), read_only=True)
+    want = con.sql("SELECT k.customer_id, c.revenue, c.orders FROM customer_cum c "
+                   "JOIN customer_key k USING (ck) WHERE month = DATE '2025-10-01'").df()
+    con.close()
+    r = resident.of(small)
+    got = r.at(date(2025, 10, 1), "revenue", "orders")
+    pos = np.searchsorted(r.keys.customer_id, want["customer_id"].to_numpy(dtype=object))
+    assert np.allclose(got["revenue"][pos], want["revenue"]) and (got["orders"][pos] == want["orders"]).all()
+    rest = np.setdiff1d(np.arange(r.keys.n), pos)  # customers who had not started yet: zeros
+    assert (got["revenue"][rest] == 0).all() and got["orders"].dtype == np.int64
+    with pytest.raises(ValueError, match="not a running-total column"):
+        r.at(date(2025, 10, 1), "revenue; DROP TABLE customers")
