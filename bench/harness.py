@@ -166,7 +166,8 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
                              "kamdash_s": r.get("cold_s"), "error": r.get("error")})
                 rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
                              "kamdash_s": r.get("median_s"), "error": r.get("error")})
-                print(f"  {page}: first chart {fmt_ms(r.get('first_chart_s'))}, whole page {fmt_ms(r.get('cold_s'))}, "
+                print(f"  {page}: first chart {fmt_ms(r.get('first_chart_s'))} (CPU {fmt_ms(r.get('first_chart_cpu_s'))}), "
+                      f"whole page {fmt_ms(r.get('cold_s'))} (CPU {fmt_ms(r.get('cold_cpu_s'))}), "
                       f"render {fmt_ms(r.get('median_s'))}" + (f", imported {heavy}" if heavy else ""), flush=True)
         if server:
             r = child({"kind": "server", "db": db["path"], "runs": 3})
