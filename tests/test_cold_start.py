@@ -35,14 +35,15 @@ def test_landing_pages_render_without_heavy_libraries(tiny_db, tmp_path):
     assert loaded == {"pages/overview.py": [], "pages/concentration.py": []}
 
 
-def test_server_warm_up_loads_the_landing_page_libraries_without_streamlit():
+def test_server_warm_up_loads_the_landing_page_libraries_not_the_app_ui():
     """`python -m kamdash.ui.serve` imports the landing page's libraries in a background thread
-    while the server starts; it must not touch Streamlit (the cached data functions belong to
-    the running app), and a failure inside it is swallowed, so check that it does its work."""
+    while the server starts; it must not import the app's Streamlit modules (their cached data
+    functions belong to the running app), and a failure inside it is swallowed, so check that
+    it does its work."""
     code = ("import sys\nfrom kamdash.ui.serve import warm_up\nwarm_up()\n"
             "need = ['pandas', 'ibis.backends.duckdb', 'kamdash.queries', 'kamdash.charts', "
-            "'kamdash.views.overview', 'plotly.graph_objs._bar', 'plotly.graph_objs._scatter']\n"
-            "print([m for m in need if m not in sys.modules], 'streamlit' in sys.modules)\n")
+            "'kamdash.views.overview', 'plotly.graph_objs._bar', 'plotly.graph_objs._scatter', 'streamlit.emojis']\n"
+            "print([m for m in need if m not in sys.modules], 'kamdash.ui.data' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[] False"

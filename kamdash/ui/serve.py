@@ -10,7 +10,8 @@ Telling Streamlit up front that the app does not use the legacy folder fixes sha
 While the server starts and the first browser loads the app's JavaScript (seconds in which the
 server has nothing to do), a background thread imports what the landing page needs (pandas,
 plotly, Ibis with its DuckDB backend, the query layer, charts, the catalogs and Babel's locale
-data, plotly's validators of the first figure), so the first visitor does not wait for them.
+data, plotly's validators of the first figure, Streamlit's emoji catalog), so the first visitor
+does not wait for them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def warm_up() -> None:
-    """Import the landing page's libraries and load the catalogs and Babel's locale data (no
-    Streamlit and no database here: the cached data functions belong to the running app)."""
+    """Import the landing page's libraries and load the catalogs and Babel's locale data. Not
+    the app's own Streamlit modules (kamdash.ui) nor the database: their cached data functions
+    belong to the running app."""
     try:
         from datetime import date
 
@@ -39,6 +41,11 @@ def warm_up() -> None:
             i18n.fmt_money(12_345.6, lang)
             i18n.fmt_month(date(2025, 1, 1), lang)
             i18n.fmt_date(date(2025, 1, 1), lang)
+        # Streamlit compiles its emoji catalog the first time a label is not ASCII (简体中文 in the
+        # language switch)
+        from streamlit.string_util import extract_leading_icon
+
+        extract_leading_icon(i18n.LANGUAGES["zh"])
         # plotly loads a trace type's validators on its first figure
         monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "revenue": [1.0],
                                 "gross_profit": [1.0], "account_profit": [1.0]})
