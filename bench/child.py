@@ -111,12 +111,16 @@ def same(a, b, path="result") -> str | None:
 SLOW_STEP_S = 2.0  # above this, one timed pass over the states (still >= 6 runs) is enough
 
 
-def timed_passes(fn, states, runs):
+def timed_passes(fn, states, runs, first: list | None = None):
+    """Median time of ``fn`` over ``runs`` passes of ``states`` after a warm-up pass; the warm-up's
+    first call (a page's first view after start) is appended to ``first`` when given."""
     warm = []
     for f in states:  # warm-up: one pass over every state
         t = time.perf_counter()
         fn(f)
         warm.append(time.perf_counter() - t)
+    if first is not None:
+        first.append(warm[0])
     if statistics.median(warm) > SLOW_STEP_S:
         runs = 1
     times = []
@@ -268,8 +272,12 @@ def main(spec: dict) -> dict:
     states = filter_states(backend)
     mod = load_cases()[spec.get("case", "")] if "case" in spec else None
     if kind == "step" and spec["impl"] == "kamdash":
-        median = timed_passes(lambda f: mod.kamdash_step(backend, f), states, spec["runs"])
-        return {"median_s": median, "rss_mb": peak_rss_mb()}
+        from kamdash import resident
+
+        first = []
+        median = timed_passes(lambda f: mod.kamdash_step(backend, f), states, spec["runs"], first)
+        return {"median_s": median, "rss_mb": peak_rss_mb(), "first_s": first[0],
+                "held_mb": resident.of(backend).held_bytes() / 2**20}
     if kind == "step" and spec["impl"] == "pandas":
         data = PandasData(spec["db"])
         median = timed_passes(lambda f: mod.pandas_step(data, f), states, spec["runs"])

@@ -138,6 +138,10 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
                          "error": k.get("error") or p.get("error")})
             print(f"  {rows[-1]['what']}: kamdash {fmt_ms(rows[-1]['kamdash_s'])}, "
                   f"pandas {fmt_ms(rows[-1]['pandas_s'])}", flush=True)
+            if k.get("first_s") is not None:
+                rows.append({"size": size, "kamdash_s": k["first_s"],
+                             "what": f"{name}: first view after start (reads the month columns; "
+                                     f"{k.get('held_mb', 0):,.0f} MB held in memory after all states)"})
             if hasattr(mod, "pandas_step") and with_pandas and SIZES[size] <= CHECK_UP_TO:
                 c = child({"kind": "check", "case": name, "db": db["path"]})
                 rows.append({"size": size, "what": f"{name}: same figures as pandas "

@@ -3,7 +3,9 @@
 Queries are Ibis expressions over the sales database (DuckDB by default). Filter values from
 users only ever enter as Ibis literals (``isin``, comparisons), which Ibis renders as escaped
 constants: no user text is pasted into SQL here. Everything reads the ``customer_month``
-pre-aggregate (built at load time), so a filter change never rescans order lines.
+pre-aggregate or the running totals built from it at load time, so a filter change never rescans
+order lines; a period's numbers per customer are computed on arrays of running-total month
+columns held in memory (``kamdash.resident``), where filter values only select customers.
 """
 
 from __future__ import annotations
@@ -174,7 +176,12 @@ def tier_members(cm, filters: Filters):
 
 
 def data_facts(backend) -> dict:
-    """What the database holds: as-of date, extent, row counts, version, currency."""
+    """What the database holds: as-of date, extent, row counts, version, currency (read once per
+    backend object: a database file never changes under its backend)."""
+    return dict(resident.of(backend).memo("data_facts", lambda: _data_facts(backend)))
+
+
+def _data_facts(backend) -> dict:
     meta = backend.table("meta").execute()
     meta = dict(zip(meta["key"], meta["value"]))
     cm = backend.table("customer_month")
@@ -320,14 +327,14 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     first_order_date, last_order_date (NaT without an order in the period)."""
     r = resident.of(backend)
     end, before = _period_bounds(backend, filters)
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, "rows")
-    idx = np.flatnonzero((p["rows"] > 0) & customer_mask(backend, filters))
-    ordered = p["orders"][idx] > 0
+    idx = np.flatnonzero((r.period(end, before, "rows")["rows"] > 0) & customer_mask(backend, filters))
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    ordered = p["orders"] > 0
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.customer_id[idx],
-                       **{c: p[c][idx] for c in PERIOD_CUSTOMER_COLUMNS}})
+    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
+                       **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
     df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
     df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
     return df
@@ -359,7 +366,7 @@ def _periods(filters: Filters, periods: int) -> list[Filters]:
     return ranges
 
 
-def _period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
+def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gross_profit",
                    "account_profit")) -> list[dict[str, np.ndarray]]:
     """Per period (0 = the filtered one, 1 = the one before, ...): ``idx``, the positions of
     the customers with any activity then that pass the customer filters (ascending), ``cols``
@@ -399,7 +406,7 @@ def period_summary(backend, filters: Filters, periods: int = 3, top_p: float = 0
     """
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    per = _period_values(backend, filters, periods)
+    per = period_values(backend, filters, periods)
     rows = []
     for i, p in enumerate(per):
         act = p["revenue"][p["orders"] > 0]
@@ -423,7 +430,7 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
     ATTRIBUTE_COLUMNS."""
     if by not in ("revenue", "gross_profit", "account_profit"):
         raise ValueError(f"cannot rank customers by {by!r}")
-    cur, prev = _period_values(backend, filters, 2)
+    cur, prev = period_values(backend, filters, 2)
     top = resident.order_desc(cur[by], limit=int(n))
     idx = cur["idx"][top]
     at = np.minimum(np.searchsorted(prev["idx"], idx), max(len(prev["idx"]) - 1, 0))
@@ -789,7 +796,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     rev = r.at(e_m, "revenue")["revenue"]
     y1, y2 = r.at(y1_m, "revenue")["revenue"], r.at(y2_m, "revenue")["revenue"]
     df = pd.DataFrame({
-        "customer_id": r.keys.customer_id[idx],
+        "customer_id": r.keys.ids.take(idx),
         **{c: p[c][idx] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
         "frequency": p["order_days"][idx].astype(float),
         "revenue_last12": resident.snap(rev[idx], y1[idx]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -242,6 +243,17 @@ def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     return problems
 
 
+def build_memory_limit() -> str | None:
+    """``KAMDASH_BUILD_MEMORY`` (e.g. ``4GB``): the most memory DuckDB may use while building a
+    sales database; None when not set."""
+    raw = os.environ.get("KAMDASH_BUILD_MEMORY", "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
+        raise StoreError(f"KAMDASH_BUILD_MEMORY={raw!r}: expected a size such as 4GB or 512MB")
+    return raw
+
+
 def build_sales_db(
     path: Path | str,
     fill: Callable[[duckdb.DuckDBPyConnection], None],
@@ -260,6 +272,9 @@ def build_sales_db(
     with _replacing(target) as tmp:
         con = _connect(tmp, read_only=False)
         try:
+            limit = build_memory_limit()
+            if limit:  # DuckDB spills to disk beyond it (its default: 80% of the RAM)
+                con.execute(f"SET memory_limit = '{limit}'")  # validated: digits and a unit only
             create_sales_schema(con)
             fill(con)
             derive(con)

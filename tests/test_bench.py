@@ -26,6 +26,37 @@ def test_overview_case_matches_its_pandas_baseline(setup):
         assert k["top"] == p["top"]
 
 
+def test_segments_case_matches_its_pandas_baseline_customer_by_customer(setup):
+    from bench.child import same
+
+    backend, data, states = setup
+    case = load_cases()["segments"]
+    for f in states:
+        k, p = case.kamdash_step(backend, f), case.pandas_step(data, f)
+        assert k["customers"] == p["customers"] > 0
+        assert same(k, p) is None, f
+    spoiled = case.pandas_step(data, states[0])
+    spoiled["features"].iloc[3, 0] += 1.0  # one customer's recency one day off is caught
+    assert same(case.kamdash_step(backend, states[0]), spoiled) == "result.features: 1 cells differ"
+    fit = case.fit_step(backend)
+    assert fit["k"] == 6 and sum(fit["sizes"]) == fit["customers"]
+
+
+def test_pandas_baseline_is_not_run_above_10m_unless_asked(monkeypatch):
+    import bench.harness as harness
+
+    calls = []
+    monkeypatch.setattr(harness, "ensure_db", lambda size: {"path": "x", "cached": True})
+    monkeypatch.setattr(harness, "child", lambda spec, timeout=0: calls.append(spec) or {"median_s": 0.1})
+    rows = harness.run(["50M"], ["overview"], 5, pages=False)
+    assert [c["impl"] for c in calls if c["kind"] == "step"] == ["kamdash"]
+    assert not [c for c in calls if c["kind"] in ("pandas_load", "check")]
+    assert rows[0]["what"].startswith("pandas baseline: not run")
+    calls.clear()
+    harness.run(["50M"], ["overview"], 5, pages=False, pandas_all=True)
+    assert [c["impl"] for c in calls if c["kind"] == "step"] == ["kamdash", "pandas"]
+
+
 def test_report_states_ratios():
     rows = [{"size": "1M", "what": "x: data step", "kamdash_s": 0.02, "kamdash_rss_mb": 100,
              "pandas_s": 0.4, "pandas_rss_mb": 800}]

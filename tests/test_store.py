@@ -133,3 +133,16 @@ def test_user_db_of_newer_version_is_refused(tmp_path):
     con.close()
     with pytest.raises(store.StoreError, match="newer kamdash"):
         store.ensure_user_db(user)
+
+
+def test_build_memory_limit_is_validated_and_a_bad_one_leaves_the_database_alone(tmp_path, monkeypatch):
+    from kamdash import demo
+
+    path = tmp_path / "s.duckdb"
+    monkeypatch.setenv("KAMDASH_BUILD_MEMORY", "512MB")
+    demo.build_demo(path, customers=60, years=1, seed=1)
+    before = path.read_bytes()
+    monkeypatch.setenv("KAMDASH_BUILD_MEMORY", "1GB'; DROP TABLE customers; --")
+    with pytest.raises(store.StoreError, match="KAMDASH_BUILD_MEMORY"):
+        demo.build_demo(path, customers=60, years=1, seed=2)
+    assert path.read_bytes() == before

@@ -141,17 +141,31 @@ def cells(customers: pd.DataFrame) -> pd.DataFrame:
     ka_types (comma-separated or ""), tier (A/B/C). Columns out: CELL_COLUMNS plus retention
     (NaN for a cell without last-year customers) and margin (profit per customer this year).
     """
-    df = customers.copy()
+    keys, codes = [], np.zeros(len(customers), dtype=np.int64)
     for c in ("segment", "ka_types", "tier"):
-        df[c] = df[c].fillna("").astype(str)
-    prev = df["prev_active"].astype(bool)
-    cur = df["cur_active"].astype(bool)
-    profit = df["profit"].astype(float).where(cur, 0.0)
-    df = df.assign(customers_prev=prev.astype(int), retained=(prev & cur).astype(int),
-                   new=(~prev & cur).astype(int), customers=cur.astype(int), profit=profit,
-                   profit_sq=profit ** 2)
-    out = df.groupby(["segment", "ka_types", "tier"], sort=True).agg(
-        **{c: (c, "sum") for c in CELL_COLUMNS[3:]}).reset_index()
+        # codes of the sorted distinct values: group numbers that sort like the groups
+        col = customers[c].astype(object).where(customers[c].notna(), "").astype(str).to_numpy(dtype=object)
+        k, u = pd.factorize(col, sort=True)
+        keys.append(u)
+        codes = codes * len(u) + k
+    prev = customers["prev_active"].to_numpy(dtype=bool)
+    cur = customers["cur_active"].to_numpy(dtype=bool)
+    profit = np.where(cur, customers["profit"].to_numpy(dtype=float), 0.0)
+    groups, inv = np.unique(codes, return_inverse=True)
+    size = len(groups)
+    sums = {
+        "customers_prev": np.bincount(inv, weights=prev, minlength=size).astype(int),
+        "retained": np.bincount(inv, weights=prev & cur, minlength=size).astype(int),
+        "new": np.bincount(inv, weights=~prev & cur, minlength=size).astype(int),
+        "customers": np.bincount(inv, weights=cur, minlength=size).astype(int),
+        "profit": np.bincount(inv, weights=profit, minlength=size),
+        "profit_sq": np.bincount(inv, weights=profit ** 2, minlength=size),
+    }
+    parts = {}
+    for c, u in zip(reversed(("segment", "ka_types", "tier")), reversed(keys)):
+        parts[c] = u[groups % len(u)]
+        groups = groups // len(u)
+    out = pd.DataFrame({c: pd.Series(parts[c], dtype=object) for c in ("segment", "ka_types", "tier")} | sums)
     return finish_cells(out)
 
 

@@ -66,23 +66,23 @@ def baseline(backend, filters: queries.Filters, last_month: date, first_month: d
     account profit this year, its segment and KA types (stored assignment) and its ABC tier
     (this year's revenue when it ordered this year, else last year's), summed into cells."""
     cur_f, prev_f = years(filters, last_month, year_months)
-    cur, prev = queries.period_customers(backend, cur_f), queries.period_customers(backend, prev_f)
-    cur, prev = cur[cur["orders"] > 0], prev[prev["orders"] > 0]
-    # both in customer key (= customer_id) order: merge on the integer key
-    df = pd.DataFrame({"ck": np.union1d(cur["ck"].to_numpy(), prev["ck"].to_numpy())})
-    df["customer_id"] = resident.of(backend).keys.customer_id[df["ck"].to_numpy() - 1]
-    df["prev_active"] = np.isin(df["ck"], prev["ck"])
-    df["cur_active"] = np.isin(df["ck"], cur["ck"])
-    df = df.merge(cur[["ck", "account_profit"]], on="ck", how="left")
-    df["profit"] = df.pop("account_profit").fillna(0.0).astype(float)
+    cur, prev = queries.period_values(backend, cur_f, 2, cols=("account_profit",))  # prev_f = cur_f.previous()
+    profit = np.zeros(len(cur["active"]))
+    profit[cur["idx"]] = cur["account_profit"]
+    pos = np.flatnonzero(cur["active"] | prev["active"])  # in customer key (= customer_id) order
+    df = pd.DataFrame({"customer_id": pd.Series(resident.of(backend).keys.customer_id[pos], dtype=object),
+                       "prev_active": prev["active"][pos], "cur_active": cur["active"][pos],
+                       "profit": np.where(cur["active"][pos], profit[pos], 0.0)})
     # tiers over every customer with an order that year, whatever the other filters
-    pos = df.pop("ck").to_numpy() - 1
     t_cur = queries.tier_codes(backend, cur_f.start, cur_f.end, tier_cutoffs)[pos]
     t_prev = queries.tier_codes(backend, prev_f.start, prev_f.end, tier_cutoffs)[pos]
     df["tier"] = np.asarray(["C", "A", "B", "C"])[np.where(t_cur > 0, t_cur, t_prev)]
-    df = df.merge(_assigned(assignment), on="customer_id", how="left")
-    df["segment"] = df["segment"].fillna("").astype(str)
-    df["ka_types"] = df["ka_types"].fillna("").astype(str)
+    if assignment is not None and len(assignment):
+        df = df.merge(_assigned(assignment), on="customer_id", how="left")
+        df["segment"] = df["segment"].fillna("").astype(str)
+        df["ka_types"] = df["ka_types"].fillna("").astype(str)
+    else:
+        df["segment"], df["ka_types"] = "", ""
     cells = whatif.cells(df)
     if assignment is not None and len(assignment):
         cells = whatif.retention_by_tier(cells)  # the assignment knows only today's customers
