@@ -104,7 +104,8 @@ def fmt_ratio(a, b) -> str:
     return f"{a / b:.2f}"
 
 
-def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False) -> list[dict]:
+def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
+        server: bool = False) -> list[dict]:
     cases = load_cases()
     names = case_names or sorted(cases)
     rows = []
@@ -161,12 +162,28 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False) -> 
         if pages:
             for page, path in PAGES.items():
                 r = child({"kind": "apptest", "page": path, "db": db["path"], "runs": runs})
+                heavy = ", ".join(r.get("heavy_imports") or [])
                 rows.append({"size": size, "what": f"{page}: cold start to first chart (AppTest)",
-                             "kamdash_s": r.get("cold_s"), "kamdash_rss_mb": r.get("rss_mb"),
-                             "error": r.get("error")})
+                             "kamdash_s": r.get("first_chart_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                             "error": r.get("error") or (f"imported {heavy}" if heavy else None)})
+                rows.append({"size": size, "what": f"{page}: cold start to the whole page (AppTest)",
+                             "kamdash_s": r.get("cold_s"), "error": r.get("error")})
                 rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
                              "kamdash_s": r.get("median_s"), "error": r.get("error")})
-                print(f"  {page}: first chart {fmt_ms(r.get('cold_s'))}, render {fmt_ms(r.get('median_s'))}")
+                print(f"  {page}: first chart {fmt_ms(r.get('first_chart_s'))} (CPU {fmt_ms(r.get('first_chart_cpu_s'))}), "
+                      f"whole page {fmt_ms(r.get('cold_s'))} (CPU {fmt_ms(r.get('cold_cpu_s'))}), "
+                      f"render {fmt_ms(r.get('median_s'))}" + (f", imported {heavy}" if heavy else ""), flush=True)
+        if server:
+            r = child({"kind": "server", "db": db["path"], "runs": 3})
+            rows.append({"size": size, "what": "app (real server, headless Chromium): cold start to first chart "
+                         "sent to the browser", "kamdash_s": r.get("sent_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                         "error": r.get("error")})
+            rows.append({"size": size, "what": "app (real server, headless Chromium): first chart drawn, server "
+                         "cold / warm (new session)", "cold_s": r.get("cold_s"), "kamdash_s": r.get("median_s"),
+                         "error": r.get("error")})
+            print(f"  app in a browser: server answers after {fmt_ms(r.get('ready_s'))}, sends the first chart "
+                  f"after {fmt_ms(r.get('sent_s'))}, drawn after {fmt_ms(r.get('cold_s'))}; again in a new "
+                  f"session {fmt_ms(r.get('median_s'))}", flush=True)
     return rows
 
 
@@ -204,6 +221,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (>= 5)")
     ap.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--no-server", action="store_true",
+                    help="skip the real server opened in headless Chromium (needs Playwright and Chromium)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     ap.add_argument("--pandas-all", action="store_true",
                     help=f"run the pandas baseline above {PANDAS_UP_TO:,} lines too (needs ~5 GB per 10M)")
@@ -216,7 +235,7 @@ def main(argv=None) -> int:
         ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
     t0 = time.time()
     rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages,
-               args.pandas_all)
+               args.pandas_all, not (args.no_pages or args.no_server))
     text = report(rows, machine_facts(), max(args.runs, 5))
     print("\n" + text)
     if not args.no_record:

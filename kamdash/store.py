@@ -367,47 +367,50 @@ def ensure_user_db(path: Path | str) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     con = _connect(p, read_only=False)
     try:
-        for name, cols in schema.USER_TABLES.items():
-            con.execute(schema.create_table_sql(name, cols))
-        for ddl in schema.USER_INDEXES:
-            con.execute(ddl)
-        meta = read_meta(con)
-        found = int(meta.get("schema_version", schema.USER_SCHEMA_VERSION))
-        if meta and meta.get("kind") != schema.USER_KIND:
-            raise StoreError(f"{p} is not a kamdash user database (kind={meta.get('kind')!r})")
-        if found > schema.USER_SCHEMA_VERSION:
-            raise StoreError(
-                f"{p} was written by a newer kamdash (user schema {found}); "
-                "upgrade kamdash to open it"
-            )
-        con.executemany(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-            [("kind", schema.USER_KIND), ("schema_version", str(schema.USER_SCHEMA_VERSION))],
-        )
+        _ensure_user_schema(con, p)
     finally:
         con.close()
+
+
+def _ensure_user_schema(con: duckdb.DuckDBPyConnection, p: Path | str) -> None:
+    for name, cols in schema.USER_TABLES.items():
+        con.execute(schema.create_table_sql(name, cols))
+    for ddl in schema.USER_INDEXES:
+        con.execute(ddl)
+    meta = read_meta(con)
+    found = int(meta.get("schema_version", schema.USER_SCHEMA_VERSION))
+    if meta and meta.get("kind") != schema.USER_KIND:
+        raise StoreError(f"{p} is not a kamdash user database (kind={meta.get('kind')!r})")
+    if found > schema.USER_SCHEMA_VERSION:
+        raise StoreError(
+            f"{p} was written by a newer kamdash (user schema {found}); "
+            "upgrade kamdash to open it"
+        )
+    con.executemany(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        [("kind", schema.USER_KIND), ("schema_version", str(schema.USER_SCHEMA_VERSION))],
+    )
 
 
 _ensured: set[tuple] = set()  # user database files this process already created or migrated
 
 
-def _ensure_once(path: Path | str) -> None:
-    """ensure_user_db, once per file (identified by device and inode) in this process: the
-    check opens the file for writing and costs ~0.1 s, too much for every read."""
+def _identity(path: Path | str) -> tuple | None:
     try:
         s = os.stat(path)
-        ident = (str(Path(path).resolve()), s.st_dev, s.st_ino)
     except FileNotFoundError:
-        ident = None
-    if ident is None or ident not in _ensured:
-        ensure_user_db(path)
-        s = os.stat(path)
-        _ensured.add((str(Path(path).resolve()), s.st_dev, s.st_ino))
+        return None
+    return (str(Path(path).resolve()), s.st_dev, s.st_ino)
 
 
 def _with_user_db(path: Path | str, fn, retries: int = 20):
-    """Open the user database briefly (another process may hold it for a moment)."""
-    _ensure_once(path)
+    """Open the user database briefly (another process may hold it for a moment). The first
+    time in this process (per file, identified by device and inode) the database is created or
+    migrated on the same connection: a separate check would open the file once more, ~0.1 s
+    of the app's first page."""
+    ensured = _identity(path) in _ensured
+    if not ensured:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(retries):
         try:
             con = _connect(path, read_only=False)
@@ -417,6 +420,9 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
             time.sleep(0.05 * (attempt + 1))
             continue
         try:
+            if not ensured:
+                _ensure_user_schema(con, path)
+                _ensured.add(_identity(path))
             return fn(con)
         finally:
             con.close()

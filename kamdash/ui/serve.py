@@ -6,14 +6,52 @@ next to the entry script as the legacy auto-discovered multipage app until ``st.
 run once in the server process, so a link that opens a page directly (``/concentration?...``)
 on a freshly started server would run that page file alone, with the wrong menu and layout.
 Telling Streamlit up front that the app does not use the legacy folder fixes shared links.
+
+While the server starts and the first browser loads the app's JavaScript (seconds in which the
+server has nothing to do), a background thread imports what the landing page needs (pandas,
+plotly, Ibis with its DuckDB backend, the query layer, charts, the catalogs and Babel's locale
+data, plotly's validators of the first figure, Streamlit's emoji catalog), so the first visitor
+does not wait for them.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def warm_up() -> None:
+    """Import the landing page's libraries and load the catalogs and Babel's locale data. Not
+    the app's own Streamlit modules (kamdash.ui) nor the database: their cached data functions
+    belong to the running app."""
+    try:
+        from datetime import date
+
+        import ibis.backends.duckdb  # noqa: F401  (queries.connect loads the backend on first use)
+        import pandas as pd
+
+        from kamdash import charts, i18n  # noqa: F401
+        from kamdash.views import overview  # noqa: F401
+
+        for lang in i18n.LANGUAGES:
+            i18n.catalog(lang)
+            i18n.fmt_money(12_345.6, lang)
+            i18n.fmt_month(date(2025, 1, 1), lang)
+            i18n.fmt_date(date(2025, 1, 1), lang)
+        # Streamlit compiles its emoji catalog the first time a label is not ASCII (简体中文 in the
+        # language switch)
+        from streamlit.string_util import extract_leading_icon
+
+        extract_leading_icon(i18n.LANGUAGES["zh"])
+        # plotly loads a trace type's validators on its first figure
+        monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "revenue": [1.0],
+                                "gross_profit": [1.0], "account_profit": [1.0]})
+        charts.trend_chart(monthly, {k: k for k in ("revenue", "gross_profit", "account_profit")}, "en", "CNY")
+    except Exception:  # a failed warm-up only means that the first visitor pays for the imports
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
+    threading.Thread(target=warm_up, name="kamdash-warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kamdash import queries, retention
+from kamdash import queries
 from kamdash.analytics import account as acc
 from kamdash.analytics import pareto
+
+if TYPE_CHECKING:  # imported where used: the value models load scipy, which lists do not need
+    from kamdash import retention
 
 PROFILE_COLUMNS = ("customer_id", "name", "name_zh", "customer_type", "sector", "region", "city",
                    "parent_id", "account_manager", "acquired_on", "referred_by")
@@ -196,6 +200,8 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
 def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | None:
     """P(alive), expected purchases and CLV (with its interval) of one account from a stored
     fit, with the Retention page's default value settings; None when it never bought."""
+    from kamdash import retention  # the value models (scipy): only where a value is shown
+
     v = retention.account_values(backend, fit, as_of, queries.Filters(customer_ids=(customer_id,)),
                                  retention.ValueSettings())
     if v.empty:
@@ -207,6 +213,8 @@ def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | N
 def stored_fit(user_db, facts: dict) -> tuple[dict | None, retention.FitSettings | None]:
     """The stored fit with the Retention page's default settings (BG/NBD, then Pareto/NBD), or
     (None, None) when none was fitted yet for this data."""
+    from kamdash import retention
+
     end = retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT)
     for model in ("bgnbd", "pnbd"):
         fs = retention.FitSettings(model, retention.TIME_UNIT_DEFAULT, end)
