@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kamdash import demo, store
+from kamdash import demo, queries, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +92,7 @@ def small_fit(small_db):
     """The page's default model (BG/NBD, weeks, 6 months held out) fitted on the small demo
     database and persisted in its user database, as the page would: page tests then read it
     instead of fitting. Returns (settings, fit)."""
-    from kamdash import config, queries, retention
+    from kamdash import config, retention
 
     backend = queries.connect(str(small_db))
     facts = queries.data_facts(backend)
@@ -102,3 +102,15 @@ def small_fit(small_db):
                                    facts["data_version"], facts["as_of"])
     backend.disconnect()
     return settings, fit
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_db):
+    """A query-layer backend on the tiny database (one per test module)."""
+    return queries.connect(str(tiny_db))
+
+
+@pytest.fixture(scope="module")
+def small(small_db):
+    """A query-layer backend on the small demo database (one per test module)."""
+    return queries.connect(str(small_db))

@@ -15,11 +15,6 @@ from kamdash.analytics import cohorts
 from kamdash.queries import Filters
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_db):
-    return queries.connect(str(tiny_db))
-
-
 def test_monthly_cohort_matrix(tiny):
     matrix, sizes = cohorts.retention_matrix(queries.cohort_counts(tiny, Filters(), "M"), "M")
     assert [c.strftime("%Y-%m") for c in matrix.index] == ["2024-10", "2024-11", "2024-12", "2025-01", "2025-06"]

@@ -80,11 +80,6 @@ def test_negative_values_by_hand():
     assert pareto.gini([3, -5]) == pytest.approx(16 / 32)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_db):
-    return queries.connect(str(tiny_db))
-
-
 def test_whale_and_loss_makers_on_the_tiny_database(tiny):
     facts = queries.customer_facts(tiny, Q2)
     # account profit: A 2500-1500-300 = 700, B 300-150-100 = 50, C 0-0-50 = -50, D 100-90-20 = -10

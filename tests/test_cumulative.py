@@ -59,11 +59,6 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
                                            check_names=False, obj=c)
 
 
-@pytest.fixture(scope="module")
-def small(small_db):
-    return queries.connect(str(small_db))
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_period_facts_from_running_totals_equal_the_month_rows(small_db, small, data):

@@ -25,11 +25,6 @@ def test_top_share_by_hand():
         top_share([1, 2], 0)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_db):
-    return queries.connect(str(tiny_db))
-
-
 def test_period_summary_by_hand(tiny):
     s = queries.period_summary(tiny, P).set_index("period")
     # Q2 2025: A 2500 (cost 1500, visits 300), B 400 - 100 returned (cost 150, support 100),

@@ -8,16 +8,6 @@ from kamdash.queries import Filters
 from tests.independent import Raw
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_db):
-    return queries.connect(str(tiny_db))
-
-
-@pytest.fixture(scope="module")
-def small(small_db):
-    return queries.connect(str(small_db))
-
-
 def test_filters_period_arithmetic():
     f = Filters(start=date(2025, 4, 1), end=date(2025, 6, 1))
     assert f.months == 3

@@ -16,11 +16,6 @@ from kamdash import queries, resident
 from kamdash.queries import Filters
 
 
-@pytest.fixture(scope="module")
-def small(small_db):
-    return queries.connect(str(small_db))
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from([-2.0, -0.5, 0.0, 0.0, 1.0, 1.0, 3.5, 7.0]), max_size=40),
        st.one_of(st.none(), st.integers(0, 45)))

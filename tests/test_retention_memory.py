@@ -9,7 +9,6 @@ from datetime import date
 import ibis
 import numpy as np
 import pandas as pd
-import pytest
 
 from kamdash import queries, resident, retention
 from kamdash.analytics import clv, cohorts
@@ -74,16 +73,6 @@ def account_values_joined(backend, fit, as_of, filters, vs):
 
 
 # ---------------------------------------------------------------- filter states
-
-
-@pytest.fixture(scope="module")
-def small(small_db):
-    return queries.connect(str(small_db))
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_db):
-    return queries.connect(str(tiny_db))
 
 
 def _states(backend):
