@@ -826,10 +826,7 @@ def value_inputs(backend, as_of: date, time_unit: str = "W",
     else:
         rfm = _rfm_query(backend, as_of, time_unit, filters)
         pos = np.searchsorted(r.keys.customer_id, rfm["customer_id"].to_numpy(dtype=object))
-    first, last = r.extent()
-    month = min(month_start(as_of), last) if last else None
-    if month is not None and month < first:
-        month = None
+    month = _bounds(backend, None, month_start(as_of))[0]  # before the data: zeros either way
     tot = r.at(month, "revenue", "gross_profit", "cost_to_serve", "order_days")
     margins = pd.DataFrame({"customer_id": rfm["customer_id"].array,
                             **{c: tot[c][pos] for c in ("revenue", "gross_profit", "cost_to_serve", "order_days")}})
@@ -905,16 +902,17 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     at = lambda m: min(m, last) if m and last else None  # noqa: E731
     e_m, b_m = at(end), at(add_months(start, -1) if start else None)
     y1_m, y2_m = at(add_months(end, -12)), at(add_months(end, -24))
+    idx = np.flatnonzero((r.period(e_m, b_m, "orders")["orders"] > 0) & customer_mask(backend, filters))
     p = r.period(e_m, b_m, "revenue", "gross_profit", "account_profit", "order_days", "orders",
-                 "active_months")
-    idx = np.flatnonzero((p["orders"] > 0) & customer_mask(backend, filters))
-    idx = idx[resident.order_desc(p["revenue"][idx])]  # ranked first, ties by customer_id
+                 "active_months", idx=idx)
+    order = resident.order_desc(p["revenue"])  # ranked first, ties by customer_id
+    idx, p = idx[order], {c: v[order] for c, v in p.items()}
     rev = r.at(e_m, "revenue")["revenue"]
     y1, y2 = r.at(y1_m, "revenue")["revenue"], r.at(y2_m, "revenue")["revenue"]
     df = pd.DataFrame({
         "customer_id": r.keys.ids.take(idx),
-        **{c: p[c][idx] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
-        "frequency": p["order_days"][idx].astype(float),
+        **{c: p[c] for c in ("revenue", "gross_profit", "account_profit", "orders", "active_months")},
+        "frequency": p["order_days"].astype(float),
         "revenue_last12": resident.snap(rev[idx], y1[idx]),
         "revenue_prev12": resident.snap(y1[idx], y2[idx]),
         "first_order_date": resident.to_datetime64(r.keys.first_order[idx]),

@@ -270,9 +270,7 @@ class Resident:
         keep = np.ones(len(uniq), dtype=bool)
         for i, col in enumerate(DIMENSIONS):
             if dims.get(col):
-                cats = self.keys.codes[col][1]
-                allowed = np.append(np.isin(cats, np.asarray(list(dims[col]), dtype=object)), False)
-                keep &= allowed[uniq[:, i]]  # code -1 (missing) -> the appended False
+                keep &= self._allowed(col, dims[col])[uniq[:, i]]
         return keep
 
     def activity_table(self, freq: str, which: str) -> np.ndarray | None:
@@ -294,6 +292,12 @@ class Resident:
         return self._derived(("activity_table", freq, which), make)
 
     # ------------------------------------------------------------------ customers
+    def _allowed(self, col: str, values) -> np.ndarray:
+        """Per code of dimension ``col`` plus one for code -1 (missing, never allowed): whether
+        the value is in ``values``. Index it with the codes."""
+        cats = self.keys.codes[col][1]
+        return np.append(np.isin(cats, np.asarray(list(values), dtype=object)), False)
+
     def mask(self, dims: dict[str, tuple[str, ...]], customer_ids=None) -> np.ndarray | None:
         """Customers passing the dimension filters (``{column: values}``, empty = all) and, when
         given, in ``customer_ids``; None when nothing restricts."""
@@ -301,9 +305,7 @@ class Resident:
         for col, values in dims.items():
             if not values:
                 continue
-            codes, cats = self.keys.codes[col]
-            allowed = np.isin(cats, np.asarray(list(values), dtype=object))
-            m = np.append(allowed, False)[codes]  # code -1 (missing) -> the appended False
+            m = self._allowed(col, values)[self.keys.codes[col][0]]
             keep = m if keep is None else keep & m
         if customer_ids is not None:
             cid = self.keys.customer_id
