@@ -104,6 +104,12 @@ class Filters:
     def dimension_values(self) -> dict[str, tuple[str, ...]]:
         return {col: getattr(self, attr) for col, attr in DIMENSIONS.items()}
 
+    def restricts_customers(self) -> bool:
+        """Whether the dimension, customer or tier filters leave customers out (the period
+        alone does not)."""
+        return bool(any(self.dimension_values().values()) or self.customer_ids is not None
+                    or self.tiers)
+
 
 def to_frame(expr) -> pd.DataFrame:
     """Run an expression and return pandas (through Arrow: several times faster than Ibis's own
@@ -251,6 +257,17 @@ def attributes_by_key(backend) -> pd.DataFrame:
     return resident.of(backend).memo("attributes", make)
 
 
+def attribute_codes(backend) -> dict[str, pd.Categorical]:
+    """ATTRIBUTE_COLUMNS of every customer (position ``ck - 1``) as pandas categoricals, made
+    once per backend object: taking a period's rows of them moves integer codes, where taking
+    rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
+    order lines)."""
+    def make():
+        attrs = attributes_by_key(backend)
+        return {c: pd.Categorical(attrs[c]) for c in ATTRIBUTE_COLUMNS}
+    return resident.of(backend).memo("attribute_codes", make)
+
+
 # ---------------------------------------------------------------- period numbers per customer
 # A period's numbers per customer are the running totals (customer_cum) at its last month minus
 # those at the month before it starts; ``kamdash.resident`` holds those month columns in memory
@@ -275,12 +292,6 @@ def _bounds(backend, start: date | None, end: date | None) -> tuple[date | None,
     if start and start > end:
         return None, None
     return end, (add_months(start, -1) if start else None)
-
-
-def _filters_customers(filters: Filters) -> bool:
-    """Whether the filters restrict customers (not only the period)."""
-    return bool(any(filters.dimension_values().values()) or filters.customer_ids is not None
-                or filters.tiers)
 
 
 def customer_mask(backend, filters: Filters) -> np.ndarray:
@@ -343,20 +354,24 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
 def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
     """One row per customer with any order or cost-to-serve in the filtered period.
 
-    Columns: customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve,
-    account_profit, orders, order_days, lines, active_months, first_order_date,
-    last_order_date, plus (when ``attributes``) name, name_zh, customer_type, sector, region,
-    city, account_manager, parent_id. ``active_months`` counts months with an order. Ordered
-    by revenue descending, ties by customer_id. Read from the running totals
-    (``period_customers``); the tests check it against customer_month and plain pandas.
+    Columns: ck (the customer key, numbered in customer_id order: ``analytics.pareto`` breaks
+    ties by it instead of comparing the id strings), customer_id, revenue, cost, gross_profit,
+    discount, returns, cost_to_serve, account_profit, orders, order_days, lines,
+    active_months, first_order_date, last_order_date, plus (when ``attributes``) name,
+    name_zh, customer_type, sector, region, city, account_manager, parent_id, as categoricals
+    (compare and group them as strings; ``i18n.customer_names`` gives the names to show).
+    ``active_months`` counts months with an order. Ordered by revenue descending, ties by
+    customer_id. Read from the running totals (``period_customers``); the tests check it
+    against customer_month and plain pandas.
     """
     df = period_customers(backend, filters)
     # rows are in ck (= customer_id) order, so a stable sort on revenue breaks ties by id
     df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
     if attributes:
-        attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)]
-        df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
-    return df.drop(columns="ck")
+        pos = df["ck"].to_numpy() - 1
+        for c, values in attribute_codes(backend).items():
+            df[c] = values.take(pos)
+    return df
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -534,7 +549,7 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
     first, last = r.extent()
     if first is None:
         return pd.DataFrame(columns=cols)
-    keep = customer_mask(backend, filters) if _filters_customers(filters) else None
+    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     population = "rows" if value == "account_profit" else "orders"
     last_start = add_months(last, -(months - 1))
     rows = []
@@ -666,7 +681,7 @@ def _held_rfm(backend) -> tuple | None:
                 days("first_date"), days("last_date"),
                 *(df[c].to_numpy(dtype=np.float64) for c in ("monetary_value", "first_value", "revenue")))
 
-    return r._derived(("rfm",), make)
+    return r.derived(("rfm",), make)
 
 
 def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
@@ -675,7 +690,7 @@ def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
     the filters select, T to ``calibration_end``."""
     _, pos, freq, first, last, mv, fv, rev = held
     unit = TIME_UNIT_DAYS[time_unit]
-    if filters is not None and _filters_customers(filters):
+    if filters is not None and filters.restricts_customers():
         sel = np.flatnonzero(customer_mask(backend, filters)[pos])
         pos, freq, first, last, mv, fv, rev = (a[sel] for a in (pos, freq, first, last, mv, fv, rev))
     cal = int(np.datetime64(calibration_end, "D").astype(np.int64))
@@ -775,7 +790,7 @@ def _activity_counts(backend, filters: Filters, freq: str, which: str) -> tuple[
         if table is not None:
             return base, n, table[r.combo_mask(filters.dimension_values())].sum(axis=0, dtype=np.int64)
     code = cohort_code if which == "cohort" else gap_code
-    if _filters_customers(filters):
+    if filters.restricts_customers():
         code = code[np.repeat(customer_mask(backend, filters), n_rows)]
     return base, n, np.bincount(code, minlength=width)
 
@@ -814,9 +829,10 @@ def activity_gaps(backend, filters: Filters) -> pd.DataFrame:
 
 
 def value_inputs(backend, as_of: date, time_unit: str = "W",
-                 filters: Filters | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                 filters: Filters | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """What valuing the accounts needs, row for row: (``rfm_summary`` to ``as_of``, their
-    ``customer_margins`` to ``as_of``, their name, name_zh and GROUP_COLUMNS). The margins are
+    ``customer_margins`` to ``as_of``, their name, name_zh and GROUP_COLUMNS, their customer
+    positions ``ck - 1``). The margins are
     the running totals held in memory (``resident``), the attributes those read once per
     backend: nothing here joins on customer_id."""
     r = resident.of(backend)
@@ -831,7 +847,7 @@ def value_inputs(backend, as_of: date, time_unit: str = "W",
     margins = pd.DataFrame({"customer_id": rfm["customer_id"].array,
                             **{c: tot[c][pos] for c in ("revenue", "gross_profit", "cost_to_serve", "order_days")}})
     attrs = attributes_by_key(backend)[["name", "name_zh", *GROUP_COLUMNS]].take(pos).reset_index(drop=True)
-    return rfm, margins, attrs
+    return rfm, margins, attrs, pos
 
 
 def customer_attributes(backend, ids=None) -> pd.DataFrame:

@@ -111,12 +111,6 @@ def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
                      "lorenz", f"kamdash-lorenz-{value}", where=right)
 
 
-def names(ctx, df: pd.DataFrame) -> pd.Series:
-    if ctx.lang == "zh" and "name_zh" in df:
-        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
-    return df["name"] if "name" in df else df["customer_id"]
-
-
 def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     st.subheader(ctx.t("conc.whale_header"))
     if not (coverage.get("cost") or coverage.get("cost_to_serve")):
@@ -141,7 +135,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         st.success(ctx.t("conc.no_loss_makers"))
         return
     st.markdown("**" + ctx.t("conc.worst_title", n=len(worst)) + "**")
-    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): names(ctx, worst),
+    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): i18n.customer_names(worst, ctx.lang),
                           ctx.t("col.customer_type"): [ctx.label("customer_type", v) for v in worst["customer_type"]]})
     for col in ("revenue", "account_profit"):
         table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
@@ -236,7 +230,7 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
     n = right.selectbox(ctx.t("conc.drill_n"), TOP_N_CHOICES, key="drill_n", disabled=pick != "top")
     d = pareto.drilldown(facts, value, top_n=n) if pick == "top" else pareto.drilldown(facts, value, tier=pick, cutoffs=cut)
     out = pd.DataFrame({ctx.t("col.rank"): d["rank"], ctx.t("conc.tier"): d["tier"],
-                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): names(ctx, d)})
+                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): i18n.customer_names(d, ctx.lang)})
     for dim in ("customer_type", "sector", "region"):
         if dim in d:
             out[ctx.t(f"filters.{dim}")] = [ctx.label(dim, v) for v in d[dim]]
