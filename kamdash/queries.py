@@ -344,11 +344,10 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
-                       **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
-    df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
-    df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
-    return df
+    return pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
+                         **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
+                         "first_order_date": resident.to_datetime64(np.where(ordered, first, resident.NO_DATE)),
+                         "last_order_date": resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))})
 
 
 def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
@@ -369,8 +368,8 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
     if attributes:
         pos = df["ck"].to_numpy() - 1
-        for c, values in attribute_codes(backend).items():
-            df[c] = values.take(pos)
+        attrs = pd.DataFrame({c: values.take(pos) for c, values in attribute_codes(backend).items()})
+        df = pd.concat([df, attrs], axis=1)
     return df
 
 
