@@ -258,13 +258,13 @@ def attributes_by_key(backend) -> pd.DataFrame:
 
 
 def attribute_codes(backend) -> dict[str, pd.Categorical]:
-    """ATTRIBUTE_COLUMNS of every customer (position ``ck - 1``) as pandas categoricals, made
+    """The columns of ``attributes_by_key`` (position ``ck - 1``) as pandas categoricals, made
     once per backend object: taking a period's rows of them moves integer codes, where taking
     rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
     order lines)."""
     def make():
         attrs = attributes_by_key(backend)
-        return {c: pd.Categorical(attrs[c]) for c in ATTRIBUTE_COLUMNS}
+        return {c: pd.Categorical(attrs[c]) for c in attrs.columns}
     return resident.of(backend).memo("attribute_codes", make)
 
 
@@ -368,7 +368,8 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
     if attributes:
         pos = df["ck"].to_numpy() - 1
-        attrs = pd.DataFrame({c: values.take(pos) for c, values in attribute_codes(backend).items()})
+        codes = attribute_codes(backend)
+        attrs = pd.DataFrame({c: codes[c].take(pos) for c in ATTRIBUTE_COLUMNS})
         df = pd.concat([df, attrs], axis=1)
     return df
 
@@ -902,7 +903,8 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     - tenure: months from the first order ever (up to ``as_of``) to ``as_of``
     - regularity: share of the period's months with an order (0-1)
 
-    plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by.
+    plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by, as
+    categoricals (``i18n.customer_names`` gives the names to show).
     """
     r = resident.of(backend)
     cm = backend.table("customer_month")
@@ -939,8 +941,8 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
         first = to_frame(m.group_by("customer_id").aggregate(first_month=m.month.min()))
         df = df.merge(first, on="customer_id", how="left")
         df["first_month"] = pd.to_datetime(df["first_month"])
-    attrs = attributes_by_key(backend)[list(FEATURE_ATTRIBUTES)]
-    df = pd.concat([df, attrs.take(idx).reset_index(drop=True)], axis=1)
+    codes = attribute_codes(backend)
+    df = pd.concat([df, pd.DataFrame({c: codes[c].take(idx) for c in FEATURE_ATTRIBUTES})], axis=1)
     if breadth and len(df):
         ol = backend.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)
