@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kamdash import resident, schema
+from kamdash.analytics import pareto
 
 # The filterable customer attributes: column in customer_month -> Filters field.
 DIMENSIONS: dict[str, str] = {
@@ -356,7 +357,10 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     Columns: ck (the customer key, numbered in customer_id order: ``analytics.pareto`` breaks
     ties by it instead of comparing the id strings), customer_id, revenue, cost, gross_profit,
     discount, returns, cost_to_serve, account_profit, orders, order_days, lines,
-    active_months, first_order_date, last_order_date, plus (when ``attributes``) name,
+    active_months, first_order_date, last_order_date, place_revenue, place_gross_profit,
+    place_account_profit (the customer's place in the period's order of every customer by
+    that value, descending, ties by id: ``pareto.order_by`` ranks by it without a sort), plus
+    (when ``attributes``) name,
     name_zh, customer_type, sector, region, city, account_manager, parent_id, as categoricals
     (compare and group them as strings; ``i18n.customer_names`` gives the names to show).
     ``active_months`` counts months with an order. Ordered by revenue descending, ties by
@@ -364,8 +368,13 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     against customer_month and plain pandas.
     """
     df = period_customers(backend, filters)
-    # rows are in ck (= customer_id) order, so a stable sort on revenue breaks ties by id
-    df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
+    r = resident.of(backend)
+    bounds = _period_bounds(backend, filters)
+    pos = df["ck"].to_numpy() - 1
+    places = {f"place_{v}": r.places(*bounds, v)[pos] for v in ("revenue", "gross_profit", "account_profit")}
+    order = pareto.in_place_order(places["place_revenue"])
+    df = pd.concat([df.take(order).reset_index(drop=True),
+                    pd.DataFrame({c: p[order] for c, p in places.items()})], axis=1)
     if attributes:
         pos = df["ck"].to_numpy() - 1
         codes = attribute_codes(backend)

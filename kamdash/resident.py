@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kamdash import schema
-from kamdash.analytics.pareto import rank_order
+from kamdash.analytics.pareto import in_place_order, rank_order
 
 DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
 DATE_COLUMNS = ("last_order", "first_after")
@@ -339,6 +339,19 @@ class Resident:
             hi, lo = (e[c], b[c]) if idx is None else (e[c][idx], b[c][idx])
             out[c] = snap(hi, lo) if hi.dtype.kind == "f" else hi - lo
         return out
+
+    def places(self, end: date | None, before: date | None, value: str) -> np.ndarray:
+        """Per customer key: its place (0 = first) in the order of every customer by ``value``
+        over the months after ``before`` up to ``end``, descending, ties by customer_id. Any
+        subset of customers sorted by value (ties by id) is the subset sorted by place
+        (``in_place_order``), which needs no sort: a filter change keeps the period, so the
+        sort is paid once per period and value."""
+        def make():
+            order = order_desc(self.period(end, before, value)[value])
+            place = np.empty(self.keys.n, dtype=np.int32)
+            place[order] = np.arange(self.keys.n, dtype=np.int32)
+            return (place,)
+        return self.derived(("places", end, before, value), make)[0]
 
     def tiers(self, end: date | None, before: date | None,
               cutoffs: tuple[float, float], eps: float = 1e-9) -> np.ndarray:

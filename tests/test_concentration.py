@@ -275,6 +275,31 @@ def test_ranking_by_the_customer_key_equals_ranking_by_the_id_strings(rows, valu
         assert same(b.loc[group, "gini"], pareto.gini(g[value]))
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5000), unique=True, max_size=60))
+def test_in_place_order_sorts_distinct_places(places):
+    assert pareto.in_place_order(places).tolist() == np.argsort(places, kind="stable").tolist()
+
+
+def test_ranking_by_held_places_equals_ranking_by_sorting(small):
+    """customer_facts gives each customer's place in the period's order of every customer (held
+    per period); ranking a filtered frame by it must equal sorting the frame."""
+    from bench.child import filter_states
+    for f in filter_states(small):
+        facts = queries.customer_facts(small, f)
+        sorted_ = facts.drop(columns=[f"place_{v}" for v in pareto.VALUE_COLUMNS])
+        assert facts["customer_id"].tolist() == \
+            facts["customer_id"].take(pareto.rank_order(facts["revenue"], facts["ck"])).tolist()
+        for value in pareto.VALUE_COLUMNS:
+            a, b = pareto.population(pareto.numbers(facts), value), pareto.population(sorted_, value)
+            assert pareto.ranked(a, value)["ck"].tolist() == pareto.ranked(b, value)["ck"].tolist()
+            pd.testing.assert_frame_equal(pareto.tier_summary(pareto.abc_tiers(a, value)),
+                                          pareto.tier_summary(pareto.abc_tiers(b, value)))
+            for tier in pareto.TIERS:
+                pd.testing.assert_frame_equal(pareto.drilldown(facts, value, tier=tier),
+                                              pareto.drilldown(sorted_, value, tier=tier))
+
+
 # ------------------------------------------------------------------ agreement with order lines
 
 def test_readouts_match_plain_pandas_from_order_lines(small_db):

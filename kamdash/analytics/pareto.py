@@ -81,6 +81,29 @@ def rank_order(values, ids) -> np.ndarray:
     return order
 
 
+def in_place_order(places) -> np.ndarray:
+    """Positions that sort distinct non-negative integer ``places`` ascending, without a sort:
+    each is written into its slot and the filled slots are read back in order (linear in the
+    largest place)."""
+    places = np.asarray(places)
+    if not len(places):
+        return np.zeros(0, dtype=np.int64)
+    slot = np.full(int(places.max()) + 1, -1, dtype=np.int64)
+    slot[places] = np.arange(len(places))
+    return slot[slot >= 0]
+
+
+def order_by(facts: pd.DataFrame, value: str) -> np.ndarray:
+    """Positions that rank the rows of ``facts`` by ``value`` descending, ties by customer. With
+    a ``place_<value>`` column (``queries.customer_facts``: each customer's place in the
+    period's order of every customer, held per period) no sort is needed; else
+    ``rank_order``."""
+    place = f"place_{value}"
+    if place in facts:
+        return in_place_order(facts[place].to_numpy())
+    return rank_order(facts[value], tie_key(facts))
+
+
 def _check_p(p: float) -> None:
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p}")
@@ -112,7 +135,8 @@ def numbers(facts: pd.DataFrame) -> pd.DataFrame:
     """The columns the concentration measures need: the tie key (``ck`` when present, else
     customer_id) and ``NUMBER_COLUMNS``. Ranking and tiering a narrow frame of numbers instead
     of one with the ids and attribute strings makes them several times cheaper."""
-    return facts[["ck" if "ck" in facts else "customer_id", *NUMBER_COLUMNS]]
+    places = [c for c in (f"place_{v}" for v in VALUE_COLUMNS) if c in facts]
+    return facts[["ck" if "ck" in facts else "customer_id", *NUMBER_COLUMNS, *places]]
 
 
 def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -136,7 +160,7 @@ def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
     (rank / N), value_share (cum_value / total; NaN when the total is not positive),
     share_before (cumulative share of the customers ranked above).
     """
-    order = rank_order(facts[value], tie_key(facts))
+    order = order_by(facts, value)
     v = facts[value].to_numpy(dtype=float)[order]
     n, total = len(v), float(v.sum())
     rank = np.arange(1, n + 1)
@@ -483,8 +507,9 @@ def drilldown(facts: pd.DataFrame, value: str, tier: str | None = None, top_n: i
         raise ValueError("pass exactly one of tier and top_n")
     pop = population(facts, value)
     # rank and tier numbers only, then take the rows shown (with their strings) from ``pop``
-    key = tie_key(pop)
-    narrow = pd.DataFrame({key.name: key.to_numpy(), value: pop[value].to_numpy(), "row": np.arange(len(pop))})
+    key, place = tie_key(pop), f"place_{value}"
+    narrow = pd.DataFrame({key.name: key.to_numpy(), value: pop[value].to_numpy(), "row": np.arange(len(pop)),
+                           **({place: pop[place].to_numpy()} if place in pop else {})})
     t = abc_tiers(narrow, value, cutoffs)
     total = t["value"].sum()
     t = t[t["tier"] == tier] if tier is not None else t.head(top_n)
