@@ -2,6 +2,7 @@
 PyMC-Marketing's own, monotonicity where theory says so, intervals and equity, persistence."""
 
 import json
+import math
 from datetime import date
 
 import numpy as np
@@ -158,6 +159,14 @@ def test_expected_purchases_once_per_distinct_pair_equal_customer_by_customer(cd
     fit = _fit_record("bgnbd", p)
     per = [clv.discounted_purchases(fit, cdnow_rfm.iloc[[i]], 12, 0.1)[0] for i in range(0, len(x), 97)]
     np.testing.assert_allclose(clv.discounted_purchases(fit, cdnow_rfm, 12, 0.1)[::97], per, rtol=1e-12)
+
+
+def test_log_interval_never_gives_an_infinite_bound():
+    lo, hi = clv.log_interval([100.0, 0.0045, 0.0], [10.0, 5.0, 1.0], 0.9)
+    z = 1.6448536269514722
+    assert hi[0] == pytest.approx(100 * math.exp(z * 0.1)) and lo[0] == pytest.approx(100 / math.exp(z * 0.1))
+    assert hi[1] == pytest.approx(0.0045 + z * 5.0) and lo[1] == 0.0  # exp(1800) overflows
+    assert (lo[2], hi[2]) == (0.0, 0.0)
 
 
 def test_value_equity_and_intervals(cdnow_rfm):

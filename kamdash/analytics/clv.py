@@ -423,14 +423,17 @@ def _variance(fitres: dict, g: np.ndarray) -> np.ndarray:
 
 
 def log_interval(value, se, level: float = INTERVAL_LEVEL):
-    """Delta-method interval on the log scale: value × exp(±z·se/value); 0 stays 0."""
+    """Delta-method interval on the log scale: value × exp(±z·se/value); 0 stays 0. When the
+    standard error is so many times a (tiny) value that the factor overflows, the upper bound is
+    the plain value + z·se (and the lower one 0) instead of infinity."""
     from scipy.stats import norm
 
-    value = np.asarray(value, float)
+    value, se = np.asarray(value, float), np.asarray(se, float)
     z = norm.ppf(0.5 + level / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(value > 0, np.exp(z * np.asarray(se) / np.where(value > 0, value, 1)), 1.0)
-    return value / f, value * f
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        f = np.where(value > 0, np.exp(z * se / np.where(value > 0, value, 1)), 1.0)
+        hi = value * f
+    return value / f, np.where(np.isfinite(hi), hi, value + z * se)
 
 
 def equity(values: pd.DataFrame, fitres: dict, by: str | None = None,
