@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kamdash import resident, schema
+from kamdash.analytics import pareto
 
 # The filterable customer attributes: column in customer_month -> Filters field.
 DIMENSIONS: dict[str, str] = {
@@ -103,6 +104,12 @@ class Filters:
 
     def dimension_values(self) -> dict[str, tuple[str, ...]]:
         return {col: getattr(self, attr) for col, attr in DIMENSIONS.items()}
+
+    def restricts_customers(self) -> bool:
+        """Whether the dimension, customer or tier filters leave customers out (the period
+        alone does not)."""
+        return bool(any(self.dimension_values().values()) or self.customer_ids is not None
+                    or self.tiers)
 
 
 def to_frame(expr) -> pd.DataFrame:
@@ -251,6 +258,17 @@ def attributes_by_key(backend) -> pd.DataFrame:
     return resident.of(backend).memo("attributes", make)
 
 
+def attribute_codes(backend) -> dict[str, pd.Categorical]:
+    """The columns of ``attributes_by_key`` (position ``ck - 1``) as pandas categoricals, made
+    once per backend object: taking a period's rows of them moves integer codes, where taking
+    rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
+    order lines)."""
+    def make():
+        attrs = attributes_by_key(backend)
+        return {c: pd.Categorical(attrs[c]) for c in attrs.columns}
+    return resident.of(backend).memo("attribute_codes", make)
+
+
 # ---------------------------------------------------------------- period numbers per customer
 # A period's numbers per customer are the running totals (customer_cum) at its last month minus
 # those at the month before it starts; ``kamdash.resident`` holds those month columns in memory
@@ -275,12 +293,6 @@ def _bounds(backend, start: date | None, end: date | None) -> tuple[date | None,
     if start and start > end:
         return None, None
     return end, (add_months(start, -1) if start else None)
-
-
-def _filters_customers(filters: Filters) -> bool:
-    """Whether the filters restrict customers (not only the period)."""
-    return bool(any(filters.dimension_values().values()) or filters.customer_ids is not None
-                or filters.tiers)
 
 
 def customer_mask(backend, filters: Filters) -> np.ndarray:
@@ -333,30 +345,42 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    df = pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
-                       **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS}})
-    df["first_order_date"] = resident.to_datetime64(np.where(ordered, first, resident.NO_DATE))
-    df["last_order_date"] = resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))
-    return df
+    return pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
+                         **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
+                         "first_order_date": resident.to_datetime64(np.where(ordered, first, resident.NO_DATE)),
+                         "last_order_date": resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))})
 
 
 def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
     """One row per customer with any order or cost-to-serve in the filtered period.
 
-    Columns: customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve,
-    account_profit, orders, order_days, lines, active_months, first_order_date,
-    last_order_date, plus (when ``attributes``) name, name_zh, customer_type, sector, region,
-    city, account_manager, parent_id. ``active_months`` counts months with an order. Ordered
-    by revenue descending, ties by customer_id. Read from the running totals
-    (``period_customers``); the tests check it against customer_month and plain pandas.
+    Columns: ck (the customer key, numbered in customer_id order: ``analytics.pareto`` breaks
+    ties by it instead of comparing the id strings), customer_id, revenue, cost, gross_profit,
+    discount, returns, cost_to_serve, account_profit, orders, order_days, lines,
+    active_months, first_order_date, last_order_date, place_revenue, place_gross_profit,
+    place_account_profit (the customer's place in the period's order of every customer by
+    that value, descending, ties by id: ``pareto.order_by`` ranks by it without a sort), plus
+    (when ``attributes``) name,
+    name_zh, customer_type, sector, region, city, account_manager, parent_id, as categoricals
+    (compare and group them as strings; ``i18n.customer_names`` gives the names to show).
+    ``active_months`` counts months with an order. Ordered by revenue descending, ties by
+    customer_id. Read from the running totals (``period_customers``); the tests check it
+    against customer_month and plain pandas.
     """
     df = period_customers(backend, filters)
-    # rows are in ck (= customer_id) order, so a stable sort on revenue breaks ties by id
-    df = df.take(resident.order_desc(df["revenue"].to_numpy())).reset_index(drop=True)
+    r = resident.of(backend)
+    bounds = _period_bounds(backend, filters)
+    pos = df["ck"].to_numpy() - 1
+    places = {f"place_{v}": r.places(*bounds, v)[pos] for v in ("revenue", "gross_profit", "account_profit")}
+    order = pareto.in_place_order(places["place_revenue"])
+    df = pd.concat([df.take(order).reset_index(drop=True),
+                    pd.DataFrame({c: p[order] for c, p in places.items()})], axis=1)
     if attributes:
-        attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)]
-        df = pd.concat([df, attrs.take(df["ck"].to_numpy() - 1).reset_index(drop=True)], axis=1)
-    return df.drop(columns="ck")
+        pos = df["ck"].to_numpy() - 1
+        codes = attribute_codes(backend)
+        attrs = pd.DataFrame({c: codes[c].take(pos) for c in ATTRIBUTE_COLUMNS})
+        df = pd.concat([df, attrs], axis=1)
+    return df
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -534,7 +558,7 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
     first, last = r.extent()
     if first is None:
         return pd.DataFrame(columns=cols)
-    keep = customer_mask(backend, filters) if _filters_customers(filters) else None
+    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     population = "rows" if value == "account_profit" else "orders"
     last_start = add_months(last, -(months - 1))
     rows = []
@@ -666,7 +690,7 @@ def _held_rfm(backend) -> tuple | None:
                 days("first_date"), days("last_date"),
                 *(df[c].to_numpy(dtype=np.float64) for c in ("monetary_value", "first_value", "revenue")))
 
-    return r._derived(("rfm",), make)
+    return r.derived(("rfm",), make)
 
 
 def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
@@ -675,7 +699,7 @@ def _rfm_from_held(backend, held: tuple, calibration_end: date, time_unit: str,
     the filters select, T to ``calibration_end``."""
     _, pos, freq, first, last, mv, fv, rev = held
     unit = TIME_UNIT_DAYS[time_unit]
-    if filters is not None and _filters_customers(filters):
+    if filters is not None and filters.restricts_customers():
         sel = np.flatnonzero(customer_mask(backend, filters)[pos])
         pos, freq, first, last, mv, fv, rev = (a[sel] for a in (pos, freq, first, last, mv, fv, rev))
     cal = int(np.datetime64(calibration_end, "D").astype(np.int64))
@@ -775,7 +799,7 @@ def _activity_counts(backend, filters: Filters, freq: str, which: str) -> tuple[
         if table is not None:
             return base, n, table[r.combo_mask(filters.dimension_values())].sum(axis=0, dtype=np.int64)
     code = cohort_code if which == "cohort" else gap_code
-    if _filters_customers(filters):
+    if filters.restricts_customers():
         code = code[np.repeat(customer_mask(backend, filters), n_rows)]
     return base, n, np.bincount(code, minlength=width)
 
@@ -814,9 +838,10 @@ def activity_gaps(backend, filters: Filters) -> pd.DataFrame:
 
 
 def value_inputs(backend, as_of: date, time_unit: str = "W",
-                 filters: Filters | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                 filters: Filters | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """What valuing the accounts needs, row for row: (``rfm_summary`` to ``as_of``, their
-    ``customer_margins`` to ``as_of``, their name, name_zh and GROUP_COLUMNS). The margins are
+    ``customer_margins`` to ``as_of``, their name, name_zh and GROUP_COLUMNS, their customer
+    positions ``ck - 1``). The margins are
     the running totals held in memory (``resident``), the attributes those read once per
     backend: nothing here joins on customer_id."""
     r = resident.of(backend)
@@ -831,7 +856,7 @@ def value_inputs(backend, as_of: date, time_unit: str = "W",
     margins = pd.DataFrame({"customer_id": rfm["customer_id"].array,
                             **{c: tot[c][pos] for c in ("revenue", "gross_profit", "cost_to_serve", "order_days")}})
     attrs = attributes_by_key(backend)[["name", "name_zh", *GROUP_COLUMNS]].take(pos).reset_index(drop=True)
-    return rfm, margins, attrs
+    return rfm, margins, attrs, pos
 
 
 def customer_attributes(backend, ids=None) -> pd.DataFrame:
@@ -887,7 +912,8 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     - tenure: months from the first order ever (up to ``as_of``) to ``as_of``
     - regularity: share of the period's months with an order (0-1)
 
-    plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by.
+    plus attributes name, name_zh, customer_type, sector, region, parent_id, referred_by, as
+    categoricals (``i18n.customer_names`` gives the names to show).
     """
     r = resident.of(backend)
     cm = backend.table("customer_month")
@@ -924,8 +950,8 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
         first = to_frame(m.group_by("customer_id").aggregate(first_month=m.month.min()))
         df = df.merge(first, on="customer_id", how="left")
         df["first_month"] = pd.to_datetime(df["first_month"])
-    attrs = attributes_by_key(backend)[list(FEATURE_ATTRIBUTES)]
-    df = pd.concat([df, attrs.take(idx).reset_index(drop=True)], axis=1)
+    codes = attribute_codes(backend)
+    df = pd.concat([df, pd.DataFrame({c: codes[c].take(idx) for c in FEATURE_ATTRIBUTES})], axis=1)
     if breadth and len(df):
         ol = backend.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)

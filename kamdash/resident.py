@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kamdash import schema
-from kamdash.analytics.pareto import rank_order
+from kamdash.analytics.pareto import in_place_order, rank_order
 
 DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
 DATE_COLUMNS = ("last_order", "first_after")
@@ -166,8 +166,17 @@ class Resident:
     def held_bytes(self) -> int:
         return self._bytes
 
-    def _derived(self, key: tuple, make) -> tuple:
-        """Arrays derived from month columns (not from filters), kept in the same cache."""
+    def held(self, key: tuple):
+        """What ``derived`` holds under ``key``, or None (nothing is made)."""
+        with self._lock:
+            if key in self._cols:
+                self._cols.move_to_end(key)
+                return self._cols[key]
+        return None
+
+    def derived(self, key: tuple, make) -> tuple:
+        """Values derived from the data (not from filters), kept in the same cache: a tuple of
+        numpy arrays and pandas frames."""
         with self._lock:
             if key in self._cols:
                 self._cols.move_to_end(key)
@@ -192,7 +201,7 @@ class Resident:
             pos = np.flatnonzero(p[population] > 0)
             order = np.argsort(p[value][pos])  # ties do not change the sums taken from it
             return p[value][pos][order], pos[order].astype(np.int32)
-        return self._derived(("sorted", end, before, value, population), make)
+        return self.derived(("sorted", end, before, value, population), make)
 
     def memo(self, name: str, make):
         """A small value computed once per database (``make()``), e.g. its last month."""
@@ -227,7 +236,7 @@ class Resident:
         selects rows with ``np.repeat(mask, n_rows)``. Read once (not filtered), held in the cache."""
         if freq not in ("M", "Q"):
             raise ValueError(f"unknown cohort frequency {freq!r}")
-        return self._derived(("activity", freq), lambda: self._read_activity(freq))
+        return self.derived(("activity", freq), lambda: self._read_activity(freq))
 
     def _read_activity(self, freq: str) -> tuple:
         t = self._sql("SELECT k.ck, (year(m.month) * 12 + month(m.month) - 1)::INTEGER AS m "
@@ -262,7 +271,7 @@ class Resident:
             codes = np.stack([self.keys.codes[c][0] for c in DIMENSIONS], axis=1)
             uniq, inv = np.unique(codes, axis=0, return_inverse=True)
             return inv.reshape(-1).astype(np.int32), uniq.astype(np.int32)
-        return self._derived(("combos",), make)
+        return self.derived(("combos",), make)
 
     def combo_mask(self, dims: dict[str, tuple[str, ...]]) -> np.ndarray:
         """Per combination of ``combos()``: True when it passes the dimension filters."""
@@ -289,7 +298,7 @@ class Resident:
             key = np.repeat(inv, n_rows).astype(np.int64) * width + code
             counts = np.bincount(key, minlength=len(uniq) * width)
             return counts.astype(np.int32).reshape(len(uniq), width)
-        return self._derived(("activity_table", freq, which), make)
+        return self.derived(("activity_table", freq, which), make)
 
     # ------------------------------------------------------------------ customers
     def _allowed(self, col: str, values) -> np.ndarray:
@@ -331,6 +340,19 @@ class Resident:
             out[c] = snap(hi, lo) if hi.dtype.kind == "f" else hi - lo
         return out
 
+    def places(self, end: date | None, before: date | None, value: str) -> np.ndarray:
+        """Per customer key: its place (0 = first) in the order of every customer by ``value``
+        over the months after ``before`` up to ``end``, descending, ties by customer_id. Any
+        subset of customers sorted by value (ties by id) is the subset sorted by place
+        (``in_place_order``), which needs no sort: a filter change keeps the period, so the
+        sort is paid once per period and value."""
+        def make():
+            order = order_desc(self.period(end, before, value)[value])
+            place = np.empty(self.keys.n, dtype=np.int32)
+            place[order] = np.arange(self.keys.n, dtype=np.int32)
+            return (place,)
+        return self.derived(("places", end, before, value), make)[0]
+
     def tiers(self, end: date | None, before: date | None,
               cutoffs: tuple[float, float], eps: float = 1e-9) -> np.ndarray:
         """ABC tier code per customer by revenue over the months after ``before`` up to
@@ -339,7 +361,7 @@ class Resident:
         than ``cutoffs[0]`` of the revenue, B when less than ``cutoffs[1]``, else C; no positive
         revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
         the other filters, so they are kept per period like the month columns. Do not modify."""
-        return self._derived(("tiers", end, before, tuple(cutoffs), eps),
+        return self.derived(("tiers", end, before, tuple(cutoffs), eps),
                              lambda: (self._tiers(end, before, cutoffs, eps),))[0]
 
     def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
@@ -363,7 +385,11 @@ class Resident:
 
 
 def _nbytes(v) -> int:
-    return sum(a.nbytes for a in v) if isinstance(v, tuple) else v.nbytes
+    if isinstance(v, tuple):
+        return sum(_nbytes(a) for a in v)
+    if isinstance(v, pd.DataFrame):
+        return int(v.memory_usage(index=False, deep=False).sum())
+    return v.nbytes
 
 
 def order_desc(values: np.ndarray, limit: int | None = None) -> np.ndarray:

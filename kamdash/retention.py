@@ -17,9 +17,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
-from kamdash import queries, store
+from kamdash import queries, resident, store
 from kamdash.analytics import clv
 
 HOLDOUT_MONTHS_DEFAULT = 6
@@ -94,13 +95,38 @@ class ValueSettings:
 def account_values(backend, fitres: dict, as_of: date, filters: queries.Filters,
                    vs: ValueSettings) -> pd.DataFrame:
     """Per account (customers passing the filters, with a purchase to ``as_of``): the columns of
-    ``clv.customer_values`` plus name, name_zh, GROUP_COLUMNS and past ``revenue``."""
-    rfm, margins, attrs = queries.value_inputs(backend, as_of, fitres.get("time_unit", "W"), filters)
+    ``clv.customer_values`` plus name, name_zh, GROUP_COLUMNS and past ``revenue``.
+
+    An account's values depend on the fit, ``as_of`` and ``vs``, never on the filters (each
+    customer is valued on its own): the first call values every customer and holds the table
+    in ``resident`` (in its byte budget), later filter changes select rows from it. A call for
+    named customers with nothing held values only them (the account page)."""
+    unit = fitres.get("time_unit", "W")
+    key = ("account_values", _fit_digest(fitres), as_of, unit, vs)
+    held = resident.of(backend).held(key)
+    if held is None and filters.customer_ids is not None:
+        return _values(fitres, vs, *queries.value_inputs(backend, as_of, unit, filters))[0]
+    if held is None:
+        held = resident.of(backend).derived(
+            key, lambda: _values(fitres, vs, *queries.value_inputs(backend, as_of, unit, None)))
+    table, pos = held
+    if not filters.restricts_customers():
+        return table.copy()
+    return table[queries.customer_mask(backend, filters)[pos]].reset_index(drop=True)
+
+
+def _values(fitres: dict, vs: ValueSettings, rfm, margins, attrs, pos) -> tuple[pd.DataFrame, np.ndarray]:
     values = clv.customer_values(fitres, rfm, margins, vs.horizon_months, vs.annual_discount,
                                  cost_to_serve=vs.cost_to_serve)
     values["revenue"] = rfm["revenue"].to_numpy()
     values["last_date"] = rfm["last_date"].to_numpy()
-    return pd.concat([values, attrs], axis=1)
+    return pd.concat([values, attrs], axis=1), pos
+
+
+def _fit_digest(fitres: dict) -> str:
+    """A fit's identity for holding values computed from it (the stored fit is read anew on
+    every page run, so its object identity would never match)."""
+    return hashlib.sha256(json.dumps(fitres, sort_keys=True, default=repr).encode()).hexdigest()
 
 
 def validation(backend, fitres: dict, settings: FitSettings, as_of: date) -> dict | None:

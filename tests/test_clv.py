@@ -144,6 +144,22 @@ def test_monotone_where_theory_says_so(model, params):
     assert np.all((clv.p_alive(fit, rfm) >= 0) & (clv.p_alive(fit, rfm) <= 1))
 
 
+def test_expected_purchases_once_per_distinct_pair_equal_customer_by_customer(cdnow_rfm):
+    """customer_values evaluates the BG/NBD hypergeometric term once per distinct (frequency, T):
+    the same numbers as evaluating every customer on its own."""
+    p = {k: BG[k] for k in ("r", "alpha", "a", "b")}
+    x, t_x, T = (cdnow_rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    pairs = clv.distinct_pairs(x, T)
+    (ux, uT), inverse = pairs
+    assert len(ux) < len(x) / 2 and np.array_equal(ux[inverse], x) and np.array_equal(uT[inverse], T)
+    for t in (4.3, 52.0):
+        one_by_one = [clv.bgnbd_expected(p, t, x[i], t_x[i], T[i]) for i in range(0, len(x), 7)]
+        np.testing.assert_allclose(clv.bgnbd_expected(p, t, x, t_x, T, pairs)[::7], one_by_one, rtol=1e-12)
+    fit = _fit_record("bgnbd", p)
+    per = [clv.discounted_purchases(fit, cdnow_rfm.iloc[[i]], 12, 0.1)[0] for i in range(0, len(x), 97)]
+    np.testing.assert_allclose(clv.discounted_purchases(fit, cdnow_rfm, 12, 0.1)[::97], per, rtol=1e-12)
+
+
 def test_value_equity_and_intervals(cdnow_rfm):
     fit = _fit_record("bgnbd", {k: BG[k] for k in ("r", "alpha", "a", "b")})
     rfm = cdnow_rfm.assign(region=np.where(cdnow_rfm.index % 2, "odd", "even"))

@@ -232,6 +232,74 @@ def test_abc_tier_a_is_the_customers_needed_for_the_cut_off(v, a, gap):
         assert n_a == 0
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([-50.0, 0.0, 10.0, 10.0, 30.0, 1e6]),
+                          st.sampled_from([0, 1, 3]), st.text("xyzé中1", min_size=1, max_size=4)),
+                min_size=1, max_size=40, unique_by=lambda t: t[2]),
+       st.sampled_from(pareto.VALUE_COLUMNS))
+def test_ranking_by_the_customer_key_equals_ranking_by_the_id_strings(rows, value):
+    """customer_facts keeps ``ck`` (numbered in customer_id order) and pareto breaks ties by it:
+    every ranked output must equal the one computed with the id strings, which are full of
+    ties here (values drawn from a handful)."""
+    v, orders, ids = (list(x) for x in zip(*rows))
+    by_id = pd.DataFrame({"customer_id": ids, "revenue": v, "gross_profit": v[::-1],
+                          "account_profit": v, "orders": orders, "discount": 0.0, "returns": 0.0,
+                          "cost_to_serve": 1.0, "region": [i[0] for i in ids]})
+    keyed = by_id.assign(ck=by_id["customer_id"].map({c: k for k, c in enumerate(sorted(ids), start=1)}))
+    order = lambda df: df["customer_id"].tolist()  # noqa: E731
+    want = np.lexsort((np.array(ids, dtype=object), -by_id[value].to_numpy()))
+    pop_id, pop_k = pareto.population(by_id, value), pareto.population(keyed, value)
+    assert order(pareto.ranked(pop_id, value)) == [ids[i] for i in want if i in pop_id.index]
+    assert pareto.ranked(pareto.numbers(pop_k), value)["ck"].tolist() == \
+        keyed["ck"].loc[pareto.ranked(pop_id, value)["customer_id"].map(dict(zip(ids, range(len(ids)))))].tolist()
+    assert order(pareto.loss_makers(keyed, None)) == order(pareto.loss_makers(by_id, None))
+    for tier in pareto.TIERS:
+        pd.testing.assert_frame_equal(pareto.drilldown(keyed, value, tier=tier),
+                                      pareto.drilldown(by_id, value, tier=tier))
+    pd.testing.assert_frame_equal(pareto.drilldown(keyed, value, top_n=5), pareto.drilldown(by_id, value, top_n=5))
+    a = pareto.tier_summary(pareto.abc_tiers(pareto.numbers(pop_k), value))
+    b = pareto.tier_summary(pareto.abc_tiers(pop_id, value).assign(tier=lambda d: d["tier"].astype(str)))
+    pd.testing.assert_frame_equal(a, b)
+    # one sort for every readout equals each function on its own; breakdown equals a groupby
+    same = lambda x, y: (math.isnan(x) and math.isnan(y)) or x == y  # noqa: E731
+    r = pareto.readouts(pop_id[value])
+    assert all(same(r["top"][p], pareto.top_share(pop_id[value], p)) for p in pareto.TOP_SHARES)
+    k, share = pareto.customers_for_share(pop_id[value])
+    assert same(r["for_target"], k) and same(r["for_target_share"], share)
+    assert same(r["gini"], pareto.gini(pop_id[value])) and same(r["gini_signed"], pareto.gini_signed(pop_id[value]))
+    if pop_id.empty:
+        return
+    b = pareto.breakdown(keyed, value, "region").set_index("group")
+    for group, g in pop_id.groupby("region"):
+        assert b.loc[group, "customers"] == len(g) and b.loc[group, "total"] == pytest.approx(g[value].sum())
+        assert same(b.loc[group, "gini"], pareto.gini(g[value]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5000), unique=True, max_size=60))
+def test_in_place_order_sorts_distinct_places(places):
+    assert pareto.in_place_order(places).tolist() == np.argsort(places, kind="stable").tolist()
+
+
+def test_ranking_by_held_places_equals_ranking_by_sorting(small):
+    """customer_facts gives each customer's place in the period's order of every customer (held
+    per period); ranking a filtered frame by it must equal sorting the frame."""
+    from bench.child import filter_states
+    for f in filter_states(small):
+        facts = queries.customer_facts(small, f)
+        sorted_ = facts.drop(columns=[f"place_{v}" for v in pareto.VALUE_COLUMNS])
+        assert facts["customer_id"].tolist() == \
+            facts["customer_id"].take(pareto.rank_order(facts["revenue"], facts["ck"])).tolist()
+        for value in pareto.VALUE_COLUMNS:
+            a, b = pareto.population(pareto.numbers(facts), value), pareto.population(sorted_, value)
+            assert pareto.ranked(a, value)["ck"].tolist() == pareto.ranked(b, value)["ck"].tolist()
+            pd.testing.assert_frame_equal(pareto.tier_summary(pareto.abc_tiers(a, value)),
+                                          pareto.tier_summary(pareto.abc_tiers(b, value)))
+            for tier in pareto.TIERS:
+                pd.testing.assert_frame_equal(pareto.drilldown(facts, value, tier=tier),
+                                              pareto.drilldown(sorted_, value, tier=tier))
+
+
 # ------------------------------------------------------------------ agreement with order lines
 
 def test_readouts_match_plain_pandas_from_order_lines(small_db):

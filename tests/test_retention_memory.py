@@ -182,6 +182,27 @@ def test_account_values_match_the_joined_computation(small):
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-7)
 
 
+def test_account_values_are_held_per_fit_and_settings_and_selected_by_the_filters(small_db):
+    b = queries.connect(str(small_db))  # a backend of its own: nothing held yet
+    as_of, vs = queries.data_facts(b)["as_of"], retention.ValueSettings()
+    one = Filters(customer_ids=(queries.customer_facts(b, Filters())["customer_id"].iloc[3],))
+    direct = retention.account_values(b, FIT, as_of, one, vs)  # nothing held: values only it
+    assert len(direct) == 1 and not b_held(b)
+    every = retention.account_values(b, FIT, as_of, Filters(), vs)
+    assert len(b_held(b)) == 1
+    pd.testing.assert_frame_equal(retention.account_values(b, FIT, as_of, one, vs), direct)
+    every.loc[:, "clv"] = -1.0  # the caller's copy, not the held table
+    assert (retention.account_values(b, FIT, as_of, Filters(), vs)["clv"] >= 0).all()
+    other = {**FIT, "params": {**FIT["params"], "r": 0.3}}  # another fit is valued anew
+    assert not retention.account_values(b, other, as_of, Filters(), vs)["clv"].equals(
+        retention.account_values(b, FIT, as_of, Filters(), vs)["clv"])
+    assert len(b_held(b)) == 2
+
+
+def b_held(backend) -> list:
+    return [k for k in resident.of(backend)._cols if k[0] == "account_values"]
+
+
 def test_held_arrays_are_counted_in_the_budget(small):
     r = resident.of(small)
     queries.cohort_counts(small, Filters(), "M")

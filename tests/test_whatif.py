@@ -173,6 +173,22 @@ def test_no_change_gives_no_delta(rows, d, h):
 # ---------------------------------------------------------------- baseline on the tiny database
 
 
+def test_cells_of_categorical_columns_equal_cells_of_strings():
+    """The baseline gives tier, segment and KA types as categoricals (no string per customer):
+    the cells must be those of the same values as strings, categories unsorted or unused."""
+    rng = np.random.default_rng(3)
+    n = 400
+    plain = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)],
+                          "prev_active": rng.random(n) < 0.7, "cur_active": rng.random(n) < 0.8,
+                          "profit": rng.normal(100, 50, n),
+                          "segment": rng.choice(["2 · Big", "1 · Small", ""], n),
+                          "ka_types": rng.choice(["economic", "", "group,strategic"], n),
+                          "tier": rng.choice(["C", "A", "B"], n)})
+    cats = plain.assign(**{c: pd.Categorical(plain[c], categories=[*sorted(set(plain[c]), reverse=True), "unused"])
+                           for c in ("segment", "ka_types", "tier")})
+    pd.testing.assert_frame_equal(w.cells(cats), w.cells(plain))
+
+
 def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     """Three-month "years" (Apr-Jun 2025 vs Jan-Mar 2025). Last year: A (Feb), B (Jan), C (Mar);
     this year: A (May), B (Apr), D (Jun, new). Account profit this year: A 2,500 − 1,500 − 300 =

@@ -4,7 +4,10 @@ DESIGN.md section 3).
 Inputs are customer facts frames (``queries.customer_facts``: one row per customer with
 customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve, account_profit,
 orders and attributes) or plain arrays of values. Customers are always ranked by value
-descending, ties broken by customer_id, so every function ranks them the same way.
+descending, ties broken by customer_id, so every function ranks them the same way. When a frame
+has ``ck`` (the customer key, numbered in customer_id order: ``queries.customer_facts`` keeps
+it) ties are broken by it, which gives the same order without comparing strings, and
+``numbers`` keeps it instead of the ids, so that ranking and tiering move numbers only.
 
 Negative values (profit of loss-making accounts) are kept as they are, never clipped:
 
@@ -46,12 +49,18 @@ def _desc(values) -> np.ndarray:
     return np.sort(_values(values))[::-1]
 
 
+def tie_key(facts: pd.DataFrame) -> pd.Series:
+    """What ties of value are broken by: ``ck`` when the frame has it (numbered in customer_id
+    order, so the order is the same), else customer_id."""
+    return facts["ck"] if "ck" in facts else facts["customer_id"]
+
+
 def rank_order(values, ids) -> np.ndarray:
     """Positions that sort customers by ``values`` descending, ties by ``ids`` ascending.
 
-    Equal to ``np.lexsort((ids, -values))`` but sorts strings only among tied values (a stable
-    numeric sort does the rest), which is what makes it fast on 100k+ customers: comparing
-    Python strings is ~30x slower than comparing floats.
+    Equal to ``np.lexsort((ids, -values))`` but sorts ids only among tied values (a numeric
+    sort does the rest), which is what makes it fast on 100k+ customers: comparing Python
+    strings is ~30x slower than comparing floats. Integer ids (``ck``) are compared as integers.
     """
     v = np.asarray(values, dtype=float)
     order = np.argsort(-v)  # ties are re-sorted below: no (slower) stable sort needed
@@ -64,10 +73,35 @@ def rank_order(values, ids) -> np.ndarray:
         tied[1:] |= eq
         tied[:-1] |= eq
         pos = order[tied]
-        # only the tied ids become Python strings (converting all of them cost more than the sort)
-        ids = np.asarray(ids.iloc[pos] if hasattr(ids, "iloc") else np.asarray(ids)[pos], dtype=object)
-        order[tied] = pos[np.lexsort((ids, -sv[tied]))]
+        # only the tied ids are taken (as Python strings, converting all cost more than the sort)
+        tied_ids = ids.iloc[pos] if hasattr(ids, "iloc") else np.asarray(ids)[pos]
+        numeric = pd.api.types.is_integer_dtype(getattr(tied_ids, "dtype", object))
+        tied_ids = np.asarray(tied_ids, dtype=np.int64 if numeric else object)
+        order[tied] = pos[np.lexsort((tied_ids, -sv[tied]))]
     return order
+
+
+def in_place_order(places) -> np.ndarray:
+    """Positions that sort distinct non-negative integer ``places`` ascending, without a sort:
+    each is written into its slot and the filled slots are read back in order (linear in the
+    largest place)."""
+    places = np.asarray(places)
+    if not len(places):
+        return np.zeros(0, dtype=np.int64)
+    slot = np.full(int(places.max()) + 1, -1, dtype=np.int64)
+    slot[places] = np.arange(len(places))
+    return slot[slot >= 0]
+
+
+def order_by(facts: pd.DataFrame, value: str) -> np.ndarray:
+    """Positions that rank the rows of ``facts`` by ``value`` descending, ties by customer. With
+    a ``place_<value>`` column (``queries.customer_facts``: each customer's place in the
+    period's order of every customer, held per period) no sort is needed; else
+    ``rank_order``."""
+    place = f"place_{value}"
+    if place in facts:
+        return in_place_order(facts[place].to_numpy())
+    return rank_order(facts[value], tie_key(facts))
 
 
 def _check_p(p: float) -> None:
@@ -83,7 +117,10 @@ def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> f
     meaningful).
     """
     _check_p(p)
-    v = _desc(values)
+    return _top_share_sorted(_desc(values), p)
+
+
+def _top_share_sorted(v: np.ndarray, p: float) -> float:
     total = v.sum()
     if len(v) == 0 or total <= 0:
         return float("nan")
@@ -91,13 +128,15 @@ def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> f
     return float(v[:k].sum() / total)
 
 
-NUMBER_COLUMNS = ("customer_id", "revenue", "gross_profit", "account_profit", "orders")
+NUMBER_COLUMNS = ("revenue", "gross_profit", "account_profit", "orders")
 
 
 def numbers(facts: pd.DataFrame) -> pd.DataFrame:
-    """The columns the concentration measures need (``NUMBER_COLUMNS``): ranking and tiering a
-    narrow frame instead of one with the attribute strings makes them several times cheaper."""
-    return facts[list(NUMBER_COLUMNS)]
+    """The columns the concentration measures need: the tie key (``ck`` when present, else
+    customer_id) and ``NUMBER_COLUMNS``. Ranking and tiering a narrow frame of numbers instead
+    of one with the ids and attribute strings makes them several times cheaper."""
+    places = [c for c in (f"place_{v}" for v in VALUE_COLUMNS) if c in facts]
+    return facts[["ck" if "ck" in facts else "customer_id", *NUMBER_COLUMNS, *places]]
 
 
 def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -121,17 +160,22 @@ def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
     (rank / N), value_share (cum_value / total; NaN when the total is not positive),
     share_before (cumulative share of the customers ranked above).
     """
-    order = rank_order(facts[value], facts["customer_id"])
-    df = facts.take(order).reset_index(drop=True)
-    n, total = len(df), float(df[value].sum())
-    df["rank"] = np.arange(1, n + 1)
-    df["value"] = df[value].astype(float)
-    df["cum_value"] = df["value"].cumsum()
-    df["customer_share"] = df["rank"] / n if n else np.nan
-    share = (df["cum_value"] / total) if total > 0 else np.nan
-    df["value_share"] = share
-    df["share_before"] = df["value_share"] - (df["value"] / total if total > 0 else np.nan)
-    return df
+    order = order_by(facts, value)
+    v = facts[value].to_numpy(dtype=float)[order]
+    n, total = len(v), float(v.sum())
+    rank = np.arange(1, n + 1)
+    cum = np.cumsum(v)
+    share = cum / total if total > 0 else np.full(n, np.nan)
+    # one frame built at once: adding six columns one by one cost more than the sort
+    return pd.DataFrame({**_taken(facts, order), "rank": rank, "value": v, "cum_value": cum,
+                         "customer_share": rank / n, "value_share": share,
+                         "share_before": share - (v / total if total > 0 else np.nan)})
+
+
+def _taken(facts: pd.DataFrame, order: np.ndarray) -> dict:
+    """The columns of ``facts`` at the positions ``order``, keeping their dtypes."""
+    return {c: facts[c].to_numpy()[order] if isinstance(facts[c].dtype, np.dtype) else facts[c].array.take(order)
+            for c in facts.columns}
 
 
 def lorenz_curve(values) -> pd.DataFrame:
@@ -162,7 +206,10 @@ def gini(values) -> float:
     zero. It equals (1 − 2·area under the signed Lorenz curve) × total / Σ |xᵢ|.
     NaN when there are no customers or every value is zero.
     """
-    v = np.sort(_values(values))
+    return _gini_sorted(np.sort(_values(values)))
+
+
+def _gini_sorted(v: np.ndarray) -> float:
     n, size = len(v), np.abs(v).sum()
     if n == 0 or size == 0:
         return float("nan")
@@ -174,7 +221,10 @@ def gini_signed(values) -> float:
     """The plain formula 1 − 2·(area under the signed Lorenz curve): equal to ``gini`` without
     negative values, above it (and above 1 when losses are large) with them. NaN when the total
     is not positive. Shown only to explain what the normalisation does."""
-    v = np.sort(_values(values))
+    return _gini_signed_sorted(np.sort(_values(values)))
+
+
+def _gini_signed_sorted(v: np.ndarray) -> float:
     total = v.sum()
     if len(v) == 0 or total <= 0:
         return float("nan")
@@ -198,7 +248,10 @@ def customers_for_share(values, target: float = TARGET_SHARE_DEFAULT) -> tuple[f
     """(k, k / N): the fewest customers, largest first, whose cumulative value reaches
     ``target`` of the total. (NaN, NaN) when the total is not positive."""
     _check_p(target)
-    v = _desc(values)
+    return _for_share_sorted(_desc(values), target)
+
+
+def _for_share_sorted(v: np.ndarray, target: float) -> tuple[float, float]:
     total = v.sum()
     if len(v) == 0 or total <= 0:
         return float("nan"), float("nan")
@@ -216,16 +269,20 @@ def readouts(values, shares: tuple[float, ...] = TOP_SHARES,
     loss_makers (customers with a negative value), losses (their value, as a positive amount).
     """
     v = _values(values)
-    k, k_share = customers_for_share(v, target)
+    for p in (*shares, target):
+        _check_p(p)
+    up = np.sort(v)  # one sort for every readout (each public function sorts on its own)
+    down = up[::-1]
+    k, k_share = _for_share_sorted(down, target)
     neg = v[v < 0]
     return {
         "customers": int(len(v)),
         "total": float(v.sum()),
-        "top": {p: top_share(v, p) for p in shares},
+        "top": {p: _top_share_sorted(down, p) for p in shares},
         "for_target": k,
         "for_target_share": k_share,
-        "gini": gini(v),
-        "gini_signed": gini_signed(v),
+        "gini": _gini_sorted(up),
+        "gini_signed": _gini_signed_sorted(up),
         "hhi": hhi(v),
         "loss_makers": int(len(neg)),
         "losses": float(-neg.sum()),
@@ -306,7 +363,7 @@ def loss_makers(facts: pd.DataFrame, n: int | None = WORST_N_DEFAULT) -> pd.Data
     l_margin = tot(f["gross_profit"] + f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
 
     loss = f[f["account_profit"] < 0]
-    loss = loss.take(rank_order(-loss["account_profit"].to_numpy(dtype=float), loss["customer_id"]))
+    loss = loss.take(rank_order(-loss["account_profit"].to_numpy(dtype=float), tie_key(loss)))
     if n is not None:
         loss = loss.head(n)
     out = loss.reset_index(drop=True).copy()
@@ -345,8 +402,10 @@ def abc_tiers(facts: pd.DataFrame, value: str = "revenue",
         raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
     r = ranked(facts, value)
     before = r["share_before"].fillna(np.inf).to_numpy()
-    tier = np.where(before < a * (1 - _EPS), "A", np.where(before < b * (1 - _EPS), "B", "C"))
-    r["tier"] = np.where(r["value"].to_numpy() > 0, tier, "C")
+    code = np.where(before < a * (1 - _EPS), 0, np.where(before < b * (1 - _EPS), 1, 2)).astype(np.int8)
+    code[~(r["value"].to_numpy() > 0)] = 2
+    # categorical: the strings "A"/"B"/"C" are not built once per customer
+    r["tier"] = pd.Categorical.from_codes(code, categories=list(TIERS))
     return r
 
 
@@ -354,22 +413,25 @@ def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     """Per tier (A, B, C, all present): customers, customer_share, revenue, revenue_share,
     gross_profit, account_profit, value (the tiering value), value_share, orders, avg_order
     (revenue / orders; NaN without orders). Input: ``abc_tiers`` output."""
-    codes = pd.Categorical(tiers["tier"], categories=list(TIERS)).codes
+    t = tiers["tier"]
+    same = isinstance(t.dtype, pd.CategoricalDtype) and list(t.cat.categories) == list(TIERS)
+    codes = t.cat.codes.to_numpy() if same else pd.Categorical(t, categories=list(TIERS)).codes
     if (codes < 0).any():
         raise ValueError("tiers must be A, B or C")
     total = lambda col: np.bincount(codes, weights=tiers[col].to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
-    g = pd.DataFrame({"tier": list(TIERS), "customers": np.bincount(codes, minlength=len(TIERS)),
-                      **{c: total(c) for c in ("revenue", "gross_profit", "account_profit", "value", "orders")}})
-    g["orders"] = g["orders"].astype("int64")
-    n, rev, val = g["customers"].sum(), g["revenue"].sum(), g["value"].sum()
-    g["customer_share"] = g["customers"] / n if n else np.nan
-    g["revenue_share"] = g["revenue"] / rev if rev > 0 else np.nan
-    g["value_share"] = g["value"] / val if val > 0 else np.nan
+    sums = {c: total(c) for c in ("revenue", "gross_profit", "account_profit", "value", "orders")}
+    customers = np.bincount(codes, minlength=len(TIERS))
+    orders = sums.pop("orders").astype("int64")
+    n, rev, val = customers.sum(), sums["revenue"].sum(), sums["value"].sum()
+    nan = np.full(len(TIERS), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        g["avg_order"] = np.where(g["orders"] > 0, g["revenue"] / g["orders"], np.nan)
-    return g[["tier", "customers", "customer_share", "revenue", "revenue_share",
-                            "gross_profit", "account_profit", "value", "value_share", "orders",
-                            "avg_order"]]
+        avg = np.where(orders > 0, sums["revenue"] / orders, np.nan)
+    return pd.DataFrame({"tier": list(TIERS), "customers": customers,
+                         "customer_share": customers / n if n else nan,
+                         "revenue": sums["revenue"], "revenue_share": sums["revenue"] / rev if rev > 0 else nan,
+                         "gross_profit": sums["gross_profit"], "account_profit": sums["account_profit"],
+                         "value": sums["value"], "value_share": sums["value"] / val if val > 0 else nan,
+                         "orders": orders, "avg_order": avg})
 
 
 TREND_TOLERANCE = 0.01  # a change of Gini or top-20% share smaller than this reads as "stable"
@@ -418,8 +480,12 @@ def breakdown(facts: pd.DataFrame, value: str, column: str,
     attribute values form their own group (NaN)."""
     rows = []
     pop = population(facts, value)
-    for group, g in pop.groupby(column, dropna=False, sort=False):
-        r = readouts(g[value], shares, target)
+    codes, groups = pd.factorize(pop[column], use_na_sentinel=False)  # a missing value is a group
+    order = np.argsort(codes, kind="stable")
+    ends = np.searchsorted(codes[order], np.arange(len(groups) + 1))
+    values = pop[value].to_numpy(dtype=float)[order]
+    for i, group in enumerate(groups):
+        r = readouts(values[ends[i]:ends[i + 1]], shares, target)
         row = {"group": group, "customers": r["customers"], "total": r["total"]}
         row.update({f"top_{round(p * 100)}": r["top"][p] for p in shares})
         row.update(for_target_share=r["for_target_share"], gini=r["gini"], hhi=r["hhi"],
@@ -439,13 +505,21 @@ def drilldown(facts: pd.DataFrame, value: str, tier: str | None = None, top_n: i
     """
     if (tier is None) == (top_n is None):
         raise ValueError("pass exactly one of tier and top_n")
-    r = abc_tiers(population(facts, value), value, cutoffs)
-    total = r["value"].sum()
-    r["value_share"] = r["value"] / total if total > 0 else np.nan
-    r = r[r["tier"] == tier] if tier is not None else r.head(top_n)
+    pop = population(facts, value)
+    # rank and tier numbers only, then take the rows shown (with their strings) from ``pop``
+    key, place = tie_key(pop), f"place_{value}"
+    narrow = pd.DataFrame({key.name: key.to_numpy(), value: pop[value].to_numpy(), "row": np.arange(len(pop)),
+                           **({place: pop[place].to_numpy()} if place in pop else {})})
+    t = abc_tiers(narrow, value, cutoffs)
+    total = t["value"].sum()
+    t = t[t["tier"] == tier] if tier is not None else t.head(top_n)
+    r = pop.take(t["row"].to_numpy()).reset_index(drop=True)
+    r.insert(0, "rank", t["rank"].to_numpy())
+    r.insert(1, "tier", t["tier"].to_numpy())
+    r["value_share"] = t["value"].to_numpy() / total if total > 0 else np.nan
+    r["value_share_cum"] = t["cum_value"].to_numpy() / total if total > 0 else np.nan
     attrs = [c for c in ("name", "name_zh", "customer_type", "sector", "region", "account_manager")
              if c in r.columns]
     cols = ["rank", "tier", "customer_id", *attrs, "revenue", "gross_profit", "cost_to_serve",
             "account_profit", "orders", "value_share", "value_share_cum"]
-    r["value_share_cum"] = r["cum_value"] / total if total > 0 else np.nan
-    return r[cols].reset_index(drop=True)
+    return r[cols]

@@ -133,6 +133,19 @@ def annuity(x, d, horizon: int = 0):
 # ---------------------------------------------------------------- baseline
 
 
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values as strings, sort=True)`` of a categorical without missing values,
+    from its integer codes (no string per row)."""
+    codes = s.cat.codes.to_numpy()
+    cats = np.asarray(s.cat.categories.astype(str), dtype=object)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(cats)) > 0)
+    names = cats[used]
+    order = np.argsort(names, kind="stable")
+    lookup = np.full(len(cats), -1, dtype=np.int64)
+    lookup[used[order]] = np.arange(len(used))
+    return lookup[codes], names[order]
+
+
 def cells(customers: pd.DataFrame) -> pd.DataFrame:
     """The baseline table: one row per (segment, ka_types, tier) cell.
 
@@ -144,8 +157,12 @@ def cells(customers: pd.DataFrame) -> pd.DataFrame:
     keys, codes = [], np.zeros(len(customers), dtype=np.int64)
     for c in ("segment", "ka_types", "tier"):
         # codes of the sorted distinct values: group numbers that sort like the groups
-        col = customers[c].astype(object).where(customers[c].notna(), "").astype(str).to_numpy(dtype=object)
-        k, u = pd.factorize(col, sort=True)
+        s = customers[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) and not s.isna().any():
+            k, u = _sorted_codes(s)
+        else:
+            col = s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+            k, u = pd.factorize(col, sort=True)
         keys.append(u)
         codes = codes * len(u) + k
     prev = customers["prev_active"].to_numpy(dtype=bool)

@@ -75,3 +75,15 @@ class Localized:
 
     def t_month(self, d) -> str:
         return fmt_month(d, self.lang)
+
+
+def customer_names(df, lang: str):
+    """The name to show for each customer row of ``df`` (a pandas frame): in Chinese the
+    Chinese name when there is one, else the name, else the customer_id. Works on plain string
+    and categorical columns (``queries.customer_facts`` gives categoricals)."""
+    fallback = df["customer_id"].astype(object) if "customer_id" in df else None
+    name = df["name"].astype(object) if "name" in df else fallback
+    if lang == "zh" and "name_zh" in df:
+        zh = df["name_zh"].astype(object)
+        name = zh.where(zh.notna() & (zh != ""), name)
+    return name.where(name.notna(), fallback) if fallback is not None else name

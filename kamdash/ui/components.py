@@ -42,8 +42,7 @@ def kpi_cards(ctx, kpis: list[Kpi], per_row: int = 3) -> None:
 
 def accounts_table(ctx, df: pd.DataFrame) -> pd.DataFrame:
     """Display frame of an accounts table (names, labels and money in the context's language)."""
-    name = df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"]) \
-        if ctx.lang == "zh" and "name_zh" in df else df["name"]
+    name = i18n.customer_names(df, ctx.lang)
     out = pd.DataFrame({
         ctx.t("col.rank"): df["rank"],
         ctx.t("col.customer"): name,

@@ -16,6 +16,8 @@ from kamdash.ui import account, components, data
 
 GRAINS = ("quarter", "year")
 TOP_N_CHOICES = (10, 20, 50, 100)
+DRILL_ROWS_SHOWN = 1000  # on screen; the downloads hold every row of the tier
+DRILL_MONEY = ("revenue", "gross_profit", "cost_to_serve", "account_profit")
 TRANSLATED_CHOICES = ("value", "grain", "by")  # widgets whose options are shown translated
 SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
 
@@ -111,12 +113,6 @@ def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
                      "lorenz", f"kamdash-lorenz-{value}", where=right)
 
 
-def names(ctx, df: pd.DataFrame) -> pd.Series:
-    if ctx.lang == "zh" and "name_zh" in df:
-        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
-    return df["name"] if "name" in df else df["customer_id"]
-
-
 def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     st.subheader(ctx.t("conc.whale_header"))
     if not (coverage.get("cost") or coverage.get("cost_to_serve")):
@@ -141,7 +137,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         st.success(ctx.t("conc.no_loss_makers"))
         return
     st.markdown("**" + ctx.t("conc.worst_title", n=len(worst)) + "**")
-    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): names(ctx, worst),
+    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): i18n.customer_names(worst, ctx.lang),
                           ctx.t("col.customer_type"): [ctx.label("customer_type", v) for v in worst["customer_type"]]})
     for col in ("revenue", "account_profit"):
         table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
@@ -235,27 +231,39 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
                                   key="drill") or "A"
     n = right.selectbox(ctx.t("conc.drill_n"), TOP_N_CHOICES, key="drill_n", disabled=pick != "top")
     d = pareto.drilldown(facts, value, top_n=n) if pick == "top" else pareto.drilldown(facts, value, tier=pick, cutoffs=cut)
+    shown = drill_table(ctx, d.head(DRILL_ROWS_SHOWN), value)
+    if len(d) > DRILL_ROWS_SHOWN:
+        st.caption(ctx.t("conc.drill_count_shown", n=i18n.fmt_number(len(d), ctx.lang),
+                         k=i18n.fmt_number(DRILL_ROWS_SHOWN, ctx.lang)))
+    else:
+        st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(d), ctx.lang)))
+    pcfg = st.column_config.NumberColumn(format="percent")
+    money = [ctx.t(f"conc.col.{col}") for col in DRILL_MONEY]
+    config = {c: st.column_config.NumberColumn(format="localized") for c in money}
+    config.update({shown.columns[-2]: pcfg, shown.columns[-1]: pcfg})
+    linked, config = account.with_links(ctx, shown, d["customer_id"].head(DRILL_ROWS_SHOWN), config)
+    st.dataframe(linked, hide_index=True, width="stretch", key="drill_table", column_config=config)
+    name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
+    c1, c2, _ = st.columns([1, 1, 4])
+    # every row in the downloads, built only when one is clicked
+    c1.download_button(ctx.t("conc.download_csv"), lambda: export.csv_bytes(drill_table(ctx, d, value)),
+                       f"{name}.csv", "text/csv", key="dl_csv", on_click="ignore", icon=":material/download:")
+    c2.download_button(ctx.t("conc.download_xlsx"), lambda: export.excel_bytes(drill_table(ctx, d, value), name),
+                       f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="dl_xlsx", on_click="ignore", icon=":material/table_view:")
+
+
+def drill_table(ctx, d: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The drill-down rows as shown and downloaded (headers and labels in the context's
+    language, money rounded to cents, shares as fractions)."""
     out = pd.DataFrame({ctx.t("col.rank"): d["rank"], ctx.t("conc.tier"): d["tier"],
-                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): names(ctx, d)})
+                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): i18n.customer_names(d, ctx.lang)})
     for dim in ("customer_type", "sector", "region"):
         if dim in d:
             out[ctx.t(f"filters.{dim}")] = [ctx.label(dim, v) for v in d[dim]]
-    money = [ctx.t(f"conc.col.{col}") for col in ("revenue", "gross_profit", "cost_to_serve", "account_profit")]
-    for label, col in zip(money, ("revenue", "gross_profit", "cost_to_serve", "account_profit")):
-        out[label] = d[col].round(2)
-    out[ctx.t("conc.col.orders")] = d["orders"]
-    out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"]
-    out[ctx.t("conc.col.cum_share")] = d["value_share_cum"]
-    st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(out), ctx.lang)))
-    pcfg = st.column_config.NumberColumn(format="percent")
-    config = {c: st.column_config.NumberColumn(format="localized") for c in money}
-    config.update({out.columns[-2]: pcfg, out.columns[-1]: pcfg})
-    shown, config = account.with_links(ctx, out, d["customer_id"], config)
-    st.dataframe(shown, hide_index=True, width="stretch", key="drill_table", column_config=config)
-    name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(ctx.t("conc.download_csv"), lambda: export.csv_bytes(out), f"{name}.csv", "text/csv",
-                       key="dl_csv", on_click="ignore", icon=":material/download:")
-    c2.download_button(ctx.t("conc.download_xlsx"), lambda: export.excel_bytes(out, name), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="dl_xlsx", on_click="ignore", icon=":material/table_view:")
+    for col in DRILL_MONEY:
+        out[ctx.t(f"conc.col.{col}")] = d[col].round(2).to_numpy()
+    out[ctx.t("conc.col.orders")] = d["orders"].to_numpy()
+    out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"].to_numpy()
+    out[ctx.t("conc.col.cum_share")] = d["value_share_cum"].to_numpy()
+    return out

@@ -139,12 +139,6 @@ def trust_warning(ctx, fit: dict) -> None:
                          min=clv.MIN_REPEAT_BUYERS))
 
 
-def names(ctx, df: pd.DataFrame) -> pd.Series:
-    if ctx.lang == "zh" and "name_zh" in df:
-        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
-    return df["name"].fillna(df["customer_id"])
-
-
 def _with_assignment(values: pd.DataFrame) -> pd.DataFrame:
     """values plus segment (name) and ka_type (comma-separated) from the stored assignment."""
     a = data.assignment()
@@ -174,7 +168,7 @@ def equity_figures(ctx, values: pd.DataFrame, fit: dict, group: str):
     eq = charts.interval_bars(by, "label", "equity", "equity_lo", "equity_hi",
                               {"title": ctx.t("ret.equity_by", group=ctx.t(f"ret.group.{group}")),
                                "x": money, "interval": interval}, ctx.lang, ctx.currency)
-    top = values.nlargest(15, "clv").assign(label=lambda d: names(ctx, d))
+    top = values.nlargest(15, "clv").assign(label=lambda d: i18n.customer_names(d, ctx.lang))
     tops = charts.interval_bars(top, "label", "clv", "clv_lo", "clv_hi",
                                 {"title": ctx.t("ret.top_clv"), "x": money, "interval": interval},
                                 ctx.lang, ctx.currency, color=charts.PALETTE["account_profit"])
@@ -200,7 +194,7 @@ def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
     risky = clv.at_risk(values)
     return pd.DataFrame({
         ctx.t("col.customer_id"): risky["customer_id"],
-        ctx.t("col.customer"): names(ctx, risky),
+        ctx.t("col.customer"): i18n.customer_names(risky, ctx.lang),
         ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
         ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
         ctx.t("ret.col.revenue"): risky["revenue"].round(2),

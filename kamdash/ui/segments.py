@@ -143,7 +143,7 @@ def segment_map(ctx, seg: Segmentation):
     feats = seg.features.iloc[idx]
     points = pd.DataFrame({"x": coords[idx, 0], "y": coords[idx, 1],
                            "segment": seg.result.labels["segment"].to_numpy()[idx],
-                           "value": feats["revenue"].to_numpy(), "account": present.names(ctx, feats).to_numpy()})
+                           "value": feats["revenue"].to_numpy(), "account": i18n.customer_names(feats, ctx.lang).to_numpy()})
     labels = {"title": ctx.t("seg.map.title"), "value": ctx.t("col.revenue"),
               "x": _axis_title(ctx, loadings["pc1"], explained[0]),
               "y": _axis_title(ctx, loadings["pc2"], explained[1])}
@@ -316,7 +316,7 @@ def without_links(ctx, df: pd.DataFrame) -> pd.DataFrame:
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
     links = data.customer_links(ctx.data_key)
     g = ka.group_rollup(seg.features, links)
-    names = present.names(ctx, links.set_index("customer_id").loc[g["group_id"]].reset_index())
+    names = i18n.customer_names(links.set_index("customer_id").loc[g["group_id"]].reset_index(), ctx.lang)
     table = pd.DataFrame({
         ctx.t("ka.col.group"): names.to_numpy(),
         ctx.t("ka.col.members"): g["members"], ctx.t("ka.col.active_members"): g["active_members"],

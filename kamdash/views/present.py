@@ -49,12 +49,6 @@ def pct(tx, x, digits: int = 0) -> str:
     return i18n.fmt_pct(x, tx.lang, digits)
 
 
-def names(tx, df: pd.DataFrame) -> pd.Series:
-    if tx.lang == "zh" and "name_zh" in df:
-        return df["name_zh"].where(df["name_zh"].notna() & (df["name_zh"] != ""), df["name"])
-    return df["name"].fillna(df["customer_id"]) if "name" in df else df["customer_id"]
-
-
 def slide_name(tx, slide_id: str, scenarios: dict | None = None) -> str:
     """Name of a storyline entry in the chooser (scenarios by their saved name)."""
     if slide_id.startswith(SCENARIO_PREFIX):
@@ -186,7 +180,7 @@ def whale_slide(tx, facts: pd.DataFrame) -> Slide:
     table = None
     worst = pareto.loss_makers(facts, WORST_ON_SLIDE)
     if not worst.empty:
-        table = pd.DataFrame({tx.t("col.customer"): names(tx, worst).to_numpy(),
+        table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(worst, tx.lang).to_numpy(),
                               tx.t("col.account_profit"): [tx.money(v) for v in worst["account_profit"]],
                               tx.t("conc.main_reason"): [tx.t(f"conc.reason.{v}") for v in worst["main_reason"]]})
     return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("present.whale.notes"))
@@ -241,7 +235,7 @@ def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame):
     shared by the Key accounts page and its slide."""
     pf = ka.portfolio(features, types)
     info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
-    pf["account"] = names(tx, info).to_numpy()
+    pf["account"] = i18n.customer_names(info, tx.lang).to_numpy()
     pf["types"] = types_text(tx, pf)
     labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
               "y": tx.t("ka.pf.y"), "value": tx.t("col.revenue"), "potential": tx.t("ka.pf.potential"),

@@ -76,13 +76,16 @@ def baseline(backend, filters: queries.Filters, last_month: date, first_month: d
     # tiers over every customer with an order that year, whatever the other filters
     t_cur = queries.tier_codes(backend, cur_f.start, cur_f.end, tier_cutoffs)[pos]
     t_prev = queries.tier_codes(backend, prev_f.start, prev_f.end, tier_cutoffs)[pos]
-    df["tier"] = np.asarray(["C", "A", "B", "C"])[np.where(t_cur > 0, t_cur, t_prev)]
+    # categoricals: no string per customer is built (tier code 0, no order that year, is C)
+    df["tier"] = pd.Categorical.from_codes(np.array([2, 0, 1, 2])[np.where(t_cur > 0, t_cur, t_prev)],
+                                           categories=["A", "B", "C"])
     if assignment is not None and len(assignment):
         df = df.merge(_assigned(assignment), on="customer_id", how="left")
         df["segment"] = df["segment"].fillna("").astype(str)
         df["ka_types"] = df["ka_types"].fillna("").astype(str)
     else:
-        df["segment"], df["ka_types"] = "", ""
+        none = pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=[""])
+        df["segment"], df["ka_types"] = none, none.copy()
     cells = whatif.cells(df)
     if assignment is not None and len(assignment):
         cells = whatif.retention_by_tier(cells)  # the assignment knows only today's customers

@@ -3,10 +3,11 @@ fixture database, and the value selector, the cut-offs and the tier filter chang
 
 import json
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
-from kamdash import queries
+from kamdash import i18n, queries
 from kamdash.analytics import pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.pages.conftest import metrics, page, switch_to_chinese
@@ -88,6 +89,24 @@ def test_numbers_equal_the_analytics_output(at, facts):
     expected = pareto.drilldown(facts, "revenue", tier="A")
     assert drill["ID"].tolist() == expected["customer_id"].tolist()
     assert drill["Revenue"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+
+
+def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, use_db, monkeypatch, tmp_path, facts):
+    from kamdash.ui import concentration as view
+
+    monkeypatch.setattr(view, "DRILL_ROWS_SHOWN", 7)
+    monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
+    use_db(small_db)
+    at = page("pages/concentration.py").run()
+    expected = pareto.drilldown(facts, "revenue", tier="A")
+    assert len(expected) > 7
+    drill = at.dataframe[3].value
+    assert drill["ID"].tolist() == expected["customer_id"].head(7).tolist()
+    assert any(f"{fmt_number(len(expected), 'en')} accounts; the first 7 are shown" in c.value for c in at.caption)
+    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en",
+                          label=lambda col, v: i18n.value_label(col, v, "en"))
+    full = view.drill_table(ctx, expected, "revenue")  # what the download buttons write
+    assert len(full) == len(expected) and full["ID"].tolist() == expected["customer_id"].tolist()
 
 
 def test_value_selector_changes_the_figures(at, facts):
