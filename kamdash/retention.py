@@ -111,7 +111,7 @@ def account_values(backend, fitres: dict, as_of: date, filters: queries.Filters,
             key, lambda: _values(fitres, vs, *queries.value_inputs(backend, as_of, unit, None)))
     table, pos = held
     if not filters.restricts_customers():
-        return table.copy()
+        return table.copy(deep=False)  # copy-on-write: a caller's change never reaches the held table
     return table[queries.customer_mask(backend, filters)[pos]].reset_index(drop=True)
 
 

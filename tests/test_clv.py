@@ -237,6 +237,20 @@ def test_put_fit_keeps_only_the_current_data_version(tmp_path):
     assert store.get_fit(user, "k1") is None and store.get_fit(user, "k2") == {"params": {"r": 2}}
 
 
+def test_a_fit_read_again_is_not_read_from_the_file_until_the_file_changes(tmp_path, monkeypatch):
+    user = tmp_path / "u.duckdb"
+    store.put_fit(user, "k", "v", {}, {"params": {"r": 1}})
+    assert store.get_fit(user, "k") == {"params": {"r": 1}}
+    opened = []
+    real = store._with_user_db
+    monkeypatch.setattr(store, "_with_user_db", lambda *a, **k: opened.append(1) or real(*a, **k))
+    first = store.get_fit(user, "k")
+    first["params"]["r"] = 99  # the caller's copy
+    assert store.get_fit(user, "k") == {"params": {"r": 1}} and opened == []
+    store.put_fit(user, "k", "v", {}, {"params": {"r": 2}})  # the same key, written anew (a refit)
+    assert store.get_fit(user, "k") == {"params": {"r": 2}} and len(opened) == 2
+
+
 def test_reading_and_using_a_persisted_fit_never_loads_pymc(tiny_db):
     """App start-up and page views stay light: PyMC/PyTensor load only when a fit is needed."""
     import subprocess

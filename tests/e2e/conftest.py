@@ -16,6 +16,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Playwright's default of 5 s per expectation is too short for a 2-core machine running the suite
+# next to other work (an account plan's text box once took longer to appear): 20 s unless a
+# test gives its own timeout.
+expect.set_options(timeout=20_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
