@@ -14,6 +14,7 @@ and seed always give the same data (``data_version`` and ``built_at`` aside).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -341,6 +342,47 @@ def _customer_table(c, months, month0, rng):
     return table, labels
 
 
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``f"{prefix}{n:0{width}d}"`` for every n >= 0 as an Arrow string array, built from the
+    digits with numpy (no Python string per row). Like Python's format, a number with more
+    digits than ``width`` keeps all of them (SQL's lpad would cut them off)."""
+    n = np.asarray(numbers, dtype=np.int64)
+    if n.size and n.min() < 0:
+        raise ValueError("ids are made of non-negative numbers")
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    ndig = np.full(n.shape, width, dtype=np.int64)
+    p = 10 ** width
+    while n.size and n.max() >= p:
+        ndig += n >= p
+        p *= 10
+    offsets = np.zeros(len(n) + 1, dtype=np.int64)
+    np.cumsum(len(head) + ndig, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    counts = np.unique(ndig)
+    for d in counts.tolist():  # the rows with d digits: one (rows x characters) block each
+        rows = None if len(counts) == 1 else np.flatnonzero(ndig == d)
+        rest = n.copy() if rows is None else n[rows]
+        if d <= 9:
+            rest = rest.astype(np.uint32)  # 32-bit division is much faster
+        block = np.empty((len(rest), len(head) + d), dtype=np.uint8)
+        block[:, :len(head)] = head
+        for j in range(len(head) + d - 1, len(head) - 1, -1):  # digits from the right
+            rest, digit = np.divmod(rest, 10)
+            block[:, j] = digit + 48
+        if rows is None:
+            data[:] = block.ravel()
+        else:
+            data[offsets[rows][:, None] + np.arange(block.shape[1])] = block
+    return pa.LargeStringArray.from_buffers(len(n), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
+
+
+def _repeat(text: str, count: int) -> pa.Array:
+    """``count`` copies of ``text`` as an Arrow string array."""
+    b = text.encode()
+    offsets = np.arange(count + 1, dtype=np.int32) * len(b)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(b * count))
+
+
 def _pick_rows(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Row-wise categorical draw: index of the first cumulative probability above u."""
     return (u[:, None] > cum).sum(axis=1)
@@ -401,7 +443,7 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
     cols = {
         "order_no": np.concatenate([order_no, r_order]),
         "line_no": np.concatenate([line_no, np.ones(r_n, dtype=np.int64)]),
-        "order_date": np.concatenate([dates, r_dates]),
+        "order_date": np.concatenate([dates, r_dates]).astype("datetime64[D]"),
         "cust": np.concatenate([lc, lc[ret]]),
         "prod": np.concatenate([prod, prod[ret]]),
         "quantity": np.concatenate([qty, r_qty]),
@@ -410,12 +452,16 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
         "revenue": np.concatenate([revenue, np.round(revenue[ret] * frac, 2)]),
         "cost": np.concatenate([cost, np.round(cost[ret] * frac, 2)]),
     }
+    # the rows of the batch in date order (then order and line number): dates close together
+    # share storage blocks
+    o = np.lexsort((cols["line_no"], cols["order_no"], cols["order_date"]))
+    cols = {k: v[o] for k, v in cols.items()}
     lines = pa.table({
-        "order_no": pa.array(cols["order_no"], pa.int64()),
+        "order_id": _ids("O", cols["order_no"], 9),
         "line_no": pa.array(cols["line_no"], pa.int32()),
-        "order_date": pa.array(cols["order_date"].astype("datetime64[D]"), pa.date32()),
-        "cust": pa.array(cols["cust"], pa.int64()),
-        "prod": pa.array(cols["prod"], pa.int64()),
+        "order_date": pa.array(cols["order_date"], pa.date32()),
+        "customer_id": _ids("C", cols["cust"] + 1, 6),
+        "product_id": _ids("P", cols["prod"] + 1, 4),
         "quantity": cols["quantity"],
         "unit_price": cols["unit_price"],
         "discount": cols["discount"],
@@ -447,9 +493,9 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
     for ct, arr in zip(schema.COST_TYPES, (visits, support, logistics, rebates)):
         ci, mi = np.nonzero(arr > 0.005)
         cts_parts.append(pa.table({
-            "cust": pa.array(idx[ci], pa.int64()),
+            "customer_id": _ids("C", idx[ci] + 1, 6),
             "month": pa.array((month0 + mi.astype("timedelta64[M]")).astype("datetime64[D]"), pa.date32()),
-            "cost_type": pa.array(np.full(len(ci), ct, dtype=object), pa.string()),
+            "cost_type": _repeat(ct, len(ci)),
             "amount": np.round(arr[ci, mi], 2),
         }))
     return lines, pa.concat_tables(cts_parts), n_orders + r_n
@@ -503,30 +549,34 @@ def generate(
         expected += float((lam.sum(axis=1) * (1 + c.lines_mu[idx])).sum())
     scale = target_lines / expected / (1 + float(np.mean(c.return_rate)))
 
-    order_base = 1
-    for bi, b0 in enumerate(range(0, customers, BATCH_CUSTOMERS)):
-        idx = np.arange(b0, min(customers, b0 + BATCH_CUSTOMERS))
-        brng = np.random.default_rng([seed, bi + 1])
-        batch_lines, batch_cts, used = _batch(
-            c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts, brng, order_base
-        )
-        order_base += used
-        con.execute(
-            """
-            INSERT INTO order_lines
-            SELECT 'O' || lpad(order_no::VARCHAR, 9, '0'), line_no, order_date,
-                   'C' || lpad((cust + 1)::VARCHAR, 6, '0'), 'P' || lpad((prod + 1)::VARCHAR, 4, '0'),
-                   quantity, unit_price, discount, revenue, cost
-            FROM batch_lines ORDER BY order_date, order_no, line_no
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO cost_to_serve
-            SELECT 'C' || lpad((cust + 1)::VARCHAR, 6, '0'), month, cost_type, amount
-            FROM batch_cts
-            """
-        )
+    starts = range(0, customers, BATCH_CUSTOMERS)
+
+    def make(bi: int, order_base: int):
+        """Batch ``bi`` and the order number the next batch starts at."""
+        idx = np.arange(starts[bi], min(customers, starts[bi] + BATCH_CUSTOMERS))
+        lines_b, cts_b, used = _batch(c, idx, months, month0, moy, scale, products, cat_offsets,
+                                      cat_counts, np.random.default_rng([seed, bi + 1]), order_base)
+        return lines_b, cts_b, order_base + used
+
+    # batch i+1 is drawn (numpy, in a thread) while DuckDB writes batch i: the two overlap on
+    # two cores; batches are written in order, so the tables are the same as drawn one by one
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-demo") as pool:
+        pending = pool.submit(make, 0, 1)
+        for bi in range(len(starts)):
+            batch_lines, batch_cts, next_base = pending.result()
+            if bi + 1 < len(starts):
+                pending = pool.submit(make, bi + 1, next_base)
+            _insert(con, "order_lines", batch_lines)
+            _insert(con, "cost_to_serve", batch_cts)
+            del batch_lines, batch_cts
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    con.register("demo_batch", rows)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM demo_batch")
+    finally:
+        con.unregister("demo_batch")
 
 
 def build_demo(
