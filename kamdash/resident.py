@@ -120,7 +120,8 @@ class Resident:
                     first_order=_days(t["first_order"]))
 
     def _load(self, month: date, cols: list[str]) -> dict[str, np.ndarray]:
-        # counts are stored as HUGEINT (128-bit): cast in the database, not through Python ints
+        # databases built before the numpy running totals store the counts as HUGEINT (128-bit;
+        # now BIGINT): cast in the database, not through Python ints
         sel = ", ".join(f"CAST({c} AS BIGINT) AS {c}" if c in COUNT_COLUMNS else c for c in cols)
         t = self._sql(f"SELECT ck, {sel} FROM customer_cum WHERE month = ?", [month])
         pos = t["ck"].to_numpy() - 1
