@@ -20,7 +20,7 @@ if pop.empty:
     st.stop()
 
 # 1. Readouts, Pareto and Lorenz curves
-r = pareto.readouts(pop[value])
+r = pareto.readouts(pareto.sorted_values(pop, value), ordered=True)
 view.readouts(ctx, r, value)
 if r["total"] > 0:
     view.curves(ctx, pop, value, r)
@@ -31,7 +31,7 @@ view.whale(ctx, facts, coverage)
 # 3. ABC tiers with adjustable cut-offs
 st.subheader(ctx.t("conc.tiers_header", value=view.value_name(ctx, value).lower()))
 cutoffs = view.cutoffs(ctx)
-view.tier_table(ctx, pareto.tier_summary(pareto.abc_tiers(pop, value, cutoffs)), value)
+view.tier_table(ctx, pareto.abc_summary(pop, value, cutoffs), value)
 st.caption(ctx.t("conc.tiers_caption"))
 
 # 4. Concentration over time, 5. breakdown by a dimension, 6. drill-down with downloads

@@ -260,6 +260,7 @@ def test_ranking_by_the_customer_key_equals_ranking_by_the_id_strings(rows, valu
     a = pareto.tier_summary(pareto.abc_tiers(pareto.numbers(pop_k), value))
     b = pareto.tier_summary(pareto.abc_tiers(pop_id, value).assign(tier=lambda d: d["tier"].astype(str)))
     pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(pareto.abc_summary(pop_k, value), b, check_exact=False, rtol=1e-12, atol=1e-9)
     # one sort for every readout equals each function on its own; breakdown equals a groupby
     same = lambda x, y: (math.isnan(x) and math.isnan(y)) or x == y  # noqa: E731
     r = pareto.readouts(pop_id[value])
@@ -295,6 +296,12 @@ def test_ranking_by_held_places_equals_ranking_by_sorting(small):
             assert pareto.ranked(a, value)["ck"].tolist() == pareto.ranked(b, value)["ck"].tolist()
             pd.testing.assert_frame_equal(pareto.tier_summary(pareto.abc_tiers(a, value)),
                                           pareto.tier_summary(pareto.abc_tiers(b, value)))
+            pd.testing.assert_frame_equal(pareto.abc_summary(a, value, (0.7, 0.9)),
+                                          pareto.tier_summary(pareto.abc_tiers(b, value, (0.7, 0.9))),
+                                          check_exact=False, rtol=1e-12)
+            r, want = pareto.readouts(pareto.sorted_values(a, value), ordered=True), pareto.readouts(b[value])
+            assert r.pop("top") == pytest.approx(want.pop("top"), rel=1e-12, nan_ok=True)
+            assert r == pytest.approx(want, rel=1e-12, nan_ok=True)  # sums in another order
             for tier in pareto.TIERS:
                 pd.testing.assert_frame_equal(pareto.drilldown(facts, value, tier=tier),
                                               pareto.drilldown(sorted_, value, tier=tier))

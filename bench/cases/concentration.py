@@ -26,8 +26,8 @@ def _summary(facts: pd.DataFrame, over: pd.DataFrame) -> dict:
     out = {}
     for value in pareto.VALUE_COLUMNS:
         pop = pareto.population(pareto.numbers(facts), value)
-        r = pareto.readouts(pop[value])
-        tiers = pareto.tier_summary(pareto.abc_tiers(pop, value))
+        r = pareto.readouts(pareto.sorted_values(pop, value), ordered=True)
+        tiers = pareto.abc_summary(pop, value)
         out[value] = {"customers": r["customers"], "total": r["total"],
                       **{f"top_{round(p * 100)}": v for p, v in r["top"].items()},
                       "for_80": r["for_target"], "gini": r["gini"], "hhi": r["hhi"],

@@ -259,9 +259,16 @@ def _for_share_sorted(v: np.ndarray, target: float) -> tuple[float, float]:
     return float(k), k / len(v)
 
 
+def sorted_values(facts: pd.DataFrame, value: str) -> np.ndarray:
+    """The customers' ``value`` sorted descending; without a sort when the frame has the held
+    places (``order_by``). For ``readouts(..., ordered=True)``."""
+    return facts[value].to_numpy(dtype=float)[order_by(facts, value)]
+
+
 def readouts(values, shares: tuple[float, ...] = TOP_SHARES,
-             target: float = TARGET_SHARE_DEFAULT) -> dict:
-    """The concentration readouts of a set of customer values.
+             target: float = TARGET_SHARE_DEFAULT, ordered: bool = False) -> dict:
+    """The concentration readouts of a set of customer values (``ordered``: already sorted
+    descending, e.g. by ``sorted_values``, so not sorted again).
 
     Keys: customers, total, top (dict p -> top p share), for_target (customers needed for
     ``target`` of the value), for_target_share (as a share of customers), gini, gini_signed
@@ -271,8 +278,9 @@ def readouts(values, shares: tuple[float, ...] = TOP_SHARES,
     v = _values(values)
     for p in (*shares, target):
         _check_p(p)
-    up = np.sort(v)  # one sort for every readout (each public function sorts on its own)
-    down = up[::-1]
+    # one sort for every readout (each public function sorts on its own)
+    down = v if ordered else np.sort(v)[::-1]
+    up = down[::-1]
     k, k_share = _for_share_sorted(down, target)
     neg = v[v < 0]
     return {
@@ -397,16 +405,42 @@ def abc_tiers(facts: pd.DataFrame, value: str = "revenue",
     value are always C. When the total is not positive every customer is C.
     Columns out: the columns of ``ranked`` plus tier.
     """
-    a, b = cutoffs
-    if not 0 < a < b <= 1:
-        raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
+    _check_cutoffs(cutoffs)
     r = ranked(facts, value)
-    before = r["share_before"].fillna(np.inf).to_numpy()
-    code = np.where(before < a * (1 - _EPS), 0, np.where(before < b * (1 - _EPS), 1, 2)).astype(np.int8)
-    code[~(r["value"].to_numpy() > 0)] = 2
+    code = _tier_codes(r["value"].to_numpy(), r["share_before"].to_numpy(), cutoffs)
     # categorical: the strings "A"/"B"/"C" are not built once per customer
     r["tier"] = pd.Categorical.from_codes(code, categories=list(TIERS))
     return r
+
+
+def _check_cutoffs(cutoffs: tuple[float, float]) -> None:
+    a, b = cutoffs
+    if not 0 < a < b <= 1:
+        raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
+
+
+def _tier_codes(v: np.ndarray, share_before: np.ndarray, cutoffs: tuple[float, float]) -> np.ndarray:
+    """Tier codes (0 = A, 1 = B, 2 = C) of customers ranked by value ``v`` descending."""
+    a, b = cutoffs
+    before = np.where(np.isnan(share_before), np.inf, share_before)
+    code = np.where(before < a * (1 - _EPS), 0, np.where(before < b * (1 - _EPS), 1, 2)).astype(np.int8)
+    code[~(v > 0)] = 2
+    return code
+
+
+def abc_summary(facts: pd.DataFrame, value: str = "revenue",
+                cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> pd.DataFrame:
+    """``tier_summary(abc_tiers(facts, value, cutoffs))`` without building the ranked frame:
+    the tiers are worked out on the ranked values and the sums are taken in the frame's own
+    order (they do not depend on it)."""
+    _check_cutoffs(cutoffs)
+    order = order_by(facts, value)
+    v = facts[value].to_numpy(dtype=float)[order]
+    total = float(v.sum())
+    share_before = (np.cumsum(v) / total - v / total) if total > 0 else np.full(len(v), np.nan)
+    codes = np.empty(len(v), dtype=np.int8)
+    codes[order] = _tier_codes(v, share_before, cutoffs)
+    return _tier_sums(codes, facts, facts[value])
 
 
 def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
@@ -418,8 +452,13 @@ def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     codes = t.cat.codes.to_numpy() if same else pd.Categorical(t, categories=list(TIERS)).codes
     if (codes < 0).any():
         raise ValueError("tiers must be A, B or C")
-    total = lambda col: np.bincount(codes, weights=tiers[col].to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
-    sums = {c: total(c) for c in ("revenue", "gross_profit", "account_profit", "value", "orders")}
+    return _tier_sums(codes, tiers, tiers["value"])
+
+
+def _tier_sums(codes: np.ndarray, frame: pd.DataFrame, value: pd.Series) -> pd.DataFrame:
+    total = lambda s: np.bincount(codes, weights=s.to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
+    sums = {c: total(frame[c]) for c in ("revenue", "gross_profit", "account_profit", "orders")}
+    sums["value"] = total(value)
     customers = np.bincount(codes, minlength=len(TIERS))
     orders = sums.pop("orders").astype("int64")
     n, rev, val = customers.sum(), sums["revenue"].sum(), sums["value"].sum()

@@ -135,7 +135,7 @@ def concentration_slide(tx, facts: pd.DataFrame) -> Slide:
     title = tx.t("present.slide.concentration")
     if pop.empty:
         return Slide(title, tx.t("present.no_customers"))
-    r = pareto.readouts(pop[value])
+    r = pareto.readouts(pareto.sorted_values(pop, value), ordered=True)
     vname = tx.t(f"series.{value}")
     headline = tx.t("present.conc.headline", p=pct(tx, TOP_SHARE), share=pct(tx, r["top"][TOP_SHARE]),
                     value=vname.lower() if tx.lang == "en" else vname)
