@@ -10,10 +10,13 @@ month of one column: ``N`` values, bound parameter for the month).
 
 One ``Resident`` per backend (a new database file gets a new backend, so nothing can go stale);
 month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB`` megabytes
-(default 512). Thread-safe: Streamlit sessions share the backend.
+(default 512, or 64 month columns when that is more: ``budget_bytes``). Thread-safe: Streamlit
+sessions share the backend.
 
-This is the deliberate exception to "cache only at the edge" (DESIGN.md): the arrays are data,
-not results; every figure is still computed on every filter change.
+This is the deliberate exception to "cache only at the edge" (DESIGN.md): what is held is data
+and what depends on the data alone (a period's tiers and places, each quarter's values sorted,
+account values from a stored fit), never anything that depends on the filters; every figure is
+still computed on every filter change.
 """
 
 from __future__ import annotations
@@ -41,8 +44,20 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
 
 
-def budget_bytes() -> int:
-    return int(float(os.environ.get("KAMDASH_RESIDENT_MB", "512")) * 1024 * 1024)
+BUDGET_MB_DEFAULT = 512
+BUDGET_COLUMNS_DEFAULT = 64  # at least this many month columns when KAMDASH_RESIDENT_MB is unset
+
+
+def budget_bytes(customers: int = 0) -> int:
+    """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 64 month columns of
+    ``customers`` (8 bytes each), whichever is larger: a page at 2M customers works on more
+    than 512 MB of columns (a period's 14 columns at two months, 12 quarters sorted for the
+    concentration over time), and a cache smaller than what one page works on re-reads
+    columns on every filter change."""
+    raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
+    if raw:
+        return int(float(raw) * 1024 * 1024)
+    return max(BUDGET_MB_DEFAULT * 1024 * 1024, BUDGET_COLUMNS_DEFAULT * 8 * customers)
 
 
 def to_datetime64(days: np.ndarray) -> np.ndarray:
@@ -80,11 +95,17 @@ class Resident:
 
     def __init__(self, backend, budget: int | None = None):
         self._backend = weakref.ref(backend)
-        self._budget = budget_bytes() if budget is None else budget
+        self._fixed_budget = budget
         self._lock = threading.Lock()
         self._cols: OrderedDict[tuple[date, str], np.ndarray] = OrderedDict()
         self._bytes = 0
         self._small: dict = {}
+
+    @property
+    def _budget(self) -> int:
+        if self._fixed_budget is None:
+            self._fixed_budget = budget_bytes(self.keys.n)
+        return self._fixed_budget
 
     @property
     def keys(self) -> Keys:
@@ -153,12 +174,13 @@ class Resident:
         missing = [c for c in cols if c not in have]
         if missing:
             loaded = self._load(month, missing)
+            budget = self._budget  # outside the lock: the first call reads the keys
             with self._lock:
                 for c, a in loaded.items():
                     if (month, c) not in self._cols:
                         self._cols[(month, c)] = a
                         self._bytes += a.nbytes
-                while self._bytes > self._budget and len(self._cols) > len(cols):
+                while self._bytes > budget and len(self._cols) > len(cols):
                     _, old = self._cols.popitem(last=False)
                     self._bytes -= _nbytes(old)
             have.update(loaded)
@@ -183,11 +205,12 @@ class Resident:
                 self._cols.move_to_end(key)
                 return self._cols[key]
         value = make()
+        budget = self._budget  # outside the lock: the first call reads the keys
         with self._lock:
             if key not in self._cols:
                 self._cols[key] = value
                 self._bytes += _nbytes(value)
-            while self._bytes > self._budget and len(self._cols) > 1:
+            while self._bytes > budget and len(self._cols) > 1:
                 _, old = self._cols.popitem(last=False)
                 self._bytes -= _nbytes(old)
         return value

@@ -70,6 +70,14 @@ def test_tier_filter_mask_equals_the_sql_tier_members(small):
     assert sorted(r.keys.customer_id[queries.customer_mask(small, f)]) == sorted(members)
 
 
+def test_budget_grows_with_the_customers_unless_set(monkeypatch):
+    monkeypatch.delenv("KAMDASH_RESIDENT_MB", raising=False)
+    assert resident.budget_bytes(200_000) == 512 * 1024 * 1024  # 64 columns are 102 MB
+    assert resident.budget_bytes(2_000_000) == 64 * 8 * 2_000_000  # 1 GB: more than 512 MB
+    monkeypatch.setenv("KAMDASH_RESIDENT_MB", "100")
+    assert resident.budget_bytes(2_000_000) == 100 * 1024 * 1024
+
+
 def test_answers_are_the_same_after_the_cache_evicts_everything(small_db):
     """A budget of one byte keeps nothing between calls: every month column is read again, and
     the numbers must not change."""
