@@ -105,7 +105,7 @@ def fmt_ratio(a, b) -> str:
 
 
 def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
-        server: bool = False) -> list[dict]:
+        server: bool = False, fits: bool = True) -> list[dict]:
     cases = load_cases()
     names = case_names or sorted(cases)
     rows = []
@@ -154,7 +154,7 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
                              "kamdash_s": r.get("median_s"), "kamdash_rss_mb": r.get("rss_mb"),
                              "error": r.get("error")})
                 print(f"  {rows[-1]['what']}: kamdash {fmt_ms(rows[-1]['kamdash_s'])}", flush=True)
-            if hasattr(mod, "fit_step"):
+            if hasattr(mod, "fit_step") and fits:
                 f = child({"kind": "fit", "case": name, "db": db["path"], "runs": runs})
                 rows.append({"size": size, "what": f"{name}: fit (cold / warm median)",
                              "kamdash_s": f.get("warm_s"), "cold_s": f.get("cold_s"),
@@ -224,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-server", action="store_true",
                     help="skip the real server opened in headless Chromium (needs Playwright and Chromium)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    ap.add_argument("--no-fits", action="store_true",
+                    help="skip the model fits (cold + warm: minutes each at 100M); a stored fit is still used")
     ap.add_argument("--pandas-all", action="store_true",
                     help=f"run the pandas baseline above {PANDAS_UP_TO:,} lines too (needs ~5 GB per 10M)")
     args = ap.parse_args(argv)
@@ -235,7 +237,7 @@ def main(argv=None) -> int:
         ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
     t0 = time.time()
     rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages,
-               args.pandas_all, not (args.no_pages or args.no_server))
+               args.pandas_all, not (args.no_pages or args.no_server), not args.no_fits)
     text = report(rows, machine_facts(), max(args.runs, 5))
     print("\n" + text)
     if not args.no_record:

@@ -55,6 +55,9 @@ def test_pandas_baseline_is_not_run_above_10m_unless_asked(monkeypatch):
     calls.clear()
     harness.run(["50M"], ["overview"], 5, pages=False, pandas_all=True)
     assert [c["impl"] for c in calls if c["kind"] == "step"] == ["kamdash", "pandas"]
+    calls.clear()  # --no-fits: the retention case's fit is not timed, its step still is
+    harness.run(["50M"], ["retention"], 5, pages=False, fits=False)
+    assert [c["kind"] for c in calls] == ["step"]
 
 
 def test_report_states_ratios():
