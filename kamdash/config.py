@@ -50,12 +50,29 @@ SETTINGS: dict[str, Setting] = {
         "(server.maxUploadSize, 200 MB by default) applies too; import larger files with "
         "`python -m kamdash import`, which has no size limit.",
     ),
+    "query_memory": Setting(
+        "KAMDASH_QUERY_MEMORY",
+        "1GB",
+        "Most memory DuckDB may use for the dashboard's queries (it spills to disk beyond it), "
+        "e.g. 1GB or 512MB. The per-customer arrays kamdash keeps in memory come on top "
+        "(KAMDASH_RESIDENT_MB).",
+    ),
     "language": Setting(
         "KAMDASH_LANGUAGE",
         "en",
         "Language the dashboard opens in: en or zh (users can switch in the sidebar).",
     ),
 }
+
+
+def memory_size(env: str, raw: str) -> str:
+    """``raw`` when it is a DuckDB memory size such as 4GB or 512MB, else a ValueError naming
+    ``env``."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
+        raise ValueError(f"{env}={raw!r}: expected a size such as 4GB or 512MB")
+    return raw
 
 
 def db_target() -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from kamdash import resident, schema
+from kamdash import config, resident, schema
 from kamdash.analytics import pareto
 
 # The filterable customer attributes: column in customer_month -> Filters field.
@@ -119,10 +119,18 @@ def to_frame(expr) -> pd.DataFrame:
 
 
 def connect(target: str):
-    """Open the sales database read-only: a DuckDB file path or an Ibis URL."""
+    """Open the sales database read-only: a DuckDB file path or an Ibis URL. DuckDB may use at
+    most ``KAMDASH_QUERY_MEMORY`` (1 GB by default; its own default is 80% of the RAM, which
+    an unfiltered query over 100M order lines took, next to the arrays held in memory)."""
     if "://" in target:
-        return ibis.connect(target, read_only=True) if target.startswith("duckdb") else ibis.connect(target)
-    return ibis.duckdb.connect(database=target, read_only=True)
+        backend = ibis.connect(target, read_only=True) if target.startswith("duckdb") else ibis.connect(target)
+    else:
+        backend = ibis.duckdb.connect(database=target, read_only=True)
+    if backend.name == "duckdb":
+        s = config.SETTINGS["query_memory"]
+        limit = config.memory_size(s.env, s.get())  # validated: digits and a unit only
+        backend.con.execute(f"SET memory_limit = '{limit}'")
+    return backend
 
 
 def apply_filters(t, filters: Filters, month_col: str = "month"):

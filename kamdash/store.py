@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kamdash import schema
+from kamdash import config, schema
 
 
 class StoreError(Exception):
@@ -348,9 +347,10 @@ def build_memory_limit() -> str:
         except (ValueError, OSError, AttributeError):  # not a POSIX system
             ram_gb = 10 * BUILD_MEMORY_DEFAULT_GB
         return f"{max(0.5, min(BUILD_MEMORY_DEFAULT_GB, 0.4 * ram_gb)):.1f}GB"
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", raw):
-        raise StoreError(f"KAMDASH_BUILD_MEMORY={raw!r}: expected a size such as 4GB or 512MB")
-    return raw
+    try:
+        return config.memory_size("KAMDASH_BUILD_MEMORY", raw)
+    except ValueError as e:
+        raise StoreError(str(e)) from None
 
 
 def build_sales_db(
