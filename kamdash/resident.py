@@ -157,9 +157,11 @@ class Resident:
             out[c] = a
         return out
 
-    def at(self, month: date | None, *cols: str) -> dict[str, np.ndarray]:
+    def at(self, month: date | None, *cols: str, hold: bool = True) -> dict[str, np.ndarray]:
         """The running totals of ``cols`` at the end of ``month`` for every customer (zeros, or
-        NO_DATE for dates, before its first month; all zeros for ``None``). Do not modify."""
+        NO_DATE for dates, before its first month; all zeros for ``None``). Do not modify.
+        ``hold=False``: a column not held already is read but not kept (for values derived
+        once and kept themselves, so that reading them does not push out what pages use)."""
         bad = [c for c in cols if c not in schema.CUMULATIVE_COLUMNS and c not in DATE_COLUMNS]
         if bad:
             raise ValueError(f"not a running-total column: {bad}")
@@ -172,7 +174,9 @@ class Resident:
             for c in have:
                 self._cols.move_to_end((month, c))
         missing = [c for c in cols if c not in have]
-        if missing:
+        if missing and not hold:
+            have.update(self._load(month, missing))
+        elif missing:
             loaded = self._load(month, missing)
             budget = self._budget  # outside the lock: the first call reads the keys
             with self._lock:
@@ -221,7 +225,8 @@ class Resident:
         ``before`` up to ``end``, for every customer whose ``population`` column (``rows``:
         any activity, ``orders``: an order) is positive then. Filters select from it."""
         def make():
-            p = self.period(end, before, value, population)
+            # the quarter's month columns are not kept: the sorted values are
+            p = self.period(end, before, value, population, hold=False)
             pos = np.flatnonzero(p[population] > 0)
             order = np.argsort(p[value][pos])  # ties do not change the sums taken from it
             return p[value][pos][order], pos[order].astype(np.int32)
@@ -353,11 +358,11 @@ class Resident:
         return keep
 
     def period(self, end: date | None, before: date | None, *cols: str,
-               idx: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               idx: np.ndarray | None = None, hold: bool = True) -> dict[str, np.ndarray]:
         """Per customer, ``cols`` summed over the months after ``before`` up to ``end`` (money
         snapped: see ``snap``); all zeros when ``end`` is None. With ``idx`` (customer
         positions), only those customers, in that order (cheaper than all, then a selection)."""
-        e, b = self.at(end, *cols), self.at(before, *cols)
+        e, b = self.at(end, *cols, hold=hold), self.at(before, *cols, hold=hold)
         out = {}
         for c in cols:
             hi, lo = (e[c], b[c]) if idx is None else (e[c][idx], b[c][idx])

@@ -70,6 +70,16 @@ def test_tier_filter_mask_equals_the_sql_tier_members(small):
     assert sorted(r.keys.customer_id[queries.customer_mask(small, f)]) == sorted(members)
 
 
+def test_quarters_sorted_for_the_trend_do_not_keep_their_month_columns(small_db):
+    """The concentration trend reads two month columns per quarter to sort each quarter once;
+    keeping those columns too pushed a page's own columns out of the budget at 1M customers."""
+    b = queries.connect(str(small_db))
+    want = queries.concentration_over_time(b, Filters(), "revenue")
+    held = list(resident.of(b)._cols)
+    assert held and all(k[0] == "sorted" for k in held)
+    pd.testing.assert_frame_equal(queries.concentration_over_time(b, Filters(), "revenue"), want)
+
+
 def test_budget_grows_with_the_customers_unless_set(monkeypatch):
     monkeypatch.delenv("KAMDASH_RESIDENT_MB", raising=False)
     assert resident.budget_bytes(200_000) == 512 * 1024 * 1024  # 64 columns are 102 MB
