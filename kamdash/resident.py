@@ -45,15 +45,15 @@ TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
 
 
 BUDGET_MB_DEFAULT = 512
-BUDGET_COLUMNS_DEFAULT = 64  # at least this many month columns when KAMDASH_RESIDENT_MB is unset
+BUDGET_COLUMNS_DEFAULT = 96  # at least this many month columns when KAMDASH_RESIDENT_MB is unset
 
 
 def budget_bytes(customers: int = 0) -> int:
-    """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 64 month columns of
-    ``customers`` (8 bytes each), whichever is larger: a page at 2M customers works on more
-    than 512 MB of columns (a period's 14 columns at two months, 12 quarters sorted for the
-    concentration over time), and a cache smaller than what one page works on re-reads
-    columns on every filter change."""
+    """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 96 month columns of
+    ``customers`` (8 bytes each), whichever is larger: the concentration page switching
+    between two periods works on about 75 columns' worth (a period's 14 columns at two months
+    each, each quarter sorted for the trend, the places), and a cache smaller than that
+    re-reads and re-sorts columns on every filter change (at 1M customers, 512 MB)."""
     raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
     if raw:
         return int(float(raw) * 1024 * 1024)

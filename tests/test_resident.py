@@ -82,8 +82,8 @@ def test_quarters_sorted_for_the_trend_do_not_keep_their_month_columns(small_db)
 
 def test_budget_grows_with_the_customers_unless_set(monkeypatch):
     monkeypatch.delenv("KAMDASH_RESIDENT_MB", raising=False)
-    assert resident.budget_bytes(200_000) == 512 * 1024 * 1024  # 64 columns are 102 MB
-    assert resident.budget_bytes(2_000_000) == 64 * 8 * 2_000_000  # 1 GB: more than 512 MB
+    assert resident.budget_bytes(200_000) == 512 * 1024 * 1024  # 96 columns are 154 MB
+    assert resident.budget_bytes(2_000_000) == 96 * 8 * 2_000_000  # 1.5 GB: more than 512 MB
     monkeypatch.setenv("KAMDASH_RESIDENT_MB", "100")
     assert resident.budget_bytes(2_000_000) == 100 * 1024 * 1024
 
