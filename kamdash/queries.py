@@ -368,9 +368,9 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     active_months, first_order_date, last_order_date, place_revenue, place_gross_profit,
     place_account_profit (the customer's place in the period's order of every customer by
     that value, descending, ties by id: ``pareto.order_by`` ranks by it without a sort), plus
-    (when ``attributes``) name,
-    name_zh, customer_type, sector, region, city, account_manager, parent_id, as categoricals
-    (compare and group them as strings; ``i18n.customer_names`` gives the names to show).
+    (when ``attributes``) name, name_zh, customer_type, sector, region, city, account_manager,
+    parent_id, as categoricals (compare and group them as strings; ``i18n.customer_names``
+    gives the names to show).
     ``active_months`` counts months with an order. Ordered by revenue descending, ties by
     customer_id. Read from the running totals (``period_customers``); the tests check it
     against customer_month and plain pandas.
@@ -379,7 +379,7 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     r = resident.of(backend)
     bounds = _period_bounds(backend, filters)
     pos = df["ck"].to_numpy() - 1
-    places = {f"place_{v}": r.places(*bounds, v)[pos] for v in ("revenue", "gross_profit", "account_profit")}
+    places = {f"place_{v}": r.places(*bounds, v)[pos] for v in pareto.VALUE_COLUMNS}
     order = pareto.in_place_order(places["place_revenue"])
     df = pd.concat([df.take(order).reset_index(drop=True),
                     pd.DataFrame({c: p[order] for c, p in places.items()})], axis=1)
