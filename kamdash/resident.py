@@ -10,7 +10,7 @@ month of one column: ``N`` values, bound parameter for the month).
 
 One ``Resident`` per backend (a new database file gets a new backend, so nothing can go stale);
 month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB`` megabytes
-(default 512, or 64 month columns when that is more: ``budget_bytes``). Thread-safe: Streamlit
+(default 512, or 96 month columns when that is more: ``budget_bytes``). Thread-safe: Streamlit
 sessions share the backend.
 
 This is the deliberate exception to "cache only at the edge" (DESIGN.md): what is held is data
@@ -35,11 +35,11 @@ import pyarrow.compute as pc
 
 from kamdash import schema
 from kamdash.analytics.pareto import in_place_order, rank_order
+from kamdash.store import NO_DATE, date_days
 
 DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
 DATE_COLUMNS = ("last_order", "first_after")
-NO_DATE = np.iinfo(np.int32).min  # days since 1970 of a missing date
-COUNT_COLUMNS = ("orders", "order_days", "lines", "rows", "active_months")
+COUNT_COLUMNS = schema.CUMULATIVE_COUNTS
 _EPOCH = np.datetime64("1970-01-01", "D")
 TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
 
@@ -138,7 +138,7 @@ class Resident:
         ids = pd.array(pa.chunked_array([t["customer_id"].combine_chunks()]), dtype="str") if len(cid) \
             else pd.array([], dtype="str")
         return Keys(customer_id=cid, ids=ids, codes=codes,
-                    first_order=_days(t["first_order"]))
+                    first_order=date_days(t["first_order"]))
 
     def _load(self, month: date, cols: list[str]) -> dict[str, np.ndarray]:
         # databases built before the numpy running totals store the counts as HUGEINT (128-bit;
@@ -150,7 +150,7 @@ class Resident:
         for c in cols:
             if c in DATE_COLUMNS:
                 a = np.full(self.keys.n, NO_DATE, dtype=np.int32)
-                a[pos] = _days(t[c])
+                a[pos] = date_days(t[c])
             else:
                 a = np.zeros(self.keys.n, dtype=np.int64 if c in COUNT_COLUMNS else np.float64)
                 a[pos] = t[c].to_numpy(zero_copy_only=False)
@@ -204,10 +204,9 @@ class Resident:
     def derived(self, key: tuple, make) -> tuple:
         """Values derived from the data (not from filters), kept in the same cache: a tuple of
         numpy arrays and pandas frames."""
-        with self._lock:
-            if key in self._cols:
-                self._cols.move_to_end(key)
-                return self._cols[key]
+        value = self.held(key)
+        if value is not None:
+            return value
         value = make()
         budget = self._budget  # outside the lock: the first call reads the keys
         with self._lock:
@@ -433,12 +432,6 @@ def order_desc(values: np.ndarray, limit: int | None = None) -> np.ndarray:
         cand = np.flatnonzero(v >= cut)  # ties at the cut included, in position order
         return cand[order_desc(v[cand])][:limit]
     return rank_order(v, np.arange(len(v)))
-
-
-def _days(col: pa.ChunkedArray) -> np.ndarray:
-    """A DATE column as int32 days since 1970, NO_DATE for nulls."""
-    days = pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), NO_DATE)
-    return days.to_numpy().astype(np.int32)
 
 
 # Keyed by the backend object's identity, not by equality: ibis backends compare equal when they

@@ -90,6 +90,7 @@ DERIVED_TABLES = ("customer_month", "customer_key", "customer_cum", "month_cube"
 # ``rows`` and ``active_months``); see store.derive_cumulative.
 CUMULATIVE_COLUMNS = ("revenue", "cost", "gross_profit", "discount", "returns", "cost_to_serve",
                       "account_profit", "orders", "order_days", "lines", "rows", "active_months")
+CUMULATIVE_COUNTS = ("orders", "order_days", "lines", "rows", "active_months")  # BIGINT; the rest DOUBLE
 
 # customer_month: one row per customer and calendar month with any order or cost-to-serve.
 # Customer attributes are copied in so that filters never need a join.

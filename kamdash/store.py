@@ -217,16 +217,15 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
     _customer_cum(con)
 
 
-CUM_COUNTS = ("orders", "order_days", "lines", "rows", "active_months")
-NO_DAY = np.iinfo(np.int32).min  # a missing date, as days since 1970
+NO_DATE = np.iinfo(np.int32).min  # a missing date, as days since 1970
 CUM_SCHEMA = pa.schema([("ck", pa.int32()), ("month", pa.date32())]
-                       + [(c, pa.int64() if c in CUM_COUNTS else pa.float64()) for c in schema.CUMULATIVE_COLUMNS]
+                       + [(c, pa.int64() if c in schema.CUMULATIVE_COUNTS else pa.float64()) for c in schema.CUMULATIVE_COLUMNS]
                        + [("last_order", pa.date32()), ("first_after", pa.date32())])
 
 
-def _days(col) -> np.ndarray:
-    """A date column as int32 days since 1970, NO_DAY where missing."""
-    return pc.fill_null(col.cast(pa.int32()), NO_DAY).to_numpy()
+def date_days(col) -> np.ndarray:
+    """A DATE column (Arrow) as int32 days since 1970, NO_DATE where missing."""
+    return pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), NO_DATE).to_numpy().astype(np.int32)
 
 
 def _month_index(col: str, base: int) -> str:
@@ -240,9 +239,10 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     of that month are added in and one row per customer whose first month has passed is
     written, so the table comes out in (month, ck) order without sorting it, and no window
     function runs over the dense customer x month grid. Memory: the running totals (~100 bytes
-    per customer), one month of rows, and the rows with an order (12 bytes each). ``first_after`` (earliest order date
-    in a later month) comes from one backward pass over the rows with an order: for each such
-    row, the first order date of the customer's next month with an order.
+    per customer), one month of rows, and the rows with an order (12 bytes each).
+    ``first_after`` (earliest order date in a later month) comes from one backward pass over
+    the rows with an order: for each such row, the first order date of the customer's next
+    month with an order.
     """
     lo, hi = con.execute("SELECT min(month), max(month) FROM customer_month").fetchall()[0]
     if lo is None:
@@ -263,20 +263,20 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     # month with an order (backward pass); ``nxt`` then starts at each customer's first order
     t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
                 f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
-    f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), _days(t["d"])
+    f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
     del t
     f_order = np.argsort(f_m.astype(np.int16) if n_months < 2**15 else f_m, kind="stable")  # radix sort
     f_bounds = np.searchsorted(f_m[f_order], np.arange(n_months + 1))
     f_next = np.empty(len(f_ck), dtype=np.int32)
-    nxt = np.full(n + 1, NO_DAY, dtype=np.int32)
+    nxt = np.full(n + 1, NO_DATE, dtype=np.int32)
     for m in range(n_months - 1, -1, -1):
         r = f_order[f_bounds[m]:f_bounds[m + 1]]
         f_next[r] = nxt[f_ck[r]]
         nxt[f_ck[r]] = f_day[r]
 
-    run = {c: np.zeros(n + 1, dtype=np.int64 if c in CUM_COUNTS else np.float64)
+    run = {c: np.zeros(n + 1, dtype=np.int64 if c in schema.CUMULATIVE_COUNTS else np.float64)
            for c in schema.CUMULATIVE_COLUMNS}
-    last = np.full(n + 1, NO_DAY, dtype=np.int32)
+    last = np.full(n + 1, NO_DATE, dtype=np.int32)
     month0 = np.datetime64(lo, "M")
     stored = [c for c in schema.CUMULATIVE_COLUMNS if c not in ("rows", "active_months")]
     reader = con.cursor()  # the months are read while the table is being written
@@ -292,7 +292,7 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
                 run[c][ck] += pc.fill_null(t[c], 0).to_numpy()
             run["rows"][ck] += 1
             run["active_months"][ck] += pc.fill_null(t["orders"], 0).to_numpy() > 0
-            last[ck] = np.maximum(last[ck], _days(t["last_order_date"]))
+            last[ck] = np.maximum(last[ck], date_days(t["last_order_date"]))
             r = f_order[f_bounds[m]:f_bounds[m + 1]]
             nxt[f_ck[r]] = f_next[r]
             keys = np.flatnonzero(first_month <= m)
@@ -300,7 +300,7 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
             for c in schema.CUMULATIVE_COLUMNS:
                 out[c] = run[c][keys]
             for name, days in (("last_order", last[keys]), ("first_after", nxt[keys])):
-                out[name] = pa.array(days, pa.int32(), mask=days == NO_DAY).cast(pa.date32())
+                out[name] = pa.array(days, pa.int32(), mask=days == NO_DATE).cast(pa.date32())
             yield from pa.table(out).cast(CUM_SCHEMA).to_batches()
 
     # written by one CREATE TABLE AS from a stream of months: many INSERTs of the same rows
