@@ -428,7 +428,6 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
     discount = np.round(gross * disc_rate, 2)
     revenue = np.round(gross - discount, 2)
     cost = np.round(qty * unit_cost, 2)
-    order_no = order_base + l_order
     dates = o_date[l_order]
 
     # returns: a later order that sends part of a line back (goods come back at cost)
@@ -438,30 +437,37 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
     frac = r_qty / qty[ret]
     end_day = (month0 + np.timedelta64(months, "M")).astype("datetime64[D]") - 1
     r_dates = np.minimum(dates[ret] + rng.integers(5, 60, r_n).astype("timedelta64[D]"), end_day)
-    r_order = order_base + n_orders + np.arange(r_n)
 
-    cols = {
-        "order_no": np.concatenate([order_no, r_order]),
-        "line_no": np.concatenate([line_no, np.ones(r_n, dtype=np.int64)]),
-        "order_date": np.concatenate([dates, r_dates]).astype("datetime64[D]"),
-        "cust": np.concatenate([lc, lc[ret]]),
-        "prod": np.concatenate([prod, prod[ret]]),
-        "quantity": np.concatenate([qty, r_qty]),
-        "unit_price": np.concatenate([unit_price, unit_price[ret]]),
-        "discount": np.concatenate([discount, np.round(discount[ret] * frac, 2)]),
-        "revenue": np.concatenate([revenue, np.round(revenue[ret] * frac, 2)]),
-        "cost": np.concatenate([cost, np.round(cost[ret] * frac, 2)]),
-    }
     # the rows of the batch in date order (then order and line number): dates close together
-    # share storage blocks
-    o = np.lexsort((cols["line_no"], cols["order_no"], cols["order_date"]))
-    cols = {k: v[o] for k, v in cols.items()}
+    # share storage blocks. An order's lines are consecutive and numbered from 1, and the return
+    # orders (one line each) are numbered after the batch's orders, so a stable sort of the
+    # orders by date (a radix sort of 16-bit day numbers) orders the lines too
+    o_all_date = np.concatenate([o_date, r_dates]).astype("datetime64[D]").astype(np.int64)
+    o_all_date -= o_all_date.min(initial=0)
+    by_date = np.argsort(o_all_date.astype(np.int16) if o_all_date.max(initial=0) < 2**15 else o_all_date,
+                         kind="stable")
+    o_lines = np.concatenate([n_lines, np.ones(r_n, dtype=np.int64)])[by_date]
+    o_first = np.concatenate([starts, n_l + np.arange(r_n)])[by_date]
+    o = np.repeat(o_first - (np.cumsum(o_lines) - o_lines), o_lines) + np.arange(n_l + r_n)
+    cols = {
+        "order": np.repeat(by_date, o_lines),  # order index in the batch (order number - order_base)
+        "line_no": np.concatenate([line_no, np.ones(r_n, dtype=np.int64)])[o],
+        "order_date": np.concatenate([dates, r_dates]).astype("datetime64[D]")[o],
+        "cust": np.concatenate([o_cust[l_order], o_cust[l_order][ret]])[o],  # index in idx
+    }
+    for name, values in (("prod", prod), ("unit_price", unit_price)):
+        cols[name] = np.concatenate([values, values[ret]])[o]
+    cols["quantity"] = np.concatenate([qty, r_qty])[o]
+    for name, values in (("discount", discount), ("revenue", revenue), ("cost", cost)):
+        cols[name] = np.concatenate([values, np.round(values[ret] * frac, 2)])[o]
+    # ids: each distinct one built once, then taken per row
+    cust_ids = _ids("C", idx + 1, 6)
     lines = pa.table({
-        "order_id": _ids("O", cols["order_no"], 9),
+        "order_id": _ids("O", order_base + np.arange(n_orders + r_n), 9).take(cols["order"]),
         "line_no": pa.array(cols["line_no"], pa.int32()),
         "order_date": pa.array(cols["order_date"], pa.date32()),
-        "customer_id": _ids("C", cols["cust"] + 1, 6),
-        "product_id": _ids("P", cols["prod"] + 1, 4),
+        "customer_id": cust_ids.take(cols["cust"]),
+        "product_id": _ids("P", np.arange(len(products["list_price"])) + 1, 4).take(cols["prod"]),
         "quantity": cols["quantity"],
         "unit_price": cols["unit_price"],
         "discount": cols["discount"],
@@ -490,15 +496,63 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
             q_rev[:, m] = rev_cm[:, max(0, m - 2) : m + 1].sum(axis=1)
     rebates = np.maximum(q_rev, 0) * rebate_rate[:, None]
     cts_parts = []
+    cts_cm = np.zeros((k, months))  # the customer-month's cost-to-serve rows added up
     for ct, arr in zip(schema.COST_TYPES, (visits, support, logistics, rebates)):
         ci, mi = np.nonzero(arr > 0.005)
+        amount = np.round(arr[ci, mi], 2)
         cts_parts.append(pa.table({
-            "customer_id": _ids("C", idx[ci] + 1, 6),
+            "customer_id": cust_ids.take(ci),
             "month": pa.array((month0 + mi.astype("timedelta64[M]")).astype("datetime64[D]"), pa.date32()),
             "cost_type": _repeat(ct, len(ci)),
-            "amount": np.round(arr[ci, mi], 2),
+            "amount": amount,
         }))
-    return lines, pa.concat_tables(cts_parts), n_orders + r_n
+        cts_cm[ci, mi] += amount
+    has_cts = np.zeros((k, months), dtype=bool)
+    for arr in (visits, support, logistics, rebates):
+        has_cts |= arr > 0.005
+    staged = _staged_months(cols, cust_ids, month0, months, k, has_cts.ravel(), cts_cm.ravel())
+    return lines, pa.concat_tables(cts_parts), staged, n_orders + r_n
+
+
+def _staged_months(cols, cust_ids, month0, months, k, has_cts, cts_cm) -> pa.Table:
+    """The batch's totals per customer and month, as ``store.derive`` would add them up from its
+    order lines and cost-to-serve rows (``store.STAGED_COLUMNS``): one row per customer-month
+    with a line or a cost-to-serve row. Every line of an order has the order's date, so the
+    orders and the order days of a customer-month are counted per order."""
+    g = k * months
+    day = cols["order_date"]
+    m = (day.astype("datetime64[M]") - month0).astype(np.int64)
+    key = cols["cust"] * months + m  # customer (in the batch) x month of every line
+    revenue = cols["revenue"]
+    lines = np.bincount(key, minlength=g)
+    sums = {name: np.bincount(key, weights=w, minlength=g) for name, w in (
+        ("revenue", revenue), ("cost", cols["cost"]), ("discount", cols["discount"]),
+        ("returns", np.where(revenue < 0, -revenue, 0.0)))}
+    first = np.ones(len(key), dtype=bool)  # the first line of every order (lines are in order)
+    first[1:] = cols["order"][1:] != cols["order"][:-1]
+    o_key, o_day = key[first], day[first].astype(np.int64)
+    orders = np.bincount(o_key, minlength=g)
+    dom = (day[first] - day[first].astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+    seen = np.zeros(g * 32, dtype=bool)
+    seen[o_key * 32 + dom] = True
+    order_days = seen.reshape(g, 32).sum(axis=1)
+    lo = np.full(g, np.iinfo(np.int64).max)
+    hi = np.full(g, np.iinfo(np.int64).min)
+    np.minimum.at(lo, o_key, o_day)
+    np.maximum.at(hi, o_key, o_day)
+    rows = np.flatnonzero((lines > 0) | has_cts)
+    none = lines[rows] == 0
+    return pa.table({
+        "customer_id": cust_ids.take(rows // months),
+        "month": pa.array((month0 + (rows % months).astype("timedelta64[M]")).astype("datetime64[D]"), pa.date32()),
+        **{name: sums[name][rows] for name in ("revenue", "cost", "discount", "returns")},
+        "cost_to_serve": cts_cm[rows],
+        "orders": orders[rows],
+        "order_days": order_days[rows],
+        "lines": lines[rows],
+        "first_order_date": pa.array(lo[rows].astype(np.int32), pa.int32(), mask=none).cast(pa.date32()),
+        "last_order_date": pa.array(hi[rows].astype(np.int32), pa.int32(), mask=none).cast(pa.date32()),
+    })
 
 
 def generate(
@@ -508,8 +562,10 @@ def generate(
     seed: int = DEFAULT_SEED,
     lines: int | None = None,
     end: date = DEFAULT_END,
-) -> None:
-    """Fill the canonical source tables of ``con`` with demo data."""
+) -> str:
+    """Fill the canonical source tables of ``con`` with demo data. Returns ``store.STAGED``: the
+    totals per customer and month are written to that table as they are drawn (numpy has them
+    at hand), so that ``store.derive`` does not add up the order lines again."""
     if customers < 50:
         raise ValueError("the demo needs at least 50 customers")
     if not 1 <= years <= 20:
@@ -550,25 +606,28 @@ def generate(
     scale = target_lines / expected / (1 + float(np.mean(c.return_rate)))
 
     starts = range(0, customers, BATCH_CUSTOMERS)
+    store.create_staged(con)
 
     def make(bi: int, order_base: int):
         """Batch ``bi`` and the order number the next batch starts at."""
         idx = np.arange(starts[bi], min(customers, starts[bi] + BATCH_CUSTOMERS))
-        lines_b, cts_b, used = _batch(c, idx, months, month0, moy, scale, products, cat_offsets,
-                                      cat_counts, np.random.default_rng([seed, bi + 1]), order_base)
-        return lines_b, cts_b, order_base + used
+        lines_b, cts_b, staged_b, used = _batch(c, idx, months, month0, moy, scale, products, cat_offsets,
+                                                cat_counts, np.random.default_rng([seed, bi + 1]), order_base)
+        return lines_b, cts_b, staged_b, order_base + used
 
     # batch i+1 is drawn (numpy, in a thread) while DuckDB writes batch i: the two overlap on
     # two cores; batches are written in order, so the tables are the same as drawn one by one
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-demo") as pool:
         pending = pool.submit(make, 0, 1)
         for bi in range(len(starts)):
-            batch_lines, batch_cts, next_base = pending.result()
+            batch_lines, batch_cts, batch_staged, next_base = pending.result()
             if bi + 1 < len(starts):
                 pending = pool.submit(make, bi + 1, next_base)
             _insert(con, "order_lines", batch_lines)
             _insert(con, "cost_to_serve", batch_cts)
-            del batch_lines, batch_cts
+            _insert(con, store.STAGED, batch_staged)
+            del batch_lines, batch_cts, batch_staged
+    return store.STAGED
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

@@ -96,7 +96,38 @@ def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(schema.create_table_sql(name, cols))
 
 
-def derive(con: duckdb.DuckDBPyConnection) -> None:
+# A fill may hand derive the totals per customer and month instead of letting it add them up
+# from the order lines and cost-to-serve rows (the demo generator has them at hand): it fills
+# this table and returns its name. Columns as customer_month's without the copied attributes.
+STAGED = "staged_customer_month"
+STAGED_COLUMNS = {
+    "customer_id": "VARCHAR NOT NULL", "month": "DATE NOT NULL",
+    "revenue": "DOUBLE", "cost": "DOUBLE", "discount": "DOUBLE", "returns": "DOUBLE",
+    "cost_to_serve": "DOUBLE", "orders": "BIGINT", "order_days": "BIGINT", "lines": "BIGINT",
+    "first_order_date": "DATE", "last_order_date": "DATE",
+}
+
+
+def create_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """The table a fill puts its per customer-month totals in (see ``STAGED``): temporary, so
+    that it never takes room in the database file."""
+    con.execute(schema.create_table_sql(STAGED, STAGED_COLUMNS).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+
+
+def _customer_month_sql(months: str) -> str:
+    """customer_month from per customer-month totals ``months`` (the staged table or a CTE)."""
+    return f"""
+        SELECT m.customer_id, m.month,
+               cu.region, cu.customer_type, cu.sector, cu.account_manager,
+               m.revenue, m.cost, m.revenue - m.cost AS gross_profit, m.discount, m.returns,
+               m.cost_to_serve, m.revenue - m.cost - m.cost_to_serve AS account_profit,
+               m.orders, m.order_days, m.lines, m.first_order_date, m.last_order_date
+        FROM {months} m LEFT JOIN customers cu USING (customer_id)
+        ORDER BY m.month, m.customer_id
+        """
+
+
+def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
     """Build the derived tables from the source tables (run once per load).
 
     customer_month joins orders and cost-to-serve per customer and calendar month, with
@@ -109,8 +140,17 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
     ``count(order_id)`` would skip one that was); ``order_days`` counts the bits of a mask
     with one bit per day of the month, exact because every date of a customer-month group lies
     in that month.
+
+    ``staged``: the fill wrote the totals per customer and month to ``STAGED`` (the demo);
+    customer_month is made from them, and the checks of ``build_sales_db`` compare its
+    revenue, cost, lines and cost-to-serve with the source tables.
     """
     con.execute("DROP TABLE IF EXISTS customer_month")
+    if staged:
+        con.execute(f"CREATE TABLE customer_month AS {_customer_month_sql(STAGED)}")
+        con.execute(f"DROP TABLE {STAGED}")
+        derive_cumulative(con)
+        return
     con.execute(
         """
         CREATE TABLE customer_month AS
@@ -160,14 +200,7 @@ def derive(con: duckdb.DuckDBPyConnection) -> None:
                    o.first_order_date, o.last_order_date
             FROM o FULL OUTER JOIN c USING (customer_id, month)
         )
-        SELECT m.customer_id, m.month,
-               cu.region, cu.customer_type, cu.sector, cu.account_manager,
-               m.revenue, m.cost, m.revenue - m.cost AS gross_profit, m.discount, m.returns,
-               m.cost_to_serve, m.revenue - m.cost - m.cost_to_serve AS account_profit,
-               m.orders, m.order_days, m.lines, m.first_order_date, m.last_order_date
-        FROM m LEFT JOIN customers cu USING (customer_id)
-        ORDER BY m.month, m.customer_id
-        """
+        """ + _customer_month_sql("m")
     )
     derive_cumulative(con)
 
@@ -320,10 +353,19 @@ def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchall()[0][0]
     if orphans:
         problems.append(f"{orphans} order lines name a customer_id missing from customers")
-    n_lines, rev_lines = con.execute("SELECT count(*), sum(revenue) FROM order_lines").fetchall()[0]
-    rev_cm = con.execute("SELECT sum(revenue) FROM customer_month").fetchall()[0][0]
-    if n_lines and abs((rev_cm or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
+    n_lines, rev_lines, cost_lines = con.execute(
+        "SELECT count(*), sum(revenue), sum(coalesce(cost, 0)) FROM order_lines").fetchall()[0]
+    cts = con.execute("SELECT sum(amount) FROM cost_to_serve").fetchall()[0][0]
+    rev_cm, cost_cm, lines_cm, cts_cm = con.execute(
+        "SELECT sum(revenue), sum(cost), sum(lines), sum(cost_to_serve) FROM customer_month").fetchall()[0]
+
+    def differ(a, b) -> bool:
+        return abs((a or 0) - (b or 0)) > 1e-6 * max(1.0, abs(b or 0))
+
+    if n_lines and differ(rev_cm, rev_lines):
         problems.append("customer_month revenue does not add up to order_lines revenue")
+    if differ(cost_cm, cost_lines) or (lines_cm or 0) != n_lines or differ(cts_cm, cts):
+        problems.append("customer_month cost, lines or cost-to-serve do not add up to the source tables")
     rev_cum = con.execute(
         "SELECT sum(revenue) FROM customer_cum WHERE month = (SELECT max(month) FROM customer_cum)"
     ).fetchall()[0][0]
@@ -374,8 +416,8 @@ def build_sales_db(
             # validated or made here: digits and a unit only
             con.execute(f"SET memory_limit = '{build_memory_limit()}'")
             create_sales_schema(con)
-            fill(con)
-            derive(con)
+            staged = fill(con) == STAGED
+            derive(con, staged=staged)
             problems = _integrity_problems(con)
             if problems:
                 raise StoreError("; ".join(problems))
