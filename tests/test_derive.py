@@ -170,3 +170,38 @@ def test_derive_with_no_order_lines_gives_empty_tables(tmp_path):
 def test_demo_ids_are_formatted_like_python_and_never_cut(numbers, width, prefix):
     got = demo._ids(prefix, np.array(numbers, dtype=np.int64), width).to_pylist()
     assert got == [f"{prefix}{n:0{width}d}" for n in numbers]
+
+
+def test_a_staged_fill_gives_the_same_tables_and_leaves_no_staging_table(tmp_path):
+    """A fill that hands derive its totals per customer and month (store.STAGED, as the demo
+    does) gets the tables the order lines give; the staging table is dropped."""
+    def staged_fill(con):
+        fill_awkward(con)
+        store.create_staged(con)
+        con.execute(REFERENCE_CUSTOMER_MONTH.replace("ref_customer_month", "ref_cm"))
+        con.execute(f"INSERT INTO {store.STAGED} SELECT {', '.join(store.STAGED_COLUMNS)} FROM ref_cm")
+        con.execute("DROP TABLE ref_cm")
+        return store.STAGED
+
+    path = tmp_path / "staged.duckdb"
+    store.build_sales_db(path, staged_fill, source="tests")
+    con = duckdb.connect(str(path))
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert store.STAGED not in tables
+        check(con)
+    finally:
+        con.close()
+
+
+def test_staged_totals_that_do_not_add_up_are_refused(tmp_path):
+    def wrong_fill(con):
+        fill_awkward(con)
+        store.create_staged(con)
+        con.execute(f"INSERT INTO {store.STAGED} (customer_id, month, revenue, cost, discount, returns, "
+                    "cost_to_serve, orders, order_days, lines) SELECT customer_id, date_trunc('month', order_date), "
+                    "sum(revenue), sum(coalesce(cost, 0)), 0, 0, 0, 1, 1, 1 FROM order_lines GROUP BY ALL")
+        return store.STAGED
+
+    with pytest.raises(store.StoreError, match="lines or cost-to-serve"):
+        store.build_sales_db(tmp_path / "wrong.duckdb", wrong_fill, source="tests")
