@@ -150,6 +150,9 @@ def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
     if staged:
         con.execute(f"CREATE TABLE customer_month AS {_customer_month_sql(STAGED)}")
         con.execute(f"DROP TABLE {STAGED}")
+        # its blocks become free at a checkpoint: the tables written next reuse them (else the
+        # file keeps them as free space, 1.4 GB at 100M order lines)
+        con.execute("CHECKPOINT")
         derive_cumulative(con)
         return
     con.execute(
