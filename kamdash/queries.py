@@ -428,17 +428,34 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
     the customers with any activity then that pass the customer filters (ascending), ``cols``
     and ``orders`` for them, and ``active`` (an order then) over every customer key."""
     r = resident.of(backend)
-    keep = customer_mask(backend, filters)
+    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     out = []
     for f in _periods(filters, periods):
-        bounds = _period_bounds(backend, f)
-        counts = r.period(*bounds, "rows", "orders")
-        idx = np.flatnonzero((counts["rows"] > 0) & keep)
-        p = {"idx": idx, "orders": counts["orders"][idx], **r.period(*bounds, *cols, idx=idx)}
+        idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
+        if keep is not None:
+            m = keep[idx]
+            idx, orders, values = idx[m], orders[m], [v[m] for v in values]
+        p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
         p["active"] = np.zeros(r.keys.n, dtype=bool)
-        p["active"][idx[p["orders"] > 0]] = True
+        p["active"][idx[orders > 0]] = True
         out.append(p)
     return out
+
+
+def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]) -> tuple:
+    """(positions of the customers with any activity in the months after ``before`` up to
+    ``end``, ascending; their orders; their ``cols``), held per period and columns (they depend
+    on the data alone): a filter change selects from them. Read-only: a caller that writes into
+    one gets an error instead of changing what the next caller reads."""
+    def make():
+        counts = r.period(end, before, "rows", "orders")
+        idx = np.flatnonzero(counts["rows"] > 0)
+        p = r.period(end, before, *cols, idx=idx)
+        out = (idx, counts["orders"][idx], *(p[c] for c in cols))
+        for a in out:
+            a.flags.writeable = False
+        return out
+    return r.derived(("active rows", end, before, cols), make)
 
 
 def _top_sum(values: np.ndarray, p: float) -> float:
