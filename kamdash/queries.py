@@ -359,13 +359,13 @@ def _in_period(backend, filters: Filters, end: date | None, before: date | None)
     return keep
 
 
-def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray) -> dict:
+def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray, hold: bool = True) -> dict:
     """The columns of ``period_customers`` for the customers at positions ``idx`` (``ck - 1``),
-    in that order."""
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    in that order (``hold``: as ``resident.Resident.at``)."""
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx, hold=hold)
     ordered = p["orders"] > 0
-    e = r.at(end, "last_order")["last_order"][idx]
-    b = r.at(before, "first_after", "rows")
+    e = r.at(end, "last_order", hold=hold)["last_order"][idx]
+    b = r.at(before, "first_after", "rows", hold=hold)
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     return {"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
             **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
@@ -405,8 +405,10 @@ def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFram
     r = resident.of(backend)
 
     def make():
-        idx = np.flatnonzero(r.period(end, before, "rows")["rows"] > 0)  # in key order: gathers in memory order
-        cols = _customer_rows(r, end, before, idx)
+        # the month columns are read but not kept: the frame made from them is, and kept too
+        # they would push out the frames of the other periods a user switches between
+        idx = np.flatnonzero(r.period(end, before, "rows", hold=False)["rows"] > 0)  # key order: gathers in memory order
+        cols = _customer_rows(r, end, before, idx, hold=False)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         codes = attribute_codes(backend)
         cols.update({c: codes[c].take(idx) for c in ATTRIBUTE_COLUMNS})
@@ -448,9 +450,9 @@ def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]
     on the data alone): a filter change selects from them. Read-only: a caller that writes into
     one gets an error instead of changing what the next caller reads."""
     def make():
-        counts = r.period(end, before, "rows", "orders")
+        counts = r.period(end, before, "rows", "orders", hold=False)
         idx = np.flatnonzero(counts["rows"] > 0)
-        p = r.period(end, before, *cols, idx=idx)
+        p = r.period(end, before, *cols, idx=idx, hold=False)
         out = (idx, counts["orders"][idx], *(p[c] for c in cols))
         for a in out:
             a.flags.writeable = False

@@ -375,7 +375,7 @@ class Resident:
         (``in_place_order``), which needs no sort: a filter change keeps the period, so the
         sort is paid once per period and value."""
         def make():
-            order = order_desc(self.period(end, before, value)[value])
+            order = order_desc(self.period(end, before, value, hold=False)[value])
             place = np.empty(self.keys.n, dtype=np.int32)
             place[order] = np.arange(self.keys.n, dtype=np.int32)
             return (place,)
@@ -394,7 +394,7 @@ class Resident:
 
     def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
         a, b = cutoffs
-        p = self.period(end, before, "revenue", "orders")
+        p = self.period(end, before, "revenue", "orders", hold=False)
         act = np.flatnonzero(p["orders"] > 0)
         out = np.zeros(self.keys.n, dtype=np.int8)
         if not len(act):
@@ -416,7 +416,10 @@ def _nbytes(v) -> int:
     if isinstance(v, tuple):
         return sum(_nbytes(a) for a in v)
     if isinstance(v, pd.DataFrame):
-        return int(v.memory_usage(index=False, deep=False).sum())
+        # a categorical's categories are shared with where its codes were taken from (the
+        # attribute codes, one copy per database): only its codes are this frame's
+        return int(sum(v[c].cat.codes.nbytes if isinstance(v[c].dtype, pd.CategoricalDtype)
+                       else v[c].memory_usage(index=False, deep=False) for c in v.columns))
     return v.nbytes
 
 
