@@ -390,12 +390,28 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     against customer_month and plain pandas.
     """
     end, before = _period_bounds(backend, filters)
-    every = _period_facts(backend, end, before)
-    if filters.restricts_customers():
-        out = every[customer_mask(backend, filters)[every["ck"].to_numpy() - 1]].reset_index(drop=True)
-    else:
+    every, combo = _period_facts(backend, end, before)
+    keep = _selector(backend, filters)(lambda: every["ck"].to_numpy() - 1, combo)
+    if keep is None:
         out = every.copy(deep=False)  # copy-on-write: what the caller does never reaches the held frame
+    else:
+        out = every[keep].reset_index(drop=True)
     return out if attributes else out.drop(columns=list(ATTRIBUTE_COLUMNS))
+
+
+def _selector(backend, filters: Filters):
+    """``select(positions, combo)``: per row of something held (``positions()``: the rows'
+    customer positions, ``ck - 1``; ``combo``: their ``resident.combo_codes``), True when the
+    customer passes the filters; None when nothing restricts. Dimension filters alone select by
+    combination (a lookup in a table of a few hundred entries, where a mask with an entry per
+    customer is read in random order)."""
+    if not filters.restricts_customers():
+        return lambda positions, combo: None
+    if filters.customer_ids is None and not filters.tiers:
+        table = resident.of(backend).combo_mask(filters.dimension_values())
+        return lambda positions, combo: table[combo]
+    keep = customer_mask(backend, filters)
+    return lambda positions, combo: keep[positions()]
 
 
 def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFrame:
@@ -413,8 +429,8 @@ def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFram
         codes = attribute_codes(backend)
         cols.update({c: codes[c].take(idx) for c in ATTRIBUTE_COLUMNS})
         order = pareto.in_place_order(cols["place_revenue"])
-        return (pd.DataFrame(cols).take(order).reset_index(drop=True),)
-    return r.derived(("facts", end, before), make)[0]
+        return pd.DataFrame(cols).take(order).reset_index(drop=True), r.combo_codes(idx[order])
+    return r.derived(("facts", end, before), make)
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -609,8 +625,8 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
     first, last = r.extent()
     if first is None:
         return pd.DataFrame(columns=cols)
-    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     population = "rows" if value == "account_profit" else "orders"
+    select = _selector(backend, filters)
     last_start = add_months(last, -(months - 1))
     rows = []
     q = date(first.year, (first.month - 1) // months * months + 1, 1)
@@ -618,9 +634,10 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
         lo = max(q, filters.start) if filters.start else q
         hi = min(add_months(q, months - 1), filters.end or last, last)
         if lo <= hi:
-            v, pos = r.sorted_values(hi, add_months(lo, -1), value, population)
+            v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
+            keep = select(lambda: pos, combo)
             if keep is not None:
-                v = v[keep[pos]]
+                v = v[keep]
             if len(v):
                 # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
                 # dot of 150k values take 8 ms instead of 0.1

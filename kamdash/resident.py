@@ -219,17 +219,28 @@ class Resident:
         return value
 
     def sorted_values(self, end: date | None, before: date | None, value: str,
-                      population: str) -> tuple[np.ndarray, np.ndarray]:
-        """(values ascending, their customer positions) of ``value`` over the months after
-        ``before`` up to ``end``, for every customer whose ``population`` column (``rows``:
-        any activity, ``orders``: an order) is positive then. Filters select from it."""
+                      population: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values ascending, their customer positions, their combinations of dimension values
+        (``combo_codes``)) of ``value`` over the months after ``before`` up to ``end``, for every
+        customer whose ``population`` column (``rows``: any activity, ``orders``: an order) is
+        positive then. Filters select from it."""
         def make():
             # the quarter's month columns are not kept: the sorted values are
             p = self.period(end, before, value, population, hold=False)
             pos = np.flatnonzero(p[population] > 0)
             order = np.argsort(p[value][pos])  # ties do not change the sums taken from it
-            return p[value][pos][order], pos[order].astype(np.int32)
+            pos = pos[order].astype(np.int32)
+            return p[value][pos], pos, self.combo_codes(pos)
         return self.derived(("sorted", end, before, value, population), make)
+
+    def combo_codes(self, pos: np.ndarray) -> np.ndarray:
+        """The combination of dimension values (``combos``) of the customers at ``pos``, in the
+        smallest integer type: kept next to rows held in another order than the customer key,
+        a dimension filter selects them by looking up ``combo_mask`` (a table of a few hundred
+        entries, in cache) instead of a mask with an entry per customer (millions, in random
+        order)."""
+        inv, uniq = self.combos()
+        return inv[pos].astype(np.int16 if len(uniq) < 2**15 else np.int32)
 
     def memo(self, name: str, make):
         """A small value computed once per database (``make()``), e.g. its last month."""
