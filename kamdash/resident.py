@@ -14,9 +14,14 @@ month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB``
 sessions share the backend.
 
 This is the deliberate exception to "cache only at the edge" (DESIGN.md): what is held is data
-and what depends on the data alone (a period's tiers and places, each quarter's values sorted,
-account values from a stored fit), never anything that depends on the filters; every figure is
-still computed on every filter change.
+and what depends on the data alone (a period's tiers, places, customer facts and active
+customers, each quarter's values sorted, account values from a stored fit), never anything that
+depends on the filters; every figure is still computed on every filter change, from the rows the
+filters select. Values made once per period read their month columns without keeping them
+(``hold=False``), so that they do not push out what a filter change reads. Rows held in another
+order than the customer key keep their combination of dimension values (``combo_codes``): a
+dimension filter selects them through a small table instead of a per-customer mask read in
+random order.
 """
 
 from __future__ import annotations
@@ -51,9 +56,9 @@ BUDGET_COLUMNS_DEFAULT = 96  # at least this many month columns when KAMDASH_RES
 def budget_bytes(customers: int = 0) -> int:
     """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 96 month columns of
     ``customers`` (8 bytes each), whichever is larger: the concentration page switching
-    between two periods works on about 75 columns' worth (a period's 14 columns at two months
-    each, each quarter sorted for the trend, the places), and a cache smaller than that
-    re-reads and re-sorts columns on every filter change (at 1M customers, 512 MB)."""
+    between three periods holds about 60 columns' worth (each period's customer facts, about
+    19 columns' worth, each quarter sorted for the trend, the places), and a cache smaller than
+    that makes them again on every period switch (at 1M customers, 512 MB)."""
     raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
     if raw:
         return int(float(raw) * 1024 * 1024)
