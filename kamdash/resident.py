@@ -56,7 +56,7 @@ BUDGET_COLUMNS_DEFAULT = 96  # at least this many month columns when KAMDASH_RES
 def budget_bytes(customers: int = 0) -> int:
     """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 96 month columns of
     ``customers`` (8 bytes each), whichever is larger: the concentration page switching
-    between three periods holds about 60 columns' worth (each period's customer facts, about
+    between three periods holds about 85 columns' worth (each period's customer facts, about
     19 columns' worth, each quarter sorted for the trend, the places), and a cache smaller than
     that makes them again on every period switch (at 1M customers, 512 MB)."""
     raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
