@@ -213,6 +213,8 @@ class Resident:
         if value is not None:
             return value
         value = make()
+        if _nbytes(value) >= RELEASE_AFTER_BYTES:
+            release_freed_memory()
         budget = self._budget  # outside the lock: the first call reads the keys
         with self._lock:
             if key not in self._cols:
@@ -436,6 +438,28 @@ class Resident:
         code[(sv <= 0) | (total <= 0)] = 3
         out[act[order]] = code
         return out
+
+
+RELEASE_AFTER_BYTES = 32 * 1024 * 1024
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed by a large computation back to the operating system (glibc keeps
+    freed heap pages, and raises its threshold for using fresh pages after large arrays are
+    freed: at 100M order lines a period's facts left ~0.5 GB of free pages in the process).
+    Nothing on other C libraries."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 def _nbytes(v) -> int:
