@@ -541,8 +541,19 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
                        **{c: cur[c][top] for c in ("revenue", "gross_profit", "account_profit", "orders")},
                        "previous_revenue": np.where(had, prev["revenue"][at] if len(prev["idx"]) else np.nan,
                                                     np.nan)})
-    attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)].take(idx).reset_index(drop=True)
-    return pd.concat([df, attrs], axis=1)
+    return pd.concat([df, customer_rows(backend, df["customer_id"].tolist())], axis=1)
+
+
+def customer_rows(backend, ids: list[str]) -> pd.DataFrame:
+    """ATTRIBUTE_COLUMNS of the customers ``ids``, row for row (missing values where a customer
+    has no row): a query of those rows alone, where ``attributes_by_key`` reads every customer's
+    (0.6 s of CPU at 10M order lines, in the overview's first render for its top 10)."""
+    cols = ", ".join(ATTRIBUTE_COLUMNS)  # our own names; the ids are bound parameters
+    marks = ", ".join("?" * len(ids)) or "NULL"
+    found = sql_table(backend, f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN ({marks})",
+                      [str(i) for i in ids]).to_pandas()
+    return found.set_index("customer_id").reindex(pd.Index(ids, dtype=found["customer_id"].dtype))[
+        list(ATTRIBUTE_COLUMNS)].reset_index(drop=True)
 
 
 def run_sql(backend, template: str, **relations) -> pd.DataFrame:
