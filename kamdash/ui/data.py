@@ -96,6 +96,14 @@ def database_status(target: str, sig) -> store.DatabaseStatus:
     return status
 
 
+def landing_sent() -> None:
+    """The landing page has been sent: the server's warm-up may now load what the other pages
+    need (``kamdash.ui.serve``)."""
+    from kamdash.ui import serve
+
+    serve.LANDING_SENT.set()
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_facts(data_key) -> dict:
     return run(queries.data_facts)
