@@ -417,16 +417,30 @@ def period_customers(backend, filters: Filters) -> pd.DataFrame:
     first_order_date, last_order_date (NaT without an order in the period)."""
     r = resident.of(backend)
     end, before = _period_bounds(backend, filters)
-    idx = np.flatnonzero((r.period(end, before, "rows")["rows"] > 0) & customer_mask(backend, filters))
+    return pd.DataFrame(_customer_rows(r, end, before, np.flatnonzero(_in_period(backend, filters, end, before))))
+
+
+def _in_period(backend, filters: Filters, end: date | None, before: date | None) -> np.ndarray:
+    """Per customer key: True when the customer passes the filters and has any order or
+    cost-to-serve in the months after ``before`` up to ``end``."""
+    keep = resident.of(backend).period(end, before, "rows")["rows"] > 0
+    if filters.restricts_customers():
+        keep &= customer_mask(backend, filters)
+    return keep
+
+
+def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray) -> dict:
+    """The columns of ``period_customers`` for the customers at positions ``idx`` (``ck - 1``),
+    in that order."""
     p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
     ordered = p["orders"] > 0
     e = r.at(end, "last_order")["last_order"][idx]
     b = r.at(before, "first_after", "rows")
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
-    return pd.DataFrame({"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
-                         **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
-                         "first_order_date": resident.to_datetime64(np.where(ordered, first, resident.NO_DATE)),
-                         "last_order_date": resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))})
+    return {"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
+            **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
+            "first_order_date": resident.to_datetime64(np.where(ordered, first, resident.NO_DATE)),
+            "last_order_date": resident.to_datetime64(np.where(ordered, e, resident.NO_DATE))}
 
 
 def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.DataFrame:
@@ -442,23 +456,33 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     parent_id, as categoricals (compare and group them as strings; ``i18n.customer_names``
     gives the names to show).
     ``active_months`` counts months with an order. Ordered by revenue descending, ties by
-    customer_id. Read from the running totals (``period_customers``); the tests check it
+    customer_id. Read from the running totals (as ``period_customers``); the tests check it
     against customer_month and plain pandas.
     """
-    df = period_customers(backend, filters)
+    end, before = _period_bounds(backend, filters)
+    every = _period_facts(backend, end, before)
+    if filters.restricts_customers():
+        out = every[customer_mask(backend, filters)[every["ck"].to_numpy() - 1]].reset_index(drop=True)
+    else:
+        out = every.copy(deep=False)  # copy-on-write: what the caller does never reaches the held frame
+    return out if attributes else out.drop(columns=list(ATTRIBUTE_COLUMNS))
+
+
+def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFrame:
+    """``customer_facts`` of every customer, held per period (it depends on the data alone): a
+    filter change selects its rows, in order, instead of working out 14 columns for every
+    customer and ranking them again."""
     r = resident.of(backend)
-    bounds = _period_bounds(backend, filters)
-    pos = df["ck"].to_numpy() - 1
-    places = {f"place_{v}": r.places(*bounds, v)[pos] for v in pareto.VALUE_COLUMNS}
-    order = pareto.in_place_order(places["place_revenue"])
-    df = pd.concat([df.take(order).reset_index(drop=True),
-                    pd.DataFrame({c: p[order] for c, p in places.items()})], axis=1)
-    if attributes:
-        pos = df["ck"].to_numpy() - 1
+
+    def make():
+        idx = np.flatnonzero(r.period(end, before, "rows")["rows"] > 0)  # in key order: gathers in memory order
+        cols = _customer_rows(r, end, before, idx)
+        cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         codes = attribute_codes(backend)
-        attrs = pd.DataFrame({c: codes[c].take(pos) for c in ATTRIBUTE_COLUMNS})
-        df = pd.concat([df, attrs], axis=1)
-    return df
+        cols.update({c: codes[c].take(idx) for c in ATTRIBUTE_COLUMNS})
+        order = pareto.in_place_order(cols["place_revenue"])
+        return (pd.DataFrame(cols).take(order).reset_index(drop=True),)
+    return r.derived(("facts", end, before), make)[0]
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -474,17 +498,34 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
     the customers with any activity then that pass the customer filters (ascending), ``cols``
     and ``orders`` for them, and ``active`` (an order then) over every customer key."""
     r = resident.of(backend)
-    keep = customer_mask(backend, filters)
+    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     out = []
     for f in _periods(filters, periods):
-        bounds = _period_bounds(backend, f)
-        counts = r.period(*bounds, "rows", "orders")
-        idx = np.flatnonzero((counts["rows"] > 0) & keep)
-        p = {"idx": idx, "orders": counts["orders"][idx], **r.period(*bounds, *cols, idx=idx)}
+        idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
+        if keep is not None:
+            m = keep[idx]
+            idx, orders, values = idx[m], orders[m], [v[m] for v in values]
+        p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
         p["active"] = np.zeros(r.keys.n, dtype=bool)
-        p["active"][idx[p["orders"] > 0]] = True
+        p["active"][idx[orders > 0]] = True
         out.append(p)
     return out
+
+
+def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]) -> tuple:
+    """(positions of the customers with any activity in the months after ``before`` up to
+    ``end``, ascending; their orders; their ``cols``), held per period and columns (they depend
+    on the data alone): a filter change selects from them. Read-only: a caller that writes into
+    one gets an error instead of changing what the next caller reads."""
+    def make():
+        counts = r.period(end, before, "rows", "orders")
+        idx = np.flatnonzero(counts["rows"] > 0)
+        p = r.period(end, before, *cols, idx=idx)
+        out = (idx, counts["orders"][idx], *(p[c] for c in cols))
+        for a in out:
+            a.flags.writeable = False
+        return out
+    return r.derived(("active rows", end, before, cols), make)
 
 
 def _top_sum(values: np.ndarray, p: float) -> float:
@@ -659,15 +700,12 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
             v, pos = r.sorted_values(hi, add_months(lo, -1), value, population)
             if keep is not None:
                 v = v[keep[pos]]
-            n = len(v)
-            if n:
-                total, size = float(v.sum()), float(np.abs(v).sum())
-                k = int(math.ceil(n * p - 1e-9))
-                pairs_half = float(np.dot(np.arange(1 - n, n + 1, 2, dtype=np.float64), v))
+            if len(v):
+                # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
+                # dot of 150k values take 8 ms instead of 0.1
+                g, top = pareto.gini_top_sorted(v, p)
                 rows.append({"period": pd.Timestamp(q), "complete": first <= q <= last_start,
-                             "customers": n, "total": total,
-                             "gini": pairs_half / (n * size) if size != 0 else float("nan"),
-                             "top_share": float(v[n - k:].sum()) / total if total > 0 else float("nan")})
+                             "customers": len(v), "total": float(v.sum()), "gini": g, "top_share": top})
         q = add_months(q, months)
     df = pd.DataFrame(rows, columns=cols)
     df["customers"] = df["customers"].astype("int64")

@@ -431,3 +431,25 @@ def test_over_time_in_the_database_equals_pandas(small_db, value, grain):
         got = queries.concentration_over_time(small, f, value, grain)
         assert len(got) == len(want) > 0
         pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
+
+
+def test_customer_facts_are_held_per_period_and_callers_cannot_change_them(small):
+    """customer_facts keeps every customer's row per period and a filter change selects from it:
+    a filtered frame equals the unfiltered frame's rows of the customers the filter keeps, and
+    what a caller writes into a frame it got never reaches the held frame (copy-on-write)."""
+    from bench.child import filter_states
+    states = filter_states(small)
+    every = queries.customer_facts(small, states[0])
+    want = every.copy(deep=True)
+    every.loc[:, "revenue"] = -1.0  # a caller scribbling on its frame
+    every["extra"] = 1
+    again = queries.customer_facts(small, states[0])
+    pd.testing.assert_frame_equal(again, want)
+    for f in states[1:]:
+        got = queries.customer_facts(small, f)
+        every = queries.customer_facts(small, Filters(start=f.start, end=f.end))
+        keep = queries.customer_mask(small, f)[every["ck"].to_numpy() - 1]
+        assert 0 < keep.sum() < len(every)
+        pd.testing.assert_frame_equal(got, every[keep].reset_index(drop=True))
+        assert got["ck"].isin(queries.period_customers(small, f)["ck"]).all()
+        assert len(got) == len(queries.period_customers(small, f))
