@@ -429,13 +429,13 @@ def _in_period(backend, filters: Filters, end: date | None, before: date | None)
     return keep
 
 
-def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray) -> dict:
+def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray, hold: bool = True) -> dict:
     """The columns of ``period_customers`` for the customers at positions ``idx`` (``ck - 1``),
-    in that order."""
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    in that order (``hold``: as ``resident.Resident.at``)."""
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx, hold=hold)
     ordered = p["orders"] > 0
-    e = r.at(end, "last_order")["last_order"][idx]
-    b = r.at(before, "first_after", "rows")
+    e = r.at(end, "last_order", hold=hold)["last_order"][idx]
+    b = r.at(before, "first_after", "rows", hold=hold)
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     return {"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
             **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
@@ -460,12 +460,28 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     against customer_month and plain pandas.
     """
     end, before = _period_bounds(backend, filters)
-    every = _period_facts(backend, end, before)
-    if filters.restricts_customers():
-        out = every[customer_mask(backend, filters)[every["ck"].to_numpy() - 1]].reset_index(drop=True)
-    else:
+    every, combo = _period_facts(backend, end, before)
+    keep = _selector(backend, filters)(lambda: every["ck"].to_numpy() - 1, combo)
+    if keep is None:
         out = every.copy(deep=False)  # copy-on-write: what the caller does never reaches the held frame
+    else:
+        out = every[keep].reset_index(drop=True)
     return out if attributes else out.drop(columns=list(ATTRIBUTE_COLUMNS))
+
+
+def _selector(backend, filters: Filters):
+    """``select(positions, combo)``: per row of something held (``positions()``: the rows'
+    customer positions, ``ck - 1``; ``combo``: their ``resident.combo_codes``), True when the
+    customer passes the filters; None when nothing restricts. Dimension filters alone select by
+    combination (a lookup in a table of a few hundred entries, where a mask with an entry per
+    customer is read in random order)."""
+    if not filters.restricts_customers():
+        return lambda positions, combo: None
+    if filters.customer_ids is None and not filters.tiers:
+        table = resident.of(backend).combo_mask(filters.dimension_values())
+        return lambda positions, combo: table[combo]
+    keep = customer_mask(backend, filters)
+    return lambda positions, combo: keep[positions()]
 
 
 def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFrame:
@@ -475,14 +491,16 @@ def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFram
     r = resident.of(backend)
 
     def make():
-        idx = np.flatnonzero(r.period(end, before, "rows")["rows"] > 0)  # in key order: gathers in memory order
-        cols = _customer_rows(r, end, before, idx)
+        # the month columns are read but not kept: the frame made from them is, and kept too
+        # they would push out the frames of the other periods a user switches between
+        idx = np.flatnonzero(r.period(end, before, "rows", hold=False)["rows"] > 0)  # key order: gathers in memory order
+        cols = _customer_rows(r, end, before, idx, hold=False)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         codes = attribute_codes(backend)
         cols.update({c: codes[c].take(idx) for c in ATTRIBUTE_COLUMNS})
         order = pareto.in_place_order(cols["place_revenue"])
-        return (pd.DataFrame(cols).take(order).reset_index(drop=True),)
-    return r.derived(("facts", end, before), make)[0]
+        return pd.DataFrame(cols).take(order).reset_index(drop=True), r.combo_codes(idx[order])
+    return r.derived(("facts", end, before), make)
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -518,9 +536,9 @@ def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]
     on the data alone): a filter change selects from them. Read-only: a caller that writes into
     one gets an error instead of changing what the next caller reads."""
     def make():
-        counts = r.period(end, before, "rows", "orders")
+        counts = r.period(end, before, "rows", "orders", hold=False)
         idx = np.flatnonzero(counts["rows"] > 0)
-        p = r.period(end, before, *cols, idx=idx)
+        p = r.period(end, before, *cols, idx=idx, hold=False)
         out = (idx, counts["orders"][idx], *(p[c] for c in cols))
         for a in out:
             a.flags.writeable = False
@@ -688,8 +706,8 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
     first, last = r.extent()
     if first is None:
         return pd.DataFrame(columns=cols)
-    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     population = "rows" if value == "account_profit" else "orders"
+    select = _selector(backend, filters)
     last_start = add_months(last, -(months - 1))
     rows = []
     q = date(first.year, (first.month - 1) // months * months + 1, 1)
@@ -697,9 +715,10 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
         lo = max(q, filters.start) if filters.start else q
         hi = min(add_months(q, months - 1), filters.end or last, last)
         if lo <= hi:
-            v, pos = r.sorted_values(hi, add_months(lo, -1), value, population)
+            v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
+            keep = select(lambda: pos, combo)
             if keep is not None:
-                v = v[keep[pos]]
+                v = v[keep]
             if len(v):
                 # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
                 # dot of 150k values take 8 ms instead of 0.1

@@ -76,8 +76,27 @@ def test_quarters_sorted_for_the_trend_do_not_keep_their_month_columns(small_db)
     b = queries.connect(str(small_db))
     want = queries.concentration_over_time(b, Filters(), "revenue")
     held = list(resident.of(b)._cols)
-    assert held and all(k[0] == "sorted" for k in held)
+    assert held and all(k[0] in ("sorted", "combos") for k in held)
     pd.testing.assert_frame_equal(queries.concentration_over_time(b, Filters(), "revenue"), want)
+
+
+def test_values_made_once_per_period_do_not_keep_their_month_columns(small_db):
+    """A period's customer facts, places and active rows are kept; the month columns they are
+    made from are read but not kept (at 100M order lines they pushed out the frames of the other
+    periods a user switches between). A frame counts its categoricals' codes only: their
+    categories are shared with the attribute codes."""
+    b = queries.connect(str(small_db))
+    f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))
+    facts = queries.customer_facts(b, f)
+    queries.period_values(b, f, 2)
+    r = resident.of(b)
+    assert {k[0] for k in r._cols} == {"facts", "places", "active rows", "combos"}
+    held = r.held(("facts", *queries._period_bounds(b, f)))[0]
+    assert resident._nbytes(held) == sum(
+        held[c].cat.codes.nbytes if isinstance(held[c].dtype, pd.CategoricalDtype) else held[c].to_numpy().nbytes
+        for c in held.columns if c != "customer_id") + held["customer_id"].array.nbytes
+    assert resident._nbytes(held) < held.memory_usage(index=False).sum()
+    assert len(facts) == len(held)
 
 
 def test_budget_grows_with_the_customers_unless_set(monkeypatch):
