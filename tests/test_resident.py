@@ -157,3 +157,20 @@ def test_attribute_codes_do_not_keep_the_strings_they_were_made_from(small_db):
     kept = queries.attributes_by_key(b2)
     queries.attribute_codes(b2)
     assert resident.of(b2).memoized("attributes") is kept
+
+
+def test_freed_memory_is_given_back_after_large_held_values(monkeypatch):
+    """Making a held value of RELEASE_AFTER_BYTES or more gives freed heap back (malloc_trim on
+    glibc); smaller ones do not pay for it."""
+    calls = []
+    monkeypatch.setattr(resident, "release_freed_memory", lambda: calls.append(1))
+    class NoBackend:
+        pass
+    backend = NoBackend()
+    r = resident.Resident(backend, budget=10**12)
+    r.derived(("small",), lambda: (np.zeros(10),))
+    assert calls == []
+    r.derived(("large",), lambda: (np.zeros(resident.RELEASE_AFTER_BYTES // 8),))
+    assert calls == [1]
+    monkeypatch.undo()
+    resident.release_freed_memory()  # really calls the C library here (or does nothing elsewhere)
