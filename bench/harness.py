@@ -182,8 +182,10 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
                          "cold / warm (new session)", "cold_s": r.get("cold_s"), "kamdash_s": r.get("median_s"),
                          "error": r.get("error")})
             print(f"  app in a browser: server answers after {fmt_ms(r.get('ready_s'))}, sends the first chart "
-                  f"after {fmt_ms(r.get('sent_s'))}, drawn after {fmt_ms(r.get('cold_s'))}; again in a new "
-                  f"session {fmt_ms(r.get('median_s'))}", flush=True)
+                  f"after {fmt_ms(r.get('sent_s'))} (server CPU {fmt_ms(r.get('sent_cpu_s'))}), drawn after "
+                  f"{fmt_ms(r.get('cold_s'))}; again in a new session {fmt_ms(r.get('median_s'))} (server CPU "
+                  f"{fmt_ms(r.get('session_cpu_s'))}), in a new tab of the same browser "
+                  f"{fmt_ms(r.get('tab_s'))}", flush=True)
     return rows
 
 

@@ -2,7 +2,10 @@
 
 Queries are Ibis expressions over the sales database (DuckDB by default). Filter values from
 users only ever enter as Ibis literals (``isin``, comparisons), which Ibis renders as escaped
-constants: no user text is pasted into SQL here. Everything reads the ``customer_month``
+constants, or as bound parameters of fixed SQL text: no user text is pasted into SQL here. The
+queries of the landing page's first render (``data_facts``, ``dimension_options``,
+``value_labels`` and the period numbers below) do not use Ibis, so a cold start to the overview
+never imports it (see ``Backend``). Everything reads the ``customer_month``
 pre-aggregate or the running totals built from it at load time, so a filter change never rescans
 order lines; a period's numbers per customer are computed on arrays of running-total month
 columns held in memory (``kamdash.resident``), where filter values only select customers.
@@ -11,16 +14,32 @@ columns held in memory (``kamdash.resident``), where filter values only select c
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from kamdash import config, resident, schema
 from kamdash.analytics import pareto
+
+if TYPE_CHECKING:
+    import ibis
+else:
+    class _LazyIbis:
+        """``ibis``, imported on first use: importing it and its DuckDB backend costs about 1 s
+        of CPU, which the landing page's first chart does not need."""
+
+        def __getattr__(self, name):
+            import ibis as module
+
+            return getattr(module, name)
+
+    ibis = _LazyIbis()
 
 # The filterable customer attributes: column in customer_month -> Filters field.
 DIMENSIONS: dict[str, str] = {
@@ -118,19 +137,72 @@ def to_frame(expr) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas(date_as_object=False)
 
 
+class Backend:
+    """The sales database file opened by ``connect``: DuckDB's connection (``con``), and an Ibis
+    backend over that same connection (``ibis``), made on first use.
+
+    Every other attribute (``table``, ``raw_sql``, ...) is the Ibis backend's, so the query
+    functions use it as they would Ibis's own. The queries of the landing page's first render
+    only use ``con`` (fixed SQL with bound parameters), so a cold start to the overview never
+    imports Ibis (about 1 s of CPU with its DuckDB backend and SQL compilers).
+    """
+
+    name = "duckdb"
+
+    def __init__(self, con):
+        self.con = con
+        self._ibis = None
+        self._ibis_lock = threading.Lock()
+
+    @property
+    def ibis(self):
+        if self._ibis is None:
+            with self._ibis_lock:
+                if self._ibis is None:
+                    import ibis as module
+
+                    self._ibis = module.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # not Ibis's: copy and pickle probe for these
+            raise AttributeError(name)
+        return getattr(self.ibis, name)
+
+    def disconnect(self) -> None:
+        self.con.close()
+
+
 def connect(target: str):
-    """Open the sales database read-only: a DuckDB file path or an Ibis URL. DuckDB may use at
-    most ``KAMDASH_QUERY_MEMORY`` (1 GB by default; its own default is 80% of the RAM, which
-    an unfiltered query over 100M order lines took, next to the arrays held in memory)."""
+    """Open the sales database read-only: a DuckDB file path (a ``Backend``) or an Ibis URL (an
+    Ibis backend). DuckDB may use at most ``KAMDASH_QUERY_MEMORY`` (1 GB by default; its own
+    default is 80% of the RAM, which an unfiltered query over 100M order lines took, next to
+    the arrays held in memory)."""
     if "://" in target:
         backend = ibis.connect(target, read_only=True) if target.startswith("duckdb") else ibis.connect(target)
     else:
-        backend = ibis.duckdb.connect(database=target, read_only=True)
+        import duckdb
+
+        con = duckdb.connect(str(Path(target).absolute()), read_only=True)
+        # what Ibis sets on a connection it makes (and again in Backend.ibis)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET python_enable_replacements = false")
+        backend = Backend(con)
     if backend.name == "duckdb":
         s = config.SETTINGS["query_memory"]
         limit = config.memory_size(s.env, s.get())  # validated: digits and a unit only
         backend.con.execute(f"SET memory_limit = '{limit}'")
     return backend
+
+
+def sql_table(backend, sql: str, params: list | None = None) -> pa.Table:
+    """Run our own fixed DuckDB SQL (values only as bound ``?`` parameters) on a cursor of the
+    backend's connection (sessions run in threads) and return Arrow."""
+    con = backend.con.cursor()
+    try:
+        return con.sql(sql, params=params).to_arrow_table()
+    finally:
+        con.close()
 
 
 def apply_filters(t, filters: Filters, month_col: str = "month"):
@@ -197,19 +269,20 @@ def data_facts(backend) -> dict:
 
 
 def _data_facts(backend) -> dict:
-    meta = backend.table("meta").execute()
+    meta = sql_table(backend, "SELECT key, value FROM meta").to_pydict()
     meta = dict(zip(meta["key"], meta["value"]))
-    cm = backend.table("customer_month")
-    ext = cm.aggregate(first_month=cm.month.min(), last_month=cm.month.max()).execute()
-    n_customers = backend.table("customers").count().execute()
-    n_lines = int(meta.get("order_lines") or backend.table("order_lines").count().execute())
+    row = sql_table(backend, "SELECT (SELECT min(month) FROM customer_month) AS first_month, "
+                             "(SELECT max(month) FROM customer_month) AS last_month, "
+                             "(SELECT count(*) FROM customers) AS customers").to_pylist()[0]
+    n_lines = meta.get("order_lines") or sql_table(
+        backend, "SELECT count(*) AS n FROM order_lines").to_pylist()[0]["n"]
     as_of = meta.get("as_of") or ""
     return {
-        "as_of": date.fromisoformat(as_of) if as_of else ext["last_month"].iloc[0],
-        "first_month": pd.Timestamp(ext["first_month"].iloc[0]).date(),
-        "last_month": pd.Timestamp(ext["last_month"].iloc[0]).date(),
-        "order_lines": n_lines,
-        "customers": int(n_customers),
+        "as_of": date.fromisoformat(as_of) if as_of else row["last_month"],
+        "first_month": row["first_month"],
+        "last_month": row["last_month"],
+        "order_lines": int(n_lines),
+        "customers": int(row["customers"]),
         "data_version": meta.get("data_version", ""),
         "currency": meta.get("currency", "CNY"),
         "source": meta.get("source", ""),
@@ -219,18 +292,15 @@ def _data_facts(backend) -> dict:
 
 def dimension_options(backend) -> dict[str, list[str]]:
     """Distinct values of each filter dimension, sorted (for the filter widgets)."""
-    cu = backend.table("customers")
-    out = {}
-    for col in DIMENSIONS:
-        values = cu.select(col).distinct().execute()[col].dropna().astype(str)
-        out[col] = sorted(values.tolist())
-    return out
+    lists = ", ".join(f"list(DISTINCT {col}) AS {col}" for col in DIMENSIONS)  # our own names
+    row = sql_table(backend, f"SELECT {lists} FROM customers").to_pylist()[0]
+    return {col: sorted(str(v) for v in (row[col] or []) if v is not None) for col in DIMENSIONS}
 
 
 def value_labels(backend, lang: str) -> dict[tuple[str, str], str]:
     """Display labels of data values in ``lang``: {(column, value): label}."""
-    vl = backend.table("value_labels")
-    df = vl.filter(vl.lang == lang).execute()
+    df = sql_table(backend, "SELECT column_name, value, label FROM value_labels WHERE lang = ?",
+                   [lang]).to_pydict()
     return {(c, v): lab for c, v, lab in zip(df["column_name"], df["value"], df["label"])}
 
 
@@ -253,10 +323,10 @@ def attributes_by_key(backend) -> pd.DataFrame:
     backend object: joining the strings in DuckDB or pandas on every filter change cost more than
     the period's numbers)."""
     def make():
-        k = backend.table("customer_key").select("ck", "customer_id")
-        cols = [*ATTRIBUTE_COLUMNS, "referred_by"]
-        cu = backend.table("customers").select("customer_id", *cols)
-        df = to_frame(k.left_join(cu, "customer_id").select(k.ck, *[cu[c] for c in cols]).order_by("ck"))
+        cols = ", ".join(f"cu.{c}" for c in (*ATTRIBUTE_COLUMNS, "referred_by"))  # our own names
+        df = sql_table(backend, f"SELECT k.ck, {cols} FROM customer_key k "
+                                "LEFT JOIN customers cu ON cu.customer_id = k.customer_id ORDER BY k.ck"
+                       ).to_pandas(date_as_object=False)
         if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
         # one chunk per column: taking rows of chunked Arrow strings costs ~3x more
@@ -271,10 +341,16 @@ def attribute_codes(backend) -> dict[str, pd.Categorical]:
     once per backend object: taking a period's rows of them moves integer codes, where taking
     rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
     order lines)."""
+    r = resident.of(backend)
+
     def make():
+        had = r.memoized("attributes") is not None
         attrs = attributes_by_key(backend)
-        return {c: pd.Categorical(attrs[c]) for c in attrs.columns}
-    return resident.of(backend).memo("attribute_codes", make)
+        codes = {c: pd.Categorical(attrs[c]) for c in attrs.columns}
+        if not had:  # the codes stand for the strings: at 2M customers those held 370 MB more
+            r.forget("attributes")
+        return codes
+    return r.memo("attribute_codes", make)
 
 
 # ---------------------------------------------------------------- period numbers per customer
@@ -359,13 +435,13 @@ def _in_period(backend, filters: Filters, end: date | None, before: date | None)
     return keep
 
 
-def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray) -> dict:
+def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray, hold: bool = True) -> dict:
     """The columns of ``period_customers`` for the customers at positions ``idx`` (``ck - 1``),
-    in that order."""
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx)
+    in that order (``hold``: as ``resident.Resident.at``)."""
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx, hold=hold)
     ordered = p["orders"] > 0
-    e = r.at(end, "last_order")["last_order"][idx]
-    b = r.at(before, "first_after", "rows")
+    e = r.at(end, "last_order", hold=hold)["last_order"][idx]
+    b = r.at(before, "first_after", "rows", hold=hold)
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     return {"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
             **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
@@ -390,12 +466,28 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     against customer_month and plain pandas.
     """
     end, before = _period_bounds(backend, filters)
-    every = _period_facts(backend, end, before)
-    if filters.restricts_customers():
-        out = every[customer_mask(backend, filters)[every["ck"].to_numpy() - 1]].reset_index(drop=True)
-    else:
+    every, combo = _period_facts(backend, end, before)
+    keep = _selector(backend, filters)(lambda: every["ck"].to_numpy() - 1, combo)
+    if keep is None:
         out = every.copy(deep=False)  # copy-on-write: what the caller does never reaches the held frame
+    else:
+        out = every[keep].reset_index(drop=True)
     return out if attributes else out.drop(columns=list(ATTRIBUTE_COLUMNS))
+
+
+def _selector(backend, filters: Filters):
+    """``select(positions, combo)``: per row of something held (``positions()``: the rows'
+    customer positions, ``ck - 1``; ``combo``: their ``resident.combo_codes``), True when the
+    customer passes the filters; None when nothing restricts. Dimension filters alone select by
+    combination (a lookup in a table of a few hundred entries, where a mask with an entry per
+    customer is read in random order)."""
+    if not filters.restricts_customers():
+        return lambda positions, combo: None
+    if filters.customer_ids is None and not filters.tiers:
+        table = resident.of(backend).combo_mask(filters.dimension_values())
+        return lambda positions, combo: table[combo]
+    keep = customer_mask(backend, filters)
+    return lambda positions, combo: keep[positions()]
 
 
 def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFrame:
@@ -405,14 +497,21 @@ def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFram
     r = resident.of(backend)
 
     def make():
-        idx = np.flatnonzero(r.period(end, before, "rows")["rows"] > 0)  # in key order: gathers in memory order
-        cols = _customer_rows(r, end, before, idx)
+        # the month columns are read but not kept: the frame made from them is, and kept too
+        # they would push out the frames of the other periods a user switches between
+        idx = np.flatnonzero(r.period(end, before, "rows", hold=False)["rows"] > 0)  # key order: gathers in memory order
+        cols = _customer_rows(r, end, before, idx, hold=False)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
+        order = pareto.in_place_order(cols["place_revenue"])
+        # each column put in revenue order on its own: the frame is built once, not copied
+        # again by a take (300 MB at 100M order lines)
+        for c in list(cols):
+            cols[c] = cols[c].take(order)
+        idx = idx[order]
         codes = attribute_codes(backend)
         cols.update({c: codes[c].take(idx) for c in ATTRIBUTE_COLUMNS})
-        order = pareto.in_place_order(cols["place_revenue"])
-        return (pd.DataFrame(cols).take(order).reset_index(drop=True),)
-    return r.derived(("facts", end, before), make)[0]
+        return pd.DataFrame(cols), r.combo_codes(idx)
+    return r.derived(("facts", end, before), make)
 
 
 def _periods(filters: Filters, periods: int) -> list[Filters]:
@@ -428,17 +527,34 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
     the customers with any activity then that pass the customer filters (ascending), ``cols``
     and ``orders`` for them, and ``active`` (an order then) over every customer key."""
     r = resident.of(backend)
-    keep = customer_mask(backend, filters)
+    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     out = []
     for f in _periods(filters, periods):
-        bounds = _period_bounds(backend, f)
-        counts = r.period(*bounds, "rows", "orders")
-        idx = np.flatnonzero((counts["rows"] > 0) & keep)
-        p = {"idx": idx, "orders": counts["orders"][idx], **r.period(*bounds, *cols, idx=idx)}
+        idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
+        if keep is not None:
+            m = keep[idx]
+            idx, orders, values = idx[m], orders[m], [v[m] for v in values]
+        p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
         p["active"] = np.zeros(r.keys.n, dtype=bool)
-        p["active"][idx[p["orders"] > 0]] = True
+        p["active"][idx[orders > 0]] = True
         out.append(p)
     return out
+
+
+def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]) -> tuple:
+    """(positions of the customers with any activity in the months after ``before`` up to
+    ``end``, ascending; their orders; their ``cols``), held per period and columns (they depend
+    on the data alone): a filter change selects from them. Read-only: a caller that writes into
+    one gets an error instead of changing what the next caller reads."""
+    def make():
+        counts = r.period(end, before, "rows", "orders", hold=False)
+        idx = np.flatnonzero(counts["rows"] > 0)
+        p = r.period(end, before, *cols, idx=idx, hold=False)
+        out = (idx, counts["orders"][idx], *(p[c] for c in cols))
+        for a in out:
+            a.flags.writeable = False
+        return out
+    return r.derived(("active rows", end, before, cols), make)
 
 
 def _top_sum(values: np.ndarray, p: float) -> float:
@@ -495,8 +611,19 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
                        **{c: cur[c][top] for c in ("revenue", "gross_profit", "account_profit", "orders")},
                        "previous_revenue": np.where(had, prev["revenue"][at] if len(prev["idx"]) else np.nan,
                                                     np.nan)})
-    attrs = attributes_by_key(backend)[list(ATTRIBUTE_COLUMNS)].take(idx).reset_index(drop=True)
-    return pd.concat([df, attrs], axis=1)
+    return pd.concat([df, attributes_of(backend, df["customer_id"].tolist())], axis=1)
+
+
+def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
+    """ATTRIBUTE_COLUMNS of the customers ``ids``, row for row (missing values where a customer
+    has no row): a query of those rows alone, where ``attributes_by_key`` reads every customer's
+    (0.6 s of CPU at 10M order lines, in the overview's first render for its top 10)."""
+    cols = ", ".join(ATTRIBUTE_COLUMNS)  # our own names; the ids are bound parameters
+    marks = ", ".join("?" * len(ids)) or "NULL"
+    found = sql_table(backend, f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN ({marks})",
+                      [str(i) for i in ids]).to_pandas()
+    return found.set_index("customer_id").reindex(pd.Index(ids, dtype=found["customer_id"].dtype))[
+        list(ATTRIBUTE_COLUMNS)].reset_index(drop=True)
 
 
 def run_sql(backend, template: str, **relations) -> pd.DataFrame:
@@ -590,8 +717,8 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
     first, last = r.extent()
     if first is None:
         return pd.DataFrame(columns=cols)
-    keep = customer_mask(backend, filters) if filters.restricts_customers() else None
     population = "rows" if value == "account_profit" else "orders"
+    select = _selector(backend, filters)
     last_start = add_months(last, -(months - 1))
     rows = []
     q = date(first.year, (first.month - 1) // months * months + 1, 1)
@@ -599,9 +726,10 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
         lo = max(q, filters.start) if filters.start else q
         hi = min(add_months(q, months - 1), filters.end or last, last)
         if lo <= hi:
-            v, pos = r.sorted_values(hi, add_months(lo, -1), value, population)
+            v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
+            keep = select(lambda: pos, combo)
             if keep is not None:
-                v = v[keep[pos]]
+                v = v[keep]
             if len(v):
                 # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
                 # dot of 150k values take 8 ms instead of 0.1

@@ -14,9 +14,14 @@ month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB``
 sessions share the backend.
 
 This is the deliberate exception to "cache only at the edge" (DESIGN.md): what is held is data
-and what depends on the data alone (a period's tiers and places, each quarter's values sorted,
-account values from a stored fit), never anything that depends on the filters; every figure is
-still computed on every filter change.
+and what depends on the data alone (a period's tiers, places, customer facts and active
+customers, each quarter's values sorted, account values from a stored fit), never anything that
+depends on the filters; every figure is still computed on every filter change, from the rows the
+filters select. Values made once per period read their month columns without keeping them
+(``hold=False``), so that they do not push out what a filter change reads. Rows held in another
+order than the customer key keep their combination of dimension values (``combo_codes``): a
+dimension filter selects them through a small table instead of a per-customer mask read in
+random order.
 """
 
 from __future__ import annotations
@@ -51,9 +56,9 @@ BUDGET_COLUMNS_DEFAULT = 96  # at least this many month columns when KAMDASH_RES
 def budget_bytes(customers: int = 0) -> int:
     """``KAMDASH_RESIDENT_MB`` when set; else 512 MB or room for 96 month columns of
     ``customers`` (8 bytes each), whichever is larger: the concentration page switching
-    between two periods works on about 75 columns' worth (a period's 14 columns at two months
-    each, each quarter sorted for the trend, the places), and a cache smaller than that
-    re-reads and re-sorts columns on every filter change (at 1M customers, 512 MB)."""
+    between three periods holds about 85 columns' worth (each period's customer facts, about
+    19 columns' worth, each quarter sorted for the trend, the places), and a cache smaller than
+    that makes them again on every period switch (at 1M customers, 512 MB)."""
     raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
     if raw:
         return int(float(raw) * 1024 * 1024)
@@ -208,6 +213,8 @@ class Resident:
         if value is not None:
             return value
         value = make()
+        if _nbytes(value) >= RELEASE_AFTER_BYTES:
+            release_freed_memory()
         budget = self._budget  # outside the lock: the first call reads the keys
         with self._lock:
             if key not in self._cols:
@@ -219,17 +226,28 @@ class Resident:
         return value
 
     def sorted_values(self, end: date | None, before: date | None, value: str,
-                      population: str) -> tuple[np.ndarray, np.ndarray]:
-        """(values ascending, their customer positions) of ``value`` over the months after
-        ``before`` up to ``end``, for every customer whose ``population`` column (``rows``:
-        any activity, ``orders``: an order) is positive then. Filters select from it."""
+                      population: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values ascending, their customer positions, their combinations of dimension values
+        (``combo_codes``)) of ``value`` over the months after ``before`` up to ``end``, for every
+        customer whose ``population`` column (``rows``: any activity, ``orders``: an order) is
+        positive then. Filters select from it."""
         def make():
             # the quarter's month columns are not kept: the sorted values are
             p = self.period(end, before, value, population, hold=False)
             pos = np.flatnonzero(p[population] > 0)
             order = np.argsort(p[value][pos])  # ties do not change the sums taken from it
-            return p[value][pos][order], pos[order].astype(np.int32)
+            pos = pos[order].astype(np.int32)
+            return p[value][pos], pos, self.combo_codes(pos)
         return self.derived(("sorted", end, before, value, population), make)
+
+    def combo_codes(self, pos: np.ndarray) -> np.ndarray:
+        """The combination of dimension values (``combos``) of the customers at ``pos``, in the
+        smallest integer type: kept next to rows held in another order than the customer key,
+        a dimension filter selects them by looking up ``combo_mask`` (a table of a few hundred
+        entries, in cache) instead of a mask with an entry per customer (millions, in random
+        order)."""
+        inv, uniq = self.combos()
+        return inv[pos].astype(np.int16 if len(uniq) < 2**15 else np.int32)
 
     def memo(self, name: str, make):
         """A small value computed once per database (``make()``), e.g. its last month."""
@@ -239,6 +257,16 @@ class Resident:
         value = make()
         with self._lock:
             return self._small.setdefault(name, value)
+
+    def memoized(self, name: str):
+        """What ``memo`` holds under ``name``, or None (nothing is made)."""
+        with self._lock:
+            return self._small.get(name)
+
+    def forget(self, name: str) -> None:
+        """Drop what ``memo`` holds under ``name`` (made again on the next call)."""
+        with self._lock:
+            self._small.pop(name, None)
 
     def extent(self) -> tuple[date | None, date | None]:
         """(first, last) month of customer_month (None, None when empty)."""
@@ -375,7 +403,7 @@ class Resident:
         (``in_place_order``), which needs no sort: a filter change keeps the period, so the
         sort is paid once per period and value."""
         def make():
-            order = order_desc(self.period(end, before, value)[value])
+            order = order_desc(self.period(end, before, value, hold=False)[value])
             place = np.empty(self.keys.n, dtype=np.int32)
             place[order] = np.arange(self.keys.n, dtype=np.int32)
             return (place,)
@@ -394,7 +422,7 @@ class Resident:
 
     def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
         a, b = cutoffs
-        p = self.period(end, before, "revenue", "orders")
+        p = self.period(end, before, "revenue", "orders", hold=False)
         act = np.flatnonzero(p["orders"] > 0)
         out = np.zeros(self.keys.n, dtype=np.int8)
         if not len(act):
@@ -412,11 +440,36 @@ class Resident:
         return out
 
 
+RELEASE_AFTER_BYTES = 32 * 1024 * 1024
+
+
+def release_freed_memory() -> None:
+    """Give the memory freed by a large computation back to the operating system (glibc keeps
+    freed heap pages, and raises its threshold for using fresh pages after large arrays are
+    freed: at 100M order lines a period's facts left ~0.5 GB of free pages in the process).
+    Nothing on other C libraries."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def _nbytes(v) -> int:
     if isinstance(v, tuple):
         return sum(_nbytes(a) for a in v)
     if isinstance(v, pd.DataFrame):
-        return int(v.memory_usage(index=False, deep=False).sum())
+        # a categorical's categories are shared with where its codes were taken from (the
+        # attribute codes, one copy per database): only its codes are this frame's
+        return int(sum(v[c].cat.codes.nbytes if isinstance(v[c].dtype, pd.CategoricalDtype)
+                       else v[c].memory_usage(index=False, deep=False) for c in v.columns))
     return v.nbytes
 
 

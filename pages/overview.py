@@ -37,3 +37,4 @@ st.caption(ctx.t("overview.top_caption"))
 
 with st.expander(ctx.t("overview.how")):
     st.markdown(ctx.t("overview.how_body"))
+data.landing_sent()

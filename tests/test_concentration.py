@@ -424,9 +424,14 @@ def test_bench_case_with_the_harness_inputs(small_db):
 @pytest.mark.parametrize("grain", ["quarter", "year"])
 def test_over_time_in_the_database_equals_pandas(small_db, value, grain):
     """queries.concentration_over_time (window functions in DuckDB) gives exactly what
-    pareto.over_time gives from the per-customer rows, also under a dimension filter."""
+    pareto.over_time gives from the per-customer rows, also under dimension filters (selected
+    by combination), a customer list and a tier filter (selected by a mask per customer)."""
     small = queries.connect(str(small_db))
-    for f in (Filters(), Filters(regions=(sorted(queries.dimension_options(small)["region"])[0],))):
+    opts = queries.dimension_options(small)
+    ids = tuple(queries.customer_facts(small, Filters())["customer_id"][::3])
+    for f in (Filters(), Filters(regions=(sorted(opts["region"])[0],)),
+              Filters(regions=tuple(sorted(opts["region"])[:2]), sectors=(sorted(opts["sector"])[1],)),
+              Filters(customer_ids=ids), Filters(tiers=("A",), regions=(sorted(opts["region"])[1],))):
         want = pareto.over_time(queries.customer_period_facts(small, f, grain), value)
         got = queries.concentration_over_time(small, f, value, grain)
         assert len(got) == len(want) > 0

@@ -341,3 +341,10 @@ def test_bench_case_matches_its_pandas_baseline_and_recomputes_without_queries(s
     b.disconnect()  # a slider move needs no database
     out = case.interaction_step(base, 3)
     assert set(out) == {"result", "band", "rs", "tornado", "projection"}
+
+
+def test_near_one_is_numpys_isclose_to_one():
+    q = np.array([1.0, 1 + 1e-5, 1 + 1.1e-5, 1 - 1e-5, 1 - 1.1e-5, 0.0, 2.0, np.nan, np.inf, -np.inf,
+                  1 + 1e-5 + 1e-8, 1 + 1e-5 + 2e-8, 0.99999])
+    assert w._near_one(q).tolist() == np.isclose(q, 1.0).tolist()
+    assert bool(w._near_one(np.float64(1.0))) and not bool(w._near_one(np.float64(0.9)))

@@ -41,11 +41,15 @@ def release_if_changed(target: str) -> None:
     with _registry_lock:
         cur = _backends.get(target)
         if cur and cur[0] != signature(target):
-            with cur[2]:
-                try:
-                    cur[1].disconnect()
-                finally:
-                    _backends.pop(target, None)
+            _close(target, cur)
+
+
+def _close(target: str, cur: tuple) -> None:
+    with cur[2]:
+        try:
+            cur[1].disconnect()
+        finally:
+            _backends.pop(target, None)
 
 
 def backend():
@@ -77,7 +81,27 @@ def database_status(target: str, sig) -> store.DatabaseStatus:
             return store.DatabaseStatus(target)
         except Exception as exc:  # any backend error is shown to the user with the target
             return store.DatabaseStatus(target, "unreachable", str(exc).splitlines()[0])
-    return store.check_sales_db(path)
+    if not path.exists() or target != config.db_target():
+        return store.check_sales_db(path)
+    try:
+        backend()  # the pages' connection, opened first: the check below then reuses the open file
+    except duckdb.Error:
+        return store.check_sales_db(path)  # says what is wrong with the file
+    status = store.check_sales_db(path)
+    if not status.ok:  # the ways out (upgrade, rebuild, import) need the file closed
+        with _registry_lock:
+            cur = _backends.get(target)
+            if cur:
+                _close(target, cur)
+    return status
+
+
+def landing_sent() -> None:
+    """The landing page has been sent: the server's warm-up may now load what the other pages
+    need (``kamdash.ui.serve``)."""
+    from kamdash.ui import serve
+
+    serve.LANDING_SENT.set()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -9,9 +9,11 @@ Telling Streamlit up front that the app does not use the legacy folder fixes sha
 
 While the server starts and the first browser loads the app's JavaScript (seconds in which the
 server has nothing to do), a background thread imports what the landing page needs (pandas,
-plotly, Ibis with its DuckDB backend, the query layer, charts, the catalogs and Babel's locale
-data, plotly's validators of the first figure, Streamlit's emoji catalog), so the first visitor
-does not wait for them.
+plotly, DuckDB, the query layer, charts, the catalogs and Babel's locale data, plotly's
+validators of the first figure, Streamlit's emoji catalog), so the first visitor does not wait
+for them. Ibis with its DuckDB backend, which the landing page does not use but the other pages
+do (about 1 s of CPU), is imported once the landing page has been sent (``LANDING_SENT``, set by
+the overview), so that it does not compete with the first visitor's first chart for the 2 cores.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ import threading
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+# Set when a session has been sent the landing page (data.landing_sent); the warm-up then loads
+# what the other pages need. Read through the importable module (kamdash.ui.serve), which is
+# not this one when the server runs as ``python -m kamdash.ui.serve``.
+LANDING_SENT = threading.Event()
+LANDING_WAIT_S = 30.0  # a first visitor may open another page: it then imports Ibis itself
 
 
-def warm_up() -> None:
-    """Import the landing page's libraries and load the catalogs and Babel's locale data. Not
-    the app's own Streamlit modules (kamdash.ui) nor the database: their cached data functions
-    belong to the running app."""
+def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
+    """Import the landing page's libraries and load the catalogs and Babel's locale data; then,
+    once the landing page has been sent (or after ``landing_wait_s``), Ibis for the other pages.
+    Not the app's own Streamlit modules (kamdash.ui) nor the database: their cached data
+    functions belong to the running app."""
     try:
         from datetime import date
 
-        import ibis.backends.duckdb  # noqa: F401  (queries.connect loads the backend on first use)
         import pandas as pd
 
         from kamdash import charts, i18n  # noqa: F401
@@ -50,6 +57,11 @@ def warm_up() -> None:
         monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "revenue": [1.0],
                                 "gross_profit": [1.0], "account_profit": [1.0]})
         charts.trend_chart(monthly, {k: k for k in ("revenue", "gross_profit", "account_profit")}, "en", "CNY")
+        # not the landing page's (queries.Backend makes Ibis on the first other page)
+        from kamdash.ui import serve
+
+        serve.LANDING_SENT.wait(landing_wait_s)
+        import ibis.backends.duckdb  # noqa: F401
     except Exception:  # a failed warm-up only means that the first visitor pays for the imports
         pass
 

@@ -70,7 +70,7 @@ def baseline(backend, filters: queries.Filters, last_month: date, first_month: d
     profit = np.zeros(len(cur["active"]))
     profit[cur["idx"]] = cur["account_profit"]
     pos = np.flatnonzero(cur["active"] | prev["active"])  # in customer key (= customer_id) order
-    df = pd.DataFrame({"customer_id": pd.Series(resident.of(backend).keys.customer_id[pos], dtype=object),
+    df = pd.DataFrame({"customer_id": resident.of(backend).keys.ids.take(pos),
                        "prev_active": prev["active"][pos], "cur_active": cur["active"][pos],
                        "profit": np.where(cur["active"][pos], profit[pos], 0.0)})
     # tiers over every customer with an order that year, whatever the other filters
