@@ -532,8 +532,10 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
     for f in _periods(filters, periods):
         idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
         if keep is not None:
-            m = keep[idx]
-            idx, orders, values = idx[m], orders[m], [v[m] for v in values]
+            # the rows' numbers once, then takes: compressing each array by a mask in random
+            # order costs a mispredicted branch per row (2 ms per array of 170k)
+            rows = np.flatnonzero(keep[idx])
+            idx, orders, values = idx.take(rows), orders.take(rows), [v.take(rows) for v in values]
         p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
         p["active"] = np.zeros(r.keys.n, dtype=bool)
         p["active"][idx[orders > 0]] = True
@@ -617,13 +619,20 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
 def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
     """ATTRIBUTE_COLUMNS of the customers ``ids``, row for row (missing values where a customer
     has no row): a query of those rows alone, where ``attributes_by_key`` reads every customer's
-    (0.6 s of CPU at 10M order lines, in the overview's first render for its top 10)."""
-    cols = ", ".join(ATTRIBUTE_COLUMNS)  # our own names; the ids are bound parameters
-    marks = ", ".join("?" * len(ids)) or "NULL"
-    found = sql_table(backend, f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN ({marks})",
-                      [str(i) for i in ids]).to_pandas()
-    return found.set_index("customer_id").reindex(pd.Index(ids, dtype=found["customer_id"].dtype))[
-        list(ATTRIBUTE_COLUMNS)].reset_index(drop=True)
+    (0.6 s of CPU at 10M order lines, in the overview's first render for its top 10). Rows read
+    once are kept per database (they depend on the data alone), so a filter change that shows
+    customers seen before runs no query (the lookup scans the customers table: 12 ms at 10M)."""
+    known = resident.of(backend).memo("attribute_rows", dict)
+    missing = sorted({str(i) for i in ids} - known.keys())
+    if missing:
+        cols = ", ".join(ATTRIBUTE_COLUMNS)  # our own names; the ids are bound parameters
+        marks = ", ".join("?" * len(missing))
+        found = sql_table(backend, f"SELECT customer_id, {cols} FROM customers WHERE customer_id IN ({marks})",
+                          missing).to_pylist()
+        rows = {r.pop("customer_id"): r for r in found}
+        known.update({i: rows.get(i, dict.fromkeys(ATTRIBUTE_COLUMNS)) for i in missing})
+    out = pd.DataFrame([known[str(i)] for i in ids], columns=list(ATTRIBUTE_COLUMNS))
+    return out.astype({c: "str" for c in ATTRIBUTE_COLUMNS})
 
 
 def run_sql(backend, template: str, **relations) -> pd.DataFrame:
@@ -729,7 +738,7 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
             v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
             keep = select(lambda: pos, combo)
             if keep is not None:
-                v = v[keep]
+                v = np.compress(keep, v)  # 2.5x faster than v[keep] on a mask in random order
             if len(v):
                 # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
                 # dot of 150k values take 8 ms instead of 0.1

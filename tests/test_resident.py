@@ -174,3 +174,24 @@ def test_freed_memory_is_given_back_after_large_held_values(monkeypatch):
     assert calls == [1]
     monkeypatch.undo()
     resident.release_freed_memory()  # really calls the C library here (or does nothing elsewhere)
+
+
+def test_attributes_of_named_customers_are_read_once_and_equal_the_table(small_db):
+    """The top accounts' attributes come from a query of those customers the first time and
+    from what was read after that; either way they equal the customers table, row for row, with
+    missing values for an unknown customer."""
+    import duckdb
+    b = queries.connect(str(small_db))
+    con = duckdb.connect(str(small_db), read_only=True)
+    cols = ", ".join(queries.ATTRIBUTE_COLUMNS)
+    table = con.sql(f"SELECT customer_id, {cols} FROM customers").df().set_index("customer_id")
+    con.close()
+    ids = list(table.index[[5, 1, 40, 7]]) + ["nobody"]
+    first = queries.attributes_of(b, ids)
+    want = table.reindex(ids)[list(queries.ATTRIBUTE_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, want, check_dtype=False)
+    assert all(str(d) == "str" for d in first.dtypes)
+    assert first.iloc[-1].isna().all()
+    b.con.close()  # a second call must not query: the connection is gone
+    pd.testing.assert_frame_equal(queries.attributes_of(b, ids[::-1]), first.iloc[::-1].reset_index(drop=True))
+    assert len(queries.attributes_of(b, [])) == 0
