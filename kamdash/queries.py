@@ -417,31 +417,14 @@ def _customer_predicates(backend, t, filters: Filters) -> list:
 PERIOD_CUSTOMER_COLUMNS = (*MONEY_COLUMNS, *COUNT_COLUMNS, "active_months")
 
 
-def period_customers(backend, filters: Filters) -> pd.DataFrame:
-    """One row per customer with any order or cost-to-serve in the filtered period, in customer
-    key order: ck, customer_id, the MONEY_COLUMNS, the COUNT_COLUMNS, active_months,
-    first_order_date, last_order_date (NaT without an order in the period)."""
-    r = resident.of(backend)
-    end, before = _period_bounds(backend, filters)
-    return pd.DataFrame(_customer_rows(r, end, before, np.flatnonzero(_in_period(backend, filters, end, before))))
-
-
-def _in_period(backend, filters: Filters, end: date | None, before: date | None) -> np.ndarray:
-    """Per customer key: True when the customer passes the filters and has any order or
-    cost-to-serve in the months after ``before`` up to ``end``."""
-    keep = resident.of(backend).period(end, before, "rows")["rows"] > 0
-    if filters.restricts_customers():
-        keep &= customer_mask(backend, filters)
-    return keep
-
-
-def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray, hold: bool = True) -> dict:
-    """The columns of ``period_customers`` for the customers at positions ``idx`` (``ck - 1``),
-    in that order (``hold``: as ``resident.Resident.at``)."""
-    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx, hold=hold)
+def _customer_rows(r, end: date | None, before: date | None, idx: np.ndarray) -> dict:
+    """ck, customer_id, the PERIOD_CUSTOMER_COLUMNS, first_order_date and last_order_date (NaT
+    without an order in the period) of the customers at positions ``idx`` (``ck - 1``), in that
+    order. Made once per period (``_period_facts``): the month columns are read, not kept."""
+    p = r.period(end, before, *PERIOD_CUSTOMER_COLUMNS, idx=idx, hold=False)
     ordered = p["orders"] > 0
-    e = r.at(end, "last_order", hold=hold)["last_order"][idx]
-    b = r.at(before, "first_after", "rows", hold=hold)
+    e = r.at(end, "last_order", hold=False)["last_order"][idx]
+    b = r.at(before, "first_after", "rows", hold=False)
     first = np.where(b["rows"][idx] > 0, b["first_after"][idx], r.keys.first_order[idx])
     return {"ck": idx + 1, "customer_id": r.keys.ids.take(idx),
             **{c: p[c] for c in PERIOD_CUSTOMER_COLUMNS},
@@ -462,7 +445,7 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     parent_id, as categoricals (compare and group them as strings; ``i18n.customer_names``
     gives the names to show).
     ``active_months`` counts months with an order. Ordered by revenue descending, ties by
-    customer_id. Read from the running totals (as ``period_customers``); the tests check it
+    customer_id. Read from the running totals (``_customer_rows``); the tests check it
     against customer_month and plain pandas.
     """
     end, before = _period_bounds(backend, filters)
@@ -500,7 +483,7 @@ def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFram
         # the month columns are read but not kept: the frame made from them is, and kept too
         # they would push out the frames of the other periods a user switches between
         idx = np.flatnonzero(r.period(end, before, "rows", hold=False)["rows"] > 0)  # key order: gathers in memory order
-        cols = _customer_rows(r, end, before, idx, hold=False)
+        cols = _customer_rows(r, end, before, idx)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         order = pareto.in_place_order(cols["place_revenue"])
         # each column put in revenue order on its own: the frame is built once, not copied
