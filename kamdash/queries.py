@@ -473,15 +473,15 @@ def _selector(backend, filters: Filters):
     return lambda positions, combo: keep[positions()]
 
 
-def _period_facts(backend, end: date | None, before: date | None) -> pd.DataFrame:
-    """``customer_facts`` of every customer, held per period (it depends on the data alone): a
-    filter change selects its rows, in order, instead of working out 14 columns for every
-    customer and ranking them again."""
+def _period_facts(backend, end: date | None, before: date | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """(``customer_facts`` of every customer, each row's ``resident.combo_codes``), held per
+    period (they depend on the data alone): a filter change selects rows, in order, instead of
+    working out 14 columns for every customer and ranking them again."""
     r = resident.of(backend)
 
     def make():
-        # the month columns are read but not kept: the frame made from them is, and kept too
-        # they would push out the frames of the other periods a user switches between
+        # the month columns are read but not kept (only the frame is): kept, they would push
+        # out the frames of the other periods a user switches between
         idx = np.flatnonzero(r.period(end, before, "rows", hold=False)["rows"] > 0)  # key order: gathers in memory order
         cols = _customer_rows(r, end, before, idx)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})

@@ -357,23 +357,27 @@ def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchall()[0][0]
     if orphans:
         problems.append(f"{orphans} order lines name a customer_id missing from customers")
-    n_lines, rev_lines, cost_lines = con.execute(
-        "SELECT count(*), sum(revenue), sum(coalesce(cost, 0)) FROM order_lines").fetchall()[0]
+    n_lines, rev_lines, cost_lines, disc_lines, ret_lines = con.execute(
+        "SELECT count(*), sum(revenue), sum(coalesce(cost, 0)), sum(coalesce(discount, 0)), "
+        "sum(CASE WHEN revenue < 0 THEN -revenue ELSE 0 END) FROM order_lines").fetchall()[0]
     cts = con.execute("SELECT sum(amount) FROM cost_to_serve").fetchall()[0][0]
-    rev_cm, cost_cm, lines_cm, cts_cm = con.execute(
-        "SELECT sum(revenue), sum(cost), sum(lines), sum(cost_to_serve) FROM customer_month").fetchall()[0]
+    rev_cm, cost_cm, disc_cm, ret_cm, lines_cm, cts_cm = con.execute(
+        "SELECT sum(revenue), sum(cost), sum(discount), sum(returns), sum(lines), sum(cost_to_serve) "
+        "FROM customer_month").fetchall()[0]
 
     def differ(a, b) -> bool:
         return abs((a or 0) - (b or 0)) > 1e-6 * max(1.0, abs(b or 0))
 
     if n_lines and differ(rev_cm, rev_lines):
         problems.append("customer_month revenue does not add up to order_lines revenue")
-    if differ(cost_cm, cost_lines) or (lines_cm or 0) != n_lines or differ(cts_cm, cts):
-        problems.append("customer_month cost, lines or cost-to-serve do not add up to the source tables")
+    if (differ(cost_cm, cost_lines) or differ(disc_cm, disc_lines) or differ(ret_cm, ret_lines)
+            or (lines_cm or 0) != n_lines or differ(cts_cm, cts)):
+        problems.append("customer_month cost, discounts, returns, lines or cost-to-serve do not add up "
+                        "to the source tables")
     rev_cum = con.execute(
         "SELECT sum(revenue) FROM customer_cum WHERE month = (SELECT max(month) FROM customer_cum)"
     ).fetchall()[0][0]
-    if n_lines and abs((rev_cum or 0) - (rev_lines or 0)) > 1e-6 * max(1.0, abs(rev_lines)):
+    if n_lines and differ(rev_cum, rev_lines):
         problems.append("customer_cum running totals do not end at order_lines revenue")
     return problems
 

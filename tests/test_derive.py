@@ -205,3 +205,20 @@ def test_staged_totals_that_do_not_add_up_are_refused(tmp_path):
 
     with pytest.raises(store.StoreError, match="lines or cost-to-serve"):
         store.build_sales_db(tmp_path / "wrong.duckdb", wrong_fill, source="tests")
+
+
+@pytest.mark.parametrize("column", ["discount", "returns"])
+def test_staged_totals_with_wrong_discounts_or_returns_are_refused(tmp_path, column):
+    """Right revenue, cost, lines and cost-to-serve, but the discounts or returns of the staged
+    totals do not add up to the order lines: the build is refused."""
+    def wrong_fill(con):
+        fill_awkward(con)
+        store.create_staged(con)
+        con.execute(REFERENCE_CUSTOMER_MONTH.replace("ref_customer_month", "ref_cm"))
+        con.execute(f"INSERT INTO {store.STAGED} SELECT {', '.join(store.STAGED_COLUMNS)} FROM ref_cm")
+        con.execute("DROP TABLE ref_cm")
+        con.execute(f"UPDATE {store.STAGED} SET {column} = {column} + 1 WHERE {column} > 0")
+        return store.STAGED
+
+    with pytest.raises(store.StoreError, match="discounts, returns"):
+        store.build_sales_db(tmp_path / "wrong.duckdb", wrong_fill, source="tests")
