@@ -443,7 +443,8 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     (when ``attributes``) name, name_zh, customer_type, sector, region, city, account_manager,
     parent_id, as categoricals (compare and group them as strings; ``i18n.customer_names``
     gives the names to show).
-    ``active_months`` counts months with an order. Ordered by revenue descending, ties by
+    ``active_months`` counts months with an order. The customers with an order in the period
+    come first, then those with cost-to-serve alone; each part by revenue descending, ties by
     customer_id. Read from the running totals (``_customer_rows``); the tests check it
     against customer_month and plain pandas.
     """
@@ -485,6 +486,10 @@ def _period_facts(backend, end: date | None, before: date | None) -> tuple[pd.Da
         cols = _customer_rows(r, end, before, idx)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         order = pareto.in_place_order(cols["place_revenue"])
+        # the customers with an order first (still in revenue order): revenue's and gross
+        # profit's population is then a slice of the frame (``pareto.population``), not a copy
+        has = cols["orders"][order] > 0
+        order = np.concatenate([order[has], order[~has]])
         # each column put in revenue order on its own: the frame is built once, not copied
         # again by a take (300 MB at 100M order lines)
         for c in list(cols):
