@@ -536,10 +536,11 @@ def _active_rows(r, end: date | None, before: date | None, cols: tuple[str, ...]
     on the data alone): a filter change selects from them. Read-only: a caller that writes into
     one gets an error instead of changing what the next caller reads."""
     def make():
-        counts = r.period(end, before, "rows", "orders", hold=False)
-        idx = np.flatnonzero(counts["rows"] > 0)
-        p = r.period(end, before, *cols, idx=idx, hold=False)
-        out = (idx, counts["orders"][idx], *(p[c] for c in cols))
+        # every column in one read per month (two reads, not four: a cold start's first chart
+        # waits for them)
+        p = r.period(end, before, "rows", "orders", *(c for c in cols if c not in ("rows", "orders")), hold=False)
+        idx = np.flatnonzero(p["rows"] > 0)
+        out = (idx, p["orders"][idx], *(p[c][idx] for c in cols))
         for a in out:
             a.flags.writeable = False
         return out
