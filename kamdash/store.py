@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -96,27 +96,91 @@ def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(schema.create_table_sql(name, cols))
 
 
-# A fill may hand derive the totals per customer and month instead of letting it add them up
-# from the order lines and cost-to-serve rows (the demo generator has them at hand): it fills
-# this table and returns its name. Columns as customer_month's without the copied attributes.
-STAGED = "staged_customer_month"
-STAGED_COLUMNS = {
-    "customer_id": "VARCHAR NOT NULL", "month": "DATE NOT NULL",
-    "revenue": "DOUBLE", "cost": "DOUBLE", "discount": "DOUBLE", "returns": "DOUBLE",
-    "cost_to_serve": "DOUBLE", "orders": "BIGINT", "order_days": "BIGINT", "lines": "BIGINT",
-    "first_order_date": "DATE", "last_order_date": "DATE",
-}
+# customer_month's columns as Arrow types (the types the SQL derive gives them)
+CUSTOMER_MONTH_SCHEMA = pa.schema(
+    [(c, pa.string()) for c in ("customer_id",)] + [("month", pa.date32())]
+    + [(c, pa.string()) for c in ("region", "customer_type", "sector", "account_manager")]
+    + [(c, pa.float64()) for c in ("revenue", "cost", "gross_profit", "discount", "returns",
+                                   "cost_to_serve", "account_profit")]
+    + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]
+    + [(c, pa.date32()) for c in ("first_order_date", "last_order_date")])
+assert tuple(CUSTOMER_MONTH_SCHEMA.names) == schema.CUSTOMER_MONTH_COLUMNS
 
 
-def create_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """The table a fill puts its per customer-month totals in (see ``STAGED``). Not a TEMP
-    table: those are held uncompressed in memory (~6 GB at 100M order lines), this one is
-    compressed in the database file and dropped by ``derive``."""
-    con.execute(schema.create_table_sql(STAGED, STAGED_COLUMNS))
+@dataclass(frozen=True)
+class StagedMonths:
+    """customer_month handed to ``derive`` by a fill that has the totals per customer and month
+    at hand (the demo generator): a fill returns one of these instead of None.
+
+    ``months()`` yields one Arrow table per calendar month, months ascending, each with the
+    columns of ``CUSTOMER_MONTH_SCHEMA`` and its rows in customer_id order: customer_month is
+    written from the stream as it comes, without a join or a sort. ``close()`` frees whatever
+    holds the months (called by ``build_sales_db`` once derive is done, also on error).
+    """
+
+    months: Callable[[], Iterator[pa.Table]]
+    close: Callable[[], None] = lambda: None
+
+
+ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
+
+
+def _row_groups(tables: Iterator[pa.Table]) -> Iterator[pa.RecordBatch]:
+    """The rows of ``tables`` in record batches of exactly one DuckDB row group each (the last
+    one shorter). A CREATE TABLE AS from an Arrow stream writes each batch to its own row
+    groups: batches of other sizes (a month each) leave row groups part full, and the next
+    checkpoint writes the whole table again to merge them (8 CPU-s for customer_month at 10M
+    order lines)."""
+    held: list[pa.Table] = []
+    n = 0
+    for t in tables:
+        held.append(t)
+        n += len(t)
+        if n >= ROW_GROUP_ROWS:
+            rest = pa.concat_tables(held).combine_chunks()
+            full = len(rest) - len(rest) % ROW_GROUP_ROWS
+            yield from rest.slice(0, full).to_batches(max_chunksize=ROW_GROUP_ROWS)
+            held, n = [rest.slice(full)], len(rest) - full
+    if n:
+        yield from pa.concat_tables(held).combine_chunks().to_batches(max_chunksize=ROW_GROUP_ROWS)
+
+
+def _customer_month_from(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> None:
+    """customer_month written by one CREATE TABLE AS from the fill's stream of months. The
+    stream is checked as it passes: months ascending, customer_ids strictly ascending within
+    a month (so (customer_id, month) is unique and the physical order is (month, customer_id),
+    as the SQL derive writes it); the totals are checked against the source tables by
+    ``build_sales_db``."""
+    problems: list[str] = []
+
+    def months():
+        last_month = None
+        for t in staged.months():
+            t = t.select(CUSTOMER_MONTH_SCHEMA.names).cast(CUSTOMER_MONTH_SCHEMA)
+            if not len(t):
+                continue
+            lo, hi = pc.min_max(t["month"]).values()
+            ids = t["customer_id"]
+            if (lo != hi or (last_month is not None and lo.as_py() <= last_month)
+                    or ids.null_count
+                    or (len(t) > 1 and not pc.all(pc.less(ids.slice(0, len(t) - 1), ids.slice(1))).as_py())):
+                problems.append("the staged customer months are not in (month, customer_id) order")
+                return
+            last_month = lo.as_py()
+            yield t
+
+    con.register("customer_month_rows", pa.RecordBatchReader.from_batches(
+        CUSTOMER_MONTH_SCHEMA, _row_groups(months())))
+    try:
+        con.execute("CREATE TABLE customer_month AS SELECT * FROM customer_month_rows")
+    finally:
+        con.unregister("customer_month_rows")
+    if problems:
+        raise StoreError("; ".join(problems))
 
 
 def _customer_month_sql(months: str) -> str:
-    """customer_month from per customer-month totals ``months`` (the staged table or a CTE)."""
+    """customer_month from per customer-month totals ``months`` (a CTE)."""
     return f"""
         SELECT m.customer_id, m.month,
                cu.region, cu.customer_type, cu.sector, cu.account_manager,
@@ -128,7 +192,7 @@ def _customer_month_sql(months: str) -> str:
         """
 
 
-def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
+def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """Build the derived tables from the source tables (run once per load).
 
     customer_month joins orders and cost-to-serve per customer and calendar month, with
@@ -142,17 +206,13 @@ def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
     with one bit per day of the month, exact because every date of a customer-month group lies
     in that month.
 
-    ``staged``: the fill wrote the totals per customer and month to ``STAGED`` (the demo);
-    customer_month is made from them, and the checks of ``build_sales_db`` compare its
-    revenue, cost, lines and cost-to-serve with the source tables.
+    ``staged``: the fill handed over customer_month month by month (the demo, see
+    ``StagedMonths``); it is written as it comes, and the checks of ``build_sales_db`` compare
+    its revenue, cost, discounts, returns, lines and cost-to-serve with the source tables.
     """
     con.execute("DROP TABLE IF EXISTS customer_month")
-    if staged:
-        con.execute(f"CREATE TABLE customer_month AS {_customer_month_sql(STAGED)}")
-        con.execute(f"DROP TABLE {STAGED}")
-        # its blocks become free at a checkpoint: the tables written next reuse them (else the
-        # file keeps them as free space, 1.4 GB at 100M order lines)
-        con.execute("CHECKPOINT")
+    if staged is not None:
+        _customer_month_from(con, staged)
         derive_cumulative(con)
         return
     con.execute(
@@ -338,11 +398,11 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
                 out[c] = run[c][keys]
             for name, days in (("last_order", last[keys]), ("first_after", nxt[keys])):
                 out[name] = pa.array(days, pa.int32(), mask=days == NO_DATE).cast(pa.date32())
-            yield from pa.table(out).cast(CUM_SCHEMA).to_batches()
+            yield pa.table(out).cast(CUM_SCHEMA)
 
     # written by one CREATE TABLE AS from a stream of months: many INSERTs of the same rows
     # took ~2x the time, and the file grew by a fifth
-    con.register("customer_cum_rows", pa.RecordBatchReader.from_batches(CUM_SCHEMA, months()))
+    con.register("customer_cum_rows", pa.RecordBatchReader.from_batches(CUM_SCHEMA, _row_groups(months())))
     try:
         con.execute("CREATE TABLE customer_cum AS SELECT * FROM customer_cum_rows")
     finally:
@@ -424,8 +484,12 @@ def build_sales_db(
             # validated or made here: digits and a unit only
             con.execute(f"SET memory_limit = '{build_memory_limit()}'")
             create_sales_schema(con)
-            staged = fill(con) == STAGED
-            derive(con, staged=staged)
+            staged = fill(con)
+            try:
+                derive(con, staged if isinstance(staged, StagedMonths) else None)
+            finally:
+                if isinstance(staged, StagedMonths):
+                    staged.close()
             problems = _integrity_problems(con)
             if problems:
                 raise StoreError("; ".join(problems))
