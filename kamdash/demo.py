@@ -583,10 +583,12 @@ class _StagedFiles:
         # the rows of a month come out in customer_id order (C1000000 sorts before C999999)
         ids = self.attrs["customer_id"]
         order = pc.sort_indices(ids).to_numpy()
-        self.rank = None
+        self.rank = None  # position of each customer in customer_id order (None: its index)
+        self.sorted_ids = ids
         if not np.array_equal(order, np.arange(len(order))):
             self.rank = np.empty(len(order), dtype=np.int64)
             self.rank[order] = np.arange(len(order))
+            self.sorted_ids = ids.take(order)
 
     def write(self, bi: int, batches: list[pa.RecordBatch]) -> None:
         path = self.dir / f"batch-{bi:06d}.arrow"
@@ -595,20 +597,28 @@ class _StagedFiles:
                 w.write_batch(b)
         self.paths.append(path)
 
-    def months(self):
+    def months(self, keyed: bool = False):
+        """customer_month of each month in customer_id order (``store.StagedMonths.months``);
+        ``keyed``: without the strings, with "key", the customer's position in customer_id
+        order (``store.StagedMonths.keyed_months``)."""
         readers = [pa.ipc.open_file(pa.memory_map(str(p))) for p in sorted(self.paths)]
         for m in range(self.n_months):
             t = pa.Table.from_batches([r.get_batch(m) for r in readers], schema=STAGED_SCHEMA).combine_chunks()
             cust = t["cust"].to_numpy()
+            key = cust if self.rank is None else self.rank[cust]
             if self.rank is not None:
-                t = t.take(np.argsort(self.rank[cust], kind="stable"))
-                cust = t["cust"].to_numpy()
+                o = np.argsort(key, kind="stable")
+                t, cust, key = t.take(o), cust[o], key[o]
             revenue, cost, cts = (t[c].to_numpy() for c in ("revenue", "cost", "cost_to_serve"))
             month = (self.month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-            out = {"customer_id": self.attrs["customer_id"].take(cust),
-                   "month": pa.array(np.full(len(t), month), pa.date32())}
-            for c in ("region", "customer_type", "sector", "account_manager"):
-                out[c] = self.attrs[c].take(cust)
+            if keyed:
+                out = {"key": key.astype(np.int32)}
+            else:
+                out = {"customer_id": self.attrs["customer_id"].take(cust)}
+            out["month"] = pa.array(np.full(len(t), month), pa.date32())
+            if not keyed:
+                for c in ("region", "customer_type", "sector", "account_manager"):
+                    out[c] = self.attrs[c].take(cust)
             out.update(revenue=revenue, cost=cost, gross_profit=revenue - cost, discount=t["discount"],
                        returns=t["returns"], cost_to_serve=cts, account_profit=revenue - cost - cts)
             for c in ("orders", "order_days", "lines", "first_order_date", "last_order_date"):
@@ -700,7 +710,8 @@ def generate(
     except BaseException:
         staged.close()
         raise
-    return store.StagedMonths(staged.months, staged.close)
+    return store.StagedMonths(staged.months, staged.close, customer_ids=staged.sorted_ids,
+                              keyed_months=lambda: staged.months(keyed=True))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

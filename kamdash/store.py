@@ -120,6 +120,12 @@ class StagedMonths:
 
     months: Callable[[], Iterator[pa.Table]]
     close: Callable[[], None] = lambda: None
+    # optional, for customer_cum: every customer_id of the customers table, ascending (so the
+    # customer key ``ck`` of customer_ids[i] is i + 1), and the months again without strings:
+    # "key" (that index i) instead of customer_id, the numeric and date columns of
+    # customer_month, and "month". Used only when customer_key numbers exactly these ids.
+    customer_ids: pa.Array | pa.ChunkedArray | None = None
+    keyed_months: Callable[[], Iterator[pa.Table]] | None = None
 
 
 ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
@@ -213,7 +219,7 @@ def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -
     con.execute("DROP TABLE IF EXISTS customer_month")
     if staged is not None:
         _customer_month_from(con, staged)
-        derive_cumulative(con)
+        derive_cumulative(con, staged)
         return
     con.execute(
         """
@@ -269,7 +275,7 @@ def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -
     derive_cumulative(con)
 
 
-def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
+def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """customer_key and customer_cum: running totals so that any period is two row reads.
 
     ``customer_key`` numbers every customer (``ck``, in customer_id order) with the filter
@@ -311,7 +317,7 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY ck
         """
     )
-    _customer_cum(con)
+    _customer_cum(con, staged)
 
 
 NO_DATE = np.iinfo(np.int32).min  # a missing date, as days since 1970
@@ -329,7 +335,18 @@ def _month_index(col: str, base: int) -> str:
     return f"(year({col}) * 12 + month({col}) - 1 - {int(base)})::INTEGER"
 
 
-def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
+def _keys_match(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> bool:
+    """Whether customer_key numbers exactly the fill's ``customer_ids`` (ck = index + 1)."""
+    if staged.keyed_months is None or staged.customer_ids is None:
+        return False
+    ids = con.sql("SELECT customer_id FROM customer_key ORDER BY ck").to_arrow_table()["customer_id"]
+    want = staged.customer_ids
+    if isinstance(want, pa.ChunkedArray):
+        want = want.combine_chunks()
+    return ids.combine_chunks().equals(want.cast(pa.string()))
+
+
+def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """customer_cum in one pass over the months (see ``derive_cumulative``).
 
     Running totals per customer key are numpy arrays: for each month, the customer_month rows
@@ -340,6 +357,11 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     ``first_after`` (earliest order date in a later month) comes from one backward pass over
     the rows with an order: for each such row, the first order date of the customer's next
     month with an order.
+
+    The rows of each month come from customer_month joined to customer_key, or, when the fill
+    handed over its months with keys (``StagedMonths.keyed_months``) for exactly the customers
+    customer_key numbers, from that stream (read twice: first months and first order dates,
+    then the months), without a join or a query per month.
     """
     lo, hi = con.execute("SELECT min(month), max(month) FROM customer_month").fetchall()[0]
     if lo is None:
@@ -352,16 +374,62 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     n = con.execute("SELECT count(*) FROM customer_key").fetchall()[0][0]
     join = "FROM customer_month cm JOIN customer_key k USING (customer_id)"
 
-    t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} GROUP BY k.ck").to_arrow_table()
+    stored = [c for c in schema.CUMULATIVE_COLUMNS if c not in ("rows", "active_months")]
+    month0 = np.datetime64(lo, "M")
     first_month = np.full(n + 1, n_months, dtype=np.int32)  # indexed by ck; n_months: never
-    first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
+    keyed = staged.keyed_months if staged is not None and _keys_match(con, staged) else None
+    reader = con.cursor()  # the months are read while the table is being written
+
+    def month_of(t: pa.Table) -> int:
+        return int((np.datetime64(t["month"][0].as_py(), "M") - month0).astype(np.int64))
+
+    if keyed is None:
+        t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} GROUP BY k.ck").to_arrow_table()
+        first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
+        t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
+                    f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
+        f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
+        del t
+
+        def month_rows():
+            for m in range(n_months):
+                month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
+                yield reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
+                                 f"cm.last_order_date {join} WHERE cm.month = ?",
+                                 params=[month.item()]).to_arrow_table()
+    else:
+        parts = []
+        for t in keyed():
+            if not len(t):
+                continue
+            m, ck = month_of(t), t["key"].to_numpy().astype(np.int64) + 1
+            first_month[ck] = np.minimum(first_month[ck], m)
+            has = t["first_order_date"].is_valid()
+            parts.append((ck[has.to_numpy(zero_copy_only=False)].astype(np.int32),
+                          date_days(t["first_order_date"].filter(has)), m))
+        f_ck = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int32)])
+        f_day = np.concatenate([p[1] for p in parts] or [np.zeros(0, np.int32)])
+        f_m = np.repeat(np.array([p[2] for p in parts], dtype=np.int32), [len(p[0]) for p in parts])
+        del parts
+
+        def month_rows():
+            empty = None
+            stream = (t for t in keyed() if len(t))
+            t = next(stream, None)
+            for m in range(n_months):
+                if t is not None and month_of(t) == m:
+                    yield t.append_column("ck", pc.add(t["key"].cast(pa.int32()), 1))
+                    t = next(stream, None)
+                else:
+                    if empty is None:
+                        empty = con.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
+                                        f"cm.last_order_date {join} LIMIT 0").to_arrow_table()
+                    yield empty
+            if t is not None:
+                raise StoreError("the staged customer months do not match customer_month")
 
     # first_after: for every row with an order, the first order date of the customer's next
     # month with an order (backward pass); ``nxt`` then starts at each customer's first order
-    t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
-                f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
-    f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
-    del t
     f_order = np.argsort(f_m.astype(np.int16) if n_months < 2**15 else f_m, kind="stable")  # radix sort
     f_bounds = np.searchsorted(f_m[f_order], np.arange(n_months + 1))
     f_next = np.empty(len(f_ck), dtype=np.int32)
@@ -374,16 +442,10 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     run = {c: np.zeros(n + 1, dtype=np.int64 if c in schema.CUMULATIVE_COUNTS else np.float64)
            for c in schema.CUMULATIVE_COLUMNS}
     last = np.full(n + 1, NO_DATE, dtype=np.int32)
-    month0 = np.datetime64(lo, "M")
-    stored = [c for c in schema.CUMULATIVE_COLUMNS if c not in ("rows", "active_months")]
-    reader = con.cursor()  # the months are read while the table is being written
 
     def months():
-        for m in range(n_months):
+        for m, t in enumerate(month_rows()):
             month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-            t = reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
-                           f"cm.last_order_date {join} WHERE cm.month = ?",
-                           params=[month.item()]).to_arrow_table()
             ck = t["ck"].to_numpy()
             for c in stored:
                 run[c][ck] += pc.fill_null(t[c], 0).to_numpy()

@@ -292,3 +292,38 @@ def test_the_demo_leaves_no_files_behind(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         demo.build_demo(tmp_path / "d.duckdb", customers=60, years=1)
     assert calls and [p.name for p in tmp_path.iterdir()] == ["d.duckdb"]
+
+
+def test_the_demo_hands_customer_cum_its_months_with_keys(tmp_path, monkeypatch):
+    """The demo's customer_cum is made from its keyed months (no join per month), and equals
+    the reference SQL's."""
+    matched = []
+    real = store._keys_match
+    monkeypatch.setattr(store, "_keys_match", lambda con, staged: matched.append(real(con, staged)) or matched[-1])
+    path = tmp_path / "d.duckdb"
+    demo.build_demo(path, customers=300, years=2, seed=11)
+    assert matched == [True]
+    con = duckdb.connect(str(path))
+    try:
+        check(con)
+    finally:
+        con.close()
+
+
+def test_keyed_months_for_other_customers_are_not_used(tmp_path):
+    """customer_key numbers customers A, B, C, D: keyed months for other ids are left alone
+    (customer_cum is then read from customer_month)."""
+    def fill(con):
+        tables = staged_fill([])(con)
+
+        def never():
+            raise AssertionError("keyed months read")
+        return store.StagedMonths(tables.months, customer_ids=pa.array(["A", "B", "D"]), keyed_months=never)
+
+    path = tmp_path / "k.duckdb"
+    store.build_sales_db(path, fill, source="tests")
+    con = duckdb.connect(str(path))
+    try:
+        check(con)
+    finally:
+        con.close()
