@@ -518,7 +518,8 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
 
 
 STAGED_SCHEMA = pa.schema([("cust", pa.int32())]  # the customer's index (its id is C<cust + 1>)
-                          + [(c, pa.float64()) for c in ("revenue", "cost", "discount", "returns", "cost_to_serve")]
+                          + [(c, pa.float64())
+                             for c in ("revenue", "cost", "discount", "returns", "cost_to_serve")]
                           + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]
                           + [(c, pa.date32()) for c in ("first_order_date", "last_order_date")])
 
@@ -572,7 +573,7 @@ def _staged_months(cols, idx, month0, months, k, has_cts, cts_cm) -> list[pa.Rec
 class _StagedFiles:
     """The demo's totals per customer and month, kept on disk until derive has read them: one
     Arrow IPC file per batch of customers, with one record batch per month (so a month is
-    read from every file by a memory map, without reading the rest). About 80 bytes per
+    read from every file without reading the rest). About 80 bytes per
     customer-month (4 GB at 100M order lines), in a directory next to the database."""
 
     def __init__(self, directory: Path, customers: pa.Table, month0, months: int):
@@ -601,9 +602,20 @@ class _StagedFiles:
         """customer_month of each month in customer_id order (``store.StagedMonths.months``);
         ``keyed``: without the strings, with "key", the customer's position in customer_id
         order (``store.StagedMonths.keyed_months``)."""
-        readers = [pa.ipc.open_file(pa.memory_map(str(p))) for p in sorted(self.paths)]
+        # plain reads, not memory maps: pages of a map count in the process's resident memory
+        # until it is closed (+4 GB at 100M order lines); a read month is freed once written
+        files = [pa.OSFile(str(p)) for p in sorted(self.paths)]
+        try:
+            yield from self._months(files, keyed)
+        finally:
+            for f in files:
+                f.close()
+
+    def _months(self, files, keyed: bool):
+        readers = [pa.ipc.open_file(f) for f in files]
         for m in range(self.n_months):
-            t = pa.Table.from_batches([r.get_batch(m) for r in readers], schema=STAGED_SCHEMA).combine_chunks()
+            t = pa.Table.from_batches([r.get_batch(m) for r in readers], schema=STAGED_SCHEMA)
+            t = t.combine_chunks()
             cust = t["cust"].to_numpy()
             key = cust if self.rank is None else self.rank[cust]
             if self.rank is not None:

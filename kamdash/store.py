@@ -384,7 +384,8 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
         return int((np.datetime64(t["month"][0].as_py(), "M") - month0).astype(np.int64))
 
     if keyed is None:
-        t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} GROUP BY k.ck").to_arrow_table()
+        t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} "
+                    "GROUP BY k.ck").to_arrow_table()
         first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
         t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
                     f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()

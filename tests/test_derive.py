@@ -247,7 +247,8 @@ def test_staged_months_out_of_order_are_refused(tmp_path, spoil):
 def test_row_groups_are_full_and_keep_the_rows():
     """Batches of exactly one DuckDB row group each (the last shorter), rows unchanged."""
     n = store.ROW_GROUP_ROWS
-    tables = [pa.table({"x": np.arange(a, b)}) for a, b in ((0, 5), (5, n + 7), (n + 7, n + 7), (n + 7, 3 * n + 1))]
+    spans = ((0, 5), (5, n + 7), (n + 7, n + 7), (n + 7, 3 * n + 1))
+    tables = [pa.table({"x": np.arange(a, b)}) for a, b in spans]
     out = list(store._row_groups(iter(tables)))
     assert [len(b) for b in out] == [n, n, n, 1]
     assert pa.Table.from_batches(out)["x"].to_pylist() == list(range(3 * n + 1))
@@ -299,7 +300,8 @@ def test_the_demo_hands_customer_cum_its_months_with_keys(tmp_path, monkeypatch)
     the reference SQL's."""
     matched = []
     real = store._keys_match
-    monkeypatch.setattr(store, "_keys_match", lambda con, staged: matched.append(real(con, staged)) or matched[-1])
+    monkeypatch.setattr(store, "_keys_match",
+                        lambda con, staged: matched.append(real(con, staged)) or matched[-1])
     path = tmp_path / "d.duckdb"
     demo.build_demo(path, customers=300, years=2, seed=11)
     assert matched == [True]
