@@ -318,39 +318,38 @@ def last_order_date(backend) -> date:
     return resident.of(backend).memo("last_order_date", make)
 
 
-def attributes_by_key(backend) -> pd.DataFrame:
-    """ATTRIBUTE_COLUMNS and referred_by of every customer, row ``ck - 1`` for key ``ck`` (read once per
-    backend object: joining the strings in DuckDB or pandas on every filter change cost more than
-    the period's numbers)."""
-    def make():
-        cols = ", ".join(f"cu.{c}" for c in (*ATTRIBUTE_COLUMNS, "referred_by"))  # our own names
-        df = sql_table(backend, f"SELECT k.ck, {cols} FROM customer_key k "
-                                "LEFT JOIN customers cu ON cu.customer_id = k.customer_id ORDER BY k.ck"
-                       ).to_pandas(date_as_object=False)
-        if not (df["ck"].to_numpy() == range(1, len(df) + 1)).all():
-            raise ValueError("customer_key.ck is not 1..N")
-        # one chunk per column: taking rows of chunked Arrow strings costs ~3x more
-        return pd.DataFrame(
-            {c: pd.array(pa.chunked_array([df[c].array._pa_array.combine_chunks()]), dtype=df[c].dtype)
-             if hasattr(df[c].array, "_pa_array") else df[c] for c in df.columns if c != "ck"})
-    return resident.of(backend).memo("attributes", make)
+def _attribute_columns(backend):
+    """ATTRIBUTE_COLUMNS and referred_by of every customer, one column at a time as
+    ``(name, Arrow strings)``, row ``ck - 1`` for key ``ck``. Each column is a plain scan of
+    customers put in key order by the customers' row positions (read once): joining every
+    column's strings at once held 1 GB more at 2M customers."""
+    t = sql_table(backend, "SELECT k.ck, cu.rowid AS row FROM customer_key k "
+                           "LEFT JOIN customers cu ON cu.customer_id = k.customer_id ORDER BY k.ck")
+    if not (t["ck"].to_numpy() == np.arange(1, t.num_rows + 1)).all():
+        raise ValueError("customer_key.ck is not 1..N")
+    if t["row"].null_count:
+        raise ValueError("customer_key has a customer missing from customers")
+    row = t["row"].to_numpy()
+    for c in (*ATTRIBUTE_COLUMNS, "referred_by"):  # our own names
+        col = sql_table(backend, f"SELECT rowid AS row, {c} FROM customers")
+        at = np.zeros(int(col["row"].to_numpy().max(initial=-1)) + 1, dtype=np.int64)
+        at[col["row"].to_numpy()] = np.arange(col.num_rows)  # customers row -> position in the scan
+        yield c, col[c].combine_chunks().take(pa.array(at[row]))
 
 
 def attribute_codes(backend) -> dict[str, pd.Categorical]:
-    """The columns of ``attributes_by_key`` (position ``ck - 1``) as pandas categoricals, made
-    once per backend object: taking a period's rows of them moves integer codes, where taking
+    """ATTRIBUTE_COLUMNS and referred_by of every customer (position ``ck - 1`` for key ``ck``)
+    as pandas categoricals, made once per backend object (joining the strings in DuckDB or
+    pandas on every filter change cost more than the period's numbers): taking a period's rows of them moves integer codes, where taking
     rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
-    order lines)."""
-    r = resident.of(backend)
-
+    order lines). Made column by column from Arrow (``resident.categorical``): at 2M customers,
+    a pandas frame of every attribute's strings and pandas' factorizing of it peaked 1.2 GB
+    above the codes."""
     def make():
-        had = r.memoized("attributes") is not None
-        attrs = attributes_by_key(backend)
-        codes = {c: pd.Categorical(attrs[c]) for c in attrs.columns}
-        if not had:  # the codes stand for the strings: at 2M customers those held 370 MB more
-            r.forget("attributes")
+        codes = {c: resident.categorical(strings) for c, strings in _attribute_columns(backend)}
+        resident.release_freed_memory()
         return codes
-    return r.memo("attribute_codes", make)
+    return resident.of(backend).memo("attribute_codes", make)
 
 
 # ---------------------------------------------------------------- period numbers per customer
@@ -444,7 +443,8 @@ def customer_facts(backend, filters: Filters, attributes: bool = True) -> pd.Dat
     (when ``attributes``) name, name_zh, customer_type, sector, region, city, account_manager,
     parent_id, as categoricals (compare and group them as strings; ``i18n.customer_names``
     gives the names to show).
-    ``active_months`` counts months with an order. Ordered by revenue descending, ties by
+    ``active_months`` counts months with an order. The customers with an order in the period
+    come first, then those with cost-to-serve alone; each part by revenue descending, ties by
     customer_id. Read from the running totals (``_customer_rows``); the tests check it
     against customer_month and plain pandas.
     """
@@ -486,6 +486,10 @@ def _period_facts(backend, end: date | None, before: date | None) -> tuple[pd.Da
         cols = _customer_rows(r, end, before, idx)
         cols.update({f"place_{v}": r.places(end, before, v)[idx] for v in pareto.VALUE_COLUMNS})
         order = pareto.in_place_order(cols["place_revenue"])
+        # the customers with an order first (still in revenue order): revenue's and gross
+        # profit's population is then a slice of the frame (``pareto.population``), not a copy
+        has = cols["orders"][order] > 0
+        order = np.concatenate([order[has], order[~has]])
         # each column put in revenue order on its own: the frame is built once, not copied
         # again by a take (300 MB at 100M order lines)
         for c in list(cols):
@@ -601,7 +605,7 @@ def top_customers(backend, filters: Filters, n: int = 10, by: str = "revenue") -
 
 def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
     """ATTRIBUTE_COLUMNS of the customers ``ids``, row for row (missing values where a customer
-    has no row): a query of those rows alone, where ``attributes_by_key`` reads every customer's
+    has no row): a query of those rows alone, where ``attribute_codes`` reads every customer's
     (0.6 s of CPU at 10M order lines, in the overview's first render for its top 10). Rows read
     once are kept per database (they depend on the data alone), so a filter change that shows
     customers seen before runs no query (the lookup scans the customers table: 12 ms at 10M)."""
@@ -1004,7 +1008,8 @@ def value_inputs(backend, as_of: date, time_unit: str = "W",
     tot = r.at(month, "revenue", "gross_profit", "cost_to_serve", "order_days")
     margins = pd.DataFrame({"customer_id": rfm["customer_id"].array,
                             **{c: tot[c][pos] for c in ("revenue", "gross_profit", "cost_to_serve", "order_days")}})
-    attrs = attributes_by_key(backend)[["name", "name_zh", *GROUP_COLUMNS]].take(pos).reset_index(drop=True)
+    codes = attribute_codes(backend)
+    attrs = pd.DataFrame({c: resident.strings(codes[c].take(pos)) for c in ("name", "name_zh", *GROUP_COLUMNS)})
     return rfm, margins, attrs, pos
 
 

@@ -456,3 +456,39 @@ def test_customer_facts_are_held_per_period_and_callers_cannot_change_them(small
         keep = queries.customer_mask(small, f)[every["ck"].to_numpy() - 1]
         assert 0 < keep.sum() < len(every)
         pd.testing.assert_frame_equal(got, every[keep].reset_index(drop=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([-50.0, 0.0, 0.0, 10.0, 10.0, 30.0, 1e6, 1e-300]),
+                          st.sampled_from([0, 1, 3])), min_size=1, max_size=40),
+       st.sampled_from(pareto.VALUE_COLUMNS), st.sampled_from([(0.8, 0.95), (0.5, 0.6), (0.2, 1.0)]))
+def test_tier_sums_by_runs_equal_tier_sums_by_code(rows, value, cutoffs):
+    """A frame in its value's order (tiers are runs of rows: summed by slices) gives the same ABC
+    table as the same frame shuffled (summed by code), and as ``tier_summary`` of ``abc_tiers``."""
+    v = np.array([r[0] for r in rows])
+    order = pareto.rank_order(v, pd.Series(np.arange(len(v))))
+    ranked = pd.DataFrame({"ck": np.arange(1, len(v) + 1),
+                           "revenue": v[order], "gross_profit": v[order] / 2, "account_profit": v[order] - 5,
+                           "orders": np.array([r[1] for r in rows])[order]})
+    for c in pareto.VALUE_COLUMNS:  # places of a period's every customer: 0.. in this value's order
+        ranked[f"place_{c}"] = np.argsort(pareto.rank_order(ranked[c], ranked["ck"]))
+    shuffled = ranked.sample(frac=1, random_state=len(rows)).reset_index(drop=True)
+    got = pareto.abc_summary(ranked, value, cutoffs)
+    pd.testing.assert_frame_equal(got, pareto.abc_summary(shuffled, value, cutoffs), rtol=1e-9)
+    pd.testing.assert_frame_equal(got, pareto.tier_summary(pareto.abc_tiers(shuffled, value, cutoffs)),
+                                  rtol=1e-9, check_dtype=False)
+
+
+def test_population_is_a_slice_when_the_customers_with_an_order_come_first(small):
+    """``customer_facts`` puts the customers with an order first (each part in revenue order), so
+    revenue's population is a slice; a frame in another order gets the same rows by a mask."""
+    facts = queries.customer_facts(small, YEAR)
+    has = facts["orders"].to_numpy() > 0
+    k = int(has.sum())
+    assert 0 < k < len(facts) and has[:k].all()  # the small demo has cost-to-serve-only customers
+    for part in (facts.iloc[:k], facts.iloc[k:]):
+        assert (np.diff(part["place_revenue"].to_numpy()) > 0).all()
+    pop = pareto.population(facts, "revenue")
+    assert len(pop) == k and np.shares_memory(pop["revenue"].to_numpy(), facts["revenue"].to_numpy())
+    mixed = facts.iloc[::-1]
+    pd.testing.assert_frame_equal(pareto.population(mixed, "gross_profit"), mixed[mixed["orders"] > 0])

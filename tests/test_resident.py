@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,19 +145,78 @@ def test_month_columns_are_the_running_totals(small, small_db):
         r.at(date(2025, 10, 1), "revenue; DROP TABLE customers")
 
 
-def test_attribute_codes_do_not_keep_the_strings_they_were_made_from(small_db):
-    """The categoricals replace the attribute strings (370 MB at 2M customers): made first, they
-    leave no string frame behind; made after a page kept the strings, they leave it."""
+def test_attribute_codes_equal_pandas_categoricals_of_the_joined_strings(small_db):
+    """Every attribute column's codes equal ``pd.Categorical`` of the customers' strings read by
+    a join in ck order (categories sorted, missing values code -1), and no string frame is kept."""
     b = queries.connect(str(small_db))
     codes = queries.attribute_codes(b)
-    r = resident.of(b)
-    assert r.memoized("attributes") is None and r.memoized("attribute_codes") is codes
-    attrs = queries.attributes_by_key(b)
-    assert list(codes["region"].astype(str)) == attrs["region"].fillna("nan").astype(str).tolist()
-    b2 = queries.connect(str(small_db))
-    kept = queries.attributes_by_key(b2)
-    queries.attribute_codes(b2)
-    assert resident.of(b2).memoized("attributes") is kept
+    want = b.con.sql("SELECT cu.* FROM customer_key k LEFT JOIN customers cu USING (customer_id) "
+                     "ORDER BY k.ck").to_df()
+    assert set(codes) == {*queries.ATTRIBUTE_COLUMNS, "referred_by"}
+    assert want["parent_id"].isna().any() and want["name_zh"].str.contains("[^\\x00-\\x7f]").any()
+    for c, got in codes.items():
+        ref = pd.Categorical(want[c].astype("str"))
+        assert got.categories.equals(ref.categories), c
+        assert (got.codes == ref.codes).all() and got.codes.dtype == ref.codes.dtype, c
+        pd.testing.assert_extension_array_equal(resident.strings(got), pd.array(want[c], dtype="str"))
+    assert set(resident.of(b)._small) == {"attribute_codes"}
+
+
+def test_attribute_codes_follow_the_key_when_customers_are_stored_in_another_order(small_db, tmp_path):
+    """Customers stored out of customer_id order, with row positions that do not start at 0
+    (deleted and inserted again, shuffled): each key still gets its own customer's attributes."""
+    import shutil
+
+    import duckdb
+
+    path = tmp_path / "shuffled.duckdb"
+    shutil.copy(small_db, path)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TEMP TABLE c AS SELECT * FROM customers")
+    con.execute("DELETE FROM customers")
+    con.execute("INSERT INTO customers SELECT * FROM c ORDER BY hash(customer_id)")
+    rows = con.sql("SELECT rowid FROM customers ORDER BY customer_id LIMIT 5").fetchall()
+    con.close()
+    assert sorted(rows) != rows or rows[0][0] > 0  # really another order / other row positions
+    b = queries.connect(str(path))
+    want = b.con.sql("SELECT cu.* FROM customer_key k JOIN customers cu USING (customer_id) ORDER BY k.ck").to_df()
+    for c, got in queries.attribute_codes(b).items():
+        pd.testing.assert_extension_array_equal(resident.strings(got), pd.array(want[c], dtype="str"))
+
+
+def test_arrow_buffers_come_from_the_c_allocator():
+    """Freed Arrow memory can be given back (``release_freed_memory``) only from the C library's
+    heap: the default pool is the system one unless ARROW_DEFAULT_MEMORY_POOL says otherwise."""
+    import os
+
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        assert pa.default_memory_pool().backend_name == "system"
+
+
+def test_categorical_and_strings_on_edge_values():
+    """``resident.categorical`` equals ``pd.Categorical`` with missing values, duplicates,
+    non-ASCII text, a prefix of another value, an empty string and a chunked input; ``strings``
+    takes rows back to the same strings."""
+    values = ["b", None, "a", "b", "é", "", "ab", None, "华东", "a"]
+    for arr in (pa.array(values), pa.chunked_array([values[:4], values[4:]]), pa.array([], pa.string()),
+                pa.array([None, None], pa.string())):
+        got = resident.categorical(arr)
+        ref = pd.Categorical(pd.array(arr.to_pylist(), dtype="str"))
+        assert got.categories.equals(ref.categories) and (got.codes == ref.codes).all()
+        assert got.codes.dtype == ref.codes.dtype
+        pos = np.arange(len(arr))[::-1]
+        pd.testing.assert_extension_array_equal(resident.strings(got.take(pos)),
+                                                pd.array([arr.to_pylist()[i] for i in pos], dtype="str"))
+
+
+def test_customer_ids_are_held_as_numpy_strings(small):
+    """The customer ids are one numpy StringDType array in customer_id order (not Python
+    objects), and a customer-list filter finds exactly the listed ids that exist."""
+    r = resident.of(small)
+    cid = r.keys.customer_id
+    assert cid.dtype == np.dtypes.StringDType() and list(cid) == sorted(r.keys.ids.tolist())
+    some = [cid[3], cid[-1], "NO-SUCH-ID", cid[3][:-1]]
+    assert list(cid[r.mask({}, some)]) == sorted({cid[3], cid[-1]})
 
 
 def test_freed_memory_is_given_back_after_large_held_values(monkeypatch):

@@ -155,7 +155,11 @@ def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:
         raise ValueError(f"value must be one of {VALUE_COLUMNS}, got {value!r}")
     if value == "account_profit":
         return facts
-    return facts[facts["orders"] > 0]
+    has = facts["orders"].to_numpy() > 0
+    k = int(np.count_nonzero(has))
+    if has[:k].all():  # the customers with an order come first (``queries.customer_facts``)
+        return facts.iloc[:k]  # a slice: no copy of the frame's columns
+    return facts[has]
 
 
 def ranked(facts: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -218,7 +222,11 @@ def _gini_sorted(v: np.ndarray) -> float:
     n, size = len(v), np.abs(v).sum()
     if n == 0 or size == 0:
         return float("nan")
-    pairs = 2 * float(((2 * np.arange(1, n + 1) - n - 1) * v).sum())  # Σᵢ Σⱼ |xᵢ − xⱼ|
+    # Σᵢ Σⱼ |xᵢ − xⱼ| = 2 Σᵢ (2i − n − 1) xᵢ = 2 (2 Σᵢ i·xᵢ − (n + 1) Σᵢ xᵢ); Σᵢ i·xᵢ by einsum's
+    # own loop (np.dot would call BLAS, whose threads are slow on a busy machine), without the
+    # four temporary arrays of the weights (6x faster on 150k customers)
+    weighted = float(np.einsum("i,i", np.arange(1, n + 1, dtype=np.float64), v))
+    pairs = 2 * (2 * weighted - (n + 1) * float(v.sum()))
     return float(pairs / (2 * n * size))
 
 
@@ -450,8 +458,16 @@ def abc_summary(facts: pd.DataFrame, value: str = "revenue",
     v = facts[value].to_numpy(dtype=float)[order]
     total = float(v.sum())
     share_before = (np.cumsum(v) / total - v / total) if total > 0 else np.full(len(v), np.nan)
-    codes = np.empty(len(v), dtype=np.int8)
-    codes[order] = _tier_codes(v, share_before, cutoffs)
+    ranked_codes = _tier_codes(v, share_before, cutoffs)
+    n = len(v)
+    if n and bool((order[1:] > order[:-1]).all()) and bool((ranked_codes[1:] >= ranked_codes[:-1]).all()):
+        # the frame is in the value's order (revenue: ``queries.customer_facts``), and each tier
+        # is a run of ranks (checked: rounding in the shares could in theory break it): each
+        # tier's sums are sums of a slice, with no pass that scatters codes or adds by code
+        bounds = np.searchsorted(ranked_codes, np.arange(len(TIERS) + 1))
+        return _tier_sums_in_runs(bounds, facts, v)
+    codes = np.empty(n, dtype=np.int8)
+    codes[order] = ranked_codes
     return _tier_sums(codes, facts, facts[value])
 
 
@@ -471,7 +487,21 @@ def _tier_sums(codes: np.ndarray, frame: pd.DataFrame, value: pd.Series) -> pd.D
     total = lambda s: np.bincount(codes, weights=s.to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
     sums = {c: total(frame[c]) for c in ("revenue", "gross_profit", "account_profit", "orders")}
     sums["value"] = total(value)
-    customers = np.bincount(codes, minlength=len(TIERS))
+    return _tier_frame(np.bincount(codes, minlength=len(TIERS)), sums)
+
+
+def _tier_sums_in_runs(bounds: np.ndarray, frame: pd.DataFrame, value: np.ndarray) -> pd.DataFrame:
+    """``_tier_sums`` of a frame whose tiers are runs of rows: tier ``i`` is rows
+    ``bounds[i]:bounds[i + 1]``."""
+    runs = list(zip(bounds[:-1], bounds[1:]))
+    total = lambda a: np.array([a[lo:hi].sum() for lo, hi in runs], dtype=float)  # noqa: E731
+    sums = {c: total(frame[c].to_numpy(dtype=float)) for c in ("revenue", "gross_profit", "account_profit")}
+    sums["orders"] = np.array([frame["orders"].to_numpy()[lo:hi].sum() for lo, hi in runs])
+    sums["value"] = total(value)
+    return _tier_frame(np.diff(bounds), sums)
+
+
+def _tier_frame(customers: np.ndarray, sums: dict) -> pd.DataFrame:
     orders = sums.pop("orders").astype("int64")
     n, rev, val = customers.sum(), sums["revenue"].sum(), sums["value"].sum()
     nan = np.full(len(TIERS), np.nan)
