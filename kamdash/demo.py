@@ -13,6 +13,8 @@ and seed always give the same data (``data_version`` and ``built_at`` aside).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kamdash import schema, store
 
@@ -510,15 +513,23 @@ def _batch(c, idx, months, month0, moy, scale, products, cat_offsets, cat_counts
     has_cts = np.zeros((k, months), dtype=bool)
     for arr in (visits, support, logistics, rebates):
         has_cts |= arr > 0.005
-    staged = _staged_months(cols, cust_ids, month0, months, k, has_cts.ravel(), cts_cm.ravel())
+    staged = _staged_months(cols, idx, month0, months, k, has_cts.ravel(), cts_cm.ravel())
     return lines, pa.concat_tables(cts_parts), staged, n_orders + r_n
 
 
-def _staged_months(cols, cust_ids, month0, months, k, has_cts, cts_cm) -> pa.Table:
+STAGED_SCHEMA = pa.schema([("cust", pa.int32())]  # the customer's index (its id is C<cust + 1>)
+                          + [(c, pa.float64())
+                             for c in ("revenue", "cost", "discount", "returns", "cost_to_serve")]
+                          + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]
+                          + [(c, pa.date32()) for c in ("first_order_date", "last_order_date")])
+
+
+def _staged_months(cols, idx, month0, months, k, has_cts, cts_cm) -> list[pa.RecordBatch]:
     """The batch's totals per customer and month, as ``store.derive`` would add them up from its
-    order lines and cost-to-serve rows (``store.STAGED_COLUMNS``): one row per customer-month
-    with a line or a cost-to-serve row. Every line of an order has the order's date, so the
-    orders and the order days of a customer-month are counted per order."""
+    order lines and cost-to-serve rows: one row per customer-month with a line or a
+    cost-to-serve row (``STAGED_SCHEMA``), one record batch per month, customers ascending.
+    Every line of an order has the order's date, so the orders and the order days of a
+    customer-month are counted per order."""
     g = k * months
     day = cols["order_date"]
     m = (day.astype("datetime64[M]") - month0).astype(np.int64)
@@ -540,11 +551,13 @@ def _staged_months(cols, cust_ids, month0, months, k, has_cts, cts_cm) -> pa.Tab
     hi = np.full(g, np.iinfo(np.int64).min)
     np.minimum.at(lo, o_key, o_day)
     np.maximum.at(hi, o_key, o_day)
-    rows = np.flatnonzero((lines > 0) | has_cts)
+    # month-major: position month * k + customer of the (k x months) grid
+    mm = np.flatnonzero(((lines > 0) | has_cts).reshape(k, months).T.ravel())
+    rows = (mm % k) * months + mm // k  # the same cells in the customer-major arrays
+    bounds = np.searchsorted(mm // k, np.arange(months + 1))
     none = lines[rows] == 0
-    return pa.table({
-        "customer_id": cust_ids.take(rows // months),
-        "month": pa.array((month0 + (rows % months).astype("timedelta64[M]")).astype("datetime64[D]"), pa.date32()),
+    t = pa.table({
+        "cust": (idx[rows // months]).astype(np.int32),
         **{name: sums[name][rows] for name in ("revenue", "cost", "discount", "returns")},
         "cost_to_serve": cts_cm[rows],
         "orders": orders[rows],
@@ -552,7 +565,80 @@ def _staged_months(cols, cust_ids, month0, months, k, has_cts, cts_cm) -> pa.Tab
         "lines": lines[rows],
         "first_order_date": pa.array(lo[rows].astype(np.int32), pa.int32(), mask=none).cast(pa.date32()),
         "last_order_date": pa.array(hi[rows].astype(np.int32), pa.int32(), mask=none).cast(pa.date32()),
-    })
+    }, schema=STAGED_SCHEMA).combine_chunks()
+    rb = t.to_batches()[0] if len(t) else pa.RecordBatch.from_pylist([], schema=STAGED_SCHEMA)
+    return [rb.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(months)]
+
+
+class _StagedFiles:
+    """The demo's totals per customer and month, kept on disk until derive has read them: one
+    Arrow IPC file per batch of customers, with one record batch per month (so a month is
+    read from every file without reading the rest). About 80 bytes per
+    customer-month (4 GB at 100M order lines), in a directory next to the database."""
+
+    def __init__(self, directory: Path, customers: pa.Table, month0, months: int):
+        self.dir, self.paths = directory, []
+        self.month0, self.n_months = month0, months
+        self.attrs = customers.select(["customer_id", "region", "customer_type", "sector",
+                                       "account_manager"]).combine_chunks()
+        # the rows of a month come out in customer_id order (C1000000 sorts before C999999)
+        ids = self.attrs["customer_id"]
+        order = pc.sort_indices(ids).to_numpy()
+        self.rank = None  # position of each customer in customer_id order (None: its index)
+        self.sorted_ids = ids
+        if not np.array_equal(order, np.arange(len(order))):
+            self.rank = np.empty(len(order), dtype=np.int64)
+            self.rank[order] = np.arange(len(order))
+            self.sorted_ids = ids.take(order)
+
+    def write(self, bi: int, batches: list[pa.RecordBatch]) -> None:
+        path = self.dir / f"batch-{bi:06d}.arrow"
+        with pa.ipc.new_file(str(path), STAGED_SCHEMA) as w:
+            for b in batches:
+                w.write_batch(b)
+        self.paths.append(path)
+
+    def months(self, keyed: bool = False):
+        """customer_month of each month in customer_id order (``store.StagedMonths.months``);
+        ``keyed``: without the strings, with "key", the customer's position in customer_id
+        order (``store.StagedMonths.keyed_months``)."""
+        # plain reads, not memory maps: pages of a map count in the process's resident memory
+        # until it is closed (+4 GB at 100M order lines); a read month is freed once written
+        files = [pa.OSFile(str(p)) for p in sorted(self.paths)]
+        try:
+            yield from self._months(files, keyed)
+        finally:
+            for f in files:
+                f.close()
+
+    def _months(self, files, keyed: bool):
+        readers = [pa.ipc.open_file(f) for f in files]
+        for m in range(self.n_months):
+            t = pa.Table.from_batches([r.get_batch(m) for r in readers], schema=STAGED_SCHEMA)
+            t = t.combine_chunks()
+            cust = t["cust"].to_numpy()
+            key = cust if self.rank is None else self.rank[cust]
+            if self.rank is not None:
+                o = np.argsort(key, kind="stable")
+                t, cust, key = t.take(o), cust[o], key[o]
+            revenue, cost, cts = (t[c].to_numpy() for c in ("revenue", "cost", "cost_to_serve"))
+            month = (self.month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
+            if keyed:
+                out = {"key": key.astype(np.int32)}
+            else:
+                out = {"customer_id": self.attrs["customer_id"].take(cust)}
+            out["month"] = pa.array(np.full(len(t), month), pa.date32())
+            if not keyed:
+                for c in ("region", "customer_type", "sector", "account_manager"):
+                    out[c] = self.attrs[c].take(cust)
+            out.update(revenue=revenue, cost=cost, gross_profit=revenue - cost, discount=t["discount"],
+                       returns=t["returns"], cost_to_serve=cts, account_profit=revenue - cost - cts)
+            for c in ("orders", "order_days", "lines", "first_order_date", "last_order_date"):
+                out[c] = t[c]
+            yield pa.table(out)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def generate(
@@ -563,9 +649,9 @@ def generate(
     lines: int | None = None,
     end: date = DEFAULT_END,
 ) -> str:
-    """Fill the canonical source tables of ``con`` with demo data. Returns ``store.STAGED``: the
-    totals per customer and month are written to that table as they are drawn (numpy has them
-    at hand), so that ``store.derive`` does not add up the order lines again."""
+    """Fill the canonical source tables of ``con`` with demo data. Returns customer_month as
+    ``store.StagedMonths``: numpy has the totals per customer and month at hand as it draws the
+    lines, so ``store.derive`` neither adds up the order lines again nor sorts its result."""
     if customers < 50:
         raise ValueError("the demo needs at least 50 customers")
     if not 1 <= years <= 20:
@@ -606,28 +692,38 @@ def generate(
     scale = target_lines / expected / (1 + float(np.mean(c.return_rate)))
 
     starts = range(0, customers, BATCH_CUSTOMERS)
-    store.create_staged(con)
+    db_file = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                          ).fetchall()[0][0]
+    staged = _StagedFiles(Path(tempfile.mkdtemp(prefix=".kamdash-months-",
+                                                dir=Path(db_file).parent if db_file else None)),
+                          cust_table, month0, months)
 
     def make(bi: int, order_base: int):
-        """Batch ``bi`` and the order number the next batch starts at."""
+        """Batch ``bi`` (its totals per customer-month written to disk) and the order number
+        the next batch starts at."""
         idx = np.arange(starts[bi], min(customers, starts[bi] + BATCH_CUSTOMERS))
         lines_b, cts_b, staged_b, used = _batch(c, idx, months, month0, moy, scale, products, cat_offsets,
                                                 cat_counts, np.random.default_rng([seed, bi + 1]), order_base)
-        return lines_b, cts_b, staged_b, order_base + used
+        staged.write(bi, staged_b)
+        return lines_b, cts_b, order_base + used
 
     # batch i+1 is drawn (numpy, in a thread) while DuckDB writes batch i: the two overlap on
     # two cores; batches are written in order, so the tables are the same as drawn one by one
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-demo") as pool:
-        pending = pool.submit(make, 0, 1)
-        for bi in range(len(starts)):
-            batch_lines, batch_cts, batch_staged, next_base = pending.result()
-            if bi + 1 < len(starts):
-                pending = pool.submit(make, bi + 1, next_base)
-            _insert(con, "order_lines", batch_lines)
-            _insert(con, "cost_to_serve", batch_cts)
-            _insert(con, store.STAGED, batch_staged)
-            del batch_lines, batch_cts, batch_staged
-    return store.STAGED
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-demo") as pool:
+            pending = pool.submit(make, 0, 1)
+            for bi in range(len(starts)):
+                batch_lines, batch_cts, next_base = pending.result()
+                if bi + 1 < len(starts):
+                    pending = pool.submit(make, bi + 1, next_base)
+                _insert(con, "order_lines", batch_lines)
+                _insert(con, "cost_to_serve", batch_cts)
+                del batch_lines, batch_cts
+    except BaseException:
+        staged.close()
+        raise
+    return store.StagedMonths(staged.months, staged.close, customer_ids=staged.sorted_ids,
+                              keyed_months=lambda: staged.months(keyed=True))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -96,27 +96,97 @@ def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(schema.create_table_sql(name, cols))
 
 
-# A fill may hand derive the totals per customer and month instead of letting it add them up
-# from the order lines and cost-to-serve rows (the demo generator has them at hand): it fills
-# this table and returns its name. Columns as customer_month's without the copied attributes.
-STAGED = "staged_customer_month"
-STAGED_COLUMNS = {
-    "customer_id": "VARCHAR NOT NULL", "month": "DATE NOT NULL",
-    "revenue": "DOUBLE", "cost": "DOUBLE", "discount": "DOUBLE", "returns": "DOUBLE",
-    "cost_to_serve": "DOUBLE", "orders": "BIGINT", "order_days": "BIGINT", "lines": "BIGINT",
-    "first_order_date": "DATE", "last_order_date": "DATE",
-}
+# customer_month's columns as Arrow types (the types the SQL derive gives them)
+CUSTOMER_MONTH_SCHEMA = pa.schema(
+    [(c, pa.string()) for c in ("customer_id",)] + [("month", pa.date32())]
+    + [(c, pa.string()) for c in ("region", "customer_type", "sector", "account_manager")]
+    + [(c, pa.float64()) for c in ("revenue", "cost", "gross_profit", "discount", "returns",
+                                   "cost_to_serve", "account_profit")]
+    + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]
+    + [(c, pa.date32()) for c in ("first_order_date", "last_order_date")])
+assert tuple(CUSTOMER_MONTH_SCHEMA.names) == schema.CUSTOMER_MONTH_COLUMNS
 
 
-def create_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """The table a fill puts its per customer-month totals in (see ``STAGED``). Not a TEMP
-    table: those are held uncompressed in memory (~6 GB at 100M order lines), this one is
-    compressed in the database file and dropped by ``derive``."""
-    con.execute(schema.create_table_sql(STAGED, STAGED_COLUMNS))
+@dataclass(frozen=True)
+class StagedMonths:
+    """customer_month handed to ``derive`` by a fill that has the totals per customer and month
+    at hand (the demo generator): a fill returns one of these instead of None.
+
+    ``months()`` yields one Arrow table per calendar month, months ascending, each with the
+    columns of ``CUSTOMER_MONTH_SCHEMA`` and its rows in customer_id order: customer_month is
+    written from the stream as it comes, without a join or a sort. ``close()`` frees whatever
+    holds the months (called by ``build_sales_db`` once derive is done, also on error).
+    """
+
+    months: Callable[[], Iterator[pa.Table]]
+    close: Callable[[], None] = lambda: None
+    # optional, for customer_cum: every customer_id of the customers table, ascending (so the
+    # customer key ``ck`` of customer_ids[i] is i + 1), and the months again without strings:
+    # "key" (that index i) instead of customer_id, the numeric and date columns of
+    # customer_month, and "month". Used only when customer_key numbers exactly these ids.
+    customer_ids: pa.Array | pa.ChunkedArray | None = None
+    keyed_months: Callable[[], Iterator[pa.Table]] | None = None
+
+
+ROW_GROUP_ROWS = 122_880  # DuckDB's rows per row group
+
+
+def _row_groups(tables: Iterator[pa.Table]) -> Iterator[pa.RecordBatch]:
+    """The rows of ``tables`` in record batches of exactly one DuckDB row group each (the last
+    one shorter). A CREATE TABLE AS from an Arrow stream writes each batch to its own row
+    groups: batches of other sizes (a month each) leave row groups part full, and the next
+    checkpoint writes the whole table again to merge them (8 CPU-s for customer_month at 10M
+    order lines)."""
+    held: list[pa.Table] = []
+    n = 0
+    for t in tables:
+        held.append(t)
+        n += len(t)
+        if n >= ROW_GROUP_ROWS:
+            rest = pa.concat_tables(held).combine_chunks()
+            full = len(rest) - len(rest) % ROW_GROUP_ROWS
+            yield from rest.slice(0, full).to_batches(max_chunksize=ROW_GROUP_ROWS)
+            held, n = [rest.slice(full)], len(rest) - full
+    if n:
+        yield from pa.concat_tables(held).combine_chunks().to_batches(max_chunksize=ROW_GROUP_ROWS)
+
+
+def _customer_month_from(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> None:
+    """customer_month written by one CREATE TABLE AS from the fill's stream of months. The
+    stream is checked as it passes: months ascending, customer_ids strictly ascending within
+    a month (so (customer_id, month) is unique and the physical order is (month, customer_id),
+    as the SQL derive writes it); the totals are checked against the source tables by
+    ``build_sales_db``."""
+    problems: list[str] = []
+
+    def months():
+        last_month = None
+        for t in staged.months():
+            t = t.select(CUSTOMER_MONTH_SCHEMA.names).cast(CUSTOMER_MONTH_SCHEMA)
+            if not len(t):
+                continue
+            lo, hi = pc.min_max(t["month"]).values()
+            ids = t["customer_id"]
+            if (lo != hi or (last_month is not None and lo.as_py() <= last_month)
+                    or ids.null_count
+                    or (len(t) > 1 and not pc.all(pc.less(ids.slice(0, len(t) - 1), ids.slice(1))).as_py())):
+                problems.append("the staged customer months are not in (month, customer_id) order")
+                return
+            last_month = lo.as_py()
+            yield t
+
+    con.register("customer_month_rows", pa.RecordBatchReader.from_batches(
+        CUSTOMER_MONTH_SCHEMA, _row_groups(months())))
+    try:
+        con.execute("CREATE TABLE customer_month AS SELECT * FROM customer_month_rows")
+    finally:
+        con.unregister("customer_month_rows")
+    if problems:
+        raise StoreError("; ".join(problems))
 
 
 def _customer_month_sql(months: str) -> str:
-    """customer_month from per customer-month totals ``months`` (the staged table or a CTE)."""
+    """customer_month from per customer-month totals ``months`` (a CTE)."""
     return f"""
         SELECT m.customer_id, m.month,
                cu.region, cu.customer_type, cu.sector, cu.account_manager,
@@ -128,7 +198,7 @@ def _customer_month_sql(months: str) -> str:
         """
 
 
-def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
+def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """Build the derived tables from the source tables (run once per load).
 
     customer_month joins orders and cost-to-serve per customer and calendar month, with
@@ -142,18 +212,14 @@ def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
     with one bit per day of the month, exact because every date of a customer-month group lies
     in that month.
 
-    ``staged``: the fill wrote the totals per customer and month to ``STAGED`` (the demo);
-    customer_month is made from them, and the checks of ``build_sales_db`` compare its
-    revenue, cost, lines and cost-to-serve with the source tables.
+    ``staged``: the fill handed over customer_month month by month (the demo, see
+    ``StagedMonths``); it is written as it comes, and the checks of ``build_sales_db`` compare
+    its revenue, cost, discounts, returns, lines and cost-to-serve with the source tables.
     """
     con.execute("DROP TABLE IF EXISTS customer_month")
-    if staged:
-        con.execute(f"CREATE TABLE customer_month AS {_customer_month_sql(STAGED)}")
-        con.execute(f"DROP TABLE {STAGED}")
-        # its blocks become free at a checkpoint: the tables written next reuse them (else the
-        # file keeps them as free space, 1.4 GB at 100M order lines)
-        con.execute("CHECKPOINT")
-        derive_cumulative(con)
+    if staged is not None:
+        _customer_month_from(con, staged)
+        derive_cumulative(con, staged)
         return
     con.execute(
         """
@@ -209,7 +275,7 @@ def derive(con: duckdb.DuckDBPyConnection, staged: bool = False) -> None:
     derive_cumulative(con)
 
 
-def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
+def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """customer_key and customer_cum: running totals so that any period is two row reads.
 
     ``customer_key`` numbers every customer (``ck``, in customer_id order) with the filter
@@ -251,7 +317,7 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY ck
         """
     )
-    _customer_cum(con)
+    _customer_cum(con, staged)
 
 
 NO_DATE = np.iinfo(np.int32).min  # a missing date, as days since 1970
@@ -269,7 +335,18 @@ def _month_index(col: str, base: int) -> str:
     return f"(year({col}) * 12 + month({col}) - 1 - {int(base)})::INTEGER"
 
 
-def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
+def _keys_match(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> bool:
+    """Whether customer_key numbers exactly the fill's ``customer_ids`` (ck = index + 1)."""
+    if staged.keyed_months is None or staged.customer_ids is None:
+        return False
+    ids = con.sql("SELECT customer_id FROM customer_key ORDER BY ck").to_arrow_table()["customer_id"]
+    want = staged.customer_ids
+    if isinstance(want, pa.ChunkedArray):
+        want = want.combine_chunks()
+    return ids.combine_chunks().equals(want.cast(pa.string()))
+
+
+def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """customer_cum in one pass over the months (see ``derive_cumulative``).
 
     Running totals per customer key are numpy arrays: for each month, the customer_month rows
@@ -280,6 +357,11 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     ``first_after`` (earliest order date in a later month) comes from one backward pass over
     the rows with an order: for each such row, the first order date of the customer's next
     month with an order.
+
+    The rows of each month come from customer_month joined to customer_key, or, when the fill
+    handed over its months with keys (``StagedMonths.keyed_months``) for exactly the customers
+    customer_key numbers, from that stream (read twice: first months and first order dates,
+    then the months), without a join or a query per month.
     """
     lo, hi = con.execute("SELECT min(month), max(month) FROM customer_month").fetchall()[0]
     if lo is None:
@@ -292,16 +374,63 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     n = con.execute("SELECT count(*) FROM customer_key").fetchall()[0][0]
     join = "FROM customer_month cm JOIN customer_key k USING (customer_id)"
 
-    t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} GROUP BY k.ck").to_arrow_table()
+    stored = [c for c in schema.CUMULATIVE_COLUMNS if c not in ("rows", "active_months")]
+    month0 = np.datetime64(lo, "M")
     first_month = np.full(n + 1, n_months, dtype=np.int32)  # indexed by ck; n_months: never
-    first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
+    keyed = staged.keyed_months if staged is not None and _keys_match(con, staged) else None
+    reader = con.cursor()  # the months are read while the table is being written
+
+    def month_of(t: pa.Table) -> int:
+        return int((np.datetime64(t["month"][0].as_py(), "M") - month0).astype(np.int64))
+
+    if keyed is None:
+        t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} "
+                    "GROUP BY k.ck").to_arrow_table()
+        first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
+        t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
+                    f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
+        f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
+        del t
+
+        def month_rows():
+            for m in range(n_months):
+                month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
+                yield reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
+                                 f"cm.last_order_date {join} WHERE cm.month = ?",
+                                 params=[month.item()]).to_arrow_table()
+    else:
+        parts = []
+        for t in keyed():
+            if not len(t):
+                continue
+            m, ck = month_of(t), t["key"].to_numpy().astype(np.int64) + 1
+            first_month[ck] = np.minimum(first_month[ck], m)
+            has = t["first_order_date"].is_valid()
+            parts.append((ck[has.to_numpy(zero_copy_only=False)].astype(np.int32),
+                          date_days(t["first_order_date"].filter(has)), m))
+        f_ck = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int32)])
+        f_day = np.concatenate([p[1] for p in parts] or [np.zeros(0, np.int32)])
+        f_m = np.repeat(np.array([p[2] for p in parts], dtype=np.int32), [len(p[0]) for p in parts])
+        del parts
+
+        def month_rows():
+            empty = None
+            stream = (t for t in keyed() if len(t))
+            t = next(stream, None)
+            for m in range(n_months):
+                if t is not None and month_of(t) == m:
+                    yield t.append_column("ck", pc.add(t["key"].cast(pa.int32()), 1))
+                    t = next(stream, None)
+                else:
+                    if empty is None:
+                        empty = con.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
+                                        f"cm.last_order_date {join} LIMIT 0").to_arrow_table()
+                    yield empty
+            if t is not None:
+                raise StoreError("the staged customer months do not match customer_month")
 
     # first_after: for every row with an order, the first order date of the customer's next
     # month with an order (backward pass); ``nxt`` then starts at each customer's first order
-    t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
-                f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
-    f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
-    del t
     f_order = np.argsort(f_m.astype(np.int16) if n_months < 2**15 else f_m, kind="stable")  # radix sort
     f_bounds = np.searchsorted(f_m[f_order], np.arange(n_months + 1))
     f_next = np.empty(len(f_ck), dtype=np.int32)
@@ -314,16 +443,10 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
     run = {c: np.zeros(n + 1, dtype=np.int64 if c in schema.CUMULATIVE_COUNTS else np.float64)
            for c in schema.CUMULATIVE_COLUMNS}
     last = np.full(n + 1, NO_DATE, dtype=np.int32)
-    month0 = np.datetime64(lo, "M")
-    stored = [c for c in schema.CUMULATIVE_COLUMNS if c not in ("rows", "active_months")]
-    reader = con.cursor()  # the months are read while the table is being written
 
     def months():
-        for m in range(n_months):
+        for m, t in enumerate(month_rows()):
             month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-            t = reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
-                           f"cm.last_order_date {join} WHERE cm.month = ?",
-                           params=[month.item()]).to_arrow_table()
             ck = t["ck"].to_numpy()
             for c in stored:
                 run[c][ck] += pc.fill_null(t[c], 0).to_numpy()
@@ -338,11 +461,11 @@ def _customer_cum(con: duckdb.DuckDBPyConnection) -> None:
                 out[c] = run[c][keys]
             for name, days in (("last_order", last[keys]), ("first_after", nxt[keys])):
                 out[name] = pa.array(days, pa.int32(), mask=days == NO_DATE).cast(pa.date32())
-            yield from pa.table(out).cast(CUM_SCHEMA).to_batches()
+            yield pa.table(out).cast(CUM_SCHEMA)
 
     # written by one CREATE TABLE AS from a stream of months: many INSERTs of the same rows
     # took ~2x the time, and the file grew by a fifth
-    con.register("customer_cum_rows", pa.RecordBatchReader.from_batches(CUM_SCHEMA, months()))
+    con.register("customer_cum_rows", pa.RecordBatchReader.from_batches(CUM_SCHEMA, _row_groups(months())))
     try:
         con.execute("CREATE TABLE customer_cum AS SELECT * FROM customer_cum_rows")
     finally:
@@ -424,8 +547,12 @@ def build_sales_db(
             # validated or made here: digits and a unit only
             con.execute(f"SET memory_limit = '{build_memory_limit()}'")
             create_sales_schema(con)
-            staged = fill(con) == STAGED
-            derive(con, staged=staged)
+            staged = fill(con)
+            try:
+                derive(con, staged if isinstance(staged, StagedMonths) else None)
+            finally:
+                if isinstance(staged, StagedMonths):
+                    staged.close()
             problems = _integrity_problems(con)
             if problems:
                 raise StoreError("; ".join(problems))

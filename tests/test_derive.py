@@ -12,6 +12,8 @@ from datetime import date
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from kamdash import demo, schema, store
@@ -172,53 +174,158 @@ def test_demo_ids_are_formatted_like_python_and_never_cut(numbers, width, prefix
     assert got == [f"{prefix}{n:0{width}d}" for n in numbers]
 
 
-def test_a_staged_fill_gives_the_same_tables_and_leaves_no_staging_table(tmp_path):
-    """A fill that hands derive its totals per customer and month (store.STAGED, as the demo
-    does) gets the tables the order lines give; the staging table is dropped."""
-    def staged_fill(con):
-        fill_awkward(con)
-        store.create_staged(con)
-        con.execute(REFERENCE_CUSTOMER_MONTH.replace("ref_customer_month", "ref_cm"))
-        con.execute(f"INSERT INTO {store.STAGED} SELECT {', '.join(store.STAGED_COLUMNS)} FROM ref_cm")
-        con.execute("DROP TABLE ref_cm")
-        return store.STAGED
+def reference_months(con) -> list[pa.Table]:
+    """customer_month of the reference SQL, one Arrow table per month (as a fill hands it over)."""
+    con.execute(REFERENCE_CUSTOMER_MONTH.replace("ref_customer_month", "ref_cm"))
+    t = con.sql("SELECT * FROM ref_cm").to_arrow_table()
+    con.execute("DROP TABLE ref_cm")
+    return [t.filter(pc.equal(t["month"], m)) for m in pc.unique(t["month"]).to_pylist()]
 
+
+def staged_fill(closed: list, change=None):
+    """A fill that hands derive the reference customer_month month by month (as the demo
+    does); ``change(tables)`` may spoil them; ``closed`` records the calls of close()."""
+    def fill(con):
+        fill_awkward(con)
+        tables = reference_months(con)
+        if change:
+            tables = change(tables)
+        return store.StagedMonths(lambda: iter(tables), lambda: closed.append(True))
+    return fill
+
+
+def test_a_staged_fill_gives_the_same_tables_and_is_closed(tmp_path):
+    """A fill that hands derive its customer_month month by month gets the tables the order
+    lines give, in the same physical order; build_sales_db closes what it handed over."""
+    closed: list = []
     path = tmp_path / "staged.duckdb"
-    store.build_sales_db(path, staged_fill, source="tests")
+    store.build_sales_db(path, staged_fill(closed), source="tests")
+    assert closed == [True]
     con = duckdb.connect(str(path))
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        assert store.STAGED not in tables
         check(con)
     finally:
         con.close()
 
 
-def test_staged_totals_that_do_not_add_up_are_refused(tmp_path):
-    def wrong_fill(con):
-        fill_awkward(con)
-        store.create_staged(con)
-        con.execute(f"INSERT INTO {store.STAGED} (customer_id, month, revenue, cost, discount, returns, "
-                    "cost_to_serve, orders, order_days, lines) SELECT customer_id, date_trunc('month', order_date), "
-                    "sum(revenue), sum(coalesce(cost, 0)), 0, 0, 0, 1, 1, 1 FROM order_lines GROUP BY ALL")
-        return store.STAGED
+def with_column(tables, column, f):
+    return [t.set_column(t.schema.get_field_index(column), column, f(t[column])) for t in tables]
 
+
+def test_staged_totals_that_do_not_add_up_are_refused(tmp_path):
+    closed: list = []
+    spoil = lambda ts: with_column(ts, "lines", lambda c: pc.add(c, 1))  # noqa: E731
     with pytest.raises(store.StoreError, match="lines or cost-to-serve"):
-        store.build_sales_db(tmp_path / "wrong.duckdb", wrong_fill, source="tests")
+        store.build_sales_db(tmp_path / "wrong.duckdb", staged_fill(closed, spoil), source="tests")
+    assert closed == [True] and not (tmp_path / "wrong.duckdb").exists()
 
 
 @pytest.mark.parametrize("column", ["discount", "returns"])
 def test_staged_totals_with_wrong_discounts_or_returns_are_refused(tmp_path, column):
     """Right revenue, cost, lines and cost-to-serve, but the discounts or returns of the staged
     totals do not add up to the order lines: the build is refused."""
-    def wrong_fill(con):
-        fill_awkward(con)
-        store.create_staged(con)
-        con.execute(REFERENCE_CUSTOMER_MONTH.replace("ref_customer_month", "ref_cm"))
-        con.execute(f"INSERT INTO {store.STAGED} SELECT {', '.join(store.STAGED_COLUMNS)} FROM ref_cm")
-        con.execute("DROP TABLE ref_cm")
-        con.execute(f"UPDATE {store.STAGED} SET {column} = {column} + 1 WHERE {column} > 0")
-        return store.STAGED
-
+    spoil = lambda ts: with_column(ts, column, lambda c: pc.add(c, 1.0))  # noqa: E731
     with pytest.raises(store.StoreError, match="discounts, returns"):
-        store.build_sales_db(tmp_path / "wrong.duckdb", wrong_fill, source="tests")
+        store.build_sales_db(tmp_path / "wrong.duckdb", staged_fill([], spoil), source="tests")
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda ts: ts[::-1],  # months descending
+    lambda ts: [t.take(list(range(len(t)))[::-1]) for t in ts],  # customers descending
+    lambda ts: ts[:1] + ts,  # a month twice
+    lambda ts: [pa.concat_tables(ts[:2])] + ts[2:],  # two months in one table
+], ids=["months", "customers", "month-twice", "mixed"])
+def test_staged_months_out_of_order_are_refused(tmp_path, spoil):
+    """customer_month is written as the stream comes: one not in (month, customer_id) order
+    (or with a customer-month twice) is refused, and what was handed over is still closed."""
+    closed: list = []
+    with pytest.raises(store.StoreError, match="order"):
+        store.build_sales_db(tmp_path / "wrong.duckdb", staged_fill(closed, spoil), source="tests")
+    assert closed == [True]
+
+
+def test_row_groups_are_full_and_keep_the_rows():
+    """Batches of exactly one DuckDB row group each (the last shorter), rows unchanged."""
+    n = store.ROW_GROUP_ROWS
+    spans = ((0, 5), (5, n + 7), (n + 7, n + 7), (n + 7, 3 * n + 1))
+    tables = [pa.table({"x": np.arange(a, b)}) for a, b in spans]
+    out = list(store._row_groups(iter(tables)))
+    assert [len(b) for b in out] == [n, n, n, 1]
+    assert pa.Table.from_batches(out)["x"].to_pylist() == list(range(3 * n + 1))
+    assert list(store._row_groups(iter([]))) == []
+
+
+def test_demo_months_come_in_customer_id_order_and_the_files_go(tmp_path):
+    """From a million customers on, ids have 7 digits and C1000000 sorts before C999999: the
+    demo's months come out in customer_id order all the same; close() removes its files."""
+    ids = ["C999999", "C1000000", "C1000001", "C999998"]
+    customers = pa.table({"customer_id": ids, "region": ["r0", "r1", "r2", "r3"], "customer_type": ids,
+                          "sector": ids, "account_manager": ids})
+    staged = demo._StagedFiles(tmp_path / "months", customers, np.datetime64("2024-01", "M"), 2)
+    (tmp_path / "months").mkdir()
+    rows = pa.table({"cust": pa.array([0, 1, 3, 2], pa.int32()), "revenue": [1.0, 2.0, 3.0, 4.0],
+                     "cost": [0.5] * 4, "discount": [0.0] * 4, "returns": [0.0] * 4,
+                     "cost_to_serve": [0.25] * 4, "orders": [1] * 4, "order_days": [1] * 4, "lines": [2] * 4,
+                     "first_order_date": [date(2024, 1, 3)] * 4, "last_order_date": [date(2024, 1, 4)] * 4},
+                    schema=demo.STAGED_SCHEMA).to_batches()[0]
+    staged.write(0, [rows.slice(0, 2), rows.slice(2, 2)])
+    staged.write(1, [rows.slice(0, 0), rows.slice(0, 1)])
+    got = [t.to_pydict() for t in staged.months()]
+    assert got[0]["customer_id"] == ["C1000000", "C999999"] and got[0]["region"] == ["r1", "r0"]
+    assert got[0]["revenue"] == [2.0, 1.0] and got[0]["gross_profit"] == [1.5, 0.5]
+    assert got[0]["account_profit"] == [1.25, 0.25] and got[0]["month"] == [date(2024, 1, 1)] * 2
+    assert got[1]["customer_id"] == ["C1000001", "C999998", "C999999"]  # files read in order
+    assert got[1]["revenue"] == [4.0, 3.0, 1.0] and got[1]["month"] == [date(2024, 2, 1)] * 3
+    staged.close()
+    assert not (tmp_path / "months").exists()
+
+
+def test_the_demo_leaves_no_files_behind(tmp_path, monkeypatch):
+    demo.build_demo(tmp_path / "d.duckdb", customers=60, years=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["d.duckdb"]
+    calls = []
+
+    def failing(con, table, rows):
+        calls.append(table)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(demo, "_insert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        demo.build_demo(tmp_path / "d.duckdb", customers=60, years=1)
+    assert calls and [p.name for p in tmp_path.iterdir()] == ["d.duckdb"]
+
+
+def test_the_demo_hands_customer_cum_its_months_with_keys(tmp_path, monkeypatch):
+    """The demo's customer_cum is made from its keyed months (no join per month), and equals
+    the reference SQL's."""
+    matched = []
+    real = store._keys_match
+    monkeypatch.setattr(store, "_keys_match",
+                        lambda con, staged: matched.append(real(con, staged)) or matched[-1])
+    path = tmp_path / "d.duckdb"
+    demo.build_demo(path, customers=300, years=2, seed=11)
+    assert matched == [True]
+    con = duckdb.connect(str(path))
+    try:
+        check(con)
+    finally:
+        con.close()
+
+
+def test_keyed_months_for_other_customers_are_not_used(tmp_path):
+    """customer_key numbers customers A, B, C, D: keyed months for other ids are left alone
+    (customer_cum is then read from customer_month)."""
+    def fill(con):
+        tables = staged_fill([])(con)
+
+        def never():
+            raise AssertionError("keyed months read")
+        return store.StagedMonths(tables.months, customer_ids=pa.array(["A", "B", "D"]), keyed_months=never)
+
+    path = tmp_path / "k.duckdb"
+    store.build_sales_db(path, fill, source="tests")
+    con = duckdb.connect(str(path))
+    try:
+        check(con)
+    finally:
+        con.close()
