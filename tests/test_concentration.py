@@ -477,6 +477,9 @@ def test_tier_sums_by_runs_equal_tier_sums_by_code(rows, value, cutoffs):
     pd.testing.assert_frame_equal(got, pareto.abc_summary(shuffled, value, cutoffs), rtol=1e-9)
     pd.testing.assert_frame_equal(got, pareto.tier_summary(pareto.abc_tiers(shuffled, value, cutoffs)),
                                   rtol=1e-9, check_dtype=False)
+    order = pareto.order_by(shuffled, value)  # ranked once by the caller (the page) gives the same
+    pd.testing.assert_frame_equal(pareto.abc_summary(shuffled, value, cutoffs, order), got, rtol=1e-9)
+    assert (pareto.sorted_values(shuffled, value, order) == pareto.sorted_values(shuffled, value)).all()
 
 
 def test_population_is_a_slice_when_the_customers_with_an_order_come_first(small):

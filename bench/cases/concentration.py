@@ -25,9 +25,10 @@ OVER_TIME_VALUE = "account_profit"
 def _summary(facts: pd.DataFrame, over: pd.DataFrame) -> dict:
     out = {}
     for value in pareto.VALUE_COLUMNS:
-        pop = pareto.population(pareto.numbers(facts), value)
-        r = pareto.readouts(pareto.sorted_values(pop, value), ordered=True)
-        tiers = pareto.abc_summary(pop, value)
+        pop = pareto.population(facts, value)
+        order = pareto.order_by(pop, value)  # ranked once for the readouts and the tiers, as on the page
+        r = pareto.readouts(pareto.sorted_values(pop, value, order), ordered=True)
+        tiers = pareto.abc_summary(pop, value, order=order)
         out[value] = {"customers": r["customers"], "total": r["total"],
                       **{f"top_{round(p * 100)}": v for p, v in r["top"].items()},
                       "for_80": r["for_target"], "gini": r["gini"], "hhi": r["hhi"],

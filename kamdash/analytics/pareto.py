@@ -279,10 +279,11 @@ def _for_share_sorted(v: np.ndarray, target: float) -> tuple[float, float]:
     return float(k), k / len(v)
 
 
-def sorted_values(facts: pd.DataFrame, value: str) -> np.ndarray:
+def sorted_values(facts: pd.DataFrame, value: str, order: np.ndarray | None = None) -> np.ndarray:
     """The customers' ``value`` sorted descending; without a sort when the frame has the held
-    places (``order_by``). For ``readouts(..., ordered=True)``."""
-    return facts[value].to_numpy(dtype=float)[order_by(facts, value)]
+    places (``order_by``; ``order``: its result, when the caller has it already). For
+    ``readouts(..., ordered=True)``."""
+    return facts[value].to_numpy(dtype=float)[order_by(facts, value) if order is None else order]
 
 
 def readouts(values, shares: tuple[float, ...] = TOP_SHARES,
@@ -449,23 +450,28 @@ def _tier_codes(v: np.ndarray, share_before: np.ndarray, cutoffs: tuple[float, f
 
 
 def abc_summary(facts: pd.DataFrame, value: str = "revenue",
-                cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> pd.DataFrame:
+                cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT,
+                order: np.ndarray | None = None) -> pd.DataFrame:
     """``tier_summary(abc_tiers(facts, value, cutoffs))`` without building the ranked frame:
-    the tiers are worked out on the ranked values and the sums are taken in the frame's own
-    order (they do not depend on it)."""
+    the tiers are worked out on the ranked values, and each tier, a run of ranks, is summed
+    over its slice of the ranked columns (``order``: ``order_by(facts, value)`` when the caller
+    has it already)."""
     _check_cutoffs(cutoffs)
-    order = order_by(facts, value)
+    if order is None:
+        order = order_by(facts, value)
     v = facts[value].to_numpy(dtype=float)[order]
     total = float(v.sum())
     share_before = (np.cumsum(v) / total - v / total) if total > 0 else np.full(len(v), np.nan)
     ranked_codes = _tier_codes(v, share_before, cutoffs)
     n = len(v)
-    if n and bool((order[1:] > order[:-1]).all()) and bool((ranked_codes[1:] >= ranked_codes[:-1]).all()):
-        # the frame is in the value's order (revenue: ``queries.customer_facts``), and each tier
-        # is a run of ranks (checked: rounding in the shares could in theory break it): each
-        # tier's sums are sums of a slice, with no pass that scatters codes or adds by code
+    if n and bool((ranked_codes[1:] >= ranked_codes[:-1]).all()):
+        # each tier is a run of ranks (checked: rounding in the shares could in theory break
+        # it): its sums are sums of a slice of the ranked columns, with no pass that scatters
+        # codes or adds by code; a frame already in the value's order (revenue:
+        # ``queries.customer_facts``) is not even taken in order
         bounds = np.searchsorted(ranked_codes, np.arange(len(TIERS) + 1))
-        return _tier_sums_in_runs(bounds, facts, v)
+        in_order = n < 2 or bool((order[1:] > order[:-1]).all())
+        return _tier_sums_in_runs(bounds, facts, v, None if in_order else order)
     codes = np.empty(n, dtype=np.int8)
     codes[order] = ranked_codes
     return _tier_sums(codes, facts, facts[value])
@@ -490,13 +496,16 @@ def _tier_sums(codes: np.ndarray, frame: pd.DataFrame, value: pd.Series) -> pd.D
     return _tier_frame(np.bincount(codes, minlength=len(TIERS)), sums)
 
 
-def _tier_sums_in_runs(bounds: np.ndarray, frame: pd.DataFrame, value: np.ndarray) -> pd.DataFrame:
-    """``_tier_sums`` of a frame whose tiers are runs of rows: tier ``i`` is rows
-    ``bounds[i]:bounds[i + 1]``."""
+def _tier_sums_in_runs(bounds: np.ndarray, frame: pd.DataFrame, value: np.ndarray,
+                       order: np.ndarray | None) -> pd.DataFrame:
+    """``_tier_sums`` where tier ``i`` is ranks ``bounds[i]:bounds[i + 1]``: rows ``order``
+    of ``frame`` (None: the frame's rows are in rank order) and ``value`` (ranked)."""
     runs = list(zip(bounds[:-1], bounds[1:]))
+    ranked = lambda c: frame[c].to_numpy() if order is None else frame[c].to_numpy()[order]  # noqa: E731
     total = lambda a: np.array([a[lo:hi].sum() for lo, hi in runs], dtype=float)  # noqa: E731
-    sums = {c: total(frame[c].to_numpy(dtype=float)) for c in ("revenue", "gross_profit", "account_profit")}
-    sums["orders"] = np.array([frame["orders"].to_numpy()[lo:hi].sum() for lo, hi in runs])
+    sums = {c: total(ranked(c).astype(float, copy=False)) for c in ("revenue", "gross_profit", "account_profit")}
+    orders = ranked("orders")
+    sums["orders"] = np.array([orders[lo:hi].sum() for lo, hi in runs])
     sums["value"] = total(value)
     return _tier_frame(np.diff(bounds), sums)
 

@@ -104,7 +104,7 @@ def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
                   x=ctx.t("conc.axis.customers"), y=ctx.t("axis.amount", currency=ctx.currency),
                   y2=ctx.t("conc.axis.cum_share"), bars=ctx.t("conc.bars"), line=ctx.t("conc.cum_line"),
                   point=point)
-    components.chart(ctx, charts.pareto_chart(pareto.ranked(pop, value), labels, ctx.lang, ctx.currency,
+    components.chart(ctx, charts.pareto_chart(pareto.ranked(pareto.numbers(pop), value), labels, ctx.lang, ctx.currency,
                                               r["for_target_share"]), "pareto", f"kamdash-pareto-{value}", where=left)
     labels = dict(title=ctx.t("conc.lorenz_title"), x=ctx.t("conc.axis.customers_asc"),
                   y=ctx.t("conc.axis.cum_share"), curve=ctx.t("conc.lorenz"),
