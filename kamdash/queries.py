@@ -340,9 +340,9 @@ def _attribute_columns(backend):
 def attribute_codes(backend) -> dict[str, pd.Categorical]:
     """ATTRIBUTE_COLUMNS and referred_by of every customer (position ``ck - 1`` for key ``ck``)
     as pandas categoricals, made once per backend object (joining the strings in DuckDB or
-    pandas on every filter change cost more than the period's numbers): taking a period's rows of them moves integer codes, where taking
-    rows of strings cost more than the period's numbers (8 columns × 172k customers at 10M
-    order lines). Made column by column from Arrow (``resident.categorical``): at 2M customers,
+    pandas on every filter change cost more than the period's numbers): taking a period's rows
+    of them moves integer codes, where taking rows of strings cost more than the period's
+    numbers (8 columns × 172k customers at 10M order lines). Made column by column from Arrow (``resident.categorical``): at 2M customers,
     a pandas frame of every attribute's strings and pandas' factorizing of it peaked 1.2 GB
     above the codes."""
     def make():

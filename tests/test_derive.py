@@ -125,6 +125,15 @@ def check(con) -> None:
     assert_tables_equal(con, "customer_cum", "ref_customer_cum")
 
 
+def check_file(path) -> None:
+    """``check`` on the database file at ``path``."""
+    con = duckdb.connect(str(path))
+    try:
+        check(con)
+    finally:
+        con.close()
+
+
 def test_derive_on_awkward_data_equals_the_reference_sql(tmp_path):
     path = tmp_path / "awkward.duckdb"
     store.build_sales_db(path, fill_awkward, source="tests")
@@ -143,11 +152,7 @@ def test_derive_on_awkward_data_equals_the_reference_sql(tmp_path):
 def test_derive_on_the_small_demo_equals_the_reference_sql(small_db, tmp_path):
     path = tmp_path / "small.duckdb"
     shutil.copyfile(small_db, path)
-    con = duckdb.connect(str(path))
-    try:
-        check(con)
-    finally:
-        con.close()
+    check_file(path)
 
 
 def test_derive_with_no_order_lines_gives_empty_tables(tmp_path):
@@ -201,11 +206,7 @@ def test_a_staged_fill_gives_the_same_tables_and_is_closed(tmp_path):
     path = tmp_path / "staged.duckdb"
     store.build_sales_db(path, staged_fill(closed), source="tests")
     assert closed == [True]
-    con = duckdb.connect(str(path))
-    try:
-        check(con)
-    finally:
-        con.close()
+    check_file(path)
 
 
 def with_column(tables, column, f):
@@ -305,11 +306,7 @@ def test_the_demo_hands_customer_cum_its_months_with_keys(tmp_path, monkeypatch)
     path = tmp_path / "d.duckdb"
     demo.build_demo(path, customers=300, years=2, seed=11)
     assert matched == [True]
-    con = duckdb.connect(str(path))
-    try:
-        check(con)
-    finally:
-        con.close()
+    check_file(path)
 
 
 def test_keyed_months_for_other_customers_are_not_used(tmp_path):
@@ -324,8 +321,4 @@ def test_keyed_months_for_other_customers_are_not_used(tmp_path):
 
     path = tmp_path / "k.duckdb"
     store.build_sales_db(path, fill, source="tests")
-    con = duckdb.connect(str(path))
-    try:
-        check(con)
-    finally:
-        con.close()
+    check_file(path)
