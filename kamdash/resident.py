@@ -265,16 +265,6 @@ class Resident:
         with self._lock:
             return self._small.setdefault(name, value)
 
-    def memoized(self, name: str):
-        """What ``memo`` holds under ``name``, or None (nothing is made)."""
-        with self._lock:
-            return self._small.get(name)
-
-    def forget(self, name: str) -> None:
-        """Drop what ``memo`` holds under ``name`` (made again on the next call)."""
-        with self._lock:
-            self._small.pop(name, None)
-
     def extent(self) -> tuple[date | None, date | None]:
         """(first, last) month of customer_month (None, None when empty)."""
         def make():
