@@ -86,8 +86,13 @@ class Source:
         return cls(d["url"], dict(d.get("tables") or {}), dict(d.get("overrides") or {}))
 
 
+def _scheme(url: str) -> str:
+    # not urlsplit: ``spark://local[2]`` is no host name
+    return url.partition("://")[0].lower() if "://" in url else ""
+
+
 def source_kind(url: str) -> str:
-    scheme = urlsplit(url).scheme.lower()
+    scheme = _scheme(url)
     kind = {"postgres": "postgres", "postgresql": "postgres", "parquet": "parquet",
             "spark": "spark", "sc": "spark"}.get(scheme)
     if kind is None:
@@ -97,6 +102,8 @@ def source_kind(url: str) -> str:
 
 def strip_password(url: str) -> tuple[str, str | None]:
     """(the URL without a password, the password it held or None): a password is never stored."""
+    if _scheme(url) not in ("postgres", "postgresql"):
+        return url, None
     parts = urlsplit(url)
     if parts.password is None:
         return url, None
@@ -127,24 +134,28 @@ _spark_sessions: dict[str, object] = {}
 
 def spark_session(url: str):
     """The Spark session of ``spark://MASTER`` or ``sc://HOST:PORT``: one per URL and process,
-    in UTC. A local master gets few shuffle partitions (the totals are small)."""
+    in UTC. A local master gets few shuffle partitions (the totals are small), no web UI
+    and no progress bars."""
     if url in _spark_sessions:
         return _spark_sessions[url]
     from pyspark.sql import SparkSession
 
-    parts = urlsplit(url)
-    builder = SparkSession.builder.appName("kamdash").config("spark.sql.session.timeZone", "UTC")
-    if parts.scheme == "sc":
+    builder = (SparkSession.builder.appName("kamdash").config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))  # results come back as Arrow
+    if _scheme(url) == "sc":
         builder = builder.remote(url)
     else:
         master = url.split("://", 1)[1] or "local[2]"
         builder = builder.master(master)
         if master.startswith("local"):
-            builder = (builder.config("spark.sql.shuffle.partitions", "4")
+            builder = (builder.config("spark.sql.shuffle.partitions", "2")
                        .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.driver.host", "127.0.0.1")
                        .config("spark.driver.bindAddress", "127.0.0.1"))
     session = builder.getOrCreate()
+    if _scheme(url) != "sc":  # a Spark Connect session has no SparkContext
+        session.sparkContext.setLogLevel("ERROR")
     _spark_sessions[url] = session
     return session
 
@@ -348,9 +359,3 @@ def cost_month(cts):
     """Cost-to-serve per customer, month and cost type (what the account page breaks down)."""
     cts = cts.filter(cts.customer_id.notnull() & cts.month.notnull() & cts.amount.notnull())
     return cts.group_by(["customer_id", "month", "cost_type"]).aggregate(amount=cts.amount.sum())
-
-
-def unique_key(t, key: str):
-    """Rows of ``t`` whose ``key`` appears more than once (at most a few, for the message)."""
-    g = t.group_by(key).aggregate(n=t.count())
-    return g.filter(g.n > 1).limit(5)

@@ -5,7 +5,7 @@ folder, listening on 127.0.0.1 only, its unix socket in that folder, password au
 over TCP. PostgreSQL refuses to run as root: as root (CI) the server runs as the ``postgres``
 user the package creates. The small demo database (tests/conftest.py) is loaded into it.
 
-Spark: local mode (``local[2]``, four shuffle partitions, UTC) with Debian's
+Spark: local mode (``local[2]``, two shuffle partitions, UTC) with Debian's
 ``openjdk-17-jre-headless``: one session shared by every test (starting one takes seconds).
 """
 
