@@ -3,6 +3,7 @@ connection; the SQL is parsed back by sqlglot in the same dialect)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import ibis
@@ -44,7 +45,8 @@ def test_the_sync_queries_compile(dialect):
             assert "COUNT(DISTINCT" in text, (dialect, name)  # orders and order days
             assert "GROUP BY" in text
         if name == "order_month_of_two_months":
-            assert ("2026-08-01" in text and "2026-09-01" in text) or "DATE_FROM_PARTS(2026, 8, 1)" in text
+            # the two months, as each dialect writes a date literal
+            assert re.search(r"IN \(.*2026.{1,3}0?8.{1,3}0?1.*2026.{1,3}0?9.{1,3}0?1", text), (dialect, text)
 
 
 def test_revenue_is_derived_when_the_source_has_no_amount_column():
