@@ -215,7 +215,8 @@ def table(backend, source: Source, role: str, name: str):
                     files = []
                 if not files:
                     raise _problem(name, "-", "src_no_table", table=str(p))
-                return backend.read_parquet(target, table_name=f"kamdash_{role}")
+                # files written at different times may order or type their columns differently
+                return backend.read_parquet(target, table_name=f"kamdash_{role}", union_by_name=True)
             return backend.read_parquet(path, table_name=f"kamdash_{role}")
         db, _, tname = name.rpartition(".")
         return backend.table(tname, database=db or None)
