@@ -623,19 +623,6 @@ def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
     return out.astype({c: "str" for c in ATTRIBUTE_COLUMNS})
 
 
-def run_sql(backend, template: str, **relations) -> pd.DataFrame:
-    """Run fixed SQL over Ibis-built relations and return pandas.
-
-    ``template`` is our own SQL text (never user input) with ``{name}`` slots; each slot gets an
-    Ibis expression compiled to SQL, which is where filter values live, as escaped literals. Used
-    where the Ibis expression for the whole query would cost more to build and compile than the
-    database takes to answer it (window functions, joins of aggregates). The template is written
-    in DuckDB's SQL dialect.
-    """
-    sql = template.format(**{k: ibis.to_sql(v, dialect="duckdb") for k, v in relations.items()})
-    return backend.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
-
-
 MONTHLY_COLUMNS = ("revenue", "cost", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
