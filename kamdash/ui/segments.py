@@ -102,7 +102,7 @@ def compute(ctx) -> Segmentation | None:
     saved = (data.setting(NAMES_KEY, {}) or {}).get(sig, {})
     names = {s: saved.get(str(s)) or suggested[s] for s in suggested}
     rules = saved_rules()
-    types = ka.assign_types(feats, data.customer_links(ctx.data_key), rules)
+    types = ka.key_accounts(feats, data.customer_links(ctx.data_key), rules)
     assigned = ka.assignment(feats, result.labels, types, names)
     _store(assigned)
     return Segmentation(feats, result, profile, names, suggested, sig, types, rules, assigned)
@@ -183,7 +183,7 @@ def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
         ctx.t("seg.col.name"): [seg.names[s] for s in p["segment"]],
         ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in p["customers"]],
         ctx.t("seg.col.customer_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["customer_share"]],
-        ctx.t("col.revenue"): [ctx.money(v) for v in p["revenue"]],
+        ctx.t("col.revenue"): [ctx.money(v) for v in p["total_revenue"]],
         ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["value_share"]],
     })
 

@@ -213,7 +213,7 @@ def segments_slide(tx, features: pd.DataFrame, result: sg.SegmentResult, seg_nam
                                      "value": tx.t("seg.col.value_share")}, tx.lang)
     table = pd.DataFrame({tx.t("seg.col.name"): rows,
                           tx.t("seg.col.customers"): [i18n.fmt_number(v, tx.lang) for v in profile["customers"]],
-                          tx.t("col.revenue"): [tx.money(v) for v in profile["revenue"]]})
+                          tx.t("col.revenue"): [tx.money(v) for v in profile["total_revenue"]]})
     return Slide(tx.t("present.slide.segments"), headline, fig, table=table,
                  notes=tx.t("present.seg.notes", k=result.k, method=tx.t(f"seg.method.{result.method}")))
 
@@ -244,7 +244,7 @@ def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame):
 
 
 def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide:
-    """``types``: analytics.ka_types.assign_types on ``features``."""
+    """``types``: analytics.ka_types.key_accounts on ``features`` (the selected set)."""
     title = tx.t("present.slide.ka_portfolio")
     summary = ka.type_summary(features, types).set_index("ka_type")
     n = int(summary.loc["any", "customers"])
@@ -416,7 +416,7 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
-            types = ka.assign_types(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
+            types = ka.key_accounts(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
             out.append(ka_portfolio_slide(tx, features(), types))
         elif sid == "retention":
             counts = queries.cohort_counts(backend, filters, "M")
