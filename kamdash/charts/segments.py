@@ -19,12 +19,16 @@ def segment_color(segment: int) -> str:
 
 
 def silhouette_chart(sil: pd.DataFrame, chosen: int, labels: dict) -> go.Figure:
-    """Silhouette by k (``sil``: k, silhouette) with the chosen k highlighted.
-    ``labels``: title, x, y, chosen (annotation text)."""
-    colors = [PALETTE["gross_profit"] if k == chosen else PALETTE["revenue"] for k in sil["k"]]
-    fig = go.Figure(go.Bar(x=sil["k"], y=sil["silhouette"], marker_color=colors,
+    """Silhouette by k (``sil``: k, silhouette, optional eligible) with the chosen k
+    highlighted and the k the automatic choice does not consider in grey.
+    ``labels``: title, x, y, excluded (hover text of the grey bars)."""
+    eligible = sil["eligible"].to_numpy(dtype=bool) if "eligible" in sil else np.ones(len(sil), dtype=bool)
+    colors = [PALETTE["gross_profit"] if k == chosen else (PALETTE["revenue"] if ok else PALETTE["muted"])
+              for k, ok in zip(sil["k"], eligible)]
+    note = ["" if ok else "<br>" + labels.get("excluded", "") for ok in eligible]
+    fig = go.Figure(go.Bar(x=sil["k"], y=sil["silhouette"], marker_color=colors, customdata=note,
                            text=[f"{v:.2f}" for v in sil["silhouette"]], textposition="outside",
-                           hovertemplate="k = %{x}<br>%{y:.3f}<extra></extra>", cliponaxis=False))
+                           hovertemplate="k = %{x}<br>%{y:.3f}%{customdata}<extra></extra>", cliponaxis=False))
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=320, showlegend=False,
                       margin=dict(t=60))
     fig.update_xaxes(title_text=labels["x"], tickmode="array", tickvals=list(sil["k"]))
