@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kamdash import config, resident, schema
-from kamdash.analytics import pareto
+from kamdash.analytics import growth, pareto
 
 if TYPE_CHECKING:
     import ibis
@@ -1046,8 +1046,9 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     - margin: account_profit / revenue (NaN when revenue is not positive)
     - revenue_last12, revenue_prev12: revenue of the 12 months ending with the period's last
       month, and of the 12 months before (the period start does not limit these)
-    - growth: symmetric change (last12 - prev12) / ((|last12| + |prev12|) / 2), in [-2, 2];
-      2 = new in the last 12 months, -2 = nothing in the last 12 months, 0.67 = doubled
+    - growth: ``analytics.growth.growth`` of revenue_last12 against revenue_prev12 (the same
+      months a year before): 1.0 = doubled; NaN for an account new in the last 12 months
+      (segments cluster on a bounded variant computed from the same two columns)
     - breadth: distinct products bought in the period (read from ``order_lines`` directly,
       as no pre-aggregate holds products: about 1 s for 4M lines of a 200k-customer year;
       NaN when ``breadth`` is False)
@@ -1115,9 +1116,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     df["regularity"] = df["active_months"] / n
     rev = df["revenue"]
     df["margin"] = (df["account_profit"] / rev).where(rev > 0)
-    a, p = df["revenue_last12"], df["revenue_prev12"]
-    denom = (a.abs() + p.abs()) / 2
-    df["growth"] = ((a - p) / denom).where(denom > 0, 0.0)
+    df["growth"] = growth.growth(df["revenue_last12"].to_numpy(), df["revenue_prev12"].to_numpy())
     df["as_of"] = as_of_ts
     cols = ["customer_id", *FEATURES, "revenue_last12", "revenue_prev12", "orders",
             "active_months", "first_order_date", "last_order_date", *FEATURE_ATTRIBUTES]
