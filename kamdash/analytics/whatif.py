@@ -389,7 +389,8 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     equity_delta_loss_making, equity_delta_new (extra new customers; the three add up to
     equity_delta), profit_delta_profitable, profit_delta_loss_making, profit_delta_new (they
     add up to profit_delta + programme_cost_year1); targeted_profitable, targeted_loss_making
-    (customers now in the targeted cells of each sign), loss_making_customers (all of them);
+    (customers now in the targeted cells of each sign), loss_making_customers (all of them),
+    margin_loss_making_targeted (their average margin, 0 without any);
     defection_targeted_before/after (the targeted average, module docstring) and
     points_applied (their difference in points: less than asked when all of it is gone)."""
     r = a.r if r is None else r
@@ -441,6 +442,7 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "targeted_profitable": float(np.sum(a.n[mask & gain])),
         "targeted_loss_making": float(np.sum(a.n[mask & loss])),
         "loss_making_customers": float(np.sum(a.n[loss])),
+        "margin_loss_making_targeted": _weighted(m[mask & loss], a.n[mask & loss]),
         "defection_targeted_before": float(dbar0),
         "defection_targeted_after": float(dbar1),
         "points_applied": float((dbar0 - dbar1) * 100.0) if mask.any() else 0.0,
@@ -604,11 +606,17 @@ def tornado(a: Arrays, mask: np.ndarray, p: Params, metric: str = "net_value") -
 
 def run(cells_: pd.DataFrame, p: Params, draws: int = DRAWS) -> dict:
     """Everything the page shows for one slider state: {result, band, rs, tornado, projection}
-    (result: ``evaluate`` plus deeper_cut_lowers_equity). Pure arithmetic on the baseline cells."""
+    (result: ``evaluate`` plus deeper_cut_lowers_equity and equity_delta / profit_delta
+    _without_loss_makers: the same scenario with the loss-making cells left out of the target).
+    Pure arithmetic on the baseline cells."""
     a = arrays(cells_)
     mask = targeted(cells_, p)
     result = evaluate(a, mask, p)
     result["deeper_cut_lowers_equity"] = deeper_cut_lowers_equity(a, mask, p)
+    gain_only = mask & (a.m > 0)
+    alone = evaluate(a, gain_only, replace(p, target_profitable=True)) if (gain_only != mask).any() else result
+    result["equity_delta_without_loss_makers"] = alone["equity_delta"]
+    result["profit_delta_without_loss_makers"] = alone["profit_delta"]
     return {"result": result, "band": uncertainty(a, mask, p, draws),
             "rs": reichheld_sasser(a, p), "tornado": tornado(a, mask, p),
             "projection": projection(a, mask, p)}
