@@ -251,3 +251,19 @@ def merge(base: dict | None, mine: dict, theirs: dict) -> tuple[dict, tuple[str,
             if mine_changed and theirs_changed and mine[f] != theirs[f]:
                 clashes.append(f)
     return out, tuple(clashes)
+
+
+def add_action(path: Path | str, customer_id: str, action: dict, author: str) -> PlanVersion:
+    """Append one action ({action, owner, due, status}) to the account's plan as a new version
+    (a new plan when it has none), keeping everything else of the latest version. A save by
+    someone else in between is re-read and the action appended to theirs (one retry)."""
+    for attempt in (1, 2):
+        cur = latest(path, customer_id)
+        body = normalise(cur.body if cur else None)
+        body["actions"] = [*body["actions"], action]
+        try:
+            return save(path, customer_id, body, author, cur.version if cur else None)
+        except PlanConflict:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
