@@ -99,10 +99,6 @@ def peers(facts: pd.DataFrame, members, customer_id: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- plan vs actual
 
 
-def _day(x) -> date:
-    return pd.Timestamp(x).date()
-
-
 def cost_to_serve_in(costs: pd.DataFrame | None, start: date, end: date) -> float:
     """The cost-to-serve of the days ``start``..``end`` (both included): each month's amount
     (``costs``: month (its first day), amount) spread evenly over the month's days, counted for
