@@ -228,9 +228,11 @@ def customer_tiers(cm, start: date | None, end: date | None,
     included), by revenue: an expression with customer_id, revenue, tier.
 
     ``cm`` is the customer_month table. Customers ranked by revenue descending (ties by
-    customer_id); A when the customers above hold less than ``cutoffs[0]`` of the revenue, B
-    when less than ``cutoffs[1]``, else C; no positive revenue is always C. The same rule as
-    ``kamdash.analytics.pareto.abc_tiers``.
+    customer_id); A when the customers above hold less than ``cutoffs[0]`` of the sum of the
+    positive revenues, B when less than ``cutoffs[1]``, else C; no positive revenue is always C
+    (the filter has no group of its own for the rare customer whose returns exceed its sales
+    in the period). The same rule as ``kamdash.analytics.pareto.abc_tiers`` for A and B; its
+    C and L together are this C.
     """
     a, b = cutoffs
     if not 0 < a < b <= 1:
@@ -244,7 +246,7 @@ def customer_tiers(cm, start: date | None, end: date | None,
     per = per.group_by("customer_id").aggregate(revenue=per.revenue.sum(), orders=per.orders.sum())
     per = per.filter(per.orders > 0)
     cum = per.revenue.sum().over(ibis.cumulative_window(order_by=[ibis.desc(per.revenue), per.customer_id]))
-    total = per.revenue.sum().over(ibis.window())
+    total = ibis.greatest(per.revenue, 0).sum().over(ibis.window())
     before = (cum - per.revenue) / total
     tier = ibis.cases(
         ((per.revenue <= 0) | (total <= 0), "C"),
