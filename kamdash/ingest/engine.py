@@ -502,6 +502,19 @@ def _export_current(db: Path, workdir: Path) -> dict[str, Path]:
     return out
 
 
+def _target_problem(db: Path, mode: str) -> Problem | None:
+    """Why the database file ``db`` must not be replaced (another program's DuckDB database)
+    or appended to (unreadable, or written by a newer kamdash); None when it may be."""
+    if not db.exists():
+        return None
+    status = store.check_sales_db(db)
+    refused = {"not_kamdash"} | ({"corrupt", "locked", "newer_version"} if mode == "append" else set())
+    if status.problem in refused:
+        return problem(db.name, None, "-", "", f"target_{status.problem}", path=str(db),
+                       detail=status.detail, found=status.found_version)
+    return None
+
+
 def _limits(staged, report: ImportReport) -> list[str]:
     """What the pages cannot show with this data (catalog keys ingest.limit.<code>)."""
     roles = {info.role for _, info, _, _ in staged}
@@ -549,6 +562,9 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
                 preps.append(_prepare(src, workpath, progress))
             except LoadError as exc:
                 report.problems.extend(exc.problems)
+        target = _target_problem(db, options.mode)
+        if target:
+            report.problems.append(target)
         if report.problems:
             report.problem_total = len(report.problems)
             return report
