@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -605,6 +606,31 @@ def _replacing(target: Path):
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             if leftover.exists():
                 leftover.unlink()
+        shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
+
+
+def sweep_stale(target: Path, alive: Callable[[int], bool]) -> list[Path]:
+    """Remove the half-built files that an interrupted build left next to ``target`` (the
+    temporary database, its write-ahead log and DuckDB's spill folder, all named
+    ``.<name>.tmp-<process id>-…``) when that process no longer runs."""
+    removed = []
+    prefix = f".{target.name}.tmp-"
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or alive(int(pid)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 # Upgrades of a sales database, by the version it has: each step brings it to the next.
