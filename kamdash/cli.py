@@ -68,17 +68,20 @@ def _import_sources(args) -> list:
         if field and field not in known:
             raise ValueError(f"--map {item!r}: unknown field {field!r} (fields: {', '.join(sorted(known))})")
         overrides[source] = field
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     sources = []
     for item in args.files:
         prefix, sep, rest = item.partition(":")
         role = ROLE_PREFIXES.get(prefix, prefix)
         if sep and role in mapping.ROLES:
-            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
         elif sep and len(prefix) > 1 and not Path(item).exists():  # not C:\… nor a file named a:b
             raise UserError(f"{item!r}: unknown role {prefix!r} (write orders:, customers:, "
                             "products: or cost_to_serve: before the file, or nothing)")
         else:
-            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
     return sources
 
 
@@ -285,7 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "order id and line number are replaced by the new file's")
     p.add_argument("--date-order", dest="date_order", choices=("dmy", "mdy", "ymd"),
                    help="how to read dates like 05/03/2024 (default: decided from the data)")
-    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first)")
+    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first visible one)")
+    p.add_argument("--delimiter", choices=(",", ";", "tab", "|", "whitespace", "fixed"),
+                   help="text files: how the columns are separated (default: detected); whitespace: "
+                   "runs of spaces; fixed: columns at fixed positions")
     p.add_argument("--skip-bad-rows", dest="skip_bad_rows", action="store_true",
                    help="import the good rows when some rows have errors")
     p.add_argument("--check", action="store_true", help="validate only: write nothing")

@@ -219,8 +219,8 @@ READ_ATTEMPTS = (
 
 
 def _unreadable(prep, exc) -> LoadError:
-    return LoadError([problem(prep.name, None, "-", "", "unreadable",
-                              detail=str(exc).splitlines()[0][:300])])
+    detail = str(exc).splitlines()[0].replace(str(prep.path), prep.name)  # never a temporary path
+    return LoadError([problem(prep.name, None, "-", "", "unreadable", detail=detail[:300])])
 
 
 def _relation(con, prep: sniff.Prepared, attempt: int = 0):
@@ -752,6 +752,10 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
             if current:
                 con.read_parquet(str(current["value_labels"])).create_view("old_value_labels")
                 con.execute("INSERT INTO value_labels SELECT * FROM old_value_labels")
+            # the views over the current data's Parquet copy name temporary files: never kept
+            for (view,) in con.execute("SELECT view_name FROM duckdb_views() "
+                                       "WHERE NOT internal AND NOT temporary").fetchall():
+                con.execute(f'DROP VIEW "{view}"')  # our own names (old_<table>)
             report.counts = counts
             step(0.85, "derive")
             return staged

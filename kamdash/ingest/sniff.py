@@ -138,7 +138,8 @@ def _lines(text: str, complete: bool) -> list[str]:
 def fixed_spans(lines: list[str]) -> list[tuple[int, int | None]]:
     """Column positions of a fixed-width text: the runs of characters between positions that
     are blank on every full line (lines much shorter than the others, such as titles, are
-    left out). The last column runs to the end of the line."""
+    left out), a run with no header text joined to the one before it. The last column runs to
+    the end of the line."""
     full = [ln.rstrip() for ln in lines if ln.strip()]
     if not full:
         return []
@@ -154,6 +155,16 @@ def fixed_spans(lines: list[str]) -> list[tuple[int, int | None]]:
         elif b and start is not None:
             spans.append((start, i))
             start = None
+    # a column with no header over it is the overflow of the one on its left (a value with a
+    # space in it, such as "School No 2"); the header is the first full line
+    header = full[0]
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and not header[a:b].strip():
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    spans = merged
     if spans:
         spans[-1] = (spans[-1][0], None)
         spans[0] = (0, spans[0][1])
@@ -262,13 +273,15 @@ def transcode(src: Path, dst: Path, encoding: str, progress: Callable[[float], N
     return nuls
 
 
-def convert_layout(src: Path, dst: Path, encoding: str, sniffed: Sniffed,
+def convert_layout(src: Path, dst: Path, encoding: str, sniffed: Sniffed, name: str,
                    progress: Callable[[float], None] | None = None) -> int:
     """Copy a whitespace-aligned or fixed-width text to a UTF-8 CSV ``dst``, one line for one
     line (a blank line stays a line of empty cells, so line numbers keep their meaning), cells
-    trimmed; returns the NUL characters left out."""
+    trimmed; returns the NUL characters left out. A line with more cells than the header is
+    an error (the layout is not this one)."""
     total = max(1, src.stat().st_size)
     nuls = 0
+    width = None
     blank = "," * max(0, sniffed.columns - 1)
     with open(src, encoding=encoding, newline="") as fin, \
             open(dst, "w", encoding="utf-8", newline="") as fout:
@@ -279,6 +292,11 @@ def convert_layout(src: Path, dst: Path, encoding: str, sniffed: Sniffed,
                 line = line.replace("\x00", "")
             line = line.rstrip("\r\n").lstrip("\ufeff")
             cells = split_rows([line], sniffed.delimiter, sniffed.spans)[0]
+            if n == sniffed.skip:
+                width = len(cells)
+            elif width is not None and len(cells) > width:
+                raise LoadError([problem(name, n + 1, "-", line.strip(), "layout_mismatch",
+                                         cells=len(cells), header=width)])
             if cells:
                 out.writerow(cells)
             else:
@@ -490,7 +508,7 @@ def prepare(path: Path, workdir: Path, name: str | None = None, sheet: str | Non
     try:
         if sn.delimiter in (WHITESPACE, FIXED):
             target = workdir / f"{len(list(workdir.iterdir()))}.csv"
-            nuls = convert_layout(path, target, encoding, sn, progress)
+            nuls = convert_layout(path, target, encoding, sn, name, progress)
         elif encoding not in ("utf-8", "utf-8-sig") or "\x00" in head.decode(encoding, "ignore"):
             target = workdir / f"{len(list(workdir.iterdir()))}.csv"
             nuls = transcode(path, target, encoding, progress)
