@@ -520,8 +520,4 @@ def prepare(path: Path, workdir: Path, name: str | None = None, sheet: str | Non
                     units_row=sn.units_row, layout=sn.delimiter, notes=notes)
 
 
-def first_rows(text: str, delimiter: str, n: int = 5) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))[:n]
-
-
 __all__ = ["Prepared", "prepare", "detect_encoding", "sniff_text", "transcode", "zipfile"]
