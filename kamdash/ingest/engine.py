@@ -29,7 +29,7 @@ from typing import Callable
 
 import duckdb
 
-from kamdash import schema, store
+from kamdash import config, schema, store
 from kamdash.ingest import mapping as maps
 from kamdash.ingest import parse, sniff
 from kamdash.ingest.problems import MAX_REPORTED, LoadError, Problem, problem
