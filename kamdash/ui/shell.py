@@ -219,6 +219,7 @@ def start() -> Context:
     """Render the shell and return the page context; stops the script if the data is unusable."""
     lang = _language()
     target = config.db_target()
+    data.sweep_once(target)
     data.release_if_changed(target)
     sig = data.signature(target)
     status = data.database_status(target, sig)
