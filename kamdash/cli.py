@@ -9,6 +9,7 @@ Commands:
   info     print what a sales database holds
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
+  key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from kamdash import config
 def _cmd_demo(args) -> int:
     from kamdash import demo
 
+    if args.lines is not None and args.lines < 1:
+        raise UserError(f"--lines {args.lines}: give a positive number of order lines")
     out = Path(args.out or config.db_path() or "data/kamdash.duckdb")
     print(f"Building demo database {out} ({args.customers} customers, {args.years} years, "
           f"seed {args.seed}) ...", flush=True)
@@ -52,6 +55,9 @@ def _cmd_load(args) -> int:
     return 0
 
 
+ROLE_PREFIXES = {"orders": "order_lines", "cts": "cost_to_serve"}
+
+
 def _overrides(items) -> dict[str, str]:
     """``--map SOURCE=FIELD`` arguments as {source column: field}."""
     from kamdash.ingest import mapping
@@ -72,14 +78,20 @@ def _import_sources(args) -> list:
     from kamdash.ingest import engine, mapping
 
     overrides = _overrides(args.map)
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     sources = []
     for item in args.files:
-        role, sep, rest = item.partition(":")
-        role = {"orders": "order_lines", "cts": "cost_to_serve"}.get(role, role)
+        prefix, sep, rest = item.partition(":")
+        role = ROLE_PREFIXES.get(prefix, prefix)
         if sep and role in mapping.ROLES:
-            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
+        elif sep and len(prefix) > 1 and not Path(item).exists():  # not C:\… nor a file named a:b
+            raise UserError(f"{item!r}: unknown role {prefix!r} (write orders:, customers:, "
+                            "products: or cost_to_serve: before the file, or nothing)")
         else:
-            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
     return sources
 
 
@@ -146,7 +158,7 @@ def _cmd_sync(args) -> int:
     tables = {}
     for item in args.table or []:
         role, sep, name = item.partition("=")
-        role = {"orders": "order_lines", "cts": "cost_to_serve"}.get(role, role)
+        role = ROLE_PREFIXES.get(role, role)
         if not sep or role not in sources.ROLES or not name:
             raise ValueError(f"--table {item!r}: write ROLE=NAME with ROLE one of {', '.join(sources.ROLES)}")
         tables[role] = name
@@ -196,7 +208,7 @@ def _cmd_check(args) -> int:
     if status.ok:
         print(f"{path}: OK (schema version {status.found_version})")
         return 0
-    print(f"{path}: {status.problem} {status.detail}".rstrip())
+    print(status_text(status))
     return 1
 
 
@@ -204,7 +216,7 @@ def _cmd_info(args) -> int:
     from kamdash import queries
 
     path = args.db or config.db_target()
-    backend = queries.connect(path)
+    backend = sales_backend(path)
     facts = queries.data_facts(backend)
     for key, value in facts.items():
         print(f"{key:>16}: {value}")
@@ -228,13 +240,12 @@ def _cmd_upgrade(args) -> int:
 
 def _cmd_clv(args) -> int:
     import json
-    from datetime import date
 
     from kamdash import queries
     from kamdash.analytics import clv
 
-    backend = queries.connect(args.db or config.db_target())
-    end = date.fromisoformat(args.calibration_end)
+    end = _date(args.calibration_end, "--calibration-end")
+    backend = sales_backend(args.db)
     rfm = queries.rfm_summary(backend, end, args.time_unit)
     try:
         fit = clv.fit_transactions(rfm, args.model)
@@ -261,14 +272,26 @@ def _month(text: str | None):
     if not text:
         return None
     parts = text.strip().split("-")
-    if len(parts) not in (2, 3):
-        raise ValueError(f"not a date (YYYY-MM or YYYY-MM-DD): {text!r}")
-    d = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        d = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+    except ValueError:
+        raise UserError(f"not a month (YYYY-MM or YYYY-MM-DD): {text!r}") from None
     return d.replace(day=1)
 
 
+def _date(text: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from None
+
+
 def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
-    """The readouts of the concentration page (item 2 of issue 3) as plain JSON values."""
+    """The readouts of the concentration page as plain JSON values."""
     from kamdash import queries
     from kamdash.analytics import pareto
 
@@ -287,18 +310,70 @@ def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
 def _cmd_concentration(args) -> int:
     import json
 
-    from kamdash import queries
-
     start, end = _month(args.start), _month(args.end)
     if start and end and start > end:
         raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
-    backend = queries.connect(args.db or config.db_target())
+    backend = sales_backend(args.db)
     out = concentration_readouts(backend, args.value, start, end)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for key, value in out.items():
             print(f"{key:>24}: {value}")
+    return 0
+
+
+def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
+                          share: float | None = None, rules=None) -> dict:
+    """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
+    with ``capacity`` (accounts) or ``share`` (0-1 of the active customers) when given; the
+    period defaults to the last 12 months of data, as on the page."""
+    from dataclasses import replace
+
+    from kamdash import queries
+    from kamdash.analytics import ka_types as ka
+
+    rules = rules or ka.KaRules()
+    if capacity is not None:
+        rules = replace(rules, capacity=capacity)
+    if share is not None:
+        rules = replace(rules, capacity=0, share=share)
+    end = end or queries.last_month(backend)
+    start = start or queries.add_months(end, -11)
+    features = queries.customer_features(backend, queries.Filters(start=start, end=end), False)
+    s = ka.selection_summary(features, ka.key_accounts(features, queries.customer_links(backend), rules))
+    nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
+    return {"from": start.isoformat(), "to": end.isoformat(), "active_customers": s["customers"],
+            "key_accounts": s["key_accounts"], "qualifying": s["qualifying"], "capacity": s["limit"],
+            "customer_share": nan(s["customer_share"]), "revenue": s["revenue"],
+            "revenue_share": nan(s["revenue_share"]), "account_profit": s["account_profit"],
+            "account_profit_share": nan(s["account_profit_share"]), "few": s["few"], "by_type": s["by_type"]}
+
+
+def _cmd_key_accounts(args) -> int:
+    import json
+
+    from kamdash import config as cfg, queries, store
+    from kamdash.analytics import ka_types as ka
+
+    start, end = _month(args.start), _month(args.end)
+    if start and end and start > end:
+        raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
+    if args.capacity is not None and args.capacity < 1:
+        raise ValueError(f"--capacity must be at least 1, got {args.capacity}")
+    if args.share is not None and not 0 < args.share <= 100:
+        raise ValueError(f"--share is a percentage of the active customers, above 0 and at most 100, got {args.share}")
+    db = args.db or cfg.db_target()
+    user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
+    saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
+    backend = queries.connect(db)
+    out = key_account_selection(backend, start, end, args.capacity,
+                                None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for key, value in out.items():
+            print(f"{key:>22}: {value}")
     return 0
 
 
@@ -330,7 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "order id and line number are replaced by the new file's")
     p.add_argument("--date-order", dest="date_order", choices=("dmy", "mdy", "ymd"),
                    help="how to read dates like 05/03/2024 (default: decided from the data)")
-    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first)")
+    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first visible one)")
+    p.add_argument("--delimiter", choices=(",", ";", "tab", "|", "whitespace", "fixed"),
+                   help="text files: how the columns are separated (default: detected); whitespace: "
+                   "runs of spaces; fixed: columns at fixed positions")
     p.add_argument("--skip-bad-rows", dest="skip_bad_rows", action="store_true",
                    help="import the good rows when some rows have errors")
     p.add_argument("--check", action="store_true", help="validate only: write nothing")
@@ -400,13 +478,111 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last month, included, YYYY-MM or a date in it (default: the last month)")
     p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
     p.set_defaults(func=_cmd_concentration)
+
+    p = sub.add_parser("key-accounts", help="the selected key-account set of a period",
+                       description="The key accounts by the rules saved on the Key accounts page "
+                       "(the defaults when none are saved): how many, and their share of the active "
+                       "customers, of revenue and of account profit, with counts per type.")
+    p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
+    p.add_argument("--from", dest="start", default=None,
+                   help="first month, YYYY-MM (default: 11 months before --to)")
+    p.add_argument("--to", dest="end", default=None, help="last month, included, YYYY-MM (default: the last month)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--capacity", type=int, default=None, help="key accounts the team can serve")
+    size.add_argument("--share", type=float, default=None, help="or a percentage of the active customers")
+    p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
+    p.set_defaults(func=_cmd_key_accounts)
     return parser
 
 
+class UserError(Exception):
+    """A mistake in what the user asked for (a file, a database, a value): one line, exit 2."""
+
+
+STATUS_TEXT = {  # store.DatabaseStatus.problem -> what the command line says
+    "missing": "there is no sales database at {path}: build one with `python -m kamdash demo "
+               "--out {path}` or import your files with `python -m kamdash import FILE --db {path}`",
+    "corrupt": "{path} cannot be read as a DuckDB database ({detail})",
+    "locked": "{path} is open for writing in another program; try again when it has finished ({detail})",
+    "not_kamdash": "{path} is a DuckDB database, but not a kamdash sales database ({detail})",
+    "older_version": "{path} was built by an older kamdash (schema version {found}): bring it up to "
+                     "date with `python -m kamdash upgrade --db {path}`",
+    "newer_version": "{path} was written by a newer kamdash (schema version {found}): upgrade kamdash",
+    "empty": "{path} holds no order lines",
+}
+
+
+def status_text(status) -> str:
+    return STATUS_TEXT[status.problem].format(path=status.path, detail=status.detail,
+                                              found=status.found_version)
+
+
+def sales_backend(target: str | None):
+    """The sales database a command reads (``--db``, else KAMDASH_DB), opened read-only.
+
+    A file (or a ``duckdb:///`` URL of one) is checked first, so that a missing, damaged,
+    locked, foreign or old file is a ``UserError`` saying so; another URL that cannot be
+    reached is one too."""
+    from kamdash import queries, store
+
+    target = target or config.db_target()
+    path = config.db_path(target)
+    if path is not None:
+        status = store.check_sales_db(path)
+        if status.problem not in (None, "empty"):
+            raise UserError(status_text(status))
+    try:
+        return queries.connect(target)
+    except Exception as exc:  # a server that is down, a driver that is not installed ...
+        if path is not None:
+            raise
+        raise UserError(f"cannot open {target}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message for an exception caused by what the user asked for, or None when
+    it is a fault of kamdash itself (then the traceback is shown)."""
+    import duckdb
+
+    from kamdash import store
+    from kamdash.ingest.problems import LoadError
+
+    if isinstance(exc, LoadError):
+        more = f" (and {exc.total - 1} more problems)" if exc.total > 1 else ""
+        return (str(exc.problems[0]) if exc.problems else "nothing was loaded") + more
+    if isinstance(exc, (UserError, ValueError, store.StoreError)):
+        return _first_line(exc)
+    if isinstance(exc, OSError):
+        if exc.filename and exc.strerror:
+            return f"{exc.filename}: {exc.strerror}"
+        return _first_line(exc)
+    if isinstance(exc, duckdb.IOException):
+        if store.is_lock_error(exc):
+            return "the database is open for writing in another program; try again when it has " \
+                   f"finished ({_first_line(exc)})"
+        return _first_line(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        return f"not a kamdash sales database ({_first_line(exc)})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. A user's mistake in any command (see ``user_error``) is printed as one
+    line on stderr with exit code 2, never as a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -64,6 +64,49 @@ SETTINGS: dict[str, Setting] = {
         "read from (PostgreSQL); never stored. Streamlit secrets ([source] password) take "
         "precedence in the app.",
     ),
+    "timezone": Setting(
+        "KAMDASH_TIMEZONE",
+        "",
+        "Time zone of the business (e.g. Asia/Shanghai): imported timestamps that carry a time "
+        "zone become order dates in this zone. Default: the machine's own time zone.",
+    ),
+    "earliest_date": Setting(
+        "KAMDASH_EARLIEST_DATE",
+        "1990-01-01",
+        "Earliest order date an import accepts (YYYY-MM-DD); older dates are errors.",
+    ),
+    "days_ahead": Setting(
+        "KAMDASH_DAYS_AHEAD",
+        "366",
+        "How many days after today an imported order date may lie; later dates (such as an "
+        "ERP's open-ended 9999-12-31) are errors.",
+    ),
+    "resident_mb": Setting(
+        "KAMDASH_RESIDENT_MB",
+        "",
+        "Megabytes of per-customer month columns the dashboard keeps in memory between filter "
+        "changes. Default: 512, or room for 96 month columns when that is more (above about "
+        "700,000 customers).",
+    ),
+    "build_memory": Setting(
+        "KAMDASH_BUILD_MEMORY",
+        "",
+        "Most memory DuckDB may use while building a sales database (import, demo), e.g. 4GB; "
+        "it spills to disk beyond it. Default: 4GB, or 40% of the RAM when that is less.",
+    ),
+    "chromium": Setting(
+        "KAMDASH_CHROMIUM",
+        "/usr/bin/chromium",
+        "The Chromium binary that draws chart images and exports (kaleido) and runs the "
+        "browser tests. When it does not exist, a chromium on PATH is used.",
+    ),
+    "arrow_memory_pool": Setting(
+        "ARROW_DEFAULT_MEMORY_POOL",
+        "",
+        "Apache Arrow's own choice of allocator (system, jemalloc, mimalloc). When unset, "
+        "kamdash's dashboard uses the C library's allocator (system), which gives freed memory "
+        "back to the operating system.",
+    ),
     "language": Setting(
         "KAMDASH_LANGUAGE",
         "en",
@@ -125,3 +168,34 @@ def max_upload_mb() -> int:
 
 def source_password() -> str | None:
     return SETTINGS["source_password"].get() or None
+
+
+def business_timezone() -> str | None:
+    """The KAMDASH_TIMEZONE name, None when unset (the machine's zone); a ValueError when it
+    does not look like a zone name."""
+    import re
+
+    tz = SETTINGS["timezone"].get()
+    if not tz:
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*", tz):
+        raise ValueError(f"KAMDASH_TIMEZONE={tz!r}: expected a time zone name such as Asia/Shanghai")
+    return tz
+
+
+def date_window(today):
+    """(earliest, latest) order date an import accepts: KAMDASH_EARLIEST_DATE and today plus
+    KAMDASH_DAYS_AHEAD days."""
+    from datetime import date, timedelta
+
+    raw = SETTINGS["earliest_date"].get()
+    try:
+        earliest = date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"KAMDASH_EARLIEST_DATE={raw!r}: expected a date such as 1990-01-01") from None
+    raw = SETTINGS["days_ahead"].get()
+    try:
+        ahead = int(raw)
+    except ValueError:
+        raise ValueError(f"KAMDASH_DAYS_AHEAD={raw!r}: expected a number of days") from None
+    return earliest, today + timedelta(days=ahead)

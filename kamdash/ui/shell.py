@@ -21,7 +21,7 @@ CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
 PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
-TIER_KEY = "tier"  # ABC tier filter (issue 3): A/B/C by revenue of the chosen period
+TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
 FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
     "region": ("region", "filters.region"),
@@ -220,6 +220,7 @@ def start() -> Context:
     """Render the shell and return the page context; stops the script if the data is unusable."""
     lang = _language()
     target = config.db_target()
+    data.sweep_once(target)
     data.release_if_changed(target)
     sig = data.signature(target)
     status = data.database_status(target, sig)
