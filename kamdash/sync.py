@@ -196,7 +196,7 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
         step(0.8, "build")
         return store.Aggregated("order_month", totals, {"source_key": key})
 
-    meta = store.build_sales_db(target, fill, source=f"{source.kind}: {source.url}",
+    meta = store.build_sales_db(target, fill, source=source.url,
                                 currency=currency or config.currency())
     result = SyncResult(meta, "full" if prev is None else "incremental", len(todo), len(rows), counts,
                         warnings, time.perf_counter() - t0)

@@ -51,8 +51,8 @@ def render(ctx) -> None:
         st.caption(tr("sync.none"))
         return
     source = Source.from_dict(saved)
-    tables = ", ".join(f"{role} = {name}" for role, name in source.tables.items()) or "-"
-    st.caption(tr("sync.source", url=source.url, tables=tables))
+    tables = ", ".join(f"{role} = {name}" for role, name in source.tables.items())
+    st.caption(tr("sync.source", url=source.url, tables=tables) if tables else tr("sync.source_url", url=source.url))
     full = st.checkbox(tr("sync.full"), key=KEY + "full")
     if not st.button(tr("sync.button"), type="primary", help=tr("sync.help"), key=KEY + "go"):
         return

@@ -33,7 +33,7 @@ def test_refresh_from_source_and_the_sidebar_line(synced, tiny_db):
     db, lake = synced
     at = page("pages/data.py").run()
     assert not at.exception
-    assert f"Source: parquet: parquet://{lake} · refreshed" in sidebar_text(at)
+    assert f"Source: parquet://{lake} · refreshed" in sidebar_text(at)
     assert any(f"Source: parquet://{lake}" in c.value for c in at.caption)
     at.button(key="source.go").click().run()
     assert not at.exception
