@@ -192,6 +192,7 @@ def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
         ctx.t("col.account_profit"): [ctx.money(v) for v in p["total_account_profit"]],
         ctx.t("seg.feature.margin"): [i18n.fmt_pct(v, ctx.lang) for v in p["account_margin"]],
         ctx.t("segx.col.loss_makers"): [i18n.fmt_number(v, ctx.lang) for v in p["loss_makers"]],
+        ctx.t("segx.col.new"): [i18n.fmt_number(v, ctx.lang) for v in p["new_accounts"]],
     })
 
 
@@ -323,7 +324,7 @@ def selection(ctx, seg: Segmentation) -> None:
 def types_figure(ctx, seg: Segmentation):
     s = ka.type_summary(seg.features, seg.types)
     s = s[s["ka_type"] != "none"].copy()
-    s["ka_type"] = [ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
+    s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 
