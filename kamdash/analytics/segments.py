@@ -283,7 +283,8 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
     The level comes from the mean revenue rank (``value_high``, ``value_mid``, ``value_low``),
     but account profit has the last word: a segment whose summed account profit is negative is
     ``value_loss``, and one where at least half the customers lose money is never
-    ``value_high`` and always carries the ``loss_making`` trait. Traits come from the
+    ``value_high`` and always carries the ``loss_making`` trait (a ``value_loss`` segment does
+    not repeat it, nor ``low_margin``). Traits come from the
     standardised profile (``z_<feature>`` beyond ``threshold``, the first two in ``TRAITS``
     order: lapsing and growth matter most to a key-account manager). Names that would repeat
     get the segment number appended by the caller."""
@@ -309,7 +310,7 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
                 scored.append((rank, token))
         traits = []
         for _, token in sorted(scored):
-            if token not in traits and not (token == "loss_making" and level == "value_loss"):
+            if token not in traits and not (token in ("loss_making", "low_margin") and level == "value_loss"):
                 traits.append(token)
             if len(traits) == 2:
                 break

@@ -120,6 +120,8 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
     vmax = max(float(pos["value"].max()), 1.0) if len(pos) else 1.0
     for q in ("star", "develop", "maintain", "review"):
         p = pos[pos["quadrant"] == q]
+        if "new" in p:  # a legend shows the first point's symbol: circles first
+            p = p.sort_values("new", kind="stable")
         new = p["new"].to_numpy(dtype=bool) if "new" in p else np.zeros(len(p), dtype=bool)
         g = p["potential"].to_numpy(dtype=float)
         y = np.where(new | np.isnan(g), GROWTH_CAP, np.clip(np.nan_to_num(g, nan=GROWTH_CAP), -1.0, GROWTH_CAP))
