@@ -109,3 +109,11 @@ def test_a_bad_time_zone_setting_is_named(zone, tmp_path, monkeypatch):
     csv.write_text("customer_id,order_date,revenue\nA,2025-01-31,5\n")
     with pytest.raises(ValueError, match="KAMDASH_TIMEZONE"):
         engine.run([SourceFile(csv)], tmp_path / "s.duckdb")
+
+
+def test_a_ragged_comma_file_with_spaces_in_names_stays_comma_separated():
+    from kamdash.ingest import sniff
+
+    text = "customer_id,name,order_date,revenue,region\n" + "".join(
+        f"K{i},Acme Corp,2025-01-0{1 + i % 9},5" + (",East\n" if i % 3 == 0 else "\n") for i in range(30))
+    assert sniff.sniff_text(text, complete=True).delimiter == ","
