@@ -85,7 +85,8 @@ def _reason(p, lang: str) -> str:
     return p.reason
 
 
-def _problem_table(problems, lang: str) -> pd.DataFrame:
+def problem_table(problems, lang: str) -> pd.DataFrame:
+    """Located problems as a table, reasons in ``lang`` (also for the company-source panel)."""
     tr = lambda k: i18n.t(k, lang)  # noqa: E731
     return pd.DataFrame({
         tr("ingest.col.file"): [p.file for p in problems],
@@ -174,7 +175,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
     c[2].metric(tr("ingest.report.warnings"), fmt(len(rep.warnings)))
     if rep.problems:
         st.error(tr("ingest.report.errors", n=fmt(rep.problem_total)))
-        table = _problem_table(rep.problems, lang)
+        table = problem_table(rep.problems, lang)
         st.dataframe(table, hide_index=True, width="stretch")
         st.download_button(tr("ingest.report.download"), export.csv_bytes(table),
                            file_name="import-problems.csv", mime="text/csv", key=KEY + "download")
@@ -182,7 +183,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
         st.warning(tr("ingest.report.date_order"))
     if rep.warnings:
         with st.expander(tr("ingest.report.warning_list", n=fmt(len(rep.warnings))), expanded=not rep.problems):
-            st.dataframe(_problem_table(rep.warnings, lang), hide_index=True, width="stretch")
+            st.dataframe(problem_table(rep.warnings, lang), hide_index=True, width="stretch")
     if rep.limits:
         st.info(tr("ingest.report.limits") + "\n\n" + "\n".join(f"- {tr(f'ingest.limit.{c}')}" for c in rep.limits))
 
@@ -288,4 +289,4 @@ def render(lang: str) -> None:
                 date=result.meta.get("as_of", ""))
             st.rerun()
         st.error(tr("ingest.failed"))
-        st.dataframe(_problem_table(result.problems, lang), hide_index=True, width="stretch")
+        st.dataframe(problem_table(result.problems, lang), hide_index=True, width="stretch")

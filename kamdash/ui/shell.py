@@ -15,7 +15,7 @@ from datetime import date
 import streamlit as st
 
 from kamdash import config, i18n, queries
-from kamdash.ui import data
+from kamdash.ui import data, source
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -212,6 +212,7 @@ def _data_caption(lang: str, facts: dict) -> None:
         tr("data.as_of", date=i18n.fmt_date(facts["as_of"], lang)) + "  \n"
         + tr("data.counts", lines=i18n.fmt_number(facts["order_lines"], lang),
              customers=i18n.fmt_number(facts["customers"], lang))
+        + ("  \n" + synced if (synced := source.sidebar_line(facts, lang)) else "")
     )
 
 
