@@ -62,4 +62,3 @@ with tabs[3]:
         table = ui.at_risk_table(ctx, values)
         st.markdown(ctx.t("ret.at_risk_intro", n=len(table)))
         ui.show_at_risk(ctx, table)
-        ui.export_buttons(ctx, table, "at_risk_accounts")

@@ -17,7 +17,7 @@ import streamlit as st
 from kamdash import config, export, i18n, queries, retention
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
-from kamdash.ui import data
+from kamdash.ui import components, data
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
@@ -192,36 +192,24 @@ def validation_text(ctx, val: dict) -> str:
 
 def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
     risky = clv.at_risk(values)
-    return pd.DataFrame({
-        ctx.t("col.customer_id"): risky["customer_id"],
-        ctx.t("col.customer"): i18n.customer_names(risky, ctx.lang),
-        ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
-        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
-        ctx.t("ret.col.revenue"): risky["revenue"].round(2),
-        ctx.t("ret.col.last_order"): pd.to_datetime(risky["last_date"]).dt.date,
-        ctx.t("ret.col.p_alive"): risky["p_alive"].round(3),
-        ctx.t("ret.col.expected"): risky["expected_purchases"].round(2),
-        ctx.t("ret.col.clv"): risky["clv"].round(2),
-        ctx.t("ret.col.clv_lo"): risky["clv_lo"].round(2),
-        ctx.t("ret.col.clv_hi"): risky["clv_hi"].round(2),
-    })
+    return export.frame([
+        (ctx.t("col.customer_id"), "id", risky["customer_id"]),
+        (ctx.t("col.customer"), "text", i18n.customer_names(risky, ctx.lang)),
+        (ctx.t("col.region"), "text", [ctx.label("region", v) for v in risky["region"]]),
+        (ctx.t("col.account_manager"), "text", [ctx.label("account_manager", v) for v in risky["account_manager"]]),
+        (ctx.t("ret.col.revenue"), "money", risky["revenue"]),
+        (ctx.t("ret.col.last_order"), "date", risky["last_date"]),
+        (ctx.t("ret.col.p_alive"), "pct", risky["p_alive"]),
+        (ctx.t("ret.col.expected"), "number", risky["expected_purchases"].round(2)),
+        *[(ctx.t(f"ret.col.{c}"), "money", risky[c]) for c in ("clv", "clv_lo", "clv_hi")],
+    ], ctx.currency)
 
 
 def show_at_risk(ctx, table: pd.DataFrame) -> None:
-    """The at-risk table with a link from each account to its 360 page (not in the exports)."""
-    from kamdash.ui import account
-
-    shown, cfg = account.with_links(ctx, table, table[ctx.t("col.customer_id")])
-    st.dataframe(shown, hide_index=True, width="stretch", key="ret_at_risk", column_config=cfg)
-
-
-def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
-    c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("ret.export_csv"), lambda: export.csv_bytes(table), f"{name}.csv", "text/csv",
-                       key="ret_csv", on_click="ignore")
-    c2.download_button(ctx.t("ret.export_xlsx"), lambda: export.excel_bytes(table, name[:31]), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx",
-                       on_click="ignore")
+    """The at-risk table with a link from each account to its 360 page (not in the exports) and
+    its CSV / Excel downloads."""
+    components.table(ctx, table, "ret_at_risk", f"kamdash-at-risk-{ctx.facts['as_of']}",
+                     ids=table[ctx.t("col.customer_id")])
 
 
 def group_select(ctx) -> str:

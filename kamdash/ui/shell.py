@@ -217,6 +217,10 @@ def _data_caption(lang: str, facts: dict) -> None:
 
 def start() -> Context:
     """Render the shell and return the page context; stops the script if the data is unusable."""
+    # Streamlit's own table toolbar download (and copy) writes the shown text unneutralised and
+    # formatted; every table has kamdash's CSV / Excel downloads instead (kamdash.export)
+    if not st.get_option("client.disableDataExport"):
+        st.set_option("client.disableDataExport", True)
     lang = _language()
     target = config.db_target()
     data.release_if_changed(target)
