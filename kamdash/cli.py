@@ -206,7 +206,7 @@ def _month(text: str | None):
 
 
 def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
-    """The readouts of the concentration page (item 2 of issue 3) as plain JSON values."""
+    """The readouts of the concentration page as plain JSON values."""
     from kamdash import queries
     from kamdash.analytics import pareto
 

@@ -520,7 +520,7 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
         idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
         if keep is not None:
             # the rows' numbers once, then takes: compressing each array by a mask in random
-            # order costs a mispredicted branch per row (2 ms per array of 170k)
+            # order costs a mispredicted branch per row
             rows = np.flatnonzero(keep[idx])
             idx, orders, values = idx.take(rows), orders.take(rows), [v.take(rows) for v in values]
         p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
@@ -623,19 +623,6 @@ def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
     return out.astype({c: "str" for c in ATTRIBUTE_COLUMNS})
 
 
-def run_sql(backend, template: str, **relations) -> pd.DataFrame:
-    """Run fixed SQL over Ibis-built relations and return pandas.
-
-    ``template`` is our own SQL text (never user input) with ``{name}`` slots; each slot gets an
-    Ibis expression compiled to SQL, which is where filter values live, as escaped literals. Used
-    where the Ibis expression for the whole query would cost more to build and compile than the
-    database takes to answer it (window functions, joins of aggregates). The template is written
-    in DuckDB's SQL dialect.
-    """
-    sql = template.format(**{k: ibis.to_sql(v, dialect="duckdb") for k, v in relations.items()})
-    return backend.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
-
-
 MONTHLY_COLUMNS = ("revenue", "cost", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
@@ -726,10 +713,10 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
             v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
             keep = select(lambda: pos, combo)
             if keep is not None:
-                v = np.compress(keep, v)  # 2.5x faster than v[keep] on a mask in random order
+                v = np.compress(keep, v)  # faster than v[keep] on a mask in random order
             if len(v):
-                # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
-                # dot of 150k values take 8 ms instead of 0.1
+                # no BLAS dot here: with other processes on the cores, OpenBLAS's threads make a
+                # short dot many times slower
                 g, top = pareto.gini_top_sorted(v, p)
                 rows.append({"period": pd.Timestamp(q), "complete": first <= q <= last_start,
                              "customers": len(v), "total": float(v.sum()), "gini": g, "top_share": top})

@@ -22,7 +22,7 @@ import pandas as pd
 FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_profit", "margin",
             "growth", "breadth", "tenure", "regularity")
 # Product breadth is not a default: it is the one feature that needs a pass over order_lines
-# (1-3 s for 200k customers); pick it when it matters.
+# (slow for many customers); pick it when it matters.
 DEFAULT_FEATURES = ("recency", "frequency", "revenue", "margin", "growth")
 # Heavy-tailed features get a signed log; ratios are clipped to a sensible range instead.
 LOG_FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_profit", "breadth",

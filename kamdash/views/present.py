@@ -8,7 +8,7 @@ anything with the text helpers of the shell's context (``lang``, ``currency``, `
 ``build(backend, tx, filters, ...)`` runs the queries and builds the chosen slides in order
 (used by tests, the benchmark and any caller without Streamlit's caches).
 
-Saved what-if scenarios (user table ``scenarios``, issue 6) are pinned as ``scenario:<id>``
+Saved what-if scenarios (user table ``scenarios``) are pinned as ``scenario:<id>``
 entries; their stored ``params``/``results`` JSON is read defensively (``scenario_numbers``).
 """
 
@@ -313,7 +313,7 @@ def _num(x) -> float | None:
 def scenario_numbers(results) -> dict[str, tuple[float, float]]:
     """{measure: (before, after)} for measure in equity and profit, from a stored results JSON.
 
-    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (issue 6's ``evaluate`` output),
+    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (what ``whatif.evaluate`` returns),
     possibly nested one level (e.g. under ``result``), or ``before`` / ``after`` dicts with
     ``<m>`` keys; ``account_profit`` counts as profit. Measures not found are left out."""
     res = _loads(results)
