@@ -457,14 +457,15 @@ def downloads(ctx, v: view.AccountView) -> None:
 
     name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     if st.button(ctx.t("acct.export.prepare"), key="acct_export", icon=":material/slideshow:"):
-        with st.spinner(ctx.t("acct.export.building")):
-            plan, progress = plan_and_progress(ctx, v.customer_id)
-            slides = view.one_pager_slides(ctx, v, plan, progress)
-            meta = dict(title=ctx.t("acct.export.title", name=name),
-                        subtitle=ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])),
-                        lang=ctx.lang)
-            st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, **meta),
-                                                     deck.to_pptx(slides, **meta))
+        try:
+            with st.spinner(ctx.t("acct.export.building")):
+                plan, progress = plan_and_progress(ctx, v.customer_id)
+                slides = view.one_pager_slides(ctx, v, plan, progress, _cause(ctx, v.customer_id))
+                meta = dict(title=ctx.t("acct.export.title", name=name), subtitle="", lang=ctx.lang, cover=False)
+                st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, notes=False, **meta),
+                                                         deck.to_pptx(slides, **meta))
+        except Exception as e:  # noqa: BLE001 - a failed export is said, the page stays usable
+            st.error(ctx.t("present.export_failed", detail=str(e) or type(e).__name__))
     ready = st.session_state.get("kamdash.one_pager")
     if ready and ready[:2] == (v.customer_id, ctx.lang):
         c1, c2 = st.columns(2)
@@ -474,6 +475,17 @@ def downloads(ctx, v: view.AccountView) -> None:
         c2.download_button(ctx.t("acct.export.pptx"), ready[3], f"{fname}.pptx",
                            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
                            key="acct_pptx", icon=":material/slideshow:")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _loss_cause(data_key, customer_id: str, start, end):
+    from kamdash.views import one_pager
+
+    return one_pager.loss_cause(data.customer_facts(data_key, queries.Filters(start=start, end=end)), customer_id)
+
+
+def _cause(ctx, customer_id: str) -> dict | None:
+    return _loss_cause(ctx.data_key, customer_id, ctx.filters.start, ctx.filters.end)
 
 
 # ---------------------------------------------------------------- portfolio of plans
