@@ -3,8 +3,8 @@ in the context's language, as kamdash.deck slides.
 
 Page 1: the trend chart of the account's history beside what a director needs to say about it:
 value and trend (the period against the same months a year before), rank and tier, account
-profit and why (gross profit less cost-to-serve; for a loss-maker the main cause beyond the
-portfolio norm, kamdash.analytics.pareto.loss_makers), P(still active) and lifetime value, the
+profit and why (gross profit less cost-to-serve; for a loss-maker the main cause against its
+peers, kamdash.analytics.losses), P(still active) and lifetime value, the
 group or referral network, and the profile. Page 2: the plan's goals with progress, the top
 open actions (overdue first), and the group's largest members.
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from kamdash import i18n, queries
 from kamdash.analytics import account as acc
-from kamdash.analytics import pareto
+from kamdash.analytics import losses
 from kamdash.deck import Slide
 from kamdash.views import account as view
 
@@ -44,36 +44,25 @@ def trend(monthly: pd.DataFrame, start: date | None, end: date | None, col: str 
     return float(now / before - 1)
 
 
-def loss_cause(facts: pd.DataFrame, customer_id: str) -> dict | None:
-    """For an account that loses money in ``facts`` (all customers of the period): its main
-    cause and what it costs beyond the portfolio norm ({reason, amount}); None otherwise."""
-    if facts.empty or "discount" not in facts:
-        return None
-    lm = pareto.loss_makers(facts, n=None)
-    row = lm[lm["customer_id"] == customer_id]
-    if row.empty or row["main_reason"].iloc[0] == "none":
-        return None
-    reason = str(row["main_reason"].iloc[0])
-    return {"reason": reason, "amount": float(row[f"why_{reason}"].iloc[0])}
-
-
 def value_line(ctx, v: view.AccountView) -> str | None:
     if v.value is None:
         return None
     x = v.value
-    return ctx.t("op.value", p=i18n.fmt_pct(x["p_alive"], ctx.lang, digits=0), clv=ctx.money(x["clv"]),
+    return ctx.t("op.value", p=i18n.fmt_pct(x["p_alive"], ctx.lang, digits=0), clv=ctx.money(view.clv_shown(x)),
                  lo=ctx.money(x["clv_lo"]), hi=ctx.money(x["clv_hi"]))
 
 
-def profit_line(ctx, v: view.AccountView, cause: dict | None) -> str:
+def profit_line(ctx, v: view.AccountView) -> str:
     t = v.totals
     gm = t["gross_profit"] / t["revenue"] if t["revenue"] else None
     line = ctx.t("op.profit", profit=ctx.money(t["account_profit"]), gross=ctx.money(t["gross_profit"]),
                  margin=i18n.fmt_pct(gm, ctx.lang, digits=0) if gm is not None else "–",
                  cts=ctx.money(t["cost_to_serve"]))
-    if t["account_profit"] < 0 and cause is not None:
-        line += " " + ctx.t("op.loss_cause", reason=ctx.t(f"conc.reason.{cause['reason']}").lower(),
-                            amount=ctx.money(cause["amount"]))
+    c = v.causes  # the loss decomposition against the account's peers (kamdash.analytics.losses)
+    if t["account_profit"] < 0 and c is not None and c.get("main_cause") in losses.CAUSES:
+        main = c["main_cause"]
+        line += " " + ctx.t("op.loss_cause", reason=ctx.t(f"conc.reason.{main}").lower(),
+                            amount=ctx.money(c[f"cause_{main}"]), peers=view.peer_group_text(ctx, c))
     return line
 
 
@@ -148,8 +137,7 @@ def member_lines(ctx, members: pd.DataFrame, n: int = TOP_MEMBERS) -> list[str]:
             for r in top.itertuples()]
 
 
-def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None,
-           cause: dict | None = None) -> list[Slide]:
+def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None) -> list[Slide]:
     """The one-pager's pages (1 or 2) as deck slides."""
     name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     period = (f"{ctx.t_month(v.period[0])} – {ctx.t_month(v.period[1])}" if v.period[0] and v.period[1]
@@ -158,7 +146,7 @@ def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = 
     if v.rank:
         rank = ctx.t("op.rank", rank=i18n.fmt_number(v.rank, ctx.lang), n=i18n.fmt_number(v.ranked, ctx.lang))
         lines.append(rank + (ctx.t("op.tier", tier=v.tier) if v.tier else ""))
-    lines.append(profit_line(ctx, v, cause))
+    lines.append(profit_line(ctx, v))
     value = value_line(ctx, v)
     if value:
         lines.append(value)
