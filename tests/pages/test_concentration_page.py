@@ -126,7 +126,7 @@ def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, 
     assert len(full) == len(expected) and full["ID"].tolist() == expected["customer_id"].tolist()
     # data, not text: money in cents under a header with the currency, shares in percent
     assert full["Revenue (CNY)"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
-    assert full["Share of revenue (%)"].tolist() == pytest.approx((expected["value_share"] * 100).round(2).tolist())
+    assert full["Share of account profit (%)"].tolist() == pytest.approx((expected["value_share"] * 100).round(2).tolist())
 
 
 def test_value_selector_changes_the_figures(at, facts):
