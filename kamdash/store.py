@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ class DatabaseStatus:
     """Result of checking the sales database before the app uses it.
 
     ``problem`` is None when the database can be used, else one of ``missing``, ``corrupt``,
-    ``not_kamdash``, ``newer_version``, ``older_version``, ``empty``. ``detail`` carries the
+    ``locked`` (another program has it open for writing), ``not_kamdash``, ``newer_version``,
+    ``older_version``, ``empty``. ``detail`` carries the
     underlying message for the expert.
     """
 
@@ -64,8 +66,9 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         return DatabaseStatus(str(p), "missing")
     try:
         con = _connect(p, read_only=True)
-    except duckdb.Error as exc:  # not a DuckDB file, truncated, wrong storage version
-        return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
+    except duckdb.Error as exc:  # not a DuckDB file, truncated, wrong storage version, locked
+        detail = str(exc).splitlines()[0]
+        return DatabaseStatus(str(p), "locked" if is_lock_error(exc) else "corrupt", detail)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "meta" not in tables:
@@ -89,6 +92,11 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
     finally:
         con.close()
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True when DuckDB refused a file because another process holds it open for writing."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
 def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -540,9 +548,16 @@ def build_sales_db(
     untouched. Returns the meta written.
     """
     target = Path(path)
+    if target.exists() and check_sales_db(target).problem == "not_kamdash":
+        raise StoreError(f"{target} is a DuckDB database but not a kamdash sales database: it is "
+                         "left alone; choose another file")
     target.parent.mkdir(parents=True, exist_ok=True)
     with _replacing(target) as tmp:
-        con = _connect(tmp, read_only=False)
+        try:
+            con = _connect(tmp, read_only=False)
+        except duckdb.IOException as exc:  # a folder that cannot be written, a full disk
+            raise StoreError(f"cannot write a database in {target.parent}: "
+                             + str(exc).splitlines()[0]) from None
         try:
             # validated or made here: digits and a unit only
             con.execute(f"SET memory_limit = '{build_memory_limit()}'")
@@ -591,6 +606,31 @@ def _replacing(target: Path):
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             if leftover.exists():
                 leftover.unlink()
+        shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
+
+
+def sweep_stale(target: Path, alive: Callable[[int], bool]) -> list[Path]:
+    """Remove the half-built files that an interrupted build left next to ``target`` (the
+    temporary database, its write-ahead log and DuckDB's spill folder, all named
+    ``.<name>.tmp-<process id>-…``) when that process no longer runs."""
+    removed = []
+    prefix = f".{target.name}.tmp-"
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or alive(int(pid)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 # Upgrades of a sales database, by the version it has: each step brings it to the next.
@@ -610,8 +650,16 @@ def upgrade_sales_db(path: Path | str) -> dict[str, str]:
 
     target = Path(path)
     status = check_sales_db(target)
+    if status.problem == "missing":
+        raise StoreError(f"there is no database at {target}")
+    if status.problem is None or status.problem == "empty":
+        raise StoreError(f"{target} needs no upgrade: it is of the current version")
+    if status.problem == "locked":
+        raise StoreError(f"{target} is open for writing in another program; try again when it has "
+                         f"finished ({status.detail})")
     if status.problem != "older_version":
-        raise StoreError(f"{target} needs no upgrade ({status.problem or 'it is current'})")
+        raise StoreError(f"{target} cannot be upgraded: {status.problem.replace('_', ' ')}"
+                         + (f" ({status.detail})" if status.detail else ""))
     with _replacing(target) as tmp:
         shutil.copyfile(target, tmp)
         con = _connect(tmp, read_only=False)

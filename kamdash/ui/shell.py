@@ -223,6 +223,7 @@ def start() -> Context:
         st.set_option("client.disableDataExport", True)
     lang = _language()
     target = config.db_target()
+    data.sweep_once(target)
     data.release_if_changed(target)
     sig = data.signature(target)
     status = data.database_status(target, sig)
