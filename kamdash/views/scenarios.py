@@ -32,7 +32,7 @@ def whom(tx, params: dict) -> str:
     parts += [tx.t(f"ka.type.{k}") for k in params.get("target_ka") or ()]
     if not parts:
         return tx.t("scn.whom.all")
-    return tx.t("scn.whom.some", groups=tx.t("scn.and").join(parts))
+    return tx.t("scn.and").join(parts)
 
 
 def changes(tx, params: dict) -> list[str]:
