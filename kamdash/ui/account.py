@@ -294,7 +294,7 @@ def editor(ctx, cid: str, author: str) -> None:
         problems = plans.goal_problems(goal_rows, categories)
         if problems:  # nothing is saved; the form keeps what was typed
             st.error(ctx.t("acct.goal.invalid") + "\n\n" + "\n".join(
-                f"- {ctx.t('acct.goal.problem.' + what, row=row)}" for row, what in problems))
+                "- " + ctx.t(f"acct.goal.problem.{what}", row=row) for row, what in problems))
         else:
             _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions),
                              "notes": notes}, author, base)
