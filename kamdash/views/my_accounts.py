@@ -1,0 +1,382 @@
+"""Data of the "My accounts" page: health score, its backtest, whitespace, next best actions and
+the revenue forecast of the accounts the filters select.
+
+"Now" is the last month of the chosen period (capped at the data's last month). The accounts
+are those with an order in the 24 months up to now (a lapsed account is exactly the one to
+see). Everything that depends on the data alone (each component of every customer's score for
+the 12 months up to now, the peer norms of the whitespace, each account's forecast) is made
+once per "now" and stored fit, and held in ``resident``; a filter change or a weight change
+selects rows and takes weighted means (``build``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from kamdash import queries, resident
+from kamdash.analytics import forecast as fc
+from kamdash.analytics import health, pareto, whitespace
+from kamdash.queries import add_months, month_start
+
+LAGS = 13  # now and the 12 months before: the score month by month
+BACKTEST_LAG = 6  # the backtest's "now": 6 months ago; lost = no order in the 6 months after
+ELIGIBLE_MONTHS = 24  # an account: an order in the 24 months up to "now"
+BACKTEST_ACTIVE_MONTHS = 12  # backtest population: an order in the 12 months up to its "now"
+DATA_COMPONENTS = ("rhythm", "trend", "breadth", "margin", "p_alive")  # month by month
+CALL_LATE_SPREADS = 1.0  # "call": more than one spread later than its usual interval
+TOP_GAPS = 500  # whitespace list length
+HEAT_ACCOUNTS = 30  # accounts in the heat map (largest whitespace first)
+LOSS_REASONS = pareto.LOSS_REASONS
+
+
+class Held:
+    """Arrays derived from the data once per "now" and fit (every customer), held in
+    ``resident``'s cache (``nbytes`` counts against its budget)."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(getattr(v, "nbytes", 0) for v in self.__dict__.values()))
+
+
+def _day(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+def _month_end(m: date) -> date:
+    return add_months(m, 1) - timedelta(days=1)
+
+
+def fit_digest(fit: dict | None) -> str:
+    if fit is None:
+        return ""
+    return hashlib.sha256(json.dumps(fit, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def rfm_frame(st: dict, cutoff: int, unit_days: float, rows: np.ndarray) -> pd.DataFrame:
+    """The RFM summary (``queries.rfm_summary``'s conventions) of ``rows`` from
+    ``health.purchase_stats`` up to day ``cutoff``, in time units of ``unit_days`` days."""
+    first, last = st["first"][rows].astype(float), st["last"][rows].astype(float)
+    return pd.DataFrame({"frequency": (st["count"][rows] - 1).astype(float),
+                         "recency": (last - first) / unit_days, "T": (cutoff - first) / unit_days,
+                         "monetary_value": st["repeat_value"][rows], "first_value": st["first_value"][rows]})
+
+
+def now_month(backend, filters: queries.Filters) -> date | None:
+    last = queries.last_month(backend)
+    if last is None:
+        return None
+    return month_start(min(filters.end, last) if filters.end else last)
+
+
+def _held(backend, now: date, fit: dict | None) -> Held:
+    key = ("my_accounts", now, fit_digest(fit))
+    return resident.of(backend).derived(key, lambda: _make(backend, now, fit))
+
+
+def _make(backend, now: date, fit: dict | None) -> Held:
+    r = resident.of(backend)
+    n = r.keys.n
+    last_day = _day(queries.last_order_date(backend))
+    tot = queries.month_totals(backend, [add_months(now, -k) for k in range(LAGS + 24)],
+                               "revenue", "gross_profit", "orders")
+    rev, gp, orders = tot["revenue"], tot["gross_profit"], tot["orders"]
+    d = lambda a, i, j: resident.snap(a[i], a[j])  # noqa: E731  (the period after month j up to month i)
+    cats, spend, before, bits = queries.category_spend(backend, now)
+    pos, day, day_rev = queries.purchase_day_rows(backend)
+    unit = {"W": 7.0, "D": 1.0}[fit.get("time_unit", "W")] if fit else 7.0
+    comps = np.full((LAGS, len(DATA_COMPONENTS), n), np.nan, dtype=np.float32)
+    eligible = np.zeros((LAGS, n), dtype=bool)
+    for j in range(LAGS):
+        cutoff = min(_day(_month_end(add_months(now, -j))), last_day)
+        st = health.purchase_stats(pos, day, day_rev, n, cutoff)
+        since = np.where(st["count"] > 0, cutoff - st["last"], np.nan).astype(float)
+        rhythm, late = health.rhythm_score(since, st["mean_gap"], st["sd_gap"], st["count"])
+        trend = health.trend_score({k: d(rev, j, j + k) for k in health.TREND_MONTHS},
+                                   {k: d(rev, j + 12, j + 12 + k) for k in health.TREND_MONTHS})
+        breadth = health.breadth_score(health.categories_in(bits, j), health.categories_in(bits, j + 12)) \
+            if len(cats) else np.full(n, np.nan)
+        gm_now = health.gross_margin(d(rev, j, j + 12), d(gp, j, j + 12))
+        gm_before = health.gross_margin(d(rev, j + 12, j + 24), d(gp, j + 12, j + 24))
+        margin = health.margin_score(gm_now, gm_before)
+        p_alive = np.full(n, np.nan)
+        if fit is not None:
+            rows = np.flatnonzero(st["count"] > 0)
+            from kamdash.analytics import clv
+
+            p_alive[rows] = 100.0 * clv.p_alive(fit, rfm_frame(st, cutoff, unit, rows))
+        for i, x in enumerate((rhythm, trend, breadth, margin, p_alive)):
+            comps[j, i] = x
+        eligible[j] = (orders[j] - orders[j + ELIGIBLE_MONTHS]) > 0
+        if j == 0:
+            now_facts = dict(days_since=since, mean_gap=st["mean_gap"], sd_gap=st["sd_gap"], late=late,
+                             days=st["count"], first_day=st["first"], gm_now=gm_now, gm_before=gm_before,
+                             n_cat=health.categories_in(bits, 0) if len(cats) else np.zeros(n, int),
+                             n_cat_before=health.categories_in(bits, 12) if len(cats) else np.zeros(n, int))
+            st0, cutoff0 = st, cutoff
+        if j == BACKTEST_LAG:
+            st_bt, cutoff_bt = st, cutoff
+    # the 12 months up to now, for the actions and the forecast
+    t12 = queries.month_totals(backend, [now, add_months(now, -12)], "revenue", "gross_profit", "discount",
+                               "returns", "cost_to_serve", "account_profit")
+    last12 = {c: resident.snap(v[0], v[1]) for c, v in t12.items()}
+    # forecast per account: run rate always (it is also the fallback); the fit where there is one
+    monthly = np.stack([d(rev, j, j + 1) for j in range(12)], axis=1)
+    fc_mean = np.zeros((len(fc.HORIZONS), n))
+    fc_var = np.zeros((len(fc.HORIZONS), n))
+    monthly_bt = np.stack([d(rev, j, j + 1) for j in range(BACKTEST_LAG, BACKTEST_LAG + 12)], axis=1)
+    bt_mean, _ = fc.run_rate(monthly_bt, BACKTEST_LAG)
+    for i, h in enumerate(fc.HORIZONS):
+        fc_mean[i], fc_var[i] = fc.run_rate(monthly, h)
+    if fit is not None:
+        rows = np.flatnonzero(st0["count"] > 0)
+        rfm0 = rfm_frame(st0, cutoff0, unit, rows)
+        fc_mean[:, :] = 0.0
+        fc_var[:, :] = 0.0
+        for i, h in enumerate(fc.HORIZONS):
+            fc_mean[i, rows], fc_var[i, rows] = fc.from_fit(fit, rfm0, h)
+        rows = np.flatnonzero(st_bt["count"] > 0)
+        bt_mean = np.zeros(n)
+        bt_mean[rows] = fc.from_fit(fit, rfm_frame(st_bt, cutoff_bt, unit, rows), BACKTEST_LAG)[0]
+    bt_actual = d(rev, 0, BACKTEST_LAG)
+    bt_population = (orders[BACKTEST_LAG] - orders[BACKTEST_LAG + BACKTEST_ACTIVE_MONTHS]) > 0
+    lost = (orders[0] - orders[BACKTEST_LAG]) == 0
+    # whitespace: peer norms over every customer with revenue in the last 12 months
+    ws_status = ws_value = np.zeros((n, 0))
+    if len(cats):
+        size = np.maximum(spend, 0).sum(axis=1)
+        group = whitespace.peer_groups(r.keys.codes["customer_type"][0], size)
+        groups, share = whitespace.norms(np.maximum(spend, 0), size, group)
+        ws_status, ws_value = whitespace.gaps(spend, before, size, group, groups, share)
+    return Held(comps=comps, eligible=eligible, cats=cats, ws_status=ws_status, ws_value=ws_value,
+                fc_mean=fc_mean, fc_var=fc_var, bt_mean=bt_mean, bt_actual=bt_actual,
+                bt_population=bt_population, lost=lost, **{f"l12_{c}": v for c, v in last12.items()},
+                **now_facts)
+
+
+@dataclass(frozen=True)
+class MyAccountsView:
+    now: date  # the month the page looks from
+    backtest_month: date
+    weights: dict
+    accounts: pd.DataFrame  # one row per account, lowest score first (columns: see build)
+    series: np.ndarray  # accounts x 12 months: the score month by month (oldest first), row-aligned
+    months: list  # the 12 months of ``series``
+    portfolio: pd.DataFrame  # month, mean score, accounts below 40
+    backtest: dict  # auc, bands (health.band_table), accounts, lost, as_of
+    categories: list
+    gaps: pd.DataFrame  # the largest whitespace gaps: customer_id, name, name_zh, category, status, value
+    heat: pd.DataFrame  # accounts x categories: whitespace value (buying = NaN), HEAT_ACCOUNTS accounts
+    heat_status: pd.DataFrame  # the same cells' status (whitespace.BUYING/NEVER/STOPPED)
+    whitespace_total: float
+    actions: pd.DataFrame  # next best actions ranked by money
+    forecast: pd.DataFrame  # per manager and in total: h, mean, lo, hi
+    forecast_model: str  # "fit" or "run_rate"
+    forecast_backtest: dict  # forecast, actual, months
+    has_fit: bool
+    has_categories: bool
+
+
+def build(backend, filters: queries.Filters, fit: dict | None = None, weights: dict | None = None,
+          plan_status: dict | None = None) -> MyAccountsView | None:
+    """The page's data for ``filters``; None when the data has no month. ``plan_status``:
+    customer_id -> status of its account plan (``analytics.account.plan_status``)."""
+    now = now_month(backend, filters)
+    if now is None:
+        return None
+    weights = health.check_weights(weights or health.WEIGHTS_DEFAULT)
+    h = _held(backend, now, fit)
+    r = resident.of(backend)
+    keep = queries.customer_mask(backend, filters) if filters.restricts_customers() else None
+    base = h.eligible[0] if keep is None else h.eligible[0] & keep
+    idx = np.flatnonzero(base)
+    plan_status = plan_status or {}
+    plan_all = _plan_scores(r, plan_status)
+    comps = {c: h.comps[0, i, idx].astype(float) for i, c in enumerate(DATA_COMPONENTS)}
+    comps["plan"] = plan_all[idx]
+    score = health.combine(comps, weights)
+    # lowest score first (no score last), ties by customer_id (idx is in customer_id order)
+    order = np.argsort(np.nan_to_num(score, nan=101.0), kind="stable")
+    idx, score = idx[order], score[order]
+    comps = {c: v[order] for c, v in comps.items()}
+    weak = health.weakest(comps, weights)
+    series = np.stack([health.combine({c: h.comps[j, i, idx].astype(float)
+                                       for i, c in enumerate(DATA_COMPONENTS)}, weights)
+                       for j in range(LAGS - 2, -1, -1)], axis=1)  # 12 months, oldest first
+    ids = r.keys.ids.take(idx)
+    codes = queries.attribute_codes(backend)
+    attrs = {c: resident.strings(codes[c].take(idx)) for c in ("name", "name_zh", "account_manager", "customer_type")}
+    cols = {"customer_id": ids, **attrs, "score": score, **{c: comps[c] for c in health.COMPONENTS},
+            "weakest": np.asarray(("", *health.COMPONENTS), dtype=object)[weak + 1]}
+    first = h.first_day[idx]
+    cols.update({
+        "days_since": h.days_since[idx], "mean_gap": h.mean_gap[idx], "sd_gap": h.sd_gap[idx],
+        "late": h.late[idx], "purchase_days": h.days[idx],
+        "first_order": resident.to_datetime64(np.where(first == health.NO_DAY, resident.NO_DATE, first).astype(np.int32)),
+        "revenue_12m": h.l12_revenue[idx],
+        **{f"{c}_12m": getattr(h, f"l12_{c}")[idx] for c in ("gross_profit", "account_profit", "discount", "returns",
+                                                              "cost_to_serve")},
+        "gross_margin_12m": h.gm_now[idx], "gross_margin_prev_12m": h.gm_before[idx],
+        "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
+        "plan_status": pd.Series(ids).map(plan_status).to_numpy(dtype=object) if plan_status else np.full(len(idx), None, dtype=object),
+    })
+    for i, m in enumerate(fc.HORIZONS):
+        mean = h.fc_mean[i, idx]
+        lo, hi = fc.band(mean, h.fc_var[i, idx])
+        cols.update({f"forecast_{m}m": mean, f"forecast_{m}m_lo": lo, f"forecast_{m}m_hi": hi})
+    acc = pd.DataFrame(cols)
+    months = [add_months(now, -j) for j in range(LAGS - 2, -1, -1)]
+
+    with np.errstate(invalid="ignore"):
+        portfolio = pd.DataFrame({"month": pd.to_datetime(months),
+                                  "score": np.nanmean(np.where(np.isfinite(series), series, np.nan), axis=0)
+                                  if len(series) else np.full(len(months), np.nan),
+                                  "below_40": (series < 40).sum(axis=0) if len(series) else 0})
+    backtest = _backtest(h, keep, weights, now)
+    cats = list(h.cats)
+    gaps, heat, heat_status, ws_total = _whitespace(h, idx, ids, attrs, cats)
+    actions = _actions(acc, gaps, fit is not None, plan_status)
+    forecast = _forecast(h, idx, codes["account_manager"].take(idx))
+    fb = h.bt_population & (keep if keep is not None else True)
+    return MyAccountsView(
+        now=now, backtest_month=add_months(now, -BACKTEST_LAG), weights=weights, accounts=acc,
+        series=series, months=months, portfolio=portfolio, backtest=backtest, categories=cats,
+        gaps=gaps, heat=heat, heat_status=heat_status, whitespace_total=ws_total, actions=actions,
+        forecast=forecast, forecast_model="fit" if fit is not None else "run_rate",
+        forecast_backtest={"forecast": float(h.bt_mean[fb].sum()), "actual": float(h.bt_actual[fb].sum()),
+                           "months": BACKTEST_LAG, "start": add_months(now, -BACKTEST_LAG + 1), "end": now},
+        has_fit=fit is not None, has_categories=bool(cats))
+
+
+def _plan_scores(r, plan_status: dict) -> np.ndarray:
+    """Per customer key: the plan component (``health.plan_score`` of its plan's status), NaN
+    without a plan."""
+    out = np.full(r.keys.n, np.nan)
+    if plan_status:
+        ids = np.asarray(list(plan_status), dtype=object)
+        pos = np.searchsorted(r.keys.customer_id, ids)
+        ok = pos < r.keys.n
+        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        out[pos[ok]] = [health.plan_score(plan_status[c]) for c in ids[ok]]
+    return out
+
+
+def _backtest(h: Held, keep, weights: dict, now: date) -> dict:
+    pop = h.bt_population if keep is None else h.bt_population & keep
+    idx = np.flatnonzero(pop)
+    s = health.combine({c: h.comps[BACKTEST_LAG, i, idx].astype(float) for i, c in enumerate(DATA_COMPONENTS)},
+                       weights)
+    ok = np.isfinite(s)
+    s, lost = s[ok], h.lost[idx][ok]
+    return {"auc": health.auc(s, lost), "bands": health.band_table(s, lost), "accounts": int(len(s)),
+            "lost": int(lost.sum()), "as_of": add_months(now, -BACKTEST_LAG),
+            "lost_mean": float(s[lost].mean()) if lost.any() else float("nan"),
+            "kept_mean": float(s[~lost].mean()) if (~lost).any() else float("nan")}
+
+
+def _whitespace(h: Held, idx, ids, attrs, cats):
+    empty = pd.DataFrame(columns=["customer_id", "name", "name_zh", "account_manager", "category", "status", "value"])
+    if not cats or not len(idx):
+        return empty, pd.DataFrame(), pd.DataFrame(), 0.0
+    value, status = h.ws_value[idx], h.ws_status[idx]
+    total = float(value.sum())
+    flat = value.ravel()
+    k = min(TOP_GAPS, int((flat > 0).sum()))
+    top = np.argpartition(-flat, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
+    top = top[np.lexsort((top, -flat[top]))]
+    row, col = np.divmod(top, len(cats))
+    gaps = pd.DataFrame({"customer_id": ids.take(row), "name": attrs["name"].take(row),
+                         "name_zh": attrs["name_zh"].take(row), "account_manager": attrs["account_manager"].take(row),
+                         "category": np.asarray(cats, dtype=object)[col],
+                         "status": np.where(status[row, col] == whitespace.STOPPED, "stopped", "never"),
+                         "value": flat[top]})
+    per = value.sum(axis=1)
+    k = min(HEAT_ACCOUNTS, int((per > 0).sum()))
+    rows = np.argsort(-per, kind="stable")[:k]
+    names = [f"{c}" for c in ids.take(rows)]
+    heat = pd.DataFrame(np.where(status[rows] == whitespace.BUYING, np.nan, value[rows]), index=names, columns=cats)
+    heat_status = pd.DataFrame(status[rows], index=names, columns=cats)
+    return gaps, heat, heat_status, total
+
+
+def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: dict) -> pd.DataFrame:
+    """Next best actions, one list ranked by money (``value``): call (later than its rhythm by
+    more than CALL_LATE_SPREADS spreads; value at risk = revenue of the last 12 months x (1 −
+    P(alive)) with a fit, else x (1 − rhythm / 100)), offer (the account's largest whitespace
+    gap: its expected yearly revenue), terms (account profit of the last 12 months below 0:
+    the loss, with its causes from the whale curve's drivers), plan (plan off track: revenue of
+    the last 12 months)."""
+    cols = ["kind", "customer_id", "name", "name_zh", "account_manager", "value", "category", "status",
+            "days_since", "mean_gap", "causes"]
+    parts = []
+    late = acc[(acc["late"] > CALL_LATE_SPREADS) & (acc["revenue_12m"] > 0)]
+    if len(late):
+        risk = (1 - late["p_alive"] / 100) if has_fit else (1 - late["rhythm"] / 100)
+        parts.append(late.assign(kind="call", value=late["revenue_12m"] * risk.fillna(0), category="",
+                                 status="", causes=""))
+    if len(gaps):
+        best = gaps.drop_duplicates("customer_id")
+        parts.append(best.assign(kind="offer", days_since=np.nan, mean_gap=np.nan, causes=""))
+    loss = acc[acc["account_profit_12m"] < 0]
+    if len(loss):
+        parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status="",
+                                 causes=loss["customer_id"].map(_causes(acc)).fillna("")))
+    if plan_status:
+        off = acc[acc["plan_status"] == "off_track"]
+        if len(off):
+            parts.append(off.assign(kind="plan", value=off["revenue_12m"], category="", status="", causes=""))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat([p[cols] for p in parts if len(p)], ignore_index=True)
+    out = out[out["value"] > 0]
+    out = out.sort_values(["value", "customer_id"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _causes(acc: pd.DataFrame) -> pd.Series:
+    """Per loss-making account (indexed by customer_id): the drivers of its loss
+    (``pareto.loss_makers``'s reasons with a positive amount, largest first, comma-separated),
+    against the norms of the accounts shown (their last 12 months)."""
+    facts = pd.DataFrame({"customer_id": acc["customer_id"].to_numpy(dtype=object),
+                          **{c: acc[f"{c}_12m"].to_numpy() for c in ("revenue", "gross_profit", "discount", "returns",
+                                                                     "cost_to_serve", "account_profit")}})
+    lm = pareto.loss_makers(facts, n=None)
+    drivers = lm[[f"why_{r}" for r in LOSS_REASONS]].to_numpy()
+    order = np.argsort(-drivers, axis=1, kind="stable")
+    positive = np.take_along_axis(drivers, order, axis=1) > 0
+    # one code per distinct (order, positive) pair: the text is made once per pair
+    code = (order * (len(LOSS_REASONS) ** np.arange(len(LOSS_REASONS)))).sum(axis=1) * 32 \
+        + (positive * (2 ** np.arange(len(LOSS_REASONS)))).sum(axis=1)
+    uniq, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    texts = np.array([",".join(LOSS_REASONS[o] for o, p in zip(order[i], positive[i]) if p) for i in first],
+                     dtype=object)
+    return pd.Series(texts[inv.reshape(-1)] if len(lm) else [], index=lm["customer_id"].to_numpy(), dtype=object)
+
+
+def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
+    """Per horizon: the total (account_manager None) and each manager's accounts: forecast and
+    80% band (variances added)."""
+    rows = []
+    code = np.asarray(managers.codes)
+    k = len(managers.categories)
+    for i, m in enumerate(fc.HORIZONS):
+        mean, var = h.fc_mean[i, idx], h.fc_var[i, idx]
+        t = fc.total(mean, var)
+        rows.append({"account_manager": None, "months": m, "forecast": t[0], "lo": t[1], "hi": t[2]})
+        has = code >= 0
+        sm = np.bincount(code[has], weights=mean[has], minlength=k)
+        sv = np.bincount(code[has], weights=var[has], minlength=k)
+        n = np.bincount(code[has], minlength=k)
+        lo, hi = fc.band(sm, sv)
+        for j in np.flatnonzero(n):
+            rows.append({"account_manager": str(managers.categories[j]), "months": m, "forecast": float(sm[j]),
+                         "lo": float(lo[j]), "hi": float(hi[j])})
+    return pd.DataFrame(rows)
