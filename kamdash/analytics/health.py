@@ -8,7 +8,8 @@ missing ones are left out, so an account without a plan is not penalised for it)
   the mean ``μ`` and standard deviation ``σ`` of the gaps between its purchase days (at least
   MIN_PURCHASE_DAYS purchase days): lateness ``z = max(0, d − μ) / max(σ, μ/4)``, rhythm
   ``= 100 · max(0, 1 − z / 3)``. An account that orders every 90 days scores 100 at day 60 and
-  0 three spreads after its usual interval.
+  0 three spreads after its usual interval. An account with fewer purchase days is held to the
+  usual account's interval and spread (the medians over the accounts that have their own).
 - **trend**: for k = 3, 6 and 12 months, growth ``g_k = R_k / R'_k − 1`` of revenue in the last k
   months against the same months a year before; ``s_k = 50 + 50 · clip(g_k, −1, 1)`` (nothing
   bought: 0, unchanged: 50, doubled or more: 100); the mean of the ``s_k`` that exist (``R'_k ≤
@@ -107,15 +108,33 @@ def purchase_stats(pos: np.ndarray, day: np.ndarray, revenue: np.ndarray, n: int
             "first_value": first_value}
 
 
+def typical_rhythm(mean_gap: np.ndarray, sd_gap: np.ndarray, count: np.ndarray) -> tuple[float, float]:
+    """(median mean gap, median spread) over the accounts with their own rhythm (at least
+    MIN_PURCHASE_DAYS purchase days): the rhythm an account with fewer purchase days is held
+    to. NaN when no account has one."""
+    own = count >= MIN_PURCHASE_DAYS
+    if not own.any():
+        return float("nan"), float("nan")
+    return float(np.median(mean_gap[own])), float(np.median(np.nan_to_num(sd_gap[own])))
+
+
 def rhythm_score(days_since: np.ndarray, mean_gap: np.ndarray, sd_gap: np.ndarray,
-                 count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rhythm score, lateness z in spreads) per account; NaN with fewer than MIN_PURCHASE_DAYS
-    purchase days."""
-    ok = (count >= MIN_PURCHASE_DAYS) & np.isfinite(mean_gap)
+                 count: np.ndarray, typical: tuple[float, float] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(rhythm score, lateness z in spreads) per account. With fewer than MIN_PURCHASE_DAYS
+    purchase days an account is held to ``typical`` (``typical_rhythm``: the usual account's
+    interval and spread) when given, else it gets NaN; no purchase day at all: NaN."""
+    own = (count >= MIN_PURCHASE_DAYS) & np.isfinite(mean_gap)
+    mu, sd = np.asarray(mean_gap, float), np.nan_to_num(np.asarray(sd_gap, float))
+    ok = own.copy()
+    if typical is not None and np.isfinite(typical[0]):
+        borrow = ~own & (count >= 1)
+        mu = np.where(borrow, typical[0], mu)
+        sd = np.where(borrow, typical[1], sd)
+        ok |= borrow
     with np.errstate(divide="ignore", invalid="ignore"):
-        spread = np.maximum(np.nan_to_num(sd_gap), mean_gap / 4)
-        z = np.maximum(0.0, days_since - mean_gap) / spread
-    z = np.where(ok & (spread > 0), z, np.where(ok, 0.0, np.nan))
+        spread = np.maximum(sd, mu / 4)
+        z = np.where(ok & (spread > 0), np.maximum(0.0, days_since - mu) / spread, np.where(ok, 0.0, np.nan))
     score = 100.0 * np.clip(1.0 - z / LATE_SPREADS_TO_ZERO, 0.0, 1.0)
     return np.where(ok, score, np.nan), z
 

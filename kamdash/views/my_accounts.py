@@ -99,7 +99,8 @@ def _make(backend, now: date, fit: dict | None) -> Held:
         cutoff = min(_day(_month_end(add_months(now, -j))), last_day)
         st = health.purchase_stats(pos, day, day_rev, n, cutoff)
         since = np.where(st["count"] > 0, cutoff - st["last"], np.nan).astype(float)
-        rhythm, late = health.rhythm_score(since, st["mean_gap"], st["sd_gap"], st["count"])
+        typical = health.typical_rhythm(st["mean_gap"], st["sd_gap"], st["count"])
+        rhythm, late = health.rhythm_score(since, st["mean_gap"], st["sd_gap"], st["count"], typical)
         trend = health.trend_score({k: d(rev, j, j + k) for k in health.TREND_MONTHS},
                                    {k: d(rev, j + 12, j + 12 + k) for k in health.TREND_MONTHS})
         breadth = health.breadth_score(health.categories_in(bits, j), health.categories_in(bits, j + 12)) \
@@ -117,7 +118,7 @@ def _make(backend, now: date, fit: dict | None) -> Held:
             comps[j, i] = x
         eligible[j] = (orders[j] - orders[j + ELIGIBLE_MONTHS]) > 0
         if j == 0:
-            now_facts = dict(days_since=since, mean_gap=st["mean_gap"], sd_gap=st["sd_gap"], late=late,
+            now_facts = dict(typical=np.asarray(typical), days_since=since, mean_gap=st["mean_gap"], sd_gap=st["sd_gap"], late=late,
                              days=st["count"], first_day=st["first"], gm_now=gm_now, gm_before=gm_before,
                              n_cat=health.categories_in(bits, 0) if len(cats) else np.zeros(n, int),
                              n_cat_before=health.categories_in(bits, 12) if len(cats) else np.zeros(n, int))
@@ -171,6 +172,7 @@ class MyAccountsView:
     series: np.ndarray  # accounts x 12 months: the score month by month (oldest first), row-aligned
     months: list  # the 12 months of ``series``
     portfolio: pd.DataFrame  # month, mean score, accounts below 40
+    typical_rhythm: tuple  # (interval, spread) in days the accounts with few purchase days are held to
     backtest: dict  # auc, bands (health.band_table), accounts, lost, as_of
     categories: list
     gaps: pd.DataFrame  # the largest whitespace gaps: customer_id, name, name_zh, category, status, value
@@ -235,11 +237,11 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     acc = pd.DataFrame(cols)
     months = [add_months(now, -j) for j in range(LAGS - 2, -1, -1)]
 
-    with np.errstate(invalid="ignore"):
-        portfolio = pd.DataFrame({"month": pd.to_datetime(months),
-                                  "score": np.nanmean(np.where(np.isfinite(series), series, np.nan), axis=0)
-                                  if len(series) else np.full(len(months), np.nan),
-                                  "below_40": (series < 40).sum(axis=0) if len(series) else 0})
+    has = np.isfinite(series)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(has, series, 0.0).sum(axis=0) / has.sum(axis=0)
+    portfolio = pd.DataFrame({"month": pd.to_datetime(months), "score": mean,
+                              "accounts": has.sum(axis=0), "below_40": (series < 40).sum(axis=0)})
     backtest = _backtest(h, keep, weights, now)
     cats = list(h.cats)
     gaps, heat, heat_status, ws_total = _whitespace(h, idx, ids, attrs, cats)
@@ -248,6 +250,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     fb = h.bt_population & (keep if keep is not None else True)
     return MyAccountsView(
         now=now, backtest_month=add_months(now, -BACKTEST_LAG), weights=weights, accounts=acc,
+        typical_rhythm=tuple(float(x) for x in h.typical),
         series=series, months=months, portfolio=portfolio, backtest=backtest, categories=cats,
         gaps=gaps, heat=heat, heat_status=heat_status, whitespace_total=ws_total, actions=actions,
         forecast=forecast, forecast_model="fit" if fit is not None else "run_rate",
