@@ -118,7 +118,7 @@ def _make(backend, now: date, fit: dict | None) -> Held:
             comps[j, i] = x
         eligible[j] = (orders[j] - orders[j + ELIGIBLE_MONTHS]) > 0
         if j == 0:
-            now_facts = dict(typical=np.asarray(typical), days_since=since, mean_gap=st["mean_gap"], sd_gap=st["sd_gap"], late=late,
+            now_facts = dict(typical=np.asarray(typical), days_since=since, rev_prev12=d(rev, 12, 24), mean_gap=st["mean_gap"], sd_gap=st["sd_gap"], late=late,
                              days=st["count"], first_day=st["first"], gm_now=gm_now, gm_before=gm_before,
                              n_cat=health.categories_in(bits, 0) if len(cats) else np.zeros(n, int),
                              n_cat_before=health.categories_in(bits, 12) if len(cats) else np.zeros(n, int))
@@ -222,8 +222,10 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     cols.update({
         "days_since": h.days_since[idx], "mean_gap": h.mean_gap[idx], "sd_gap": h.sd_gap[idx],
         "late": h.late[idx], "purchase_days": h.days[idx],
+        # the interval the rhythm is judged against: the account's own, else the usual account's
+        "usual_gap": np.where(h.days[idx] >= health.MIN_PURCHASE_DAYS, h.mean_gap[idx], h.typical[0]),
         "first_order": resident.to_datetime64(np.where(first == health.NO_DAY, resident.NO_DATE, first).astype(np.int32)),
-        "revenue_12m": h.l12_revenue[idx],
+        "revenue_12m": h.l12_revenue[idx], "revenue_prev_12m": h.rev_prev12[idx],
         **{f"{c}_12m": getattr(h, f"l12_{c}")[idx] for c in ("gross_profit", "account_profit", "discount", "returns",
                                                               "cost_to_serve")},
         "gross_margin_12m": h.gm_now[idx], "gross_margin_prev_12m": h.gm_before[idx],
@@ -318,7 +320,7 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
     the loss, with its causes from the whale curve's drivers), plan (plan off track: revenue of
     the last 12 months)."""
     cols = ["kind", "customer_id", "name", "name_zh", "account_manager", "value", "category", "status",
-            "days_since", "mean_gap", "causes"]
+            "days_since", "usual_gap", "causes"]
     parts = []
     late = acc[(acc["late"] > CALL_LATE_SPREADS) & (acc["revenue_12m"] > 0)]
     if len(late):
@@ -327,7 +329,7 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
                                  status="", causes=""))
     if len(gaps):
         best = gaps.drop_duplicates("customer_id")
-        parts.append(best.assign(kind="offer", days_since=np.nan, mean_gap=np.nan, causes=""))
+        parts.append(best.assign(kind="offer", days_since=np.nan, usual_gap=np.nan, causes=""))
     loss = acc[acc["account_profit_12m"] < 0]
     if len(loss):
         parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status="",
@@ -383,3 +385,57 @@ def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
             rows.append({"account_manager": str(managers.categories[j]), "months": m, "forecast": float(sm[j]),
                          "lo": float(lo[j]), "hi": float(hi[j])})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- words (page, downloads, plans)
+# ``ctx`` is anything with lang, currency, t(key, **fields), money(x) (the shell's Context).
+
+
+def _days(ctx, x) -> str:
+    from kamdash import i18n
+
+    return i18n.fmt_number(round(float(x)), ctx.lang) if np.isfinite(x) else "–"
+
+
+def why_text(ctx, row, typical: tuple) -> str:
+    """Why an account scores as it does, in words: its rhythm, then what lowers its score most."""
+    from kamdash import i18n
+
+    parts = []
+    n = int(row["purchase_days"])
+    if n >= health.MIN_PURCHASE_DAYS:
+        years = (pd.Timestamp(row["first_order"]) if pd.notna(row["first_order"]) else None)
+        key = "my.why.rhythm_late" if row["late"] > CALL_LATE_SPREADS else "my.why.rhythm"
+        parts.append(ctx.t(key, gap=_days(ctx, row["mean_gap"]), since=_days(ctx, row["days_since"]),
+                           first=i18n.fmt_month(years.date(), ctx.lang) if years is not None else "–",
+                           late=i18n.fmt_number(float(row["late"]), ctx.lang)))
+    elif n >= 1:
+        parts.append(ctx.t("my.why.few_days", n=n, since=_days(ctx, row["days_since"]), gap=_days(ctx, typical[0])))
+    weak = row["weakest"]
+    if weak == "trend":
+        prev = row["revenue_prev_12m"]
+        if prev > 0:
+            parts.append(ctx.t("my.why.trend", change=i18n.fmt_delta_pct(row["revenue_12m"] / prev - 1, ctx.lang)))
+    elif weak == "breadth":
+        parts.append(ctx.t("my.why.breadth", n=int(row["categories_12m"]), before=int(row["categories_prev_12m"])))
+    elif weak == "margin":
+        parts.append(ctx.t("my.why.margin", gm=i18n.fmt_pct(row["gross_margin_12m"], ctx.lang),
+                           change=i18n.fmt_points(row["gross_margin_12m"] - row["gross_margin_prev_12m"], ctx.lang)))
+    elif weak == "p_alive":
+        parts.append(ctx.t("my.why.p_alive", p=i18n.fmt_pct(row["p_alive"] / 100, ctx.lang, digits=0)))
+    elif weak == "plan":
+        parts.append(ctx.t("my.why.plan", status=ctx.t(f"acct.status.{row['plan_status']}")))
+    return "; ".join(parts) if parts else ctx.t("my.why.none")
+
+
+def action_text(ctx, row) -> str:
+    """One next best action in words (what the page lists and what goes into the plan)."""
+    kind = row["kind"]
+    if kind == "call":
+        return ctx.t("my.act.call_text", gap=_days(ctx, row["usual_gap"]), since=_days(ctx, row["days_since"]))
+    if kind == "offer":
+        return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
+    if kind == "terms":
+        causes = ", ".join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
+        return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
+    return ctx.t("my.act.plan_text")
