@@ -28,7 +28,7 @@ def score_trend(portfolio: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=360,
                       yaxis=dict(range=[0, 100], title_text=labels["score"]),
                       yaxis2=dict(overlaying="y", side="right", showgrid=False, rangemode="tozero",
-                                  title_text=labels["below"]))
+                                  tickformat=",d", title_text=labels["below"]))
     fig.update_xaxes(title_text=labels.get("x"))
     return fig
 
@@ -36,7 +36,7 @@ def score_trend(portfolio: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
 def backtest_bands(bands: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
     """Share of accounts lost per score band (bars), with the number of accounts in each.
     ``labels``: title, x, y, hover (with {n} and {lost})."""
-    x = [f"{int(lo)}–{int(hi)}" for lo, hi in zip(bands["lo"], bands["hi"])]
+    x = [f"{int(lo)}–{int(hi)}<br>n={int(n)}" for lo, hi, n in zip(bands["lo"], bands["hi"], bands["accounts"])]
     share = bands["share_lost"].to_numpy(float)
     text = [fmt_pct(s, lang, digits=0) if np.isfinite(s) else "" for s in share]
     colors = ["#c0392b", "#e07b24", "#e9c46a", "#7fa6d3", "#1f5fa8"][: len(x)]
@@ -47,43 +47,42 @@ def backtest_bands(bands: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
                            + "<extra></extra>"))
     top = float(np.nanmax(share)) if np.isfinite(share).any() else 1.0
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=360, showlegend=False)
-    fig.update_yaxes(tickformat=".0%", range=[0, min(1.0, top * 1.2 + 0.05)], title_text=labels["y"])
+    fig.update_yaxes(tickformat=".0%", range=[0, min(1.15, top * 1.2 + 0.05)], title_text=labels["y"])
     fig.update_xaxes(title_text=labels["x"])
     return fig
+
+
+WS_COLORS = {0: "#d9dde3", 1: ("#e8f3ea", "#1a7f37"), 2: ("#fdf0e2", "#c2610c")}
 
 
 def whitespace_heatmap(heat: pd.DataFrame, status: pd.DataFrame, rows: list[str], cols: list[str],
                        labels: dict, lang: str, currency: str) -> go.Figure:
     """Accounts (rows, largest whitespace first) x categories: expected yearly revenue of each
-    gap; cells the account buys are grey, gaps it stopped buying are marked with a ring.
-    ``labels``: title, buying, never, stopped, hover."""
+    gap, in green where the account never bought the category and in orange where it stopped
+    buying it; grey where it buys it. ``labels``: title, buying, never, stopped."""
     z = heat.to_numpy(float)
     st = status.to_numpy()
     word = {0: labels["buying"], 1: labels["never"], 2: labels["stopped"]}
     text = [[("" if s == 0 else fmt_money(v, lang, currency)) for v, s in zip(zr, sr)] for zr, sr in zip(z, st)]
     kind = [[word[int(s)] for s in sr] for sr in st]
-    fig = go.Figure(go.Heatmap(
-        z=np.where(st == 0, np.nan, z), x=cols, y=rows, text=text, customdata=kind,
-        texttemplate="%{text}", textfont=dict(size=10),
-        colorscale=[[0, "#f4f7fb"], [0.4, "#9fc5a8"], [1, "#1a7f37"]], xgap=2, ygap=2,
-        colorbar=dict(title=""), hoverongaps=False,
-        hovertemplate="%{y} · %{x}<br>%{customdata}: %{text}<extra></extra>"))
-    # cells bought: a flat grey layer under the gaps
-    fig.add_trace(go.Heatmap(z=np.where(st == 0, 1.0, np.nan), x=cols, y=rows, showscale=False,
-                             colorscale=[[0, "#d9dde3"], [1, "#d9dde3"]], xgap=2, ygap=2, customdata=kind,
+    top = float(np.nanmax(np.where(st == 0, np.nan, z))) if (st != 0).any() else 1.0
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(z=np.where(st == 0, 1.0, np.nan), x=cols, y=rows, showscale=False, xgap=2, ygap=2,
+                             colorscale=[[0, WS_COLORS[0]], [1, WS_COLORS[0]]], customdata=kind, hoverongaps=False,
                              hovertemplate="%{y} · %{x}: %{customdata}<extra></extra>"))
-    fig.data = fig.data[::-1]
-    # "stopped buying": a marker in the cell
-    ys, xs = np.nonzero(st == 2)
-    if len(ys):
-        fig.add_scatter(x=[cols[i] for i in xs], y=[rows[i] for i in ys], mode="markers", name=labels["stopped"],
-                        marker=dict(symbol="circle-open", size=26, color=PALETTE["loss"], line=dict(width=2)),
-                        hoverinfo="skip")
-    fig.add_scatter(x=[None], y=[None], mode="markers", name=labels["buying"],
-                    marker=dict(symbol="square", size=12, color="#d9dde3"))
-    fig.update_layout(template=TEMPLATE, title=labels["title"], height=max(360, 24 * len(rows) + 160),
-                      showlegend=True, margin=dict(t=110))
-    fig.update_xaxes(side="top", showgrid=False, tickangle=-30)
+    for code in (1, 2):
+        lo, hi = WS_COLORS[code]
+        fig.add_trace(go.Heatmap(
+            z=np.where(st == code, z, np.nan), x=cols, y=rows, text=text, customdata=kind, showscale=False,
+            texttemplate="%{text}", textfont=dict(size=10), zmin=0, zmax=top, xgap=2, ygap=2, hoverongaps=False,
+            colorscale=[[0, lo], [1, hi]], hovertemplate="%{y} · %{x}<br>%{customdata}: %{text}<extra></extra>"))
+    for code in (1, 2, 0):  # legend: one square per kind of cell
+        color = WS_COLORS[code] if code == 0 else WS_COLORS[code][1]
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=word[code],
+                        marker=dict(symbol="square", size=12, color=color))
+    fig.update_layout(template=TEMPLATE, title=labels["title"], height=max(380, 24 * len(rows) + 200),
+                      showlegend=True, plot_bgcolor="white")
+    fig.update_xaxes(side="bottom", showgrid=False, tickangle=-25)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     return fig
 
@@ -98,6 +97,6 @@ def forecast_by_manager(table: pd.DataFrame, labels: dict, lang: str, currency: 
                      arrayminus=t["forecast"] - t["lo"], color=PALETTE["muted"]),
         text=[fmt_money(v, lang, currency) for v in t["forecast"]], textposition="inside",
         hovertemplate="%{y}: %{text}<extra></extra>"))
-    fig.update_layout(template=TEMPLATE, title=labels["title"], height=max(320, 26 * len(t) + 120), showlegend=False)
+    fig.update_layout(template=TEMPLATE, title=labels["title"], height=max(220, 30 * len(t) + 120), showlegend=False)
     money_axis(fig, t["hi"], lang, currency, axis="xaxis")
     return fig

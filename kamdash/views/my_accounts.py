@@ -436,6 +436,6 @@ def action_text(ctx, row) -> str:
     if kind == "offer":
         return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
     if kind == "terms":
-        causes = ", ".join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
+        causes = ctx.t("my.sep").join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
         return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
     return ctx.t("my.act.plan_text")
