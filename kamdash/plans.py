@@ -227,25 +227,6 @@ def save(path: Path | str, customer_id: str, body: dict, author: str,
         return store._with_user_db(path, write)
 
 
-def add_action(path: Path | str, customer_id: str, action: str, owner: str, due: date | None,
-               author: str, retries: int = 3) -> PlanVersion:
-    """Append one open action to the account's plan (a new plan holding only it when there is
-    none) as a new version by ``author``. Adding an action cannot clash with another writer's
-    change, so a conflict is resolved by adding it on top of their version; an action with the
-    same text already open in the plan is not added twice (the current version is returned)."""
-    for _ in range(retries):
-        cur = latest(path, customer_id)
-        body = normalise(cur.body if cur else None)
-        if any(a["action"] == action.strip() and a["status"] != "done" for a in body["actions"]):
-            return cur
-        body["actions"].append({"action": action, "owner": owner, "due": _iso(due), "status": "open"})
-        try:
-            return save(path, customer_id, body, author, cur.version if cur else None)
-        except PlanConflict:
-            continue
-    raise PlanConflict(cur.version if cur else None, latest(path, customer_id))
-
-
 def delete(path: Path | str, customer_id: str, base_version: int) -> None:
     """Delete the account's plan and its history, if nobody saved since ``base_version``."""
     plan_id = plan_id_for(customer_id)

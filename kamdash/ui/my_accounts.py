@@ -190,10 +190,20 @@ def whitespace_section(ctx, v) -> None:
 # ---------------------------------------------------------------- next best actions
 
 
+def plan_action(text: str, owner: str, today: date) -> dict:
+    """A next best action as an account plan action: open, owned by the account manager, due
+    in ACTION_DUE_DAYS days."""
+    return {"action": text, "owner": owner, "due": (today + timedelta(days=ACTION_DUE_DAYS)).isoformat(),
+            "status": "open"}
+
+
 def _add_to_plan(ctx, customer_id: str, text: str, owner: str, author: str) -> None:
+    cur = plans.latest(user_db(), customer_id)
+    if cur and any(a.get("action") == text and a.get("status") != "done" for a in cur.body.get("actions", [])):
+        st.toast(ctx.t("my.act.already", version=cur.version))  # a second click adds nothing
+        return
     try:
-        saved = plans.add_action(user_db(), customer_id, text, owner,
-                                 date.today() + timedelta(days=ACTION_DUE_DAYS), author)
+        saved = plans.add_action(user_db(), customer_id, plan_action(text, owner, date.today()), author)
         st.toast(ctx.t("my.act.added", version=saved.version))
     except plans.PlanConflict:
         st.error(ctx.t("my.act.conflict"))

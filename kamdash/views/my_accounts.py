@@ -21,7 +21,7 @@ import pandas as pd
 
 from kamdash import queries, resident
 from kamdash.analytics import forecast as fc
-from kamdash.analytics import health, pareto, whitespace
+from kamdash.analytics import health, losses, whitespace
 from kamdash.queries import add_months, month_start
 
 LAGS = 13  # now and the 12 months before: the score month by month
@@ -32,7 +32,7 @@ DATA_COMPONENTS = ("rhythm", "trend", "breadth", "margin", "p_alive")  # month b
 CALL_LATE_SPREADS = 1.0  # "call": more than one spread later than its usual interval
 TOP_GAPS = 500  # whitespace list length
 HEAT_ACCOUNTS = 30  # accounts in the heat map (largest whitespace first)
-LOSS_REASONS = pareto.LOSS_REASONS
+LOSS_CAUSES = losses.CAUSES
 
 
 class Held:
@@ -129,6 +129,7 @@ def _make(backend, now: date, fit: dict | None) -> Held:
     t12 = queries.month_totals(backend, [now, add_months(now, -12)], "revenue", "gross_profit", "discount",
                                "returns", "cost_to_serve", "account_profit")
     last12 = {c: resident.snap(v[0], v[1]) for c, v in t12.items()}
+    loss_causes = _loss_causes(backend, last12)
     # forecast per account: run rate always (it is also the fallback); the fit where there is one
     monthly = np.stack([d(rev, j, j + 1) for j in range(12)], axis=1)
     fc_mean = np.zeros((len(fc.HORIZONS), n))
@@ -159,7 +160,8 @@ def _make(backend, now: date, fit: dict | None) -> Held:
         ws_status, ws_value = whitespace.gaps(spend, before, size, group, groups, share)
     return Held(comps=comps, eligible=eligible, cats=cats, ws_status=ws_status, ws_value=ws_value,
                 fc_mean=fc_mean, fc_var=fc_var, bt_mean=bt_mean, bt_actual=bt_actual,
-                bt_population=bt_population, lost=lost, **{f"l12_{c}": v for c, v in last12.items()},
+                bt_population=bt_population, lost=lost, loss_causes=loss_causes,
+                **{f"l12_{c}": v for c, v in last12.items()},
                 **now_facts)
 
 
@@ -230,6 +232,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
                                                               "cost_to_serve")},
         "gross_margin_12m": h.gm_now[idx], "gross_margin_prev_12m": h.gm_before[idx],
         "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
+        "loss_causes": _causes(h, idx),
         "plan_status": pd.Series(ids).map(plan_status).to_numpy(dtype=object) if plan_status else np.full(len(idx), None, dtype=object),
     })
     for i, m in enumerate(fc.HORIZONS):
@@ -317,10 +320,11 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
     more than CALL_LATE_SPREADS spreads; value at risk = revenue of the last 12 months x (1 −
     P(alive)) with a fit, else x (1 − rhythm / 100)), offer (the account's largest whitespace
     gap: its expected yearly revenue), terms (account profit of the last 12 months below 0:
-    the loss, with its causes from the whale curve's drivers), plan (plan off track: revenue of
-    the last 12 months)."""
+    the loss, with its causes against its peers, ``losses.causes``), plan (plan off track:
+    revenue of the last 12 months)."""
     cols = ["kind", "customer_id", "name", "name_zh", "account_manager", "value", "category", "status",
             "days_since", "usual_gap", "causes"]
+    acc = acc.rename(columns={"loss_causes": "causes"})
     parts = []
     late = acc[(acc["late"] > CALL_LATE_SPREADS) & (acc["revenue_12m"] > 0)]
     if len(late):
@@ -332,8 +336,7 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
         parts.append(best.assign(kind="offer", days_since=np.nan, usual_gap=np.nan, causes=""))
     loss = acc[acc["account_profit_12m"] < 0]
     if len(loss):
-        parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status="",
-                                 causes=loss["customer_id"].map(_causes(acc)).fillna("")))
+        parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status=""))
     if plan_status:
         off = acc[acc["plan_status"] == "off_track"]
         if len(off):
@@ -346,24 +349,39 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
     return out.reset_index(drop=True)
 
 
-def _causes(acc: pd.DataFrame) -> pd.Series:
-    """Per loss-making account (indexed by customer_id): the drivers of its loss
-    (``pareto.loss_makers``'s reasons with a positive amount, largest first, comma-separated),
-    against the norms of the accounts shown (their last 12 months)."""
-    facts = pd.DataFrame({"customer_id": acc["customer_id"].to_numpy(dtype=object),
-                          **{c: acc[f"{c}_12m"].to_numpy() for c in ("revenue", "gross_profit", "discount", "returns",
-                                                                     "cost_to_serve", "account_profit")}})
-    lm = pareto.loss_makers(facts, n=None)
-    drivers = lm[[f"why_{r}" for r in LOSS_REASONS]].to_numpy()
-    order = np.argsort(-drivers, axis=1, kind="stable")
-    positive = np.take_along_axis(drivers, order, axis=1) > 0
+def _loss_causes(backend, last12: dict) -> np.ndarray:
+    """Per customer key and cause (``losses.CAUSES``): what its loss of the last 12 months owes
+    to the cause beyond its peers (``losses.causes``: the customers of its customer type, every
+    customer with sales in those months, whatever the filters); NaN for customers without a
+    loss."""
+    r = resident.of(backend)
+    out = np.full((r.keys.n, len(LOSS_CAUSES)), np.nan, dtype=np.float32)
+    active = np.flatnonzero((last12["revenue"] != 0) | (last12["cost_to_serve"] != 0))
+    loss = last12["account_profit"][active] < 0
+    if not loss.any():
+        return out
+    kind = queries.attribute_codes(backend)["customer_type"].take(active)
+    facts = pd.DataFrame({"customer_id": np.arange(len(active)).astype(str), "customer_type": kind,
+                          **{c: last12[c][active] for c in ("revenue", "gross_profit", "discount", "returns",
+                                                            "cost_to_serve", "account_profit")}})
+    got = losses.causes(facts, accounts=facts["customer_id"][loss].tolist())
+    out[active[loss]] = got[[f"cause_{c}" for c in LOSS_CAUSES]].to_numpy()
+    return out
+
+
+def _causes(h: Held, idx: np.ndarray) -> np.ndarray:
+    """Per account at ``idx``: the causes of its loss with a positive amount, largest first,
+    comma-separated ("" without a loss)."""
+    c = h.loss_causes[idx].astype(float)
+    order = np.argsort(-np.nan_to_num(c, nan=-np.inf), axis=1, kind="stable")
+    positive = np.take_along_axis(np.nan_to_num(c, nan=-1.0), order, axis=1) > 0
+    k = len(LOSS_CAUSES)
     # one code per distinct (order, positive) pair: the text is made once per pair
-    code = (order * (len(LOSS_REASONS) ** np.arange(len(LOSS_REASONS)))).sum(axis=1) * 32 \
-        + (positive * (2 ** np.arange(len(LOSS_REASONS)))).sum(axis=1)
+    code = (order * (k ** np.arange(k))).sum(axis=1) * (2 ** k) + (positive * (2 ** np.arange(k))).sum(axis=1)
     uniq, first, inv = np.unique(code, return_index=True, return_inverse=True)
-    texts = np.array([",".join(LOSS_REASONS[o] for o, p in zip(order[i], positive[i]) if p) for i in first],
+    texts = np.array([",".join(LOSS_CAUSES[o] for o, p in zip(order[i], positive[i]) if p) for i in first],
                      dtype=object)
-    return pd.Series(texts[inv.reshape(-1)] if len(lm) else [], index=lm["customer_id"].to_numpy(), dtype=object)
+    return texts[inv.reshape(-1)] if len(idx) else np.zeros(0, dtype=object)
 
 
 def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
