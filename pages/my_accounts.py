@@ -1,6 +1,6 @@
 """My accounts: the account manager's week. Health score (with its backtest), cross-sell
-whitespace, next best actions ranked by money, and the revenue forecast, for the accounts the
-sidebar filters select (an account manager usually filters to themself)."""
+whitespace, next best actions ranked by money, and the revenue forecast, for the accounts
+passing the sidebar filters (an account manager usually filters to themself)."""
 
 import streamlit as st
 
