@@ -299,8 +299,7 @@ def test_lost_accounts_score_lower_on_the_demo(demo_db):
     keys = np.asarray(queries.resident.of(backend).keys.customer_id, dtype=object)
     gen_index = np.array([int(k[1:]) - 1 for k in keys])
     pop = np.flatnonzero(held.bt_population)  # an order in the 12 months up to the scoring month
-    score = health.combine({cname: held.comps[view.BACKTEST_LAG, i, pop].astype(float)
-                            for i, cname in enumerate(view.DATA_COMPONENTS)}, health.check_weights({}))
+    score = health.combine(view.components_at(held, view.BACKTEST_LAG, pop), health.check_weights({}))
     churn = c.churn_month[gen_index[pop]]
     gone_by_end, gone_by_then = churn <= months - 1, churn <= as_of
     later = gone_by_end & ~gone_by_then

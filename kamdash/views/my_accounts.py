@@ -158,7 +158,17 @@ def _make(backend, now: date, fit: dict | None) -> Held:
         group = whitespace.peer_groups(r.keys.codes["customer_type"][0], size)
         groups, share = whitespace.norms(np.maximum(spend, 0), size, group)
         ws_status, ws_value = whitespace.gaps(spend, before, size, group, groups, share)
-    return Held(comps=comps, eligible=eligible, cats=cats, ws_status=ws_status, ws_value=ws_value,
+    ws_per = ws_value.sum(axis=1) if len(cats) else np.zeros(n)
+    ws_best = ws_value.argmax(axis=1) if len(cats) else np.zeros(n, dtype=np.int64)
+    # every gap with a value, largest first (ties by customer key, then category): a filter
+    # keeps the first TOP_GAPS of its accounts without sorting again
+    flat = ws_value.ravel()
+    ws_order = np.flatnonzero(flat > 0)
+    ws_order = ws_order[np.argsort(-flat[ws_order], kind="stable")]
+    filled = np.ascontiguousarray(np.nan_to_num(comps).transpose(0, 2, 1))  # (LAGS, n, C): one row per
+    has = np.ascontiguousarray(np.isfinite(comps).transpose(0, 2, 1)).astype(np.float32)  # account and month
+    return Held(filled=filled, has=has, eligible=eligible, cats=cats, ws_status=ws_status, ws_value=ws_value,
+                ws_per=ws_per, ws_best=ws_best, ws_order=ws_order, weighted={},
                 fc_mean=fc_mean, fc_var=fc_var, bt_mean=bt_mean, bt_actual=bt_actual,
                 bt_population=bt_population, lost=lost, loss_causes=loss_causes,
                 **{f"l12_{c}": v for c, v in last12.items()},
@@ -204,20 +214,25 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     idx = np.flatnonzero(base)
     plan_status = plan_status or {}
     plan_all = _plan_scores(r, plan_status)
-    comps = {c: h.comps[0, i, idx].astype(float) for i, c in enumerate(DATA_COMPONENTS)}
-    comps["plan"] = plan_all[idx]
-    score = health.combine(comps, weights)
+    w = np.array([weights[c] for c in DATA_COMPONENTS], dtype=np.float32)
+    num, den = _weighted(h, w)  # (LAGS, n): the data components' weighted sums, every customer
+    plan = plan_all[idx]
+    has_plan = np.isfinite(plan) & (weights["plan"] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(den[0, idx] + has_plan * weights["plan"] > 0,
+                         (num[0, idx] + np.where(has_plan, plan, 0.0) * weights["plan"])
+                         / (den[0, idx] + has_plan * weights["plan"]), np.nan)
     # lowest score first (no score last), ties by customer_id (idx is in customer_id order)
     order = np.argsort(np.nan_to_num(score, nan=101.0), kind="stable")
-    idx, score = idx[order], score[order]
-    comps = {c: v[order] for c, v in comps.items()}
+    idx, score, plan = idx[order], score[order], plan[order]
+    comps = components_at(h, 0, idx)
+    comps["plan"] = plan
     weak = health.weakest(comps, weights)
-    series = np.stack([health.combine({c: h.comps[j, i, idx].astype(float)
-                                       for i, c in enumerate(DATA_COMPONENTS)}, weights)
-                       for j in range(LAGS - 2, -1, -1)], axis=1)  # 12 months, oldest first
+    with np.errstate(divide="ignore", invalid="ignore"):
+        series = (num[LAGS - 2::-1, idx] / den[LAGS - 2::-1, idx]).T  # 12 months, oldest first
     ids = r.keys.ids.take(idx)
     codes = queries.attribute_codes(backend)
-    attrs = {c: resident.strings(codes[c].take(idx)) for c in ("name", "name_zh", "account_manager", "customer_type")}
+    attrs = {c: codes[c].take(idx) for c in ("name", "name_zh", "account_manager", "customer_type")}
     cols = {"customer_id": ids, **attrs, "score": score, **{c: comps[c] for c in health.COMPONENTS},
             "weakest": np.asarray(("", *health.COMPONENTS), dtype=object)[weak + 1]}
     first = h.first_day[idx]
@@ -233,6 +248,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         "gross_margin_12m": h.gm_now[idx], "gross_margin_prev_12m": h.gm_before[idx],
         "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
         "loss_causes": _causes(h, idx),
+        **_best_gap(h, idx),
         "plan_status": pd.Series(ids).map(plan_status).to_numpy(dtype=object) if plan_status else np.full(len(idx), None, dtype=object),
     })
     for i, m in enumerate(fc.HORIZONS):
@@ -247,9 +263,9 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         mean = np.where(has, series, 0.0).sum(axis=0) / has.sum(axis=0)
     portfolio = pd.DataFrame({"month": pd.to_datetime(months), "score": mean,
                               "accounts": has.sum(axis=0), "below_40": (series < 40).sum(axis=0)})
-    backtest = _backtest(h, keep, weights, now)
+    backtest = _backtest(h, keep, num, den, now)
     cats = list(h.cats)
-    gaps, heat, heat_status, ws_total = _whitespace(h, idx, ids, attrs, cats)
+    gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, ids, cats)
     actions = _actions(acc, gaps, fit is not None, plan_status)
     forecast = _forecast(h, idx, codes["account_manager"].take(idx))
     fb = h.bt_population & (keep if keep is not None else True)
@@ -277,11 +293,33 @@ def _plan_scores(r, plan_status: dict) -> np.ndarray:
     return out
 
 
-def _backtest(h: Held, keep, weights: dict, now: date) -> dict:
+def components_at(h: Held, lag: int, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The data components (DATA_COMPONENTS) of the customers at ``idx``, ``lag`` months before
+    "now", NaN where an account has none."""
+    return {c: np.where(h.has[lag, idx, i] > 0, h.filled[lag, idx, i], np.nan).astype(float)
+            for i, c in enumerate(DATA_COMPONENTS)}
+
+
+def _weighted(h: Held, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ weight x component, Σ weight over the components each account has) per month and
+    customer (LAGS x n): ``health.combine`` of the data components is their ratio, computed
+    for every customer at once as two matrix-vector products."""
+    key = tuple(w.tolist())
+    got = h.weighted.get(key)
+    if got is None:  # made once per set of weights (they change by hand, the filters often)
+        lags, n, k = h.filled.shape
+        got = (h.filled.reshape(-1, k) @ w).reshape(lags, n), (h.has.reshape(-1, k) @ w).reshape(lags, n)
+        if len(h.weighted) >= 2:  # two sets at most (not counted in nbytes)
+            h.weighted.clear()
+        h.weighted[key] = got
+    return got
+
+
+def _backtest(h: Held, keep, num: np.ndarray, den: np.ndarray, now: date) -> dict:
     pop = h.bt_population if keep is None else h.bt_population & keep
     idx = np.flatnonzero(pop)
-    s = health.combine({c: h.comps[BACKTEST_LAG, i, idx].astype(float) for i, c in enumerate(DATA_COMPONENTS)},
-                       weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (num[BACKTEST_LAG, idx] / den[BACKTEST_LAG, idx]).astype(float)
     ok = np.isfinite(s)
     s, lost = s[ok], h.lost[idx][ok]
     return {"auc": health.auc(s, lost), "bands": health.band_table(s, lost), "accounts": int(len(s)),
@@ -290,29 +328,45 @@ def _backtest(h: Held, keep, weights: dict, now: date) -> dict:
             "kept_mean": float(s[~lost].mean()) if (~lost).any() else float("nan")}
 
 
-def _whitespace(h: Held, idx, ids, attrs, cats):
+def _best_gap(h: Held, idx: np.ndarray) -> dict:
+    """Each account's largest whitespace gap: whitespace_best (expected yearly revenue, 0 when
+    none), whitespace_best_category, whitespace_best_status (never / stopped)."""
+    if not len(h.cats):
+        return {"whitespace_best": np.zeros(len(idx)), "whitespace_best_category": np.full(len(idx), None, object),
+                "whitespace_best_status": np.full(len(idx), None, object)}
+    col = h.ws_best[idx]
+    value = h.ws_value[idx, col]
+    status = h.ws_status[idx, col]
+    return {"whitespace_best": value,
+            "whitespace_best_category": np.where(value > 0, np.asarray(h.cats, dtype=object)[col], None),
+            "whitespace_best_status": np.where(value <= 0, None,
+                                               np.where(status == whitespace.STOPPED, "stopped", "never"))}
+
+
+def _whitespace(h: Held, r, codes, idx, ids, cats):
+    """(the TOP_GAPS largest gaps of the accounts at ``idx``, the heat map's values and statuses
+    for the HEAT_ACCOUNTS accounts with the most whitespace, the accounts' whitespace total)."""
     empty = pd.DataFrame(columns=["customer_id", "name", "name_zh", "account_manager", "category", "status", "value"])
     if not cats or not len(idx):
         return empty, pd.DataFrame(), pd.DataFrame(), 0.0
-    value, status = h.ws_value[idx], h.ws_status[idx]
-    total = float(value.sum())
-    flat = value.ravel()
-    k = min(TOP_GAPS, int((flat > 0).sum()))
-    top = np.argpartition(-flat, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
-    top = top[np.lexsort((top, -flat[top]))]
-    row, col = np.divmod(top, len(cats))
-    gaps = pd.DataFrame({"customer_id": ids.take(row), "name": attrs["name"].take(row),
-                         "name_zh": attrs["name_zh"].take(row), "account_manager": attrs["account_manager"].take(row),
+    k = len(cats)
+    sel = np.zeros(r.keys.n, dtype=bool)
+    sel[idx] = True
+    cells = h.ws_order[sel[h.ws_order // k]][:TOP_GAPS]
+    key, col = np.divmod(cells, k)
+    gaps = pd.DataFrame({"customer_id": r.keys.ids.take(key),
+                         **{c: codes[c].take(key) for c in ("name", "name_zh", "account_manager")},
                          "category": np.asarray(cats, dtype=object)[col],
-                         "status": np.where(status[row, col] == whitespace.STOPPED, "stopped", "never"),
-                         "value": flat[top]})
-    per = value.sum(axis=1)
-    k = min(HEAT_ACCOUNTS, int((per > 0).sum()))
-    rows = np.argsort(-per, kind="stable")[:k]
-    names = [f"{c}" for c in ids.take(rows)]
-    heat = pd.DataFrame(np.where(status[rows] == whitespace.BUYING, np.nan, value[rows]), index=names, columns=cats)
-    heat_status = pd.DataFrame(status[rows], index=names, columns=cats)
-    return gaps, heat, heat_status, total
+                         "status": np.where(h.ws_status[key, col] == whitespace.STOPPED, "stopped", "never"),
+                         "value": h.ws_value[key, col]})
+    per = h.ws_per[idx]
+    n = min(HEAT_ACCOUNTS, int((per > 0).sum()))
+    top = np.argpartition(-per, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
+    rows = idx[top[np.lexsort((idx[top], -per[top]))]]
+    names = [str(c) for c in r.keys.ids.take(rows)]
+    status = h.ws_status[rows]
+    heat = pd.DataFrame(np.where(status == whitespace.BUYING, np.nan, h.ws_value[rows]), index=names, columns=cats)
+    return gaps, heat, pd.DataFrame(status, index=names, columns=cats), float(per.sum())
 
 
 def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: dict) -> pd.DataFrame:
@@ -331,9 +385,10 @@ def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: 
         risk = (1 - late["p_alive"] / 100) if has_fit else (1 - late["rhythm"] / 100)
         parts.append(late.assign(kind="call", value=late["revenue_12m"] * risk.fillna(0), category="",
                                  status="", causes=""))
-    if len(gaps):
-        best = gaps.drop_duplicates("customer_id")
-        parts.append(best.assign(kind="offer", days_since=np.nan, usual_gap=np.nan, causes=""))
+    best = acc[acc["whitespace_best"] > 0]
+    if len(best):
+        parts.append(best.assign(kind="offer", value=best["whitespace_best"], category=best["whitespace_best_category"],
+                                 status=best["whitespace_best_status"], days_since=np.nan, usual_gap=np.nan, causes=""))
     loss = acc[acc["account_profit_12m"] < 0]
     if len(loss):
         parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status=""))
