@@ -30,6 +30,7 @@ ELIGIBLE_MONTHS = 24  # an account: an order in the 24 months up to "now"
 BACKTEST_ACTIVE_MONTHS = 12  # backtest population: an order in the 12 months up to its "now"
 DATA_COMPONENTS = ("rhythm", "trend", "breadth", "margin", "p_alive")  # month by month
 CALL_LATE_SPREADS = 1.0  # "call": more than one spread later than its usual interval
+GAP_KINDS = ("never", "stopped")
 TOP_GAPS = 500  # whitespace list length
 HEAT_ACCOUNTS = 30  # accounts in the heat map (largest whitespace first)
 LOSS_CAUSES = losses.CAUSES
@@ -234,7 +235,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     codes = queries.attribute_codes(backend)
     attrs = {c: codes[c].take(idx) for c in ("name", "name_zh", "account_manager", "customer_type")}
     cols = {"customer_id": ids, **attrs, "score": score, **{c: comps[c] for c in health.COMPONENTS},
-            "weakest": np.asarray(("", *health.COMPONENTS), dtype=object)[weak + 1]}
+            "weakest": pd.Categorical.from_codes(weak, health.COMPONENTS)}  # -1: none (missing)
     first = h.first_day[idx]
     cols.update({
         "days_since": h.days_since[idx], "mean_gap": h.mean_gap[idx], "sd_gap": h.sd_gap[idx],
@@ -247,9 +248,9 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
                                                               "cost_to_serve")},
         "gross_margin_12m": h.gm_now[idx], "gross_margin_prev_12m": h.gm_before[idx],
         "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
-        "loss_causes": _causes(h, idx),
+        "causes": _causes(h, idx),
         **_best_gap(h, idx),
-        "plan_status": pd.Series(ids).map(plan_status).to_numpy(dtype=object) if plan_status else np.full(len(idx), None, dtype=object),
+        "plan_status": _plan_status(r, plan_status, idx),
     })
     for i, m in enumerate(fc.HORIZONS):
         mean = h.fc_mean[i, idx]
@@ -266,7 +267,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     backtest = _backtest(h, keep, num, den, now)
     cats = list(h.cats)
     gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, ids, cats)
-    actions = _actions(acc, gaps, fit is not None, plan_status)
+    actions = _actions(acc, fit is not None, plan_status)
     forecast = _forecast(h, idx, codes["account_manager"].take(idx))
     fb = h.bt_population & (keep if keep is not None else True)
     return MyAccountsView(
@@ -315,6 +316,21 @@ def _weighted(h: Held, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
+def _plan_status(r, plan_status: dict, idx: np.ndarray) -> pd.Categorical:
+    """The plan status of the accounts at ``idx`` (missing without a plan)."""
+    from kamdash.analytics.account import STATUSES
+
+    kinds = (*STATUSES, "no_goals")
+    codes = np.full(r.keys.n, -1, dtype=np.int8)
+    if plan_status:
+        ids = np.asarray(list(plan_status), dtype=object)
+        pos = np.searchsorted(r.keys.customer_id, ids)
+        ok = pos < r.keys.n
+        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        codes[pos[ok]] = [kinds.index(plan_status[c]) if plan_status[c] in kinds else -1 for c in ids[ok]]
+    return pd.Categorical.from_codes(codes[idx], kinds)
+
+
 def _backtest(h: Held, keep, num: np.ndarray, den: np.ndarray, now: date) -> dict:
     pop = h.bt_population if keep is None else h.bt_population & keep
     idx = np.flatnonzero(pop)
@@ -332,15 +348,16 @@ def _best_gap(h: Held, idx: np.ndarray) -> dict:
     """Each account's largest whitespace gap: whitespace_best (expected yearly revenue, 0 when
     none), whitespace_best_category, whitespace_best_status (never / stopped)."""
     if not len(h.cats):
-        return {"whitespace_best": np.zeros(len(idx)), "whitespace_best_category": np.full(len(idx), None, object),
-                "whitespace_best_status": np.full(len(idx), None, object)}
+        none = np.full(len(idx), -1)
+        return {"whitespace_best": np.zeros(len(idx)), "whitespace_best_category": pd.Categorical.from_codes(none, []),
+                "whitespace_best_status": pd.Categorical.from_codes(none, GAP_KINDS)}
     col = h.ws_best[idx]
     value = h.ws_value[idx, col]
     status = h.ws_status[idx, col]
     return {"whitespace_best": value,
-            "whitespace_best_category": np.where(value > 0, np.asarray(h.cats, dtype=object)[col], None),
-            "whitespace_best_status": np.where(value <= 0, None,
-                                               np.where(status == whitespace.STOPPED, "stopped", "never"))}
+            "whitespace_best_category": pd.Categorical.from_codes(np.where(value > 0, col, -1), list(h.cats)),
+            "whitespace_best_status": pd.Categorical.from_codes(
+                np.where(value <= 0, -1, (status == whitespace.STOPPED).astype(int)), GAP_KINDS)}
 
 
 def _whitespace(h: Held, r, codes, idx, ids, cats):
@@ -369,39 +386,44 @@ def _whitespace(h: Held, r, codes, idx, ids, cats):
     return gaps, heat, pd.DataFrame(status, index=names, columns=cats), float(per.sum())
 
 
-def _actions(acc: pd.DataFrame, gaps: pd.DataFrame, has_fit: bool, plan_status: dict) -> pd.DataFrame:
+def _actions(acc: pd.DataFrame, has_fit: bool, plan_status: dict) -> pd.DataFrame:
     """Next best actions, one list ranked by money (``value``): call (later than its rhythm by
     more than CALL_LATE_SPREADS spreads; value at risk = revenue of the last 12 months x (1 −
     P(alive)) with a fit, else x (1 − rhythm / 100)), offer (the account's largest whitespace
     gap: its expected yearly revenue), terms (account profit of the last 12 months below 0:
     the loss, with its causes against its peers, ``losses.causes``), plan (plan off track:
     revenue of the last 12 months)."""
-    cols = ["kind", "customer_id", "name", "name_zh", "account_manager", "value", "category", "status",
-            "days_since", "usual_gap", "causes"]
-    acc = acc.rename(columns={"loss_causes": "causes"})
-    parts = []
-    late = acc[(acc["late"] > CALL_LATE_SPREADS) & (acc["revenue_12m"] > 0)]
-    if len(late):
-        risk = (1 - late["p_alive"] / 100) if has_fit else (1 - late["rhythm"] / 100)
-        parts.append(late.assign(kind="call", value=late["revenue_12m"] * risk.fillna(0), category="",
-                                 status="", causes=""))
-    best = acc[acc["whitespace_best"] > 0]
-    if len(best):
-        parts.append(best.assign(kind="offer", value=best["whitespace_best"], category=best["whitespace_best_category"],
-                                 status=best["whitespace_best_status"], days_since=np.nan, usual_gap=np.nan, causes=""))
-    loss = acc[acc["account_profit_12m"] < 0]
-    if len(loss):
-        parts.append(loss.assign(kind="terms", value=-loss["account_profit_12m"], category="", status=""))
+    col = lambda c: acc[c].to_numpy()  # noqa: E731
+    rev, late, ap = col("revenue_12m"), col("late"), col("account_profit_12m")
+    risk = (1 - col("p_alive") / 100) if has_fit else (1 - col("rhythm") / 100)
+    best = col("whitespace_best")
+    parts = [  # (kind, rows, money per row of acc)
+        ("call", np.flatnonzero((late > CALL_LATE_SPREADS) & (rev > 0)), rev * np.nan_to_num(risk)),
+        ("offer", np.flatnonzero(best > 0), best),
+        ("terms", np.flatnonzero(ap < 0), -ap),
+    ]
     if plan_status:
-        off = acc[acc["plan_status"] == "off_track"]
-        if len(off):
-            parts.append(off.assign(kind="plan", value=off["revenue_12m"], category="", status="", causes=""))
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat([p[cols] for p in parts if len(p)], ignore_index=True)
-    out = out[out["value"] > 0]
-    out = out.sort_values(["value", "customer_id"], ascending=[False, True], kind="stable")
-    return out.reset_index(drop=True)
+        parts.append(("plan", np.flatnonzero(col("plan_status") == "off_track"), rev))
+    kind = np.concatenate([np.full(len(r), i, dtype=np.int8) for i, (_, r, _) in enumerate(parts)])
+    rows = np.concatenate([r for _, r, _ in parts]).astype(np.int64)
+    value = np.concatenate([v[r] for _, r, v in parts]).astype(float)
+    offer, call, terms = kind == 1, kind == 0, kind == 2
+    ok = value > 0
+    kind, rows, value, offer, call, terms = kind[ok], rows[ok], value[ok], offer[ok], call[ok], terms[ok]
+    order = np.lexsort((rows, -value))  # rows are in score order: ties by the lower score first
+    kind, rows, value, offer, call, terms = (a[order] for a in (kind, rows, value, offer, call, terms))
+    take = lambda c: acc[c].array.take(rows)  # noqa: E731
+    def text(c, where):  # the column's values on the rows of one kind of action, missing elsewhere
+        cat = acc[c].array
+        return pd.Categorical.from_codes(np.where(where, cat.codes[rows], -1), cat.categories)
+
+    return pd.DataFrame({
+        "kind": pd.Categorical.from_codes(kind, [k for k, _, _ in parts]), "customer_id": take("customer_id"), "name": take("name"), "name_zh": take("name_zh"),
+        "account_manager": take("account_manager"), "value": value,
+        "category": text("whitespace_best_category", offer), "status": text("whitespace_best_status", offer),
+        "days_since": np.where(call, col("days_since")[rows], np.nan),
+        "usual_gap": np.where(call, col("usual_gap")[rows], np.nan),
+        "causes": text("causes", terms)})
 
 
 def _loss_causes(backend, last12: dict) -> np.ndarray:
@@ -424,40 +446,47 @@ def _loss_causes(backend, last12: dict) -> np.ndarray:
     return out
 
 
-def _causes(h: Held, idx: np.ndarray) -> np.ndarray:
+def _causes(h: Held, idx: np.ndarray) -> pd.Categorical:
     """Per account at ``idx``: the causes of its loss with a positive amount, largest first,
-    comma-separated ("" without a loss)."""
+    comma-separated (missing without a loss or without a positive cause)."""
+    if not len(idx):
+        return pd.Categorical.from_codes(np.zeros(0, dtype=np.int64), [])
     c = h.loss_causes[idx].astype(float)
     order = np.argsort(-np.nan_to_num(c, nan=-np.inf), axis=1, kind="stable")
     positive = np.take_along_axis(np.nan_to_num(c, nan=-1.0), order, axis=1) > 0
     k = len(LOSS_CAUSES)
     # one code per distinct (order, positive) pair: the text is made once per pair
     code = (order * (k ** np.arange(k))).sum(axis=1) * (2 ** k) + (positive * (2 ** np.arange(k))).sum(axis=1)
-    uniq, first, inv = np.unique(code, return_index=True, return_inverse=True)
-    texts = np.array([",".join(LOSS_CAUSES[o] for o, p in zip(order[i], positive[i]) if p) for i in first],
-                     dtype=object)
-    return texts[inv.reshape(-1)] if len(idx) else np.zeros(0, dtype=object)
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    texts = [",".join(LOSS_CAUSES[o] for o, p in zip(order[i], positive[i]) if p) for i in first]
+    names, of_text = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    codes = of_text[inv.reshape(-1)]
+    if names[0] == "":  # sorted: "" first; it is missing
+        names, codes = names[1:], codes - 1
+    return pd.Categorical.from_codes(codes, list(names))
 
 
 def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
-    """Per horizon: the total (account_manager None) and each manager's accounts: forecast and
-    80% band (variances added)."""
-    rows = []
+    """Per horizon: the total (account_manager missing) and each manager's accounts: forecast
+    and 80% band (variances added). Columns: account_manager, months, forecast, lo, hi."""
     code = np.asarray(managers.codes)
     k = len(managers.categories)
+    has = code >= 0
+    n = np.bincount(code[has], minlength=k)
+    shown = np.flatnonzero(n)
+    out = {"account_manager": [], "months": [], "forecast": [], "lo": [], "hi": []}
     for i, m in enumerate(fc.HORIZONS):
         mean, var = h.fc_mean[i, idx], h.fc_var[i, idx]
+        sm = np.bincount(code[has], weights=mean[has], minlength=k)[shown]
+        sv = np.bincount(code[has], weights=var[has], minlength=k)[shown]
         t = fc.total(mean, var)
-        rows.append({"account_manager": None, "months": m, "forecast": t[0], "lo": t[1], "hi": t[2]})
-        has = code >= 0
-        sm = np.bincount(code[has], weights=mean[has], minlength=k)
-        sv = np.bincount(code[has], weights=var[has], minlength=k)
-        n = np.bincount(code[has], minlength=k)
         lo, hi = fc.band(sm, sv)
-        for j in np.flatnonzero(n):
-            rows.append({"account_manager": str(managers.categories[j]), "months": m, "forecast": float(sm[j]),
-                         "lo": float(lo[j]), "hi": float(hi[j])})
-    return pd.DataFrame(rows)
+        out["account_manager"] += [None, *managers.categories[shown]]
+        out["months"] += [m] * (len(shown) + 1)
+        out["forecast"] += [t[0], *sm]
+        out["lo"] += [t[1], *lo]
+        out["hi"] += [t[2], *hi]
+    return pd.DataFrame(out)
 
 
 # ---------------------------------------------------------------- words (page, downloads, plans)
