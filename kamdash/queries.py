@@ -1142,6 +1142,20 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     return df[cols].reset_index(drop=True)
 
 
+def scope_customers(backend) -> pd.DataFrame:
+    """customer_id, region, account_manager of every customer: what a user's scope
+    (``kamdash.access``) is resolved against."""
+    cu = backend.table("customers")
+    return to_frame(cu.select("customer_id", "region", "account_manager").order_by("customer_id"))
+
+
+def scope_known(customers: pd.DataFrame) -> dict[str, set[str]]:
+    """The values an entitlement's scope may name, per scope kind."""
+    return {"regions": set(customers["region"].dropna().astype(str)),
+            "managers": set(customers["account_manager"].dropna().astype(str)),
+            "customers": set(customers["customer_id"].astype(str))}
+
+
 def customer_links(backend) -> pd.DataFrame:
     """How customers are linked, for all customers: customer_id, name, name_zh, parent_id,
     referred_by (group accounts and referral chains)."""
