@@ -604,8 +604,9 @@ def backup_path(path: Path | str) -> Path:
 
 def keep_backup(path: Path | str) -> Path | None:
     """Keep the current sales database as ``<file>.previous`` before an import replaces it (a
-    hard link when the file system allows: instant, and the swap-in of the new file never
-    changes the old one; else a copy). Returns the backup, None when there is no database."""
+    hard link when the file system allows: instant, and safe because every writer of a sales
+    database builds a new file and swaps it in (``_replacing``), never changing the old one;
+    else a copy). Returns the backup, None when there is no database."""
     p = Path(path)
     if not p.exists():
         return None
