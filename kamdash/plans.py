@@ -23,8 +23,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from kamdash import access, store
+from kamdash.analytics.account import RENAMED_METRICS
 
-METRICS = ("revenue", "margin", "adoption")  # what a goal's target measures
+METRICS = ("revenue", "gross_margin", "account_margin", "adoption")  # what a goal's target measures
+# A goal stored under an old metric name (RENAMED_METRICS: "margin" was always gross margin) is
+# read under its new one. Stored versions are never rewritten (the history stays as saved);
+# every read and save goes through normalise.
 ACTION_STATUSES = ("open", "in_progress", "done", "blocked")
 BODY_FIELDS = ("goals", "solution", "actions", "notes")
 
@@ -39,6 +43,7 @@ class PlanVersion:
     body: dict
     author: str
     saved_at: datetime  # UTC
+    renamed: int = 0  # goals stored under an old metric name, read as RENAMED_METRICS says
 
 
 class PlanConflict(Exception):
@@ -93,8 +98,9 @@ def _text(value) -> str:
 def normalise(body: dict | None) -> dict:
     """A plan body in its canonical form (what is stored and compared).
 
-    goals: [{metric: revenue|margin|adoption, target: number (revenue in money, margin as a
-    fraction, adoption unused), category: product category (adoption), start, due: ISO dates}];
+    goals: [{metric: revenue|gross_margin|account_margin|adoption, target: number (revenue in
+    money, a margin as a fraction, adoption unused), category: product category (adoption),
+    start, due: ISO dates}] (a goal saved as "margin" becomes gross_margin: RENAMED_METRICS);
     solution: text; actions: [{action, owner, due (ISO date or None), status}]; notes: text.
     Goals without a metric or due date and actions without text are dropped.
     """
@@ -102,6 +108,7 @@ def normalise(body: dict | None) -> dict:
     goals = []
     for g in body.get("goals") or []:
         metric = _text(g.get("metric"))
+        metric = RENAMED_METRICS.get(metric, metric)
         due = _iso(g.get("due"))
         if metric not in METRICS or not due:
             continue
@@ -120,12 +127,18 @@ def normalise(body: dict | None) -> dict:
             "notes": _text(body.get("notes"))}
 
 
+def renamed_goals(body: dict) -> int:
+    """How many goals of a stored body use a metric name RENAMED_METRICS reads differently."""
+    return sum(1 for g in body.get("goals") or [] if g.get("metric") in RENAMED_METRICS)
+
+
 def _row(r) -> PlanVersion:
     saved = r[5]
     if saved is not None and saved.tzinfo is None:
         saved = saved.replace(tzinfo=timezone.utc)
-    return PlanVersion(plan_id=r[0], version=int(r[1]), customer_id=r[2], body=json.loads(r[3]),
-                       author=r[4] or "", saved_at=saved)
+    stored = json.loads(r[3])
+    return PlanVersion(plan_id=r[0], version=int(r[1]), customer_id=r[2], body=normalise(stored),
+                       author=r[4] or "", saved_at=saved, renamed=renamed_goals(stored))
 
 
 _COLUMNS = "plan_id, version, customer_id, body, author, saved_at"
@@ -265,3 +278,19 @@ def merge(base: dict | None, mine: dict, theirs: dict) -> tuple[dict, tuple[str,
             if mine_changed and theirs_changed and mine[f] != theirs[f]:
                 clashes.append(f)
     return out, tuple(clashes)
+
+
+def add_action(path: Path | str, customer_id: str, action: dict, author: str) -> PlanVersion:
+    """Append one action ({action, owner, due, status}) to the account's plan as a new version
+    (a new plan when it has none), keeping everything else of the latest version. A save by
+    someone else in between is re-read and the action appended to theirs (one retry)."""
+    for attempt in (1, 2):
+        cur = latest(path, customer_id)
+        body = normalise(cur.body if cur else None)
+        body["actions"] = [*body["actions"], action]
+        try:
+            return save(path, customer_id, body, author, cur.version if cur else None)
+        except PlanConflict:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -25,6 +25,7 @@ tabs = st.tabs([ctx.t("acct.tab.overview"), ctx.t("acct.tab.plan"), ctx.t("acct.
                key="acct_tab", on_change="rerun")  # only the open tab runs
 if tabs[0].open:
     with tabs[0]:
+        ui.loss_causes(ctx, v)
         ui.history_and_mix(ctx, v)
         ui.network(ctx, v)
 

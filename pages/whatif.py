@@ -3,7 +3,7 @@ its uncertainty, Reichheld & Sasser's 25-85%, sensitivity, both views of value, 
 
 import streamlit as st
 
-from kamdash.ui import shell
+from kamdash.ui import components, shell
 from kamdash.ui import whatif as ui
 
 ctx = shell.context()
@@ -19,6 +19,7 @@ if base.overall["customers_prev"] == 0 or base.overall["customers"] == 0:
 
 st.subheader(ctx.t("wi.baseline_header"))
 ui.baseline_metrics(ctx, base)
+components.coverage_note(ctx, ("account_profit",))  # the baseline's profit per customer
 baseline_table = st.expander(ctx.t("wi.baseline_table"))
 
 st.subheader(ctx.t("wi.scenario_header"))
@@ -29,6 +30,8 @@ with baseline_table:
 
 st.subheader(ctx.t("wi.result_header"))
 ui.result_metrics(ctx, out["result"], out["band"], params)
+ui.targeting_caption(ctx, out["result"], params)
+ui.split_section(ctx, out["result"])
 left, right = st.columns(2)
 left.plotly_chart(ui.before_after_figure(ctx, out, params), key="wi_before_after")
 right.plotly_chart(ui.projection_figure(ctx, out), key="wi_projection")
@@ -39,7 +42,7 @@ with tabs[0]:
     st.plotly_chart(rs_fig, key="wi_rs")
     st.markdown(rs_text)
 with tabs[1]:
-    st.plotly_chart(ui.tornado_figure(ctx, out), key="wi_tornado")
+    st.plotly_chart(ui.tornado_figure(ctx, out, params), key="wi_tornado")
     st.caption(ctx.t("wi.tornado.caption"))
 with tabs[2]:
     ui.two_views(ctx, base, out, params)

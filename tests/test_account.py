@@ -60,9 +60,9 @@ def test_rank_and_peers_by_hand():
     assert p.loc["revenue", "peer_median"] == 40.0  # median of 100, 40, 10 (Y inactive)
     assert p.loc["revenue", "rank"] == 2 and p.loc["revenue", "peers"] == 3
     # margins: R 0.3, X -0.125, Z 0.2 -> X ranks 3rd, median 0.2
-    assert p.loc["margin", "account"] == pytest.approx(-0.125)
-    assert p.loc["margin", "peer_median"] == pytest.approx(0.2)
-    assert p.loc["margin", "rank"] == 3
+    assert p.loc["account_margin", "account"] == pytest.approx(-0.125)
+    assert p.loc["account_margin", "peer_median"] == pytest.approx(0.2)
+    assert p.loc["account_margin", "rank"] == 3
 
 
 # ---------------------------------------------------------------- plan vs actual
@@ -95,7 +95,7 @@ def test_revenue_goal_linear_run_rate():
 
 
 def test_margin_and_adoption_goals():
-    margin = {"metric": "margin", "target": 0.30, "start": "2025-01-01", "due": "2025-06-30"}
+    margin = {"metric": "gross_margin", "target": 0.30, "start": "2025-01-01", "due": "2025-06-30"}
     p = acc.goal_progress(margin, LINES, date(2025, 3, 31), date(2025, 1, 1))
     # revenue 600, cost 400 -> margin 1/3 >= 0.30
     assert p["actual"] == pytest.approx(1 / 3) and p["status"] == "on_track"

@@ -15,7 +15,7 @@ import streamlit as st
 from kamdash import access, config, i18n, plans, queries
 from kamdash.analytics import account as acc
 from kamdash.analytics.ka_types import KA_TYPES
-from kamdash.ui import data, safe
+from kamdash.ui import components, data, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -152,6 +152,10 @@ def profile(ctx, v: view.AccountView) -> None:
     for row in range(0, len(kpis), 3):
         for col, (label, value) in zip(st.columns(3), kpis[row:row + 3]):
             col.metric(label, value, border=True)
+        if row == 0:  # right under the revenue and profit cards
+            components.coverage_note(ctx)
+    if v.value is not None and view.clv_shown(v.value) < 0:
+        st.warning(ctx.t("acct.clv_negative", amount=ctx.money(-view.clv_shown(v.value))))
     items = view.profile_items(ctx, v)
     cols = st.columns(3)
     for i, (label, text) in enumerate(items):
@@ -163,6 +167,17 @@ def profile(ctx, v: view.AccountView) -> None:
         notes.append(ctx.t("acct.clv_missing"))
     for n in notes:
         st.info(n)
+
+
+def loss_causes(ctx, v: view.AccountView) -> None:
+    """Why a loss-making account loses money: profit at its peers' rates, minus each cause, to
+    its account profit (chart and sentence, the same figures)."""
+    if v.causes is None:
+        return
+    st.markdown(f"**{ctx.t('acct.loss.header')}**")
+    st.plotly_chart(view.cause_figure(ctx, v), key="acct_loss_causes")
+    st.markdown(view.cause_sentence(ctx, v.causes))
+    st.caption(ctx.t("acct.loss.caption"))
 
 
 def history_and_mix(ctx, v: view.AccountView) -> None:
@@ -213,7 +228,8 @@ def _load(cid: str, version: int | None, body: dict) -> None:
 
 def _goal_frame(body: dict) -> pd.DataFrame:
     rows = [{"metric": g["metric"],
-             "target": (g["target"] * 100 if g["metric"] == "margin" and g["target"] is not None else g["target"]),
+             "target": (g["target"] * 100 if g["metric"] in acc.MARGIN_METRICS and g["target"] is not None
+                        else g["target"]),
              "category": g["category"], "start": date.fromisoformat(g["start"]) if g["start"] else None,
              "due": date.fromisoformat(g["due"])} for g in body["goals"]]
     return pd.DataFrame(rows, columns=["metric", "target", "category", "start", "due"]).astype(
@@ -281,7 +297,7 @@ def editor(ctx, cid: str, author: str) -> None:
     if save:
         goal_rows = _records(goals)
         for g in goal_rows:
-            if g.get("metric") == "margin" and g.get("target") is not None:
+            if g.get("metric") in acc.MARGIN_METRICS and g.get("target") is not None:
                 g["target"] = g["target"] / 100
         _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions), "notes": notes},
               author, base)
@@ -411,6 +427,8 @@ def tracking(ctx, cid: str) -> None:
         return
     st.caption(ctx.t("acct.plan.current", version=cur.version, author=safe.md(cur.author or "—"),
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
+    if cur.renamed:
+        st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
     status = acc.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
     st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")

@@ -1,4 +1,4 @@
-"""User and data text shown as text, never as Markdown or HTML.
+r"""User and data text shown as text, never as Markdown or HTML.
 
 Streamlit renders Markdown in st.markdown, st.caption, alerts, headers and widget labels: a
 customer name, an id from the URL (``?customer=``), a file name or a plan written as Markdown

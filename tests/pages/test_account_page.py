@@ -52,7 +52,7 @@ def test_account_360_numbers_links_and_missing_pieces(small_db, use_db, user_db)
     assert list(referrals["ID"]) == ["C000028", "C000055"]
     assert list(referrals["360°"]) == ["account?customer=C000028", "account?customer=C000055"]
     assert list(referrals["Revenue"]) == [fmt_money(by.get(c, 0.0), "en", "CNY") for c in referrals["ID"]]
-    assert len(at.get("plotly_chart")) == 3  # timeline, product mix, cost-to-serve
+    assert len(at.get("plotly_chart")) == 4  # why it loses money, timeline, product mix, cost-to-serve
 
 
 def test_pick_by_search_sets_the_link(small_db, use_db, user_db):
