@@ -27,7 +27,7 @@ def _text_of(out: str) -> list[str]:
     assert out.startswith("<p>") and out.endswith("</p>"), out
     lines = out[3:-4].split("<br />\n")
     assert not any("<" in x for x in lines), out  # no element: every "<" came out as &lt;
-    return [html.unescape(x) for x in lines]
+    return [html.unescape(x).replace(safe.JOINER, "") for x in lines]
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,6 +10,10 @@ directives and bare URLs ``:``, e-mail autolinks ``@``, entities ``&``), what st
 at the beginning of a line (``#``, ``>``, ``-``, ``+``, ``=``, ``1.``), and the dot of
 ``www.``; other punctuation (commas, dots in "Co., Ltd.") is left as it is, so the source
 stays readable. Line breaks are kept as line breaks.
+
+Streamlit's renderer (GFM) still turns an escaped e-mail address or ``http\://`` into a link,
+so an invisible WORD JOINER (U+2060) follows every ``@``, ``:`` and ``www.``: what is shown is
+unchanged, but no address can be read there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import re
 _INLINE = re.compile(r"([\\`*_{}\[\]<>~$|:@&#!])")
 _LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
 _WWW = re.compile(r"(?i)\b(www)\.")
+_JOIN = re.compile(r"([@:])")
+JOINER = "\u2060"
 
 
 def md(value) -> str:
@@ -29,6 +35,7 @@ def md(value) -> str:
         line = _INLINE.sub(r"\\\1", line)
         line = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if not m.group(2)[0].isdigit()
                                else m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], line)
-        out.append(_WWW.sub(r"\1\\.", line))
+        line = _JOIN.sub(r"\1" + JOINER, _WWW.sub(r"\1\\." + JOINER, line))
+        out.append(line)
     return "  \n".join(out)
 
