@@ -294,3 +294,37 @@ def add_action(path: Path | str, customer_id: str, action: dict, author: str) ->
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+GOAL_PROBLEMS = ("metric", "target", "category", "unknown_category", "due", "window")
+
+
+def goal_problems(goals: list[dict], categories) -> list[tuple[int, str]]:
+    """What keeps each goal from being tracked, as (row number from 1, problem) with problem in
+    ``GOAL_PROBLEMS``: no or an unknown metric, no target (revenue and margin goals), no
+    category or one the data does not sell (adoption goals), no due date, a start after the due
+    date. Rows left entirely empty are ignored (the editor's blank new row). ``normalise`` would
+    silently drop such goals; the plan form refuses to save them instead."""
+    known = {str(c) for c in categories}
+    out = []
+    for i, g in enumerate(goals, start=1):
+        values = [g.get(k) for k in ("metric", "target", "category", "start", "due")]
+        if all(v is None or (isinstance(v, float) and v != v) or v == "" for v in values):
+            continue
+        metric = RENAMED_METRICS.get(g.get("metric"), g.get("metric"))
+        if metric not in METRICS:
+            out.append((i, "metric"))
+        elif metric == "adoption":
+            cat = _text(g.get("category"))
+            if not cat:
+                out.append((i, "category"))
+            elif cat not in known:
+                out.append((i, "unknown_category"))
+        elif _num(g.get("target")) is None:
+            out.append((i, "target"))
+        due, start = _iso(g.get("due")), _iso(g.get("start"))
+        if not due:
+            out.append((i, "due"))
+        elif start and start > due:
+            out.append((i, "window"))
+    return out

@@ -301,6 +301,7 @@ def _data_facts(backend) -> dict:
         "currency": meta.get("currency", "CNY"),
         "source": meta.get("source", ""),
         "built_at": meta.get("built_at", ""),
+        "lines_at": meta.get("lines_at", ""),  # "source": the order lines stay in a company source
     }
 
 

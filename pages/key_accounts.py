@@ -39,8 +39,8 @@ ui.quadrant_tabs(ctx, lists)
 st.subheader(ctx.t("ka.groups"))
 st.caption(ctx.t("ka.groups.caption"))
 groups = ui.rollup_table(ctx, seg)
-components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", column_config=ui.links(ctx),
-                 download=ui.without_links(ctx, groups))
+components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", ids=groups[ctx.t("col.customer_id")],
+                 link_after=ctx.t("ka.col.group"), display=ui.shown_without_ids(ctx, groups))
 
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))

@@ -299,8 +299,13 @@ def editor(ctx, cid: str, author: str) -> None:
         for g in goal_rows:
             if g.get("metric") in acc.MARGIN_METRICS and g.get("target") is not None:
                 g["target"] = g["target"] / 100
-        _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions), "notes": notes},
-              author, base)
+        problems = plans.goal_problems(goal_rows, categories)
+        if problems:  # nothing is saved; the form keeps what was typed
+            st.error(ctx.t("acct.goal.invalid") + "\n\n" + "\n".join(
+                "- " + ctx.t(f"acct.goal.problem.{what}", row=row) for row, what in problems))
+        else:
+            _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions),
+                             "notes": notes}, author, base)
     if latest is not None and latest == base:
         with st.popover(ctx.t("acct.plan.delete"), icon=":material/delete:"):
             st.write(ctx.t("acct.plan.delete_confirm"))
@@ -488,14 +493,15 @@ def downloads(ctx, v: view.AccountView) -> None:
 
     name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     if st.button(ctx.t("acct.export.prepare"), key="acct_export", icon=":material/slideshow:"):
-        with st.spinner(ctx.t("acct.export.building")):
-            plan, progress = plan_and_progress(ctx, v.customer_id)
-            slides = view.one_pager_slides(ctx, v, plan, progress)
-            meta = dict(title=ctx.t("acct.export.title", name=name),
-                        subtitle=ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])),
-                        lang=ctx.lang)
-            st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, **meta),
-                                                     deck.to_pptx(slides, **meta))
+        try:
+            with st.spinner(ctx.t("acct.export.building")):
+                plan, progress = plan_and_progress(ctx, v.customer_id)
+                slides = view.one_pager_slides(ctx, v, plan, progress)
+                meta = dict(title=ctx.t("acct.export.title", name=name), subtitle="", lang=ctx.lang, cover=False)
+                st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, notes=False, **meta),
+                                                         deck.to_pptx(slides, **meta))
+        except Exception as e:  # noqa: BLE001 - a failed export is said, the page stays usable
+            st.error(ctx.t("present.export_failed", detail=str(e) or type(e).__name__))
     ready = st.session_state.get("kamdash.one_pager")
     if ready and ready[:2] == (v.customer_id, ctx.lang):
         c1, c2 = st.columns(2)
@@ -551,7 +557,7 @@ def portfolio_table(ctx, table: pd.DataFrame) -> None:
         ctx.t("col.customer"): [view.display_name(ctx, n, z, c) for n, z, c in
                                 zip(table["name"], table["name_zh"], table["customer_id"])],
         ctx.t("acct.owner"): [ctx.label("account_manager", v) for v in table["account_manager"]],
-        ctx.t("filters.ka_type"): [ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in (v or "").split(",") if k)
+        ctx.t("filters.ka_type"): [ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in (v if isinstance(v, str) else "").split(",") if k)
                                    for v in table["ka_types"]],
         ctx.t("acct.col.status"): [view.status_text(ctx, s) for s in table["status"]],
         ctx.t("acct.col.goals"): table["goals"].astype(int),
@@ -562,3 +568,71 @@ def portfolio_table(ctx, table: pd.DataFrame) -> None:
     })
     shown, cfg = with_links(ctx, shown, table["customer_id"])
     st.dataframe(_styled(ctx, shown), hide_index=True, width="stretch", column_config=cfg, key="plans_table")
+
+
+# ---------------------------------------------------------------- overdue actions, unplanned key accounts
+
+
+def overdue_section(ctx) -> None:
+    """Overdue actions of the current plans, per owner (with the full list below)."""
+    from kamdash import export
+    from kamdash.ui import components
+    from kamdash.views import plans_portfolio as pp
+
+    st.subheader(ctx.t("plans.overdue"))
+    overdue = pp.overdue_actions(plans.all_latest(user_db()), ctx.facts["as_of"])
+    if overdue.empty:
+        st.caption(ctx.t("plans.overdue.none", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+        return
+    by_owner = pp.overdue_by_owner(overdue)
+    nobody = ctx.t("plans.overdue.no_owner")
+    components.table(ctx, export.frame([
+        (ctx.t("acct.col.owner"), "text", [o or nobody for o in by_owner["owner"]]),
+        (ctx.t("plans.col.overdue_actions"), "int", by_owner["actions"]),
+        (ctx.t("plans.col.accounts"), "int", by_owner["accounts"]),
+        (ctx.t("plans.col.oldest_due"), "date", by_owner["oldest_due"]),
+        (ctx.t("plans.col.days_overdue"), "int", by_owner["most_days_overdue"]),
+    ], ctx.currency), "plans_overdue_owner", "kamdash-overdue-by-owner")
+    links = data.customer_links(ctx.data_key)
+    names = _names(ctx, links)
+    with st.expander(ctx.t("plans.overdue.list", n=i18n.fmt_number(len(overdue), ctx.lang))):
+        components.table(ctx, export.frame([
+            (ctx.t("acct.col.owner"), "text", [o or nobody for o in overdue["owner"]]),
+            (ctx.t("col.customer_id"), "id", overdue["customer_id"]),
+            (ctx.t("col.customer"), "text", [names.get(c, c) for c in overdue["customer_id"]]),
+            (ctx.t("acct.col.action"), "text", overdue["action"]),
+            (ctx.t("acct.col.due"), "date", overdue["due"]),
+            (ctx.t("plans.col.days_overdue"), "int", overdue["days_overdue"]),
+            (ctx.t("acct.col.action_status"), "text", [ctx.t(f"acct.action.{s}") for s in overdue["status"]]),
+        ], ctx.currency), "plans_overdue", "kamdash-overdue-actions", ids=overdue["customer_id"])
+
+
+def unplanned_section(ctx) -> None:
+    """Key accounts (stored assignment) that have no plan yet, largest revenue first."""
+    from kamdash import export
+    from kamdash.ui import components
+    from kamdash.views import plans_portfolio as pp
+
+    st.subheader(ctx.t("plans.unplanned"))
+    assignment = data.assignment()
+    if not len(assignment):
+        st.info(ctx.t("acct.assignment_missing"))
+        return
+    planned = [p.customer_id for p in plans.all_latest(user_db())]
+    facts = data.customer_facts(ctx.data_key, ctx.filters)
+    t = pp.key_accounts_without_plan(assignment, planned, facts, data.customer_links(ctx.data_key))
+    if t.empty:
+        st.success(ctx.t("plans.unplanned.none"))
+        return
+    st.caption(ctx.t("plans.unplanned.caption", n=i18n.fmt_number(len(t), ctx.lang)))
+    sep = ctx.t("seg.name.sep")
+    components.table(ctx, export.frame([
+        (ctx.t("col.customer_id"), "id", t["customer_id"]),
+        (ctx.t("col.customer"), "text", [view.display_name(ctx, n, z, c) for n, z, c in
+                                         zip(t["name"], t["name_zh"], t["customer_id"])]),
+        (ctx.t("filters.ka_type"), "text", [sep.join(ctx.t(f"ka.type.{k}") for k in v.split(",") if k)
+                                             for v in t["ka_types"]]),
+        (ctx.t("col.account_manager"), "text", [ctx.label("account_manager", v) if v else "" for v in t["account_manager"]]),
+        (ctx.t("col.revenue"), "money", t["revenue"]),
+        (ctx.t("col.account_profit"), "money", t["account_profit"]),
+    ], ctx.currency), "plans_unplanned", "kamdash-key-accounts-without-plan", ids=t["customer_id"], height=280)

@@ -32,6 +32,20 @@ def signature(target: str) -> tuple | None:
     return (s.st_ino, s.st_mtime_ns, s.st_size)
 
 
+@st.cache_resource(show_spinner=False)
+def sweep_once(target: str) -> bool:
+    """Once per server process and database: remove what interrupted imports left behind
+    (temporary folders of processes that no longer run, half-built database files)."""
+    from kamdash.ingest import engine
+
+    path = config.db_path(target)
+    try:
+        engine.sweep_stale(None, path)
+    except OSError:  # tidying up never stops the app
+        pass
+    return True
+
+
 def release_if_changed(target: str) -> None:
     """Close the backend of ``target`` if the file behind it changed or went away.
 

@@ -145,8 +145,9 @@ def show(ctx, s: deck.Slide, key: str) -> None:
         right.markdown(f"<ul class='kd-bullets'>{items}</ul>", unsafe_allow_html=True)
     if s.table is not None:
         first = s.table.columns[0]  # long account names: leave room for the other columns
-        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right,
-                         column_config={first: st.column_config.TextColumn(first, width="medium")})
+        # shown, not downloaded: the slide's table is formatted text; its data downloads from its page
+        right.dataframe(s.table, key=f"slide_table_{key}", hide_index=True, width="stretch",
+                        column_config={first: st.column_config.TextColumn(first, width="medium")})
     if s.notes:
         with st.expander(ctx.t("present.notes_header")):
             st.markdown(safe.md(s.notes))

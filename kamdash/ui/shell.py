@@ -15,7 +15,7 @@ from datetime import date
 import streamlit as st
 
 from kamdash import access, config, i18n, queries
-from kamdash.ui import auth, data
+from kamdash.ui import auth, data, source
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -223,14 +223,20 @@ def _data_caption(lang: str, facts: dict) -> None:
         tr("data.as_of", date=i18n.fmt_date(facts["as_of"], lang)) + "  \n"
         + tr("data.counts", lines=i18n.fmt_number(facts["order_lines"], lang),
              customers=i18n.fmt_number(facts["customers"], lang))
+        + ("  \n" + synced if (synced := source.sidebar_line(facts, lang)) else "")
     )
 
 
 def start() -> Context:
     """Render the shell and return the page context; stops the script if the data is unusable."""
+    # Streamlit's own table toolbar download (and copy) writes the shown text unneutralised and
+    # formatted; every table has kamdash's CSV / Excel downloads instead (kamdash.export)
+    if not st.get_option("client.disableDataExport"):
+        st.set_option("client.disableDataExport", True)
     lang = _language()
     ent = auth.gate(lang)  # team mode: stops here for a visitor without access
     target = config.db_target()
+    data.sweep_once(target)
     data.release_if_changed(target)
     sig = data.signature(target)
     status = data.database_status(target, sig)
@@ -278,9 +284,43 @@ def author(ctx) -> str:
             return str(st.user.get("name") or st.user.get("email") or "")
     except Exception:  # no login configured: st.user cannot tell
         pass
-    if AUTHOR_KEY not in st.session_state and _AUTHOR_KEPT in st.session_state:
-        st.session_state[AUTHOR_KEY] = st.session_state[_AUTHOR_KEPT]
-    name = st.sidebar.text_input(ctx.t("author.label"), key=AUTHOR_KEY, max_chars=80,
+    if AUTHOR_KEY not in st.session_state:
+        kept = st.session_state.get(_AUTHOR_KEPT)
+        st.session_state[AUTHOR_KEY] = kept if kept is not None else _cookie_author()
+    name = st.sidebar.text_input(ctx.t("author.label"), key=AUTHOR_KEY, max_chars=AUTHOR_MAX,
                                  help=ctx.t("author.help")).strip()
     st.session_state[_AUTHOR_KEPT] = name
+    if name != st.session_state.get(_AUTHOR_WRITTEN, _cookie_author()):
+        _remember_author(name)
     return name
+
+
+# Until sign-in exists, the name is remembered per browser in a cookie: Streamlit reads cookies
+# (st.context.cookies, sent when the page connects) but cannot set one, so a script does.
+AUTHOR_COOKIE = "kamdash_author"
+AUTHOR_MAX = 80
+_AUTHOR_WRITTEN = "kamdash.author_cookie"
+COOKIE_DAYS = 365
+
+
+def _cookie_author() -> str:
+    """The name stored in this browser's cookie ("" when none), cleaned like any typed name."""
+    import urllib.parse
+
+    try:
+        raw = st.context.cookies.get(AUTHOR_COOKIE) or ""
+    except Exception:  # no browser connection (AppTest, bare mode): no cookie
+        return ""
+    text = urllib.parse.unquote(raw)
+    return "".join(c for c in text if c.isprintable()).strip()[:AUTHOR_MAX]
+
+
+def _remember_author(name: str) -> None:
+    """Set (or clear, for "") the author cookie in the browser."""
+    import json
+
+    value = json.dumps(name).replace("</", "<\\/")  # a JS string literal, safe inside <script>
+    age = COOKIE_DAYS * 86400 if name else 0
+    st.sidebar.html(f"<script>document.cookie = '{AUTHOR_COOKIE}=' + encodeURIComponent({value}) + "
+            f"'; path=/; max-age={age}; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    st.session_state[_AUTHOR_WRITTEN] = name

@@ -45,7 +45,7 @@ def test_changing_k_or_features_changes_the_segment_table(at, user_db):
     at.select_slider(key="seg_k").set_value(5).run()
     assert not at.exception
     five = segment_table(at)
-    assert len(five) == 5 and list(five["Segment"]) == [1, 2, 3, 4, 5]
+    assert len(five) == 5 and list(five["Segment"]) == ["1", "2", "3", "4", "5"]
     assert any("You chose 5 segments" in c.value for c in at.caption)
     assert store.get_setting(user_db, "segments.config")["k"] == 5
     at.multiselect(key="seg_features").unselect("margin").unselect("growth").run()
