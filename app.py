@@ -25,6 +25,8 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/present.py", "nav.present", ":material/co_present:", "present"),
     ("pages/data.py", "nav.data", ":material/database:", "data"),
 ]
+if ctx.actor.is_admin:  # who may sign in, and the audit log
+    PAGES.append(("pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"))
 page = st.navigation([
     st.Page(path, title=i18n.t(title, ctx.lang), icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)
