@@ -28,6 +28,8 @@ $(DB): | $(VENV)/.installed
 	@echo "No sales database at $(DB): building the demo database ..."
 	$(PY) -m kamdash demo --out $(DB)
 
+# Single-user mode unless .streamlit/secrets.toml has an [auth] section: kamdash.ui.serve then
+# listens on 127.0.0.1 only (README: Deploying for a team).
 run: $(VENV)/.installed $(DB) chromium
 	KAMDASH_DB=$(DB) $(PY) -m kamdash.ui.serve --server.port $(PORT)
 

@@ -10,6 +10,8 @@ Commands:
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
   key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
+  users    who may sign in in team mode (list, add, remove); the command line keeps full access
+  restore  put back the sales database kept by the last import that replaced it
 """
 
 from __future__ import annotations
@@ -323,6 +325,80 @@ def _cmd_concentration(args) -> int:
     return 0
 
 
+def _user_db(db: str | None) -> Path:
+    return config.user_db_path(config.db_path(db or config.db_target()))
+
+
+def _cmd_users(args) -> int:
+    """Entitlements (team mode): who may sign in, with which role and scope. The command line
+    itself keeps full access: it runs with access to the files."""
+    import json
+
+    from kamdash import access, queries
+
+    path = _user_db(args.db)
+    if args.action == "list":
+        rows = [{"email": e.email, "role": e.role, "scope": e.scope_kind, "values": list(e.scope_values),
+                 "version": e.version, "updated_by": e.updated_by} for e in access.list_entitlements(path)]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                values = f" {', '.join(r['values'])}" if r["values"] else ""
+                print(f"{r['email']}  {r['role']}  {r['scope']}{values}")
+            if not rows:
+                print("no entitlements yet: add the first admin with "
+                      "`python -m kamdash users add EMAIL --role admin`")
+        return 0
+    if args.action == "remove":
+        try:
+            access.remove(path, args.email, "command line", None)
+        except access.EntitlementError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"removed {args.email.strip().lower()}")
+        return 0
+    kinds = [(k, v) for k, v in (("regions", args.regions), ("managers", args.managers),
+                                  ("customers", args.customers)) if v]
+    if len(kinds) > 1:
+        print("error: give one of --regions, --managers, --customers", file=sys.stderr)
+        return 2
+    kind, values = kinds[0] if kinds else ("all", "")
+    backend = queries.connect(args.db or config.db_target())
+    try:
+        known = queries.scope_known(queries.scope_customers(backend))
+    finally:
+        backend.disconnect()
+    cur = access.get(path, args.email)
+    try:
+        ent = access.save(path, access.Entitlement(args.email, args.role, kind,
+                                                   tuple(v for v in values.split(",") if v.strip())),
+                          known, "command line", cur.version if cur else None)
+    except (access.EntitlementError, access.EntitlementConflict) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{ent.email}: {ent.role}, {ent.scope_kind}"
+          + (f" {', '.join(ent.scope_values)}" if ent.scope_values else ""))
+    return 0
+
+
+def _cmd_restore(args) -> int:
+    """Put back the sales database kept by the last import that replaced it."""
+    from kamdash import store
+
+    path = config.db_path(args.db or config.db_target())
+    if path is None:
+        print("error: restore works on a database file", file=sys.stderr)
+        return 2
+    try:
+        kept = store.restore_backup(path)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {path} from the copy of {kept}")
+    return 0
+
+
 def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
                           share: float | None = None, rules=None) -> dict:
     """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
@@ -492,6 +568,30 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--share", type=float, default=None, help="or a percentage of the active customers")
     p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
     p.set_defaults(func=_cmd_key_accounts)
+
+    p = sub.add_parser("users", help="who may sign in (team mode): list, add or change, remove",
+                       description="Entitlements of team mode, kept in the user database. The "
+                       "command line itself always has full access.")
+    usub = p.add_subparsers(dest="action", required=True)
+    q = usub.add_parser("list", help="list the entitlements")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = usub.add_parser("add", help="add a user or change their role and scope")
+    q.add_argument("email", help="the user's e-mail, as the sign-in provider reports it")
+    q.add_argument("--role", required=True, choices=("admin", "director", "regional_head",
+                                                     "account_manager", "viewer"))
+    q.add_argument("--regions", default="", help="scope: these regions (comma-separated)")
+    q.add_argument("--managers", default="", help="scope: the accounts of these account managers")
+    q.add_argument("--customers", default="", help="scope: these customer ids (comma-separated)")
+    q = usub.add_parser("remove", help="remove a user's access")
+    q.add_argument("email")
+    for q in usub.choices.values():
+        q.add_argument("--db", default=None, help="sales database file (default: KAMDASH_DB); "
+                       "the entitlements live in its user database (KAMDASH_USER_DB)")
+    p.set_defaults(func=_cmd_users)
+
+    p = sub.add_parser("restore", help="put back the sales database kept by the last replacing import")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 

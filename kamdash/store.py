@@ -689,6 +689,52 @@ def sweep_stale(target: Path, alive: Callable[[int], bool]) -> list[Path]:
     return removed
 
 
+BACKUP_SUFFIX = ".previous"  # the sales database as it was before the last replacing import
+
+
+def backup_path(path: Path | str) -> Path:
+    p = Path(path)
+    return p.with_name(p.name + BACKUP_SUFFIX)
+
+
+def keep_backup(path: Path | str) -> Path | None:
+    """Keep the current sales database as ``<file>.previous`` before an import replaces it (a
+    hard link when the file system allows: instant, and safe because every writer of a sales
+    database builds a new file and swaps it in (``_replacing``), never changing the old one;
+    else a copy). Returns the backup, None when there is no database."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    dest = backup_path(p)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        try:
+            os.link(p, tmp)
+        except OSError:
+            shutil.copy2(p, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
+
+
+def restore_backup(path: Path | str) -> Path:
+    """Put the kept ``<file>.previous`` back in place of the sales database (atomically; the
+    backup stays, so a restore can be repeated). StoreError when there is none or it cannot
+    be used."""
+    p = Path(path)
+    src = backup_path(p)
+    if not src.exists():
+        raise StoreError(f"no earlier database kept next to {p} (an import that replaces the data keeps one)")
+    status = check_sales_db(src)
+    if not status.ok:
+        raise StoreError(f"the kept database {src} cannot be used: {status.problem} {status.detail}".strip())
+    with _replacing(p) as tmp:
+        shutil.copy2(src, tmp)
+    return src
+
+
 # Upgrades of a sales database, by the version it has: each step brings it to the next.
 UPGRADES: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: derive_cumulative,  # 1 -> 2: running totals (customer_key, customer_cum)
@@ -807,14 +853,50 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
             con.close()
 
 
-def put_setting(path: Path | str, key: str, value, user: str = "") -> None:
-    _with_user_db(
-        path,
-        lambda con: con.execute(
-            "INSERT OR REPLACE INTO settings VALUES (?, ?, now(), ?)",
-            [key, json.dumps(value, ensure_ascii=False), user],
-        ),
-    )
+def audit(con: duckdb.DuckDBPyConnection, who: str, kind: str, key: str, action: str,
+          old=None, new=None) -> None:
+    """Append one change to the audit log (on the caller's connection, so in its transaction):
+    ``kind`` plan / scenario / setting / entitlement, ``action`` save / delete, ``old`` and
+    ``new`` JSON-able values (None when there was or is none). Nothing ever updates or deletes
+    audit rows."""
+    con.execute("INSERT INTO audit_log VALUES (now(), ?, ?, ?, ?, ?, ?)",
+                [who or "", kind, key, action,
+                 None if old is None else json.dumps(old, ensure_ascii=False, default=str),
+                 None if new is None else json.dumps(new, ensure_ascii=False, default=str)])
+
+
+def read_audit(path: Path | str, limit: int | None = None):
+    """The audit log, newest first: changed_at, who, kind, key, action, old, new (JSON text)."""
+    import pandas as pd
+
+    cols = ["changed_at", "who", "kind", "key", "action", "old", "new"]
+    if not Path(path).exists():
+        return pd.DataFrame(columns=cols)
+    sql = ("SELECT changed_at, who, kind, key, action, old, new FROM audit_log "
+           "ORDER BY changed_at DESC, rowid DESC")
+    rows = _with_user_db(path, lambda con: con.execute(
+        sql + (" LIMIT ?" if limit else ""), [int(limit)] if limit else []).fetchall())
+    return pd.DataFrame(rows, columns=cols)
+
+
+def put_setting(path: Path | str, key: str, value, user: str = "", audited: bool = True) -> None:
+    """Save a setting; the change goes to the audit log (``audited``: False for what a page
+    stores by itself, such as a digest of the data it computed from, not a user's choice)."""
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+            old = json.loads(old[0][0]) if old and old[0][0] is not None else None
+            con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, now(), ?)",
+                        [key, json.dumps(value, ensure_ascii=False), user])
+            if audited and old != value:
+                audit(con, user, "setting", key, "save", old, value)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    _with_user_db(path, write)
 
 
 def get_setting(path: Path | str, key: str, default=None):
@@ -920,9 +1002,19 @@ def put_scenario(path: Path | str, name: str, params: dict, results: dict, autho
     sid = scenario_id or uuid.uuid4().hex[:12]
 
     def write(con):
-        con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
-                    [sid, name, json.dumps(params, ensure_ascii=False),
-                     json.dumps(results, ensure_ascii=False), author or ""])
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT name, params FROM scenarios WHERE scenario_id = ?", [sid]).fetchall()
+            con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
+                        [sid, name, json.dumps(params, ensure_ascii=False),
+                         json.dumps(results, ensure_ascii=False), author or ""])
+            audit(con, author, "scenario", sid, "save",
+                  {"name": old[0][0], "params": json.loads(old[0][1] or "{}")} if old else None,
+                  {"name": name, "params": params})
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     _with_user_db(path, write)
     return sid
@@ -957,6 +1049,21 @@ def get_scenario(path: Path | str, scenario_id: str) -> dict | None:
             "params": json.loads(r[4] or "{}"), "results": json.loads(r[5] or "{}")}
 
 
-def delete_scenario(path: Path | str, scenario_id: str) -> None:
-    _with_user_db(path, lambda con: con.execute("DELETE FROM scenarios WHERE scenario_id = ?",
-                                                [scenario_id]))
+def delete_scenario(path: Path | str, scenario_id: str, who: str = "") -> None:
+    """Delete a scenario; what it was stays in the audit log."""
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT name, params, results FROM scenarios WHERE scenario_id = ?",
+                              [scenario_id]).fetchall()
+            con.execute("DELETE FROM scenarios WHERE scenario_id = ?", [scenario_id])
+            if old:
+                audit(con, who, "scenario", scenario_id, "delete",
+                      {"name": old[0][0], "params": json.loads(old[0][1] or "{}"),
+                       "results": json.loads(old[0][2] or "{}")}, None)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    _with_user_db(path, write)

@@ -42,6 +42,8 @@ def sidebar_line(facts: dict, lang: str) -> str | None:
 
 def render(ctx) -> None:
     tr = lambda k, **kw: i18n.t(k, ctx.lang, **kw)  # noqa: E731
+    if not data.actor().is_admin:  # team mode: only admins change the sales data
+        return
     st.subheader(tr("sync.header"))
     done = st.session_state.pop(KEY + "done", None)
     if done:
@@ -61,7 +63,10 @@ def render(ctx) -> None:
     def progress(fraction: float, step: str) -> None:
         bar.progress(min(1.0, max(0.0, fraction)), text=tr(f"sync.step.{step}"))
 
+    if not data.actor().is_admin:
+        data.refuse()
     data.release_if_changed(config.db_target())
+    store.keep_backup(config.db_path())  # restorable from this page, as after an import
     try:
         result = sync.run(config.db_path(), source, sync.password_for(source, _secrets()), full=full,
                           user_db=data.user_db_path(), progress=progress)
