@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import export, i18n
 from kamdash import queries
 from kamdash.analytics import coverage as cov
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.charts import concentration as charts
 from kamdash.ui import account, components, data
 
@@ -140,7 +140,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     for col in ("revenue", "account_profit"):
         table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
     table[ctx.t("col.margin")] = [pct(ctx, v) for v in worst["account_margin"]]
-    table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
+    table[ctx.t("conc.causes")] = [cause_text(ctx, lead) for lead in losses.leading(worst, prefix="why_")]
     table[ctx.t("conc.peer_profit")] = [ctx.money(v) for v in worst["peer_profit"]]
     for reason in pareto.LOSS_REASONS:
         table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
@@ -150,6 +150,13 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     components.table(ctx, linked, "worst", "kamdash-loss-makers", column_config=cfg, download=table)
     st.markdown(cause_counts_sentence(ctx, every))
     st.caption(ctx.t("conc.worst_caption"))
+
+
+def cause_text(ctx, lead: list[tuple[str, float]]) -> str:
+    """"Discounts 91% · Cost-to-serve 9%": an account's leading causes with their shares."""
+    if not lead:
+        return ctx.t("conc.reason.none")
+    return " · ".join(f"{ctx.t(f'conc.reason.{c}')} {pct(ctx, share, 0)}" for c, share in lead)
 
 
 def cause_counts_sentence(ctx, every: pd.DataFrame) -> str:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from kamdash import i18n, queries
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.pages.conftest import metrics, page, switch_to_chinese
 
@@ -94,6 +94,9 @@ def test_numbers_equal_the_analytics_output(at, facts, small_db):
     assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
     assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
     assert shown_worst["Profit at peers' rates"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["peer_profit"]]
+    first = losses.leading(worst.head(1), prefix="why_")[0]
+    assert shown_worst.iloc[0, list(shown_worst.columns).index("Main causes (share of what it costs beyond its peers)")] == \
+        " · ".join(f"{i18n.t('conc.reason.' + c, 'en')} {fmt_pct(v, 'en', 0)}" for c, v in first)
     every = pareto.loss_makers(facts, None)
     counts = every["main_reason"].value_counts()
     assert len(counts) > 1  # the reasons differ from one account to the next
