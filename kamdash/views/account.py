@@ -505,16 +505,25 @@ def cause_items(ctx, causes: dict) -> list[tuple[str, float]]:
 def peer_group_text(ctx, causes: dict) -> str:
     group = causes["peer_group"]
     if group == losses.PORTFOLIO:
-        return ctx.t("acct.loss.peers.portfolio", n=causes["peers"])
-    return ctx.t("acct.loss.peers.type", type=ctx.label("customer_type", group), n=causes["peers"])
+        from kamdash import i18n
+
+        return ctx.t("acct.loss.peers.portfolio", n=i18n.fmt_number(causes["peers"], ctx.lang))
+    from kamdash import i18n
+
+    return ctx.t("acct.loss.peers.type", type=ctx.label("customer_type", group),
+                 n=i18n.fmt_number(causes["peers"], ctx.lang))
 
 
 def cause_sentence(ctx, causes: dict) -> str:
-    """The loss decomposition in one sentence (the same figures as the chart)."""
+    """The loss decomposition in one sentence (the same figures as the chart): each cause as
+    what it cost more (or less) than at the peers' rates."""
     total = sum(causes[f"cause_{c}"] for c in losses.CAUSES)
+    items = [ctx.t("acct.loss.more" if causes[f"cause_{c}"] >= 0 else "acct.loss.less",
+                   cause=ctx.t(f"acct.loss.cause.{c}"), amount=ctx.money(abs(causes[f"cause_{c}"])))
+             for c in losses.CAUSES]
+    joined = ctx.t("acct.loss.sep").join(items[:-1]) + ctx.t("acct.loss.last_sep") + items[-1]
     return ctx.t("acct.loss.sentence", sales=ctx.money(causes["list_sales"]), peers=peer_group_text(ctx, causes),
-                 peer_profit=ctx.money(causes["peer_profit"]),
-                 **{c: ctx.money(causes[f"cause_{c}"]) for c in losses.CAUSES},
+                 peer_profit=ctx.money(causes["peer_profit"]), items=joined,
                  total=ctx.money(total), profit=ctx.money(causes["account_profit"]),
                  main=ctx.t(f"conc.reason.{causes['main_cause']}"))
 
