@@ -11,7 +11,8 @@ from tests.e2e.test_concentration import shoot
 from tests.e2e.test_journey import WAIT, wait_idle
 
 SEED = {"goals": [{"metric": "revenue", "target": 1_000_000, "start": "2026-01-01", "due": "2026-12-31"},
-                  {"metric": "margin", "target": 0.25, "start": "2026-01-01", "due": "2026-12-31"}],
+                  {"metric": "gross_margin", "target": 0.25, "start": "2026-01-01", "due": "2026-12-31"},
+                  {"metric": "account_margin", "target": 0.15, "start": "2026-01-01", "due": "2026-12-31"}],
         "solution": "Seeded solution",
         "actions": [{"action": "Quarterly business review", "owner": "Li Na", "due": "2026-10-15",
                      "status": "open"}],
