@@ -8,6 +8,7 @@ from kamdash.ui import retention as ui
 from kamdash.ui import shell
 
 ctx = shell.context()
+author = shell.author(ctx)
 st.title(ctx.t("ret.title"))
 st.caption(ctx.t("ret.intro"))
 tabs = st.tabs([ctx.t("ret.tab.cohorts"), ctx.t("ret.tab.value"), ctx.t("ret.tab.validation"),
@@ -59,7 +60,4 @@ with tabs[3]:
     if fit is None:
         st.info(ctx.t("ret.waiting"))
     elif not values.empty:
-        table = ui.at_risk_table(ctx, values)
-        st.markdown(ctx.t("ret.at_risk_intro", n=len(table)))
-        ui.show_at_risk(ctx, table)
-        ui.export_buttons(ctx, table, "at_risk_accounts")
+        ui.at_risk_section(ctx, values, fit, vs, author)

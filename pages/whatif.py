@@ -30,6 +30,8 @@ with baseline_table:
 
 st.subheader(ctx.t("wi.result_header"))
 ui.result_metrics(ctx, out["result"], out["band"], params)
+ui.targeting_caption(ctx, out["result"], params)
+ui.split_section(ctx, out["result"])
 left, right = st.columns(2)
 left.plotly_chart(ui.before_after_figure(ctx, out, params), key="wi_before_after")
 right.plotly_chart(ui.projection_figure(ctx, out), key="wi_projection")
@@ -40,7 +42,7 @@ with tabs[0]:
     st.plotly_chart(rs_fig, key="wi_rs")
     st.markdown(rs_text)
 with tabs[1]:
-    st.plotly_chart(ui.tornado_figure(ctx, out), key="wi_tornado")
+    st.plotly_chart(ui.tornado_figure(ctx, out, params), key="wi_tornado")
     st.caption(ctx.t("wi.tornado.caption"))
 with tabs[2]:
     ui.two_views(ctx, base, out, params)

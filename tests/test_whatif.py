@@ -77,24 +77,71 @@ def test_margin_change_uses_the_size_of_the_margin_and_total_cost():
     assert ev["programme_cost_pv"] == pytest.approx(1000 * 1.1 / 0.1)
 
 
-def test_targeting_extra_customers_and_cap():
+def test_targeting_extra_customers_and_share_of_defection():
     cells = pd.concat([one_cell(r=0.98).assign(tier="A", segment="1 · Big"),
                        one_cell(r=0.5).assign(tier="B", ka_types="economic,group")]).pipe(w.finish_cells)
     assert list(w.targeted(cells, w.Params(target_tiers=("B",)))) == [False, True]
     assert list(w.targeted(cells, w.Params(target_ka=("group",)))) == [False, True]
     assert list(w.targeted(cells, w.Params(target_segments=("1 · Big",)))) == [True, False]
     a = w.arrays(cells)
-    p = w.Params(defection_pts=-5, target_tiers=("A",), horizon=0)
+    # 5 points less defection across both groups: their average defection (0.02 + 0.5) / 2 =
+    # 0.26 falls to 0.21, each group losing the same share 0.05 / 0.26 of its own defection
+    p = w.Params(defection_pts=-5, horizon=0)
     ev = w.evaluate(a, w.targeted(cells, p), p)
-    assert ev["capped"] == 1  # 0.98 + 0.05 > 0.99
+    s = 0.05 / 0.26
+    r_a, r_b = 1 - 0.02 * (1 - s), 1 - 0.5 * (1 - s)
+    assert ev["equity_after"] == pytest.approx(10 * w.clv(100, r_a, 0.1) + 10 * w.clv(100, r_b, 0.1))
+    assert ev["defection_targeted_before"] == pytest.approx(0.26)
+    assert ev["defection_targeted_after"] == pytest.approx(0.21) and ev["points_applied"] == pytest.approx(5)
+    # tier A alone loses only 2% a year: 5 points take all of it (2 points applied), r = 1
+    pa = w.Params(defection_pts=-5, target_tiers=("A",), horizon=0)
+    eva = w.evaluate(a, w.targeted(cells, pa), pa)
+    assert eva["points_applied"] == pytest.approx(2)
+    assert eva["equity_after"] == pytest.approx(10 * w.clv(100, 1.0, 0.1) + 10 * w.clv(100, 0.5, 0.1))
+    # more defection adds the points to every targeted group
+    worse = w.evaluate(a, w.targeted(cells, w.Params(defection_pts=3)), w.Params(defection_pts=3, horizon=0))
+    assert worse["equity_after"] == pytest.approx(10 * w.clv(100, 0.95, 0.1) + 10 * w.clv(100, 0.47, 0.1))
     full = pd.concat([one_cell(r=1.0), one_cell(r=0.5)]).pipe(w.finish_cells)  # a group kept everyone
     none = w.evaluate(w.arrays(full), w.targeted(full, w.Params()), w.Params())
-    assert none["equity_delta"] == 0 and none["capped"] == 0
-    assert ev["equity_after"] == pytest.approx(10 * w.clv(100, 0.99, 0.1) + 10 * w.clv(100, 0.5, 0.1))
+    assert none["equity_delta"] == 0 and none["points_applied"] == 0
     p2 = w.Params(new_customers=7, horizon=3)
     ev2 = w.evaluate(a, w.targeted(cells, p2), p2)
     assert ev2["equity_delta"] == pytest.approx(7 * w.new_customer_value(100, (0.98 + 0.5) / 2, 0.1, 3))
     assert ev2["profit_delta"] == pytest.approx(7 * 100)
+    assert ev2["equity_delta_new"] == pytest.approx(ev2["equity_delta"]) and ev2["profit_delta_new"] == 700
+
+
+def test_profitable_groups_are_targeted_by_default_and_the_change_is_split():
+    """A profitable group (margin 100, r 0.8) and a loss-making one (margin −50, r 0.6), ten
+    customers each, unlimited horizon, d = 10%."""
+    cells = pd.concat([one_cell(), one_cell(r=0.6, m=-50.0).assign(tier="C")]).pipe(w.finish_cells)
+    a = w.arrays(cells)
+    assert list(w.targeted(cells, w.Params())) == [True, False]
+    assert list(w.targeted(cells, w.Params(target_profitable=False))) == [True, True]
+    assert w.Params.from_json({"defection_pts": -5}).target_profitable is False  # saved before the choice
+    assert w.Params.from_json(w.Params().as_json()).target_profitable is True
+    # default: only the profitable group, 5 points: 0.8 -> 0.85
+    p = w.Params(defection_pts=-5, horizon=0)
+    ev = w.evaluate(a, w.targeted(cells, p), p)
+    assert ev["equity_delta"] == pytest.approx(10 * (w.clv(100, 0.85, 0.1) - w.clv(100, 0.8, 0.1)))
+    assert ev["equity_delta_loss_making"] == 0 and ev["targeted_loss_making"] == 0
+    # everyone: average defection (0.2 + 0.4) / 2 = 0.3 falls by 5 points, share 1/6 each
+    q = w.Params(defection_pts=-5, horizon=0, target_profitable=False)
+    ev = w.evaluate(a, w.targeted(cells, q), q)
+    r_gain, r_loss = 1 - 0.2 * 5 / 6, 1 - 0.4 * 5 / 6
+    gain = 10 * (w.clv(100, r_gain, 0.1) - w.clv(100, 0.8, 0.1))
+    loss = 10 * (w.clv(-50, r_loss, 0.1) - w.clv(-50, 0.6, 0.1))
+    assert ev["equity_delta_profitable"] == pytest.approx(gain) and gain > 0
+    assert ev["equity_delta_loss_making"] == pytest.approx(loss) and loss < 0
+    assert ev["equity_delta"] == pytest.approx(gain + loss)
+    assert ev["profit_delta_profitable"] == pytest.approx(10 * (r_gain - 0.8) * 100)
+    assert ev["profit_delta_loss_making"] == pytest.approx(10 * (r_loss - 0.6) * -50)
+    assert ev["targeted_loss_making"] == 10
+    # aimed at the loss-makers alone, a deeper cut lowers equity, and run says so
+    c = w.Params(defection_pts=-5, target_tiers=("C",), target_profitable=False)
+    assert w.deeper_cut_lowers_equity(a, w.targeted(cells, c), c)
+    assert not w.deeper_cut_lowers_equity(a, w.targeted(cells, p), p)
+    assert w.run(cells, c, draws=20)["result"]["deeper_cut_lowers_equity"] is True
 
 
 def test_projection_year_one_is_next_years_profit():
@@ -118,6 +165,11 @@ def test_reichheld_sasser_and_tornado():
     p = w.Params(defection_pts=-3, cost=5)
     tor = w.tornado(a, w.targeted(cells, p), p)
     assert set(tor["lever"]) == set(w.LEVERS)
+    steps = tor.set_index("lever")["step"]
+    assert steps["defection"] == 2 and steps["margin"] == 10 and steps["cost"] == 2.5
+    assert steps["new_customers"] == 1  # 1% of 10 customers, at least one
+    lo = w.evaluate(a, w.targeted(cells, p), replace(p, defection_pts=-5))["net_value"]
+    assert tor.set_index("lever").loc["defection", "low"] == pytest.approx(lo)
     assert (tor["swing"].diff().dropna() <= 1e-9).all()  # largest swing first
     row = tor.set_index("lever").loc["defection"]
     assert row["low"] > row["base"] > row["high"]  # less defection: more net gain
@@ -160,6 +212,44 @@ def test_less_defection_never_lowers_equity_with_positive_margin(rows, pts, d, h
     e0, e1, e2 = (w.evaluate(a, mask, p)["equity_after"] for p in (base, better, worse))
     assert e1 >= e0 - 1e-6 * abs(e0)
     assert e2 <= e0 + 1e-6 * abs(e0)
+
+
+mixed_cells = st.lists(st.tuples(st.integers(1, 500), st.floats(0.0, 1.0), st.floats(-1e5, 1e5),
+                                 st.integers(0, 100), st.sampled_from("ABC")), min_size=1, max_size=6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(mixed_cells, st.floats(0, 30), st.floats(0, 30), st.floats(0.01, 0.3), st.sampled_from([0, 1, 3, 5, 10]),
+       st.sets(st.sampled_from("ABC")), st.booleans(), st.floats(-30, 30), st.floats(0, 500), st.integers(0, 50))
+def test_more_reduction_never_lowers_equity_or_profit_of_profitable_groups(rows, x1, x2, d, h, tiers, prof,
+                                                                           margin, cost, new):
+    """Whatever else the scenario holds (targets, margin change, cost, new customers), a deeper
+    cut of defection never lowers customer equity or next year's profit when every targeted
+    group makes money (and the extra new customers, valued at the average margin, too); the
+    split adds up to the total."""
+    cells = pd.DataFrame([{"segment": str(i), "ka_types": "", "tier": t, "customers_prev": 1000,
+                           "retained": round(r * 1000), "new": nw, "customers": n, "profit": m * n,
+                           "profit_sq": m * m * n} for i, (n, r, m, nw, t) in enumerate(rows)]).pipe(w.finish_cells)
+    a = w.arrays(cells)
+    small, big = sorted((x1, x2))
+    base = w.Params(discount=d, horizon=h, target_tiers=tuple(sorted(tiers)), target_profitable=prof,
+                    margin_pct=margin, cost=cost, new_customers=new)
+    mask = w.targeted(cells, base)
+    e1, e2 = (w.evaluate(a, mask, replace(base, defection_pts=-x)) for x in (small, big))
+    for e in (e1, e2):
+        assert e["equity_delta"] == pytest.approx(e["equity_delta_profitable"] + e["equity_delta_loss_making"]
+                                                  + e["equity_delta_new"], rel=1e-9, abs=1e-6)
+        assert e["profit_delta"] + e["programme_cost_year1"] == pytest.approx(
+            e["profit_delta_profitable"] + e["profit_delta_loss_making"] + e["profit_delta_new"], rel=1e-9, abs=1e-6)
+        assert e["points_applied"] <= max(small, big) + 1e-9
+    m_new = np.average(a.m + np.abs(a.m) * margin / 100, weights=a.n)  # what an extra new customer brings
+    if (a.m[mask] > 0).all() and (new == 0 or m_new > 0):
+        tol = 1e-9 * max(abs(e1["equity_after"]), 1.0)
+        assert e2["equity_after"] >= e1["equity_after"] - tol
+        assert e2["profit_after"] >= e1["profit_after"] - 1e-9 * max(abs(e1["profit_after"]), 1.0)
+    if prof:
+        assert e2["equity_delta_loss_making"] == pytest.approx(w.evaluate(a, mask, replace(base, margin_pct=margin))[
+            "equity_delta_loss_making"], abs=1e-6)  # loss-makers untouched by the defection lever
 
 
 @settings(max_examples=40, deadline=None)
@@ -226,6 +316,27 @@ def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     p = w.Params(defection_pts=-3.0)
     with_a, without = (w.evaluate(w.arrays(x.cells), w.targeted(x.cells, p), p) for x in (base2, base))
     assert with_a["equity_delta"] == pytest.approx(without["equity_delta"]) and without["equity_delta"] > 0
+    # By hand: tier A (r 1, margin 700) and B (r 1/2, margin 50) make money, C (D: margin −10,
+    # no last-year customer: the overall r = 2/3) loses it. Default, profitable only: today's
+    # targeted customers (A, B) lose (0 + 0.5) / 2 = 0.25 a year; 3 points less is a share 0.12
+    # of each group's defection: B 0.5 -> 0.56, A stays at 1.
+    rb = 1 - 0.5 * (1 - 0.03 / 0.25)
+    assert rb == pytest.approx(0.56)
+    assert without["profit_delta"] == pytest.approx((0.56 - 0.5) * 50)  # 3.0
+    assert without["equity_delta"] == pytest.approx(sum(50 * (0.56 ** t - 0.5 ** t) / 1.1 ** t for t in range(1, 6)))
+    assert without["equity_delta_loss_making"] == 0 and without["targeted_loss_making"] == 0
+    # everyone: (0 + 0.5 + 1/3) / 3 = 0.2778 falls by 3 points (share 0.108): B -> 0.554,
+    # D 2/3 -> 0.7027, whose loss of 10 a year now lasts longer
+    allp = w.Params(defection_pts=-3.0, target_profitable=False)
+    ev = w.evaluate(w.arrays(base.cells), w.targeted(base.cells, allp), allp)
+    share = 0.03 / ((0.5 + 1 / 3) / 3)
+    rb, rd = 1 - 0.5 * (1 - share), 1 - (1 / 3) * (1 - share)
+    assert (rb, rd) == (pytest.approx(0.554), pytest.approx(0.70267, abs=1e-5))
+    assert ev["profit_delta_profitable"] == pytest.approx((rb - 0.5) * 50)  # 2.70
+    assert ev["profit_delta_loss_making"] == pytest.approx((rd - 2 / 3) * -10)  # -0.36
+    assert ev["profit_delta"] == pytest.approx(2.34)
+    assert ev["equity_delta_loss_making"] == pytest.approx(
+        sum(-10 * (rd ** t - (2 / 3) ** t) / 1.1 ** t for t in range(1, 6)))
     b.disconnect()
 
 
@@ -324,8 +435,8 @@ print("ok")
 
 def test_params_from_json_ignores_unknown_and_coerces():
     p = w.Params.from_json({"defection_pts": "-3", "horizon": "7", "target_tiers": ["A"], "junk": 1})
-    assert p == w.Params(defection_pts=-3.0, horizon=7, target_tiers=("A",))
-    assert np.isfinite(w.clv(50, 0.99, 0.01))
+    assert p == w.Params(defection_pts=-3.0, horizon=7, target_tiers=("A",), target_profitable=False)
+    assert np.isfinite(w.clv(50, 0.99, 0.01)) and np.isfinite(w.clv(50, 1.0, 0.01))
 
 
 def test_bench_case_matches_its_pandas_baseline_and_recomputes_without_queries(small_db):

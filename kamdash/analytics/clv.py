@@ -38,8 +38,13 @@ ANNUAL_DISCOUNT_DEFAULT = 0.10
 INTERVAL_LEVEL = 0.90
 MIN_REPEAT_BUYERS = 100  # fewer repeat buyers than this: the fit is not to be trusted
 MIN_REPEAT_SHARE = 0.10  # ... or fewer than 10% of customers bought again
-AT_RISK_TOP_SHARE = 0.20  # "high value": the top 20% of accounts by CLV or by past revenue
-AT_RISK_P_ALIVE = 0.5  # "low P(alive)": below this
+# The at-risk rule (``at_risk``), its thresholds declared here once:
+AT_RISK_TOP_SHARE = 0.20  # "high value": the top 20% of accounts by value at stake
+AT_RISK_SLIPPING = (0.3, 0.8)  # "slipping": P(alive) in [0.3, 0.8)
+AT_RISK_OVERDUE_FACTOR = 3.0  # "overdue": silent for more than 3 × the account's own interval
+# (with gaps spread like a Poisson process's, a gap that long happens about 5% of the time)
+AT_RISK_LOST_P_ALIVE = 0.3  # "already lost": P(alive) below this ...
+AT_RISK_LOST_SILENT_DAYS = 365  # ... or no order for more than a year
 
 
 class FitError(ValueError):
@@ -465,16 +470,51 @@ def equity(values: pd.DataFrame, fitres: dict, by: str | None = None,
     return agg.drop(columns=["_all"]) if by is None else agg
 
 
-def at_risk(values: pd.DataFrame, p_alive_below: float = AT_RISK_P_ALIVE,
-            top_share: float = AT_RISK_TOP_SHARE) -> pd.DataFrame:
-    """High-value accounts with a low P(alive): in the top ``top_share`` of customers by past
-    revenue (``revenue`` column) and with P(alive) below ``p_alive_below``; sorted by past revenue
-    descending. Needs columns customer_id, revenue, p_alive."""
+def at_risk(values: pd.DataFrame, unit_days: float = UNIT_DAYS["W"],
+            top_share: float = AT_RISK_TOP_SHARE, slipping: tuple[float, float] = AT_RISK_SLIPPING,
+            overdue_factor: float = AT_RISK_OVERDUE_FACTOR, lost_p_alive: float = AT_RISK_LOST_P_ALIVE,
+            lost_silent_days: float = AT_RISK_LOST_SILENT_DAYS) -> dict[str, pd.DataFrame]:
+    """High-value accounts that are slipping and can still be saved, apart from those already
+    lost (the rule of the Retention page's at-risk list; thresholds above).
+
+    Per account, from ``customer_values`` (customer_id, frequency, recency, T in time units of
+    ``unit_days`` days, p_alive, clv) and past ``revenue``:
+
+    * value at stake = clv / P(alive): what the account is worth over the horizon if it is
+      still buying (0 when P(alive) is 0 or the account costs more than it brings);
+    * silent days = (T − recency)·unit_days; usual interval = recency / frequency ·unit_days
+      (the mean gap between its order days; none before a second order day);
+    * **lost**: P(alive) < ``lost_p_alive`` or silent for more than ``lost_silent_days``;
+    * **slipping**: not lost, and P(alive) within ``slipping`` [low, high) or **overdue**
+      (silent for more than ``overdue_factor`` × its usual interval);
+    * **high value**: value at stake ≥ the (1 − ``top_share``) quantile over the accounts not
+      lost (a P(alive) near 0 makes the ratio meaningless), and above 0.
+
+    Returns {"saveable": high-value slipping accounts by value at stake descending, "lost":
+    lost accounts in the top ``top_share`` by past revenue, by past revenue descending}, each
+    with the input columns plus value_at_stake, silent_days, interval_days, overdue,
+    slipping_p_alive."""
     if values.empty:
-        return values
-    cutoff = values["revenue"].quantile(1 - top_share)
-    risky = values[(values["revenue"] >= cutoff) & (values["p_alive"] < p_alive_below)]
-    return risky.sort_values("revenue", ascending=False).reset_index(drop=True)
+        empty = values.assign(value_at_stake=[], silent_days=[], interval_days=[], overdue=[], slipping_p_alive=[])
+        return {"saveable": empty, "lost": empty}
+    p = values["p_alive"].to_numpy(float)
+    x = values["frequency"].to_numpy(float)
+    rec, age = values["recency"].to_numpy(float), values["T"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stake = np.where(p > 0, values["clv"].to_numpy(float) / np.where(p > 0, p, 1.0), 0.0)
+        interval = np.where(x > 0, rec / np.where(x > 0, x, 1.0) * unit_days, np.nan)
+    silent = (age - rec) * unit_days
+    out = values.assign(value_at_stake=stake, silent_days=silent, interval_days=interval)
+    out["overdue"] = np.nan_to_num(silent > overdue_factor * interval, nan=False).astype(bool)
+    out["slipping_p_alive"] = (p >= slipping[0]) & (p < slipping[1])
+    lost = (p < lost_p_alive) | (silent > lost_silent_days)
+    cutoff = float(np.quantile(stake[~lost], 1 - top_share)) if (~lost).any() else np.inf
+    high = (stake >= cutoff) & (stake > 0)
+    saveable = out[~lost & high & (out["slipping_p_alive"] | out["overdue"])]
+    revenue_cut = float(values["revenue"].quantile(1 - top_share))
+    gone = out[lost & (values["revenue"].to_numpy(float) >= revenue_cut)]
+    return {"saveable": saveable.sort_values("value_at_stake", ascending=False, kind="stable").reset_index(drop=True),
+            "lost": gone.sort_values("revenue", ascending=False, kind="stable").reset_index(drop=True)}
 
 
 # ---------------------------------------------------------------- validation

@@ -24,8 +24,30 @@ Definitions (DESIGN.md section 3), with periods of one year:
   programme cost of the year.
 
 A margin change of p% moves every cell's margin by p% of its absolute value (so +10% improves a
-loss-making cell too). Retention after a change is clipped to [0, R_MAX] (a cell already
-above R_MAX, e.g. a small group that kept every customer, keeps its own retention).
+loss-making cell too).
+
+**The defection lever.** "x points less defection" is a promise about the targeted customers
+as a whole: the share of today's targeted customers expected to leave in a year,
+δ̄ = Σ n·(1 − r) / Σ n over the targeted cells (n = customers now), falls by x points. Each targeted cell loses the same *share* of its own
+defection, s = min(x / δ̄, 1):
+
+  r' = 1 − (1 − r)·(1 − s)
+
+so a group that already keeps 96% of its customers gains less than one that keeps 80%, no group
+goes past keeping everyone, and the lever never stalls at a cap: the targeted average falls by
+exactly x points until all of its defection is gone (x ≥ δ̄; ``points_applied`` then says how
+many points were left to take). More defection (x < 0) adds |x| points to every targeted cell,
+down to a retention of 0. With a positive margin CLV rises with r, so more reduction never gives
+less equity or less next-year profit there (tested as a property).
+
+**Who is targeted.** By default only cells with a positive margin (``target_profitable``): a
+retention programme is aimed at customers who make money. Keeping a loss-making cell longer
+*lowers* equity (its CLV is negative and grows in size with r), so with loss-makers included a
+deeper cut can give a smaller gain. Every result is split by the sign of each cell's margin:
+
+  equity_delta = equity_delta_profitable + equity_delta_loss_making + equity_delta_new
+
+(the same for next year's profit, which also subtracts the programme's first-year cost).
 """
 
 from __future__ import annotations
@@ -36,7 +58,6 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-R_MAX = 0.99  # retention after a change never exceeds this (the formula diverges at r = 1 + d)
 DISCOUNT_DEFAULT = 0.10
 HORIZON_DEFAULT = 5  # years; 0 = unlimited
 RS_LOW, RS_HIGH = 0.25, 0.85  # Reichheld & Sasser (1990): 5 points less defection, +25-85% profit
@@ -56,9 +77,10 @@ class Params:
     """One what-if scenario: the slider state.
 
     defection_pts: change of defection in percentage points (−5 = five points less defection)
-    for the targeted cells; target_*: segments (labels as in the baseline), KA types, tiers the
-    change applies to (all empty: every customer; within a dimension any value matches, across
-    dimensions all must). margin_pct: change of margin in % (all customers). discount: annual
+    for the targeted cells as a whole (module docstring); target_*: segments (labels as in the
+    baseline), KA types, tiers the change applies to (all empty: every customer; within a
+    dimension any value matches, across dimensions all must); target_profitable: only cells with
+    a positive margin (a scenario saved before this choice existed targeted every cell). margin_pct: change of margin in % (all customers). discount: annual
     rate. horizon: years (0 = unlimited). cost: retention-programme cost per year, per targeted
     customer still there (``per_customer``) or in total (``total``). new_customers: extra
     customers acquired now (valued at the average margin and retention after the change).
@@ -68,6 +90,7 @@ class Params:
     target_segments: tuple[str, ...] = ()
     target_ka: tuple[str, ...] = ()
     target_tiers: tuple[str, ...] = ()
+    target_profitable: bool = True
     margin_pct: float = 0.0
     discount: float = DISCOUNT_DEFAULT
     horizon: int = HORIZON_DEFAULT
@@ -81,6 +104,7 @@ class Params:
     @classmethod
     def from_json(cls, d: dict) -> "Params":
         known = {f: d[f] for f in cls.__dataclass_fields__ if f in d}
+        known["target_profitable"] = bool(known.get("target_profitable", False))
         for k in ("target_segments", "target_ka", "target_tiers"):
             if k in known:
                 known[k] = tuple(str(v) for v in known[k] or ())
@@ -265,6 +289,8 @@ def by_dimension(cells_: pd.DataFrame, dim: str | None, discount: float = DISCOU
 def targeted(cells_: pd.DataFrame, p: Params) -> np.ndarray:
     """Boolean mask of the cells the defection change (and the programme) applies to."""
     mask = np.ones(len(cells_), bool)
+    if p.target_profitable:
+        mask &= cells_["margin"].to_numpy(float) > 0
     if p.target_segments:
         mask &= cells_["segment"].isin(p.target_segments).to_numpy()
     if p.target_ka:
@@ -313,13 +339,38 @@ def _after(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None):
     r = a.r if r is None else r
     m = a.m if m is None else m
     m2 = m + np.abs(m) * p.margin_pct / 100.0
-    return _retention_after(r, mask, p), m2
+    return _retention_after(r, mask, p, _weights(a, mask)), m2
 
 
-def _retention_after(r, mask, p: Params):
-    """Retention after the change: r − points for the targeted cells, within [0, R_MAX] (a
-    retention already above R_MAX is never lowered by the cap)."""
-    return np.where(mask, np.clip(r - p.defection_pts / 100.0, 0.0, np.maximum(R_MAX, r)), r)
+def _weights(a: Arrays, mask: np.ndarray) -> np.ndarray:
+    """Weights of the targeted average defection: each cell's customers now (the customers
+    whose future the equity counts)."""
+    return a.n
+
+
+def _target_defection(r, mask, w):
+    """Targeted average defection δ̄ with weights ``w``: a number, or one per row of draws."""
+    wm = np.where(mask, w, 0.0)
+    tot = float(wm.sum())
+    if tot <= 0:
+        return np.zeros(np.shape(r)[:-1] + (1,)) if np.ndim(r) > 1 else 0.0
+    return ((1.0 - r) * wm).sum(axis=-1, keepdims=np.ndim(r) > 1) / tot
+
+
+def _retention_after(r, mask, p: Params, w):
+    """Retention after the change (module docstring): less defection takes the same share
+    s = min(x / δ̄, 1) of every targeted cell's defection, so the targeted average falls by x
+    points; more defection adds the points to every targeted cell, down to a retention of 0.
+    ``r`` is one value per cell, or draws × cells."""
+    x = -p.defection_pts / 100.0  # reduction of defection
+    if x == 0 or not mask.any():
+        return r
+    if x < 0:
+        return np.where(mask, np.maximum(r + x, 0.0), r)
+    dbar = _target_defection(r, mask, w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(dbar > 0, np.minimum(x / np.where(dbar > 0, dbar, 1.0), 1.0), 0.0)
+    return np.where(mask, 1.0 - (1.0 - r) * (1.0 - share), r)
 
 
 def _weighted(x, w):
@@ -333,7 +384,15 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     equity_delta, equity_pct, profit_before, profit_after, profit_delta, profit_pct,
     clv_before, clv_after (per customer now), programme_cost_year1, programme_cost_pv,
     net_value, roi, payback_years (None: not within the horizon / 50 years; 0: no cost),
-    retention_before, retention_after (weighted by last year's customers)."""
+    retention_before, retention_after (weighted by last year's customers), targeted_customers;
+    the split of the change by the sign of each cell's margin: equity_delta_profitable,
+    equity_delta_loss_making, equity_delta_new (extra new customers; the three add up to
+    equity_delta), profit_delta_profitable, profit_delta_loss_making, profit_delta_new (they
+    add up to profit_delta + programme_cost_year1); targeted_profitable, targeted_loss_making
+    (customers now in the targeted cells of each sign), loss_making_customers (all of them),
+    margin_loss_making_targeted (their average margin, 0 without any);
+    defection_targeted_before/after (the targeted average, module docstring) and
+    points_applied (their difference in points: less than asked when all of it is gone)."""
     r = a.r if r is None else r
     m = a.m if m is None else m
     d, H = p.discount, int(p.horizon)
@@ -354,6 +413,12 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     prof1 = float(np.sum((a.n * r2 + a.new) * m2) + p.new_customers * m_new - cost1)
     delta = eq1 - eq0
     net = delta - cost_pv
+    # the change split by the sign of each cell's margin before the change
+    d_eq = a.n * (clv(m2, r2, d, H) - clv(m, r, d, H))
+    d_prof = (a.n * r2 + a.new) * m2 - (a.n * r + a.new) * m
+    gain, loss = m > 0, m < 0
+    w = _weights(a, mask)
+    dbar0, dbar1 = _target_defection(r, mask, w), _target_defection(r2, mask, w)
     out = {
         "equity_before": eq0, "equity_after": eq1, "equity_delta": delta,
         "equity_pct": delta / abs(eq0) if eq0 else float("nan"),
@@ -368,7 +433,19 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "retention_before": _weighted(r, a.n0),
         "retention_after": _weighted(r2, a.n0),
         "targeted_customers": float(np.sum(a.n[mask])),
-        "capped": int(np.sum(mask & (r - p.defection_pts / 100.0 > np.maximum(R_MAX, r)))),
+        "equity_delta_profitable": float(np.sum(d_eq[gain])),
+        "equity_delta_loss_making": float(np.sum(d_eq[loss])),
+        "equity_delta_new": eq_new,
+        "profit_delta_profitable": float(np.sum(d_prof[gain])),
+        "profit_delta_loss_making": float(np.sum(d_prof[loss])),
+        "profit_delta_new": float(p.new_customers * m_new),
+        "targeted_profitable": float(np.sum(a.n[mask & gain])),
+        "targeted_loss_making": float(np.sum(a.n[mask & loss])),
+        "loss_making_customers": float(np.sum(a.n[loss])),
+        "margin_loss_making_targeted": _weighted(m[mask & loss], a.n[mask & loss]),
+        "defection_targeted_before": float(dbar0),
+        "defection_targeted_after": float(dbar1),
+        "points_applied": float((dbar0 - dbar1) * 100.0) if mask.any() else 0.0,
     }
     return out
 
@@ -431,7 +508,7 @@ def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
     se = np.where(a.n > 0, a.sd / np.sqrt(np.maximum(a.n, 1)), 0.0)
     m = a.m + rng.standard_normal((draws, k)) * se
     d, H = p.discount, int(p.horizon)
-    r2 = _retention_after(r, mask, p)
+    r2 = _retention_after(r, mask, p, _weights(a, mask))
     m2 = m + np.abs(m) * p.margin_pct / 100.0
     w = a.n / a.n.sum() if a.n.sum() > 0 else np.zeros(k)
     eq0 = (a.n * clv(m, r, d, H)).sum(axis=1)
@@ -453,69 +530,105 @@ def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
 
 
 def reichheld_sasser(a: Arrays, p: Params, points: float = RS_POINTS) -> dict:
-    """The user's data at "``points`` less defection" for every customer, nothing else changed
-    (same discount rate and horizon): equity_pct (the change of customer value R&S measured),
-    profit_pct (next year's profit), and where it lies against R&S's 25-85% (below / within /
-    above)."""
-    base = Params(defection_pts=-points, discount=p.discount, horizon=p.horizon)
-    ev = evaluate(a, np.ones(len(a.n), bool), base)
+    """The user's data at "``points`` less defection" across all customers, nothing else
+    changed (same discount rate and horizon), as Reichheld & Sasser measured it on whole
+    customer bases: equity_pct (the change of customer value R&S measured), profit_pct (next
+    year's profit), where it lies against R&S's 25-85% (below / within / above), and
+    points_applied (fewer than ``points`` when the whole defection is smaller). Beside it, the
+    same points aimed at the cells with a positive margin only (``profitable_equity_pct``,
+    ``profitable_profit_pct``), which is not R&S's measure and is never placed in their band."""
+    everyone = Params(defection_pts=-points, discount=p.discount, horizon=p.horizon, target_profitable=False)
+    ev = evaluate(a, np.ones(len(a.n), bool), everyone)
     x = ev["equity_pct"]
     where = "below" if x < RS_LOW else ("above" if x > RS_HIGH else "within")
+    prof = evaluate(a, a.m > 0, replace(everyone, target_profitable=True))
     return {"points": points, "equity_pct": x, "profit_pct": ev["profit_pct"], "where": where,
-            "low": RS_LOW, "high": RS_HIGH}
+            "low": RS_LOW, "high": RS_HIGH, "points_applied": ev["points_applied"],
+            "profitable_equity_pct": prof["equity_pct"], "profitable_profit_pct": prof["profit_pct"]}
 
 
 # ---------------------------------------------------------------- sensitivity
 
 
 LEVERS = ("defection", "margin", "discount", "horizon", "cost", "new_customers")
+# One step of each lever either way, each about what a year's work could move: defection in
+# points (the targeted average), margin in % of its size, discount rate in points, horizon in
+# years, programme cost as a share of itself, extra new customers as a share of today's (at
+# least one); the page names every step next to its bar.
+LEVER_STEPS = {"defection": 2.0, "margin": 10.0, "discount": 2.0, "horizon": 2, "cost": 0.5,
+               "new_customers": 0.01}
 
 
 def _lever_values(p: Params, lever: str, customers: float):
-    """(low, high) versions of ``p`` for one lever: defection ±2 points, margin ±10%, discount
-    ±2 points, horizon ±2 years (unlimited: 10 years and unlimited), programme cost ±50%,
-    new customers ±(half the current number or 1% of customers)."""
+    """(low, high) versions of ``p`` for one lever, moved by ``lever_step`` either way (horizon
+    unlimited: 10 years and unlimited; discount rate at least 1%)."""
+    step = lever_step(p, lever, customers)
     if lever == "defection":
-        return replace(p, defection_pts=p.defection_pts - 2), replace(p, defection_pts=p.defection_pts + 2)
+        return replace(p, defection_pts=p.defection_pts - step), replace(p, defection_pts=p.defection_pts + step)
     if lever == "margin":
-        return replace(p, margin_pct=p.margin_pct - 10), replace(p, margin_pct=p.margin_pct + 10)
+        return replace(p, margin_pct=p.margin_pct - step), replace(p, margin_pct=p.margin_pct + step)
     if lever == "discount":
-        return replace(p, discount=max(p.discount - 0.02, 0.01)), replace(p, discount=p.discount + 0.02)
+        return (replace(p, discount=max(p.discount - step / 100, 0.01)),
+                replace(p, discount=p.discount + step / 100))
     if lever == "horizon":
         if not p.horizon:
             return replace(p, horizon=10), p
-        return replace(p, horizon=max(p.horizon - 2, 1)), replace(p, horizon=p.horizon + 2)
+        return replace(p, horizon=max(p.horizon - step, 1)), replace(p, horizon=p.horizon + step)
     if lever == "cost":
-        return replace(p, cost=p.cost * 0.5), replace(p, cost=p.cost * 1.5)
-    step = max(p.new_customers * 0.5, math.ceil(customers * 0.01))
+        return replace(p, cost=p.cost - step), replace(p, cost=p.cost + step)
     return replace(p, new_customers=max(int(p.new_customers - step), 0)), replace(
         p, new_customers=int(p.new_customers + step))
 
 
+def lever_step(p: Params, lever: str, customers: float) -> float:
+    """The step of ``lever`` around ``p`` in the lever's own unit (LEVER_STEPS): points,
+    %, points, years, money (half the programme cost) or customers (1% of today's, at least 1)."""
+    if lever == "cost":
+        return p.cost * LEVER_STEPS["cost"]
+    if lever == "new_customers":
+        return float(max(math.ceil(customers * LEVER_STEPS["new_customers"]), 1))
+    return LEVER_STEPS[lever]
+
+
 def tornado(a: Arrays, mask: np.ndarray, p: Params, metric: str = "net_value") -> pd.DataFrame:
     """Sensitivity of ``metric`` to each lever moved one step either way from the scenario
-    (steps in ``_lever_values``). Columns: lever, low, high (metric values), base, swing
-    (|high − low|); sorted by swing descending (the lever that matters most first)."""
+    (steps in ``lever_step``). Columns: lever, low, high (metric values), base, swing
+    (|high − low|), step (in the lever's unit); sorted by swing descending (the lever that matters most first)."""
     base = evaluate(a, mask, p)[metric]
     rows = []
     for lever in LEVERS:
         lo_p, hi_p = _lever_values(p, lever, float(np.sum(a.n)))
         lo, hi = evaluate(a, mask, lo_p)[metric], evaluate(a, mask, hi_p)[metric]
-        rows.append((lever, lo, hi, base, abs(hi - lo)))
-    df = pd.DataFrame(rows, columns=["lever", "low", "high", "base", "swing"])
+        rows.append((lever, lo, hi, base, abs(hi - lo), lever_step(p, lever, float(np.sum(a.n)))))
+    df = pd.DataFrame(rows, columns=["lever", "low", "high", "base", "swing", "step"])
     return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def run(cells_: pd.DataFrame, p: Params, draws: int = DRAWS) -> dict:
-    """Everything the page shows for one slider state: {result, band, rs, tornado, projection}.
+    """Everything the page shows for one slider state: {result, band, rs, tornado, projection}
+    (result: ``evaluate`` plus deeper_cut_lowers_equity and equity_delta / profit_delta
+    _without_loss_makers: the same scenario with the loss-making cells left out of the target).
     Pure arithmetic on the baseline cells."""
     a = arrays(cells_)
     mask = targeted(cells_, p)
-    return {"result": evaluate(a, mask, p), "band": uncertainty(a, mask, p, draws),
+    result = evaluate(a, mask, p)
+    result["deeper_cut_lowers_equity"] = deeper_cut_lowers_equity(a, mask, p)
+    gain_only = mask & (a.m > 0)
+    alone = evaluate(a, gain_only, replace(p, target_profitable=True)) if (gain_only != mask).any() else result
+    result["equity_delta_without_loss_makers"] = alone["equity_delta"]
+    result["profit_delta_without_loss_makers"] = alone["profit_delta"]
+    return {"result": result, "band": uncertainty(a, mask, p, draws),
             "rs": reichheld_sasser(a, p), "tornado": tornado(a, mask, p),
             "projection": projection(a, mask, p)}
 
 
+def deeper_cut_lowers_equity(a: Arrays, mask: np.ndarray, p: Params, step: float = 1.0) -> bool:
+    """Whether ``step`` more points less defection would give less customer equity than this
+    scenario (only possible with loss-making cells targeted)."""
+    deeper = evaluate(a, mask, replace(p, defection_pts=p.defection_pts - step))
+    return deeper["equity_after"] < evaluate(a, mask, p)["equity_after"] - 1e-9 * max(abs(deeper["equity_after"]), 1)
+
+
 __all__ = ["Params", "clv", "new_customer_value", "annuity", "cells", "retention_by_tier", "overall", "by_dimension",
            "targeted", "arrays", "evaluate", "projection", "uncertainty", "reichheld_sasser",
-           "tornado", "run"]
+           "tornado", "lever_step", "deeper_cut_lowers_equity", "run", "LEVER_STEPS"]

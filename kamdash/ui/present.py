@@ -14,7 +14,7 @@ import streamlit as st
 
 from kamdash import deck, queries
 from kamdash.analytics import ka_types as ka
-from kamdash.ui import components, data
+from kamdash.ui import components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
 from kamdash.views import present as view
@@ -99,8 +99,8 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         feats = data.customer_features(key, fs, "breadth" in cfg["features"])
         if sid == "ka_portfolio":
-            types = ka.assign_types(feats, data.customer_links(key), segments_ui.saved_rules())
-            return view.ka_portfolio_slide(ctx, feats, types)
+            types = ka.key_accounts(feats, data.customer_links(key), segments_ui.saved_rules())
+            return view.ka_portfolio_slide(ctx, feats, types, f.end)
         if len(feats) < 3:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
         result = data.segmentation(key, fs, cfg["features"], cfg["k"], cfg["method"])
@@ -148,11 +148,12 @@ def show(ctx, s: deck.Slide, key: str) -> None:
         right.markdown(f"<ul class='kd-bullets'>{items}</ul>", unsafe_allow_html=True)
     if s.table is not None:
         first = s.table.columns[0]  # long account names: leave room for the other columns
-        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right,
-                         column_config={first: st.column_config.TextColumn(first, width="medium")})
+        # shown, not downloaded: the slide's table is formatted text; its data downloads from its page
+        right.dataframe(s.table, key=f"slide_table_{key}", hide_index=True, width="stretch",
+                        column_config={first: st.column_config.TextColumn(first, width="medium")})
     if s.notes:
         with st.expander(ctx.t("present.notes_header")):
-            st.markdown(s.notes)
+            st.markdown(safe.md(s.notes))
 
 
 def _signature(ctx, order: list[str]) -> tuple:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, export, i18n, queries, retention
+from kamdash import config, export, i18n, plans, queries, retention
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
-from kamdash.ui import data
+from kamdash.ui import components, data
+from kamdash.views import at_risk as at_risk_view
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
@@ -190,38 +192,111 @@ def validation_text(ctx, val: dict) -> str:
                  actual=i18n.fmt_number(round(val["actual"]), ctx.lang))
 
 
-def at_risk_table(ctx, values: pd.DataFrame) -> pd.DataFrame:
-    risky = clv.at_risk(values)
+def _why(ctx, row) -> str:
+    """Why an account is on the list: its P(alive) in the slipping band and/or its silence
+    against its own rhythm."""
+    parts = []
+    if row["slipping_p_alive"]:
+        parts.append(ctx.t("ret.risk.why.p_alive", p=i18n.fmt_pct(row["p_alive"], ctx.lang, digits=0)))
+    if row["overdue"]:
+        parts.append(ctx.t("ret.risk.why.overdue", days=i18n.fmt_number(round(row["silent_days"]), ctx.lang),
+                           interval=i18n.fmt_number(round(row["interval_days"]), ctx.lang)))
+    return "; ".join(parts)
+
+
+def at_risk_intro(ctx, risk: at_risk_view.AtRisk, vs: retention.ValueSettings) -> str:
+    lo, hi = clv.AT_RISK_SLIPPING
+    return ctx.t("ret.risk.intro", n=i18n.fmt_number(len(risk.saveable), ctx.lang),
+                 accounts=i18n.fmt_number(risk.accounts, ctx.lang),
+                 share=i18n.fmt_pct(clv.AT_RISK_TOP_SHARE, ctx.lang, digits=0), horizon=vs.horizon_months,
+                 lo=i18n.fmt_pct(lo, ctx.lang, digits=0), hi=i18n.fmt_pct(hi, ctx.lang, digits=0),
+                 factor=i18n.fmt_number(clv.AT_RISK_OVERDUE_FACTOR, ctx.lang),
+                 lost=i18n.fmt_pct(clv.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
+                 days=clv.AT_RISK_LOST_SILENT_DAYS)
+
+
+def at_risk_table(ctx, risky: pd.DataFrame) -> pd.DataFrame:
+    """The saveable accounts as downloaded (kamdash.export.frame: numbers as numbers, dates as
+    dates); the page shows the first columns formatted (``AT_RISK_DETAIL`` only in the files)."""
+    return export.frame([
+        (ctx.t("col.customer_id"), "id", risky["customer_id"]),
+        (ctx.t("col.customer"), "text", i18n.customer_names(risky, ctx.lang)),
+        (ctx.t("col.region"), "text", [ctx.label("region", v) for v in risky["region"]]),
+        (ctx.t("col.account_manager"), "text", [ctx.label("account_manager", v) for v in risky["account_manager"]]),
+        (ctx.t("ret.risk.col.stake"), "money", risky["value_at_stake"]),
+        (ctx.t("ret.col.p_alive"), "pct", risky["p_alive"]),
+        (ctx.t("ret.col.last_order"), "date", risky["last_date"]),
+        (ctx.t("ret.risk.col.why"), "text", [_why(ctx, r) for _, r in risky.iterrows()]),
+        (ctx.t("ret.risk.col.silent"), "int", risky["silent_days"]),
+        (ctx.t("ret.risk.col.interval"), "number", risky["interval_days"].round(1)),
+        (ctx.t("ret.col.revenue"), "money", risky["revenue"]),
+        (ctx.t("ret.col.clv"), "money", risky["clv"]),
+    ], ctx.currency)
+
+
+def at_risk_detail(ctx) -> tuple[str, ...]:
+    """Columns of the at-risk download that the page leaves out (its table stays narrow)."""
+    return (ctx.t("ret.risk.col.silent"), ctx.t("ret.risk.col.interval"), ctx.t("ret.col.revenue"),
+            ctx.t("ret.col.clv"))
+
+
+def lost_display(ctx, lost: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
-        ctx.t("col.customer_id"): risky["customer_id"],
-        ctx.t("col.customer"): i18n.customer_names(risky, ctx.lang),
-        ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
-        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
-        ctx.t("ret.col.revenue"): risky["revenue"].round(2),
-        ctx.t("ret.col.last_order"): pd.to_datetime(risky["last_date"]).dt.date,
-        ctx.t("ret.col.p_alive"): risky["p_alive"].round(3),
-        ctx.t("ret.col.expected"): risky["expected_purchases"].round(2),
-        ctx.t("ret.col.clv"): risky["clv"].round(2),
-        ctx.t("ret.col.clv_lo"): risky["clv_lo"].round(2),
-        ctx.t("ret.col.clv_hi"): risky["clv_hi"].round(2),
+        ctx.t("col.customer_id"): lost["customer_id"],
+        ctx.t("col.customer"): i18n.customer_names(lost, ctx.lang),
+        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in lost["account_manager"]],
+        ctx.t("ret.col.revenue"): [ctx.money(v) for v in lost["revenue"]],
+        ctx.t("ret.col.last_order"): [i18n.fmt_date(d, ctx.lang) for d in pd.to_datetime(lost["last_date"]).dt.date],
+        ctx.t("ret.col.p_alive"): [i18n.fmt_pct(v, ctx.lang, digits=0) for v in lost["p_alive"]],
     })
 
 
-def show_at_risk(ctx, table: pd.DataFrame) -> None:
-    """The at-risk table with a link from each account to its 360 page (not in the exports)."""
+def _linked(ctx, table: pd.DataFrame, key: str) -> None:
     from kamdash.ui import account
 
     shown, cfg = account.with_links(ctx, table, table[ctx.t("col.customer_id")])
-    st.dataframe(shown, hide_index=True, width="stretch", key="ret_at_risk", column_config=cfg)
+    st.dataframe(shown, hide_index=True, width="stretch", key=key, column_config=cfg)
 
 
-def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
-    c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("ret.export_csv"), lambda: export.csv_bytes(table), f"{name}.csv", "text/csv",
-                       key="ret_csv", on_click="ignore")
-    c2.download_button(ctx.t("ret.export_xlsx"), lambda: export.excel_bytes(table, name[:31]), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx",
-                       on_click="ignore")
+def add_to_plan(ctx, risky: pd.DataFrame, author: str) -> None:
+    """Pick a saveable account and add a call to its account plan (a new plan version)."""
+    from kamdash.ui import account
+
+    names = dict(zip(risky["customer_id"], i18n.customer_names(risky, ctx.lang)))
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox(ctx.t("ret.risk.pick"), list(names), key="ret_risk_pick",
+                        format_func=lambda c: f"{names.get(c, c)} · {c}")
+    if c2.button(ctx.t("ret.risk.add"), key="ret_risk_add", type="primary", disabled=pick is None):
+        row = risky.set_index("customer_id").loc[pick].copy()
+        row["customer_id"] = pick
+        text = ctx.t("ret.risk.action", why=_why(ctx, row), stake=ctx.money(row["value_at_stake"]))
+        try:
+            saved = at_risk_view.add_to_plan(user_db(), row, text, author, date.today())
+        except plans.PlanConflict:
+            st.error(ctx.t("ret.risk.conflict"))
+        else:
+            url = account.urls([pick])[0]
+            st.success(ctx.t("ret.risk.added", name=names[pick], version=saved.version, text=text, url=url))
+    if not author:
+        st.caption(ctx.t("ret.risk.no_author"))
+
+
+def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: retention.ValueSettings, author: str) -> None:
+    risk = at_risk_view.build(values, fit)
+    st.markdown(at_risk_intro(ctx, risk, vs))
+    if risk.saveable.empty:
+        st.info(ctx.t("ret.risk.none"))
+    else:
+        table = at_risk_table(ctx, risk.saveable)
+        components.table(ctx, table, "ret_at_risk", "kamdash-at-risk-accounts", ids=risk.saveable["customer_id"],
+                         display=components.shown(ctx, table, hide=at_risk_detail(ctx)))
+        add_to_plan(ctx, risk.saveable, author)
+    with st.expander(ctx.t("ret.risk.lost", n=i18n.fmt_number(len(risk.lost), ctx.lang))):
+        st.caption(ctx.t("ret.risk.lost.caption", lost=i18n.fmt_pct(clv.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
+                         days=clv.AT_RISK_LOST_SILENT_DAYS,
+                         share=i18n.fmt_pct(clv.AT_RISK_TOP_SHARE, ctx.lang, digits=0)))
+        if len(risk.lost):
+            _linked(ctx, lost_display(ctx, risk.lost), "ret_lost")
 
 
 def group_select(ctx) -> str:

@@ -15,13 +15,14 @@ from kamdash.analytics import clv as clv_model
 from kamdash.analytics import whatif
 from kamdash.analytics.ka_types import KA_TYPES
 from kamdash.charts import whatif as charts
-from kamdash.ui import data
+from kamdash.ui import data, safe
+from kamdash.views import scenarios as scenario_words
 from kamdash.views import whatif as view
 
 HORIZONS = [1, 2, 3, 4, 5, 7, 10, 15, 20, 0]  # years; 0 = unlimited
 KEYS = {  # Params field -> widget key (also the URL query parameter)
     "defection_pts": "wi_def", "target_segments": "wi_seg", "target_ka": "wi_ka",
-    "target_tiers": "wi_tier", "margin_pct": "wi_margin", "discount": "wi_disc",
+    "target_tiers": "wi_tier", "target_profitable": "wi_prof", "margin_pct": "wi_margin", "discount": "wi_disc",
     "horizon": "wi_hor", "cost_mode": "wi_cost_mode", "cost": "wi_cost", "new_customers": "wi_new",
 }
 GROUPS = ("tier", "segment", "ka_type")
@@ -138,6 +139,7 @@ def _apply_pending(opts: dict) -> None:
     ss[KEYS["target_segments"]] = [s for s in p.target_segments if s in opts["segments"]]
     ss[KEYS["target_ka"]] = [k for k in p.target_ka if k in opts["ka"]]
     ss[KEYS["target_tiers"]] = [t for t in p.target_tiers if t in opts["tiers"]]
+    ss[KEYS["target_profitable"]] = bool(p.target_profitable)
     ss[KEYS["margin_pct"]] = int(round(p.margin_pct))
     ss[KEYS["discount"]] = int(round(p.discount * 100))
     ss[KEYS["horizon"]] = p.horizon if p.horizon in HORIZONS else whatif.HORIZON_DEFAULT
@@ -168,6 +170,8 @@ def controls(ctx, base: view.Baseline) -> whatif.Params:
                               placeholder=ctx.t("wi.target.all"), format_func=lambda v: ctx.t(f"ka.type.{v}"),
                               disabled=not has_assign,
                               help=None if has_assign else ctx.t("wi.no_assignment"))
+        prof = st.toggle(ctx.t("wi.target.profitable"), True, key=KEYS["target_profitable"],
+                         bind="query-params", help=ctx.t("wi.target.profitable.help"))
         margin = st.slider(ctx.t("wi.margin"), -30, 30, 0, step=1, key=KEYS["margin_pct"],
                            bind="query-params", format="%+d%%", help=ctx.t("wi.margin.help"))
         new = st.number_input(ctx.t("wi.new"), 0, 1_000_000, 0, step=10, key=KEYS["new_customers"],
@@ -185,7 +189,7 @@ def controls(ctx, base: view.Baseline) -> whatif.Params:
         cost = st.number_input(ctx.t(f"wi.cost.{mode}", currency=ctx.currency), 0.0, 1e12, 0.0, step=100.0,
                                key=KEYS["cost"], bind="query-params", help=ctx.t("wi.cost.help"))
     return whatif.Params(defection_pts=float(d), target_segments=tuple(segs), target_ka=tuple(ka),
-                         target_tiers=tuple(tiers), margin_pct=float(margin), discount=disc / 100,
+                         target_tiers=tuple(tiers), target_profitable=bool(prof), margin_pct=float(margin), discount=disc / 100,
                          horizon=int(hor), cost_mode=mode, cost=float(cost), new_customers=int(new))
 
 
@@ -235,11 +239,69 @@ def result_metrics(ctx, res: dict, band: dict, p: whatif.Params) -> None:
                      lo=ctx.money(band["equity_delta_lo"]), hi=ctx.money(band["equity_delta_hi"]),
                      plo=_pct(ctx, band["equity_pct_lo"]), phi=_pct(ctx, band["equity_pct_hi"]),
                      draws=whatif.DRAWS))
-    if res["capped"]:
-        st.caption(ctx.t("wi.capped", n=res["capped"], cap=i18n.fmt_pct(whatif.R_MAX, ctx.lang, digits=0)))
     if p.cost and res["targeted_customers"]:
         st.caption(ctx.t("wi.cost_caption", n=i18n.fmt_number(res["targeted_customers"], ctx.lang),
                          year1=ctx.money(res["programme_cost_year1"]), pv=ctx.money(res["programme_cost_pv"])))
+
+
+def _signed(ctx, x: float) -> str:
+    return f"{'+' if x > 0 else ''}{ctx.money(x)}"
+
+
+def targeting_caption(ctx, res: dict, p: whatif.Params) -> None:
+    """Whom the defection change reaches, its targeted average before and after, the loss-making
+    customers left out, and the points that could not be taken (all defection gone)."""
+    n = i18n.fmt_number(res["targeted_customers"], ctx.lang)
+    if not res["targeted_customers"]:
+        st.caption(ctx.t("wi.targeting.none"))
+        return
+    text = ctx.t("wi.targeting", n=n, before=i18n.fmt_pct(res["defection_targeted_before"], ctx.lang),
+                 after=i18n.fmt_pct(res["defection_targeted_after"], ctx.lang))
+    left_out = res["loss_making_customers"] - res["targeted_loss_making"]
+    if p.target_profitable and left_out > 0:
+        text += " " + ctx.t("wi.targeting.left_out", n=i18n.fmt_number(left_out, ctx.lang))
+    asked = -p.defection_pts
+    if asked > 0 and res["points_applied"] < asked - 1e-6:
+        text += " " + ctx.t("wi.targeting.all_gone", before=i18n.fmt_pct(res["defection_targeted_before"], ctx.lang),
+                            asked=i18n.fmt_number(asked, ctx.lang),
+                            applied=i18n.fmt_number(round(res["points_applied"], 1), ctx.lang))
+    st.caption(text)
+
+
+def loss_makers_sentence(ctx, res: dict) -> str | None:
+    """One sentence when targeted loss-making groups pull the result down, else None."""
+    if not res["targeted_loss_making"] or res["equity_delta_loss_making"] >= 0:
+        return None
+    key = "wi.loss.falls" if res["deeper_cut_lowers_equity"] else "wi.loss.costs"
+    return ctx.t(key, n=i18n.fmt_number(res["targeted_loss_making"], ctx.lang),
+                 margin=ctx.money(res["margin_loss_making_targeted"]),
+                 loss=ctx.money(-res["equity_delta_loss_making"]),
+                 gain=_signed(ctx, res["equity_delta_profitable"]),
+                 without=_signed(ctx, res["equity_delta_without_loss_makers"]),
+                 switch=ctx.t("wi.target.profitable"))
+
+
+def split_table(ctx, res: dict) -> pd.DataFrame:
+    """Where the change comes from: profitable groups, loss-making groups, extra new customers,
+    the programme's first-year cost, and the total (equity and next year's profit)."""
+    rows = [("profitable", res["equity_delta_profitable"], res["profit_delta_profitable"]),
+            ("loss_making", res["equity_delta_loss_making"], res["profit_delta_loss_making"]),
+            ("new", res["equity_delta_new"], res["profit_delta_new"]),
+            ("cost", None, -res["programme_cost_year1"]),
+            ("total", res["equity_delta"], res["profit_delta"])]
+    return pd.DataFrame({
+        ctx.t("wi.split.col.source"): [ctx.t(f"wi.split.{k}") for k, _, _ in rows],
+        ctx.t("wi.split.col.equity"): ["–" if e is None else _signed(ctx, e) for _, e, _ in rows],
+        ctx.t("wi.split.col.profit"): [_signed(ctx, v) for _, _, v in rows],
+    })
+
+
+def split_section(ctx, res: dict) -> None:
+    st.markdown(f"**{ctx.t('wi.split.title')}**")
+    st.dataframe(split_table(ctx, res), hide_index=True, width="stretch", key="wi_split")
+    sentence = loss_makers_sentence(ctx, res)
+    if sentence:
+        st.warning(sentence)
 
 
 def before_after_figure(ctx, out: dict, p: whatif.Params):
@@ -267,6 +329,10 @@ def rs_section(ctx, base: view.Baseline, out: dict, p: whatif.Params):
     text = ctx.t(f"wi.rs.{rs['where']}", pct=_pct(ctx, rs["equity_pct"]), profit=_pct(ctx, rs["profit_pct"]),
                  horizon=horizon_text(ctx, p.horizon), unlimited=_pct(ctx, unlimited["equity_pct"]),
                  retention=i18n.fmt_pct(base.overall["retention"], ctx.lang))
+    if rs["points_applied"] < rs["points"] - 1e-6:
+        text += " " + ctx.t("wi.rs.points_short", applied=i18n.fmt_number(round(rs["points_applied"], 1), ctx.lang))
+    text += "\n\n" + ctx.t("wi.rs.profitable", pct=_pct(ctx, rs["profitable_equity_pct"]),
+                            profit=_pct(ctx, rs["profitable_profit_pct"]))
     text += "\n\n" + ctx.t("wi.rs.drivers")
     if loss:
         text += "\n\n" + ctx.t("wi.rs.loss_makers", n=i18n.fmt_number(int(loss), ctx.lang))
@@ -276,8 +342,18 @@ def rs_section(ctx, base: view.Baseline, out: dict, p: whatif.Params):
     return fig, text
 
 
-def tornado_figure(ctx, out: dict):
-    labels = {f"lever.{k}": ctx.t(f"wi.lever.{k}") for k in whatif.LEVERS}
+def step_text(ctx, lever: str, step: float, p: whatif.Params) -> str:
+    """The step a lever is moved by in the tornado, in its own unit."""
+    if lever == "horizon" and not p.horizon:
+        return ctx.t("wi.step.horizon_unlimited")
+    if lever == "cost":
+        return ctx.t("wi.step.cost", money=ctx.money(step)) if step else ctx.t("wi.step.no_cost")
+    return ctx.t(f"wi.step.{lever}", n=i18n.fmt_number(step, ctx.lang))
+
+
+def tornado_figure(ctx, out: dict, p: whatif.Params):
+    steps = dict(zip(out["tornado"]["lever"], out["tornado"]["step"]))
+    labels = {f"lever.{k}": f"{ctx.t(f'wi.lever.{k}')} ({step_text(ctx, k, steps[k], p)})" for k in whatif.LEVERS}
     labels.update(title=ctx.t("wi.tornado.title"), x=ctx.t("wi.tornado.x", currency=ctx.currency),
                   low=ctx.t("wi.tornado.low"), high=ctx.t("wi.tornado.high"))
     return charts.tornado(out["tornado"], labels, ctx.lang, ctx.currency)
@@ -353,7 +429,7 @@ def _load(params: dict) -> None:
 
 
 def _delete(scenario_id: str) -> None:
-    store.delete_scenario(user_db(), scenario_id)
+    data.delete_scenario(scenario_id)
 
 
 def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str) -> None:
@@ -361,9 +437,8 @@ def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str
     name = c1.text_input(ctx.t("wi.sc.name"), key="wi_sc_name", max_chars=120,
                          placeholder=ctx.t("wi.sc.name.placeholder"))
     if c2.button(ctx.t("wi.sc.save"), key="wi_sc_save", type="primary", disabled=not name.strip()):
-        store.put_scenario(user_db(), name.strip(), p.as_json(), _summary(out["result"], out["rs"], base),
-                           author)
-        st.success(ctx.t("wi.sc.saved", name=name.strip()))
+        data.save_scenario(name.strip(), p.as_json(), _summary(out["result"], out["rs"], base), author)
+        st.success(ctx.t("wi.sc.saved", name=safe.md(name.strip())))
     if not author:
         st.caption(ctx.t("wi.sc.no_author"))
     saved = store.list_scenarios(user_db())
@@ -402,17 +477,18 @@ def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) 
         p = whatif.Params.from_json(params)
         r = whatif.evaluate(a, whatif.targeted(base.cells, p), p)
         pb = r["payback_years"]
-        cols[name] = [
-            i18n.fmt_number(p.defection_pts, ctx.lang), _target_text(ctx, p), _pct(ctx, p.margin_pct / 100),
-            i18n.fmt_pct(p.discount, ctx.lang, digits=0), horizon_text(ctx, p.horizon),
-            ctx.money(r["programme_cost_pv"]), i18n.fmt_number(p.new_customers, ctx.lang),
+        cols[name] = [  # what it is worth first (visible without scrolling), then what was set
             ctx.money(r["equity_after"]), _pct(ctx, r["equity_pct"]), ctx.money(r["profit_after"]),
-            _pct(ctx, r["profit_pct"]),
+            _pct(ctx, r["profit_pct"]), ctx.money(r["programme_cost_pv"]),
+            scenario_words.signed_money(ctx, r["net_value"]),
             "–" if r["roi"] is None else i18n.fmt_pct(r["roi"], ctx.lang, digits=0),
             ctx.t("wi.payback.none") if pb is None else ("–" if pb == 0 else ctx.t("wi.payback.years", n=pb)),
+            i18n.fmt_number(p.defection_pts, ctx.lang), _target_text(ctx, p), _pct(ctx, p.margin_pct / 100),
+            i18n.fmt_number(p.new_customers, ctx.lang), i18n.fmt_pct(p.discount, ctx.lang, digits=0),
+            horizon_text(ctx, p.horizon),
         ]
-    rows = ["defection", "targets", "margin", "discount", "horizon", "cost_pv", "new", "equity_after",
-            "equity_pct", "profit_after", "profit_pct", "roi", "payback"]
+    rows = ["equity_after", "equity_pct", "profit_after", "profit_pct", "cost_pv", "net", "roi", "payback",
+            "defection", "targets", "margin", "new", "discount", "horizon"]
     return pd.DataFrame(cols, index=[ctx.t(f"wi.cmp.{r}") for r in rows])
 
 

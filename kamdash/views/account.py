@@ -538,38 +538,10 @@ def cause_figure(ctx, v: AccountView):
 
 
 def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
-    """The account one-pager for an account review, as deck slides (kamdash.deck.Slide) in the
-    context's language: profile and value, history, mix and cost-to-serve, group / referrals /
-    peers, and the plan tracked against actuals (when there is one)."""
-    from kamdash.deck import Slide
+    """The account one-pager (kamdash.views.one_pager): one page, two with a plan or a group."""
+    from kamdash.views import one_pager
 
-    name = display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
-    kpis = kpi_items(ctx, v)
-    head = ctx.t("acct.slide.headline", name=name, revenue=kpis[0][1], profit=kpis[2][1], rank=kpis[3][1])
-    prof = pd.DataFrame(profile_items(ctx, v) + kpis, columns=[ctx.t("acct.col.field"), ctx.t("acct.col.value")])
-    slides = [Slide(title=ctx.t("acct.slide.profile", name=name), headline=head, table=prof),
-              Slide(title=ctx.t("acct.timeline"), headline=head, figure=timeline_figure(ctx, v))]
-    if len(v.mix):
-        slides.append(Slide(title=ctx.t("acct.mix"), headline=ctx.t("acct.slide.mix"), figure=mix_figure(ctx, v)))
-    if len(v.costs):
-        slides.append(Slide(title=ctx.t("acct.costs"), headline=ctx.t("acct.slide.costs"), figure=cost_figure(ctx, v)))
-    bullets = [chain_sentence(ctx, v.children, "group"), ctx.t(f"acct.peers.{v.peer_basis}")]
-    slides.append(Slide(title=ctx.t("acct.slide.network"), headline=chain_sentence(ctx, v.referrals, "referrals"),
-                        table=peers_table(ctx, v.peers), bullets=bullets))
-    if plan is not None:
-        body = plan.body
-        status = status_text(ctx, _plan_status(progress))
-        pb = [ctx.t("acct.slide.solution", text=body["solution"])] if body.get("solution") else []
-        if body.get("notes"):
-            pb.append(ctx.t("acct.slide.notes", text=body["notes"]))
-        slides.append(Slide(title=ctx.t("acct.slide.plan", version=plan.version),
-                            headline=ctx.t("acct.slide.plan_head", status=status, author=plan.author or "—"),
-                            table=progress_table(ctx, progress) if progress is not None and len(progress) else None,
-                            bullets=pb, notes=ctx.t("acct.projection_method", as_of=ctx.facts["as_of"].isoformat())))
-        if body.get("actions"):
-            slides.append(Slide(title=ctx.t("acct.actions"), headline=ctx.t("acct.slide.actions",
-                                n=len(body["actions"])), table=actions_table(ctx, body)))
-    return slides
+    return one_pager.slides(ctx, v, plan, progress)
 
 
 def _plan_status(progress) -> str:

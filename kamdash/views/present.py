@@ -28,6 +28,7 @@ from kamdash.charts import present as present_charts
 from kamdash.charts import retention as ret_charts
 from kamdash.charts import segments as seg_charts
 from kamdash.deck import Slide
+from kamdash.views import scenarios
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
 SCENARIO_PREFIX = "scenario:"
@@ -213,7 +214,7 @@ def segments_slide(tx, features: pd.DataFrame, result: sg.SegmentResult, seg_nam
                                      "value": tx.t("seg.col.value_share")}, tx.lang)
     table = pd.DataFrame({tx.t("seg.col.name"): rows,
                           tx.t("seg.col.customers"): [i18n.fmt_number(v, tx.lang) for v in profile["customers"]],
-                          tx.t("col.revenue"): [tx.money(v) for v in profile["revenue"]]})
+                          tx.t("col.revenue"): [tx.money(v) for v in profile["total_revenue"]]})
     return Slide(tx.t("present.slide.segments"), headline, fig, table=table,
                  notes=tx.t("present.seg.notes", k=result.k, method=tx.t(f"seg.method.{result.method}")))
 
@@ -230,21 +231,32 @@ def types_text(tx, flags: pd.DataFrame) -> list[str]:
     return out
 
 
-def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame):
+def growth_periods(tx, end) -> str:
+    """The two periods growth compares (``analytics.growth``; ``queries.customer_features``
+    measures it on the 12 months ending with the period's last month ``end``), as text."""
+    if end is None:
+        return tx.t("kasel.periods.open")
+    m = lambda k: tx.t_month(queries.add_months(end, k))  # noqa: E731
+    return tx.t("kasel.periods", a=m(-11), b=m(0), c=m(-23), d=m(-12))
+
+
+def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame, end=None):
     """(analytics.ka_types.portfolio with account names and type texts, the matrix figure):
-    shared by the Key accounts page and its slide."""
+    shared by the Key accounts page and its slide. ``end``: the period's last month (growth's
+    periods are stated on the axis)."""
     pf = ka.portfolio(features, types)
     info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
     pf["account"] = i18n.customer_names(info, tx.lang).to_numpy()
     pf["types"] = types_text(tx, pf)
     labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
-              "y": tx.t("ka.pf.y"), "value": tx.t("col.revenue"), "potential": tx.t("ka.pf.potential"),
-              "types": tx.t("ka.col.types"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
+              "y": tx.t("ka.pf.y", periods=growth_periods(tx, end)), "value": tx.t("col.revenue"),
+              "potential": tx.t("ka.pf.potential"), "types": tx.t("ka.col.types"), "new": tx.t("kasel.new"),
+              "open": tx.t("kasel.open"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
     return pf, seg_charts.portfolio_chart(pf, labels, tx.lang, tx.currency)
 
 
-def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide:
-    """``types``: analytics.ka_types.assign_types on ``features``."""
+def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame, end=None) -> Slide:
+    """``types``: analytics.ka_types.key_accounts on ``features`` (the selected set)."""
     title = tx.t("present.slide.ka_portfolio")
     summary = ka.type_summary(features, types).set_index("ka_type")
     n = int(summary.loc["any", "customers"])
@@ -252,7 +264,7 @@ def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide
         return Slide(title, tx.t("present.ka.none"))
     headline = tx.t("present.ka.headline", n=i18n.fmt_number(n, tx.lang),
                     customers=pct(tx, n / len(types)), share=pct(tx, summary.loc["any", "revenue_share"]))
-    pf, fig = ka_portfolio(tx, features, types)
+    pf, fig = ka_portfolio(tx, features, types, end)
     counts = pf["quadrant"].value_counts()
     bullets = [tx.t("present.ka.quadrant", quadrant=tx.t(f"ka.quadrant.{q}"),
                     n=i18n.fmt_number(int(counts.get(q, 0)), tx.lang),
@@ -344,22 +356,16 @@ def scenario_slide(tx, scenario: dict) -> Slide:
     nums = scenario_numbers(scenario.get("results"))
     if not nums:
         return Slide(title, tx.t("present.scn.no_results"))
-    main = "equity" if "equity" in nums else "profit"
-    b, a = nums[main]
-    change = (a - b) / abs(b) if b else float("nan")
-    headline = tx.t(f"present.scn.headline.{main}", name=name, before=tx.money(b), after=tx.money(a),
-                    change=i18n.fmt_delta_pct(change, tx.lang))
+    params, results = _loads(scenario.get("params")), _loads(scenario.get("results"))
+    flat = {**{k: v for d in [v for v in results.values() if isinstance(v, dict)] for k, v in d.items()}, **results}
+    for m, (b, a) in nums.items():  # the measures as found, whatever the stored layout
+        flat[f"{m}_before"], flat[f"{m}_after"] = b, a
     rows = [(tx.t(f"present.scn.{m}"), nums[m][0], nums[m][1]) for m in ("equity", "profit") if m in nums]
     fig = present_charts.before_after_chart(rows, {"title": name, "before": tx.t("present.scn.before"),
                                                    "after": tx.t("present.scn.after")}, tx.lang, tx.currency)
-    bullets = [tx.t("present.scn.line", label=tx.t(f"present.scn.{m}"), before=tx.money(nums[m][0]),
-                    after=tx.money(nums[m][1]), delta=tx.money(nums[m][1] - nums[m][0]))
-               for m in ("equity", "profit") if m in nums]
-    params = _loads(scenario.get("params"))
-    simple = {k: v for k, v in params.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-    notes = tx.t("present.scn.notes") + ("\n" + "; ".join(f"{k} = {v}" for k, v in list(simple.items())[:12])
-                                         if simple else "")
-    return Slide(title, headline, fig, bullets=bullets, notes=notes)
+    notes = tx.t("scn.notes", assumptions=scenarios.assumptions(tx, params))
+    return Slide(title, scenarios.headline(tx, params, flat), fig, bullets=scenarios.bullets(tx, params, flat),
+                 notes=notes)
 
 
 def read_scenarios(user_db) -> dict[str, dict]:
@@ -417,8 +423,8 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
-            types = ka.assign_types(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
-            out.append(ka_portfolio_slide(tx, features(), types))
+            types = ka.key_accounts(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
+            out.append(ka_portfolio_slide(tx, features(), types, filters.end))
         elif sid == "retention":
             counts = queries.cohort_counts(backend, filters, "M")
             matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])

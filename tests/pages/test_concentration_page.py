@@ -106,7 +106,7 @@ def test_numbers_equal_the_analytics_output(at, facts, small_db):
     drill = at.dataframe[3].value  # tier A by default
     expected = pareto.drilldown(facts, "account_profit", tier="A")
     assert drill["ID"].tolist() == expected["customer_id"].tolist()
-    assert drill["Revenue"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert drill["Revenue"].tolist() == [fmt_money(v, "en", "CNY") for v in expected["revenue"]]
     button_group(at, "drill").set_value("L").run()  # the loss-makers' group has its own list
     assert at.dataframe[3].value["ID"].tolist() == pareto.drilldown(facts, "account_profit", tier="L")["customer_id"].tolist()
 
@@ -123,10 +123,13 @@ def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, 
     drill = at.dataframe[3].value
     assert drill["ID"].tolist() == expected["customer_id"].head(7).tolist()
     assert any(f"{fmt_number(len(expected), 'en')} accounts; the first 7 are shown" in c.value for c in at.caption)
-    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en",
+    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en", currency="CNY",
                           label=lambda col, v: i18n.value_label(col, v, "en"))
     full = view.drill_table(ctx, expected, "account_profit")  # what the download buttons write
     assert len(full) == len(expected) and full["ID"].tolist() == expected["customer_id"].tolist()
+    # data, not text: money in cents under a header with the currency, shares in percent
+    assert full["Revenue (CNY)"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert full["Share of account profit (%)"].tolist() == pytest.approx((expected["value_share"] * 100).round(2).tolist())
 
 
 def test_value_selector_changes_the_figures(at, facts):

@@ -84,3 +84,50 @@ def test_equity_by_segment_and_ka_type_from_the_stored_assignment(small_db, smal
         assert not at.exception
     finally:
         store.put_assignment(user, before if len(before) else assigned.iloc[0:0])
+
+
+def test_at_risk_list_is_saveable_formatted_linked_and_adds_to_the_plan(small_db, small_fit, use_db):
+    """The saveable accounts (the rule: tests/test_at_risk.py) shown with money formatted, a
+    link to each account, and "add to its plan" storing a new plan version by its author."""
+    from kamdash import config, plans, queries, retention
+    from kamdash.views import at_risk
+
+    use_db(small_db)
+    b = queries.connect(str(small_db))
+    facts = queries.data_facts(b)
+    values = retention.account_values(b, small_fit[1], facts["as_of"], queries.Filters(),
+                                      retention.ValueSettings(12, 0.1, True))
+    b.disconnect()
+    risk = at_risk.build(values, small_fit[1])
+    at = page("pages/retention.py").run()
+    at.sidebar.text_input(key="author").input("Li Na").run()
+    shown = next(d.value for d in at.dataframe if "Value at stake" in d.value.columns)
+    assert list(shown["ID"]) == list(risk.saveable["customer_id"])
+    assert all(v.startswith("CN¥") for v in shown["Value at stake"])
+    assert all(v.endswith("%") for v in shown["P(still active)"])
+    assert all(u.startswith("account?customer=") for u in shown["360°"])
+    assert shown["Why it is on the list"].str.len().gt(0).all()
+    assert any(f"**{len(risk.saveable)} accounts worth saving now**" in m.value for m in at.markdown)
+    assert any("high-revenue accounts already lost" in e.label for e in at.expander)
+    first = risk.saveable["customer_id"].iloc[0]
+    at.selectbox(key="ret_risk_pick").select(first).run()
+    user_db = config.user_db_path(small_db)  # where the stored fit is
+    before = plans.latest(user_db, first)
+    at.button(key="ret_risk_add").click().run()
+    try:
+        assert not at.exception
+        assert any("Added to the plan of" in s.value for s in at.success)
+        plan = plans.latest(user_db, first)
+        assert plan.version == (before.version if before else 0) + 1
+        assert plan.author == "Li Na" and plan.body["actions"][-1]["action"].startswith("Retention call")
+        assert plan.body["actions"][-1]["status"] == "open"
+    finally:
+        if before is None and plans.latest(user_db, first):
+            plans.delete(user_db, first, plans.latest(user_db, first).version)
+
+
+def test_at_risk_in_chinese(at):
+    switch_to_chinese(at)
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "风险价值" in d.value.columns)
+    assert all(v.startswith("¥") for v in shown["风险价值"])

@@ -93,11 +93,64 @@ def test_save_load_compare_delete(small_db, use_db, user_db):
     assert metrics(at)["Customer equity after"][1] != "+CN¥0 (±0.0%)"
     # compare both side by side
     at.multiselect(key="wi_sc_compare").select(ids["Two points"]).select(ids["Six points"]).run()
+    assert not at.exception, at.exception
     cmp = table(at, "Applies to")
     assert list(cmp.columns) == ["Two points · Li Na", "Six points · Li Na"]
     assert cmp.loc["Defection change (points)"].tolist() == ["-2", "-6"]
+    # what a scenario is worth comes first: net gain, ROI and payback above the settings
+    rows = list(cmp.index)
+    assert rows.index("Net gain (after programme cost)") < rows.index("ROI") < rows.index("Payback") < \
+        rows.index("Defection change (points)")
+    assert all(v.startswith(("+CN¥", "−CN¥")) for v in cmp.loc["Net gain (after programme cost)"])
     # delete one
     at.selectbox(key="wi_sc_pick").select(ids["Six points"]).run()
     at.button(key="wi_sc_delete").click().run()
     assert list(store.list_scenarios(user_db)["name"]) == ["Two points"]
     assert not at.exception
+
+
+def test_split_targets_profitable_groups_and_explains_loss_makers(at, small_db):
+    """small_db: tiers A and B make money, tier C (150 customers) loses 4,309 a year each.
+    The page's split equals the analytics on the same baseline; with the loss-makers switched
+    in, the page says in one sentence why the gain is smaller."""
+    from kamdash import queries
+    from kamdash.analytics import whatif
+    from kamdash.i18n import fmt_money
+    from kamdash.views import whatif as view
+
+    b = queries.connect(str(small_db))
+    f = queries.data_facts(b)
+    base = view.baseline(b, queries.Filters(), f["last_month"], f["first_month"])
+    b.disconnect()
+    assert at.toggle(key="wi_prof").value is True  # profitable groups by default
+    at.slider(key="wi_def").set_value(-5.0).run()
+    assert not at.exception
+    split = table(at, "Source").set_index("Source")
+    res = whatif.run(base.cells, whatif.Params(defection_pts=-5), draws=10)["result"]
+    money = lambda x: ("+" if x > 0 else "") + fmt_money(x, "en")  # noqa: E731
+    assert split.loc["Groups that make a profit", "Change in customer equity"] == money(res["equity_delta_profitable"])
+    assert split.loc["Loss-making groups", "Change in customer equity"] == "CN¥0"
+    assert split.loc["Total", "Change in profit next year"] == money(res["profit_delta"])
+    assert metrics(at)["Customer equity after"][1].startswith(money(res["equity_delta"]))
+    assert any("150 customers in loss-making groups are left out" in c.value for c in at.caption)
+    assert not [w for w in at.warning if "Loss-makers" in w.value]
+    tor = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if "Sensitivity" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert "Defection (±2 points)" in tor["data"][0]["y"] and "Programme cost (no cost set)" in tor["data"][0]["y"]
+
+    at.toggle(key="wi_prof").set_value(False).run()
+    everyone = whatif.run(base.cells, whatif.Params(defection_pts=-5, target_profitable=False), draws=10)["result"]
+    split = table(at, "Source").set_index("Source")
+    assert split.loc["Loss-making groups", "Change in customer equity"] == money(everyone["equity_delta_loss_making"])
+    assert everyone["equity_delta_loss_making"] < 0 < everyone["equity_delta"] < res["equity_delta"]
+    said = [w.value for w in at.warning if "Loss-makers lower this result" in w.value]
+    assert len(said) == 1 and "150 of the targeted customers" in said[0]
+    assert money(res["equity_delta"]) in said[0]  # what aiming at the profitable groups gives
+
+
+def test_split_in_chinese(at):
+    switch_to_chinese(at)
+    at.slider(key="wi_def").set_value(-5.0).run()
+    assert not at.exception
+    assert any("变化来自哪里" in md.value for md in at.markdown)
+    assert "来源" in table(at, "来源").columns
