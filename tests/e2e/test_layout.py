@@ -64,7 +64,7 @@ def test_account_cards_are_not_cut_off(server, page: Page, artifacts, lang):
 
 def test_author_name_is_remembered_by_the_browser(server, page: Page):
     page.goto(f"{server.url}/account?customer=C000001")
-    field = page.get_by_label("Your name")
+    field = page.get_by_label("Your name", exact=True).and_(page.get_by_test_id("stTextInputField"))
     expect(field).to_be_visible(timeout=WAIT)
     field.fill("Li Na")
     field.press("Enter")
@@ -73,4 +73,4 @@ def test_author_name_is_remembered_by_the_browser(server, page: Page):
     assert {c["name"]: c["value"] for c in page.context.cookies()}.get("kamdash_author") == "Li%20Na"
     # a new session in the same browser (reload: a new Streamlit session) starts with the name
     page.reload()
-    expect(page.get_by_label("Your name")).to_have_value("Li Na", timeout=WAIT)
+    expect(page.get_by_label("Your name", exact=True).and_(page.get_by_test_id("stTextInputField"))).to_have_value("Li Na", timeout=WAIT)
