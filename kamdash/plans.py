@@ -5,7 +5,9 @@ version (1, 2, ...) with its author and time; nothing is overwritten, so the ful
 read back. A save names the version it started from (``base_version``; None for a new plan): if
 another writer saved in the meantime, the save is refused with ``PlanConflict`` carrying their
 version, and the caller decides (keep mine = save again on top of theirs, take theirs, merge).
-Deleting removes the plan with its history, under the same check.
+Deleting removes the plan with its history, under the same check; every save and the deleted
+history go to the audit log (``store.audit``), so a deleted plan can still be read there.
+Who may save or delete is checked here (``actor``: ``kamdash.access``), not only by the pages.
 
 The check and the append run under one lock in this process and in one DuckDB transaction; a
 unique index on (plan_id, version) makes a lost update impossible even across processes.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from kamdash import store
+from kamdash import access, store
 from kamdash.analytics.account import RENAMED_METRICS
 
 METRICS = ("revenue", "gross_margin", "account_margin", "adoption")  # what a goal's target measures
@@ -196,9 +198,11 @@ def all_latest(path: Path | str) -> list[PlanVersion]:
 
 
 def save(path: Path | str, customer_id: str, body: dict, author: str,
-         base_version: int | None) -> PlanVersion:
+         base_version: int | None, actor: access.Actor = access.FULL) -> PlanVersion:
     """Append a new version of the account's plan, started from ``base_version`` (None: a new
-    plan). Raises PlanConflict when the latest version is not ``base_version``."""
+    plan). Raises PlanConflict when the latest version is not ``base_version``, and
+    access.AccessDenied when ``actor`` may not edit this account's plan."""
+    actor.require_plan_edit(customer_id)
     plan_id = plan_id_for(customer_id)
     clean = normalise(body)
 
@@ -214,6 +218,8 @@ def save(path: Path | str, customer_id: str, body: dict, author: str,
             con.execute("INSERT INTO account_plans VALUES (?, ?, ?, ?, ?, ?)",
                         [plan_id, version, str(customer_id), json.dumps(clean, ensure_ascii=False),
                          author or "", saved_at])
+            store.audit(con, author or actor.who, "plan", plan_id, "save",
+                        cur.body if cur else None, clean)
             con.execute("COMMIT")
         except PlanConflict:
             raise
@@ -227,8 +233,11 @@ def save(path: Path | str, customer_id: str, body: dict, author: str,
         return store._with_user_db(path, write)
 
 
-def delete(path: Path | str, customer_id: str, base_version: int) -> None:
-    """Delete the account's plan and its history, if nobody saved since ``base_version``."""
+def delete(path: Path | str, customer_id: str, base_version: int,
+           actor: access.Actor = access.FULL) -> None:
+    """Delete the account's plan and its history, if nobody saved since ``base_version``; the
+    whole history (every version with author and time) is kept in the audit log."""
+    actor.require_plan_edit(customer_id)
     plan_id = plan_id_for(customer_id)
 
     def write(con):
@@ -237,7 +246,12 @@ def delete(path: Path | str, customer_id: str, base_version: int) -> None:
         if cur is None or cur.version != base_version:
             con.execute("ROLLBACK")
             raise PlanConflict(base_version, cur)
+        rows = con.execute(f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? ORDER BY version",
+                           [plan_id]).fetchall()
+        kept = [{"version": v.version, "author": v.author, "saved_at": v.saved_at.isoformat(),
+                 "body": v.body} for v in map(_row, rows)]
         con.execute("DELETE FROM account_plans WHERE plan_id = ?", [plan_id])
+        store.audit(con, actor.who, "plan", plan_id, "delete", {"history": kept}, None)
         con.execute("COMMIT")
 
     with _write_lock:

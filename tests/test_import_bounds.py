@@ -142,3 +142,15 @@ def test_an_append_keeps_no_path_and_no_copy(tmp_path, tiny_db):
     assert views == []
     assert list(work.iterdir()) == []  # the Parquet copy of the current data is gone
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sales.duckdb.tmp")]
+
+
+def test_nothing_is_appended_to_a_database_that_cannot_be_read(tmp_path, tiny_db):
+    db = tmp_path / "sales.duckdb"
+    db.write_bytes(tiny_db.read_bytes()[:20_000])
+    before = db.read_bytes()
+    csv = tmp_path / "new.csv"
+    csv.write_text("customer_id,order_date,revenue\nA,2025-07-05,100\n")
+    report = engine.run([SourceFile(csv)], db, Options(mode="append"), commit=True)
+    assert [p.code for p in report.problems] == ["target_corrupt"]
+    assert "import in replace mode instead" in report.problems[0].reason
+    assert db.read_bytes() == before

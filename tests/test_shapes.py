@@ -85,3 +85,35 @@ def test_the_report_says_where_the_header_was_found(tmp_path, capsys):
     assert "line 2, column -: the header was found on line 2: the 1 lines above it" in out
     assert "line 3, column -: the row under the header gives units" in out
     assert "line 11, column -: value '合计': a last row that adds up the others: left out" in out
+
+
+@pytest.mark.parametrize("zone, day", [("America/New_York", "2025-01-31"), ("Asia/Shanghai", "2025-02-01")])
+def test_text_timestamps_with_a_zone_become_the_business_date(zone, day, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAMDASH_TIMEZONE", zone)
+    csv = tmp_path / "o.csv"
+    csv.write_text("customer_id,order_date,revenue\nA,2025-01-31T20:00:00-05:00,5\nB,2025-01-15,1\n")
+    db = tmp_path / "s.duckdb"
+    assert engine.run([SourceFile(csv)], db, commit=True).committed
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute("SELECT order_date FROM order_lines WHERE customer_id = 'A'").fetchone()[0]
+    finally:
+        con.close()
+    assert got.isoformat() == day
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus'; DROP", "Mars/Olympus"])
+def test_a_bad_time_zone_setting_is_named(zone, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAMDASH_TIMEZONE", zone)
+    csv = tmp_path / "o.csv"
+    csv.write_text("customer_id,order_date,revenue\nA,2025-01-31,5\n")
+    with pytest.raises(ValueError, match="KAMDASH_TIMEZONE"):
+        engine.run([SourceFile(csv)], tmp_path / "s.duckdb")
+
+
+def test_a_ragged_comma_file_with_spaces_in_names_stays_comma_separated():
+    from kamdash.ingest import sniff
+
+    text = "customer_id,name,order_date,revenue,region\n" + "".join(
+        f"K{i},Acme Corp,2025-01-0{1 + i % 9},5" + (",East\n" if i % 3 == 0 else "\n") for i in range(30))
+    assert sniff.sniff_text(text, complete=True).delimiter == ","

@@ -198,7 +198,11 @@ def _set_timezone(con) -> None:
     the machine's own when unset)."""
     tz = config.business_timezone()
     if tz:
-        con.execute(f"SET TimeZone = '{tz}'")  # validated by config: a zone name only
+        try:
+            con.execute(f"SET TimeZone = '{tz}'")  # validated by config: a zone name only
+        except duckdb.Error:
+            raise ValueError(f"KAMDASH_TIMEZONE={tz!r}: not a time zone DuckDB knows "
+                             "(e.g. Asia/Shanghai)") from None
 
 
 class _Failed(Exception):
@@ -375,8 +379,9 @@ class _Checker:
                 conds += [f"length({f}) > {MAX_TEXT}", self.formula(f)]
             if f in maps.REQUIRED[role]:
                 conds.append(f"NOT {_filled(f)}")
-        self.count_all(table, conds)
-        self.values(table, info, offset, present, colname, bad)
+        checks = self.value_checks(info, present)
+        self.count_all(table, conds + [c[1] for c in checks])  # one scan for every condition
+        self.values(table, info, offset, colname, checks, bad)
         # cells that cannot be read, required values missing, text too long
         for f in kinds:
             if f not in present:
@@ -429,43 +434,45 @@ class _Checker:
         info.bad_rows = self.q(f"SELECT count(*) FROM {table} WHERE {bad_cond}")[0][0] if bad else 0
         return bad_cond
 
-    def values(self, table, info: FileInfo, offset: int, present: set, colname: dict, bad: list) -> None:
+    def value_checks(self, info: FileInfo, present: set) -> list[tuple]:
         """Values a file can hold but no sales record can: dates outside the accepted window
         (9999-12-31 named as an open-ended date), amounts beyond MAX_AMOUNT, numbers written
-        against the file's decimal separator; and control characters in text (removed)."""
+        against the file's decimal separator; and control characters in text (removed).
+        Returns (field, condition, code, errors or warnings, fields of the message)."""
         kinds = maps.FIELDS[info.role]
         errors, warn = self.report.problems, self.report.warnings
         earliest, latest = config.date_window(self.today)
+        checks = []
         for f in sorted(present):
-            col, kind = colname[f], kinds[f]
+            kind = kinds[f]
             if kind == "date":
                 lo = EARLIEST_OTHER_DATE if f == "acquired_on" else earliest
-                cond = f"p_{f} >= DATE '{OPEN_ENDED.isoformat()}'"
-                if self.located(table, info, offset, cond, col, f, "open_ended_date", errors):
-                    bad.append(cond)
-                cond = (f"(p_{f} < DATE '{lo.isoformat()}' OR p_{f} > DATE '{latest.isoformat()}') "
-                        f"AND p_{f} < DATE '{OPEN_ENDED.isoformat()}'")
-                if self.located(table, info, offset, cond, col, f, "date_outside_window", errors,
-                                earliest=lo.isoformat(), latest=latest.isoformat()):
-                    bad.append(cond)
+                end = f"DATE '{OPEN_ENDED.isoformat()}'"
+                checks.append((f, f"p_{f} >= {end}", "open_ended_date", errors, {}))
+                checks.append((f, f"(p_{f} < DATE '{lo.isoformat()}' OR p_{f} > DATE '{latest.isoformat()}') "
+                                  f"AND p_{f} < {end}", "date_outside_window", errors,
+                               dict(earliest=lo.isoformat(), latest=latest.isoformat())))
             elif kind in ("number", "integer"):
-                cond = f"abs(p_{f}) > {MAX_AMOUNT!r}"
-                if self.located(table, info, offset, cond, col, f, "number_too_large", errors,
-                                limit=f"{MAX_AMOUNT:,.0f}"):
-                    bad.append(cond)
+                checks.append((f, f"abs(p_{f}) > {MAX_AMOUNT!r}", "number_too_large", errors,
+                               dict(limit=f"{MAX_AMOUNT:,.0f}")))
                 against = r"\d,\d*\.\d" if info.decimal == "," else r"\d\.\d*,\d"
-                cond = f"p_{f} IS NOT NULL AND regexp_matches({f}, '{against}')"
-                if self.located(table, info, offset, cond, col, f, "decimal_conflict", errors,
-                                decimal=info.decimal):
-                    bad.append(cond)
+                checks.append((f, f"p_{f} IS NOT NULL AND regexp_matches({f}, '{against}')",
+                               "decimal_conflict", errors, dict(decimal=info.decimal)))
             else:
-                cond = f"{f} <> translate({f}, {parse.CONTROL_CHARS}, '')"
-                self.located(table, info, offset, cond, col, f"replace({f}, chr(0), '')", "control_chars", warn)
+                checks.append((f, parse.has_control(f), "control_chars", warn, {}))
         if info.role == "order_lines":
-            cond = f"abs(p__amount) > {MAX_AMOUNT!r}"
-            amount_col = colname.get("revenue") or colname.get("unit_price") or "revenue"
-            if self.located(table, info, offset, cond, amount_col, "p__amount", "number_too_large",
-                            errors, limit=f"{MAX_AMOUNT:,.0f}"):
+            checks.append(("p__amount", f"abs(p__amount) > {MAX_AMOUNT!r}", "number_too_large", errors,
+                           dict(limit=f"{MAX_AMOUNT:,.0f}")))
+        return checks
+
+    def values(self, table, info: FileInfo, offset: int, colname: dict, checks: list, bad: list) -> None:
+        """Report the value checks (counted already): errors make their rows bad."""
+        errors = self.report.problems
+        amount_col = colname.get("revenue") or colname.get("unit_price") or "revenue"
+        for f, cond, code, target, fields in checks:
+            col = amount_col if f == "p__amount" else colname[f]
+            value = f"regexp_replace({f}, '{parse.CONTROL_CHARS}', '?', 'g')" if code == "control_chars" else f
+            if self.located(table, info, offset, cond, col, value, code, target, **fields) and target is errors:
                 bad.append(cond)
 
     @staticmethod

@@ -125,8 +125,10 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
     f = field_
     if kind == "date":
         inner = [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"]
-        mid = [f"TRY_CAST(t_{f} AS DATE) AS iso_{f}",
-               f"regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) AS abc_{f}"]
+        # each test only where the value can pass it: a failing cast or regex costs as much
+        iso_like = f"substr(t_{f}, 5, 1) IN ('-', '/', '.')"
+        mid = [f"(CASE WHEN {iso_like} THEN TRY_CAST(t_{f} AS DATE) END) AS iso_{f}",
+               f"(CASE WHEN NOT {iso_like} THEN regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) END) AS abc_{f}"]
         a, b, c = (f"abc_{f}.{x}" for x in "abc")
         abc = _abc_date(a, b, c, order)
         outer = (f"(CASE WHEN length(t_{f}) > 16 AND regexp_full_match(t_{f}, '{_TZ}') "
@@ -155,10 +157,17 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
 
 
 # Control characters a text cell must not keep (a spreadsheet refuses them): C0 except tab,
-# line feed and carriage return, and DEL; as a constant SQL expression.
-CONTROL_CHARS = "(" + " || ".join(f"chr({c})" for c in [*range(0, 9), 11, 12, *range(14, 32), 127]) + ")"
+# line feed and carriage return, and DEL (a regular-expression class).
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def has_control(col: str) -> str:
+    return f"regexp_matches({col}, '{CONTROL_CHARS}')"
 
 
 def text_expr(col: str) -> str:
-    """Text trimmed, control characters removed, NULL when empty."""
-    return f"nullif(trim(translate(CAST({col} AS VARCHAR), {CONTROL_CHARS}, '')), '')"
+    """Text trimmed, control characters removed, NULL when empty (the replacement only where
+    the cheap test finds one)."""
+    v = f"CAST({col} AS VARCHAR)"
+    return (f"nullif(trim(CASE WHEN {has_control(v)} THEN regexp_replace({v}, '{CONTROL_CHARS}', '', 'g') "
+            f"ELSE {v} END), '')")

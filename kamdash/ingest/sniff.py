@@ -199,11 +199,11 @@ def sniff_text(text: str, complete: bool = False, delimiter: str | None = None) 
             score = _consistency(split_rows(lines, d))
             if score[1] >= 2 and score > best_score:
                 best, best_score = d, score
-        if best_score[0] < 0.9:  # no delimiter splits most lines alike: columns of spaces?
+        if best_score[0] < 0.5:  # no delimiter splits most lines alike: columns of spaces?
             ws = _consistency(split_rows(lines, WHITESPACE))
-            if ws[1] >= 2 and ws[0] >= 0.9 and ws[0] > best_score[0]:
-                best, best_score = WHITESPACE, ws
-            elif len(fixed_spans(lines)) >= 2 and best_score[0] < 0.5:
+            if ws[1] >= 2 and ws[0] >= 0.9:
+                best = WHITESPACE
+            elif len(fixed_spans(lines)) >= 2:
                 best = FIXED
         delimiter = best
     spans = fixed_spans(lines) if delimiter == FIXED else []

@@ -128,7 +128,8 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                                              s["peak_customer_share"]), "whale", "kamdash-whale-curve")
     # every loss-maker of the filters, each against its peers among all customers of the period
     # (the filters choose whom to list, not whom an account is compared with)
-    period = data.customer_facts(ctx.data_key, queries.Filters(start=ctx.filters.start, end=ctx.filters.end))
+    period = data.customer_facts(ctx.data_key, queries.Filters(start=ctx.filters.start, end=ctx.filters.end,
+                                                               scope=ctx.filters.scope))
     every = pareto.loss_makers(facts, None, period)
     if every.empty:
         st.success(ctx.t("conc.no_loss_makers"))

@@ -14,7 +14,7 @@ import streamlit as st
 
 from kamdash import deck
 from kamdash.analytics import ka_types as ka
-from kamdash.ui import components, data
+from kamdash.ui import components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
 from kamdash.views import present as view
@@ -150,7 +150,7 @@ def show(ctx, s: deck.Slide, key: str) -> None:
                         column_config={first: st.column_config.TextColumn(first, width="medium")})
     if s.notes:
         with st.expander(ctx.t("present.notes_header")):
-            st.markdown(s.notes)
+            st.markdown(safe.md(s.notes))
 
 
 def _signature(ctx, order: list[str]) -> tuple:

@@ -53,6 +53,8 @@ def saved_rules() -> ka.KaRules:
 
 
 def _save_config() -> None:
+    if not data.may_edit_settings():  # a reader's choice stays in their session
+        return
     k = st.session_state["seg_k"]
     data.put_setting(CONFIG_KEY, {"features": list(st.session_state["seg_features"]) or list(sg.DEFAULT_FEATURES),
                                   "method": st.session_state["seg_method"],
@@ -115,9 +117,12 @@ def _store(assigned: pd.DataFrame) -> None:
     cols = ["customer_id", "segment", "segment_name", "ka_types"]
     digest = str(int(pd.util.hash_pandas_object(assigned[cols], index=False).sum()))
     before = data.setting(HASH_KEY)
+    a = data.actor()
+    if a.scope is not None or not a.can_edit_settings:
+        return  # the stored assignment covers every customer: only a full view replaces it
     if before != digest:
         store.put_assignment(data.user_db_path(), assigned)
-        data.put_setting(HASH_KEY, digest)
+        data.put_setting(HASH_KEY, digest, audited=False)
         if before is None:  # the sidebar filters were drawn disabled before the first assignment
             st.rerun()
 
@@ -192,6 +197,7 @@ def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
         (ctx.t("col.account_profit"), "money", p["total_account_profit"]),
         (ctx.t("seg.feature.margin"), "pct", p["account_margin"]),
         (ctx.t("segx.col.loss_makers"), "int", p["loss_makers"]),
+        (ctx.t("segx.col.new"), "int", p["new_accounts"]),
     ], ctx.currency)
 
 
@@ -325,7 +331,7 @@ def selection(ctx, seg: Segmentation) -> None:
 def types_figure(ctx, seg: Segmentation):
     s = ka.type_summary(seg.features, seg.types)
     s = s[s["ka_type"] != "none"].copy()
-    s["ka_type"] = [ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
+    s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 

@@ -14,8 +14,8 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import config, i18n, queries
-from kamdash.ui import data
+from kamdash import access, config, i18n, queries
+from kamdash.ui import auth, data, source
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -39,6 +39,10 @@ class Context(i18n.Localized):
     facts: dict
     labels: dict
     data_key: tuple
+    actor: access.Actor = access.FULL  # who acts; ``filters.scope`` holds the customers they see
+
+    def sees(self, customer_id) -> bool:
+        return self.actor.sees(customer_id)
 
     @property
     def currency(self) -> str:
@@ -95,6 +99,9 @@ def _problem(status, lang: str) -> None:
     keep = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
     if path.exists():
         st.caption(tr("db.kept_note", path=str(keep)))
+    if not auth.actor().is_admin:  # team mode: only admins rebuild or replace the data
+        st.caption(tr("auth.admins_fix_data"))
+        return
     if status.problem == "older_version" and st.button(tr("db.upgrade_button"), type="primary", key="upgrade_db"):
         from kamdash import store
 
@@ -112,6 +119,8 @@ def _problem(status, lang: str) -> None:
         st.success(tr("db.built", lines=f"{int(info['order_lines']):,}", seconds=info["seconds"]))
         st.rerun()
     st.caption(tr("db.cli", path=str(path)))
+    if not auth.actor().is_admin:
+        return
     st.divider()
     st.subheader(tr("ingest.no_data_hint"))
     from kamdash.ui import importer
@@ -119,7 +128,8 @@ def _problem(status, lang: str) -> None:
     importer.render(lang)
 
 
-def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Filters:
+def _filters(lang: str, facts: dict, options: dict, labels: dict,
+             scope: tuple[str, ...] | None = None) -> queries.Filters:
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     sb = st.sidebar
     sb.header(tr("filters.header"))
@@ -151,6 +161,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
         sectors=selected["sector"],
         account_managers=selected["account_manager"],
         customer_ids=customer_ids,
+        scope=scope,
     )
 
 
@@ -212,6 +223,7 @@ def _data_caption(lang: str, facts: dict) -> None:
         tr("data.as_of", date=i18n.fmt_date(facts["as_of"], lang)) + "  \n"
         + tr("data.counts", lines=i18n.fmt_number(facts["order_lines"], lang),
              customers=i18n.fmt_number(facts["customers"], lang))
+        + ("  \n" + synced if (synced := source.sidebar_line(facts, lang)) else "")
     )
 
 
@@ -222,6 +234,7 @@ def start() -> Context:
     if not st.get_option("client.disableDataExport"):
         st.set_option("client.disableDataExport", True)
     lang = _language()
+    ent = auth.gate(lang)  # team mode: stops here for a visitor without access
     target = config.db_target()
     data.sweep_once(target)
     data.release_if_changed(target)
@@ -234,9 +247,11 @@ def start() -> Context:
     facts = data.data_facts(data_key)
     options = data.dimension_options(data_key)
     labels = data.value_labels(data_key, lang)
-    filters = _filters(lang, facts, options, labels)
+    actor = auth.set_actor(ent, data.scope_customers(data_key) if ent else None)
+    auth.sidebar(lang, actor, facts["customers"])
+    filters = _filters(lang, facts, options, labels, data.scope_of(data_key, actor))
     _data_caption(lang, facts)
-    return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key)
+    return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key, actor=actor)
 
 
 def start_app() -> Context:

@@ -15,7 +15,7 @@ from kamdash.analytics import clv as clv_model
 from kamdash.analytics import whatif
 from kamdash.analytics.ka_types import KA_TYPES
 from kamdash.charts import whatif as charts
-from kamdash.ui import data
+from kamdash.ui import data, safe
 from kamdash.views import scenarios as scenario_words
 from kamdash.views import whatif as view
 
@@ -429,7 +429,7 @@ def _load(params: dict) -> None:
 
 
 def _delete(scenario_id: str) -> None:
-    store.delete_scenario(user_db(), scenario_id)
+    data.delete_scenario(scenario_id)
 
 
 def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str) -> None:
@@ -437,9 +437,8 @@ def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str
     name = c1.text_input(ctx.t("wi.sc.name"), key="wi_sc_name", max_chars=120,
                          placeholder=ctx.t("wi.sc.name.placeholder"))
     if c2.button(ctx.t("wi.sc.save"), key="wi_sc_save", type="primary", disabled=not name.strip()):
-        store.put_scenario(user_db(), name.strip(), p.as_json(), _summary(out["result"], out["rs"], base),
-                           author)
-        st.success(ctx.t("wi.sc.saved", name=name.strip()))
+        data.save_scenario(name.strip(), p.as_json(), _summary(out["result"], out["rs"], base), author)
+        st.success(ctx.t("wi.sc.saved", name=safe.md(name.strip())))
     if not author:
         st.caption(ctx.t("wi.sc.no_author"))
     saved = store.list_scenarios(user_db())
