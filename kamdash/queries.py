@@ -753,8 +753,12 @@ def data_coverage(backend) -> dict[str, bool]:
     goods on order lines), cost_to_serve, discount, returns. False means every value is zero or
     missing (a file with only customer, date and amount: gross profit then equals revenue and
     account profit equals gross profit)."""
-    cm = backend.table("customer_month")
     cols = ("cost", "cost_to_serve", "discount", "returns")
+    if isinstance(backend, Backend):  # plain SQL: the overview asks on its first render, without Ibis
+        sql = "SELECT " + ", ".join(f"bool_or({c} <> 0) AS {c}" for c in cols) + " FROM customer_month"
+        row = sql_table(backend, sql).to_pylist()[0]
+        return {c: bool(row[c]) for c in cols}
+    cm = backend.table("customer_month")
     row = to_frame(cm.aggregate(**{c: (cm[c] != 0).any() for c in cols}))
     return {c: bool(row[c].iloc[0]) if pd.notna(row[c].iloc[0]) else False for c in cols}
 
