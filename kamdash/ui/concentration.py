@@ -147,10 +147,16 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         (ctx.t("conc.peer_profit"), "money", worst["peer_profit"]),
         *[(ctx.t(f"conc.why.{r}"), "money", worst[f"why_{r}"]) for r in pareto.LOSS_REASONS],
     ], ctx.currency)
-    components.table(ctx, table, "worst", "kamdash-loss-makers", display=components.shown(
-        ctx, table, hide=(ctx.t("col.customer_id"),)), ids=worst["customer_id"], column_config={
-        ctx.t("col.rank"): st.column_config.TextColumn(width=40),
-        ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    # on screen: what fits a 1280-px window (the cost of the main cause instead of all four);
+    # the downloads hold every column
+    detail = (ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.revenue"), ctx.t("conc.peer_profit"),
+              *[ctx.t(f"conc.why.{r}") for r in pareto.LOSS_REASONS])
+    display = components.shown(ctx, table, hide=detail)
+    display[ctx.t("conc.main_cost")] = [ctx.money(worst[f"why_{r}"].iloc[i]) if r in pareto.LOSS_REASONS
+                                        else ctx.t("values.missing") for i, r in enumerate(worst["main_reason"])]
+    components.table(ctx, table, "worst", "kamdash-loss-makers", display=display, ids=worst["customer_id"],
+                     column_config={ctx.t("col.rank"): st.column_config.TextColumn(width=40),
+                                    ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
     st.markdown(cause_counts_sentence(ctx, every))
     st.caption(ctx.t("conc.worst_caption"))
 
@@ -283,7 +289,9 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
                          k=i18n.fmt_number(DRILL_ROWS_SHOWN, ctx.lang)))
     else:
         st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(d), ctx.lang)))
-    shown = components.shown(ctx, rows)
+    # on screen: what fits a 1280-px window; the downloads hold every column
+    shown = components.shown(ctx, rows, hide=(*[ctx.t(f"filters.{d}") for d in ("customer_type", "sector", "region")],
+                                              ctx.t("conc.col.gross_profit"), ctx.t("conc.col.cost_to_serve")))
     linked, config = account.with_links(ctx, shown, d["customer_id"].head(DRILL_ROWS_SHOWN),
                                         {ctx.t("col.rank"): st.column_config.TextColumn(width=50)})
     st.dataframe(linked, hide_index=True, width="stretch", key="drill_table", column_config=config)

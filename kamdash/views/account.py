@@ -477,11 +477,13 @@ def kpi_items(ctx, v: AccountView) -> list[tuple[str, str]]:
     from kamdash import i18n
 
     items = [(ctx.t(f"kpi.{k}"), ctx.money(v.totals[k])) for k in ("revenue", "gross_profit", "account_profit")]
-    items.append((ctx.t("acct.rank"), ctx.t("acct.rank_of", rank=v.rank, n=i18n.fmt_number(v.ranked, ctx.lang))
-                  if v.rank else ctx.t("acct.no_sales")))
+    # the count goes in the label: "#15 of 4,276" did not fit a card in Chinese
+    items.append((ctx.t("acct.rank_in", n=i18n.fmt_number(v.ranked, ctx.lang)),
+                  ctx.t("acct.rank_value", rank=i18n.fmt_number(v.rank, ctx.lang)) if v.rank else ctx.t("acct.no_sales")))
     if v.value is None:
-        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_available")),
-                  (ctx.t("ret.col.clv"), ctx.t("acct.not_available"))]
+        # short enough for a card; the page says below what is missing and why
+        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_fitted")),
+                  (ctx.t("ret.col.clv"), ctx.t("acct.not_fitted"))]
     else:
         items += [(ctx.t("ret.col.p_alive"), i18n.fmt_pct(v.value["p_alive"], ctx.lang, digits=0)),
                   (ctx.t("ret.col.clv"), ctx.money(clv_shown(v.value)))]

@@ -48,7 +48,7 @@ def test_open_account_from_list_edit_plan_save_reload(server, page: Page, demo_d
     assert re.fullmatch(r"C\d+", cid)
     expect(acct.get_by_text(f"ID: {cid}")).to_be_visible(timeout=WAIT)
     wait_idle(acct)
-    expect(acct.get_by_test_id("stMetricValue").filter(has_text="#1 of")).to_be_visible(timeout=WAIT)
+    expect(acct.get_by_test_id("stMetricValue").filter(has_text="#1")).to_be_visible(timeout=WAIT)
     expect(acct.locator(".js-plotly-plot").nth(2)).to_be_visible(timeout=WAIT)  # timeline, mix, costs
     wait_idle(acct)
     shoot(acct, artifacts / "account-en.png")
