@@ -9,8 +9,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from kamdash import config, i18n, store, sync
-from kamdash.ingest.sources import Source, SourceError
+from kamdash import config, i18n, store
 from kamdash.ui import data, importer
 
 KEY = "source."
@@ -41,6 +40,10 @@ def sidebar_line(facts: dict, lang: str) -> str | None:
 
 
 def render(ctx) -> None:
+    # the source code imports Ibis: only the Data page pays for it, not every page's sidebar
+    from kamdash import sync
+    from kamdash.ingest.sources import Source, SourceError
+
     tr = lambda k, **kw: i18n.t(k, ctx.lang, **kw)  # noqa: E731
     if not data.actor().is_admin:  # team mode: only admins change the sales data
         return
