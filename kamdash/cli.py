@@ -4,11 +4,14 @@ Commands:
   demo     build the demo sales database (deterministic for a seed)
   import   import sales files (CSV/TSV/TXT, Excel, Parquet; any header names), all or nothing
   load     load sales files (CSV/Parquet with canonical column names), all or nothing
+  sync     refresh from a company source (PostgreSQL, Spark, Parquet folder): totals computed there
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
   key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
+  users    who may sign in in team mode (list, add, remove); the command line keeps full access
+  restore  put back the sales database kept by the last import that replaced it
 """
 
 from __future__ import annotations
@@ -57,11 +60,12 @@ def _cmd_load(args) -> int:
 ROLE_PREFIXES = {"orders": "order_lines", "cts": "cost_to_serve"}
 
 
-def _import_sources(args) -> list:
-    from kamdash.ingest import engine, mapping
+def _overrides(items) -> dict[str, str]:
+    """``--map SOURCE=FIELD`` arguments as {source column: field}."""
+    from kamdash.ingest import mapping
 
     overrides = {}
-    for item in args.map or []:
+    for item in items or []:
         source, sep, field = item.partition("=")
         if not sep or not source:
             raise ValueError(f"--map {item!r}: write SOURCE=FIELD (FIELD empty to ignore a column)")
@@ -69,6 +73,13 @@ def _import_sources(args) -> list:
         if field and field not in known:
             raise ValueError(f"--map {item!r}: unknown field {field!r} (fields: {', '.join(sorted(known))})")
         overrides[source] = field
+    return overrides
+
+
+def _import_sources(args) -> list:
+    from kamdash.ingest import engine, mapping
+
+    overrides = _overrides(args.map)
     delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     sources = []
     for item in args.files:
@@ -136,6 +147,59 @@ def _cmd_import(args) -> int:
     if args.check:
         return 0 if report.ok else 1
     return 0 if report.committed else 1
+
+
+def _cmd_sync(args) -> int:
+    import json
+
+    from kamdash import store, sync
+    from kamdash.ingest import sources
+
+    out = Path(args.db or config.db_path() or "data/kamdash.duckdb")
+    user_db = config.user_db_path(out)
+    tables = {}
+    for item in args.table or []:
+        role, sep, name = item.partition("=")
+        role = ROLE_PREFIXES.get(role, role)
+        if not sep or role not in sources.ROLES or not name:
+            raise ValueError(f"--table {item!r}: write ROLE=NAME with ROLE one of {', '.join(sources.ROLES)}")
+        tables[role] = name
+    if args.source:
+        url, password = sources.strip_password(args.source)
+        source = sources.Source(url, tables, _overrides(args.map))
+    else:
+        saved = sync.saved_source(user_db)
+        if not saved:
+            raise ValueError("no source saved yet: name one with --source URL")
+        source = sources.Source.from_dict(saved)
+        source = sources.Source(source.url, {**source.tables, **tables}, {**source.overrides, **_overrides(args.map)})
+        password = None
+    try:
+        result = sync.run(out, source, password or sync.password_for(source), full=args.full,
+                          user_db=user_db, currency=args.currency)
+    except (sources.SourceError, store.StoreError) as exc:
+        problems = getattr(exc, "problems", None)
+        if args.json:
+            print(json.dumps({"ok": False, "problems": [p.as_dict() for p in problems] if problems
+                              else [{"reason": str(exc)}]}, ensure_ascii=False, indent=2))
+        else:
+            for p in problems or [exc]:
+                print(f"error: {p}", file=sys.stderr)
+            print(f"Nothing was changed: {out} is as it was.", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        for w in result.warnings:
+            print(f"warning: {w}")
+        rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in result.rows.items())
+        print(f"Synced {out} from {source.url} ({result.mode}: {result.months} of {result.months_total} "
+              f"months computed at the source, {int(result.meta['order_lines']):,} order lines there): "
+              f"{rows}; data as of {result.meta['as_of']}, in {result.seconds:.1f} s.")
+    if password and args.source:
+        print("note: the password in the URL was used once and not saved; set KAMDASH_SOURCE_PASSWORD "
+              "for the next refresh", file=sys.stderr)
+    return 0
 
 
 def _cmd_check(args) -> int:
@@ -261,6 +325,80 @@ def _cmd_concentration(args) -> int:
     return 0
 
 
+def _user_db(db: str | None) -> Path:
+    return config.user_db_path(config.db_path(db or config.db_target()))
+
+
+def _cmd_users(args) -> int:
+    """Entitlements (team mode): who may sign in, with which role and scope. The command line
+    itself keeps full access: it runs with access to the files."""
+    import json
+
+    from kamdash import access, queries
+
+    path = _user_db(args.db)
+    if args.action == "list":
+        rows = [{"email": e.email, "role": e.role, "scope": e.scope_kind, "values": list(e.scope_values),
+                 "version": e.version, "updated_by": e.updated_by} for e in access.list_entitlements(path)]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                values = f" {', '.join(r['values'])}" if r["values"] else ""
+                print(f"{r['email']}  {r['role']}  {r['scope']}{values}")
+            if not rows:
+                print("no entitlements yet: add the first admin with "
+                      "`python -m kamdash users add EMAIL --role admin`")
+        return 0
+    if args.action == "remove":
+        try:
+            access.remove(path, args.email, "command line", None)
+        except access.EntitlementError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"removed {args.email.strip().lower()}")
+        return 0
+    kinds = [(k, v) for k, v in (("regions", args.regions), ("managers", args.managers),
+                                  ("customers", args.customers)) if v]
+    if len(kinds) > 1:
+        print("error: give one of --regions, --managers, --customers", file=sys.stderr)
+        return 2
+    kind, values = kinds[0] if kinds else ("all", "")
+    backend = queries.connect(args.db or config.db_target())
+    try:
+        known = queries.scope_known(queries.scope_customers(backend))
+    finally:
+        backend.disconnect()
+    cur = access.get(path, args.email)
+    try:
+        ent = access.save(path, access.Entitlement(args.email, args.role, kind,
+                                                   tuple(v for v in values.split(",") if v.strip())),
+                          known, "command line", cur.version if cur else None)
+    except (access.EntitlementError, access.EntitlementConflict) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{ent.email}: {ent.role}, {ent.scope_kind}"
+          + (f" {', '.join(ent.scope_values)}" if ent.scope_values else ""))
+    return 0
+
+
+def _cmd_restore(args) -> int:
+    """Put back the sales database kept by the last import that replaced it."""
+    from kamdash import store
+
+    path = config.db_path(args.db or config.db_target())
+    if path is None:
+        print("error: restore works on a database file", file=sys.stderr)
+        return 2
+    try:
+        kept = store.restore_backup(path)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {path} from the copy of {kept}")
+    return 0
+
+
 def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
                           share: float | None = None, rules=None) -> dict:
     """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
@@ -363,6 +501,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_load)
 
+    p = sub.add_parser("sync", help="refresh the sales database from a company source (PostgreSQL, Spark, "
+                       "Parquet folder)",
+                       description="The source's engine adds the order lines up per customer and "
+                       "month; only those totals, customers, products and cost-to-serve come back. "
+                       "Only months that changed are computed again unless --full. On any error the "
+                       "database is unchanged. Without --source, the source saved by the last sync. "
+                       "The password comes from KAMDASH_SOURCE_PASSWORD, never from the saved source.")
+    p.add_argument("--source", default=None, metavar="URL",
+                   help="postgresql://user@host:5432/db, parquet:///folder, spark://local[2], "
+                   "spark://host:7077 or sc://host:15002")
+    p.add_argument("--table", action="append", metavar="ROLE=NAME",
+                   help="where a table is (roles: order_lines, customers, products, cost_to_serve; "
+                   "default: a table or Parquet file named as the role); repeatable")
+    p.add_argument("--map", action="append", metavar="SOURCE=FIELD",
+                   help="map the column SOURCE to FIELD (as for import); repeatable")
+    p.add_argument("--full", action="store_true", help="recompute every month (default: changed months only)")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.add_argument("--currency", default=None, help="currency code of the amounts (default KAMDASH_CURRENCY)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_sync)
+
     p = sub.add_parser("check", help="check that a sales database can be opened")
     p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_check)
@@ -409,6 +568,30 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--share", type=float, default=None, help="or a percentage of the active customers")
     p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
     p.set_defaults(func=_cmd_key_accounts)
+
+    p = sub.add_parser("users", help="who may sign in (team mode): list, add or change, remove",
+                       description="Entitlements of team mode, kept in the user database. The "
+                       "command line itself always has full access.")
+    usub = p.add_subparsers(dest="action", required=True)
+    q = usub.add_parser("list", help="list the entitlements")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = usub.add_parser("add", help="add a user or change their role and scope")
+    q.add_argument("email", help="the user's e-mail, as the sign-in provider reports it")
+    q.add_argument("--role", required=True, choices=("admin", "director", "regional_head",
+                                                     "account_manager", "viewer"))
+    q.add_argument("--regions", default="", help="scope: these regions (comma-separated)")
+    q.add_argument("--managers", default="", help="scope: the accounts of these account managers")
+    q.add_argument("--customers", default="", help="scope: these customer ids (comma-separated)")
+    q = usub.add_parser("remove", help="remove a user's access")
+    q.add_argument("email")
+    for q in usub.choices.values():
+        q.add_argument("--db", default=None, help="sales database file (default: KAMDASH_DB); "
+                       "the entitlements live in its user database (KAMDASH_USER_DB)")
+    p.set_defaults(func=_cmd_users)
+
+    p = sub.add_parser("restore", help="put back the sales database kept by the last replacing import")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 

@@ -57,6 +57,13 @@ SETTINGS: dict[str, Setting] = {
         "e.g. 1GB or 512MB. The per-customer arrays kamdash keeps in memory come on top "
         "(KAMDASH_RESIDENT_MB).",
     ),
+    "source_password": Setting(
+        "KAMDASH_SOURCE_PASSWORD",
+        "",
+        "Password of the company source `python -m kamdash sync` and the Data page's refresh "
+        "read from (PostgreSQL); never stored. Streamlit secrets ([source] password) take "
+        "precedence in the app.",
+    ),
     "timezone": Setting(
         "KAMDASH_TIMEZONE",
         "",
@@ -157,6 +164,10 @@ def max_upload_mb() -> int:
         return max(1, int(SETTINGS["max_upload_mb"].get()))
     except ValueError:
         return int(SETTINGS["max_upload_mb"].default)
+
+
+def source_password() -> str | None:
+    return SETTINGS["source_password"].get() or None
 
 
 def business_timezone() -> str | None:

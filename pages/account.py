@@ -5,7 +5,7 @@ one-pager export. Open it from any account list, or as /account?customer=<id>.""
 import streamlit as st
 
 from kamdash.ui import account as ui
-from kamdash.ui import shell
+from kamdash.ui import safe, shell
 
 ctx = shell.context()
 author = shell.author(ctx)
@@ -17,7 +17,7 @@ if cid is None:
 
 v = ui.account(ctx, cid)
 if v is None:
-    st.warning(ctx.t("acct.unknown", id=cid))
+    st.warning(ctx.t("acct.unknown", id=safe.md(cid)))
     st.stop()
 ui.profile(ctx, v)
 

@@ -15,16 +15,17 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from kamdash import config, export, i18n
+from kamdash import config, export, i18n, store
 from kamdash.ingest import engine, mapping, sniff
 from kamdash.ingest.problems import LoadError
-from kamdash.ui import data
+from kamdash.ui import data, safe
 
 KEY = "ingest."  # prefix of every session_state key of this component
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
@@ -34,11 +35,22 @@ def _state(name: str, default=None):
     return st.session_state.setdefault(KEY + name, default)
 
 
+class UploadFolder:
+    """Owns a session's upload folder: the folder is deleted when this object goes, which
+    happens when the session ends (its session state is dropped) or the server stops."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix=f"kamdash-upload-{os.getpid()}-")  # swept once this process is gone
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+
 def _workdir() -> Path:
     """This session's private folder for uploaded files (never a path the user names)."""
     d = _state("dir")
     if not d or not Path(d).exists():
-        d = tempfile.mkdtemp(prefix=f"kamdash-upload-{os.getpid()}-")
+        folder = UploadFolder()
+        st.session_state[KEY + "folder"] = folder  # removed with the session
+        d = folder.path
         st.session_state[KEY + "dir"] = d
     return Path(d)
 
@@ -85,7 +97,8 @@ def _reason(p, lang: str) -> str:
     return p.reason
 
 
-def _problem_table(problems, lang: str) -> pd.DataFrame:
+def problem_table(problems, lang: str) -> pd.DataFrame:
+    """Located problems as a table, reasons in ``lang`` (also for the company-source panel)."""
     tr = lambda k: i18n.t(k, lang)  # noqa: E731
     return pd.DataFrame({
         tr("ingest.col.file"): [p.file for p in problems],
@@ -114,10 +127,10 @@ def _file_panel(i: int, uploaded, lang: str, user_db) -> engine.SourceFile | Non
             cache[ckey] = exc.problems[0]
     info = cache[ckey]
     if not isinstance(info, engine.FileInfo):
-        st.error(f"**{uploaded.name}**: " + _reason(info, lang))
+        st.error(f"**{safe.md(uploaded.name)}**: " + safe.md(_reason(info, lang)))
         return None
     with st.container(border=True):
-        st.markdown(f"**{uploaded.name}**")
+        st.markdown(f"**{safe.md(uploaded.name)}**")
         where = (tr("ingest.file.sheet", sheet=info.sheet) if info.sheet else
                  tr("ingest.file.text", encoding=info.encoding, delimiter=_layout_label(info.delimiter, lang)))
         st.caption(where + " · " + tr("ingest.file.header", line=info.header_line)
@@ -174,7 +187,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
     c[2].metric(tr("ingest.report.warnings"), fmt(len(rep.warnings)))
     if rep.problems:
         st.error(tr("ingest.report.errors", n=fmt(rep.problem_total)))
-        table = _problem_table(rep.problems, lang)
+        table = problem_table(rep.problems, lang)
         st.dataframe(table, hide_index=True, width="stretch")
         st.download_button(tr("ingest.report.download"), export.csv_bytes(table),
                            file_name="import-problems.csv", mime="text/csv", key=KEY + "download")
@@ -182,7 +195,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
         st.warning(tr("ingest.report.date_order"))
     if rep.warnings:
         with st.expander(tr("ingest.report.warning_list", n=fmt(len(rep.warnings))), expanded=not rep.problems):
-            st.dataframe(_problem_table(rep.warnings, lang), hide_index=True, width="stretch")
+            st.dataframe(problem_table(rep.warnings, lang), hide_index=True, width="stretch")
     if rep.limits:
         st.info(tr("ingest.report.limits") + "\n\n" + "\n".join(f"- {tr(f'ingest.limit.{c}')}" for c in rep.limits))
 
@@ -202,7 +215,10 @@ def _run(sources, options, commit: bool, lang: str) -> engine.ImportReport:
     bar = st.progress(0.0, text=i18n.t("ingest.stage.prepare", lang))
     db = config.db_path()
     if commit:
+        if not data.actor().is_admin:  # checked where the data is written, not only on the page
+            data.refuse()
         data.release_if_changed(config.db_target())
+        store.keep_backup(db)  # the data as it was, restorable from this page and the CLI
     rep = engine.run(sources, db, options, commit=commit, progress=_progress_callback(bar, lang),
                      workdir=_workdir())
     bar.empty()
@@ -228,6 +244,9 @@ def render(lang: str) -> None:
     if db is None:
         st.info(tr("ingest.not_file", target=config.db_target()))
         return
+    if not data.actor().is_admin:
+        st.info(tr("auth.import_admins_only"))
+        return
     limit = config.max_upload_mb()
     gen = st.session_state.get(KEY + "uploader_gen", 0)
     uploads = st.file_uploader(tr("ingest.upload"), type=TYPES, accept_multiple_files=True,
@@ -241,7 +260,7 @@ def render(lang: str) -> None:
     sources = []
     for i, up in enumerate(uploads):
         if up.size > limit * 1024 * 1024:
-            st.error(tr("ingest.too_big", name=up.name, mb=limit))
+            st.error(tr("ingest.too_big", name=safe.md(up.name), mb=limit))
             continue
         src = _file_panel(i, up, lang, user_db)
         if src is not None:
@@ -266,15 +285,19 @@ def render(lang: str) -> None:
         return
     rep = stored[1]
     _report(rep, lang)
+    # replacing the data asks first (a copy of the current database is kept either way)
+    confirmed = mode != "replace" or not db.exists() or st.checkbox(
+        tr("ingest.replace_confirm"), key=KEY + "replace_ok", help=tr("ingest.replace_confirm.help"))
     buttons = st.columns(3)
     go = skip = False
     if rep.ok:
         go = buttons[0].button(tr("ingest.import", n=i18n.fmt_number(rep.rows, lang)), type="primary",
-                               key=KEY + "import")
+                               key=KEY + "import", disabled=not confirmed)
     elif rep.can_skip:
         st.caption(tr("ingest.fix_or_skip"))
         skip = buttons[0].button(tr("ingest.import_skip", n=i18n.fmt_number(rep.rows - rep.bad_rows, lang),
-                                    bad=i18n.fmt_number(rep.bad_rows, lang)), key=KEY + "import_skip")
+                                    bad=i18n.fmt_number(rep.bad_rows, lang)), key=KEY + "import_skip",
+                                 disabled=not confirmed)
     else:
         st.caption(tr("ingest.fix"))
     buttons[1].button(tr("ingest.cancel"), on_click=_clear, key=KEY + "cancel")
@@ -288,4 +311,4 @@ def render(lang: str) -> None:
                 date=result.meta.get("as_of", ""))
             st.rerun()
         st.error(tr("ingest.failed"))
-        st.dataframe(_problem_table(result.problems, lang), hide_index=True, width="stretch")
+        st.dataframe(problem_table(result.problems, lang), hide_index=True, width="stretch")

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from kamdash import i18n, queries
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.pages.conftest import metrics, page, switch_to_chinese
+from tests.pages.test_downloads import recorded  # noqa: F401 - fixture: the frames the page downloads
 
 YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
 
@@ -64,7 +65,7 @@ def test_renders_every_section(at):
         assert {f"{table}_csv", f"{table}_xlsx"} <= keys
 
 
-def test_numbers_equal_the_analytics_output(at, facts, small_db):
+def test_numbers_equal_the_analytics_output(recorded, at, facts, small_db):
     got = shown(at)
     assert button_group(at, "value").value == "account_profit"  # profit first: the data has costs
     for label, value in expected_readouts(facts, "account_profit").items():
@@ -92,8 +93,15 @@ def test_numbers_equal_the_analytics_output(at, facts, small_db):
     worst = pareto.loss_makers(facts, peers=facts)
     shown_worst = at.dataframe[0].value
     assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
-    assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
-    assert shown_worst["Profit at peers' rates"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["peer_profit"]]
+    first = losses.leading(worst.head(1), prefix="why_")[0]
+    assert shown_worst.iloc[0, list(shown_worst.columns).index("Main causes (share of what it costs beyond its peers)")] == \
+        " · ".join(f"{i18n.t('conc.reason.' + c, 'en')} {fmt_pct(v, 'en', 0)}" for c, v in first)
+    main_cost = [worst.loc[i, f"why_{r}"] for i, r in enumerate(worst["main_reason"])]
+    assert shown_worst["Cost of the main cause"].tolist() == [fmt_money(v, "en", "CNY") for v in main_cost]
+    # every cause and the peers' profit are in the download, as numbers
+    data = recorded["worst"]
+    assert data["Extra cost-to-serve (CNY)"].tolist() == pytest.approx(worst["why_cost_to_serve"].round(2).tolist())
+    assert data["Profit at peers' rates (CNY)"].tolist() == pytest.approx(worst["peer_profit"].round(2).tolist())
     every = pareto.loss_makers(facts, None)
     counts = every["main_reason"].value_counts()
     assert len(counts) > 1  # the reasons differ from one account to the next
@@ -103,7 +111,7 @@ def test_numbers_equal_the_analytics_output(at, facts, small_db):
     drill = at.dataframe[3].value  # tier A by default
     expected = pareto.drilldown(facts, "account_profit", tier="A")
     assert drill["ID"].tolist() == expected["customer_id"].tolist()
-    assert drill["Revenue"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert drill["Revenue"].tolist() == [fmt_money(v, "en", "CNY") for v in expected["revenue"]]
     button_group(at, "drill").set_value("L").run()  # the loss-makers' group has its own list
     assert at.dataframe[3].value["ID"].tolist() == pareto.drilldown(facts, "account_profit", tier="L")["customer_id"].tolist()
 
@@ -120,10 +128,13 @@ def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, 
     drill = at.dataframe[3].value
     assert drill["ID"].tolist() == expected["customer_id"].head(7).tolist()
     assert any(f"{fmt_number(len(expected), 'en')} accounts; the first 7 are shown" in c.value for c in at.caption)
-    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en",
+    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en", currency="CNY",
                           label=lambda col, v: i18n.value_label(col, v, "en"))
     full = view.drill_table(ctx, expected, "account_profit")  # what the download buttons write
     assert len(full) == len(expected) and full["ID"].tolist() == expected["customer_id"].tolist()
+    # data, not text: money in cents under a header with the currency, shares in percent
+    assert full["Revenue (CNY)"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert full["Share of account profit (%)"].tolist() == pytest.approx((expected["value_share"] * 100).round(2).tolist())
 
 
 def test_value_selector_changes_the_figures(at, facts):

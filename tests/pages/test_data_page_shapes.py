@@ -36,6 +36,7 @@ def test_a_whitespace_aligned_file_is_read_in_columns(db):
     assert layout.format_func(layout.value) == "Detected: runs of spaces"
     at.button(key="ingest.check").click().run()
     assert metrics(at)["Rows read"][0] == "6" and metrics(at)["Rows with errors"][0] == "0"
+    at.checkbox(key="ingest.replace_ok").check().run()  # replacing the data asks first
     at.button(key="ingest.import").click().run()
     assert any("Imported: 6 order lines" in s.value for s in at.success)
 
