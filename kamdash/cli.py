@@ -429,7 +429,7 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
 def _cmd_key_accounts(args) -> int:
     import json
 
-    from kamdash import config as cfg, queries, store
+    from kamdash import config as cfg, store
     from kamdash.analytics import ka_types as ka
 
     start, end = _month(args.start), _month(args.end)
@@ -442,7 +442,7 @@ def _cmd_key_accounts(args) -> int:
     db = args.db or cfg.db_target()
     user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
     saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
-    backend = queries.connect(db)
+    backend = sales_backend(db)
     out = key_account_selection(backend, start, end, args.capacity,
                                 None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
     if args.json:
