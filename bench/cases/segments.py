@@ -93,7 +93,6 @@ def pandas_step(data, filters):
                   & (hist["month"] <= pd.Timestamp(add_months(end.date(), -12)))]
     a = last12.groupby("customer_id")["revenue"].sum().reindex(f.index).fillna(0)
     p = prev12.groupby("customer_id")["revenue"].sum().reindex(f.index).fillna(0)
-    d = (a.abs() + p.abs()) / 2
-    f["growth"] = ((a - p) / d).where(d > 0, 0.0)
+    f["growth"] = ((a - p) / p).where(p > 0)  # % change; undefined without revenue a year before
     f = f.sort_values("revenue", ascending=False).reset_index()
     return _features(f)
