@@ -19,6 +19,7 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
     ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
     ("pages/whatif.py", "nav.whatif", ":material/tune:", "what-if"),
+    ("pages/my_accounts.py", "nav.my_accounts", ":material/checklist:", "my-accounts"),
     ("pages/account.py", "nav.account", ":material/person_search:", "account"),
     ("pages/plans.py", "nav.plans", ":material/flag:", "plans"),
     ("pages/present.py", "nav.present", ":material/co_present:", "present"),

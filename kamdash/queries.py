@@ -753,8 +753,12 @@ def data_coverage(backend) -> dict[str, bool]:
     goods on order lines), cost_to_serve, discount, returns. False means every value is zero or
     missing (a file with only customer, date and amount: gross profit then equals revenue and
     account profit equals gross profit)."""
-    cm = backend.table("customer_month")
     cols = ("cost", "cost_to_serve", "discount", "returns")
+    if isinstance(backend, Backend):  # plain SQL: the overview asks on its first render, without Ibis
+        sql = "SELECT " + ", ".join(f"bool_or({c} <> 0) AS {c}" for c in cols) + " FROM customer_month"
+        row = sql_table(backend, sql).to_pylist()[0]
+        return {c: bool(row[c]) for c in cols}
+    cm = backend.table("customer_month")
     row = to_frame(cm.aggregate(**{c: (cm[c] != 0).any() for c in cols}))
     return {c: bool(row[c].iloc[0]) if pd.notna(row[c].iloc[0]) else False for c in cols}
 
@@ -1164,3 +1168,81 @@ def customer_links(backend) -> pd.DataFrame:
     cu = backend.table("customers")
     return to_frame(cu.select("customer_id", "name", "name_zh", "parent_id", "referred_by")
                     .order_by("customer_id"))
+
+
+# ---------------------------------------------------------------- account health (my accounts)
+
+CATEGORY_BITS = 64  # months of category history held per account and category (bit k = k months before)
+
+
+def purchase_day_rows(backend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every purchase day of every customer: (customer position ``ck - 1`` (int32), day (int32
+    days since 1970), net revenue of the day), in customer key order, then by day. A purchase
+    day is a day with a line that is not negative (the rule of ``purchase_days``). What is
+    known at any past date is a prefix of each customer's rows, so rhythm, RFM and P(alive)
+    as of any month are array work on these rows. Read once per backend, held in ``resident``."""
+    r = resident.of(backend)
+
+    def make():
+        t = r._sql(
+            "SELECT k.ck, datediff('day', DATE '1970-01-01', o.order_date)::INTEGER AS d, "
+            "sum(o.revenue) AS revenue FROM order_lines o JOIN customer_key k USING (customer_id) "
+            "GROUP BY k.ck, o.order_date HAVING bool_or(o.revenue >= 0) ORDER BY k.ck, d")
+        return ((t["ck"].to_numpy() - 1).astype(np.int32), t["d"].to_numpy().astype(np.int32),
+                t["revenue"].to_numpy(zero_copy_only=False).astype(np.float64))
+    return r.derived(("purchase_days",), make)
+
+
+def category_spend(backend, now: date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer (rows ``ck - 1``) and product category, as of the end of month ``now``:
+    (categories (sorted names), revenue in the 12 months up to ``now`` (float64, customers x
+    categories), revenue before those 12 months (float64), months with positive revenue in the
+    category (uint64 bits: bit k = ``k`` months before ``now``, the last CATEGORY_BITS months)).
+    Lines without a category are left out; no categories at all gives an empty category list.
+    Read from the order lines once per ``now`` (no pre-aggregate holds products), held in
+    ``resident``."""
+    r = resident.of(backend)
+
+    def make():
+        after = add_months(month_start(now), 1)
+        t = r._sql(
+            "WITH m AS (SELECT k.ck, p.category, "
+            "  datediff('month', date_trunc('month', o.order_date), ?::DATE)::INTEGER AS ago, "
+            "  sum(o.revenue) AS revenue "
+            "  FROM order_lines o JOIN customer_key k USING (customer_id) "
+            "  JOIN products p USING (product_id) "
+            "  WHERE o.order_date < ?::DATE AND p.category IS NOT NULL "
+            "  GROUP BY ALL) "
+            "SELECT ck, category, "
+            "  coalesce(sum(revenue) FILTER (WHERE ago < 12), 0) AS spend, "
+            "  coalesce(sum(revenue) FILTER (WHERE ago >= 12), 0) AS before, "
+            "  coalesce(bit_or(CASE WHEN ago < ? AND revenue > 0 THEN (1::UBIGINT << ago) END), 0::UBIGINT) AS bits "
+            "FROM m GROUP BY ck, category", [month_start(now), after, CATEGORY_BITS])
+        cats = np.asarray(sorted(set(t["category"].to_pylist())), dtype=object)
+        n, c = r.keys.n, len(cats)
+        spend, before = np.zeros((n, c)), np.zeros((n, c))
+        bits = np.zeros((n, c), dtype=np.uint64)
+        if len(cats):
+            row = t["ck"].to_numpy() - 1
+            col = np.searchsorted(cats, np.asarray(t["category"].to_pylist(), dtype=object))
+            spend[row, col] = t["spend"].to_numpy(zero_copy_only=False)
+            before[row, col] = t["before"].to_numpy(zero_copy_only=False)
+            bits[row, col] = t["bits"].to_numpy(zero_copy_only=False).astype(np.uint64)
+        return cats, spend, before, bits
+    return r.derived(("category_spend", month_start(now)), make)
+
+
+def month_totals(backend, months: list[date], *cols: str, hold: bool = False) -> dict[str, np.ndarray]:
+    """Running totals of ``cols`` at the end of each of ``months`` (None or before the data:
+    zeros), stacked: ``{col: array (len(months), customers)}``. Differences of two rows are a
+    period's totals per customer (``resident``). ``hold``: keep the month columns read (by
+    default they are read for a value derived once and kept itself)."""
+    r = resident.of(backend)
+    last, first = last_month(backend), r.extent()[0]
+    out = {c: [] for c in cols}
+    for m in months:
+        at = None if (m is None or first is None or m < pd.Timestamp(first).date()) else min(m, last)
+        got = r.at(at, *cols, hold=hold)
+        for c in cols:
+            out[c].append(got[c])
+    return {c: np.stack(v) for c, v in out.items()}

@@ -95,9 +95,9 @@ def _differs(a, b) -> bool:
     return not math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
 
 
-def _previous(target: Path, key: str) -> tuple[dict, pa.Table] | None:
-    """The fingerprint per month of the current database (month -> row) and its order totals,
-    when it was synced from the same source with the same mapping; else None."""
+def _previous(target: Path, key: str) -> dict | None:
+    """The fingerprint per month of the current database (month -> row), when it was synced
+    from the same source with the same mapping; else None."""
     if store.check_sales_db(target).problem is not None:
         return None
     con = duckdb.connect(str(target), read_only=True)
@@ -107,10 +107,16 @@ def _previous(target: Path, key: str) -> tuple[dict, pa.Table] | None:
         if meta.get("source_key") != key or not {"source_months", "order_month"} <= tables:
             return None
         months = con.sql("SELECT * FROM source_months").to_arrow_table().to_pylist()
-        om = con.sql("SELECT * FROM order_month").to_arrow_table()
     finally:
         con.close()
-    return {r["month"]: r for r in months}, om.select(store.ORDER_MONTH_SCHEMA.names).cast(store.ORDER_MONTH_SCHEMA)
+    return {r["month"]: r for r in months}
+
+
+def _stream(reader: pa.RecordBatchReader, schema: pa.Schema) -> pa.RecordBatchReader:
+    """``reader``'s batches with the columns and types of ``schema``."""
+    return pa.RecordBatchReader.from_batches(
+        schema, (pa.Table.from_batches([b]).select(schema.names).cast(schema).combine_chunks().to_batches()[0]
+                 for b in reader if b.num_rows))
 
 
 def run(target: Path | str, source: Source, password: str | None = None, full: bool = False,
@@ -145,22 +151,19 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
         raise SourceError([problem(names["order_lines"], None, "-", None, "src_empty")])
 
     key = source_key(source)
-    prev = None if full else _previous(target, key)
+    fingerprints = None if full else _previous(target, key)
     rows = months.to_pylist()
-    if prev is None:
-        todo = [r["month"] for r in rows]
-        kept = store.ORDER_MONTH_SCHEMA.empty_table()
+    if fingerprints is None:
+        todo, keep = [r["month"] for r in rows], []
     else:
-        fingerprints, prev_om = prev
         same = lambda r, p: not any(_differs(r[c], p[c]) for c in MONTHS_SCHEMA.names[1:])  # noqa: E731
         todo = [r["month"] for r in rows if r["month"] not in fingerprints or not same(r, fingerprints[r["month"]])]
         keep = [r["month"] for r in rows if r["month"] not in todo]
-        kept = prev_om.filter(pc.is_in(prev_om["month"], pa.array(keep, pa.date32())))
+    # the order totals are streamed from the engine into the new file during the build, never
+    # held whole in this process
+    orders = sources.order_month(ol, None if fingerprints is None else todo) if todo else None
 
-    step(0.2, "orders")
-    fresh = (_arrow(sources.order_month(ol, None if prev is None else todo), store.ORDER_MONTH_SCHEMA,
-                    names["order_lines"]) if todo else store.ORDER_MONTH_SCHEMA.empty_table())
-    step(0.6, "tables")
+    step(0.2, "tables")
     small = {role: _arrow(canon[role], _schema_of(role), names[role])
              for role in ("customers", "products") if role in canon}
     for role, id_col in (("customers", "customer_id"), ("products", "product_id")):
@@ -173,7 +176,6 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
         small["cost_to_serve"] = _arrow(sources.cost_month(canon["cost_to_serve"]), CTS_SCHEMA,
                                         names["cost_to_serve"])
     totals = {c: sum(v for v in months[c].to_pylist() if v is not None) for c in MONTHS_SCHEMA.names[1:]}
-    order_rows = pa.concat_tables([kept, fresh])
     counts: dict[str, int] = {}
 
     def fill(con):
@@ -182,9 +184,25 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
             con.execute(f"INSERT INTO {role} ({', '.join(t.column_names)}) "  # our own names
                         f"SELECT {', '.join(t.column_names)} FROM sync_rows")
             con.unregister("sync_rows")
-        for name, t in (("order_month", order_rows), ("source_months", months)):
+        for name, t in (("order_month", store.ORDER_MONTH_SCHEMA.empty_table()), ("source_months", months)):
             con.register("sync_rows", t)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM sync_rows ORDER BY ALL")
+            con.unregister("sync_rows")
+        if keep:  # unchanged months: their totals as the current file holds them
+            old = duckdb.connect(str(target), read_only=True)
+            try:
+                con.register("sync_rows", old.sql(
+                    f"SELECT {', '.join(store.ORDER_MONTH_SCHEMA.names)} FROM order_month "
+                    "WHERE month IN (SELECT unnest(?::DATE[]))", params=[keep]).to_arrow_reader())
+                con.execute("INSERT INTO order_month SELECT * FROM sync_rows")
+                con.unregister("sync_rows")
+            finally:
+                old.close()
+        if orders is not None:
+            step(0.3, "orders")
+            reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders))
+            con.register("sync_rows", _stream(reader, store.ORDER_MONTH_SCHEMA))
+            _run(names["order_lines"], lambda: con.execute("INSERT INTO order_month SELECT * FROM sync_rows"))
             con.unregister("sync_rows")
         added = con.execute("INSERT INTO customers (customer_id) SELECT DISTINCT customer_id "
                             "FROM order_month ANTI JOIN customers USING (customer_id)").fetchall()[0][0]
@@ -198,7 +216,7 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
 
     meta = store.build_sales_db(target, fill, source=source.url,
                                 currency=currency or config.currency())
-    result = SyncResult(meta, "full" if prev is None else "incremental", len(todo), len(rows), counts,
+    result = SyncResult(meta, "full" if fingerprints is None else "incremental", len(todo), len(rows), counts,
                         warnings, time.perf_counter() - t0)
     if user_db is not None:
         store.put_setting(user_db, SETTING_KEY, {**source.as_dict(), "last_refresh": meta["built_at"],

@@ -223,7 +223,8 @@ def test_gini_stays_in_0_1_with_losses(v):
 @settings(max_examples=100, deadline=None)
 @given(signed, st.floats(min_value=0.5, max_value=0.9), st.floats(min_value=0.02, max_value=0.1))
 def test_abc_tier_a_is_the_customers_needed_for_the_cut_off(v, a, gap):
-    facts = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(len(v))], "revenue": v})
+    facts = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(len(v))], "revenue": v,
+                          "gross_profit": v, "account_profit": v, "orders": [1] * len(v)})
     tiers = pareto.abc_tiers(facts, "revenue", (a, a + gap))
     assert set(tiers["tier"]) <= {"A", "B", "C", "L"}
     assert set(tiers.loc[tiers["tier"] == "L", "value"]) == {x for x in v if x < 0}  # exactly the negatives

@@ -51,6 +51,7 @@ def test_causes_of_each_loss_maker_by_hand_sum_to_its_loss(q2):
     # discounts 0 - 0; returns 0 - 0.125 x 100; cost-to-serve 20 - 0.25 x 100; mix 0.5 x 100 - 10
     assert d[CAUSE_COLUMNS].tolist() == pytest.approx([0.0, -12.5, -5.0, 40.0])
     assert d["main_cause"] == "mix"
+    assert losses.leading(c) == [[("mix", 1.0)], [("cost_to_serve", 1.0)]]  # D, C: one cause each
     # the causes explain exactly the gap to the peers: 12.5 - (0 - 12.5 - 5 + 40) = -10
     assert d["peer_profit"] - d[CAUSE_COLUMNS].sum() == pytest.approx(d["account_profit"]) == pytest.approx(-10)
     # C: no other dealer, so the portfolio (A, B, D) is the benchmark; with no sales its whole
@@ -84,6 +85,12 @@ def test_reasons_differ_per_account_against_their_own_peers():
     # d3 against d1 and d2 (list sales 2000, discounts 600): 600 - 0.3 x 1000 = 300 of extra discount
     d3 = worst.set_index("customer_id").loc["d3"]
     assert d3["why_discounts"] == pytest.approx(300) and d3["peers"] == 2
+    # its leading causes with their shares of what it costs beyond its peers
+    lead = dict(zip(worst["customer_id"], losses.leading(worst, prefix="why_")))
+    positive = {c: d3[f"why_{c}"] for c in losses.CAUSES if d3[f"why_{c}"] > 0}
+    expected = sorted(((c, v / sum(positive.values())) for c, v in positive.items()), key=lambda x: -x[1])[:2]
+    assert [c for c, _ in lead["d3"]] == [c for c, _ in expected]
+    assert [x for _, x in lead["d3"]] == pytest.approx([x for _, x in expected])
 
 
 cents = st.integers(min_value=-10**8, max_value=10**8).map(lambda c: c / 100)  # amounts to the cent

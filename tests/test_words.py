@@ -119,3 +119,19 @@ def test_stored_margin_goals_are_read_as_gross_margin_and_history_is_kept(tmp_pa
     assert plans.changed_fields(old, cur.body) == ()
     # an unknown metric is still dropped
     assert plans.normalise({"goals": [{"metric": "profitability", "due": "2025-12-31"}]})["goals"] == []
+
+
+def test_data_coverage_in_sql_and_through_ibis(tiny, tmp_path):
+    from kamdash import ingest, queries
+
+    every = {"cost": True, "cost_to_serve": True, "discount": True, "returns": True}
+    assert queries.data_coverage(tiny) == every
+    assert queries.data_coverage(tiny.ibis) == every  # an Ibis backend (a company source) asks the same
+    (tmp_path / "orders.csv").write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n")
+    ingest.load_files(tmp_path / "plain.duckdb", tmp_path / "orders.csv")
+    plain = queries.connect(str(tmp_path / "plain.duckdb"))
+    try:
+        assert queries.data_coverage(plain) == {c: False for c in every}
+        assert coverage.gap(queries.data_coverage(plain)) == coverage.NO_COSTS
+    finally:
+        plain.disconnect()

@@ -131,3 +131,19 @@ def causes(facts: pd.DataFrame, accounts=None, peer_column: str = PEER_COLUMN) -
         main = np.array([], dtype=object)
     out["main_cause"] = main
     return out
+
+
+def leading(causes: pd.DataFrame, k: int = 2, prefix: str = "cause_",
+            min_share: float = 0.01) -> list[list[tuple[str, float]]]:
+    """Per row of ``causes`` (columns ``<prefix><cause>``): its ``k`` largest positive causes
+    with each one's share of the row's positive causes, largest first, leaving out shares
+    under ``min_share`` ([] when no cause is positive): what a list can say about each account
+    beyond its main cause."""
+    c = causes[[f"{prefix}{x}" for x in CAUSES]].to_numpy(dtype=float)
+    pos = np.where(c > 0, c, 0.0)
+    total = pos.sum(axis=1)
+    out = []
+    for row, t in zip(pos, total):
+        order = np.argsort(-row, kind="stable")[:k]
+        out.append([(CAUSES[i], float(row[i] / t)) for i in order if row[i] > 0 and row[i] / t >= min_share])
+    return out

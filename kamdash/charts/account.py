@@ -59,7 +59,7 @@ def loss_waterfall(steps: list[tuple[str, float]], end: float, labels: dict, lan
     names = [s[0] for s in steps] + [labels["end"]]
     values = [s[1] for s in steps] + [end]
     measure = ["absolute"] + ["relative"] * (len(steps) - 1) + ["total"]
-    text = [fmt_money(v, lang, currency) for v in values]
+    text = [("+" if m == "relative" and v > 0 else "") + fmt_money(v, lang, currency) for m, v in zip(measure, values)]
     fig = go.Figure(go.Waterfall(
         x=names, y=values, measure=measure, text=text, textposition="outside", cliponaxis=False,
         increasing=dict(marker=dict(color=PALETTE["gross_profit"])),

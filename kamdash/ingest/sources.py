@@ -360,3 +360,13 @@ def cost_month(cts):
     """Cost-to-serve per customer, month and cost type (what the account page breaks down)."""
     cts = cts.filter(cts.customer_id.notnull() & cts.month.notnull() & cts.amount.notnull())
     return cts.group_by(["customer_id", "month", "cost_type"]).aggregate(amount=cts.amount.sum())
+
+
+BATCH_ROWS = 122_880
+
+
+def record_batches(backend, expr):
+    """The rows of ``expr`` as a stream of Arrow record batches (never all at once)."""
+    if backend.name == "duckdb":  # ibis 12's to_pyarrow_batches calls a method duckdb 2 removed
+        return backend.con.sql(str(ibis.to_sql(expr, dialect="duckdb"))).to_arrow_reader(BATCH_ROWS)
+    return expr.to_pyarrow_batches(chunk_size=BATCH_ROWS)

@@ -86,7 +86,10 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
         share: st.column_config.ProgressColumn(share, format="percent", min_value=0, width=90,
                                                max_value=float(max(df["share"].max(), 0.01))),
     }
-    display = shown(ctx, data, hide=(ctx.t("col.customer_id"),))
+    # on screen: the name (linked), money, margin, share and change fit a 1280-px window; ID,
+    # type, region and manager are in the downloads
+    display = shown(ctx, data, hide=(ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.region"),
+                                     ctx.t("col.account_manager")))
     display[share] = df["share"].to_numpy()  # a bar, drawn from the fraction
     table(ctx, data, "top_accounts", "kamdash-top-accounts", display=display, ids=df["customer_id"],
           column_config=config)
@@ -179,6 +182,13 @@ def table(ctx, data: pd.DataFrame, key: str, name: str, where=None, display: pd.
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     display = shown(ctx, data) if display is None else display
+    # short numbers (counts, percentages) take a narrow column, so wide tables fit the window
+    config = dict(kwargs.get("column_config") or {})
+    for h, kind in data.attrs.get("kinds", {}).items():
+        label = data.attrs["labels"][h]
+        if kind in ("int", "pct", "delta", "number") and label in display.columns and label not in config:
+            config[label] = st.column_config.TextColumn(label, width="small")
+    kwargs["column_config"] = config
     if ids is not None:
         from kamdash.ui import account
 

@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import export, i18n
 from kamdash import queries
 from kamdash.analytics import coverage as cov
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.charts import concentration as charts
 from kamdash.ui import account, components, data
 
@@ -143,16 +143,29 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         (ctx.t("col.customer_type"), "text", [ctx.label("customer_type", v) for v in worst["customer_type"]]),
         *[(ctx.t(f"col.{col}"), "money", worst[col]) for col in ("revenue", "account_profit")],
         (ctx.t("col.margin"), "pct", worst["account_margin"]),
-        (ctx.t("conc.main_reason"), "text", [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]),
+        (ctx.t("conc.causes"), "text", [cause_text(ctx, lead) for lead in losses.leading(worst, prefix="why_")]),
         (ctx.t("conc.peer_profit"), "money", worst["peer_profit"]),
         *[(ctx.t(f"conc.why.{r}"), "money", worst[f"why_{r}"]) for r in pareto.LOSS_REASONS],
     ], ctx.currency)
-    components.table(ctx, table, "worst", "kamdash-loss-makers", display=components.shown(
-        ctx, table, hide=(ctx.t("col.customer_id"),)), ids=worst["customer_id"], column_config={
-        ctx.t("col.rank"): st.column_config.TextColumn(width=40),
-        ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    # on screen: what fits a 1280-px window (the cost of the main cause instead of all four);
+    # the downloads hold every column
+    detail = (ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.revenue"), ctx.t("conc.peer_profit"),
+              *[ctx.t(f"conc.why.{r}") for r in pareto.LOSS_REASONS])
+    display = components.shown(ctx, table, hide=detail)
+    display[ctx.t("conc.main_cost")] = [ctx.money(worst[f"why_{r}"].iloc[i]) if r in pareto.LOSS_REASONS
+                                        else ctx.t("values.missing") for i, r in enumerate(worst["main_reason"])]
+    components.table(ctx, table, "worst", "kamdash-loss-makers", display=display, ids=worst["customer_id"],
+                     column_config={ctx.t("col.rank"): st.column_config.TextColumn(width=40),
+                                    ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
     st.markdown(cause_counts_sentence(ctx, every))
     st.caption(ctx.t("conc.worst_caption"))
+
+
+def cause_text(ctx, lead: list[tuple[str, float]]) -> str:
+    """"Discounts 91% · Cost-to-serve 9%": an account's leading causes with their shares."""
+    if not lead:
+        return ctx.t("conc.reason.none")
+    return " · ".join(f"{ctx.t(f'conc.reason.{c}')} {pct(ctx, share, 0)}" for c, share in lead)
 
 
 def cause_counts_sentence(ctx, every: pd.DataFrame) -> str:
@@ -276,7 +289,9 @@ def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) ->
                          k=i18n.fmt_number(DRILL_ROWS_SHOWN, ctx.lang)))
     else:
         st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(d), ctx.lang)))
-    shown = components.shown(ctx, rows)
+    # on screen: what fits a 1280-px window; the downloads hold every column
+    shown = components.shown(ctx, rows, hide=(*[ctx.t(f"filters.{d}") for d in ("customer_type", "sector", "region")],
+                                              ctx.t("conc.col.gross_profit"), ctx.t("conc.col.cost_to_serve")))
     linked, config = account.with_links(ctx, shown, d["customer_id"].head(DRILL_ROWS_SHOWN),
                                         {ctx.t("col.rank"): st.column_config.TextColumn(width=50)})
     st.dataframe(linked, hide_index=True, width="stretch", key="drill_table", column_config=config)

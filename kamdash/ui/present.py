@@ -12,7 +12,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from kamdash import deck
+from kamdash import deck, queries
 from kamdash.analytics import ka_types as ka
 from kamdash.ui import components, data, safe
 from kamdash.ui import retention as retention_ui
@@ -90,7 +90,10 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         return view.overview_slide(ctx, data.overview(key, f, ctx.facts["first_month"]), f)
     if sid in ("concentration", "whale"):
         facts = data.customer_facts(key, f)
-        return view.concentration_slide(ctx, facts) if sid == "concentration" else view.whale_slide(ctx, facts)
+        if sid == "concentration":
+            return view.concentration_slide(ctx, facts)
+        # each loss-maker against the customers of its type among all of the period, as on the page
+        return view.whale_slide(ctx, facts, data.customer_facts(key, queries.Filters(start=f.start, end=f.end)))
     if sid in ("segments", "ka_portfolio"):
         cfg = segments_ui.saved_config()
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters

@@ -197,6 +197,7 @@ def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
         (ctx.t("col.account_profit"), "money", p["total_account_profit"]),
         (ctx.t("seg.feature.margin"), "pct", p["account_margin"]),
         (ctx.t("segx.col.loss_makers"), "int", p["loss_makers"]),
+        (ctx.t("segx.col.new"), "int", p["new_accounts"]),
     ], ctx.currency)
 
 
@@ -330,7 +331,7 @@ def selection(ctx, seg: Segmentation) -> None:
 def types_figure(ctx, seg: Segmentation):
     s = ka.type_summary(seg.features, seg.types)
     s = s[s["ka_type"] != "none"].copy()
-    s["ka_type"] = [ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
+    s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 

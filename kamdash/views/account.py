@@ -477,11 +477,13 @@ def kpi_items(ctx, v: AccountView) -> list[tuple[str, str]]:
     from kamdash import i18n
 
     items = [(ctx.t(f"kpi.{k}"), ctx.money(v.totals[k])) for k in ("revenue", "gross_profit", "account_profit")]
-    items.append((ctx.t("acct.rank"), ctx.t("acct.rank_of", rank=v.rank, n=i18n.fmt_number(v.ranked, ctx.lang))
-                  if v.rank else ctx.t("acct.no_sales")))
+    # the count goes in the label: "#15 of 4,276" did not fit a card in Chinese
+    items.append((ctx.t("acct.rank_in", n=i18n.fmt_number(v.ranked, ctx.lang)),
+                  ctx.t("acct.rank_value", rank=i18n.fmt_number(v.rank, ctx.lang)) if v.rank else ctx.t("acct.no_sales")))
     if v.value is None:
-        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_available")),
-                  (ctx.t("ret.col.clv"), ctx.t("acct.not_available"))]
+        # short enough for a card; the page says below what is missing and why
+        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_fitted")),
+                  (ctx.t("ret.col.clv"), ctx.t("acct.not_fitted"))]
     else:
         items += [(ctx.t("ret.col.p_alive"), i18n.fmt_pct(v.value["p_alive"], ctx.lang, digits=0)),
                   (ctx.t("ret.col.clv"), ctx.money(clv_shown(v.value)))]
@@ -505,16 +507,25 @@ def cause_items(ctx, causes: dict) -> list[tuple[str, float]]:
 def peer_group_text(ctx, causes: dict) -> str:
     group = causes["peer_group"]
     if group == losses.PORTFOLIO:
-        return ctx.t("acct.loss.peers.portfolio", n=causes["peers"])
-    return ctx.t("acct.loss.peers.type", type=ctx.label("customer_type", group), n=causes["peers"])
+        from kamdash import i18n
+
+        return ctx.t("acct.loss.peers.portfolio", n=i18n.fmt_number(causes["peers"], ctx.lang))
+    from kamdash import i18n
+
+    return ctx.t("acct.loss.peers.type", type=ctx.label("customer_type", group),
+                 n=i18n.fmt_number(causes["peers"], ctx.lang))
 
 
 def cause_sentence(ctx, causes: dict) -> str:
-    """The loss decomposition in one sentence (the same figures as the chart)."""
+    """The loss decomposition in one sentence (the same figures as the chart): each cause as
+    what it cost more (or less) than at the peers' rates."""
     total = sum(causes[f"cause_{c}"] for c in losses.CAUSES)
+    items = [ctx.t("acct.loss.more" if causes[f"cause_{c}"] >= 0 else "acct.loss.less",
+                   cause=ctx.t(f"acct.loss.cause.{c}"), amount=ctx.money(abs(causes[f"cause_{c}"])))
+             for c in losses.CAUSES]
+    joined = ctx.t("acct.loss.sep").join(items[:-1]) + ctx.t("acct.loss.last_sep") + items[-1]
     return ctx.t("acct.loss.sentence", sales=ctx.money(causes["list_sales"]), peers=peer_group_text(ctx, causes),
-                 peer_profit=ctx.money(causes["peer_profit"]),
-                 **{c: ctx.money(causes[f"cause_{c}"]) for c in losses.CAUSES},
+                 peer_profit=ctx.money(causes["peer_profit"]), items=joined,
                  total=ctx.money(total), profit=ctx.money(causes["account_profit"]),
                  main=ctx.t(f"conc.reason.{causes['main_cause']}"))
 

@@ -154,7 +154,7 @@ def concentration_slide(tx, facts: pd.DataFrame) -> Slide:
                  notes=tx.t("present.conc.notes", value=vname, n=i18n.fmt_number(r["customers"], tx.lang)))
 
 
-def whale_slide(tx, facts: pd.DataFrame) -> Slide:
+def whale_slide(tx, facts: pd.DataFrame, peers: pd.DataFrame | None = None) -> Slide:
     title = tx.t("present.slide.whale")
     s = pareto.whale_summary(facts)
     if s["customers"] == 0:
@@ -179,7 +179,7 @@ def whale_slide(tx, facts: pd.DataFrame) -> Slide:
     else:
         bullets.append(tx.t("present.whale.not_positive", total=tx.money(s["total"])))
     table = None
-    worst = pareto.loss_makers(facts, WORST_ON_SLIDE)
+    worst = pareto.loss_makers(facts, WORST_ON_SLIDE, peers)  # each against its type, as on the page
     if not worst.empty:
         table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(worst, tx.lang).to_numpy(),
                               tx.t("col.account_profit"): [tx.money(v) for v in worst["account_profit"]],
@@ -418,7 +418,8 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
         elif sid == "concentration":
             out.append(concentration_slide(tx, customer_facts()))
         elif sid == "whale":
-            out.append(whale_slide(tx, customer_facts()))
+            period = queries.Filters(start=filters.start, end=filters.end)  # every customer: the peers
+            out.append(whale_slide(tx, customer_facts(), queries.customer_facts(backend, period)))
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":

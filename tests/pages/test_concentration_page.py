@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from kamdash import i18n, queries
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.pages.conftest import metrics, page, switch_to_chinese
+from tests.pages.test_downloads import recorded  # noqa: F401 - fixture: the frames the page downloads
 
 YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
 
@@ -64,7 +65,7 @@ def test_renders_every_section(at):
         assert {f"{table}_csv", f"{table}_xlsx"} <= keys
 
 
-def test_numbers_equal_the_analytics_output(at, facts, small_db):
+def test_numbers_equal_the_analytics_output(recorded, at, facts, small_db):
     got = shown(at)
     assert button_group(at, "value").value == "account_profit"  # profit first: the data has costs
     for label, value in expected_readouts(facts, "account_profit").items():
@@ -92,8 +93,15 @@ def test_numbers_equal_the_analytics_output(at, facts, small_db):
     worst = pareto.loss_makers(facts, peers=facts)
     shown_worst = at.dataframe[0].value
     assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
-    assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
-    assert shown_worst["Profit at peers' rates"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["peer_profit"]]
+    first = losses.leading(worst.head(1), prefix="why_")[0]
+    assert shown_worst.iloc[0, list(shown_worst.columns).index("Main causes (share of what it costs beyond its peers)")] == \
+        " · ".join(f"{i18n.t('conc.reason.' + c, 'en')} {fmt_pct(v, 'en', 0)}" for c, v in first)
+    main_cost = [worst.loc[i, f"why_{r}"] for i, r in enumerate(worst["main_reason"])]
+    assert shown_worst["Cost of the main cause"].tolist() == [fmt_money(v, "en", "CNY") for v in main_cost]
+    # every cause and the peers' profit are in the download, as numbers
+    data = recorded["worst"]
+    assert data["Extra cost-to-serve (CNY)"].tolist() == pytest.approx(worst["why_cost_to_serve"].round(2).tolist())
+    assert data["Profit at peers' rates (CNY)"].tolist() == pytest.approx(worst["peer_profit"].round(2).tolist())
     every = pareto.loss_makers(facts, None)
     counts = every["main_reason"].value_counts()
     assert len(counts) > 1  # the reasons differ from one account to the next

@@ -98,7 +98,7 @@ def test_auto_k_says_why_and_the_profiles_are_in_units(at):
     assert "not chosen automatically" in spec["data"][0]["customdata"][0]  # k = 2 shown in grey
     assert any("Auto does not choose them" in c.value for c in at.caption)
     t = segment_table(at)
-    assert list(t.columns[-3:]) == ["Account profit", "Account margin", "Loss-makers"]
+    assert list(t.columns[-4:]) == ["Account profit", "Account margin", "Loss-makers", "New accounts"]
     heat = charts(at)[2]
     cols = heat["data"][0]["x"]
     growth = [row[cols.index("Growth")] for row in heat["data"][0]["text"]]

@@ -30,7 +30,7 @@ def test_baseline_then_defection_slider_moves_equity_and_the_rs_panel(at):
     assert at.title[0].value == "Retention what-if"
     m = metrics(at)
     assert m["Customer equity after"][1].startswith("+CN¥0 (±0.0%")
-    assert "Retention per year" in m and "Margin per customer per year" in m
+    assert "Retention per year" in m and "Account profit per customer per year" in m
     rs_before = rs_spec(at)
     assert len(rs_before["data"]) == 2  # the R&S band and "your data at 5 points"
     assert len(table(at, "View of value")) == 1  # the probabilistic view waits for its switch

@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
@@ -135,14 +134,3 @@ def spark():
     yield session
     session.stop()
     sources._spark_sessions.pop("spark://local[2]", None)
-
-
-def wait_until(fn, seconds: float = 10.0):
-    end = time.monotonic() + seconds
-    while True:
-        try:
-            return fn()
-        except Exception:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.2)

@@ -17,6 +17,8 @@ from kamdash.ingest import sources
 from tests.sources.conftest import PASSWORD, READER, READER_PASSWORD, copy_tables
 from tests.sources.figures import assert_same, assert_same_figures
 
+pytestmark = pytest.mark.engines  # deselect with -m "not engines" for a quick run
+
 TABLE_ARGS = [f"--table={t}=sales.{t}" for t in ("order_lines", "customers", "products", "cost_to_serve")]
 DERIVED = ("customer_month", "customer_key", "customer_cum", "month_cube", "order_month", "source_months")
 

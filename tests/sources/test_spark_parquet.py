@@ -13,6 +13,8 @@ from kamdash.ingest import sources
 from tests.sources.figures import assert_same, assert_same_figures
 from tests.sources.test_postgres import DERIVED, read
 
+pytestmark = pytest.mark.engines  # deselect with -m "not engines" for a quick run
+
 SMALL = ("customers", "products", "cost_to_serve")
 
 
