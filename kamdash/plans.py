@@ -280,7 +280,8 @@ def merge(base: dict | None, mine: dict, theirs: dict) -> tuple[dict, tuple[str,
     return out, tuple(clashes)
 
 
-def add_action(path: Path | str, customer_id: str, action: dict, author: str) -> PlanVersion:
+def add_action(path: Path | str, customer_id: str, action: dict, author: str,
+               actor: access.Actor = access.FULL) -> PlanVersion:
     """Append one action ({action, owner, due, status}) to the account's plan as a new version
     (a new plan when it has none), keeping everything else of the latest version. A save by
     someone else in between is re-read and the action appended to theirs (one retry)."""
@@ -289,7 +290,7 @@ def add_action(path: Path | str, customer_id: str, action: dict, author: str) ->
         body = normalise(cur.body if cur else None)
         body["actions"] = [*body["actions"], action]
         try:
-            return save(path, customer_id, body, author, cur.version if cur else None)
+            return save(path, customer_id, body, author, cur.version if cur else None, actor=actor)
         except PlanConflict:
             if attempt == 2:
                 raise

@@ -15,6 +15,7 @@ from kamdash import access, export, store
 from kamdash.ui import auth, data, safe
 
 BASE_KEY = "kamdash.admin.base"  # (email, version) the form was loaded from
+NEXT_KEY = "kamdash.admin.next"  # the user to pick on the next rerun (after a save or removal)
 NEW = ""  # the "new user" choice of the picker
 
 
@@ -41,6 +42,8 @@ def editor(ctx) -> None:
     """Add a user, or change or remove one."""
     path = auth.user_db()
     current = {e.email: e for e in access.list_entitlements(path)}
+    if NEXT_KEY in st.session_state:  # set before the picker exists
+        st.session_state["admin_pick"] = st.session_state.pop(NEXT_KEY)
     who = st.selectbox(ctx.t("admin.pick"), [NEW, *current], key="admin_pick",
                        format_func=lambda e: ctx.t("admin.new_user") if e == NEW else e)
     cur = current.get(who)
@@ -87,7 +90,7 @@ def editor(ctx) -> None:
             data.refuse()
         else:
             st.session_state.pop(BASE_KEY, None)
-            st.session_state["admin_pick"] = saved.email
+            st.session_state[NEXT_KEY] = saved.email
             st.toast(ctx.t("admin.saved", email=safe.md(saved.email)))
             st.rerun()
     if cur is not None and c2.button(ctx.t("admin.remove"), key="admin_remove"):
@@ -102,7 +105,7 @@ def editor(ctx) -> None:
             data.refuse()
         else:
             st.session_state.pop(BASE_KEY, None)
-            st.session_state["admin_pick"] = NEW
+            st.session_state[NEXT_KEY] = NEW
             st.rerun()
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, i18n, plans
+from kamdash import access, config, i18n, plans
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health
 from kamdash.charts import my_accounts as charts
@@ -203,8 +203,11 @@ def _add_to_plan(ctx, customer_id: str, text: str, owner: str, author: str) -> N
         st.toast(ctx.t("my.act.already", version=cur.version))  # a second click adds nothing
         return
     try:
-        saved = plans.add_action(user_db(), customer_id, plan_action(text, owner, date.today()), author)
+        saved = plans.add_action(user_db(), customer_id, plan_action(text, owner, date.today()), author,
+                                 actor=data.actor())
         st.toast(ctx.t("my.act.added", version=saved.version))
+    except access.AccessDenied as exc:
+        data.refuse(exc)
     except plans.PlanConflict:
         st.error(ctx.t("my.act.conflict"))
 

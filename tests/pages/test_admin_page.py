@@ -9,6 +9,11 @@ from tests.pages.conftest import page
 from tests.pages.test_team_mode import team
 
 
+def plain(shown: str) -> str:
+    """What the reader sees of escaped Markdown source (kamdash.ui.safe)."""
+    return shown.replace("\\", "").replace("\u2060", "")
+
+
 @pytest.fixture
 def admin_db(small_db, use_db, user_db, monkeypatch):
     use_db(small_db)
@@ -33,7 +38,7 @@ def test_admin_adds_a_user_and_unknown_values_are_refused(admin_db):
     at.selectbox(key="admin_kind").select("customers").run()
     at.text_area(key="admin_ids").input("C000001, NOPE")
     at.button(key="admin_save").click().run()
-    assert "not in the sales data (customers): NOPE" in at.error[0].value
+    assert "not in the sales data (customers): NOPE" in plain(at.error[0].value)
     assert access.get(user_db, "new@example.com") is None  # nothing saved
     at.text_area(key="admin_ids").input("C000001, C000002")
     at.button(key="admin_save").click().run()
@@ -53,7 +58,7 @@ def test_two_admins_at_once_the_second_is_told(admin_db):
                 known, "other", 1)
     at.selectbox(key="admin_role").select("viewer")
     at.button(key="admin_save").click().run()
-    assert "another admin changed the access of li\\@\u2060example.com" in at.error[0].value
+    assert "another admin changed the access of li@example.com" in plain(at.error[0].value)
     assert access.get(user_db, "li@example.com").scope_values == ("Li Na", "Wang Wei")  # theirs kept
 
 

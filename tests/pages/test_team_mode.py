@@ -146,4 +146,4 @@ def test_markdown_in_a_link_is_shown_as_text(small_db, use_db, user_db):
     shown = " ".join(w.value for w in at.warning)
     rendered = MarkdownIt("commonmark").render(shown)
     assert "<img" not in rendered and "<a " not in rendered
-    assert hostile in rendered  # the text itself, shown literally
+    assert hostile in rendered.replace("\u2060", "")  # the text itself, shown literally
