@@ -31,3 +31,17 @@ def test_before_after_bar_labels_are_rounded_money():
     fig = present_charts.before_after_chart([("Equity", 311_551_234.0, 342_706_357.0)],
                                             {"title": "t", "before": "b", "after": "a"}, "en", "CNY")
     assert [t for tr in fig.data for t in tr.text] == ["CN¥311.6M", "CN¥342.7M"]
+
+
+def test_bottom_legends_sit_below_the_axis_title():
+    import numpy as np
+
+    from kamdash.charts import segments as seg_charts
+
+    pts = pd.DataFrame({"x": np.arange(4.0), "y": np.arange(4.0), "segment": [1, 1, 2, 2], "value": [1.0, 2, 3, 4],
+                        "account": list("abcd")})
+    fig = seg_charts.segment_map(pts, {1: "一", 2: "二"}, {"title": "t", "x": "维度一", "y": "维度二", "value": "收入"},
+                                 "zh", "CNY")
+    legend = fig.layout.legend
+    assert legend.yref == "container" and legend.yanchor == "bottom" and legend.y < 0.05
+    assert fig.layout.margin.b >= 100  # room for the tick labels and the axis title above the legend

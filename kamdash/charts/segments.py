@@ -37,6 +37,13 @@ def silhouette_chart(sil: pd.DataFrame, chosen: int, labels: dict) -> go.Figure:
     return fig
 
 
+# A legend under the chart, anchored to the figure's bottom edge rather than to the plot area,
+# with room above it for the x-axis title (a legend placed relative to the plot ran into the
+# axis title when the font grew, as on the slides and in Chinese).
+BOTTOM_LEGEND = dict(orientation="h", yref="container", y=0.01, yanchor="bottom", x=0, xanchor="left")
+BOTTOM_LEGEND_MARGIN = 120
+
+
 def segment_map(points: pd.DataFrame, names: dict[int, str], labels: dict, lang: str,
                 currency: str) -> go.Figure:
     """The segment map: one marker per customer at its 2-D projection.
@@ -57,8 +64,7 @@ def segment_map(points: pd.DataFrame, names: dict[int, str], labels: dict, lang:
             hovertemplate="<b>%{customdata[0]}</b><br>" + f"{names.get(int(seg), seg)}<br>"
                           + labels["value"] + ": %{customdata[1]}<extra></extra>")
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=560,
-                      legend=dict(orientation="h", y=-0.18, yanchor="top", x=0, xanchor="left"),
-                      margin=dict(t=60, b=10))
+                      legend=BOTTOM_LEGEND, margin=dict(t=60, b=BOTTOM_LEGEND_MARGIN))
     fig.update_xaxes(title_text=labels["x"], zeroline=True, zerolinecolor=PALETTE["grid"],
                      showgrid=True, gridcolor=PALETTE["grid"])
     fig.update_yaxes(title_text=labels["y"], zeroline=True, zerolinecolor=PALETTE["grid"])
@@ -151,8 +157,7 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
                            font=dict(size=15, color=QUADRANT_COLORS[q]),
                            bgcolor="rgba(255,255,255,0.8)")
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=600, clickmode="event+select",
-                      legend=dict(orientation="h", y=-0.15, yanchor="top", x=0, xanchor="left"),
-                      margin=dict(t=60, b=10))
+                      legend=BOTTOM_LEGEND, margin=dict(t=60, b=BOTTOM_LEGEND_MARGIN))
     fig.update_xaxes(title_text=labels["x"], type="log", showgrid=True, gridcolor=PALETTE["grid"])
     if len(pos):
         lo, hi = float(pos["value"].min()), float(pos["value"].max())
