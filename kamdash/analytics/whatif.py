@@ -385,11 +385,13 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     clv_before, clv_after (per customer now), programme_cost_year1, programme_cost_pv,
     net_value, roi, payback_years (None: not within the horizon / 50 years; 0: no cost),
     retention_before, retention_after (weighted by last year's customers), targeted_customers;
-    the split of the change by the sign of each cell's margin: equity_delta_profitable,
+    equity_before_* and profit_before_* of the cells with a positive (``profitable``) and a
+    negative (``loss_making``) margin; the split of the change by that sign: equity_delta_profitable,
     equity_delta_loss_making, equity_delta_new (extra new customers; the three add up to
     equity_delta), profit_delta_profitable, profit_delta_loss_making, profit_delta_new (they
     add up to profit_delta + programme_cost_year1); targeted_profitable, targeted_loss_making
-    (customers now in the targeted cells of each sign), loss_making_customers (all of them),
+    (customers now in the targeted cells of each sign), profitable_customers and
+    loss_making_customers (all of them),
     margin_loss_making_targeted (their average margin, 0 without any);
     defection_targeted_before/after (the targeted average, module docstring) and
     points_applied (their difference in points: less than asked when all of it is gone)."""
@@ -414,8 +416,10 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     delta = eq1 - eq0
     net = delta - cost_pv
     # the change split by the sign of each cell's margin before the change
-    d_eq = a.n * (clv(m2, r2, d, H) - clv(m, r, d, H))
-    d_prof = (a.n * r2 + a.new) * m2 - (a.n * r + a.new) * m
+    eq_cells = a.n * clv(m, r, d, H)
+    prof_cells = (a.n * r + a.new) * m
+    d_eq = a.n * clv(m2, r2, d, H) - eq_cells
+    d_prof = (a.n * r2 + a.new) * m2 - prof_cells
     gain, loss = m > 0, m < 0
     w = _weights(a, mask)
     dbar0, dbar1 = _target_defection(r, mask, w), _target_defection(r2, mask, w)
@@ -433,6 +437,10 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "retention_before": _weighted(r, a.n0),
         "retention_after": _weighted(r2, a.n0),
         "targeted_customers": float(np.sum(a.n[mask])),
+        "equity_before_profitable": float(np.sum(eq_cells[gain])),
+        "equity_before_loss_making": float(np.sum(eq_cells[loss])),
+        "profit_before_profitable": float(np.sum(prof_cells[gain])),
+        "profit_before_loss_making": float(np.sum(prof_cells[loss])),
         "equity_delta_profitable": float(np.sum(d_eq[gain])),
         "equity_delta_loss_making": float(np.sum(d_eq[loss])),
         "equity_delta_new": eq_new,
@@ -441,6 +449,7 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "profit_delta_new": float(p.new_customers * m_new),
         "targeted_profitable": float(np.sum(a.n[mask & gain])),
         "targeted_loss_making": float(np.sum(a.n[mask & loss])),
+        "profitable_customers": float(np.sum(a.n[gain])),
         "loss_making_customers": float(np.sum(a.n[loss])),
         "margin_loss_making_targeted": _weighted(m[mask & loss], a.n[mask & loss]),
         "defection_targeted_before": float(dbar0),
