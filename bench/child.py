@@ -14,11 +14,13 @@ import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
+from kamdash import config  # noqa: E402
+
 
 # Libraries the landing page does not need: a cold start that imports one of them pays for it.
 HEAVY_MODULES = ("sklearn", "scipy", "pymc", "pytensor", "arviz", "pymc_marketing", "kaleido", "pptx",
                  "fpdf", "openpyxl", "xlsxwriter", "matplotlib")
-CHROMIUM = os.environ.get("KAMDASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = config.SETTINGS["chromium"].get()
 
 
 def peak_rss_mb(pid: int | str = "self") -> float | None:

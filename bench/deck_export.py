@@ -5,7 +5,7 @@ scenarios) built into PPTX and PDF, as the Present page does it.
 
 Prints the seconds for: building the slides (queries + analytics + figures, cold), starting the
 chart renderer (Chromium via kaleido, once per server process), the PPTX and the PDF. The target
-(issue 9) is under 20 s for an 8-slide deck on the project machine (2 cores).
+is under 20 s for an 8-slide deck on the project machine (2 cores).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Commands:
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
   whatif   retention what-if: customer equity and next year's profit before and after a change
            of defection, split into profitable and loss-making groups
+  key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def _month(text: str | None):
 
 
 def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
-    """The readouts of the concentration page (item 2 of issue 3) as plain JSON values."""
+    """The readouts of the concentration page as plain JSON values."""
     from kamdash import queries
     from kamdash.analytics import pareto
 
@@ -270,6 +271,60 @@ def _cmd_whatif(args) -> int:
         for g, v in out["groups"].items():
             print(f"{g:>18}: {v['targeted_customers']:,} of {v['customers']:,} customers targeted; equity "
                   f"{v['customer_equity']['change']:+,.0f}, profit next year {v['profit_next_year']['change']:+,.0f}")
+    return 0
+
+
+def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
+                          share: float | None = None, rules=None) -> dict:
+    """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
+    with ``capacity`` (accounts) or ``share`` (0-1 of the active customers) when given; the
+    period defaults to the last 12 months of data, as on the page."""
+    from dataclasses import replace
+
+    from kamdash import queries
+    from kamdash.analytics import ka_types as ka
+
+    rules = rules or ka.KaRules()
+    if capacity is not None:
+        rules = replace(rules, capacity=capacity)
+    if share is not None:
+        rules = replace(rules, capacity=0, share=share)
+    end = end or queries.last_month(backend)
+    start = start or queries.add_months(end, -11)
+    features = queries.customer_features(backend, queries.Filters(start=start, end=end), False)
+    s = ka.selection_summary(features, ka.key_accounts(features, queries.customer_links(backend), rules))
+    nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
+    return {"from": start.isoformat(), "to": end.isoformat(), "active_customers": s["customers"],
+            "key_accounts": s["key_accounts"], "qualifying": s["qualifying"], "capacity": s["limit"],
+            "customer_share": nan(s["customer_share"]), "revenue": s["revenue"],
+            "revenue_share": nan(s["revenue_share"]), "account_profit": s["account_profit"],
+            "account_profit_share": nan(s["account_profit_share"]), "few": s["few"], "by_type": s["by_type"]}
+
+
+def _cmd_key_accounts(args) -> int:
+    import json
+
+    from kamdash import config as cfg, queries, store
+    from kamdash.analytics import ka_types as ka
+
+    start, end = _month(args.start), _month(args.end)
+    if start and end and start > end:
+        raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
+    if args.capacity is not None and args.capacity < 1:
+        raise ValueError(f"--capacity must be at least 1, got {args.capacity}")
+    if args.share is not None and not 0 < args.share <= 100:
+        raise ValueError(f"--share is a percentage of the active customers, above 0 and at most 100, got {args.share}")
+    db = args.db or cfg.db_target()
+    user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
+    saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
+    backend = queries.connect(db)
+    out = key_account_selection(backend, start, end, args.capacity,
+                                None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for key, value in out.items():
+            print(f"{key:>22}: {value}")
     return 0
 
 
@@ -363,6 +418,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="discount rate per year (default 0.10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_whatif)
+
+    p = sub.add_parser("key-accounts", help="the selected key-account set of a period",
+                       description="The key accounts by the rules saved on the Key accounts page "
+                       "(the defaults when none are saved): how many, and their share of the active "
+                       "customers, of revenue and of account profit, with counts per type.")
+    p.add_argument("--db", default=None, help="database file or Ibis URL (default: KAMDASH_DB)")
+    p.add_argument("--from", dest="start", default=None,
+                   help="first month, YYYY-MM (default: 11 months before --to)")
+    p.add_argument("--to", dest="end", default=None, help="last month, included, YYYY-MM (default: the last month)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--capacity", type=int, default=None, help="key accounts the team can serve")
+    size.add_argument("--share", type=float, default=None, help="or a percentage of the active customers")
+    p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
+    p.set_defaults(func=_cmd_key_accounts)
     return parser
 
 

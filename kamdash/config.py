@@ -57,6 +57,32 @@ SETTINGS: dict[str, Setting] = {
         "e.g. 1GB or 512MB. The per-customer arrays kamdash keeps in memory come on top "
         "(KAMDASH_RESIDENT_MB).",
     ),
+    "resident_mb": Setting(
+        "KAMDASH_RESIDENT_MB",
+        "",
+        "Megabytes of per-customer month columns the dashboard keeps in memory between filter "
+        "changes. Default: 512, or room for 96 month columns when that is more (above about "
+        "700,000 customers).",
+    ),
+    "build_memory": Setting(
+        "KAMDASH_BUILD_MEMORY",
+        "",
+        "Most memory DuckDB may use while building a sales database (import, demo), e.g. 4GB; "
+        "it spills to disk beyond it. Default: 4GB, or 40% of the RAM when that is less.",
+    ),
+    "chromium": Setting(
+        "KAMDASH_CHROMIUM",
+        "/usr/bin/chromium",
+        "The Chromium binary that draws chart images and exports (kaleido) and runs the "
+        "browser tests. When it does not exist, a chromium on PATH is used.",
+    ),
+    "arrow_memory_pool": Setting(
+        "ARROW_DEFAULT_MEMORY_POOL",
+        "",
+        "Apache Arrow's own choice of allocator (system, jemalloc, mimalloc). When unset, "
+        "kamdash's dashboard uses the C library's allocator (system), which gives freed memory "
+        "back to the operating system.",
+    ),
     "language": Setting(
         "KAMDASH_LANGUAGE",
         "en",

@@ -5,7 +5,7 @@ Generic and Streamlit-free: the caller builds ``Slide`` objects with already-tra
 table; this module lays them out.
 
 - Charts become high-resolution PNG pictures rendered by kaleido 1.x, which drives the system
-  Chromium (``BROWSER_PATH``; kamdash sets it from ``KAMDASH_CHROMIUM`` or /usr/bin/chromium).
+  Chromium (``KAMDASH_CHROMIUM``, default /usr/bin/chromium, else one on PATH).
   One kaleido server (a headless Chromium tab) is started on first use and reused; calls are
   serialised by a lock because kaleido's sync server is not safe for concurrent callers
   (Streamlit runs sessions in threads).
@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from kamdash import config
 
 Progress = Callable[[float, str], None]
 
@@ -71,11 +73,11 @@ RENDER_TIMEOUT = 90  # seconds for one chart
 
 
 def chromium_path() -> str | None:
-    """The Chromium binary kaleido should drive: KAMDASH_CHROMIUM, BROWSER_PATH, or one on PATH."""
-    for env in ("KAMDASH_CHROMIUM", "BROWSER_PATH"):
-        p = os.environ.get(env)
-        if p and os.path.exists(p):
-            return p
+    """The Chromium binary kaleido should drive: ``KAMDASH_CHROMIUM`` (default /usr/bin/chromium)
+    when it exists, else one on PATH."""
+    p = config.SETTINGS["chromium"].get()
+    if os.path.exists(p):
+        return p
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         p = shutil.which(name)
         if p:
@@ -97,16 +99,14 @@ class _Renderer:
     def _start(self) -> None:
         import kaleido
 
-        path = chromium_path()
-        if path:
-            # choreographer reads BROWSER_PATH first; pin it so a stray browser download never wins
-            os.environ["BROWSER_PATH"] = path
+        # the path is passed to choreographer explicitly, so a stray browser download never wins
+        browser = {"path": path} if (path := chromium_path()) else {}
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, name="kamdash-kaleido", daemon=True).start()
 
         async def open_():
             # mathjax=False: the default loads MathJax from a CDN, which kamdash never needs
-            k = kaleido.Kaleido(n=RENDER_TABS, timeout=RENDER_TIMEOUT, mathjax=False)
+            k = kaleido.Kaleido(n=RENDER_TABS, timeout=RENDER_TIMEOUT, mathjax=False, **browser)
             await k.open()
             return k
 

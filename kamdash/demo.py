@@ -34,7 +34,7 @@ DEFAULT_SEED = 7
 DEFAULT_END = date(2026, 9, 30)  # last day of the demo data: fixed, so builds are reproducible
 LINES_PER_CUSTOMER_YEAR = 20.0  # 5,000 customers x 3 years -> about 300k order lines
 BATCH_CUSTOMERS = 20_000
-BUILD_SECONDS_ESTIMATE = 5  # default demo on a 2-core machine (measured 2-3 s), told to users
+BUILD_SECONDS_ESTIMATE = 5  # default demo on a 2-core machine, told to users (bench/RESULTS.md)
 
 REGIONS = [  # (en, zh, weight, [(city en, city zh), ...])
     ("East China", "华东", 0.28, [("Shanghai", "上海"), ("Hangzhou", "杭州"), ("Nanjing", "南京"),

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kamdash import config, resident, schema
-from kamdash.analytics import pareto
+from kamdash.analytics import growth, pareto
 
 if TYPE_CHECKING:
     import ibis
@@ -532,7 +532,7 @@ def period_values(backend, filters: Filters, periods: int, cols=("revenue", "gro
         idx, orders, *values = _active_rows(r, *_period_bounds(backend, f), tuple(cols))
         if keep is not None:
             # the rows' numbers once, then takes: compressing each array by a mask in random
-            # order costs a mispredicted branch per row (2 ms per array of 170k)
+            # order costs a mispredicted branch per row
             rows = np.flatnonzero(keep[idx])
             idx, orders, values = idx.take(rows), orders.take(rows), [v.take(rows) for v in values]
         p = {"idx": idx, "orders": orders, **dict(zip(cols, values))}
@@ -635,19 +635,6 @@ def attributes_of(backend, ids: list[str]) -> pd.DataFrame:
     return out.astype({c: "str" for c in ATTRIBUTE_COLUMNS})
 
 
-def run_sql(backend, template: str, **relations) -> pd.DataFrame:
-    """Run fixed SQL over Ibis-built relations and return pandas.
-
-    ``template`` is our own SQL text (never user input) with ``{name}`` slots; each slot gets an
-    Ibis expression compiled to SQL, which is where filter values live, as escaped literals. Used
-    where the Ibis expression for the whole query would cost more to build and compile than the
-    database takes to answer it (window functions, joins of aggregates). The template is written
-    in DuckDB's SQL dialect.
-    """
-    sql = template.format(**{k: ibis.to_sql(v, dialect="duckdb") for k, v in relations.items()})
-    return backend.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
-
-
 MONTHLY_COLUMNS = ("revenue", "cost", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
@@ -738,10 +725,10 @@ def concentration_over_time(backend, filters: Filters, value: str, grain: str = 
             v, pos, combo = r.sorted_values(hi, add_months(lo, -1), value, population)
             keep = select(lambda: pos, combo)
             if keep is not None:
-                v = np.compress(keep, v)  # 2.5x faster than v[keep] on a mask in random order
+                v = np.compress(keep, v)  # faster than v[keep] on a mask in random order
             if len(v):
-                # no BLAS dot here: with other processes on the cores, OpenBLAS's threads made a
-                # dot of 150k values take 8 ms instead of 0.1
+                # no BLAS dot here: with other processes on the cores, OpenBLAS's threads make a
+                # short dot many times slower
                 g, top = pareto.gini_top_sorted(v, p)
                 rows.append({"period": pd.Timestamp(q), "complete": first <= q <= last_start,
                              "customers": len(v), "total": float(v.sum()), "gini": g, "top_share": top})
@@ -1071,8 +1058,9 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     - margin: account_profit / revenue (NaN when revenue is not positive)
     - revenue_last12, revenue_prev12: revenue of the 12 months ending with the period's last
       month, and of the 12 months before (the period start does not limit these)
-    - growth: symmetric change (last12 - prev12) / ((|last12| + |prev12|) / 2), in [-2, 2];
-      2 = new in the last 12 months, -2 = nothing in the last 12 months, 0.67 = doubled
+    - growth: ``analytics.growth.growth`` of revenue_last12 against revenue_prev12 (the same
+      months a year before): 1.0 = doubled; NaN for an account new in the last 12 months
+      (segments cluster on a bounded variant computed from the same two columns)
     - breadth: distinct products bought in the period (read from ``order_lines`` directly,
       as no pre-aggregate holds products: about 1 s for 4M lines of a 200k-customer year;
       NaN when ``breadth`` is False)
@@ -1140,9 +1128,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     df["regularity"] = df["active_months"] / n
     rev = df["revenue"]
     df["margin"] = (df["account_profit"] / rev).where(rev > 0)
-    a, p = df["revenue_last12"], df["revenue_prev12"]
-    denom = (a.abs() + p.abs()) / 2
-    df["growth"] = ((a - p) / denom).where(denom > 0, 0.0)
+    df["growth"] = growth.growth(df["revenue_last12"].to_numpy(), df["revenue_prev12"].to_numpy())
     df["as_of"] = as_of_ts
     cols = ["customer_id", *FEATURES, "revenue_last12", "revenue_prev12", "orders",
             "active_months", "first_order_date", "last_order_date", *FEATURE_ATTRIBUTES]

@@ -26,7 +26,6 @@ random order.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -38,8 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kamdash import schema
-from kamdash.analytics.pareto import in_place_order, rank_order
+from kamdash import config, schema
+from kamdash.analytics.pareto import rank_order
 from kamdash.store import NO_DATE, date_days
 
 DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
@@ -49,11 +48,13 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
 
 
-# Arrow's buffers from the C library's allocator, unless the user chose one: mimalloc (pyarrow's
-# default) kept what a first view freed (0.6 GB at 2M customers) where ``release_freed_memory``
-# gives it back
-if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-    pa.set_memory_pool(pa.system_memory_pool())
+def use_system_memory_pool() -> None:
+    """Arrow's buffers from the C library's allocator, unless the user chose one
+    (``ARROW_DEFAULT_MEMORY_POOL``): mimalloc, pyarrow's default, keeps what a first view freed
+    where ``release_freed_memory`` gives it back. Called when the first ``Resident`` is made, so
+    importing this module changes nothing."""
+    if not config.SETTINGS["arrow_memory_pool"].get() and pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
 
 BUDGET_MB_DEFAULT = 512
 BUDGET_COLUMNS_DEFAULT = 96  # at least this many month columns when KAMDASH_RESIDENT_MB is unset
@@ -65,7 +66,7 @@ def budget_bytes(customers: int = 0) -> int:
     between three periods holds about 85 columns' worth (each period's customer facts, about
     19 columns' worth, each quarter sorted for the trend, the places), and a cache smaller than
     that makes them again on every period switch (at 1M customers, 512 MB)."""
-    raw = os.environ.get("KAMDASH_RESIDENT_MB", "").strip()
+    raw = config.SETTINGS["resident_mb"].get()
     if raw:
         return int(float(raw) * 1024 * 1024)
     return max(BUDGET_MB_DEFAULT * 1024 * 1024, BUDGET_COLUMNS_DEFAULT * 8 * customers)
@@ -106,6 +107,7 @@ class Resident:
     """The customer keys and an LRU cache of running-total month columns of one database."""
 
     def __init__(self, backend, budget: int | None = None):
+        use_system_memory_pool()
         self._backend = weakref.ref(backend)
         self._fixed_budget = budget
         self._lock = threading.Lock()

@@ -513,7 +513,7 @@ def build_memory_limit() -> str:
     beyond it): ``KAMDASH_BUILD_MEMORY`` (e.g. ``4GB``) when set, else 4 GB or 40% of the RAM
     if that is less. A 100-million-line demo builds within 4 GB; without a cap DuckDB took 12 GB
     for half of it, crowding out whatever else runs on the machine."""
-    raw = os.environ.get("KAMDASH_BUILD_MEMORY", "").strip()
+    raw = config.SETTINGS["build_memory"].get()
     if not raw:
         try:
             ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30

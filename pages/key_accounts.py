@@ -1,4 +1,5 @@
-"""Key accounts: KA types by editable rules, counts and value, group roll-up, portfolio matrix."""
+"""Key accounts: the selected set and how selective it is, KA types by editable rules, group
+roll-up, portfolio matrix."""
 
 import streamlit as st
 
@@ -17,18 +18,21 @@ if seg is None:
     st.warning(ctx.t("seg.empty"))
     st.stop()
 
+ui.selection(ctx, seg)
+ui.capacity_editor(ctx, seg.rules, len(seg.features))
+
 with st.expander(ctx.t("ka.rules"), expanded=False):
     st.caption(ctx.t("ka.rules.caption"))
     ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
 
-left, right = st.columns([4, 5])  # the table needs the room: five columns of money and shares
+left, right = st.columns([4, 5])  # the table needs the room: six columns of counts, money and shares
 components.chart(ctx, ui.types_figure(ctx, seg), "ka_types_chart", "kamdash-ka-types", where=left)
 components.table(ctx, ui.types_table(ctx, seg), "ka_types_table", "kamdash-ka-types", where=right)
 st.caption(ctx.t("ka.types.caption"))
 
 st.subheader(ctx.t("ka.pf"))
 fig, lists, split = ui.portfolio(ctx, seg)
-components.chart(ctx, fig, "portfolio", "kamdash-ka-portfolio")
+ui.portfolio_chart(ctx, fig)
 st.caption(ctx.t("ka.pf.caption", split=ctx.money(split)))
 ui.quadrant_tabs(ctx, lists)
 
@@ -41,3 +45,6 @@ components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", column_config=ui
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))
 ui.download(ctx, seg, "ka_download")
+
+with st.expander(ctx.t("kasel.how_title")):
+    st.markdown(ctx.t("kasel.how_body"))

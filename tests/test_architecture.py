@@ -40,3 +40,19 @@ def test_requirements_are_pinned_exactly():
             if line and not line.startswith(("#", "-r ")):
                 assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][\w.]*", line), f"{name}: {line}"
     assert "sqlglot==30.17.0" in (ROOT / "requirements.txt").read_text()
+
+
+def test_layers_import_only_downwards():
+    """pyproject.toml's import-linter contracts: cli -> ui -> views -> charts / exports / fits ->
+    queries -> resident -> analytics / ingest / demo -> store -> schema / config / i18n, and only
+    kamdash.ui imports streamlit."""
+    import os
+
+    from importlinter.cli import lint_imports
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
+    finally:
+        os.chdir(cwd)

@@ -1,4 +1,4 @@
-"""The landing pages start light (issue 10, cold start to first chart): rendering the overview
+"""The landing pages start light (cold start to first chart): rendering the overview
 and the concentration page in a fresh process imports none of the libraries that only other
 pages or actions need (scikit-learn for segments, scipy for the value models, PyMC for fits,
 kaleido / python-pptx / fpdf2 for exports, openpyxl for Excel downloads), and the overview does

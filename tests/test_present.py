@@ -109,7 +109,7 @@ def test_read_scenarios_from_the_user_database(tmp_path):
     path = tmp_path / "user.duckdb"
     assert present.read_scenarios(path) == {}
     store.ensure_user_db(path)
-    store._with_user_db(path, lambda con: con.execute(  # noqa: SLF001 - as issue 6 stores them
+    store._with_user_db(path, lambda con: con.execute(  # noqa: SLF001 - as scenarios are stored
         "INSERT INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
         ["s1", "Plan A", '{"horizon": 5}', '{"equity_before": 1, "equity_after": 2}', "me"]))
     got = present.read_scenarios(path)

@@ -184,13 +184,24 @@ def test_attribute_codes_follow_the_key_when_customers_are_stored_in_another_ord
         pd.testing.assert_extension_array_equal(resident.strings(got), pd.array(want[c], dtype="str"))
 
 
-def test_arrow_buffers_come_from_the_c_allocator():
+def test_arrow_buffers_come_from_the_c_allocator(monkeypatch):
     """Freed Arrow memory can be given back (``release_freed_memory``) only from the C library's
-    heap: the default pool is the system one unless ARROW_DEFAULT_MEMORY_POOL says otherwise."""
-    import os
+    heap: once the dashboard holds arrays, the default pool is the system one unless
+    ARROW_DEFAULT_MEMORY_POOL says otherwise; importing the module changes nothing."""
+    import subprocess
+    import sys
 
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        assert pa.default_memory_pool().backend_name == "system"
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    probe = ("import pyarrow as pa; before = pa.default_memory_pool().backend_name; "
+             "from kamdash import resident; after_import = pa.default_memory_pool().backend_name; "
+             "resident.use_system_memory_pool(); print(before, after_import, pa.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1] != "system"  # pyarrow's own default, untouched by the import
+    assert out[2] == "system"
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    probe = probe.replace("import pyarrow", "import os; import pyarrow")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[2] == "mimalloc"
 
 
 def test_categorical_and_strings_on_edge_values():

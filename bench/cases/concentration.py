@@ -1,4 +1,4 @@
-"""Benchmark case of the concentration page (issue 3), for the bench harness on main.
+"""Benchmark case of the concentration page, for the bench harness on main.
 
 ``kamdash_step`` is the page's data step for one filter state as the app runs it: the
 customer facts read from the customer_month pre-aggregate through the query layer, then the

@@ -1,4 +1,4 @@
-"""Benchmark case: customer features + segmentation fit (issue 4).
+"""Benchmark case: customer features + segmentation fit.
 
 kamdash_step computes the customer features through the query layer (the page's data step after a
 filter change); fit_step fits the default pipeline (signed log -> StandardScaler -> KMeans, k = 6)
@@ -36,7 +36,7 @@ def _features(f) -> dict:
 def kamdash_step(backend, filters):
     """The page's data step after a filter change: the customer features (product breadth, the
     one feature that needs a pass over order_lines, is not a default). The clustering fit on
-    them is timed separately (``fit_step``), as issue 10 lists it."""
+    them is timed separately (``fit_step``)."""
     from kamdash import queries
 
     return _features(queries.customer_features(backend, filters, breadth=False))

@@ -94,10 +94,6 @@ def peers(facts: pd.DataFrame, members, customer_id: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- plan vs actual
 
 
-def _day(x) -> date:
-    return pd.Timestamp(x).date()
-
-
 def goal_progress(goal: dict, lines: pd.DataFrame, as_of: date, plan_start: date) -> dict:
     """How one goal tracks against the account's actual purchases.
 

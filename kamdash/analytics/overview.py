@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kamdash.analytics import growth
+
 KPI_KEYS = ("revenue", "gross_profit", "account_profit", "active_customers", "top20_share",
             "lost_customers")
 SUMMARY_COLUMNS = {"top20_share": "top_share"}  # KPI key -> period_summary column, where they differ
@@ -80,7 +82,6 @@ def top_accounts(top: pd.DataFrame, total_revenue: float, has_previous: bool) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         out["margin"] = np.where(rev != 0, out["account_profit"] / rev, np.nan)
         out["share"] = rev / total_revenue if total_revenue else np.nan
-        before = out["previous_revenue"].astype("float64")
-        change = np.where(before > 0, (rev - before) / before, np.nan)
+        change = growth.pct_change(rev.to_numpy(), out["previous_revenue"].astype("float64").to_numpy())
     out["revenue_change"] = change if has_previous else np.nan
     return out.reset_index(drop=True)

@@ -10,6 +10,11 @@ growth, breadth, tenure, regularity). The pipeline is
 with a fixed ``random_state``. Segments are numbered 1..k by mean revenue per customer,
 highest first, so numbers, colours and names do not jump between reruns. scikit-learn is
 imported inside the functions (app start-up stays fast).
+
+Growth is clustered as ``growth.symmetric_change`` of revenue_last12 against revenue_prev12
+(bounded, defined for new accounts) when those columns are present; what a profile shows is
+growth itself (``growth.group_growth`` of the segment's sums). A segment's account margin is
+the ratio of its sums (account profit / revenue), never a mean of its customers' margins.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kamdash.analytics import growth as growth_rule
+
 FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_profit", "margin",
             "growth", "breadth", "tenure", "regularity")
 # Product breadth is not a default: it is the one feature that needs a pass over order_lines
-# (1-3 s for 200k customers); pick it when it matters.
+# (slow for many customers); pick it when it matters.
 DEFAULT_FEATURES = ("recency", "frequency", "revenue", "margin", "growth")
 # Heavy-tailed features get a signed log; ratios are clipped to a sensible range instead.
 LOG_FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_profit", "breadth",
@@ -30,7 +37,11 @@ LOG_FEATURES = ("recency", "frequency", "revenue", "gross_profit", "account_prof
 CLIP = {"margin": (-1.0, 1.0), "growth": (-2.0, 2.0), "regularity": (0.0, 1.0)}
 METHODS = ("kmeans", "gmm")
 RANDOM_STATE = 42
-K_RANGE = (2, 8)  # candidate k for the automatic choice, both included
+K_RANGE = (2, 8)  # k a user can choose, both included
+# k the automatic choice picks from, both included: the silhouette score favours 2 on most
+# customer data (one big "the rest" group against the large accounts), which names nothing a
+# manager can act on; fewer than 4 groups are too coarse to work with, more than 8 too many.
+AUTO_K_RANGE = (4, 8)
 SILHOUETTE_SAMPLE = 3000  # silhouette is O(n^2): scored on a fixed random sample
 K_SEARCH_SAMPLE = 10_000  # candidate k are fitted on a fixed random sample of this size
 GMM_FIT_SAMPLE = 30_000
@@ -85,8 +96,13 @@ def build_pipeline(features, k: int, method: str = "kmeans", random_state: int =
 
 
 def prepare(features: pd.DataFrame, columns) -> pd.DataFrame:
-    """The feature columns used for fitting, missing values filled with the column median."""
+    """The feature columns used for fitting, missing values filled with the column median.
+    ``growth`` is replaced by its bounded clustering variant when revenue_last12 and
+    revenue_prev12 are in ``features`` (see module doc)."""
     X = features[list(columns)].astype(float)
+    if "growth" in X and {"revenue_last12", "revenue_prev12"} <= set(features.columns):
+        X["growth"] = growth_rule.symmetric_change(features["revenue_last12"].to_numpy(),
+                                                   features["revenue_prev12"].to_numpy())
     return X.fillna(X.median()).fillna(0.0)
 
 
@@ -95,7 +111,7 @@ class SegmentResult:
     """A fitted segmentation.
 
     ``labels``: customer_id, segment (1..k, by mean revenue descending). ``silhouette``: k,
-    silhouette (empty when k was given). ``k``: segments used; ``auto``: chosen by silhouette.
+    silhouette, eligible (k in the automatic range; empty when k was given). ``k``: segments used; ``auto``: chosen by silhouette.
     ``pipeline``: the fitted Pipeline; ``embedding``: the scaled features (n x p) it clustered.
     """
 
@@ -153,11 +169,12 @@ def silhouette_by_k(Z: np.ndarray, method: str = "kmeans", k_range=K_RANGE,
 
 def fit_segments(features: pd.DataFrame, columns=DEFAULT_FEATURES, k: int | None = None,
                  method: str = "kmeans", random_state: int = RANDOM_STATE,
-                 k_range=K_RANGE) -> SegmentResult:
+                 k_range=AUTO_K_RANGE) -> SegmentResult:
     """Cluster customers into segments.
 
-    ``features``: customer_id plus the ``columns`` (see module doc). ``k`` None chooses k in
-    ``k_range`` with the best silhouette. Segment numbers are ordered by mean ``revenue`` per
+    ``features``: customer_id plus the ``columns`` (see module doc). ``k`` None chooses the k
+    in ``k_range`` (default ``AUTO_K_RANGE``, narrowed when there are few customers) with the
+    best silhouette. Segment numbers are ordered by mean ``revenue`` per
     customer, highest first (``revenue`` is read even when it is not a clustering feature).
     """
     columns = tuple(columns)
@@ -172,8 +189,11 @@ def fit_segments(features: pd.DataFrame, columns=DEFAULT_FEATURES, k: int | None
     if auto:
         pre = build_pipeline(columns, 2, method, random_state)[:-1]
         Z = pre.fit_transform(X)
-        sil = silhouette_by_k(Z, method, k_range, random_state)
-        k = int(sil.loc[sil["silhouette"].idxmax(), "k"]) if sil["silhouette"].notna().any() else 2
+        lo = min(k_range[0], max(2, n - 1))  # few customers: the range starts lower
+        sil = silhouette_by_k(Z, method, (min(K_RANGE[0], lo), k_range[1]), random_state)
+        sil["eligible"] = sil["k"] >= lo
+        ok = sil[sil["eligible"] & sil["silhouette"].notna()]
+        k = int(ok.loc[ok["silhouette"].idxmax(), "k"]) if len(ok) else 2
     k = max(1, min(int(k), n))
     pipe = build_pipeline(columns, k, method, random_state)
     raw = _fit_labels(pipe, X, random_state)
@@ -190,22 +210,45 @@ def fit_segments(features: pd.DataFrame, columns=DEFAULT_FEATURES, k: int | None
 
 
 def profiles(features: pd.DataFrame, result: SegmentResult) -> pd.DataFrame:
-    """One row per segment: segment, customers, customer_share, revenue (sum), value_share,
-    then the mean of each clustering feature (``<feature>``) and its standardised mean in the
-    clustered space (``z_<feature>``: 0 = average customer, +1 = one standard deviation above).
-    """
+    """One row per segment: segment, customers, customer_share, total_revenue, value_share (of
+    all revenue), total_account_profit (when ``features`` has account_profit), account_margin
+    (total account profit / total revenue), loss_makers (customers with negative account profit), loss_share (their share
+    of the segment's customers), then per clustering feature its segment value (``<feature>``)
+    and its standardised mean in the clustered space (``z_<feature>``: 0 = average customer, +1
+    = one standard deviation above).
+
+    The segment value of a feature is the mean over its customers, except for ``margin`` (the
+    segment's account margin, a ratio of sums: a mean of per-customer margins is dominated by
+    tiny accounts with huge negative margins) and ``growth`` (``growth.group_growth`` of the
+    segment's revenue_last12 and revenue_prev12 sums, when present)."""
     seg = result.labels["segment"].to_numpy()
     df = features[list(result.features)].astype(float).copy()
     rev = features["revenue"].astype(float).to_numpy()
+    ap = features["account_profit"].astype(float).to_numpy() if "account_profit" in features else None
+    has_12 = {"revenue_last12", "revenue_prev12"} <= set(features.columns)
     total = rev.sum()
     rows = []
     for s in sorted(np.unique(seg)):
         m = seg == s
+        r = float(rev[m].sum())
         row = {"segment": int(s), "customers": int(m.sum()), "customer_share": m.mean(),
-               "revenue": float(rev[m].sum()),
-               "value_share": float(rev[m].sum() / total) if total else float("nan")}
+               "total_revenue": r, "value_share": float(r / total) if total else float("nan")}
+        if ap is not None:
+            row["total_account_profit"] = float(ap[m].sum())
+            row["account_margin"] = row["total_account_profit"] / r if r > 0 else float("nan")
+            row["loss_makers"] = int((ap[m] < 0).sum())
+            row["loss_share"] = row["loss_makers"] / row["customers"]
         for j, f in enumerate(result.features):
-            row[f] = float(df.loc[m, f].mean())
+            if f == "margin" and ap is not None:
+                v = row["account_margin"]
+            elif f == "account_profit" and ap is not None:
+                v = row["total_account_profit"] / row["customers"]
+            elif f == "growth" and has_12:
+                v = growth_rule.group_growth(float(features["revenue_last12"].to_numpy(dtype=float)[m].sum()),
+                                             float(features["revenue_prev12"].to_numpy(dtype=float)[m].sum()))
+            else:
+                v = float(df.loc[m, f].mean())
+            row[f] = v
             row[f"z_{f}"] = float(result.embedding[m, j].mean())
         rows.append(row)
     return pd.DataFrame(rows)
@@ -230,11 +273,16 @@ TRAITS = (  # (feature, sign, token)
 
 
 def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dict[int, tuple[str, ...]]:
-    """A descriptive name per segment as catalog tokens: a value level (``value_high``,
-    ``value_mid``, ``value_low``, from mean revenue rank) and up to two traits from the
+    """A descriptive name per segment as catalog tokens: a value level and up to two traits,
+    e.g. ("value_high", "loyal").
+
+    The level comes from the mean revenue rank (``value_high``, ``value_mid``, ``value_low``),
+    but account profit has the last word: a segment whose summed account profit is negative is
+    ``value_loss``, and one where at least half the customers lose money is never
+    ``value_high`` and always carries the ``loss_making`` trait. Traits come from the
     standardised profile (``z_<feature>`` beyond ``threshold``, the first two in ``TRAITS``
-    order: lapsing and growth matter most to a key-account manager), e.g. ("value_high", "loyal").
-    Names that would repeat get the segment number appended by the caller."""
+    order: lapsing and growth matter most to a key-account manager). Names that would repeat
+    get the segment number appended by the caller."""
     k = len(profile)
     out = {}
     for pos, (_, row) in enumerate(profile.sort_values("segment").iterrows()):
@@ -242,14 +290,22 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
             "value_low" if pos >= k - max(1, round(k / 3)) and k > 2 else "value_mid")
         if k == 2:
             level = "value_high" if pos == 0 else "value_low"
-        scored = []
+        losing = row.get("loss_share", 0.0) >= 0.5
+        if row.get("total_account_profit", 0.0) < 0:
+            level = "value_loss"
+        elif losing and level == "value_high":
+            level = "value_mid"
+        scored = [(-1, "loss_making")] if losing and level != "value_loss" else []
+        g = row.get("growth", np.nan)  # the growth shown: a name never contradicts it
         for rank, (feat, sign, token) in enumerate(TRAITS):
             z = row.get(f"z_{feat}")
+            if feat == "growth" and not np.isnan(g) and sign * g <= 0:
+                continue
             if z is not None and not np.isnan(z) and sign * z > threshold:
                 scored.append((rank, token))
         traits = []
         for _, token in sorted(scored):
-            if token not in traits:
+            if token not in traits and not (token == "loss_making" and level == "value_loss"):
                 traits.append(token)
             if len(traits) == 2:
                 break

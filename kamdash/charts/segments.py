@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from kamdash.charts import COLORWAY, PALETTE, TEMPLATE, money_axis
-from kamdash.i18n.format import fmt_money, fmt_pct
+from kamdash.i18n.format import fmt_delta_pct, fmt_money, fmt_pct
 
 QUADRANT_COLORS = {"star": "#2a9d8f", "develop": "#1f5fa8", "maintain": "#e07b24", "review": "#7a8b99"}
 
@@ -19,12 +19,16 @@ def segment_color(segment: int) -> str:
 
 
 def silhouette_chart(sil: pd.DataFrame, chosen: int, labels: dict) -> go.Figure:
-    """Silhouette by k (``sil``: k, silhouette) with the chosen k highlighted.
-    ``labels``: title, x, y, chosen (annotation text)."""
-    colors = [PALETTE["gross_profit"] if k == chosen else PALETTE["revenue"] for k in sil["k"]]
-    fig = go.Figure(go.Bar(x=sil["k"], y=sil["silhouette"], marker_color=colors,
+    """Silhouette by k (``sil``: k, silhouette, optional eligible) with the chosen k
+    highlighted and the k the automatic choice does not consider in grey.
+    ``labels``: title, x, y, excluded (hover text of the grey bars)."""
+    eligible = sil["eligible"].to_numpy(dtype=bool) if "eligible" in sil else np.ones(len(sil), dtype=bool)
+    colors = [PALETTE["gross_profit"] if k == chosen else (PALETTE["revenue"] if ok else PALETTE["muted"])
+              for k, ok in zip(sil["k"], eligible)]
+    note = ["" if ok else "<br>" + labels.get("excluded", "") for ok in eligible]
+    fig = go.Figure(go.Bar(x=sil["k"], y=sil["silhouette"], marker_color=colors, customdata=note,
                            text=[f"{v:.2f}" for v in sil["silhouette"]], textposition="outside",
-                           hovertemplate="k = %{x}<br>%{y:.3f}<extra></extra>", cliponaxis=False))
+                           hovertemplate="k = %{x}<br>%{y:.3f}%{customdata}<extra></extra>", cliponaxis=False))
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=320, showlegend=False,
                       margin=dict(t=60))
     fig.update_xaxes(title_text=labels["x"], tickmode="array", tickvals=list(sil["k"]))
@@ -98,29 +102,39 @@ def ka_types_chart(summary: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
     return fig
 
 
-def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) -> go.Figure:
-    """The KA portfolio matrix: x = current value (log scale), y = growth potential, bubble
-    size = value, colour = quadrant; dashed lines at the splits with the quadrants named.
+GROWTH_CAP = 2.0  # growth above +200% (and new accounts) is drawn at the top of the matrix
 
-    ``pf``: value, potential, quadrant, account (hover), types (hover text), with
-    attrs value_split / potential_split. ``labels``: title, x, y, value, potential, types and
-    quadrant.<name> for the four quadrants."""
+
+def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) -> go.Figure:
+    """The KA portfolio matrix: x = current value (log scale), y = growth (% against the same
+    months a year before), bubble size = value, colour = quadrant; dashed lines at the splits
+    with the quadrants named. Growth above ``GROWTH_CAP`` and new accounts are drawn at the cap
+    (their hover says the real figure or "new"). Each point's customdata ends with its
+    customer_id (a click opens the account).
+
+    ``pf``: customer_id, value, potential, new, quadrant, account (hover), types (hover text),
+    with attrs value_split / potential_split. ``labels``: title, x, y, value, potential, new,
+    types, open and quadrant.<name> for the four quadrants."""
     fig = go.Figure()
     pos = pf[pf["value"] > 0]
     vmax = max(float(pos["value"].max()), 1.0) if len(pos) else 1.0
     for q in ("star", "develop", "maintain", "review"):
         p = pos[pos["quadrant"] == q]
+        new = p["new"].to_numpy(dtype=bool) if "new" in p else np.zeros(len(p), dtype=bool)
+        g = p["potential"].to_numpy(dtype=float)
+        y = np.where(new | np.isnan(g), GROWTH_CAP, np.clip(np.nan_to_num(g, nan=GROWTH_CAP), -1.0, GROWTH_CAP))
+        growth_text = [labels["new"] if n else fmt_delta_pct(v, lang) for n, v in zip(new, g)]
         fig.add_scatter(
-            x=p["value"], y=p["potential"], mode="markers", name=labels[f"quadrant.{q}"],
+            x=p["value"], y=y, mode="markers", name=labels[f"quadrant.{q}"],
             marker=dict(size=6 + 34 * np.sqrt(p["value"] / vmax), color=QUADRANT_COLORS[q],
                         opacity=0.65, line=dict(width=0.5, color="white")),
             customdata=np.column_stack([p["account"].astype(str),
                                         [fmt_money(v, lang, currency) for v in p["value"]],
-                                        [f"{v:+.2f}" for v in p["potential"]],
-                                        p["types"].astype(str)]) if len(p) else None,
+                                        growth_text, p["types"].astype(str),
+                                        p["customer_id"].astype(str)]) if len(p) else None,
             hovertemplate="<b>%{customdata[0]}</b><br>" + labels["value"] + ": %{customdata[1]}<br>"
                           + labels["potential"] + ": %{customdata[2]}<br>" + labels["types"]
-                          + ": %{customdata[3]}<extra></extra>")
+                          + ": %{customdata[3]}<br><i>" + labels["open"] + "</i><extra></extra>")
     vs, ps = pf.attrs.get("value_split", 0.0), pf.attrs.get("potential_split", 0.0)
     line = dict(color=PALETTE["muted"], width=1, dash="dash")
     if vs > 0:
@@ -133,7 +147,7 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
                            text=f"<b>{labels[f'quadrant.{q}']}</b>", showarrow=False,
                            font=dict(size=15, color=QUADRANT_COLORS[q]),
                            bgcolor="rgba(255,255,255,0.8)")
-    fig.update_layout(template=TEMPLATE, title=labels["title"], height=600,
+    fig.update_layout(template=TEMPLATE, title=labels["title"], height=600, clickmode="event+select",
                       legend=dict(orientation="h", y=-0.15, yanchor="top", x=0, xanchor="left"),
                       margin=dict(t=60, b=10))
     fig.update_xaxes(title_text=labels["x"], type="log", showgrid=True, gridcolor=PALETTE["grid"])
@@ -141,7 +155,10 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
         lo, hi = float(pos["value"].min()), float(pos["value"].max())
         ticks = [10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)]
         fig.update_xaxes(tickvals=ticks, ticktext=[fmt_money(v, lang, currency, digits=0) for v in ticks])
-    fig.update_yaxes(title_text=labels["y"], range=[-2.2, 2.2])
+    ticks = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, GROWTH_CAP]
+    text = [fmt_delta_pct(v, lang, digits=0) if v else fmt_pct(0, lang, 0) for v in ticks]
+    text[-1] = "≥ " + text[-1]
+    fig.update_yaxes(title_text=labels["y"], range=[-1.1, GROWTH_CAP + 0.15], tickvals=ticks, ticktext=text)
     return fig
 
 

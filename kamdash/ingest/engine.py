@@ -25,7 +25,7 @@ from typing import Callable
 
 import duckdb
 
-from kamdash import config, schema, store
+from kamdash import schema, store
 from kamdash.ingest import mapping as maps
 from kamdash.ingest import parse, sniff
 from kamdash.ingest.problems import MAX_REPORTED, LoadError, Problem, problem
@@ -715,7 +715,3 @@ def _with_progress(con, work: Callable[[], object], report: Callable[[float], No
     finally:
         done.set()
         t.join()
-
-
-def user_db_for(db: Path | str) -> Path:
-    return config.user_db_path(Path(db))

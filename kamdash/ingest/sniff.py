@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -282,10 +281,6 @@ def prepare(path: Path, workdir: Path, name: str | None = None, sheet: str | Non
         except UnicodeDecodeError as exc:
             _fail(name, "bad_encoding", encoding=encoding, offset=exc.start)
     return Prepared(name, path, target, "csv", encoding, delimiter, skip, line_offset=skip + 2)
-
-
-def first_rows(text: str, delimiter: str, n: int = 5) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))[:n]
 
 
 __all__ = ["Prepared", "prepare", "detect_encoding", "sniff_text", "transcode", "zipfile"]

@@ -96,8 +96,8 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         feats = data.customer_features(key, fs, "breadth" in cfg["features"])
         if sid == "ka_portfolio":
-            types = ka.assign_types(feats, data.customer_links(key), segments_ui.saved_rules())
-            return view.ka_portfolio_slide(ctx, feats, types)
+            types = ka.key_accounts(feats, data.customer_links(key), segments_ui.saved_rules())
+            return view.ka_portfolio_slide(ctx, feats, types, f.end)
         if len(feats) < 3:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
         result = data.segmentation(key, fs, cfg["features"], cfg["k"], cfg["method"])

@@ -24,7 +24,7 @@ from kamdash.views import at_risk as at_risk_view
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
 _jobs_lock = threading.Lock()
-GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment (issue 4)
+GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment
 
 
 def user_db():

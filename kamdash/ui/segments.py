@@ -71,7 +71,7 @@ def controls(ctx) -> None:
                          on_change=_save_config, required=True, help=ctx.t("seg.method.help"))
     c3.select_slider(ctx.t("seg.k"), list(K_OPTIONS), value=cfg["k"] or "auto", key="seg_k",
                      format_func=lambda k: ctx.t("seg.k.auto") if k == "auto" else str(k),
-                     on_change=_save_config, help=ctx.t("seg.k.help"))
+                     on_change=_save_config, help=ctx.t("seg.k.help"), bind="query-params")
 
 
 def _name_of(ctx, tokens: tuple) -> str:
@@ -87,6 +87,9 @@ def compute(ctx) -> Segmentation | None:
     Stores the assignment when it changed. None when no customer has an order."""
     f = replace(ctx.filters, customer_ids=None)
     cfg = saved_config()
+    shown = st.session_state.get("seg_k")  # the segments page's k (also from a shared link)
+    if shown is not None:
+        cfg["k"] = None if shown == "auto" else int(shown)
     feats = data.customer_features(ctx.data_key, f, "breadth" in cfg["features"])
     if len(feats) < 3:
         return None
@@ -102,7 +105,7 @@ def compute(ctx) -> Segmentation | None:
     saved = (data.setting(NAMES_KEY, {}) or {}).get(sig, {})
     names = {s: saved.get(str(s)) or suggested[s] for s in suggested}
     rules = saved_rules()
-    types = ka.assign_types(feats, data.customer_links(ctx.data_key), rules)
+    types = ka.key_accounts(feats, data.customer_links(ctx.data_key), rules)
     assigned = ka.assignment(feats, result.labels, types, names)
     _store(assigned)
     return Segmentation(feats, result, profile, names, suggested, sig, types, rules, assigned)
@@ -126,7 +129,8 @@ def show_choice(ctx, seg: Segmentation) -> None:
         st.caption(ctx.t("seg.k_fixed", k=r.k))
         return
     best = r.silhouette.loc[r.silhouette["k"] == r.k, "silhouette"].iloc[0]
-    labels = {"title": ctx.t("seg.sil.title"), "x": ctx.t("seg.sil.x"), "y": ctx.t("seg.sil.y")}
+    labels = {"title": ctx.t("seg.sil.title"), "x": ctx.t("seg.sil.x"), "y": ctx.t("seg.sil.y"),
+              "excluded": ctx.t("seg.sil.excluded")}
     components.chart(ctx, charts.silhouette_chart(r.silhouette, r.k, labels), "silhouette", "kamdash-silhouette")
     st.caption(ctx.t("seg.sil.why", k=r.k, score=f"{best:.2f}"))
 
@@ -158,8 +162,8 @@ def _fmt_feature(ctx, f: str, v: float) -> str:
         return ctx.money(v)
     if f in ("margin", "regularity"):
         return i18n.fmt_pct(v, ctx.lang, 0)
-    if f == "growth":
-        return f"{v:+.2f}"
+    if f == "growth":  # the segment's growth (analytics.growth), a percentage change
+        return i18n.fmt_delta_pct(v, ctx.lang, 0)
     return i18n.fmt_number(v, ctx.lang, digits=0 if abs(v) >= 10 else 1)
 
 
@@ -183,8 +187,11 @@ def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
         ctx.t("seg.col.name"): [seg.names[s] for s in p["segment"]],
         ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in p["customers"]],
         ctx.t("seg.col.customer_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["customer_share"]],
-        ctx.t("col.revenue"): [ctx.money(v) for v in p["revenue"]],
+        ctx.t("col.revenue"): [ctx.money(v) for v in p["total_revenue"]],
         ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["value_share"]],
+        ctx.t("col.account_profit"): [ctx.money(v) for v in p["total_account_profit"]],
+        ctx.t("seg.feature.margin"): [i18n.fmt_pct(v, ctx.lang) for v in p["account_margin"]],
+        ctx.t("segx.col.loss_makers"): [i18n.fmt_number(v, ctx.lang) for v in p["loss_makers"]],
     })
 
 
@@ -225,6 +232,24 @@ def download(ctx, seg: Segmentation, key: str) -> None:
 # ---------------------------------------------------------------- key accounts
 
 
+def _rules_form_values(rules: ka.KaRules, **changes) -> None:
+    data.put_setting(RULES_KEY, replace(rules, **changes).to_dict())
+    st.rerun()
+
+
+def capacity_editor(ctx, rules: ka.KaRules, active: int) -> None:
+    """What the key-account team can serve: a number of accounts, or a share of the active
+    customers (0 accounts); saved with the rules on submit."""
+    with st.form("ka_capacity_form"):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        cap = c1.number_input(ctx.t("kasel.capacity"), 0, 1_000_000, int(rules.capacity), 10,
+                              key="ka_capacity", help=ctx.t("kasel.capacity.help"))
+        share = c2.number_input(ctx.t("kasel.share"), 0.5, 100.0, float(rules.share * 100), 0.5,
+                                key="ka_share", help=ctx.t("kasel.share.help", n=i18n.fmt_number(active, ctx.lang)))
+        if c3.form_submit_button(ctx.t("kasel.capacity.save"), type="primary"):
+            _rules_form_values(rules, capacity=int(cap), share=float(share) / 100)
+
+
 def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
     """Every KA rule threshold, editable; saved on submit."""
     with st.form("ka_rules_form"):
@@ -238,28 +263,61 @@ def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
         imp_s = c1.multiselect(ctx.t("ka.rule.important_sectors"), sorted(set(sectors) | set(rules.important_sectors)),
                                default=list(rules.important_sectors), key="ka_imp_sectors",
                                format_func=lambda v: ctx.label("sector", v))
+        imp_t = c1.number_input(ctx.t("kasel.rule.important_top_share"), 0.0, 100.0,
+                                rules.important_top_share * 100, 1.0, key="ka_imp_top")
         imp_r = c1.number_input(ctx.t("ka.rule.important_min_revenue", currency=ctx.currency), 0.0, None,
-                                float(rules.important_min_revenue), 1000.0, key="ka_imp_rev")
+                                float(rules.important_min_revenue), 1000.0, key="ka_imp_rev",
+                                help=ctx.t("kasel.rule.off_help"))
         c2.markdown(f"**{ctx.t('ka.type.group')}**")
         g_c = c2.number_input(ctx.t("ka.rule.group_min_children"), 1, 1000, rules.group_min_children, 1,
                               key="ka_group_children")
         g_r = c2.number_input(ctx.t("ka.rule.group_min_referrals"), 1, 1000, rules.group_min_referrals, 1,
                               key="ka_group_referrals")
+        g_v = c2.number_input(ctx.t("kasel.rule.group_min_revenue", currency=ctx.currency), 0.0, None,
+                              float(rules.group_min_revenue), 10_000.0, key="ka_group_rev",
+                              help=ctx.t("kasel.rule.group_min_revenue.help"))
         c2.markdown(f"**{ctx.t('ka.type.strategic')}**")
-        s_g = c2.number_input(ctx.t("ka.rule.strategic_min_growth"), -2.0, 2.0, rules.strategic_min_growth,
-                              0.05, key="ka_strat_growth", help=ctx.t("ka.rule.growth_help"))
+        s_g = c2.number_input(ctx.t("ka.rule.strategic_min_growth"), -100.0, 10_000.0,
+                              rules.strategic_min_growth * 100, 5.0, key="ka_strat_growth",
+                              help=ctx.t("ka.rule.growth_help"))
         s_r = c2.number_input(ctx.t("ka.rule.strategic_min_revenue", currency=ctx.currency), 0.0, None,
                               float(rules.strategic_min_revenue), 1000.0, key="ka_strat_rev")
         s_f = c2.text_area(ctx.t("ka.rule.strategic_flagged"), ", ".join(rules.strategic_flagged),
                            key="ka_strat_flagged", help=ctx.t("ka.rule.strategic_flagged.help"))
         if st.form_submit_button(ctx.t("ka.rules.save"), type="primary"):
-            new = ka.KaRules(econ_r / 100, econ_f / 100, tuple(imp_s), imp_r, int(g_c), int(g_r), s_g, s_r,
-                             tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
-            data.put_setting(RULES_KEY, new.to_dict())
-            st.rerun()
+            _rules_form_values(
+                rules, economic_top_revenue=econ_r / 100, economic_top_frequency=econ_f / 100,
+                important_sectors=tuple(imp_s), important_top_share=imp_t / 100, important_min_revenue=imp_r,
+                group_min_children=int(g_c), group_min_referrals=int(g_r), group_min_revenue=g_v,
+                strategic_min_growth=s_g / 100, strategic_min_revenue=s_r,
+                strategic_flagged=tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
         if st.form_submit_button(ctx.t("ka.rules.reset")):
             data.put_setting(RULES_KEY, ka.KaRules().to_dict())
             st.rerun()
+
+
+def selection(ctx, seg: Segmentation) -> None:
+    """How selective the key-account set is: count, shares of customers, revenue and account
+    profit, and a warning when it is no longer the few."""
+    s = ka.selection_summary(seg.features, seg.types)
+    pct = lambda v: i18n.fmt_pct(v, ctx.lang)  # noqa: E731
+    c1, c2, c3 = st.columns(3)
+    c1.metric(ctx.t("kasel.count"), i18n.fmt_number(s["key_accounts"], ctx.lang),
+              help=ctx.t("kasel.count.help"))
+    c1.caption(ctx.t("kasel.count.of", share=pct(s["customer_share"]), n=i18n.fmt_number(s["customers"], ctx.lang)))
+    c2.metric(ctx.t("kasel.profit_share"), pct(s["account_profit_share"]), help=ctx.t("kasel.profit_share.help"))
+    c2.caption(ctx.money(s["account_profit"]))
+    c3.metric(ctx.t("kasel.revenue_share"), pct(s["revenue_share"]))
+    c3.caption(ctx.money(s["revenue"]))
+    limit_text = (ctx.t("kasel.limit.capacity", n=i18n.fmt_number(s["limit"], ctx.lang)) if seg.rules.capacity > 0
+                  else ctx.t("kasel.limit.share", share=i18n.fmt_pct(seg.rules.share, ctx.lang),
+                             n=i18n.fmt_number(s["limit"], ctx.lang)))
+    st.caption(ctx.t("kasel.how", qualifying=i18n.fmt_number(s["qualifying"], ctx.lang), limit=limit_text,
+                     n=i18n.fmt_number(s["key_accounts"], ctx.lang)))
+    if not s["few"]:
+        st.warning(ctx.t("kasel.not_few", share=pct(s["customer_share"]), few=i18n.fmt_pct(ka.FEW_SHARE, ctx.lang, 0)))
+    elif s["account_profit_share"] == s["account_profit_share"] and s["account_profit_share"] < 0.5:
+        st.info(ctx.t("kasel.little_profit", share=pct(s["account_profit_share"])))
 
 
 def types_figure(ctx, seg: Segmentation):
@@ -272,26 +330,49 @@ def types_figure(ctx, seg: Segmentation):
 
 def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
     s = ka.type_summary(seg.features, seg.types)
+    s["ka_type"] = s["ka_type"].replace({"any": "selected", "none": "not_selected"})
     return pd.DataFrame({
-        ctx.t("ka.col.type"): [ctx.t(f"ka.type.{t}") for t in s["ka_type"]],
+        ctx.t("ka.col.type"): [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected") else ctx.t(f"ka.type.{t}")
+                               for t in s["ka_type"]],
         ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in s["customers"]],
+        ctx.t("kasel.col.qualifying"): [i18n.fmt_number(v, ctx.lang) for v in s["qualifying"]],
         ctx.t("col.revenue"): [ctx.money(v) for v in s["revenue"]],
         ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in s["revenue_share"]],
         ctx.t("col.account_profit"): [ctx.money(v) for v in s["account_profit"]],
     })
 
 
+def growth_text(ctx, pf: pd.DataFrame) -> list[str]:
+    """Growth of each portfolio row as shown: a signed percentage, or "new"."""
+    return [ctx.t("kasel.new") if n else i18n.fmt_delta_pct(v, ctx.lang) for n, v in zip(pf["new"], pf["potential"])]
+
+
 def portfolio(ctx, seg: Segmentation):
-    """(figure, {quadrant: display table}) of the KA portfolio matrix."""
-    pf, fig = present.ka_portfolio(ctx, seg.features, seg.types)
+    """(figure, {quadrant: display table}, value split) of the KA portfolio matrix."""
+    pf, fig = present.ka_portfolio(ctx, seg.features, seg.types, ctx.filters.end)
     lists = {}
     for q in ka.QUADRANTS:
         p = pf[pf["quadrant"] == q]
         lists[q] = pd.DataFrame({ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
-                                 ctx.t("ka.pf.potential"): [f"{v:+.2f}" for v in p["potential"]],
+                                 ctx.t("ka.pf.potential"): growth_text(ctx, p),
                                  ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
                                  ctx.t("ka.col.types"): p["types"]})
     return fig, lists, pf.attrs["value_split"]
+
+
+def portfolio_chart(ctx, fig) -> None:
+    """The portfolio matrix; clicking a bubble opens that account's 360 page."""
+    event = st.plotly_chart(fig, key="portfolio", on_select="rerun", selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    if points:
+        cid = (points[0].get("customdata") or [None])[-1]
+        if cid:
+            q = {account.QUERY_KEY: str(cid)}
+            if st.query_params.get("lang"):
+                q["lang"] = st.query_params.get("lang")
+            st.switch_page("pages/account.py", query_params=q)
+    components.chart_downloads(ctx, fig, "portfolio", "kamdash-ka-portfolio")
 
 
 def quadrant_tabs(ctx, lists: dict) -> None:
@@ -329,5 +410,5 @@ def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
 
 
 __all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
-           "name_editor", "download", "rules_editor", "types_figure", "types_table", "portfolio",
-           "quadrant_tabs", "rollup_table", "links"]
+           "name_editor", "download", "rules_editor", "capacity_editor", "selection", "types_figure",
+           "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table", "links"]

@@ -21,7 +21,7 @@ CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
 PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
-TIER_KEY = "tier"  # ABC tier filter (issue 3): A/B/C by revenue of the chosen period
+TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
 FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
     "region": ("region", "filters.region"),

@@ -8,7 +8,7 @@ anything with the text helpers of the shell's context (``lang``, ``currency``, `
 ``build(backend, tx, filters, ...)`` runs the queries and builds the chosen slides in order
 (used by tests, the benchmark and any caller without Streamlit's caches).
 
-Saved what-if scenarios (user table ``scenarios``, issue 6) are pinned as ``scenario:<id>``
+Saved what-if scenarios (user table ``scenarios``) are pinned as ``scenario:<id>``
 entries; their stored ``params``/``results`` JSON is read defensively (``scenario_numbers``).
 """
 
@@ -213,7 +213,7 @@ def segments_slide(tx, features: pd.DataFrame, result: sg.SegmentResult, seg_nam
                                      "value": tx.t("seg.col.value_share")}, tx.lang)
     table = pd.DataFrame({tx.t("seg.col.name"): rows,
                           tx.t("seg.col.customers"): [i18n.fmt_number(v, tx.lang) for v in profile["customers"]],
-                          tx.t("col.revenue"): [tx.money(v) for v in profile["revenue"]]})
+                          tx.t("col.revenue"): [tx.money(v) for v in profile["total_revenue"]]})
     return Slide(tx.t("present.slide.segments"), headline, fig, table=table,
                  notes=tx.t("present.seg.notes", k=result.k, method=tx.t(f"seg.method.{result.method}")))
 
@@ -230,21 +230,32 @@ def types_text(tx, flags: pd.DataFrame) -> list[str]:
     return out
 
 
-def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame):
+def growth_periods(tx, end) -> str:
+    """The two periods growth compares (``analytics.growth``; ``queries.customer_features``
+    measures it on the 12 months ending with the period's last month ``end``), as text."""
+    if end is None:
+        return tx.t("kasel.periods.open")
+    m = lambda k: tx.t_month(queries.add_months(end, k))  # noqa: E731
+    return tx.t("kasel.periods", a=m(-11), b=m(0), c=m(-23), d=m(-12))
+
+
+def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame, end=None):
     """(analytics.ka_types.portfolio with account names and type texts, the matrix figure):
-    shared by the Key accounts page and its slide."""
+    shared by the Key accounts page and its slide. ``end``: the period's last month (growth's
+    periods are stated on the axis)."""
     pf = ka.portfolio(features, types)
     info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
     pf["account"] = i18n.customer_names(info, tx.lang).to_numpy()
     pf["types"] = types_text(tx, pf)
     labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
-              "y": tx.t("ka.pf.y"), "value": tx.t("col.revenue"), "potential": tx.t("ka.pf.potential"),
-              "types": tx.t("ka.col.types"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
+              "y": tx.t("ka.pf.y", periods=growth_periods(tx, end)), "value": tx.t("col.revenue"),
+              "potential": tx.t("ka.pf.potential"), "types": tx.t("ka.col.types"), "new": tx.t("kasel.new"),
+              "open": tx.t("kasel.open"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
     return pf, seg_charts.portfolio_chart(pf, labels, tx.lang, tx.currency)
 
 
-def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide:
-    """``types``: analytics.ka_types.assign_types on ``features``."""
+def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame, end=None) -> Slide:
+    """``types``: analytics.ka_types.key_accounts on ``features`` (the selected set)."""
     title = tx.t("present.slide.ka_portfolio")
     summary = ka.type_summary(features, types).set_index("ka_type")
     n = int(summary.loc["any", "customers"])
@@ -252,7 +263,7 @@ def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame) -> Slide
         return Slide(title, tx.t("present.ka.none"))
     headline = tx.t("present.ka.headline", n=i18n.fmt_number(n, tx.lang),
                     customers=pct(tx, n / len(types)), share=pct(tx, summary.loc["any", "revenue_share"]))
-    pf, fig = ka_portfolio(tx, features, types)
+    pf, fig = ka_portfolio(tx, features, types, end)
     counts = pf["quadrant"].value_counts()
     bullets = [tx.t("present.ka.quadrant", quadrant=tx.t(f"ka.quadrant.{q}"),
                     n=i18n.fmt_number(int(counts.get(q, 0)), tx.lang),
@@ -313,7 +324,7 @@ def _num(x) -> float | None:
 def scenario_numbers(results) -> dict[str, tuple[float, float]]:
     """{measure: (before, after)} for measure in equity and profit, from a stored results JSON.
 
-    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (issue 6's ``evaluate`` output),
+    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (what ``whatif.evaluate`` returns),
     possibly nested one level (e.g. under ``result``), or ``before`` / ``after`` dicts with
     ``<m>`` keys; ``account_profit`` counts as profit. Measures not found are left out."""
     res = _loads(results)
@@ -416,8 +427,8 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
-            types = ka.assign_types(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
-            out.append(ka_portfolio_slide(tx, features(), types))
+            types = ka.key_accounts(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
+            out.append(ka_portfolio_slide(tx, features(), types, filters.end))
         elif sid == "retention":
             counts = queries.cohort_counts(backend, filters, "M")
             matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])

@@ -135,7 +135,7 @@ def horizon_months(p: whatif.Params) -> int:
     return YEAR_MONTHS * (int(p.horizon) or PROBABILISTIC_UNLIMITED_YEARS)
 
 
-# ---------------------------------------------------------------- slides (issue 9)
+# ---------------------------------------------------------------- slides
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from kamdash import config
+
 # Playwright's default of 5 s per expectation is too short for a 2-core machine running the suite
 # next to other work (an account plan's text box once took longer to appear): 20 s unless a
 # test gives its own timeout.
@@ -25,7 +27,7 @@ expect.set_options(timeout=20_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("KAMDASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = config.SETTINGS["chromium"].get()
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

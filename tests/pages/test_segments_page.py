@@ -78,3 +78,31 @@ def test_chinese(at):
     assert at.title[0].value == "客户细分"
     assert segment_table(at).columns[0] == "细分群"
     assert "高价值" in segment_table(at)["名称"].iloc[0]
+
+
+def test_the_number_of_segments_is_in_the_url(small_db, use_db, user_db):
+    use_db(small_db)
+    at = page("pages/segments.py")
+    at.query_params["seg_k"] = "6"
+    at.run()
+    assert not at.exception
+    assert at.select_slider(key="seg_k").value == 6
+    assert len(segment_table(at)) == 6  # a shared link shows the segments it was made with
+    # (that the URL follows a change is checked in the browser: tests/e2e/test_segments.py)
+
+
+def test_auto_k_says_why_and_the_profiles_are_in_units(at):
+    r_k = len(segment_table(at))
+    assert 4 <= r_k <= 8
+    spec = charts(at)[0]
+    assert "not chosen automatically" in spec["data"][0]["customdata"][0]  # k = 2 shown in grey
+    assert any("Auto does not choose them" in c.value for c in at.caption)
+    t = segment_table(at)
+    assert list(t.columns[-3:]) == ["Account profit", "Account margin", "Loss-makers"]
+    heat = charts(at)[2]
+    cols = heat["data"][0]["x"]
+    growth = [row[cols.index("Growth")] for row in heat["data"][0]["text"]]
+    assert all(g.endswith("%") for g in growth)  # a percentage change, never the +/-2 measure
+    for name, margin in zip(t["Name"], t["Account margin"]):
+        if margin.startswith("-"):
+            assert not name.startswith("High-value")
