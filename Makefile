@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 DB ?= $(or $(KAMDASH_DB),data/kamdash.duckdb)
 PORT ?= 8501
 
-.PHONY: run test demo chromium bench clean help
+.PHONY: run test demo chromium engines bench clean help
 
 help:
 	@echo "make run    install into $(VENV), build the demo database if missing, start the dashboard"
@@ -28,6 +28,8 @@ $(DB): | $(VENV)/.installed
 	@echo "No sales database at $(DB): building the demo database ..."
 	$(PY) -m kamdash demo --out $(DB)
 
+# Single-user mode unless .streamlit/secrets.toml has an [auth] section: kamdash.ui.serve then
+# listens on 127.0.0.1 only (README: Deploying for a team).
 run: $(VENV)/.installed $(DB) chromium
 	KAMDASH_DB=$(DB) $(PY) -m kamdash.ui.serve --server.port $(PORT)
 
@@ -50,7 +52,20 @@ chromium:
 		echo "or point KAMDASH_CHROMIUM at another Chromium binary."; \
 	fi
 
-test: $(VENV)/.installed-dev chromium
+# The company-source tests start a real PostgreSQL (Debian's postgresql: initdb in a temporary
+# folder) and Spark in local mode, which needs Java (openjdk-17-jre-headless).
+engines:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v java >/dev/null; then \
+		echo "PostgreSQL and Java present."; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "Installing PostgreSQL and Java (apt-get) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql openjdk-17-jre-headless >/dev/null; \
+	else \
+		echo "The company-source tests need PostgreSQL and Java (they are skipped without them):"; \
+		echo "  sudo apt-get install postgresql openjdk-17-jre-headless"; \
+	fi
+
+test: $(VENV)/.installed-dev chromium engines
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-dev

@@ -19,11 +19,14 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
     ("pages/key_accounts.py", "nav.key_accounts", ":material/star:", "key-accounts"),
     ("pages/retention.py", "nav.retention", ":material/favorite:", "retention"),
     ("pages/whatif.py", "nav.whatif", ":material/tune:", "what-if"),
+    ("pages/my_accounts.py", "nav.my_accounts", ":material/checklist:", "my-accounts"),
     ("pages/account.py", "nav.account", ":material/person_search:", "account"),
     ("pages/plans.py", "nav.plans", ":material/flag:", "plans"),
     ("pages/present.py", "nav.present", ":material/co_present:", "present"),
     ("pages/data.py", "nav.data", ":material/database:", "data"),
 ]
+if ctx.actor.is_admin:  # who may sign in, and the audit log
+    PAGES.append(("pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"))
 page = st.navigation([
     st.Page(path, title=i18n.t(title, ctx.lang), icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)

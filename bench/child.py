@@ -65,6 +65,7 @@ class PandasData:
         self.lines = con.sql("SELECT * FROM order_lines").df()
         self.customers = con.sql("SELECT * FROM customers").df()
         self.cts = con.sql("SELECT * FROM cost_to_serve").df()
+        self.products = con.sql("SELECT * FROM products").df()
         con.close()
         for df, col in ((self.lines, "order_date"), (self.cts, "month")):
             df[col] = df[col].astype("datetime64[ns]")

@@ -3,7 +3,9 @@
 Generates an ERP-like order-lines CSV of about the given size (Chinese headers, dd/mm/yyyy dates,
 customer attributes inline) under a temporary folder, imports it with the import engine into a
 fresh database in a child process, and prints the rate (MB/s, rows/s) and the child's peak
-resident memory (VmHWM, the import alone). The files are deleted afterwards unless --keep.
+resident memory (VmHWM, the import alone), next to two baselines measured in the same run, each
+in its own process: DuckDB reading the file into a table of a new database file, and pandas
+``read_csv``. The files are deleted afterwards unless --keep.
 """
 
 from __future__ import annotations
@@ -66,22 +68,50 @@ def generate(path: Path, size: int, encoding: str = "utf-8") -> int:
     return rows
 
 
-def _child(csv: str, db: str) -> None:
-    from kamdash.ingest import engine
-
-    t0 = time.perf_counter()
-    report = engine.run([engine.SourceFile(csv)], db, commit=True)
-    seconds = time.perf_counter() - t0
-    hwm_kb = 0
+def _peak_mb() -> float:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                hwm_kb = int(line.split()[1])
+                return int(line.split()[1]) / 1024
     except OSError:
-        hwm_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "committed": report.committed, "rows": report.rows,
-                      "problems": [str(p) for p in report.problems[:5]],
-                      "warnings": len(report.warnings), "peak_rss_mb": hwm_kb / 1024}))
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(what: str, csv: str, db: str) -> None:
+    """One measurement in a fresh process (its peak memory is its own)."""
+    t0 = time.perf_counter()
+    out: dict = {}
+    if what == "kamdash":
+        from kamdash.ingest import engine
+
+        report = engine.run([engine.SourceFile(csv)], db, commit=True)
+        out = {"committed": report.committed, "rows": report.rows,
+               "problems": [str(p) for p in report.problems[:5]], "warnings": len(report.warnings)}
+    elif what == "duckdb":  # DuckDB reading the file into a table of a new database file
+        import duckdb
+
+        con = duckdb.connect(db)
+        con.execute("SET memory_limit = '2GB'")
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [csv])
+        out = {"rows": con.execute("SELECT count(*) FROM t").fetchone()[0], "committed": True}
+        con.close()
+    elif what == "pandas":
+        import pandas as pd
+
+        df = pd.read_csv(csv)
+        out = {"rows": len(df), "committed": True}
+    out.update(seconds=time.perf_counter() - t0, peak_rss_mb=_peak_mb())
+    print(json.dumps(out))
+
+
+def _measure(what: str, csv: Path, db: Path) -> dict:
+    db.unlink(missing_ok=True)
+    out = subprocess.run([sys.executable, "-m", "bench.import_rate", "--child", what, str(csv), str(db)],
+                         capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if out.returncode:
+        raise RuntimeError(f"{what}: {out.stderr.strip()[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
@@ -90,12 +120,14 @@ def main(argv=None) -> int:
     ap.add_argument("--encoding", default="utf-8", help="file encoding, e.g. gb18030 (default utf-8)")
     ap.add_argument("--dir", default=None, help="where to write the files (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--child", nargs=2, metavar=("CSV", "DB"), help=argparse.SUPPRESS)
+    ap.add_argument("--no-pandas", dest="pandas", action="store_false",
+                    help="skip the pandas baseline (it holds the whole file in memory)")
+    ap.add_argument("--child", nargs=3, metavar=("WHAT", "CSV", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         _child(*args.child)
         return 0
-    work = Path(tempfile.mkdtemp(prefix="kamdash-import-bench-", dir=args.dir))
+    work = Path(tempfile.mkdtemp(prefix="kamdash-bench-import-", dir=args.dir))
     try:
         csv, db = work / "orders.csv", work / "bench.duckdb"
         t0 = time.perf_counter()
@@ -103,18 +135,19 @@ def main(argv=None) -> int:
         mb = csv.stat().st_size / (1 << 20)
         print(f"generated {csv} ({mb:,.0f} MB, {rows:,} rows, {args.encoding}) in {time.perf_counter() - t0:.0f} s",
               flush=True)
-        out = subprocess.run([sys.executable, "-m", "bench.import_rate", "--child", str(csv), str(db)],
-                             capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
-        if out.returncode:
-            print(out.stderr, file=sys.stderr)
-            return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        if not r["committed"]:
-            print("import failed:", *r["problems"], sep="\n  ", file=sys.stderr)
-            return 1
-        print(f"imported {r['rows']:,} rows in {r['seconds']:.1f} s: {mb / r['seconds']:,.1f} MB/s, "
-              f"{r['rows'] / r['seconds']:,.0f} rows/s; peak memory {r['peak_rss_mb']:,.0f} MB; "
-              f"database {db.stat().st_size / (1 << 20):,.0f} MB; {os.cpu_count()} cores")
+        results = {}
+        for what in ("duckdb", "kamdash") + (("pandas",) if args.pandas else ()):
+            r = results[what] = _measure(what, csv, db)
+            if not r["committed"]:
+                print("import failed:", *r["problems"], sep="\n  ", file=sys.stderr)
+                return 1
+            size = f"; database {db.stat().st_size / (1 << 20):,.0f} MB" if db.exists() else ""
+            print(f"{what:>8}: {r['rows']:,} rows in {r['seconds']:.1f} s ({mb / r['seconds']:,.1f} MB/s), "
+                  f"peak memory {r['peak_rss_mb']:,.0f} MB{size}", flush=True)
+        base = results["duckdb"]["seconds"]
+        print(f"kamdash import (every check, derived tables) / DuckDB read: "
+              f"{results['kamdash']['seconds'] / base:.2f}x; {os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f}")
         return 0
     finally:
         if not args.keep:

@@ -4,6 +4,7 @@ Commands:
   demo     build the demo sales database (deterministic for a seed)
   import   import sales files (CSV/TSV/TXT, Excel, Parquet; any header names), all or nothing
   load     load sales files (CSV/Parquet with canonical column names), all or nothing
+  sync     refresh from a company source (PostgreSQL, Spark, Parquet folder): totals computed there
   check    say whether a database can be used by the app, and why not
   info     print what a sales database holds
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
@@ -11,6 +12,8 @@ Commands:
   whatif   retention what-if: customer equity and next year's profit before and after a change
            of defection, split into profitable and loss-making groups
   key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
+  users    who may sign in in team mode (list, add, remove); the command line keeps full access
+  restore  put back the sales database kept by the last import that replaced it
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from kamdash import config
 def _cmd_demo(args) -> int:
     from kamdash import demo
 
+    if args.lines is not None and args.lines < 1:
+        raise UserError(f"--lines {args.lines}: give a positive number of order lines")
     out = Path(args.out or config.db_path() or "data/kamdash.duckdb")
     print(f"Building demo database {out} ({args.customers} customers, {args.years} years, "
           f"seed {args.seed}) ...", flush=True)
@@ -54,11 +59,15 @@ def _cmd_load(args) -> int:
     return 0
 
 
-def _import_sources(args) -> list:
-    from kamdash.ingest import engine, mapping
+ROLE_PREFIXES = {"orders": "order_lines", "cts": "cost_to_serve"}
+
+
+def _overrides(items) -> dict[str, str]:
+    """``--map SOURCE=FIELD`` arguments as {source column: field}."""
+    from kamdash.ingest import mapping
 
     overrides = {}
-    for item in args.map or []:
+    for item in items or []:
         source, sep, field = item.partition("=")
         if not sep or not source:
             raise ValueError(f"--map {item!r}: write SOURCE=FIELD (FIELD empty to ignore a column)")
@@ -66,14 +75,27 @@ def _import_sources(args) -> list:
         if field and field not in known:
             raise ValueError(f"--map {item!r}: unknown field {field!r} (fields: {', '.join(sorted(known))})")
         overrides[source] = field
+    return overrides
+
+
+def _import_sources(args) -> list:
+    from kamdash.ingest import engine, mapping
+
+    overrides = _overrides(args.map)
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     sources = []
     for item in args.files:
-        role, sep, rest = item.partition(":")
-        role = {"orders": "order_lines", "cts": "cost_to_serve"}.get(role, role)
+        prefix, sep, rest = item.partition(":")
+        role = ROLE_PREFIXES.get(prefix, prefix)
         if sep and role in mapping.ROLES:
-            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(rest, role=role, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
+        elif sep and len(prefix) > 1 and not Path(item).exists():  # not C:\… nor a file named a:b
+            raise UserError(f"{item!r}: unknown role {prefix!r} (write orders:, customers:, "
+                            "products: or cost_to_serve: before the file, or nothing)")
         else:
-            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides))
+            sources.append(engine.SourceFile(item, sheet=args.sheet, overrides=overrides,
+                                             delimiter=delimiter))
     return sources
 
 
@@ -129,6 +151,59 @@ def _cmd_import(args) -> int:
     return 0 if report.committed else 1
 
 
+def _cmd_sync(args) -> int:
+    import json
+
+    from kamdash import store, sync
+    from kamdash.ingest import sources
+
+    out = Path(args.db or config.db_path() or "data/kamdash.duckdb")
+    user_db = config.user_db_path(out)
+    tables = {}
+    for item in args.table or []:
+        role, sep, name = item.partition("=")
+        role = ROLE_PREFIXES.get(role, role)
+        if not sep or role not in sources.ROLES or not name:
+            raise ValueError(f"--table {item!r}: write ROLE=NAME with ROLE one of {', '.join(sources.ROLES)}")
+        tables[role] = name
+    if args.source:
+        url, password = sources.strip_password(args.source)
+        source = sources.Source(url, tables, _overrides(args.map))
+    else:
+        saved = sync.saved_source(user_db)
+        if not saved:
+            raise ValueError("no source saved yet: name one with --source URL")
+        source = sources.Source.from_dict(saved)
+        source = sources.Source(source.url, {**source.tables, **tables}, {**source.overrides, **_overrides(args.map)})
+        password = None
+    try:
+        result = sync.run(out, source, password or sync.password_for(source), full=args.full,
+                          user_db=user_db, currency=args.currency)
+    except (sources.SourceError, store.StoreError) as exc:
+        problems = getattr(exc, "problems", None)
+        if args.json:
+            print(json.dumps({"ok": False, "problems": [p.as_dict() for p in problems] if problems
+                              else [{"reason": str(exc)}]}, ensure_ascii=False, indent=2))
+        else:
+            for p in problems or [exc]:
+                print(f"error: {p}", file=sys.stderr)
+            print(f"Nothing was changed: {out} is as it was.", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        for w in result.warnings:
+            print(f"warning: {w}")
+        rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in result.rows.items())
+        print(f"Synced {out} from {source.url} ({result.mode}: {result.months} of {result.months_total} "
+              f"months computed at the source, {int(result.meta['order_lines']):,} order lines there): "
+              f"{rows}; data as of {result.meta['as_of']}, in {result.seconds:.1f} s.")
+    if password and args.source:
+        print("note: the password in the URL was used once and not saved; set KAMDASH_SOURCE_PASSWORD "
+              "for the next refresh", file=sys.stderr)
+    return 0
+
+
 def _cmd_check(args) -> int:
     from kamdash import store
 
@@ -137,7 +212,7 @@ def _cmd_check(args) -> int:
     if status.ok:
         print(f"{path}: OK (schema version {status.found_version})")
         return 0
-    print(f"{path}: {status.problem} {status.detail}".rstrip())
+    print(status_text(status))
     return 1
 
 
@@ -145,7 +220,7 @@ def _cmd_info(args) -> int:
     from kamdash import queries
 
     path = args.db or config.db_target()
-    backend = queries.connect(path)
+    backend = sales_backend(path)
     facts = queries.data_facts(backend)
     for key, value in facts.items():
         print(f"{key:>16}: {value}")
@@ -169,13 +244,12 @@ def _cmd_upgrade(args) -> int:
 
 def _cmd_clv(args) -> int:
     import json
-    from datetime import date
 
     from kamdash import queries
     from kamdash.analytics import clv
 
-    backend = queries.connect(args.db or config.db_target())
-    end = date.fromisoformat(args.calibration_end)
+    end = _date(args.calibration_end, "--calibration-end")
+    backend = sales_backend(args.db)
     rfm = queries.rfm_summary(backend, end, args.time_unit)
     try:
         fit = clv.fit_transactions(rfm, args.model)
@@ -202,10 +276,22 @@ def _month(text: str | None):
     if not text:
         return None
     parts = text.strip().split("-")
-    if len(parts) not in (2, 3):
-        raise ValueError(f"not a date (YYYY-MM or YYYY-MM-DD): {text!r}")
-    d = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        d = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+    except ValueError:
+        raise UserError(f"not a month (YYYY-MM or YYYY-MM-DD): {text!r}") from None
     return d.replace(day=1)
+
+
+def _date(text: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from None
 
 
 def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
@@ -228,12 +314,10 @@ def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
 def _cmd_concentration(args) -> int:
     import json
 
-    from kamdash import queries
-
     start, end = _month(args.start), _month(args.end)
     if start and end and start > end:
         raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
-    backend = queries.connect(args.db or config.db_target())
+    backend = sales_backend(args.db)
     out = concentration_readouts(backend, args.value, start, end)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -274,6 +358,80 @@ def _cmd_whatif(args) -> int:
     return 0
 
 
+def _user_db(db: str | None) -> Path:
+    return config.user_db_path(config.db_path(db or config.db_target()))
+
+
+def _cmd_users(args) -> int:
+    """Entitlements (team mode): who may sign in, with which role and scope. The command line
+    itself keeps full access: it runs with access to the files."""
+    import json
+
+    from kamdash import access, queries
+
+    path = _user_db(args.db)
+    if args.action == "list":
+        rows = [{"email": e.email, "role": e.role, "scope": e.scope_kind, "values": list(e.scope_values),
+                 "version": e.version, "updated_by": e.updated_by} for e in access.list_entitlements(path)]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                values = f" {', '.join(r['values'])}" if r["values"] else ""
+                print(f"{r['email']}  {r['role']}  {r['scope']}{values}")
+            if not rows:
+                print("no entitlements yet: add the first admin with "
+                      "`python -m kamdash users add EMAIL --role admin`")
+        return 0
+    if args.action == "remove":
+        try:
+            access.remove(path, args.email, "command line", None)
+        except access.EntitlementError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"removed {args.email.strip().lower()}")
+        return 0
+    kinds = [(k, v) for k, v in (("regions", args.regions), ("managers", args.managers),
+                                  ("customers", args.customers)) if v]
+    if len(kinds) > 1:
+        print("error: give one of --regions, --managers, --customers", file=sys.stderr)
+        return 2
+    kind, values = kinds[0] if kinds else ("all", "")
+    backend = queries.connect(args.db or config.db_target())
+    try:
+        known = queries.scope_known(queries.scope_customers(backend))
+    finally:
+        backend.disconnect()
+    cur = access.get(path, args.email)
+    try:
+        ent = access.save(path, access.Entitlement(args.email, args.role, kind,
+                                                   tuple(v for v in values.split(",") if v.strip())),
+                          known, "command line", cur.version if cur else None)
+    except (access.EntitlementError, access.EntitlementConflict) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{ent.email}: {ent.role}, {ent.scope_kind}"
+          + (f" {', '.join(ent.scope_values)}" if ent.scope_values else ""))
+    return 0
+
+
+def _cmd_restore(args) -> int:
+    """Put back the sales database kept by the last import that replaced it."""
+    from kamdash import store
+
+    path = config.db_path(args.db or config.db_target())
+    if path is None:
+        print("error: restore works on a database file", file=sys.stderr)
+        return 2
+    try:
+        kept = store.restore_backup(path)
+    except store.StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {path} from the copy of {kept}")
+    return 0
+
+
 def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
                           share: float | None = None, rules=None) -> dict:
     """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
@@ -304,7 +462,7 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
 def _cmd_key_accounts(args) -> int:
     import json
 
-    from kamdash import config as cfg, queries, store
+    from kamdash import config as cfg, store
     from kamdash.analytics import ka_types as ka
 
     start, end = _month(args.start), _month(args.end)
@@ -317,7 +475,7 @@ def _cmd_key_accounts(args) -> int:
     db = args.db or cfg.db_target()
     user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
     saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
-    backend = queries.connect(db)
+    backend = sales_backend(db)
     out = key_account_selection(backend, start, end, args.capacity,
                                 None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
     if args.json:
@@ -356,7 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "order id and line number are replaced by the new file's")
     p.add_argument("--date-order", dest="date_order", choices=("dmy", "mdy", "ymd"),
                    help="how to read dates like 05/03/2024 (default: decided from the data)")
-    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first)")
+    p.add_argument("--sheet", help="Excel: the sheet to read (default: the first visible one)")
+    p.add_argument("--delimiter", choices=(",", ";", "tab", "|", "whitespace", "fixed"),
+                   help="text files: how the columns are separated (default: detected); whitespace: "
+                   "runs of spaces; fixed: columns at fixed positions")
     p.add_argument("--skip-bad-rows", dest="skip_bad_rows", action="store_true",
                    help="import the good rows when some rows have errors")
     p.add_argument("--check", action="store_true", help="validate only: write nothing")
@@ -372,6 +533,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default="CNY", help="currency code of the amounts (default CNY)")
     p.add_argument("--out", default=None, help="database file (default: KAMDASH_DB)")
     p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("sync", help="refresh the sales database from a company source (PostgreSQL, Spark, "
+                       "Parquet folder)",
+                       description="The source's engine adds the order lines up per customer and "
+                       "month; only those totals, customers, products and cost-to-serve come back. "
+                       "Only months that changed are computed again unless --full. On any error the "
+                       "database is unchanged. Without --source, the source saved by the last sync. "
+                       "The password comes from KAMDASH_SOURCE_PASSWORD, never from the saved source.")
+    p.add_argument("--source", default=None, metavar="URL",
+                   help="postgresql://user@host:5432/db, parquet:///folder, spark://local[2], "
+                   "spark://host:7077 or sc://host:15002")
+    p.add_argument("--table", action="append", metavar="ROLE=NAME",
+                   help="where a table is (roles: order_lines, customers, products, cost_to_serve; "
+                   "default: a table or Parquet file named as the role); repeatable")
+    p.add_argument("--map", action="append", metavar="SOURCE=FIELD",
+                   help="map the column SOURCE to FIELD (as for import); repeatable")
+    p.add_argument("--full", action="store_true", help="recompute every month (default: changed months only)")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.add_argument("--currency", default=None, help="currency code of the amounts (default KAMDASH_CURRENCY)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_sync)
 
     p = sub.add_parser("check", help="check that a sales database can be opened")
     p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
@@ -432,13 +614,121 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--share", type=float, default=None, help="or a percentage of the active customers")
     p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
     p.set_defaults(func=_cmd_key_accounts)
+
+    p = sub.add_parser("users", help="who may sign in (team mode): list, add or change, remove",
+                       description="Entitlements of team mode, kept in the user database. The "
+                       "command line itself always has full access.")
+    usub = p.add_subparsers(dest="action", required=True)
+    q = usub.add_parser("list", help="list the entitlements")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = usub.add_parser("add", help="add a user or change their role and scope")
+    q.add_argument("email", help="the user's e-mail, as the sign-in provider reports it")
+    q.add_argument("--role", required=True, choices=("admin", "director", "regional_head",
+                                                     "account_manager", "viewer"))
+    q.add_argument("--regions", default="", help="scope: these regions (comma-separated)")
+    q.add_argument("--managers", default="", help="scope: the accounts of these account managers")
+    q.add_argument("--customers", default="", help="scope: these customer ids (comma-separated)")
+    q = usub.add_parser("remove", help="remove a user's access")
+    q.add_argument("email")
+    for q in usub.choices.values():
+        q.add_argument("--db", default=None, help="sales database file (default: KAMDASH_DB); "
+                       "the entitlements live in its user database (KAMDASH_USER_DB)")
+    p.set_defaults(func=_cmd_users)
+
+    p = sub.add_parser("restore", help="put back the sales database kept by the last replacing import")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB)")
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 
+class UserError(Exception):
+    """A mistake in what the user asked for (a file, a database, a value): one line, exit 2."""
+
+
+STATUS_TEXT = {  # store.DatabaseStatus.problem -> what the command line says
+    "missing": "there is no sales database at {path}: build one with `python -m kamdash demo "
+               "--out {path}` or import your files with `python -m kamdash import FILE --db {path}`",
+    "corrupt": "{path} cannot be read as a DuckDB database ({detail})",
+    "locked": "{path} is open for writing in another program; try again when it has finished ({detail})",
+    "not_kamdash": "{path} is a DuckDB database, but not a kamdash sales database ({detail})",
+    "older_version": "{path} was built by an older kamdash (schema version {found}): bring it up to "
+                     "date with `python -m kamdash upgrade --db {path}`",
+    "newer_version": "{path} was written by a newer kamdash (schema version {found}): upgrade kamdash",
+    "empty": "{path} holds no order lines",
+}
+
+
+def status_text(status) -> str:
+    return STATUS_TEXT[status.problem].format(path=status.path, detail=status.detail,
+                                              found=status.found_version)
+
+
+def sales_backend(target: str | None):
+    """The sales database a command reads (``--db``, else KAMDASH_DB), opened read-only.
+
+    A file (or a ``duckdb:///`` URL of one) is checked first, so that a missing, damaged,
+    locked, foreign or old file is a ``UserError`` saying so; another URL that cannot be
+    reached is one too."""
+    from kamdash import queries, store
+
+    target = target or config.db_target()
+    path = config.db_path(target)
+    if path is not None:
+        status = store.check_sales_db(path)
+        if status.problem not in (None, "empty"):
+            raise UserError(status_text(status))
+    try:
+        return queries.connect(target)
+    except Exception as exc:  # a server that is down, a driver that is not installed ...
+        if path is not None:
+            raise
+        raise UserError(f"cannot open {target}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message for an exception caused by what the user asked for, or None when
+    it is a fault of kamdash itself (then the traceback is shown)."""
+    import duckdb
+
+    from kamdash import store
+    from kamdash.ingest.problems import LoadError
+
+    if isinstance(exc, LoadError):
+        more = f" (and {exc.total - 1} more problems)" if exc.total > 1 else ""
+        return (str(exc.problems[0]) if exc.problems else "nothing was loaded") + more
+    if isinstance(exc, (UserError, ValueError, store.StoreError)):
+        return _first_line(exc)
+    if isinstance(exc, OSError):
+        if exc.filename and exc.strerror:
+            return f"{exc.filename}: {exc.strerror}"
+        return _first_line(exc)
+    if isinstance(exc, duckdb.IOException):
+        if store.is_lock_error(exc):
+            return "the database is open for writing in another program; try again when it has " \
+                   f"finished ({_first_line(exc)})"
+        return _first_line(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        return f"not a kamdash sales database ({_first_line(exc)})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. A user's mistake in any command (see ``user_error``) is printed as one
+    line on stderr with exit code 2, never as a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -57,6 +57,30 @@ SETTINGS: dict[str, Setting] = {
         "e.g. 1GB or 512MB. The per-customer arrays kamdash keeps in memory come on top "
         "(KAMDASH_RESIDENT_MB).",
     ),
+    "source_password": Setting(
+        "KAMDASH_SOURCE_PASSWORD",
+        "",
+        "Password of the company source `python -m kamdash sync` and the Data page's refresh "
+        "read from (PostgreSQL); never stored. Streamlit secrets ([source] password) take "
+        "precedence in the app.",
+    ),
+    "timezone": Setting(
+        "KAMDASH_TIMEZONE",
+        "",
+        "Time zone of the business (e.g. Asia/Shanghai): imported timestamps that carry a time "
+        "zone become order dates in this zone. Default: the machine's own time zone.",
+    ),
+    "earliest_date": Setting(
+        "KAMDASH_EARLIEST_DATE",
+        "1990-01-01",
+        "Earliest order date an import accepts (YYYY-MM-DD); older dates are errors.",
+    ),
+    "days_ahead": Setting(
+        "KAMDASH_DAYS_AHEAD",
+        "366",
+        "How many days after today an imported order date may lie; later dates (such as an "
+        "ERP's open-ended 9999-12-31) are errors.",
+    ),
     "resident_mb": Setting(
         "KAMDASH_RESIDENT_MB",
         "",
@@ -140,3 +164,38 @@ def max_upload_mb() -> int:
         return max(1, int(SETTINGS["max_upload_mb"].get()))
     except ValueError:
         return int(SETTINGS["max_upload_mb"].default)
+
+
+def source_password() -> str | None:
+    return SETTINGS["source_password"].get() or None
+
+
+def business_timezone() -> str | None:
+    """The KAMDASH_TIMEZONE name, None when unset (the machine's zone); a ValueError when it
+    does not look like a zone name."""
+    import re
+
+    tz = SETTINGS["timezone"].get()
+    if not tz:
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*", tz):
+        raise ValueError(f"KAMDASH_TIMEZONE={tz!r}: expected a time zone name such as Asia/Shanghai")
+    return tz
+
+
+def date_window(today):
+    """(earliest, latest) order date an import accepts: KAMDASH_EARLIEST_DATE and today plus
+    KAMDASH_DAYS_AHEAD days."""
+    from datetime import date, timedelta
+
+    raw = SETTINGS["earliest_date"].get()
+    try:
+        earliest = date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"KAMDASH_EARLIEST_DATE={raw!r}: expected a date such as 1990-01-01") from None
+    raw = SETTINGS["days_ahead"].get()
+    try:
+        ahead = int(raw)
+    except ValueError:
+        raise ValueError(f"KAMDASH_DAYS_AHEAD={raw!r}: expected a number of days") from None
+    return earliest, today + timedelta(days=ahead)

@@ -64,6 +64,8 @@ class Slide:
     table: pd.DataFrame | None = None
     notes: str = ""
     bullets: list[str] = field(default_factory=list)
+    text_size: float = 16  # points of the bullets (a dense one-pager page uses less)
+    table_first: bool = False  # on a slide without a chart: the table above the bullets
 
 
 # ---------------------------------------------------------------- chart images (kaleido)
@@ -297,8 +299,9 @@ def _pptx_table(slide, df: pd.DataFrame, left, top, width, height, lang: str,
 
 def to_pptx(slides: list[Slide], *, title: str, subtitle: str, lang: str,
             progress: Progress | None = None, width: int = CHART_WIDTH,
-            scale: float = CHART_SCALE) -> bytes:
-    """A 16:9 PowerPoint deck: a title slide (``title``, ``subtitle`` lines) then ``slides``.
+            scale: float = CHART_SCALE, cover: bool = True) -> bytes:
+    """A 16:9 PowerPoint deck: a title slide (``title``, ``subtitle`` lines; left out with
+    ``cover=False``) then ``slides``.
 
     ``progress(fraction, label)`` is called before each slide is built and at the end.
     ``width`` is the CSS width of a full-width chart (its fonts' size relative to the slide),
@@ -313,11 +316,13 @@ def to_pptx(slides: list[Slide], *, title: str, subtitle: str, lang: str,
     margin = Inches(MARGIN)
     full_w = prs.slide_width - 2 * margin
 
-    first = prs.slides.add_slide(blank)
-    _pptx_text(first, margin, Inches(2.4), full_w, Inches(1.2), [title], 40, bold=True,
-               color=ACCENT, lang=lang)
-    _pptx_text(first, margin, Inches(3.8), full_w, Inches(3.0),
-               [line for line in subtitle.split("\n") if line.strip()], 18, color=MUTED, lang=lang)
+    prs.core_properties.title = title
+    if cover:
+        first = prs.slides.add_slide(blank)
+        _pptx_text(first, margin, Inches(2.4), full_w, Inches(1.2), [title], 40, bold=True,
+                   color=ACCENT, lang=lang)
+        _pptx_text(first, margin, Inches(3.8), full_w, Inches(3.0),
+                   [line for line in subtitle.split("\n") if line.strip()], 18, color=MUTED, lang=lang)
 
     boxes = [_body_box(s) for s in slides]
     pictures = _pictures(slides, boxes, width, scale, progress)
@@ -333,12 +338,17 @@ def to_pptx(slides: list[Slide], *, title: str, subtitle: str, lang: str,
         side_left = margin + Inches(box_w + GAP) if side else margin
         side_w = full_w - Inches(box_w + GAP) if side else full_w
         y = top
+        if s.table_first and not side and s.table is not None and len(s.table.columns):
+            rows = min(len(s.table), TABLE_MAX_ROWS) + 1
+            _pptx_table(sl, s.table, side_left, y, side_w, Inches(0.32) * rows, lang, 12)
+            y = y + Inches(0.32 * rows + 0.5)
         if s.bullets:
-            h = Inches(min(0.6 * len(s.bullets) + 0.3, box_h)) if s.table is not None \
+            per_line = 0.6 * s.text_size / 16
+            h = Inches(min(per_line * len(s.bullets) + 0.3, box_h)) if s.table is not None \
                 else Inches(box_h)
-            _pptx_text(sl, side_left, y, side_w, h, s.bullets, 16, lang=lang, bullet=True)
+            _pptx_text(sl, side_left, y, side_w, h, s.bullets, s.text_size, lang=lang, bullet=True)
             y = y + h
-        if s.table is not None and len(s.table.columns):
+        if s.table is not None and len(s.table.columns) and not (s.table_first and not side):
             rows = min(len(s.table), TABLE_MAX_ROWS) + 1
             _pptx_table(sl, s.table, side_left, y, side_w, Inches(0.32) * rows, lang,
                         11 if side else 14)
@@ -383,8 +393,9 @@ def _bold_font(path: str) -> str | None:
 
 def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
            progress: Progress | None = None, notes: bool = True, width: int = CHART_WIDTH,
-           scale: float = CHART_SCALE) -> bytes:
-    """A 16:9 PDF: a title page then one page per slide; fonts embedded (Noto Sans CJK SC).
+           scale: float = CHART_SCALE, cover: bool = True) -> bytes:
+    """A 16:9 PDF: a title page (left out with ``cover=False``) then one page per slide; fonts
+    embedded (Noto Sans CJK SC).
 
     ``notes``: print the presenter notes under the chart (a handout). Raises RuntimeError when
     no CJK font is installed (Debian: fonts-noto-cjk) since Chinese would render as boxes.
@@ -415,10 +426,11 @@ def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
         pdf.multi_cell(w, line or size * 0.5, value, new_x="LMARGIN", new_y="NEXT", align="L")
         return pdf.get_y()
 
-    pdf.add_page()
-    text(62, title, 34, style="B", color=ACCENT, line=16)
-    text(pdf.get_y() + 6, "\n".join(line for line in subtitle.split("\n") if line.strip()), 15,
-         color=MUTED, line=8)
+    if cover:
+        pdf.add_page()
+        text(62, title, 34, style="B", color=ACCENT, line=16)
+        text(pdf.get_y() + 6, "\n".join(line for line in subtitle.split("\n") if line.strip()), 15,
+             color=MUTED, line=8)
 
     note_heights = []
     for s in slides:
@@ -440,14 +452,12 @@ def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
         side_x = margin + (box_w + GAP) * mm if side else margin
         side_w = full_w - (box_w + GAP) * mm if side else full_w
         sy = y
-        if s.bullets:
-            for b in s.bullets:
-                sy = text(sy, "• " + b, 16, x=side_x, w=side_w, line=7.5) + 2
-        if s.table is not None and len(s.table.columns):
+
+        def table_at(ty: float) -> float:
             head, rows = _table_cells(s.table, TABLE_MAX_ROWS)
             pdf.set_font("cjk", "", 9 if side else 12)
             pdf.set_text_color(*TEXT)
-            pdf.set_xy(side_x, sy + 2)
+            pdf.set_xy(side_x, ty)
             with pdf.table(width=side_w, line_height=5 if side else 6.5, text_align="LEFT", align="LEFT",
                            headings_style=FontFace(emphasis="BOLD", color=(255, 255, 255),
                                                    fill_color=ACCENT),
@@ -456,6 +466,17 @@ def to_pdf(slides: list[Slide], *, title: str, subtitle: str, lang: str,
                     r = t.row()
                     for v in values:
                         r.cell(v)
+            return pdf.get_y()
+
+        has_table = s.table is not None and len(s.table.columns)
+        table_first = has_table and s.table_first and not side
+        if table_first:
+            sy = table_at(sy) + 6
+        if s.bullets:
+            for b in s.bullets:  # a no-break space: Chinese lines have no other place to wrap
+                sy = text(sy, "•\u00a0" + b, s.text_size, x=side_x, w=side_w, line=s.text_size * 0.47) + 2
+        if has_table and not table_first:
+            table_at(sy + 2)
         if note_h:
             text(page_h - BOTTOM * mm - note_h + 4, s.notes, 10, color=MUTED, line=5)
     out = bytes(pdf.output())

@@ -5,7 +5,9 @@ version (1, 2, ...) with its author and time; nothing is overwritten, so the ful
 read back. A save names the version it started from (``base_version``; None for a new plan): if
 another writer saved in the meantime, the save is refused with ``PlanConflict`` carrying their
 version, and the caller decides (keep mine = save again on top of theirs, take theirs, merge).
-Deleting removes the plan with its history, under the same check.
+Deleting removes the plan with its history, under the same check; every save and the deleted
+history go to the audit log (``store.audit``), so a deleted plan can still be read there.
+Who may save or delete is checked here (``actor``: ``kamdash.access``), not only by the pages.
 
 The check and the append run under one lock in this process and in one DuckDB transaction; a
 unique index on (plan_id, version) makes a lost update impossible even across processes.
@@ -20,9 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from kamdash import store
+from kamdash import access, store
+from kamdash.analytics.account import RENAMED_METRICS
 
-METRICS = ("revenue", "margin", "adoption")  # what a goal's target measures
+METRICS = ("revenue", "gross_margin", "account_margin", "adoption")  # what a goal's target measures
+# A goal stored under an old metric name (RENAMED_METRICS: "margin" was always gross margin) is
+# read under its new one. Stored versions are never rewritten (the history stays as saved);
+# every read and save goes through normalise.
 ACTION_STATUSES = ("open", "in_progress", "done", "blocked")
 BODY_FIELDS = ("goals", "solution", "actions", "notes")
 
@@ -37,6 +43,7 @@ class PlanVersion:
     body: dict
     author: str
     saved_at: datetime  # UTC
+    renamed: int = 0  # goals stored under an old metric name, read as RENAMED_METRICS says
 
 
 class PlanConflict(Exception):
@@ -91,8 +98,9 @@ def _text(value) -> str:
 def normalise(body: dict | None) -> dict:
     """A plan body in its canonical form (what is stored and compared).
 
-    goals: [{metric: revenue|margin|adoption, target: number (revenue in money, margin as a
-    fraction, adoption unused), category: product category (adoption), start, due: ISO dates}];
+    goals: [{metric: revenue|gross_margin|account_margin|adoption, target: number (revenue in
+    money, a margin as a fraction, adoption unused), category: product category (adoption),
+    start, due: ISO dates}] (a goal saved as "margin" becomes gross_margin: RENAMED_METRICS);
     solution: text; actions: [{action, owner, due (ISO date or None), status}]; notes: text.
     Goals without a metric or due date and actions without text are dropped.
     """
@@ -100,6 +108,7 @@ def normalise(body: dict | None) -> dict:
     goals = []
     for g in body.get("goals") or []:
         metric = _text(g.get("metric"))
+        metric = RENAMED_METRICS.get(metric, metric)
         due = _iso(g.get("due"))
         if metric not in METRICS or not due:
             continue
@@ -118,12 +127,18 @@ def normalise(body: dict | None) -> dict:
             "notes": _text(body.get("notes"))}
 
 
+def renamed_goals(body: dict) -> int:
+    """How many goals of a stored body use a metric name RENAMED_METRICS reads differently."""
+    return sum(1 for g in body.get("goals") or [] if g.get("metric") in RENAMED_METRICS)
+
+
 def _row(r) -> PlanVersion:
     saved = r[5]
     if saved is not None and saved.tzinfo is None:
         saved = saved.replace(tzinfo=timezone.utc)
-    return PlanVersion(plan_id=r[0], version=int(r[1]), customer_id=r[2], body=json.loads(r[3]),
-                       author=r[4] or "", saved_at=saved)
+    stored = json.loads(r[3])
+    return PlanVersion(plan_id=r[0], version=int(r[1]), customer_id=r[2], body=normalise(stored),
+                       author=r[4] or "", saved_at=saved, renamed=renamed_goals(stored))
 
 
 _COLUMNS = "plan_id, version, customer_id, body, author, saved_at"
@@ -183,9 +198,11 @@ def all_latest(path: Path | str) -> list[PlanVersion]:
 
 
 def save(path: Path | str, customer_id: str, body: dict, author: str,
-         base_version: int | None) -> PlanVersion:
+         base_version: int | None, actor: access.Actor = access.FULL) -> PlanVersion:
     """Append a new version of the account's plan, started from ``base_version`` (None: a new
-    plan). Raises PlanConflict when the latest version is not ``base_version``."""
+    plan). Raises PlanConflict when the latest version is not ``base_version``, and
+    access.AccessDenied when ``actor`` may not edit this account's plan."""
+    actor.require_plan_edit(customer_id)
     plan_id = plan_id_for(customer_id)
     clean = normalise(body)
 
@@ -201,6 +218,8 @@ def save(path: Path | str, customer_id: str, body: dict, author: str,
             con.execute("INSERT INTO account_plans VALUES (?, ?, ?, ?, ?, ?)",
                         [plan_id, version, str(customer_id), json.dumps(clean, ensure_ascii=False),
                          author or "", saved_at])
+            store.audit(con, author or actor.who, "plan", plan_id, "save",
+                        cur.body if cur else None, clean)
             con.execute("COMMIT")
         except PlanConflict:
             raise
@@ -214,8 +233,11 @@ def save(path: Path | str, customer_id: str, body: dict, author: str,
         return store._with_user_db(path, write)
 
 
-def delete(path: Path | str, customer_id: str, base_version: int) -> None:
-    """Delete the account's plan and its history, if nobody saved since ``base_version``."""
+def delete(path: Path | str, customer_id: str, base_version: int,
+           actor: access.Actor = access.FULL) -> None:
+    """Delete the account's plan and its history, if nobody saved since ``base_version``; the
+    whole history (every version with author and time) is kept in the audit log."""
+    actor.require_plan_edit(customer_id)
     plan_id = plan_id_for(customer_id)
 
     def write(con):
@@ -224,7 +246,12 @@ def delete(path: Path | str, customer_id: str, base_version: int) -> None:
         if cur is None or cur.version != base_version:
             con.execute("ROLLBACK")
             raise PlanConflict(base_version, cur)
+        rows = con.execute(f"SELECT {_COLUMNS} FROM account_plans WHERE plan_id = ? ORDER BY version",
+                           [plan_id]).fetchall()
+        kept = [{"version": v.version, "author": v.author, "saved_at": v.saved_at.isoformat(),
+                 "body": v.body} for v in map(_row, rows)]
         con.execute("DELETE FROM account_plans WHERE plan_id = ?", [plan_id])
+        store.audit(con, actor.who, "plan", plan_id, "delete", {"history": kept}, None)
         con.execute("COMMIT")
 
     with _write_lock:
@@ -267,3 +294,37 @@ def add_action(path: Path | str, customer_id: str, action: dict, author: str) ->
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+GOAL_PROBLEMS = ("metric", "target", "category", "unknown_category", "due", "window")
+
+
+def goal_problems(goals: list[dict], categories) -> list[tuple[int, str]]:
+    """What keeps each goal from being tracked, as (row number from 1, problem) with problem in
+    ``GOAL_PROBLEMS``: no or an unknown metric, no target (revenue and margin goals), no
+    category or one the data does not sell (adoption goals), no due date, a start after the due
+    date. Rows left entirely empty are ignored (the editor's blank new row). ``normalise`` would
+    silently drop such goals; the plan form refuses to save them instead."""
+    known = {str(c) for c in categories}
+    out = []
+    for i, g in enumerate(goals, start=1):
+        values = [g.get(k) for k in ("metric", "target", "category", "start", "due")]
+        if all(v is None or (isinstance(v, float) and v != v) or v == "" for v in values):
+            continue
+        metric = RENAMED_METRICS.get(g.get("metric"), g.get("metric"))
+        if metric not in METRICS:
+            out.append((i, "metric"))
+        elif metric == "adoption":
+            cat = _text(g.get("category"))
+            if not cat:
+                out.append((i, "category"))
+            elif cat not in known:
+                out.append((i, "unknown_category"))
+        elif _num(g.get("target")) is None:
+            out.append((i, "target"))
+        due, start = _iso(g.get("due")), _iso(g.get("start"))
+        if not due:
+            out.append((i, "due"))
+        elif start and start > due:
+            out.append((i, "window"))
+    return out

@@ -96,6 +96,9 @@ class Filters:
     filter's own period, fixed at creation) over *all* customers with an order then, whatever the other filters, with the
     cut-offs ``tier_cutoffs`` (see ``tier_members``); ``previous()`` and other copies keep the
     same accounts.
+    ``scope`` is the user's row-level access: the customers this user may see (None: everyone).
+    It is applied before anything else, as if the other customers were not in the data: tiers,
+    ranks, shares and totals are computed within it, and no other filter widens it.
     """
 
     start: date | None = None
@@ -108,6 +111,7 @@ class Filters:
     tiers: tuple[str, ...] = ()
     tier_cutoffs: tuple[float, float] = TIER_CUTOFFS_DEFAULT
     tier_period: tuple[date | None, date | None] | None = None
+    scope: tuple[str, ...] | None = field(default=None)
 
     def __post_init__(self):
         if self.start and self.end and self.start > self.end:
@@ -139,8 +143,12 @@ class Filters:
     def restricts_customers(self) -> bool:
         """Whether the dimension, customer or tier filters leave customers out (the period
         alone does not)."""
-        return bool(any(self.dimension_values().values()) or self.customer_ids is not None
-                    or self.tiers)
+        return bool(any(self.dimension_values().values()) or self.names_customers())
+
+    def names_customers(self) -> bool:
+        """Whether the customer, tier or scope filters select customers one by one (what the
+        tables per combination of dimension values cannot answer)."""
+        return self.customer_ids is not None or bool(self.tiers) or self.scope is not None
 
 
 def to_frame(expr) -> pd.DataFrame:
@@ -229,6 +237,8 @@ def apply_filters(t, filters: Filters, month_col: str = "month"):
             preds.append(t[col].isin(list(values)))
     if filters.customer_ids is not None:
         preds.append(t.customer_id.isin(list(filters.customer_ids)))
+    if filters.scope is not None:
+        preds.append(t.customer_id.isin(list(filters.scope)))
     if filters.tiers:
         preds.append(t.customer_id.isin(tier_members(t, filters).customer_id))
     return t.filter(*preds) if preds else t
@@ -240,9 +250,11 @@ def customer_tiers(cm, start: date | None, end: date | None,
     included), by revenue: an expression with customer_id, revenue, tier.
 
     ``cm`` is the customer_month table. Customers ranked by revenue descending (ties by
-    customer_id); A when the customers above hold less than ``cutoffs[0]`` of the revenue, B
-    when less than ``cutoffs[1]``, else C; no positive revenue is always C. The same rule as
-    ``kamdash.analytics.pareto.abc_tiers``.
+    customer_id); A when the customers above hold less than ``cutoffs[0]`` of the sum of the
+    positive revenues, B when less than ``cutoffs[1]``, else C; no positive revenue is always C
+    (the filter has no group of its own for the rare customer whose returns exceed its sales
+    in the period). The same rule as ``kamdash.analytics.pareto.abc_tiers`` for A and B; its
+    C and L together are this C.
     """
     a, b = cutoffs
     if not 0 < a < b <= 1:
@@ -256,7 +268,7 @@ def customer_tiers(cm, start: date | None, end: date | None,
     per = per.group_by("customer_id").aggregate(revenue=per.revenue.sum(), orders=per.orders.sum())
     per = per.filter(per.orders > 0)
     cum = per.revenue.sum().over(ibis.cumulative_window(order_by=[ibis.desc(per.revenue), per.customer_id]))
-    total = per.revenue.sum().over(ibis.window())
+    total = ibis.greatest(per.revenue, 0).sum().over(ibis.window())
     before = (cum - per.revenue) / total
     tier = ibis.cases(
         ((per.revenue <= 0) | (total <= 0), "C"),
@@ -270,6 +282,8 @@ def customer_tiers(cm, start: date | None, end: date | None,
 def tier_members(cm, filters: Filters):
     """Customers (expression with customer_id) whose tier is in ``filters.tiers``."""
     start, end = filters.tier_period or (filters.start, filters.end)
+    if filters.scope is not None:  # tiers within the user's scope
+        cm = cm.filter(cm.customer_id.isin(list(filters.scope)))
     tiers = customer_tiers(cm, start, end, filters.tier_cutoffs)
     return tiers.filter(tiers.tier.isin(list(filters.tiers))).select("customer_id")
 
@@ -299,6 +313,7 @@ def _data_facts(backend) -> dict:
         "currency": meta.get("currency", "CNY"),
         "source": meta.get("source", ""),
         "built_at": meta.get("built_at", ""),
+        "lines_at": meta.get("lines_at", ""),  # "source": the order lines stay in a company source
     }
 
 
@@ -397,9 +412,13 @@ def customer_mask(backend, filters: Filters) -> np.ndarray:
     keep = r.mask(filters.dimension_values(), filters.customer_ids)
     if keep is None:
         keep = np.ones(r.keys.n, dtype=bool)
+    within = None
+    if filters.scope is not None:
+        within = r.mask({}, filters.scope)
+        keep = keep & within
     if filters.tiers:
         start, end = filters.tier_period or (filters.start, filters.end)
-        codes = r.tiers(*_bounds(backend, start, end), filters.tier_cutoffs)
+        codes = r.tiers(*_bounds(backend, start, end), filters.tier_cutoffs, within=within)
         keep = keep & np.isin(codes, [TIER_CODES[t] for t in filters.tiers])
     return keep
 
@@ -420,6 +439,8 @@ def _customer_predicates(backend, t, filters: Filters) -> list:
     preds = [t[col].isin(list(values)) for col, values in filters.dimension_values().items() if values]
     if filters.customer_ids is not None:
         preds.append(t.customer_id.isin(list(filters.customer_ids)))
+    if filters.scope is not None:
+        preds.append(t.customer_id.isin(list(filters.scope)))
     if filters.tiers:
         preds.append(t.customer_id.isin(tier_members(backend.table("customer_month"), filters).customer_id))
     return preds
@@ -478,7 +499,7 @@ def _selector(backend, filters: Filters):
     customer is read in random order)."""
     if not filters.restricts_customers():
         return lambda positions, combo: None
-    if filters.customer_ids is None and not filters.tiers:
+    if not filters.names_customers():
         table = resident.of(backend).combo_mask(filters.dimension_values())
         return lambda positions, combo: table.take(combo)  # 2x faster than table[combo]
     keep = customer_mask(backend, filters)
@@ -645,7 +666,7 @@ def monthly_totals(backend, filters: Filters) -> pd.DataFrame:
     Added up from month_cube (per month and combination of dimensions, held in memory: a few
     thousand rows) unless the filters name customers or tiers, which only customer_month can
     answer."""
-    if filters.customer_ids is None and not filters.tiers:
+    if not filters.names_customers():
         cube = resident.of(backend).month_cube()
         keep = np.ones(len(cube), dtype=bool)
         if filters.start:
@@ -744,8 +765,12 @@ def data_coverage(backend) -> dict[str, bool]:
     goods on order lines), cost_to_serve, discount, returns. False means every value is zero or
     missing (a file with only customer, date and amount: gross profit then equals revenue and
     account profit equals gross profit)."""
-    cm = backend.table("customer_month")
     cols = ("cost", "cost_to_serve", "discount", "returns")
+    if isinstance(backend, Backend):  # plain SQL: the overview asks on its first render, without Ibis
+        sql = "SELECT " + ", ".join(f"bool_or({c} <> 0) AS {c}" for c in cols) + " FROM customer_month"
+        row = sql_table(backend, sql).to_pylist()[0]
+        return {c: bool(row[c]) for c in cols}
+    cm = backend.table("customer_month")
     row = to_frame(cm.aggregate(**{c: (cm[c] != 0).any() for c in cols}))
     return {c: bool(row[c].iloc[0]) if pd.notna(row[c].iloc[0]) else False for c in cols}
 
@@ -947,7 +972,7 @@ def _activity_counts(backend, filters: Filters, freq: str, which: str) -> tuple[
     base, n, n_rows, cohort_code, gap_code = r.activity(freq)
     base, n = int(base), int(n)
     width = n * (n + (which == "gap"))
-    if filters.customer_ids is None and not filters.tiers:
+    if not filters.names_customers():
         table = r.activity_table(freq, which)
         if table is not None:
             return base, n, table[r.combo_mask(filters.dimension_values())].sum(axis=0, dtype=np.int64)
@@ -1135,9 +1160,101 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
     return df[cols].reset_index(drop=True)
 
 
+def scope_customers(backend) -> pd.DataFrame:
+    """customer_id, region, account_manager of every customer: what a user's scope
+    (``kamdash.access``) is resolved against."""
+    cu = backend.table("customers")
+    return to_frame(cu.select("customer_id", "region", "account_manager").order_by("customer_id"))
+
+
+def scope_known(customers: pd.DataFrame) -> dict[str, set[str]]:
+    """The values an entitlement's scope may name, per scope kind."""
+    return {"regions": set(customers["region"].dropna().astype(str)),
+            "managers": set(customers["account_manager"].dropna().astype(str)),
+            "customers": set(customers["customer_id"].astype(str))}
+
+
 def customer_links(backend) -> pd.DataFrame:
     """How customers are linked, for all customers: customer_id, name, name_zh, parent_id,
     referred_by (group accounts and referral chains)."""
     cu = backend.table("customers")
     return to_frame(cu.select("customer_id", "name", "name_zh", "parent_id", "referred_by")
                     .order_by("customer_id"))
+
+
+# ---------------------------------------------------------------- account health (my accounts)
+
+CATEGORY_BITS = 64  # months of category history held per account and category (bit k = k months before)
+
+
+def purchase_day_rows(backend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every purchase day of every customer: (customer position ``ck - 1`` (int32), day (int32
+    days since 1970), net revenue of the day), in customer key order, then by day. A purchase
+    day is a day with a line that is not negative (the rule of ``purchase_days``). What is
+    known at any past date is a prefix of each customer's rows, so rhythm, RFM and P(alive)
+    as of any month are array work on these rows. Read once per backend, held in ``resident``."""
+    r = resident.of(backend)
+
+    def make():
+        t = r._sql(
+            "SELECT k.ck, datediff('day', DATE '1970-01-01', o.order_date)::INTEGER AS d, "
+            "sum(o.revenue) AS revenue FROM order_lines o JOIN customer_key k USING (customer_id) "
+            "GROUP BY k.ck, o.order_date HAVING bool_or(o.revenue >= 0) ORDER BY k.ck, d")
+        return ((t["ck"].to_numpy() - 1).astype(np.int32), t["d"].to_numpy().astype(np.int32),
+                t["revenue"].to_numpy(zero_copy_only=False).astype(np.float64))
+    return r.derived(("purchase_days",), make)
+
+
+def category_spend(backend, now: date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer (rows ``ck - 1``) and product category, as of the end of month ``now``:
+    (categories (sorted names), revenue in the 12 months up to ``now`` (float64, customers x
+    categories), revenue before those 12 months (float64), months with positive revenue in the
+    category (uint64 bits: bit k = ``k`` months before ``now``, the last CATEGORY_BITS months)).
+    Lines without a category are left out; no categories at all gives an empty category list.
+    Read from the order lines once per ``now`` (no pre-aggregate holds products), held in
+    ``resident``."""
+    r = resident.of(backend)
+
+    def make():
+        after = add_months(month_start(now), 1)
+        t = r._sql(
+            "WITH m AS (SELECT k.ck, p.category, "
+            "  datediff('month', date_trunc('month', o.order_date), ?::DATE)::INTEGER AS ago, "
+            "  sum(o.revenue) AS revenue "
+            "  FROM order_lines o JOIN customer_key k USING (customer_id) "
+            "  JOIN products p USING (product_id) "
+            "  WHERE o.order_date < ?::DATE AND p.category IS NOT NULL "
+            "  GROUP BY ALL) "
+            "SELECT ck, category, "
+            "  coalesce(sum(revenue) FILTER (WHERE ago < 12), 0) AS spend, "
+            "  coalesce(sum(revenue) FILTER (WHERE ago >= 12), 0) AS before, "
+            "  coalesce(bit_or(CASE WHEN ago < ? AND revenue > 0 THEN (1::UBIGINT << ago) END), 0::UBIGINT) AS bits "
+            "FROM m GROUP BY ck, category", [month_start(now), after, CATEGORY_BITS])
+        cats = np.asarray(sorted(set(t["category"].to_pylist())), dtype=object)
+        n, c = r.keys.n, len(cats)
+        spend, before = np.zeros((n, c)), np.zeros((n, c))
+        bits = np.zeros((n, c), dtype=np.uint64)
+        if len(cats):
+            row = t["ck"].to_numpy() - 1
+            col = np.searchsorted(cats, np.asarray(t["category"].to_pylist(), dtype=object))
+            spend[row, col] = t["spend"].to_numpy(zero_copy_only=False)
+            before[row, col] = t["before"].to_numpy(zero_copy_only=False)
+            bits[row, col] = t["bits"].to_numpy(zero_copy_only=False).astype(np.uint64)
+        return cats, spend, before, bits
+    return r.derived(("category_spend", month_start(now)), make)
+
+
+def month_totals(backend, months: list[date], *cols: str, hold: bool = False) -> dict[str, np.ndarray]:
+    """Running totals of ``cols`` at the end of each of ``months`` (None or before the data:
+    zeros), stacked: ``{col: array (len(months), customers)}``. Differences of two rows are a
+    period's totals per customer (``resident``). ``hold``: keep the month columns read (by
+    default they are read for a value derived once and kept itself)."""
+    r = resident.of(backend)
+    last, first = last_month(backend), r.extent()[0]
+    out = {c: [] for c in cols}
+    for m in months:
+        at = None if (m is None or first is None or m < pd.Timestamp(first).date()) else min(m, last)
+        got = r.at(at, *cols, hold=hold)
+        for c in cols:
+            out[c].append(got[c])
+    return {c: np.stack(v) for c, v in out.items()}

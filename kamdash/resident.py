@@ -409,27 +409,34 @@ class Resident:
         return self.derived(("places", end, before, value), make)[0]
 
     def tiers(self, end: date | None, before: date | None,
-              cutoffs: tuple[float, float], eps: float = 1e-9) -> np.ndarray:
+              cutoffs: tuple[float, float], eps: float = 1e-9,
+              within: np.ndarray | None = None) -> np.ndarray:
         """ABC tier code per customer by revenue over the months after ``before`` up to
         ``end``, among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C):
         ranked by revenue descending, ties by customer_id; A when the customers above hold less
-        than ``cutoffs[0]`` of the revenue, B when less than ``cutoffs[1]``, else C; no positive
-        revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
-        the other filters, so they are kept per period like the month columns. Do not modify."""
+        than ``cutoffs[0]`` of the positive revenues' sum, B when less than ``cutoffs[1]``,
+        else C; no positive revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
+        the other filters, so they are kept per period like the month columns. Do not modify.
+        ``within`` (a mask per customer key) ranks only those customers (a user's scope); those
+        tiers are not kept."""
+        if within is not None:
+            return self._tiers(end, before, cutoffs, eps, within)
+
         return self.derived(("tiers", end, before, tuple(cutoffs), eps),
                              lambda: (self._tiers(end, before, cutoffs, eps),))[0]
 
-    def _tiers(self, end, before, cutoffs, eps) -> np.ndarray:
+    def _tiers(self, end, before, cutoffs, eps, within=None) -> np.ndarray:
         a, b = cutoffs
         p = self.period(end, before, "revenue", "orders", hold=False)
-        act = np.flatnonzero(p["orders"] > 0)
+        has = p["orders"] > 0
+        act = np.flatnonzero(has if within is None else has & within)
         out = np.zeros(self.keys.n, dtype=np.int8)
         if not len(act):
             return out
         rev = p["revenue"][act]
         order = order_desc(rev)  # act is in ck order: ties by customer_id
         sv = rev[order]
-        total = sv.sum()
+        total = sv[sv > 0].sum()  # the positive contributors' revenue (``pareto.abc_tiers``)
         before_share = (np.cumsum(sv) - sv) / total if total > 0 else np.ones_like(sv)
         code = np.full(len(sv), 3, dtype=np.int8)
         code[before_share < b * (1 - eps)] = 2

@@ -158,6 +158,28 @@ USER_TABLES: dict[str, dict[str, str]] = {
         "ka_types": "VARCHAR",  # comma-separated: economic,important,group,strategic
         "assigned_at": "TIMESTAMP",
     },
+    # Who may sign in, with which role and which customers (kamdash.access); one row per user,
+    # ``version`` grows on every change so two admins editing at once cannot overwrite each other.
+    "entitlements": {
+        "email": "VARCHAR NOT NULL PRIMARY KEY",
+        "role": "VARCHAR NOT NULL",
+        "scope_kind": "VARCHAR NOT NULL",  # all, regions, managers, customers
+        "scope_values": "JSON",
+        "version": "INTEGER NOT NULL",
+        "updated_at": "TIMESTAMP",
+        "updated_by": "VARCHAR",
+    },
+    # Append-only record of every change to plans, scenarios, settings and entitlements: who,
+    # when, what (kind and key) and the value before and after (JSON; null when there was none).
+    "audit_log": {
+        "changed_at": "TIMESTAMP NOT NULL",
+        "who": "VARCHAR",
+        "kind": "VARCHAR NOT NULL",
+        "key": "VARCHAR",
+        "action": "VARCHAR NOT NULL",
+        "old": "JSON",
+        "new": "JSON",
+    },
 }
 
 # Indexes of the user database, created if missing (older user databases gain them on their next

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -35,7 +36,8 @@ class DatabaseStatus:
     """Result of checking the sales database before the app uses it.
 
     ``problem`` is None when the database can be used, else one of ``missing``, ``corrupt``,
-    ``not_kamdash``, ``newer_version``, ``older_version``, ``empty``. ``detail`` carries the
+    ``locked`` (another program has it open for writing), ``not_kamdash``, ``newer_version``,
+    ``older_version``, ``empty``. ``detail`` carries the
     underlying message for the expert.
     """
 
@@ -64,8 +66,9 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         return DatabaseStatus(str(p), "missing")
     try:
         con = _connect(p, read_only=True)
-    except duckdb.Error as exc:  # not a DuckDB file, truncated, wrong storage version
-        return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
+    except duckdb.Error as exc:  # not a DuckDB file, truncated, wrong storage version, locked
+        detail = str(exc).splitlines()[0]
+        return DatabaseStatus(str(p), "locked" if is_lock_error(exc) else "corrupt", detail)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "meta" not in tables:
@@ -81,7 +84,10 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         missing = [t for t in (*schema.SALES_TABLES, *schema.DERIVED_TABLES) if t not in tables]
         if missing:
             return DatabaseStatus(str(p), "corrupt", "missing tables: " + ", ".join(missing))
-        n = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
+        if meta.get("lines_at") == "source":  # the order lines stay in a company source
+            n = int(meta.get("order_lines") or 0)
+        else:
+            n = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
         if n == 0:
             return DatabaseStatus(str(p), "empty", "", version)
         return DatabaseStatus(str(p), None, "", version)
@@ -89,6 +95,11 @@ def check_sales_db(path: Path | str) -> DatabaseStatus:
         return DatabaseStatus(str(p), "corrupt", str(exc).splitlines()[0])
     finally:
         con.close()
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True when DuckDB refused a file because another process holds it open for writing."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
 def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -198,33 +209,31 @@ def _customer_month_sql(months: str) -> str:
         """
 
 
-def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
-    """Build the derived tables from the source tables (run once per load).
+@dataclass(frozen=True)
+class Aggregated:
+    """What a fill returns when the order lines stay where they live (a company source whose
+    engine added them up): ``table`` names a table of the fresh database holding the order
+    totals per customer and calendar month (the columns of ``ORDER_MONTH_SCHEMA``), and
+    ``totals`` the source's own grand totals (``lines``, ``revenue``, ``cost``, ``discount``,
+    ``returns``) that customer_month must add up to. The database then holds no order lines:
+    its meta says so (``lines_at`` = ``source``) and counts them (``order_lines``)."""
 
-    customer_month joins orders and cost-to-serve per customer and calendar month, with
-    customer attributes copied in, so that every filter change reads this small table and never
-    rescans order lines.
+    table: str
+    totals: dict
+    meta: dict = field(default_factory=dict)
 
-    Distinct counts without ``count(DISTINCT ...)`` (which DuckDB runs as one more aggregate
-    and join per distinct column, the slowest part of a build): lines are first added up per
-    order (``per_order``), so ``orders`` is a plain count of its rows (order_id is never NULL;
-    ``count(order_id)`` would skip one that was); ``order_days`` counts the bits of a mask
-    with one bit per day of the month, exact because every date of a customer-month group lies
-    in that month.
 
-    ``staged``: the fill handed over customer_month month by month (the demo, see
-    ``StagedMonths``); it is written as it comes, and the checks of ``build_sales_db`` compare
-    its revenue, cost, discounts, returns, lines and cost-to-serve with the source tables.
-    """
-    con.execute("DROP TABLE IF EXISTS customer_month")
-    if staged is not None:
-        _customer_month_from(con, staged)
-        derive_cumulative(con, staged)
-        return
-    con.execute(
-        """
-        CREATE TABLE customer_month AS
-        WITH per_order AS (
+# Order totals per customer and calendar month: what the SQL derive adds up from order_lines
+# and what a company source's engine computes (kamdash.ingest.sources.order_month).
+ORDER_MONTH_SCHEMA = pa.schema(
+    [("customer_id", pa.string()), ("month", pa.date32())]
+    + [(c, pa.float64()) for c in ("revenue", "cost", "discount", "returns")]
+    + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]
+    + [(c, pa.date32()) for c in ("first_order_date", "last_order_date")])
+
+# The same totals from order_lines. Distinct counts without ``count(DISTINCT ...)``: see derive.
+_ORDER_MONTH_FROM_LINES = """
+        per_order AS (
             SELECT customer_id,
                    date_trunc('month', order_date)::DATE AS month,
                    order_id,
@@ -251,7 +260,43 @@ def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -
                    max(last_order_date) AS last_order_date
             FROM per_order
             GROUP BY ALL
-        ), c AS (
+        )"""
+
+
+def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
+           order_month: str | None = None) -> None:
+    """Build the derived tables from the source tables (run once per load).
+
+    customer_month joins orders and cost-to-serve per customer and calendar month, with
+    customer attributes copied in, so that every filter change reads this small table and never
+    rescans order lines.
+
+    Distinct counts without ``count(DISTINCT ...)`` (which DuckDB runs as one more aggregate
+    and join per distinct column, the slowest part of a build): lines are first added up per
+    order (``per_order``), so ``orders`` is a plain count of its rows (order_id is never NULL;
+    ``count(order_id)`` would skip one that was); ``order_days`` counts the bits of a mask
+    with one bit per day of the month, exact because every date of a customer-month group lies
+    in that month.
+
+    ``staged``: the fill handed over customer_month month by month (the demo, see
+    ``StagedMonths``); it is written as it comes, and the checks of ``build_sales_db`` compare
+    its revenue, cost, discounts, returns, lines and cost-to-serve with the source tables.
+
+    ``order_month``: a table of order totals per customer and month (``ORDER_MONTH_SCHEMA``,
+    computed where the order lines live) read instead of order_lines; cost-to-serve, the
+    customer attributes and everything after are derived here exactly as for order lines.
+    """
+    con.execute("DROP TABLE IF EXISTS customer_month")
+    if staged is not None:
+        _customer_month_from(con, staged)
+        derive_cumulative(con, staged)
+        return
+    orders = (_ORDER_MONTH_FROM_LINES if order_month is None else
+              f"o AS (SELECT * FROM {order_month})")  # a table name of ours, never user text
+    con.execute(
+        """
+        CREATE TABLE customer_month AS
+        WITH """ + orders + """, c AS (
             SELECT customer_id, date_trunc('month', month)::DATE AS month,
                    sum(amount) AS cost_to_serve
             FROM cost_to_serve
@@ -473,16 +518,27 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
         reader.close()
 
 
-def _integrity_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _integrity_problems(con: duckdb.DuckDBPyConnection, totals: dict | None = None) -> list[str]:
+    """What does not add up in a built database. ``totals``: the grand totals of order lines
+    kept at their source (``Aggregated``), checked instead of the order_lines table."""
     problems = []
-    orphans = con.execute(
-        "SELECT count(*) FROM order_lines o ANTI JOIN customers c USING (customer_id)"
-    ).fetchall()[0][0]
-    if orphans:
-        problems.append(f"{orphans} order lines name a customer_id missing from customers")
-    n_lines, rev_lines, cost_lines, disc_lines, ret_lines = con.execute(
-        "SELECT count(*), sum(revenue), sum(coalesce(cost, 0)), sum(coalesce(discount, 0)), "
-        "sum(CASE WHEN revenue < 0 THEN -revenue ELSE 0 END) FROM order_lines").fetchall()[0]
+    if totals is None:
+        orphans = con.execute(
+            "SELECT count(*) FROM order_lines o ANTI JOIN customers c USING (customer_id)"
+        ).fetchall()[0][0]
+        if orphans:
+            problems.append(f"{orphans} order lines name a customer_id missing from customers")
+        n_lines, rev_lines, cost_lines, disc_lines, ret_lines = con.execute(
+            "SELECT count(*), sum(revenue), sum(coalesce(cost, 0)), sum(coalesce(discount, 0)), "
+            "sum(CASE WHEN revenue < 0 THEN -revenue ELSE 0 END) FROM order_lines").fetchall()[0]
+    else:
+        orphans = con.execute(
+            "SELECT count(DISTINCT customer_id) FROM customer_month ANTI JOIN customers USING (customer_id)"
+        ).fetchall()[0][0]
+        if orphans:
+            problems.append(f"{orphans} customer_ids of the order lines are missing from customers")
+        n_lines, rev_lines, cost_lines, disc_lines, ret_lines = (
+            totals[k] for k in ("lines", "revenue", "cost", "discount", "returns"))
     cts = con.execute("SELECT sum(amount) FROM cost_to_serve").fetchall()[0][0]
     rev_cm, cost_cm, disc_cm, ret_cm, lines_cm, cts_cm = con.execute(
         "SELECT sum(revenue), sum(cost), sum(discount), sum(returns), sum(lines), sum(cost_to_serve) "
@@ -534,31 +590,45 @@ def build_sales_db(
 ) -> dict[str, str]:
     """Build a complete sales database at ``path`` atomically.
 
-    ``fill(con)`` inserts rows into the canonical source tables of a fresh database. Derived
-    tables and meta are then written, integrity is checked, and only then is the new file
-    renamed over ``path``. On any error the temporary file is removed and ``path`` is
+    ``fill(con)`` inserts rows into the canonical source tables of a fresh database (and may
+    hand over customer_month as ``StagedMonths``, or order totals per customer and month as
+    ``Aggregated`` when the order lines stay in their source). Derived tables and meta are then
+    written, integrity is checked, and only then is the new file renamed over ``path``. On any error the temporary file is removed and ``path`` is
     untouched. Returns the meta written.
     """
     target = Path(path)
+    if target.exists() and check_sales_db(target).problem == "not_kamdash":
+        raise StoreError(f"{target} is a DuckDB database but not a kamdash sales database: it is "
+                         "left alone; choose another file")
     target.parent.mkdir(parents=True, exist_ok=True)
     with _replacing(target) as tmp:
-        con = _connect(tmp, read_only=False)
+        try:
+            con = _connect(tmp, read_only=False)
+        except duckdb.IOException as exc:  # a folder that cannot be written, a full disk
+            raise StoreError(f"cannot write a database in {target.parent}: "
+                             + str(exc).splitlines()[0]) from None
         try:
             # validated or made here: digits and a unit only
             con.execute(f"SET memory_limit = '{build_memory_limit()}'")
             create_sales_schema(con)
             staged = fill(con)
+            aggregated = staged if isinstance(staged, Aggregated) else None
             try:
-                derive(con, staged if isinstance(staged, StagedMonths) else None)
+                derive(con, staged if isinstance(staged, StagedMonths) else None,
+                       order_month=aggregated.table if aggregated else None)
             finally:
                 if isinstance(staged, StagedMonths):
                     staged.close()
-            problems = _integrity_problems(con)
+            problems = _integrity_problems(con, aggregated.totals if aggregated else None)
             if problems:
                 raise StoreError("; ".join(problems))
-            as_of, n_lines = con.execute(
-                "SELECT max(order_date), count(*) FROM order_lines"
-            ).fetchall()[0]
+            if aggregated is None:
+                as_of, n_lines = con.execute(
+                    "SELECT max(order_date), count(*) FROM order_lines"
+                ).fetchall()[0]
+            else:
+                as_of = con.execute("SELECT max(last_order_date) FROM customer_month").fetchall()[0][0]
+                n_lines = int(aggregated.totals["lines"] or 0)
             meta = {
                 "kind": schema.SALES_KIND,
                 "schema_version": str(schema.SALES_SCHEMA_VERSION),
@@ -568,6 +638,7 @@ def build_sales_db(
                 "as_of": as_of.isoformat() if as_of else "",
                 "order_lines": str(n_lines),
                 "currency": currency,
+                **({"lines_at": "source", **aggregated.meta} if aggregated else {}),
             }
             con.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, v) for k, v in meta.items()]
@@ -591,6 +662,77 @@ def _replacing(target: Path):
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             if leftover.exists():
                 leftover.unlink()
+        shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
+
+
+def sweep_stale(target: Path, alive: Callable[[int], bool]) -> list[Path]:
+    """Remove the half-built files that an interrupted build left next to ``target`` (the
+    temporary database, its write-ahead log and DuckDB's spill folder, all named
+    ``.<name>.tmp-<process id>-…``) when that process no longer runs."""
+    removed = []
+    prefix = f".{target.name}.tmp-"
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or alive(int(pid)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+BACKUP_SUFFIX = ".previous"  # the sales database as it was before the last replacing import
+
+
+def backup_path(path: Path | str) -> Path:
+    p = Path(path)
+    return p.with_name(p.name + BACKUP_SUFFIX)
+
+
+def keep_backup(path: Path | str) -> Path | None:
+    """Keep the current sales database as ``<file>.previous`` before an import replaces it (a
+    hard link when the file system allows: instant, and safe because every writer of a sales
+    database builds a new file and swaps it in (``_replacing``), never changing the old one;
+    else a copy). Returns the backup, None when there is no database."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    dest = backup_path(p)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        try:
+            os.link(p, tmp)
+        except OSError:
+            shutil.copy2(p, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
+
+
+def restore_backup(path: Path | str) -> Path:
+    """Put the kept ``<file>.previous`` back in place of the sales database (atomically; the
+    backup stays, so a restore can be repeated). StoreError when there is none or it cannot
+    be used."""
+    p = Path(path)
+    src = backup_path(p)
+    if not src.exists():
+        raise StoreError(f"no earlier database kept next to {p} (an import that replaces the data keeps one)")
+    status = check_sales_db(src)
+    if not status.ok:
+        raise StoreError(f"the kept database {src} cannot be used: {status.problem} {status.detail}".strip())
+    with _replacing(p) as tmp:
+        shutil.copy2(src, tmp)
+    return src
 
 
 # Upgrades of a sales database, by the version it has: each step brings it to the next.
@@ -610,8 +752,16 @@ def upgrade_sales_db(path: Path | str) -> dict[str, str]:
 
     target = Path(path)
     status = check_sales_db(target)
+    if status.problem == "missing":
+        raise StoreError(f"there is no database at {target}")
+    if status.problem is None or status.problem == "empty":
+        raise StoreError(f"{target} needs no upgrade: it is of the current version")
+    if status.problem == "locked":
+        raise StoreError(f"{target} is open for writing in another program; try again when it has "
+                         f"finished ({status.detail})")
     if status.problem != "older_version":
-        raise StoreError(f"{target} needs no upgrade ({status.problem or 'it is current'})")
+        raise StoreError(f"{target} cannot be upgraded: {status.problem.replace('_', ' ')}"
+                         + (f" ({status.detail})" if status.detail else ""))
     with _replacing(target) as tmp:
         shutil.copyfile(target, tmp)
         con = _connect(tmp, read_only=False)
@@ -703,14 +853,50 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
             con.close()
 
 
-def put_setting(path: Path | str, key: str, value, user: str = "") -> None:
-    _with_user_db(
-        path,
-        lambda con: con.execute(
-            "INSERT OR REPLACE INTO settings VALUES (?, ?, now(), ?)",
-            [key, json.dumps(value, ensure_ascii=False), user],
-        ),
-    )
+def audit(con: duckdb.DuckDBPyConnection, who: str, kind: str, key: str, action: str,
+          old=None, new=None) -> None:
+    """Append one change to the audit log (on the caller's connection, so in its transaction):
+    ``kind`` plan / scenario / setting / entitlement, ``action`` save / delete, ``old`` and
+    ``new`` JSON-able values (None when there was or is none). Nothing ever updates or deletes
+    audit rows."""
+    con.execute("INSERT INTO audit_log VALUES (now(), ?, ?, ?, ?, ?, ?)",
+                [who or "", kind, key, action,
+                 None if old is None else json.dumps(old, ensure_ascii=False, default=str),
+                 None if new is None else json.dumps(new, ensure_ascii=False, default=str)])
+
+
+def read_audit(path: Path | str, limit: int | None = None):
+    """The audit log, newest first: changed_at, who, kind, key, action, old, new (JSON text)."""
+    import pandas as pd
+
+    cols = ["changed_at", "who", "kind", "key", "action", "old", "new"]
+    if not Path(path).exists():
+        return pd.DataFrame(columns=cols)
+    sql = ("SELECT changed_at, who, kind, key, action, old, new FROM audit_log "
+           "ORDER BY changed_at DESC, rowid DESC")
+    rows = _with_user_db(path, lambda con: con.execute(
+        sql + (" LIMIT ?" if limit else ""), [int(limit)] if limit else []).fetchall())
+    return pd.DataFrame(rows, columns=cols)
+
+
+def put_setting(path: Path | str, key: str, value, user: str = "", audited: bool = True) -> None:
+    """Save a setting; the change goes to the audit log (``audited``: False for what a page
+    stores by itself, such as a digest of the data it computed from, not a user's choice)."""
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+            old = json.loads(old[0][0]) if old and old[0][0] is not None else None
+            con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, now(), ?)",
+                        [key, json.dumps(value, ensure_ascii=False), user])
+            if audited and old != value:
+                audit(con, user, "setting", key, "save", old, value)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    _with_user_db(path, write)
 
 
 def get_setting(path: Path | str, key: str, default=None):
@@ -816,9 +1002,19 @@ def put_scenario(path: Path | str, name: str, params: dict, results: dict, autho
     sid = scenario_id or uuid.uuid4().hex[:12]
 
     def write(con):
-        con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
-                    [sid, name, json.dumps(params, ensure_ascii=False),
-                     json.dumps(results, ensure_ascii=False), author or ""])
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT name, params FROM scenarios WHERE scenario_id = ?", [sid]).fetchall()
+            con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, now(), ?)",
+                        [sid, name, json.dumps(params, ensure_ascii=False),
+                         json.dumps(results, ensure_ascii=False), author or ""])
+            audit(con, author, "scenario", sid, "save",
+                  {"name": old[0][0], "params": json.loads(old[0][1] or "{}")} if old else None,
+                  {"name": name, "params": params})
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     _with_user_db(path, write)
     return sid
@@ -853,6 +1049,21 @@ def get_scenario(path: Path | str, scenario_id: str) -> dict | None:
             "params": json.loads(r[4] or "{}"), "results": json.loads(r[5] or "{}")}
 
 
-def delete_scenario(path: Path | str, scenario_id: str) -> None:
-    _with_user_db(path, lambda con: con.execute("DELETE FROM scenarios WHERE scenario_id = ?",
-                                                [scenario_id]))
+def delete_scenario(path: Path | str, scenario_id: str, who: str = "") -> None:
+    """Delete a scenario; what it was stays in the audit log."""
+    def write(con):
+        con.execute("BEGIN")
+        try:
+            old = con.execute("SELECT name, params, results FROM scenarios WHERE scenario_id = ?",
+                              [scenario_id]).fetchall()
+            con.execute("DELETE FROM scenarios WHERE scenario_id = ?", [scenario_id])
+            if old:
+                audit(con, who, "scenario", scenario_id, "delete",
+                      {"name": old[0][0], "params": json.loads(old[0][1] or "{}"),
+                       "results": json.loads(old[0][2] or "{}")}, None)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+
+    _with_user_db(path, write)

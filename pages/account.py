@@ -5,7 +5,7 @@ one-pager export. Open it from any account list, or as /account?customer=<id>.""
 import streamlit as st
 
 from kamdash.ui import account as ui
-from kamdash.ui import shell
+from kamdash.ui import safe, shell
 
 ctx = shell.context()
 author = shell.author(ctx)
@@ -17,7 +17,7 @@ if cid is None:
 
 v = ui.account(ctx, cid)
 if v is None:
-    st.warning(ctx.t("acct.unknown", id=cid))
+    st.warning(ctx.t("acct.unknown", id=safe.md(cid)))
     st.stop()
 ui.profile(ctx, v)
 
@@ -25,6 +25,7 @@ tabs = st.tabs([ctx.t("acct.tab.overview"), ctx.t("acct.tab.plan"), ctx.t("acct.
                key="acct_tab", on_change="rerun")  # only the open tab runs
 if tabs[0].open:
     with tabs[0]:
+        ui.loss_causes(ctx, v)
         ui.history_and_mix(ctx, v)
         ui.network(ctx, v)
 

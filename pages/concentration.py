@@ -32,7 +32,7 @@ view.whale(ctx, facts, coverage)
 # 3. ABC tiers with adjustable cut-offs
 st.subheader(ctx.t("conc.tiers_header", value=view.value_name(ctx, value).lower()))
 cutoffs = view.cutoffs(ctx)
-view.tier_table(ctx, pareto.abc_summary(pop, value, cutoffs, order), value)
+view.tier_table(ctx, pareto.abc_summary(pop, value, cutoffs, order), value, cutoffs)
 st.caption(ctx.t("conc.tiers_caption"))
 
 # 4. Concentration over time, 5. breakdown by a dimension, 6. drill-down with downloads

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from kamdash import i18n
-from kamdash.ui import importer, shell
+from kamdash.ui import backup, importer, shell, source
 
 ctx = shell.context()
 st.title(ctx.t("ingest.title"))
@@ -11,3 +11,6 @@ st.caption(ctx.t("ingest.current", lines=i18n.fmt_number(ctx.facts["order_lines"
                  date=i18n.fmt_date(ctx.facts["as_of"], ctx.lang), source=ctx.facts.get("source", "")))
 st.markdown(ctx.t("ingest.intro"))
 importer.render(ctx.lang)
+backup.render(ctx.lang)
+st.divider()
+source.render(ctx)

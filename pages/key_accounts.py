@@ -25,7 +25,7 @@ with st.expander(ctx.t("ka.rules"), expanded=False):
     st.caption(ctx.t("ka.rules.caption"))
     ui.rules_editor(ctx, seg.rules, data.dimension_options(ctx.data_key)["sector"])
 
-left, right = st.columns([4, 5])  # the table needs the room: six columns of counts, money and shares
+left, right = st.columns([3, 5])  # the table needs the room: six columns of counts, money and shares
 components.chart(ctx, ui.types_figure(ctx, seg), "ka_types_chart", "kamdash-ka-types", where=left)
 components.table(ctx, ui.types_table(ctx, seg), "ka_types_table", "kamdash-ka-types", where=right)
 st.caption(ctx.t("ka.types.caption"))
@@ -39,8 +39,8 @@ ui.quadrant_tabs(ctx, lists)
 st.subheader(ctx.t("ka.groups"))
 st.caption(ctx.t("ka.groups.caption"))
 groups = ui.rollup_table(ctx, seg)
-components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", column_config=ui.links(ctx),
-                 download=ui.without_links(ctx, groups))
+components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", ids=groups[ctx.t("col.customer_id")],
+                 link_after=ctx.t("ka.col.group"), display=ui.shown_without_ids(ctx, groups))
 
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))

@@ -3,7 +3,7 @@ its uncertainty, Reichheld & Sasser's 25-85%, sensitivity, both views of value, 
 
 import streamlit as st
 
-from kamdash.ui import shell
+from kamdash.ui import components, shell
 from kamdash.ui import whatif as ui
 
 ctx = shell.context()
@@ -19,6 +19,7 @@ if base.overall["customers_prev"] == 0 or base.overall["customers"] == 0:
 
 st.subheader(ctx.t("wi.baseline_header"))
 ui.baseline_metrics(ctx, base)
+components.coverage_note(ctx, ("account_profit",))  # the baseline's profit per customer
 baseline_table = st.expander(ctx.t("wi.baseline_table"))
 
 st.subheader(ctx.t("wi.scenario_header"))

@@ -60,9 +60,9 @@ def test_rank_and_peers_by_hand():
     assert p.loc["revenue", "peer_median"] == 40.0  # median of 100, 40, 10 (Y inactive)
     assert p.loc["revenue", "rank"] == 2 and p.loc["revenue", "peers"] == 3
     # margins: R 0.3, X -0.125, Z 0.2 -> X ranks 3rd, median 0.2
-    assert p.loc["margin", "account"] == pytest.approx(-0.125)
-    assert p.loc["margin", "peer_median"] == pytest.approx(0.2)
-    assert p.loc["margin", "rank"] == 3
+    assert p.loc["account_margin", "account"] == pytest.approx(-0.125)
+    assert p.loc["account_margin", "peer_median"] == pytest.approx(0.2)
+    assert p.loc["account_margin", "rank"] == 3
 
 
 # ---------------------------------------------------------------- plan vs actual
@@ -95,7 +95,7 @@ def test_revenue_goal_linear_run_rate():
 
 
 def test_margin_and_adoption_goals():
-    margin = {"metric": "margin", "target": 0.30, "start": "2025-01-01", "due": "2025-06-30"}
+    margin = {"metric": "gross_margin", "target": 0.30, "start": "2025-01-01", "due": "2025-06-30"}
     p = acc.goal_progress(margin, LINES, date(2025, 3, 31), date(2025, 1, 1))
     # revenue 600, cost 400 -> margin 1/3 >= 0.30
     assert p["actual"] == pytest.approx(1 / 3) and p["status"] == "on_track"
@@ -271,16 +271,28 @@ def test_one_pager_slides_and_decks_in_chinese(tiny_db):
     assert prog.loc[0, "projected"] == pytest.approx(3500 * 365 / 181)
     assert prog.loc[0, "status"] == "on_track"  # 7058 >= 5000
     slides = view.one_pager_slides(ctx, v, plan, prog)
-    titles = [s.title for s in slides]
-    assert titles[0] == "阿尔法商贸：概况与价值" and "客户计划（第2版）" in titles
-    assert slides[0].headline.startswith("阿尔法商贸：收入")
-    table = next(s.table for s in slides if s.title == "客户计划（第2版）")
-    assert table.iloc[0]["状态"] == "进展正常"
-    assert slides[1].figure is not None and slides[1].figure.layout.title.text == "各月收入与利润"
+    assert len(slides) == 2  # one page for the account, one for its plan
+    first, second = slides
+    assert first.title == "客户评审：阿尔法商贸 · 2025年1月 – 2025年6月"
+    # no months a year before: no trend, only the period's values (3500 revenue, 3500-2100-300)
+    assert first.headline == "收入¥3,500，客户利润¥1,100"
+    assert first.figure is not None and first.figure.layout.title.text == "各月收入与利润"
+    assert first.bullets[:2] == ["收入在4位客户中排第1名，A类",
+                                 "客户利润¥1,100：毛利¥1,400（毛利率40%）减去服务成本¥300。"]
+    # referrals said when there are some; nothing about a missing group, fit or segment
+    assert any(b.startswith("共带来客户1家") for b in first.bullets)
+    shown = " ".join([first.headline, *first.bullets, *first.table.iloc[:, 1]])
+    for empty in ("暂无", "无", "侧边栏", "—"):
+        assert empty not in shown
+    assert second.headline == "计划第2版（李娜）：进展正常"
+    assert second.table.iloc[0]["状态"] == "进展正常"
+    assert "Visit the plant（Li Na；自2025年7月1日起逾期；未开始）" not in second.bullets  # not overdue at 30 Jun
+    assert "Visit the plant（Li Na；2025年7月1日到期；未开始）" in second.bullets
     # chart pictures and PDF fonts are kamdash.deck's (tested there; seconds each): the text here
     slides = [replace(s, figure=None) for s in slides]
-    meta = dict(title="客户评审：阿尔法商贸", subtitle="2025年1月 – 2025年6月", lang="zh")
+    meta = dict(title="客户评审：阿尔法商贸", subtitle="", lang="zh", cover=False)
     pptx = deck.to_pptx(slides, **meta)
-    text = " ".join(sh.text_frame.text for sl in Presentation(BytesIO(pptx)).slides
-                    for sh in sl.shapes if sh.has_text_frame)
-    assert "阿尔法商贸" in text and "计划状态" in text
+    prs = Presentation(BytesIO(pptx))
+    assert len(prs.slides) == 2
+    text = " ".join(sh.text_frame.text for sl in prs.slides for sh in sl.shapes if sh.has_text_frame)
+    assert "阿尔法商贸" in text and "计划第2版" in text

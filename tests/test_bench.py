@@ -78,3 +78,17 @@ def test_harness_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch, capsys):
     assert "| 20K | overview: data step after a filter change |" in out
     assert "| 20K | overview: same figures as pandas (6 filter states) | yes |" in out
     assert "error" not in out
+
+
+def test_my_accounts_case_matches_its_pandas_baseline(setup):
+    from bench.child import same
+
+    backend, data, states = setup
+    case = load_cases()["my_accounts"]
+    for f in states:
+        k, p = case.kamdash_step(backend, f), case.pandas_step(data, f)
+        assert k["accounts"] == p["accounts"] > 0
+        assert same(k, p) is None, (f, same(k, p))
+    spoiled = case.pandas_step(data, states[0])
+    spoiled["whitespace_total"] *= 1.001
+    assert same(case.kamdash_step(backend, states[0]), spoiled).startswith("result.whitespace_total")

@@ -14,7 +14,7 @@ def test_demo_and_check_commands(tmp_path, capsys):
 
 def test_check_reports_problems(tmp_path, capsys):
     assert cli.main(["check", "--db", str(tmp_path / "missing.duckdb")]) == 1
-    assert "missing" in capsys.readouterr().out
+    assert "there is no sales database at" in capsys.readouterr().out
 
 
 def test_demo_refuses_bad_arguments(tmp_path, capsys):

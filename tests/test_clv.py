@@ -203,6 +203,12 @@ def test_value_equity_and_intervals(cdnow_rfm):
                             "cost_to_serve": 1e6, "order_days": 1})
     costly = clv.customer_values(fit, rfm, margins, 12, 0.1)
     assert (costly["clv"] == 0).all() and costly["loss_making"].all()
+    # ... in customer equity; its own lifetime value stays negative: what it brings per purchase
+    # (spend × 30% − 1e6 of cost-to-serve) times its discounted expected purchases
+    disc = clv.discounted_purchases(fit, rfm, 12, 0.1)
+    assert costly["clv_signed"].to_numpy() == pytest.approx((costly["expected_spend"] * 0.3 - 1e6).to_numpy() * disc)
+    assert (costly["clv_signed"] < 0).all()
+    assert base["clv_signed"].to_numpy() == pytest.approx(base["clv"].to_numpy())  # nobody loses: the same
 
 
 def test_holdout_check_and_trust(cdnow_rfm):

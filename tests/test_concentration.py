@@ -93,14 +93,15 @@ def test_whale_and_loss_makers_on_the_tiny_database(tiny):
     worst = pareto.loss_makers(facts)
     assert worst["customer_id"].tolist() == ["C", "D"]
     c, d = worst.iloc[0], worst.iloc[1]
+    # C (dealer, no sales, no other dealer): all of its loss is cost-to-serve
     assert c["main_reason"] == "cost_to_serve" and c["why_cost_to_serve"] == pytest.approx(50)
-    # portfolio: discount 200 of list revenue 3100; returns 100 of 3000; cost-to-serve 470 of 2900
-    # revenue; gross margin 1160/2900 = 0.4; margin at list price 1360/3100
-    assert d["why_discounts"] == pytest.approx(-200 / 3100 * 100)
-    assert d["why_returns"] == pytest.approx(-100 / 3000 * 100 * 0.4)
-    assert d["why_cost_to_serve"] == pytest.approx(20 - 470 / 2900 * 100)
-    assert d["why_margin_mix"] == pytest.approx((1360 / 3100 - 10 / 100) * 100)
-    assert d["main_reason"] == "margin_mix" and d["margin"] == pytest.approx(-0.1)
+    assert c["peer_group"] == "portfolio" and c["peer_profit"] == 0
+    # D (end customer) against B, the other end customer (tests/test_losses.py works it out):
+    # peer profit 12.5 on D's list sales of 100; discounts 0, returns -12.5, cost-to-serve -5,
+    # mix 40; 12.5 - 22.5 = -10
+    assert d["peer_group"] == "end_customer" and d["peers"] == 1 and d["peer_profit"] == pytest.approx(12.5)
+    assert [d[f"why_{r}"] for r in pareto.LOSS_REASONS] == pytest.approx([0, -12.5, -5, 40])
+    assert d["main_reason"] == "mix" and d["account_margin"] == pytest.approx(-0.1)
 
 
 def test_abc_tiers_by_hand_and_in_sql(tiny):
@@ -110,9 +111,10 @@ def test_abc_tiers_by_hand_and_in_sql(tiny):
     assert dict(zip(tiers["customer_id"], tiers["tier"])) == {"A": "A", "B": "A", "C": "B", "D": "C"}
     assert pareto.customers_for_share(tiers["value"], 0.8)[0] == 2  # A tier = customers for 80%
     summary = pareto.tier_summary(tiers)
-    assert summary["customers"].tolist() == [2, 1, 1]
-    assert summary["revenue"].tolist() == [4100, 200, 100]
-    assert summary["avg_order"].tolist() == pytest.approx([4100 / 5, 200 / 1, 100 / 1])
+    assert summary["tier"].tolist() == ["A", "B", "C", "L"]  # no loss-maker by revenue: L is empty
+    assert summary["customers"].tolist() == [2, 1, 1, 0]
+    assert summary["revenue"].tolist() == [4100, 200, 100, 0]
+    assert summary["avg_order"].tolist()[:3] == pytest.approx([4100 / 5, 200 / 1, 100 / 1])
     tight = pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue", (0.5, 0.9))
     assert tight["tier"].tolist() == ["A", "B", "C", "C"]
     sql = queries.to_frame(queries.customer_tiers(tiny.table("customer_month"), H1.start, H1.end))
@@ -221,15 +223,20 @@ def test_gini_stays_in_0_1_with_losses(v):
 @settings(max_examples=100, deadline=None)
 @given(signed, st.floats(min_value=0.5, max_value=0.9), st.floats(min_value=0.02, max_value=0.1))
 def test_abc_tier_a_is_the_customers_needed_for_the_cut_off(v, a, gap):
-    facts = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(len(v))], "revenue": v})
+    facts = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(len(v))], "revenue": v,
+                          "gross_profit": v, "account_profit": v, "orders": [1] * len(v)})
     tiers = pareto.abc_tiers(facts, "revenue", (a, a + gap))
-    assert set(tiers["tier"]) <= {"A", "B", "C"}
+    assert set(tiers["tier"]) <= {"A", "B", "C", "L"}
+    assert set(tiers.loc[tiers["tier"] == "L", "value"]) == {x for x in v if x < 0}  # exactly the negatives
     n_a = int((tiers["tier"] == "A").sum())
-    k, _ = pareto.customers_for_share(v, a)
-    if sum(v) > 0:
-        assert n_a == k
+    positive = [x for x in v if x > 0]
+    if positive:  # A: the fewest customers reaching the cut-off of what the positive ones bring
+        assert n_a == pareto.customers_for_share(positive, a)[0]
     else:
         assert n_a == 0
+    s = pareto.tier_summary(tiers.assign(gross_profit=tiers["revenue"], account_profit=tiers["revenue"], orders=1))
+    # the groups add up to the whole
+    assert s["customers"].sum() == len(v) and s["value"].sum() == pytest.approx(sum(v), rel=1e-12, abs=1e-6)
 
 
 @settings(max_examples=25, deadline=None)

@@ -123,3 +123,77 @@ def test_webgl_traces_are_exported_as_svg_traces():
     fig = go.Figure(go.Scattergl(x=[1, 2], y=[3, 4]))
     assert deck._export_spec(fig)["data"][0]["type"] == "scatter"
     assert fig.data[0].type == "scattergl"  # the page's figure is untouched
+
+
+def _one_pager(tiny_db, lang: str, with_plan: bool):
+    from datetime import date
+
+    from kamdash import plans, queries
+    from kamdash.ui.shell import Context
+    from kamdash.views import account as view
+
+    b = queries.connect(str(tiny_db))
+    try:
+        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        ctx = Context(lang=lang, filters=f, facts={"as_of": date(2025, 6, 30), "currency": "CNY"},
+                      labels={}, data_key=())
+        v = view.build(b, "A", queries.customer_facts(b, f), queries.customer_links(b), f.start, f.end)
+        plan = prog = None
+        if with_plan:
+            body = plans.normalise({"goals": [{"metric": "revenue", "target": 5000, "start": "2025-01-01",
+                                               "due": "2025-12-31"}], "solution": "Bundle sensors with cables",
+                                    "actions": [{"action": "Visit the plant", "owner": "Li Na", "due": "2025-07-01"}]})
+            plan = plans.PlanVersion("A", 2, "A", body, "Li Na", None)
+            prog = view.progress(b, body, "A", date(2025, 6, 30), date(2025, 1, 1))
+        return view.one_pager_slides(ctx, v, plan, prog)
+    finally:
+        b.disconnect()
+
+
+def _pdf_pages(pdf: bytes, tmp_path) -> tuple[int, str]:
+    (tmp_path / "o.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(tmp_path / "o.pdf"), str(tmp_path / "o")], check=True)
+    text = subprocess.run(["pdftotext", str(tmp_path / "o.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return len(list(tmp_path.glob("o-*.png"))), text
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+@pytest.mark.parametrize("lang,with_plan,pages", [("en", True, 2), ("zh", True, 2), ("en", False, 1)])
+def test_account_one_pager_pdf_has_one_page_or_two_with_a_plan(tiny_db, tmp_path, lang, with_plan, pages):
+    slides = _one_pager(tiny_db, lang, with_plan)
+    pdf = deck.to_pdf(slides, title="review", subtitle="", lang=lang, notes=False, cover=False)
+    n, text = _pdf_pages(pdf, tmp_path)
+    assert n == pages
+    flat = " ".join(text.split())
+    assert "sidebar" not in flat and "侧边栏" not in flat and "not available" not in flat
+    assert ("Revenue CN¥3,500, account profit CN¥1,100" if lang == "en" else "收入¥3,500，客户利润¥1,100") in flat
+    if with_plan:
+        assert ("Plan version 2 by Li Na: On track" if lang == "en" else "计划第2版（Li Na）：进展正常") in flat
+    pptx = deck.to_pptx(slides, title="review", subtitle="", lang=lang, cover=False)
+    from pptx import Presentation
+
+    assert len(Presentation(io.BytesIO(pptx)).slides) == pages
+
+
+def test_scenario_slide_in_the_deck_reads_in_business_words():
+    from pptx import Presentation
+
+    from kamdash.views import present
+
+    saved = {"name": "Tier A programme",
+             "params": {"defection_pts": -5.0, "target_tiers": ["A"], "discount": 0.1, "horizon": 5,
+                        "cost_mode": "per_customer", "cost": 2000.0},
+             "results": {"equity_before": 311_551_234.0, "equity_after": 342_706_357.0,
+                         "profit_before": 80_400_000.0, "profit_after": 84_100_000.0,
+                         "programme_cost_pv": 1_234_567.0, "net_value": 29_920_556.0, "roi": 24.236,
+                         "payback_years": 1}}
+    slide = present.scenario_slide(present.Texts("en"), saved)
+    prs = Presentation(io.BytesIO(deck.to_pptx([slide], title="t", subtitle="", lang="en", cover=False)))
+    text = " ".join(sh.text_frame.text for sh in prs.slides[0].shapes if sh.has_text_frame)
+    for words in ("5 points less defection for Tier A", "Programme cost: CN¥2,000 a year",
+                  "Customer equity: CN¥311.6M → CN¥342.7M", "Net gain after the programme cost: +CN¥29.9M",
+                  "Return on the programme: 2,424%; pays back in 1 year"):
+        assert words in text
+    for raw in ("defection_pts", "cost_mode", "CN¥311.551M", "“", "”"):
+        assert raw not in text

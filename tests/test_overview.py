@@ -66,7 +66,7 @@ def test_top_accounts_by_hand(tiny):
     assert top["customer_id"].tolist() == ["A", "B", "D"]
     assert top["rank"].tolist() == [1, 2, 3]
     assert top["share"].tolist() == pytest.approx([2500 / 2900, 300 / 2900, 100 / 2900])
-    assert top["margin"].tolist() == pytest.approx([700 / 2500, 50 / 300, -10 / 100])
+    assert top["account_margin"].tolist() == pytest.approx([700 / 2500, 50 / 300, -10 / 100])
     assert top["revenue_change"].iloc[0] == pytest.approx(1.5)
     assert top["revenue_change"].iloc[1] == 0
     assert np.isnan(top["revenue_change"].iloc[2])  # D had no revenue before

@@ -94,13 +94,46 @@ def test_scenario_slide_and_storyline_order():
     scns = {"s1": {"name": "Keep 5 more points", "params": '{"defection_points": -5, "cost": 2000}',
                    "results": {"equity_before": 1_000_000, "equity_after": 1_250_000}}}
     s = present.scenario_slide(tx, scns["s1"])
-    assert s.headline == "“Keep 5 more points”: customer equity CN¥1M → CN¥1.2M (+25.0%)"
-    assert "defection_points = -5" in s.notes and s.figure is not None
+    # an unknown setting name is not printed; no stored cost result: the cost line says only what was entered
+    assert s.headline == "No change for all customers: customer equity +CN¥250K (+25.0%)"
+    assert "defection_points" not in s.notes and s.figure is not None
     assert present.scenario_slide(tx, {"name": "x", "results": {}}).headline == \
         "This scenario has no stored results to show"
     order = ["retention", "scenario:s1", "scenario:gone", "retention", "nope", "overview"]
     assert present.valid_order(order, scns) == ["retention", "scenario:s1", "overview"]
     assert present.slide_name(tx, "scenario:s1", scns) == "What-if: Keep 5 more points"
+
+
+SAVED = {"name": "Tier A programme",
+         "params": {"defection_pts": -5.0, "target_tiers": ["A"], "target_segments": [], "target_ka": [],
+                    "margin_pct": 0.0, "discount": 0.1, "horizon": 5, "cost_mode": "per_customer", "cost": 2000.0,
+                    "new_customers": 0},
+         "results": {"equity_before": 311_551_234.0, "equity_after": 342_706_357.0, "equity_delta": 31_155_123.0,
+                     "profit_before": 80_400_000.0, "profit_after": 84_100_000.0, "programme_cost_pv": 1_234_567.0,
+                     "net_value": 29_920_556.0, "roi": 24.236, "payback_years": 1}}
+
+
+def test_scenario_slide_speaks_business_words_in_both_languages():
+    s = present.scenario_slide(present.Texts("en"), SAVED)
+    assert s.headline == "5 points less defection for Tier A: customer equity +CN¥31.2M (+10.0%)"
+    assert s.bullets == [
+        "Change: 5 points less defection, for Tier A",
+        "Programme cost: CN¥2,000 a year per targeted account still with us (CN¥1.2M in today's money over the horizon)",
+        "Customer equity: CN¥311.6M → CN¥342.7M (+CN¥31.2M)",
+        "Account profit next year: CN¥80.4M → CN¥84.1M (+CN¥3.7M)",
+        "Net gain after the programme cost: +CN¥29.9M",
+        "Return on the programme: 2,424%; pays back in 1 year"]
+    assert "10% discount rate over 5 years" in s.notes
+    texts = [s.headline, *s.bullets, s.notes]
+    for text in texts:  # no raw settings, no three-decimal money, no full-width quotes in English
+        assert "_pts" not in text and "cost_mode" not in text and "311.551" not in text
+        assert not set(text) & set("“”「」（）：，")
+    bars = [t for tr in s.figure.data for t in tr.text]
+    assert bars == ["CN¥311.6M", "CN¥80.4M", "CN¥342.7M", "CN¥84.1M"]
+    zh = present.scenario_slide(present.Texts("zh"), SAVED)
+    assert zh.headline == "A 级：流失率降低 5 个百分点，客户资产 +¥3115.5万（+10.0%）"
+    assert "计划投资回报率：2,424%；回收期 1 年" in zh.bullets
+    assert [t for tr in zh.figure.data for t in tr.text][0] == "¥3.1亿"
 
 
 def test_read_scenarios_from_the_user_database(tmp_path):
@@ -140,5 +173,6 @@ def test_eight_slide_chinese_deck(small_db):
     assert shown[0][0] == "大客户：利润从哪里来" and "数据截至" in shown[0][1]
     assert [t[:2] for t in shown[1:]] == [[s.title, s.headline] for s in slides]
     assert shown[1][0] == "概览" and "位客户带来" in shown[1][1]
-    assert shown[7][1].startswith("“方案1”：客户资产 ¥100万 → ¥110万")
+    assert shown[7][1] == "全部客户：无变化，客户资产 +¥10万（+10.0%）"
+    assert "客户资产：¥100万 → ¥110万（+¥10万）" in shown[7][2]
     assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])

@@ -145,6 +145,7 @@ def test_profiles_use_ratios_of_sums_by_hand():
     assert p.loc[1, "growth"] == pytest.approx(4000 / 3500 - 1)
     assert p.loc[2, "growth"] == pytest.approx(100 / 150 - 1)
     assert p.loc[2, "loss_makers"] == 3 and p.loc[2, "loss_share"] == pytest.approx(0.75)
+    assert p.loc[2, "new_accounts"] == 1 and p.loc[1, "new_accounts"] == 0  # c: nothing a year before
 
 
 def test_a_loss_making_segment_is_never_high_value():

@@ -13,7 +13,11 @@ MAX_DEPTH = 20  # chains deeper than this are cut (and cycles in bad data end th
 AT_RISK_SHARE = 0.9  # revenue goal: projected >= 90% of the target is "at risk", below "off track"
 AT_RISK_MARGIN_POINTS = 0.02  # margin goal: within 2 points under the target is "at risk"
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "not_started")
-PEER_METRICS = ("revenue", "gross_profit", "account_profit", "margin", "orders")
+PEER_METRICS = ("revenue", "gross_profit", "account_profit", "account_margin", "orders")
+MARGIN_METRICS = ("gross_margin", "account_margin")
+# Goals saved before margins were named say "margin": they were always computed as gross margin
+# ((revenue − cost of goods) ÷ revenue), so they are read as gross-margin goals.
+RENAMED_METRICS = {"margin": "gross_margin"}
 
 
 def chain(links: pd.DataFrame, root: str, column: str, max_depth: int = MAX_DEPTH) -> pd.DataFrame:
@@ -73,12 +77,13 @@ def peers(facts: pd.DataFrame, members, customer_id: str) -> pd.DataFrame:
     """The account against its peers (``members``: ids of the peer group, the account included).
 
     Out, one row per metric of PEER_METRICS: metric, account, peer_median, peer_mean, rank (of
-    the account among the peers with activity, descending), peers (with activity). ``margin`` is
-    account profit / revenue per customer (customers without positive revenue left out).
+    the account among the peers with activity, descending), peers (with activity).
+    ``account_margin`` is account profit / revenue per customer (customers without positive
+    revenue left out).
     """
     f = facts[facts["customer_id"].isin(list(members))].copy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["margin"] = np.where(f["revenue"] > 0, f["account_profit"] / f["revenue"], np.nan)
+        f["account_margin"] = np.where(f["revenue"] > 0, f["account_profit"] / f["revenue"], np.nan)
     rows = []
     for m in PEER_METRICS:
         s = f[["customer_id", m]].dropna()
@@ -94,28 +99,50 @@ def peers(facts: pd.DataFrame, members, customer_id: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- plan vs actual
 
 
-def goal_progress(goal: dict, lines: pd.DataFrame, as_of: date, plan_start: date) -> dict:
+def cost_to_serve_in(costs: pd.DataFrame | None, start: date, end: date) -> float:
+    """The cost-to-serve of the days ``start``..``end`` (both included): each month's amount
+    (``costs``: month (its first day), amount) spread evenly over the month's days, counted for
+    the days that fall in the window."""
+    if costs is None or not len(costs):
+        return 0.0
+    month = pd.to_datetime(costs["month"]).dt.to_period("M")
+    first = month.dt.start_time
+    last = month.dt.end_time.dt.normalize()
+    lo = np.maximum(first.to_numpy(), np.datetime64(pd.Timestamp(start)))
+    hi = np.minimum(last.to_numpy(), np.datetime64(pd.Timestamp(end)))
+    days_in = np.clip((hi - lo) / np.timedelta64(1, "D") + 1, 0, None)
+    share = days_in / month.dt.days_in_month.to_numpy()
+    return float((costs["amount"].to_numpy(dtype=float) * share).sum())
+
+
+def goal_progress(goal: dict, lines: pd.DataFrame, as_of: date, plan_start: date,
+                  costs: pd.DataFrame | None = None) -> dict:
     """How one goal tracks against the account's actual purchases.
 
-    ``goal``: metric (revenue | margin | adoption), target, category, start, due (ISO dates;
-    start defaults to ``plan_start``, the day the plan was first saved). ``lines``: the account's
-    order lines with order_date, revenue, cost, category. ``as_of``: the data's last order date.
+    ``goal``: metric (revenue | gross_margin | account_margin | adoption), target, category,
+    start, due (ISO dates; start defaults to ``plan_start``, the day the plan was first saved).
+    ``lines``: the account's order lines with order_date, revenue, cost, category. ``costs``:
+    the account's cost-to-serve (month, amount; only account-margin goals need it).
+    ``as_of``: the data's last order date.
 
     The window is start..due (both included); actuals count lines from start to min(due, as_of).
     - revenue: actual = revenue in the window so far; projected end value = actual × window
       days ÷ elapsed days (linear run-rate); expected_now = target × elapsed ÷ window days;
       gap = actual − expected_now. on_track when projected ≥ target, at_risk when ≥ 90 %.
-    - margin (gross margin = (revenue − cost) ÷ revenue, target a fraction): actual = margin in
-      the window so far; projected = actual (run-rate of a ratio is the ratio); gap = actual −
-      target; at_risk within 2 points under the target.
+    - gross_margin = (revenue − cost of goods) ÷ revenue and account_margin = (revenue − cost
+      of goods − cost-to-serve) ÷ revenue, target a fraction: actual = the margin in the window
+      so far (cost-to-serve: ``cost_to_serve_in`` the window); projected = actual (run-rate of a
+      ratio is the ratio); gap = actual − target; at_risk within 2 points under the target.
     - adoption (a product category bought): actual = revenue of that category in the window;
       achieved once positive; before the due date at_risk, after it off_track.
     A goal whose window has not started by ``as_of`` is not_started; once due passed, revenue
-    and margin goals are achieved or off_track on the final value.
+    and margin goals are achieved or off_track on the final value. A goal saved under the old
+    metric name "margin" is a gross-margin goal (RENAMED_METRICS).
     Out: metric, target, category, start, due, actual, expected_now, projected, gap, elapsed
     (share of the window passed), status.
     """
     metric, target = goal["metric"], goal.get("target")
+    metric = RENAMED_METRICS.get(metric, metric)
     start = date.fromisoformat(goal["start"]) if goal.get("start") else plan_start
     due = date.fromisoformat(goal["due"])
     out = {"metric": metric, "target": target, "category": goal.get("category"), "start": start,
@@ -140,9 +167,12 @@ def goal_progress(goal: dict, lines: pd.DataFrame, as_of: date, plan_start: date
             p = out["projected"]
             out["status"] = ("achieved" if actual >= target else "off_track") if finished else (
                 "on_track" if p >= target else "at_risk" if p >= AT_RISK_SHARE * target else "off_track")
-    elif metric == "margin":
+    elif metric in MARGIN_METRICS:
         rev = float(win["revenue"].sum())
-        actual = (rev - float(win["cost"].fillna(0).sum())) / rev if rev > 0 else np.nan
+        profit = rev - float(win["cost"].fillna(0).sum())
+        if metric == "account_margin":
+            profit -= cost_to_serve_in(costs, start, end)
+        actual = profit / rev if rev > 0 else np.nan
         out["actual"] = out["projected"] = actual
         if target is not None and actual == actual:
             out["expected_now"] = target
@@ -164,11 +194,12 @@ def goal_progress(goal: dict, lines: pd.DataFrame, as_of: date, plan_start: date
     return out
 
 
-def plan_progress(body: dict, lines: pd.DataFrame, as_of: date, plan_start: date) -> pd.DataFrame:
+def plan_progress(body: dict, lines: pd.DataFrame, as_of: date, plan_start: date,
+                  costs: pd.DataFrame | None = None) -> pd.DataFrame:
     """goal_progress for every goal of a plan body (one row per goal, in the plan's order)."""
     cols = ["metric", "target", "category", "start", "due", "actual", "expected_now", "projected",
             "gap", "elapsed", "status"]
-    rows = [goal_progress(g, lines, as_of, plan_start) for g in body.get("goals", [])]
+    rows = [goal_progress(g, lines, as_of, plan_start, costs) for g in body.get("goals", [])]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -353,11 +353,12 @@ def customer_values(fitres: dict, rfm: pd.DataFrame, margins: pd.DataFrame | Non
     ``margin`` the given share or (None) each customer's own gross margin to date (from
     ``margins``: customer_id, revenue, gross_profit, cost_to_serve, order_days; clipped to
     [0, 1]), and cost-to-serve per purchase day from the same history when ``cost_to_serve``.
-    ``CLV = value per purchase × discounted expected purchases`` (never below 0: a customer who
-    costs more than it brings is shown at 0 with ``loss_making`` set).
+    ``CLV = value per purchase × discounted expected purchases``, kept as ``clv_signed``
+    (negative for a customer expected to cost more than it brings, with ``loss_making`` set);
+    ``clv`` is it counted at no less than 0, as customer equity and its interval count it.
 
     Columns out: customer_id, frequency, recency, T, p_alive, expected_purchases, expected_spend,
-    margin, cts_per_purchase, value_per_purchase, clv, clv_lo, clv_hi, loss_making, and the
+    margin, cts_per_purchase, value_per_purchase, clv, clv_lo, clv_hi, clv_signed, loss_making, and the
     gradient columns ``g_<param>`` (d CLV / d log param) used for group intervals.
     """
     x, t_x, T = _arr(rfm)
@@ -387,6 +388,7 @@ def customer_values(fitres: dict, rfm: pd.DataFrame, margins: pd.DataFrame | Non
     disc = discounted_purchases(fitres, rfm, horizon_months, annual_rate, pairs=pairs)
     raw = value * disc
     out["loss_making"] = raw < 0
+    out["clv_signed"] = raw
     clv = np.maximum(raw, 0.0)
     out["clv"] = clv
 

@@ -241,8 +241,9 @@ def type_summary(features: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
 
     ``types``: ``key_accounts`` (the selected set) or ``assign_types`` (everyone qualifying).
     Columns out: ka_type (economic, important, group, strategic, any, none), customers,
-    revenue, revenue_share, account_profit, and qualifying (customers qualifying for the type
-    before the capacity; only with ``key_accounts``)."""
+    revenue, revenue_share, account_profit, and qualifying (only with ``key_accounts``:
+    customers qualifying for the type before the capacity; for "none", the qualifying customers
+    the capacity left out)."""
     f = features.set_index("customer_id").loc[types["customer_id"]]
     total = f["revenue"].sum()
     rows = []
@@ -258,7 +259,7 @@ def type_summary(features: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
     if "qualifies" in types:
         q = {t: int(types[f"q_{t}"].sum()) for t in KA_TYPES}
         q["any"] = int(types["qualifies"].sum())
-        q["none"] = int((~types["qualifies"]).sum())
+        q["none"] = int((types["qualifies"] & ~types["key_account"]).sum())  # left out by the capacity
         out["qualifying"] = out["ka_type"].map(q)
     return out
 

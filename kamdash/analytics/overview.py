@@ -71,8 +71,8 @@ def top_accounts(top: pd.DataFrame, total_revenue: float, has_previous: bool) ->
     """Finish the top-accounts table.
 
     ``top``: queries.top_customers (customer_id, revenue, gross_profit, account_profit,
-    previous_revenue, attributes), already in rank order. Adds rank, margin (account profit /
-    revenue), share (of the period's total revenue) and revenue_change (relative change vs the
+    previous_revenue, attributes), already in rank order. Adds rank, account_margin (account
+    profit / revenue), share (of the period's total revenue) and revenue_change (relative change vs the
     previous period; NaN when the account had no revenue then or the previous period is not
     covered by the data).
     """
@@ -80,7 +80,7 @@ def top_accounts(top: pd.DataFrame, total_revenue: float, has_previous: bool) ->
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     rev = out["revenue"].astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["margin"] = np.where(rev != 0, out["account_profit"] / rev, np.nan)
+        out["account_margin"] = np.where(rev != 0, out["account_profit"] / rev, np.nan)
         out["share"] = rev / total_revenue if total_revenue else np.nan
         change = growth.pct_change(rev.to_numpy(), out["previous_revenue"].astype("float64").to_numpy())
     out["revenue_change"] = change if has_previous else np.nan

@@ -30,14 +30,18 @@ import math
 import numpy as np
 import pandas as pd
 
+from kamdash.analytics import losses
+
 TOP_SHARE_DEFAULT = 0.2
 VALUE_COLUMNS = ("revenue", "gross_profit", "account_profit")
 TOP_SHARES = (0.01, 0.05, 0.10, 0.20)
 TARGET_SHARE_DEFAULT = 0.8
 ABC_CUTOFFS_DEFAULT = (0.80, 0.95)
-TIERS = ("A", "B", "C")
+TIERS = ("A", "B", "C")  # the tiers of the sidebar filter (by revenue)
+LOSS_TIER = "L"  # customers with a negative value: their own group, after C
+GROUPS = (*TIERS, LOSS_TIER)
 WORST_N_DEFAULT = 15
-LOSS_REASONS = ("discounts", "returns", "cost_to_serve", "margin_mix")
+LOSS_REASONS = losses.CAUSES
 _EPS = 1e-9
 
 
@@ -360,78 +364,64 @@ def whale_summary(facts: pd.DataFrame) -> dict:
     }
 
 
-def loss_makers(facts: pd.DataFrame, n: int | None = WORST_N_DEFAULT) -> pd.DataFrame:
+def loss_makers(facts: pd.DataFrame, n: int | None = WORST_N_DEFAULT,
+                peers: pd.DataFrame | None = None) -> pd.DataFrame:
     """The worst loss-makers (most negative account profit first) with why they lose money.
 
-    Each driver is what the account costs *beyond the portfolio norm* of ``facts`` (all its
-    customers in the period), in money; positive means it hurts:
-
-    * discounts: discount − (portfolio discount rate × list revenue), list revenue = revenue +
-      discount;
-    * returns: (returns − portfolio return rate × sales before returns) × portfolio gross
-      margin, i.e. the margin lost on returns above the usual rate;
-    * cost_to_serve: cost-to-serve − (portfolio cost-to-serve per unit of revenue × revenue);
-    * margin_mix: (portfolio margin at list price − the account's) × list revenue: what a
-      lower-margin product mix costs before any discount.
-
-    The drivers explain; they overlap a little and do not add up to the loss exactly.
+    The causes are ``losses.causes``: each account against its own peers (the customers of
+    its customer type in ``peers``, default ``facts``; pass every customer of the period so
+    that the sidebar filters do not change an account's benchmark), in money, positive when
+    it hurts (every listed account must be in ``peers``); peer_profit minus the four causes is exactly the account profit.
     Columns out: rank, customer_id, attribute columns present in ``facts``, revenue,
-    gross_profit, cost_to_serve, account_profit, margin (account profit / revenue; NaN without
-    revenue), the four drivers why_discounts, why_returns,
-    why_cost_to_serve, why_margin_mix, main_reason (the largest driver, "cost_to_serve" when there is
-    no revenue, "none" when no driver is positive).
+    gross_profit, cost_to_serve, account_profit, account_margin (account profit / revenue; NaN
+    without revenue), peer_group, peers, peer_profit, why_<cause> for each of LOSS_REASONS,
+    main_reason (the largest positive cause, "none" when no cause is positive).
     """
-    f = facts
-    list_rev = f["revenue"] + f["discount"]
-    before_returns = f["revenue"] + f["returns"]
-    tot = lambda s: float(s.sum())  # noqa: E731
-    d_rate = tot(f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
-    r_rate = tot(f["returns"]) / tot(before_returns) if tot(before_returns) > 0 else 0.0
-    c_rate = tot(f["cost_to_serve"]) / tot(f["revenue"]) if tot(f["revenue"]) > 0 else 0.0
-    g_margin = tot(f["gross_profit"]) / tot(f["revenue"]) if tot(f["revenue"]) > 0 else 0.0
-    l_margin = tot(f["gross_profit"] + f["discount"]) / tot(list_rev) if tot(list_rev) > 0 else 0.0
-
-    loss = f[f["account_profit"] < 0]
+    loss = facts[facts["account_profit"] < 0]
     loss = loss.take(rank_order(-loss["account_profit"].to_numpy(dtype=float), tie_key(loss)))
     if n is not None:
         loss = loss.head(n)
     out = loss.reset_index(drop=True).copy()
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    lr = out["revenue"] + out["discount"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["margin"] = np.where(out["revenue"] != 0, out["account_profit"] / out["revenue"], np.nan)
-        own_l_margin = np.where(lr > 0, (out["gross_profit"] + out["discount"]) / lr, l_margin)
-    out["why_discounts"] = out["discount"] - d_rate * lr
-    out["why_returns"] = (out["returns"] - r_rate * (out["revenue"] + out["returns"])) * g_margin
-    out["why_cost_to_serve"] = out["cost_to_serve"] - c_rate * out["revenue"]
-    out["why_margin_mix"] = (l_margin - own_l_margin) * lr
-    drivers = out[[f"why_{r}" for r in LOSS_REASONS]].to_numpy()
-    if len(out):
-        best = np.array(LOSS_REASONS)[drivers.argmax(axis=1)]
-        main = np.where(drivers.max(axis=1) > 0, best, "none")
-        main = np.where(out["revenue"].to_numpy() == 0, "cost_to_serve", main)
-    else:
-        main = np.array([], dtype=object)
-    out["main_reason"] = main
+        out["account_margin"] = np.where(out["revenue"] != 0, out["account_profit"] / out["revenue"], np.nan)
+    c = losses.causes(facts if peers is None else peers, out["customer_id"].tolist())
+    for col in ("peer_group", "peers", "peer_profit"):
+        out[col] = c[col].to_numpy()
+    for r in LOSS_REASONS:
+        out[f"why_{r}"] = c[f"cause_{r}"].to_numpy()
+    out["main_reason"] = c["main_cause"].to_numpy()
     return out
 
 
 def abc_tiers(facts: pd.DataFrame, value: str = "revenue",
               cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> pd.DataFrame:
-    """ABC tier of each customer by ``value``.
+    """ABC tier of each customer by ``value``, loss-makers kept apart.
 
-    Ranked by value descending, a customer is in A when the customers ranked above it hold
-    less than ``cutoffs[0]`` of the total (so A is exactly the fewest customers reaching that
-    share), in B when they hold less than ``cutoffs[1]``, else C. Customers with no positive
-    value are always C. When the total is not positive every customer is C.
-    Columns out: the columns of ``ranked`` plus tier.
+    The tiers divide the customers with a positive value: ranked by value descending, a
+    customer is in A when the customers ranked above it hold less than ``cutoffs[0]`` of the
+    sum of positive values (so A is exactly the fewest customers reaching that share of what
+    the positive contributors bring), in B when they hold less than ``cutoffs[1]``, else C.
+    A value of zero is C; a negative value is ``LOSS_TIER`` ("L"), whatever the cut-offs, so
+    loss-makers are never buried in C. Without negative values the positive sum is the total.
+    Columns out: the columns of ``ranked`` plus tier (categorical A, B, C, L).
     """
     _check_cutoffs(cutoffs)
     r = ranked(facts, value)
-    code = _tier_codes(r["value"].to_numpy(), r["share_before"].to_numpy(), cutoffs)
-    # categorical: the strings "A"/"B"/"C" are not built once per customer
-    r["tier"] = pd.Categorical.from_codes(code, categories=list(TIERS))
+    v = r["value"].to_numpy()
+    code = _tier_codes(v, _positive_share_before(v), cutoffs)
+    # categorical: the strings "A"/"B"/"C"/"L" are not built once per customer
+    r["tier"] = pd.Categorical.from_codes(code, categories=list(GROUPS))
     return r
+
+
+def _positive_share_before(v: np.ndarray) -> np.ndarray:
+    """Per customer ranked by value ``v`` descending: the share of the sum of positive values
+    held by the customers ranked above it (NaN when no value is positive)."""
+    positive = float(v[v > 0].sum())
+    if not positive > 0:
+        return np.full(len(v), np.nan)
+    return (np.cumsum(v) - v) / positive
 
 
 def _check_cutoffs(cutoffs: tuple[float, float]) -> None:
@@ -441,11 +431,13 @@ def _check_cutoffs(cutoffs: tuple[float, float]) -> None:
 
 
 def _tier_codes(v: np.ndarray, share_before: np.ndarray, cutoffs: tuple[float, float]) -> np.ndarray:
-    """Tier codes (0 = A, 1 = B, 2 = C) of customers ranked by value ``v`` descending."""
+    """Group codes (0 = A, 1 = B, 2 = C, 3 = L) of customers ranked by value ``v`` descending
+    (``share_before``: ``_positive_share_before``)."""
     a, b = cutoffs
     before = np.where(np.isnan(share_before), np.inf, share_before)
     code = np.where(before < a * (1 - _EPS), 0, np.where(before < b * (1 - _EPS), 1, 2)).astype(np.int8)
     code[~(v > 0)] = 2
+    code[v < 0] = 3
     return code
 
 
@@ -460,16 +452,14 @@ def abc_summary(facts: pd.DataFrame, value: str = "revenue",
     if order is None:
         order = order_by(facts, value)
     v = facts[value].to_numpy(dtype=float)[order]
-    total = float(v.sum())
-    share_before = (np.cumsum(v) / total - v / total) if total > 0 else np.full(len(v), np.nan)
-    ranked_codes = _tier_codes(v, share_before, cutoffs)
+    ranked_codes = _tier_codes(v, _positive_share_before(v), cutoffs)
     n = len(v)
     if n and bool((ranked_codes[1:] >= ranked_codes[:-1]).all()):
         # each tier is a run of ranks (checked: rounding in the shares could in theory break
         # it): its sums are sums of a slice of the ranked columns, with no pass that scatters
         # codes or adds by code; a frame already in the value's order (revenue:
         # ``queries.customer_facts``) is not even taken in order
-        bounds = np.searchsorted(ranked_codes, np.arange(len(TIERS) + 1))
+        bounds = np.searchsorted(ranked_codes, np.arange(len(GROUPS) + 1))
         in_order = n < 2 or bool((order[1:] > order[:-1]).all())
         return _tier_sums_in_runs(bounds, facts, v, None if in_order else order)
     codes = np.empty(n, dtype=np.int8)
@@ -478,22 +468,24 @@ def abc_summary(facts: pd.DataFrame, value: str = "revenue",
 
 
 def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
-    """Per tier (A, B, C, all present): customers, customer_share, revenue, revenue_share,
-    gross_profit, account_profit, value (the tiering value), value_share, orders, avg_order
-    (revenue / orders; NaN without orders). Input: ``abc_tiers`` output."""
+    """Per group (A, B, C and L, every one present, empty ones with zeros): customers,
+    customer_share, revenue, revenue_share, gross_profit, account_profit, value (the tiering
+    value), value_share (of the net total, so L's is negative and the shares add up to 1),
+    orders, avg_order (revenue / orders; NaN without orders). Every count and sum adds up to
+    the population's. Input: ``abc_tiers`` output."""
     t = tiers["tier"]
-    same = isinstance(t.dtype, pd.CategoricalDtype) and list(t.cat.categories) == list(TIERS)
-    codes = t.cat.codes.to_numpy() if same else pd.Categorical(t, categories=list(TIERS)).codes
+    same = isinstance(t.dtype, pd.CategoricalDtype) and list(t.cat.categories) == list(GROUPS)
+    codes = t.cat.codes.to_numpy() if same else pd.Categorical(t, categories=list(GROUPS)).codes
     if (codes < 0).any():
-        raise ValueError("tiers must be A, B or C")
+        raise ValueError("tiers must be A, B, C or L")
     return _tier_sums(codes, tiers, tiers["value"])
 
 
 def _tier_sums(codes: np.ndarray, frame: pd.DataFrame, value: pd.Series) -> pd.DataFrame:
-    total = lambda s: np.bincount(codes, weights=s.to_numpy(dtype=float), minlength=len(TIERS))  # noqa: E731
+    total = lambda s: np.bincount(codes, weights=s.to_numpy(dtype=float), minlength=len(GROUPS))  # noqa: E731
     sums = {c: total(frame[c]) for c in ("revenue", "gross_profit", "account_profit", "orders")}
     sums["value"] = total(value)
-    return _tier_frame(np.bincount(codes, minlength=len(TIERS)), sums)
+    return _tier_frame(np.bincount(codes, minlength=len(GROUPS)), sums)
 
 
 def _tier_sums_in_runs(bounds: np.ndarray, frame: pd.DataFrame, value: np.ndarray,
@@ -513,10 +505,10 @@ def _tier_sums_in_runs(bounds: np.ndarray, frame: pd.DataFrame, value: np.ndarra
 def _tier_frame(customers: np.ndarray, sums: dict) -> pd.DataFrame:
     orders = sums.pop("orders").astype("int64")
     n, rev, val = customers.sum(), sums["revenue"].sum(), sums["value"].sum()
-    nan = np.full(len(TIERS), np.nan)
+    nan = np.full(len(GROUPS), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.where(orders > 0, sums["revenue"] / orders, np.nan)
-    return pd.DataFrame({"tier": list(TIERS), "customers": customers,
+    return pd.DataFrame({"tier": list(GROUPS), "customers": customers,
                          "customer_share": customers / n if n else nan,
                          "revenue": sums["revenue"], "revenue_share": sums["revenue"] / rev if rev > 0 else nan,
                          "gross_profit": sums["gross_profit"], "account_profit": sums["account_profit"],

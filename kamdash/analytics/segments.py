@@ -213,7 +213,8 @@ def profiles(features: pd.DataFrame, result: SegmentResult) -> pd.DataFrame:
     """One row per segment: segment, customers, customer_share, total_revenue, value_share (of
     all revenue), total_account_profit (when ``features`` has account_profit), account_margin
     (total account profit / total revenue), loss_makers (customers with negative account profit), loss_share (their share
-    of the segment's customers), then per clustering feature its segment value (``<feature>``)
+    of the segment's customers), new_accounts (no revenue a year before: they make a segment's
+    growth large; when revenue_last12 / revenue_prev12 are present), then per clustering feature its segment value (``<feature>``)
     and its standardised mean in the clustered space (``z_<feature>``: 0 = average customer, +1
     = one standard deviation above).
 
@@ -238,6 +239,9 @@ def profiles(features: pd.DataFrame, result: SegmentResult) -> pd.DataFrame:
             row["account_margin"] = row["total_account_profit"] / r if r > 0 else float("nan")
             row["loss_makers"] = int((ap[m] < 0).sum())
             row["loss_share"] = row["loss_makers"] / row["customers"]
+        if has_12:
+            row["new_accounts"] = int(growth_rule.is_new(features["revenue_last12"].to_numpy(dtype=float)[m],
+                                                         features["revenue_prev12"].to_numpy(dtype=float)[m]).sum())
         for j, f in enumerate(result.features):
             if f == "margin" and ap is not None:
                 v = row["account_margin"]
@@ -279,7 +283,8 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
     The level comes from the mean revenue rank (``value_high``, ``value_mid``, ``value_low``),
     but account profit has the last word: a segment whose summed account profit is negative is
     ``value_loss``, and one where at least half the customers lose money is never
-    ``value_high`` and always carries the ``loss_making`` trait. Traits come from the
+    ``value_high`` and always carries the ``loss_making`` trait (a ``value_loss`` segment does
+    not repeat it, nor ``low_margin``). Traits come from the
     standardised profile (``z_<feature>`` beyond ``threshold``, the first two in ``TRAITS``
     order: lapsing and growth matter most to a key-account manager). Names that would repeat
     get the segment number appended by the caller."""
@@ -305,7 +310,7 @@ def name_tokens(profile: pd.DataFrame, threshold: float = NAME_THRESHOLD) -> dic
                 scored.append((rank, token))
         traits = []
         for _, token in sorted(scored):
-            if token not in traits and not (token == "loss_making" and level == "value_loss"):
+            if token not in traits and not (token in ("loss_making", "low_margin") and level == "value_loss"):
                 traits.append(token)
             if len(traits) == 2:
                 break

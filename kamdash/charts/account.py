@@ -48,3 +48,27 @@ def goal_bars(progress: pd.DataFrame, labels: dict, lang: str) -> go.Figure:
                       height=max(220, 110 + 60 * len(d)))
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     return fig
+
+
+def loss_waterfall(steps: list[tuple[str, float]], end: float, labels: dict, lang: str,
+                   currency: str) -> go.Figure:
+    """A waterfall from a starting amount through signed steps to ``end``: ``steps`` = [(label,
+    amount)], the first the starting total (profit at the peers' rates), the others changes
+    (minus each cause); the last bar is ``end`` (the account profit), which the steps add up to.
+    ``labels``: title, end (its bar's name), y."""
+    names = [s[0] for s in steps] + [labels["end"]]
+    values = [s[1] for s in steps] + [end]
+    measure = ["absolute"] + ["relative"] * (len(steps) - 1) + ["total"]
+    text = [("+" if m == "relative" and v > 0 else "") + fmt_money(v, lang, currency) for m, v in zip(measure, values)]
+    fig = go.Figure(go.Waterfall(
+        x=names, y=values, measure=measure, text=text, textposition="outside", cliponaxis=False,
+        increasing=dict(marker=dict(color=PALETTE["gross_profit"])),
+        decreasing=dict(marker=dict(color=PALETTE["loss"])),
+        totals=dict(marker=dict(color=PALETTE["account_profit"])),
+        connector=dict(line=dict(color=PALETTE["muted"], width=1)),
+        hovertemplate="%{x}: %{text}<extra></extra>"))
+    running = np.cumsum([s[1] for s in steps])
+    fig.update_layout(template=TEMPLATE, title=labels.get("title"), showlegend=False, height=380)
+    fig.update_yaxes(title_text=labels.get("y"))
+    money_axis(fig, np.concatenate([running, [end, 0.0]]), lang, currency)
+    return fig

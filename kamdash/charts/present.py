@@ -21,7 +21,7 @@ def before_after_chart(rows: list[tuple[str, float, float]], labels: dict, lang:
     fig = go.Figure()
     for values, name, color in ((before, labels["before"], PALETTE["revenue"]),
                                 (after, labels["after"], PALETTE["gross_profit"])):
-        text = [fmt_money(v, lang, currency, digits=3) for v in values]
+        text = [fmt_money(v, lang, currency) for v in values]
         fig.add_bar(x=names, y=values, name=name, marker_color=color, text=text,
                     textposition="outside", cliponaxis=False,
                     hovertemplate="%{x} · " + name + ": %{text}<extra></extra>")

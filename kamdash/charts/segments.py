@@ -113,13 +113,15 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
     customer_id (a click opens the account).
 
     ``pf``: customer_id, value, potential, new, quadrant, account (hover), types (hover text),
-    with attrs value_split / potential_split. ``labels``: title, x, y, value, potential, new,
+    with attrs value_split / potential_split. New accounts are diamonds. ``labels``: title, x, y, value, potential, new,
     types, open and quadrant.<name> for the four quadrants."""
     fig = go.Figure()
     pos = pf[pf["value"] > 0]
     vmax = max(float(pos["value"].max()), 1.0) if len(pos) else 1.0
     for q in ("star", "develop", "maintain", "review"):
         p = pos[pos["quadrant"] == q]
+        if "new" in p:  # a legend shows the first point's symbol: circles first
+            p = p.sort_values("new", kind="stable")
         new = p["new"].to_numpy(dtype=bool) if "new" in p else np.zeros(len(p), dtype=bool)
         g = p["potential"].to_numpy(dtype=float)
         y = np.where(new | np.isnan(g), GROWTH_CAP, np.clip(np.nan_to_num(g, nan=GROWTH_CAP), -1.0, GROWTH_CAP))
@@ -127,6 +129,7 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
         fig.add_scatter(
             x=p["value"], y=y, mode="markers", name=labels[f"quadrant.{q}"],
             marker=dict(size=6 + 34 * np.sqrt(p["value"] / vmax), color=QUADRANT_COLORS[q],
+                        symbol=np.where(new, "diamond", "circle"),
                         opacity=0.65, line=dict(width=0.5, color="white")),
             customdata=np.column_stack([p["account"].astype(str),
                                         [fmt_money(v, lang, currency) for v in p["value"]],
@@ -153,7 +156,9 @@ def portfolio_chart(pf: pd.DataFrame, labels: dict, lang: str, currency: str) ->
     fig.update_xaxes(title_text=labels["x"], type="log", showgrid=True, gridcolor=PALETTE["grid"])
     if len(pos):
         lo, hi = float(pos["value"].min()), float(pos["value"].max())
-        ticks = [10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)]
+        ticks = [m * 10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+                 for m in (1, 2, 5)]
+        ticks = [v for v in ticks if lo / 1.5 <= v <= hi * 1.5] or ticks
         fig.update_xaxes(tickvals=ticks, ticktext=[fmt_money(v, lang, currency, digits=0) for v in ticks])
     ticks = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, GROWTH_CAP]
     text = [fmt_delta_pct(v, lang, digits=0) if v else fmt_pct(0, lang, 0) for v in ticks]

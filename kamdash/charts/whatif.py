@@ -23,16 +23,17 @@ def before_after(result: dict, band: dict, labels: dict, lang: str, currency: st
     before = [result["profit_before"], result["equity_before"]]
     after = [result["profit_after"], result["equity_after"]]
     fig = go.Figure()
+    # labels sit at the foot of the bars, clear of the uncertainty whisker on the after bar's top
     fig.add_bar(x=cats, y=before, name=labels["before"], marker_color=BEFORE,
                 text=[fmt_money(v, lang, currency) for v in before], textposition="inside",
-                insidetextanchor="end", textfont=dict(color=PALETTE["text"]),
+                insidetextanchor="start", textfont=dict(color=PALETTE["text"]),
                 hovertemplate="%{x}: %{text}<extra>" + labels["before"] + "</extra>")
     lo = band.get("equity_after_lo", result["equity_after"])
     hi = band.get("equity_after_hi", result["equity_after"])
     pct = [result["profit_pct"], result["equity_pct"]]
     fig.add_bar(x=cats, y=after, name=labels["after"], marker_color=AFTER,
                 text=[f"{fmt_money(v, lang, currency)}<br>{fmt_delta_pct(p, lang)}" for v, p in zip(after, pct)],
-                textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
+                textposition="inside", insidetextanchor="start", textfont=dict(color="white"),
                 error_y=dict(type="data", symmetric=False, array=[0, max(hi - result["equity_after"], 0)],
                              arrayminus=[0, max(result["equity_after"] - lo, 0)], color=PALETTE["muted"],
                              thickness=1.5, width=8),
@@ -109,4 +110,9 @@ def projection(df: pd.DataFrame, labels: dict, lang: str, currency: str) -> go.F
     fig.update_xaxes(title_text=labels.get("x"), dtick=1)
     fig.update_yaxes(title_text=labels.get("y"))
     money_axis(fig, pd.concat([df["before"], df["after"]]), lang, currency)
+    # from zero (a change of a few percent must not look like a doubling) to the last tick, so
+    # every tick money_axis labels (zero included) is drawn
+    ticks = fig.layout.yaxis.tickvals
+    if ticks:
+        fig.update_yaxes(range=[min(ticks), max(ticks)])
     return fig

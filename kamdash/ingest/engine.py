@@ -15,9 +15,13 @@ values never become SQL text (file columns are renamed c0, c1, … at read time)
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,12 +29,15 @@ from typing import Callable
 
 import duckdb
 
-from kamdash import schema, store
+from kamdash import config, schema, store
 from kamdash.ingest import mapping as maps
 from kamdash.ingest import parse, sniff
 from kamdash.ingest.problems import MAX_REPORTED, LoadError, Problem, problem
 
 MODES = ("replace", "append")
+MAX_AMOUNT = 1e15  # larger amounts, quantities and prices are errors (no sale is that large)
+OPEN_ENDED = date(9000, 1, 1)  # from here on a date is an ERP's "no end" (9999-12-31), no order
+EARLIEST_OTHER_DATE = date(1900, 1, 1)  # customers' "acquired on" may predate the order window
 MEMORY_LIMIT = "2GB"  # DuckDB spills staging tables to disk beyond this
 MAX_TEXT = 1000  # characters in one text cell
 SAMPLE_ROWS = 5
@@ -47,7 +54,8 @@ class SourceFile:
     path: Path | str
     name: str | None = None  # shown in messages (the uploaded file's own name)
     role: str | None = None  # order_lines, customers, products, cost_to_serve; None: guessed
-    sheet: str | None = None  # Excel: the sheet (default the first)
+    sheet: str | None = None  # Excel: the sheet (default the first visible one)
+    delimiter: str | None = None  # text: one of sniff.LAYOUTS; None: detected
     mapping: dict[str, str] | None = None  # source column -> field; None: suggested
     overrides: dict[str, str] = field(default_factory=dict)  # source column -> field ("" ignores)
 
@@ -81,6 +89,8 @@ class FileInfo:
     bad_rows: int | None = None
     date_order: str | None = None
     decimal: str = "."
+    hidden_sheets: list[str] = field(default_factory=list)
+    units_row: bool = False  # a units row under the header was left out
 
 
 @dataclass
@@ -126,6 +136,75 @@ class ImportReport:
         }
 
 
+TMP_PREFIX = "kamdash-"  # temporary folders: kamdash-<use>-<process id>-<random>
+_TMP_NAME = re.compile(r"kamdash-(import|inspect|upload)-(?:(\d+)-)?")
+STALE_SECONDS = 6 * 3600  # a folder of an older kamdash (no process id in its name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def sweep_stale(workdir: Path | str | None = None, db: Path | str | None = None) -> list[Path]:
+    """Remove what interrupted imports left behind: temporary folders (in ``workdir``, else the
+    system's temporary folder) of processes that no longer run, and the half-built database
+    files next to ``db`` (``store.sweep_stale``). Returns what was removed."""
+    removed = []
+    folder = Path(workdir) if workdir else Path(tempfile.gettempdir())
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        m = _TMP_NAME.match(entry.name)
+        if not m or not entry.is_dir():
+            continue
+        pid = int(m.group(2)) if m.group(2) else None
+        if pid is not None:
+            stale = not _alive(pid)
+        else:
+            try:
+                stale = time.time() - entry.stat().st_mtime > STALE_SECONDS
+            except OSError:
+                stale = False
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if db is not None:
+        removed += store.sweep_stale(Path(db), _alive)
+    return removed
+
+
+def _cache(workdir) -> Path | None:
+    """Where the CSV of an Excel sheet is kept between the check and the import (only with a
+    session folder: the command line checks and imports in one run)."""
+    return Path(workdir) / "parsed" if workdir else None
+
+
+def _connect_work(tmp) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp)})
+    _set_timezone(con)
+    return con
+
+
+def _set_timezone(con) -> None:
+    """Time-zone-aware timestamps become dates in the business's time zone (KAMDASH_TIMEZONE;
+    the machine's own when unset)."""
+    tz = config.business_timezone()
+    if tz:
+        try:
+            con.execute(f"SET TimeZone = '{tz}'")  # validated by config: a zone name only
+        except duckdb.Error:
+            raise ValueError(f"KAMDASH_TIMEZONE={tz!r}: not a time zone DuckDB knows "
+                             "(e.g. Asia/Shanghai)") from None
+
+
 class _Failed(Exception):
     """Raised inside the build to abandon it (the report says why)."""
 
@@ -133,40 +212,63 @@ class _Failed(Exception):
 # ------------------------------------------------------------------------------ inspection
 
 
-def _relation(con, prep: sniff.Prepared):
-    """(relation with text columns c0…cN, header names) of a prepared file."""
-    try:
-        if prep.kind == "parquet":
+# DuckDB's CSV reader, tried with these options in turn until it reads the whole file: rows
+# shorter than the header need null_padding, which its parallel reader cannot combine with a
+# quoted cell holding a line break; strict_mode off reads mixed line endings.
+READ_ATTEMPTS = (
+    dict(null_padding=True),
+    dict(null_padding=False, strict_mode=False),
+    dict(null_padding=True, strict_mode=False, parallel=False),
+)
+
+
+def _unreadable(prep, exc) -> LoadError:
+    detail = str(exc).splitlines()[0].replace(str(prep.path), prep.name)  # never a temporary path
+    return LoadError([problem(prep.name, None, "-", "", "unreadable", detail=detail[:300])])
+
+
+def _relation(con, prep: sniff.Prepared, attempt: int = 0):
+    """(relation with text columns c0…cN, header names, the read options used) of a prepared
+    file; the first of READ_ATTEMPTS from ``attempt`` on that reads its start."""
+    if prep.kind == "parquet":
+        try:
             rel = con.read_parquet(str(prep.path))
-            headers = list(rel.columns)
-            rel = rel.select(*[duckdb.ColumnExpression(c).cast(duckdb.sqltypes.VARCHAR).alias(f"c{i}")
-                               for i, c in enumerate(headers)])
-            return rel, headers
+        except duckdb.Error as exc:
+            raise _unreadable(prep, exc) from exc
+        headers = list(rel.columns)
+        rel = rel.select(*[duckdb.ColumnExpression(c).cast(duckdb.sqltypes.VARCHAR).alias(f"c{i}")
+                           for i, c in enumerate(headers)])
+        return rel, headers, attempt
+    first = None
+    for k in range(attempt, len(READ_ATTEMPTS)):
         opts = dict(all_varchar=True, header=True, delimiter=prep.delimiter, skiprows=prep.skip,
-                    null_padding=True, quotechar='"', escapechar='"', max_line_size=16 * 1024 * 1024)
-        headers = list(con.read_csv(str(prep.path), **opts).columns)
-        rel = con.read_csv(str(prep.path), names=[f"c{i}" for i in range(len(headers))], **opts)
-        return rel, headers
-    except duckdb.Error as exc:
-        raise LoadError([problem(prep.name, None, "-", "", "unreadable",
-                                 detail=str(exc).splitlines()[0][:300])]) from exc
+                    quotechar='"', escapechar='"', max_line_size=16 * 1024 * 1024, **READ_ATTEMPTS[k])
+        try:
+            headers = list(con.read_csv(str(prep.path), **opts).columns)
+            rel = con.read_csv(str(prep.path), names=[f"c{i}" for i in range(len(headers))], **opts)
+            rel.limit(SAMPLE_ROWS + 1).fetchall()
+            return rel, headers, k
+        except duckdb.Error as exc:
+            first = first or exc
+    raise _unreadable(prep, first) from first
 
 
-def _prepare(src: SourceFile, workdir: Path, progress: Progress | None) -> sniff.Prepared:
+def _prepare(src: SourceFile, workdir: Path, progress: Progress | None,
+             cache: Path | None = None) -> sniff.Prepared:
     path = Path(src.path)
     cb = (lambda f: progress(f, "prepare")) if progress else None
-    return sniff.prepare(path, workdir, name=src.name or path.name, sheet=src.sheet, progress=cb)
+    return sniff.prepare(path, workdir, name=src.name or path.name, sheet=src.sheet, progress=cb,
+                         delimiter=src.delimiter, cache=cache)
 
 
-def _info(con, src: SourceFile, prep: sniff.Prepared, user_db) -> tuple[FileInfo, object]:
-    rel, headers = _relation(con, prep)
+def _info(con, src: SourceFile, prep: sniff.Prepared, user_db) -> tuple[FileInfo, object, int]:
+    rel, headers, attempt = _relation(con, prep)
     if not headers or (len(headers) == 1 and prep.kind == "csv" and not headers[0].strip()):
         raise LoadError([problem(prep.name, None, "-", "", "no_columns")])
     try:
-        sample_rows = rel.limit(SAMPLE_ROWS).fetchall()
+        sample_rows = rel.limit(SAMPLE_ROWS, offset=1 if prep.units_row else 0).fetchall()
     except duckdb.Error as exc:
-        raise LoadError([problem(prep.name, None, "-", "", "unreadable",
-                                 detail=str(exc).splitlines()[0][:300])]) from exc
+        raise _unreadable(prep, exc) from exc
     role = src.role or maps.guess_role(headers)
     profile = None if src.mapping is not None else maps.load_profile(user_db, headers, role)
     if src.mapping is not None:
@@ -181,23 +283,25 @@ def _info(con, src: SourceFile, prep: sniff.Prepared, user_db) -> tuple[FileInfo
             mapping[col] = f
     mapping = {c: f for c, f in mapping.items() if f}
     info = FileInfo(
-        name=prep.name, role=role, kind="excel" if prep.sheets else prep.kind, encoding=prep.encoding, delimiter=prep.delimiter,
-        header_line=prep.skip + 1, sheets=prep.sheets, sheet=prep.sheet, columns=headers,
-        sample=[dict(zip(headers, r)) for r in sample_rows], mapping=mapping,
-        from_profile=bool(profile), date_order=(profile or {}).get("date_order"),
+        name=prep.name, role=role, kind="excel" if prep.sheets else prep.kind, encoding=prep.encoding,
+        delimiter=prep.layout or prep.delimiter, header_line=prep.skip + 1, sheets=prep.sheets,
+        sheet=prep.sheet, columns=headers, sample=[dict(zip(headers, r)) for r in sample_rows],
+        mapping=mapping, from_profile=bool(profile), date_order=(profile or {}).get("date_order"),
+        hidden_sheets=prep.hidden, units_row=prep.units_row,
     )
-    return info, rel
+    return info, rel, attempt
 
 
 def inspect(files: list[SourceFile], workdir: Path | str | None = None, user_db=None) -> list[FileInfo]:
     """What each file is and the mapping suggested for it; raises LoadError when a file cannot
     be read at all (empty, binary, damaged workbook …)."""
-    with tempfile.TemporaryDirectory(prefix="kamdash-inspect-", dir=workdir) as tmp:
-        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": tmp})
+    sweep_stale(workdir)
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}inspect-{os.getpid()}-", dir=workdir) as tmp:
+        con = _connect_work(tmp)
         try:
             out = []
             for src in files:
-                prep = _prepare(src, Path(tmp), None)
+                prep = _prepare(src, Path(tmp), None, _cache(workdir))
                 out.append(_info(con, src, prep, user_db)[0])
             return out
         finally:
@@ -275,7 +379,9 @@ class _Checker:
                 conds += [f"length({f}) > {MAX_TEXT}", self.formula(f)]
             if f in maps.REQUIRED[role]:
                 conds.append(f"NOT {_filled(f)}")
-        self.count_all(table, conds)
+        checks = self.value_checks(info, present)
+        self.count_all(table, conds + [c[1] for c in checks])  # one scan for every condition
+        self.values(table, info, offset, colname, checks, bad)
         # cells that cannot be read, required values missing, text too long
         for f in kinds:
             if f not in present:
@@ -327,6 +433,47 @@ class _Checker:
         bad_cond = " OR ".join(f"({c})" for c in bad) or "false"
         info.bad_rows = self.q(f"SELECT count(*) FROM {table} WHERE {bad_cond}")[0][0] if bad else 0
         return bad_cond
+
+    def value_checks(self, info: FileInfo, present: set) -> list[tuple]:
+        """Values a file can hold but no sales record can: dates outside the accepted window
+        (9999-12-31 named as an open-ended date), amounts beyond MAX_AMOUNT, numbers written
+        against the file's decimal separator; and control characters in text (removed).
+        Returns (field, condition, code, errors or warnings, fields of the message)."""
+        kinds = maps.FIELDS[info.role]
+        errors, warn = self.report.problems, self.report.warnings
+        earliest, latest = config.date_window(self.today)
+        checks = []
+        for f in sorted(present):
+            kind = kinds[f]
+            if kind == "date":
+                lo = EARLIEST_OTHER_DATE if f == "acquired_on" else earliest
+                end = f"DATE '{OPEN_ENDED.isoformat()}'"
+                checks.append((f, f"p_{f} >= {end}", "open_ended_date", errors, {}))
+                checks.append((f, f"(p_{f} < DATE '{lo.isoformat()}' OR p_{f} > DATE '{latest.isoformat()}') "
+                                  f"AND p_{f} < {end}", "date_outside_window", errors,
+                               dict(earliest=lo.isoformat(), latest=latest.isoformat())))
+            elif kind in ("number", "integer"):
+                checks.append((f, f"abs(p_{f}) > {MAX_AMOUNT!r}", "number_too_large", errors,
+                               dict(limit=f"{MAX_AMOUNT:,.0f}")))
+                against = r"\d,\d*\.\d" if info.decimal == "," else r"\d\.\d*,\d"
+                checks.append((f, f"p_{f} IS NOT NULL AND regexp_matches({f}, '{against}')",
+                               "decimal_conflict", errors, dict(decimal=info.decimal)))
+            else:
+                checks.append((f, parse.has_control(f), "control_chars", warn, {}))
+        if info.role == "order_lines":
+            checks.append(("p__amount", f"abs(p__amount) > {MAX_AMOUNT!r}", "number_too_large", errors,
+                           dict(limit=f"{MAX_AMOUNT:,.0f}")))
+        return checks
+
+    def values(self, table, info: FileInfo, offset: int, colname: dict, checks: list, bad: list) -> None:
+        """Report the value checks (counted already): errors make their rows bad."""
+        errors = self.report.problems
+        amount_col = colname.get("revenue") or colname.get("unit_price") or "revenue"
+        for f, cond, code, target, fields in checks:
+            col = amount_col if f == "p__amount" else colname[f]
+            value = f"regexp_replace({f}, '{parse.CONTROL_CHARS}', '?', 'g')" if code == "control_chars" else f
+            if self.located(table, info, offset, cond, col, value, code, target, **fields) and target is errors:
+                bad.append(cond)
 
     @staticmethod
     def formula(f: str) -> str:
@@ -389,14 +536,19 @@ class _Checker:
                                 total=f"{-neg_sum:,.2f}"))
         if "order_date" in present:
             d = "p_order_date"
-            self.located(table, info, offset, f"{d} > DATE '{self.today.isoformat()}'",
+            latest = config.date_window(self.today)[1]
+            self.located(table, info, offset, f"{d} > DATE '{self.today.isoformat()}' "
+                         f"AND {d} <= DATE '{latest.isoformat()}'",
                          colname["order_date"], "order_date", "future_date", warn,
                          today=self.today.isoformat())
         q = self.q(f"SELECT approx_quantile(abs(a), [0.25, 0.5, 0.75]) FROM "
-                   f"(SELECT {amount} AS a FROM {table}) WHERE a IS NOT NULL AND a <> 0")[0][0]
+                   f"(SELECT {amount} AS a FROM {table}) WHERE a IS NOT NULL AND a <> 0 "
+                   f"AND abs(a) <= {MAX_AMOUNT!r}")[0][0]
         if q and q[1]:
             q1, med, q3 = q
             limit = max(q3 + 20 * (q3 - q1), 100 * med)
+            if not math.isfinite(limit) or limit > MAX_AMOUNT:
+                return
             self.located(table, info, offset, f"abs({amount}) > {float(limit)!r}", amount_col,
                          amount, "outlier", warn, limit=f"{limit:,.0f}")
 
@@ -502,6 +654,19 @@ def _export_current(db: Path, workdir: Path) -> dict[str, Path]:
     return out
 
 
+def _target_problem(db: Path, mode: str) -> Problem | None:
+    """Why the database file ``db`` must not be replaced (another program's DuckDB database)
+    or appended to (unreadable, or written by a newer kamdash); None when it may be."""
+    if not db.exists():
+        return None
+    status = store.check_sales_db(db)
+    refused = {"not_kamdash"} | ({"corrupt", "locked", "newer_version"} if mode == "append" else set())
+    if status.problem in refused:
+        return problem(db.name, None, "-", "", f"target_{status.problem}", path=str(db),
+                       detail=status.detail, found=status.found_version)
+    return None
+
+
 def _limits(staged, report: ImportReport) -> list[str]:
     """What the pages cannot show with this data (catalog keys ingest.limit.<code>)."""
     roles = {info.role for _, info, _, _ in staged}
@@ -539,16 +704,20 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
     db = Path(db)
     report = ImportReport(mode=options.mode)
     step = progress or (lambda f, s: None)
-    tmp = tempfile.mkdtemp(prefix="kamdash-import-", dir=workdir)
+    sweep_stale(workdir, db if commit else None)
+    tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}import-{os.getpid()}-", dir=workdir)
     workpath = Path(tmp)
     try:
         preps = []
         for i, src in enumerate(files):
             step(0.05 * i / max(1, len(files)), "prepare")
             try:
-                preps.append(_prepare(src, workpath, progress))
+                preps.append(_prepare(src, workpath, progress, _cache(workdir)))
             except LoadError as exc:
                 report.problems.extend(exc.problems)
+        target = _target_problem(db, options.mode)
+        if target:
+            report.problems.append(target)
         if report.problems:
             report.problem_total = len(report.problems)
             return report
@@ -559,6 +728,9 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
 
         def fill(con):
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            spill = str(workpath / "spill").replace("'", "''")  # our own folder, quoted
+            con.execute(f"SET temp_directory = '{spill}'")
+            _set_timezone(con)
             prefix = "new_" if current else ""  # append: new rows first, then the current ones
             if commit and prefix:
                 for role in maps.ROLES:
@@ -587,6 +759,10 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
             if current:
                 con.read_parquet(str(current["value_labels"])).create_view("old_value_labels")
                 con.execute("INSERT INTO value_labels SELECT * FROM old_value_labels")
+            # the views over the current data's Parquet copy name temporary files: never kept
+            for (view,) in con.execute("SELECT view_name FROM duckdb_views() "
+                                       "WHERE NOT internal AND NOT temporary").fetchall():
+                con.execute(f'DROP VIEW "{view}"')  # our own names (old_<table>)
             report.counts = counts
             step(0.85, "derive")
             return staged
@@ -605,7 +781,7 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
                 report.problems.append(problem(", ".join(p.name for p in preps), None, "-", "",
                                                "load_failed", detail=str(exc).splitlines()[0][:300]))
         else:
-            con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": tmp})
+            con = _connect_work(tmp)
             try:
                 fill(con)
             except _Failed:
@@ -626,17 +802,28 @@ def run(files: list[SourceFile], db: Path | str, options: Options | None = None,
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# A trailing row that adds up the others, named in its first cells ("Total", "合计" …)
+TOTAL_ROW = r"\s*(grand\s+total|total|totals|sum|summe|gesamt|合计|总计|合計|總計|共计|小计)\s*[:：]?\s*"
+
+
 def _stage_and_check(con, files, preps, report: ImportReport, options: Options, step) -> list:
     staged = []
     checker = _Checker(con, report, options)
     report.files = []
     for i, (src, prep) in enumerate(zip(files, preps)):
         try:
-            info, rel = _info(con, src, prep, options.user_db)
+            info, rel, attempt = _info(con, src, prep, options.user_db)
         except LoadError as exc:
             report.problems.extend(exc.problems)
             continue
         report.files.append(info)
+        for code, fields_ in prep.notes:
+            report.warnings.append(problem(info.name, None, "-", "", code, **fields_))
+        if info.header_line > 1:
+            report.warnings.append(problem(info.name, info.header_line, "-", "", "header_below_top",
+                                           header=info.header_line, n=info.header_line - 1))
+        if info.units_row:
+            report.warnings.append(problem(info.name, info.header_line + 1, "-", "", "units_row"))
         missing = maps.missing_required(info.mapping, info.role)
         if missing:
             report.problems.append(problem(info.name, None, ", ".join(missing), "", "missing_column",
@@ -651,31 +838,64 @@ def _stage_and_check(con, files, preps, report: ImportReport, options: Options, 
         for srccol, f in info.mapping.items():
             if f in maps.FIELDS[info.role] and f not in fields.values():
                 fields[f"c{index[srccol]}"] = f
-        view = f"raw_{i}"
-        rel.create_view(view, replace=True)
         table = f"stage_{i}"
         select = ", ".join(f"CAST({c} AS VARCHAR) AS {f}" for c, f in fields.items())
+        # a row with every mapped cell empty (a blank line, a spacer row in a sheet) is no row
+        filled = " OR ".join(f"nullif(trim({f}), '') IS NOT NULL" for f in fields.values())
         step(0.1 + 0.4 * i / max(1, len(files)), "read")
-        try:
-            _with_progress(con, lambda: con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _row, {select} "
-                f"FROM {view}"), lambda f: step(0.1 + 0.4 * (i + f) / max(1, len(files)), "read"))
-        except duckdb.Error as exc:
-            report.problems.append(problem(info.name, None, "-", "", "unreadable",
-                                           detail=str(exc).splitlines()[0][:300]))
+        error = None
+        for k in range(attempt, len(READ_ATTEMPTS) if prep.kind == "csv" else attempt + 1):
+            view = f"raw_{i}"
+            try:
+                if k != attempt:
+                    rel = _relation(con, prep, k)[0]
+                rel.create_view(view, replace=True)
+                _with_progress(con, lambda: con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ("
+                    f"SELECT row_number() OVER () AS _row, {select} FROM {view}) WHERE {filled}"),
+                    lambda f: step(0.1 + 0.4 * (i + f) / max(1, len(files)), "read"))
+                error = None
+                break
+            except (duckdb.Error, LoadError) as exc:
+                error = error or exc
+            finally:
+                con.execute(f"DROP VIEW IF EXISTS {view}")  # it names the file: never kept
+        if error is not None:
+            report.problems.extend(error.problems if isinstance(error, LoadError) else
+                                   [problem(info.name, None, "-", "", "unreadable",
+                                            detail=str(error).splitlines()[0][:300])])
             continue
+        if prep.units_row:
+            con.execute(f"DELETE FROM {table} WHERE _row = 1")
+        offset = prep.line_offset - 1 if prep.kind == "csv" else 0
+        _drop_total_row(con, table, info, fields, offset, report)
         info.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         if info.rows == 0:
             report.problems.append(problem(info.name, None, "-", "", "no_rows"))
             continue
         step(0.5 + 0.2 * i / max(1, len(files)), "check")
-        offset = prep.line_offset - 1 if prep.kind == "csv" else 0
         where = checker.file(table, info, offset, set(fields.values()))
         staged.append((checker.table, info, where, set(fields.values())))
     if not any(info.role == "order_lines" for _, info, _, _ in staged) and not report.problems:
         report.problems.append(problem(", ".join(p.name for p in preps), None, "-", "", "no_orders"))
     report.limits = _limits(staged, report)
     return staged
+
+
+def _drop_total_row(con, table: str, info: FileInfo, fields: dict, offset: int, report) -> None:
+    """Leave out a last row that sums up the others ("Total", "合计" … in one of its text
+    cells, its identifying cells otherwise empty or the same label), with a warning."""
+    kinds = maps.FIELDS[info.role]
+    texts = [f for f in fields.values() if kinds[f] == "text"]
+    if not texts:
+        return
+    label = " OR ".join(f"regexp_full_match(lower(coalesce({f}, '')), ?)" for f in texts)
+    row = con.execute(f"SELECT _row, concat_ws(' ', {', '.join(texts)}) FROM {table} "
+                      f"WHERE _row = (SELECT max(_row) FROM {table}) AND ({label})",
+                      [TOTAL_ROW] * len(texts)).fetchall()
+    if row:
+        con.execute(f"DELETE FROM {table} WHERE _row = ?", [row[0][0]])
+        report.warnings.append(problem(info.name, row[0][0] + offset, "-", row[0][1], "total_row"))
 
 
 def _append_current(con, current: dict[str, Path], counts: dict) -> None:

@@ -53,7 +53,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "order_date": ("orderdate", "date", "invoicedate", "salesdate", "documentdate", "postingdate",
                    "transactiondate", "日期", "订单日期", "下单日期", "销售日期", "开票日期", "单据日期",
                    "交易日期"),
-    "revenue": ("revenue", "amount", "sales", "netsales", "salesamount", "netamount", "value",
+    "revenue": ("revenue", "amount", "sales", "netsales", "salesamount", "netamount", "value", "dollarvalue", "dollars",
                 "turnover", "totalamount", "lineamount", "金额", "销售额", "销售金额", "收入",
                 "营业收入", "含税金额", "不含税金额", "净额", "成交金额", "总金额"),
     "quantity": ("quantity", "qty", "units", "volume", "数量", "销量", "销售数量"),

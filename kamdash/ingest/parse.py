@@ -9,6 +9,9 @@ above 12 means day first, a second part above 12 means month first; when no valu
 the user is asked), ``2024年3月5日``, ``20240305``, Excel serial numbers (``45356``), and
 ``5-Mar-2024`` / ``Mar 5, 2024``. Two-digit years: 00-69 are 2000-2069, 70-99 are 1970-1999.
 
+Timestamps with a time zone (``2025-01-31T20:00:00-05:00``, Parquet timestamps with a zone)
+become the date in the business's time zone (the DuckDB session's, set from KAMDASH_TIMEZONE).
+
 Numbers: ``1234.5``, ``1,234.5``, ``1.234,5`` and ``1 234,5`` (decimal comma decided from the
 data), currency signs (¥ ￥ $ € £ 元) and ``(123)`` for a negative amount.
 """
@@ -23,6 +26,8 @@ _CN = r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?(?:\s.*)?$"
 _COMPACT = r"^((?:19|20)\d{2})(\d{2})(\d{2})$"
 _SERIAL = r"^\d{5}(?:\.\d+)?$"
 _ABC = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})(?:[ T].*)?$"
+# a timestamp with a time zone (Z, +08:00, -0500, +08): read as the date in the business's zone
+_TZ = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 _TEXT_MONTH_FORMATS = ("%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d-%b-%y", "%B %d, %Y", "%d %B %Y")
 
 
@@ -120,15 +125,20 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
     f = field_
     if kind == "date":
         inner = [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"]
-        mid = [f"TRY_CAST(t_{f} AS DATE) AS iso_{f}",
-               f"regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) AS abc_{f}"]
+        # each test only where the value can pass it: a failing cast or regex costs as much
+        iso_like = f"substr(t_{f}, 5, 1) IN ('-', '/', '.')"
+        mid = [f"(CASE WHEN {iso_like} THEN TRY_CAST(t_{f} AS DATE) END) AS iso_{f}",
+               f"(CASE WHEN NOT {iso_like} THEN regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) END) AS abc_{f}"]
         a, b, c = (f"abc_{f}.{x}" for x in "abc")
         abc = _abc_date(a, b, c, order)
-        outer = (f"(CASE WHEN year(iso_{f}) >= 1000 THEN iso_{f} WHEN {a} <> '' THEN {abc} "
+        outer = (f"(CASE WHEN length(t_{f}) > 16 AND regexp_full_match(t_{f}, '{_TZ}') "
+                 f"THEN CAST(TRY_CAST(t_{f} AS TIMESTAMPTZ) AS DATE) "
+                 f"WHEN year(iso_{f}) >= 1000 THEN iso_{f} WHEN {a} <> '' THEN {abc} "
                  f"ELSE {date_expr(f't_{f}', order)} END) AS p_{f}")
         return inner, mid, outer
     if kind in ("number", "integer"):
-        drop = "[\\s\u00a0¥￥$€£元.'']" if decimal == "," else "[\\s\u00a0¥￥$€£元,'']"
+        # currency signs and thousands separators (spaces, no-break spaces, apostrophes)
+        drop = "[\\s\u00a0\u202f¥￥$€£元.''\u2019]" if decimal == "," else "[\\s\u00a0\u202f¥￥$€£元,''\u2019]"
         cleaned = f"regexp_replace(trim(CAST({f} AS VARCHAR)), '{drop}', '', 'g')"
         if decimal == ",":
             cleaned = f"replace({cleaned}, ',', '.')"
@@ -146,5 +156,18 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
     return [], [], f"{text_expr(f)} AS p_{f}"
 
 
+# Control characters a text cell must not keep (a spreadsheet refuses them): C0 except tab,
+# line feed and carriage return, and DEL (a regular-expression class).
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def has_control(col: str) -> str:
+    return f"regexp_matches({col}, '{CONTROL_CHARS}')"
+
+
 def text_expr(col: str) -> str:
-    return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+    """Text trimmed, control characters removed, NULL when empty (the replacement only where
+    the cheap test finds one)."""
+    v = f"CAST({col} AS VARCHAR)"
+    return (f"nullif(trim(CASE WHEN {has_control(v)} THEN regexp_replace({v}, '{CONTROL_CHARS}', '', 'g') "
+            f"ELSE {v} END), '')")

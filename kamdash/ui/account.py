@@ -12,10 +12,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, i18n, plans, queries
+from kamdash import access, config, i18n, plans, queries
 from kamdash.analytics import account as acc
 from kamdash.analytics.ka_types import KA_TYPES
-from kamdash.ui import data
+from kamdash.ui import components, data, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -89,6 +89,11 @@ def pick(ctx) -> str | None:
     wanted = _as_id(st.query_params.get(QUERY_KEY))
     if wanted and wanted != st.query_params.get(QUERY_KEY):
         st.query_params[QUERY_KEY] = wanted
+    if ctx.filters.scope is not None:  # only the user's accounts can be picked or linked to
+        names = {c: n for c, n in names.items() if ctx.sees(c)}
+        if wanted and wanted not in names:
+            st.warning(ctx.t("auth.not_yours", id=safe.md(wanted)))
+            return None
     lang_changed = st.session_state.get("kamdash.account_lang", ctx.lang) != ctx.lang
     st.session_state["kamdash.account_lang"] = ctx.lang
     if wanted in names and (lang_changed or st.session_state.get(PICK_KEY) != wanted):
@@ -98,7 +103,7 @@ def pick(ctx) -> str | None:
                        format_func=lambda c: f"{names.get(c, c)} · {c}", placeholder=ctx.t("acct.pick.placeholder"),
                        help=ctx.t("acct.pick.help"), **kw)
     if wanted and wanted not in names:
-        st.warning(ctx.t("acct.unknown", id=wanted))
+        st.warning(ctx.t("acct.unknown", id=safe.md(wanted)))
     cid = _as_id(cid)
     return cid if cid in names else None
 
@@ -111,8 +116,9 @@ def user_db():
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fit_key, _fit, as_of):
-    facts = data.customer_facts(data_key, queries.Filters(start=start, end=end))
+def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fit_key, _fit, as_of,
+             scope=None):
+    facts = data.customer_facts(data_key, queries.Filters(start=start, end=end, scope=scope))
     links = data.customer_links(data_key)
     value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
     return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
@@ -132,22 +138,28 @@ def account(ctx, customer_id: str) -> view.AccountView | None:
     fit_key = fs.key(ctx.facts["data_version"]) if fs else None
     assigned = data.assignment()
     sig = int(pd.util.hash_pandas_object(assigned, index=False).sum()) if len(assigned) else 0
+    if not ctx.sees(customer_id):
+        return None
     return _account(ctx.data_key, customer_id, f.start, f.end, data.tier_cutoffs(), sig, fit_key, fit,
-                    ctx.facts["as_of"])
+                    ctx.facts["as_of"], f.scope)
 
 
 def profile(ctx, v: view.AccountView) -> None:
     name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
-    st.subheader(name)
+    st.subheader(safe.md(name))
     st.caption(ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])))
     kpis = view.kpi_items(ctx, v)
     for row in range(0, len(kpis), 3):
         for col, (label, value) in zip(st.columns(3), kpis[row:row + 3]):
             col.metric(label, value, border=True)
+        if row == 0:  # right under the revenue and profit cards
+            components.coverage_note(ctx)
+    if v.value is not None and view.clv_shown(v.value) < 0:
+        st.warning(ctx.t("acct.clv_negative", amount=ctx.money(-view.clv_shown(v.value))))
     items = view.profile_items(ctx, v)
     cols = st.columns(3)
     for i, (label, text) in enumerate(items):
-        cols[i % 3].markdown(f"**{label}:** {text}")
+        cols[i % 3].markdown(f"**{label}:** {safe.md(text)}")
     notes = []
     if v.ka_types is None or v.segment is None:
         notes.append(ctx.t("acct.assignment_missing"))
@@ -155,6 +167,17 @@ def profile(ctx, v: view.AccountView) -> None:
         notes.append(ctx.t("acct.clv_missing"))
     for n in notes:
         st.info(n)
+
+
+def loss_causes(ctx, v: view.AccountView) -> None:
+    """Why a loss-making account loses money: profit at its peers' rates, minus each cause, to
+    its account profit (chart and sentence, the same figures)."""
+    if v.causes is None:
+        return
+    st.markdown(f"**{ctx.t('acct.loss.header')}**")
+    st.plotly_chart(view.cause_figure(ctx, v), key="acct_loss_causes")
+    st.markdown(view.cause_sentence(ctx, v.causes))
+    st.caption(ctx.t("acct.loss.caption"))
 
 
 def history_and_mix(ctx, v: view.AccountView) -> None:
@@ -205,7 +228,8 @@ def _load(cid: str, version: int | None, body: dict) -> None:
 
 def _goal_frame(body: dict) -> pd.DataFrame:
     rows = [{"metric": g["metric"],
-             "target": (g["target"] * 100 if g["metric"] == "margin" and g["target"] is not None else g["target"]),
+             "target": (g["target"] * 100 if g["metric"] in acc.MARGIN_METRICS and g["target"] is not None
+                        else g["target"]),
              "category": g["category"], "start": date.fromisoformat(g["start"]) if g["start"] else None,
              "due": date.fromisoformat(g["due"])} for g in body["goals"]]
     return pd.DataFrame(rows, columns=["metric", "target", "category", "start", "due"]).astype(
@@ -234,7 +258,7 @@ def editor(ctx, cid: str, author: str) -> None:
     latest = cur.version if cur else None
     if latest != s["base"] and f"kamdash.plan_conflict.{cid}" not in st.session_state:
         who = cur.author if cur else ""
-        msg = ctx.t("acct.plan.newer", version=latest, author=who or "—") if cur else ctx.t("acct.plan.deleted")
+        msg = ctx.t("acct.plan.newer", version=latest, author=safe.md(who or "—")) if cur else ctx.t("acct.plan.deleted")
         st.warning(msg)
         if st.button(ctx.t("acct.plan.load_latest"), key="plan_load_latest"):
             _load(cid, latest, cur.body if cur else {})
@@ -273,27 +297,36 @@ def editor(ctx, cid: str, author: str) -> None:
     if save:
         goal_rows = _records(goals)
         for g in goal_rows:
-            if g.get("metric") == "margin" and g.get("target") is not None:
+            if g.get("metric") in acc.MARGIN_METRICS and g.get("target") is not None:
                 g["target"] = g["target"] / 100
-        _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions), "notes": notes},
-              author, base)
+        problems = plans.goal_problems(goal_rows, categories)
+        if problems:  # nothing is saved; the form keeps what was typed
+            st.error(ctx.t("acct.goal.invalid") + "\n\n" + "\n".join(
+                "- " + ctx.t(f"acct.goal.problem.{what}", row=row) for row, what in problems))
+        else:
+            _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions),
+                             "notes": notes}, author, base)
     if latest is not None and latest == base:
         with st.popover(ctx.t("acct.plan.delete"), icon=":material/delete:"):
             st.write(ctx.t("acct.plan.delete_confirm"))
             if st.button(ctx.t("acct.plan.delete_yes"), key="plan_delete", type="primary"):
                 try:
-                    plans.delete(user_db(), cid, base)
+                    plans.delete(user_db(), cid, base, actor=data.actor())
                     _load(cid, None, {})
                     st.toast(ctx.t("acct.plan.deleted_ok"))
                 except plans.PlanConflict as err:
                     st.session_state[f"kamdash.plan_conflict.{cid}"] = {"mine": s["body"], "theirs": err.theirs,
                                                                        "base": base}
+                except access.AccessDenied as exc:
+                    data.refuse(exc)
                 st.rerun()
 
 
 def _save(ctx, cid: str, body: dict, author: str, base: int | None) -> None:
     try:
-        saved = plans.save(user_db(), cid, body, author, base)
+        saved = plans.save(user_db(), cid, body, author, base, actor=data.actor())
+    except access.AccessDenied as exc:
+        data.refuse(exc)
     except plans.PlanConflict as err:
         st.session_state[f"kamdash.plan_conflict.{cid}"] = {"mine": plans.normalise(body), "theirs": err.theirs,
                                                            "base": base}
@@ -317,15 +350,16 @@ def _summary(ctx, body: dict, changed: tuple) -> str:
     for g in body["goals"]:
         target = view._target_text(ctx, g["metric"], g["target"], g["category"])
         metric = g["metric"]
-        goals.append(f"- {ctx.t(f'acct.metric.{metric}')}: {target} ({ctx.t('acct.col.due')} {g['due']})")
+        goals.append(f"- {ctx.t(f'acct.metric.{metric}')}: {safe.md(target)} ({ctx.t('acct.col.due')} "
+                     f"{safe.md(g['due'])})")
     for a in body["actions"]:
         status = a["status"]
         status = ctx.t(f"acct.action.{status}")
-        acts.append(f"- {a['action']} · {a['owner'] or '—'} · {a['due'] or '—'} · {status}")
+        acts.append(f"- {safe.md(a['action'])} · {safe.md(a['owner'] or '—')} · {safe.md(a['due'] or '—')} · {status}")
     parts = [f"**{ctx.t('acct.goals')}{mark('goals')}**", "\n".join(goals) or "—",
-             f"**{ctx.t('acct.solution')}{mark('solution')}**", body["solution"] or "—",
+             f"**{ctx.t('acct.solution')}{mark('solution')}**", safe.md(body["solution"] or "—"),
              f"**{ctx.t('acct.actions')}{mark('actions')}**", "\n".join(acts) or "—",
-             f"**{ctx.t('acct.notes')}{mark('notes')}**", body["notes"] or "—"]
+             f"**{ctx.t('acct.notes')}{mark('notes')}**", safe.md(body["notes"] or "—")]
     return "\n\n".join(parts)
 
 
@@ -337,7 +371,7 @@ def conflict(ctx, cid: str, author: str) -> bool:
     if c is None:
         return False
     theirs = c["theirs"]
-    st.error(ctx.t("acct.conflict", author=theirs.author or "—", version=theirs.version,
+    st.error(ctx.t("acct.conflict", author=safe.md(theirs.author or "—"), version=theirs.version,
                    time=theirs.saved_at.strftime("%Y-%m-%d %H:%M UTC")) if theirs else ctx.t("acct.conflict_deleted"))
     tbody = theirs.body if theirs else plans.normalise({})
     changed = plans.changed_fields(c["mine"], tbody)
@@ -396,8 +430,10 @@ def tracking(ctx, cid: str) -> None:
     cur, prog = plan_and_progress(ctx, cid)
     if cur is None:
         return
-    st.caption(ctx.t("acct.plan.current", version=cur.version, author=cur.author or "—",
+    st.caption(ctx.t("acct.plan.current", version=cur.version, author=safe.md(cur.author or "—"),
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
+    if cur.renamed:
+        st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
     status = acc.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
     st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")
@@ -457,14 +493,15 @@ def downloads(ctx, v: view.AccountView) -> None:
 
     name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     if st.button(ctx.t("acct.export.prepare"), key="acct_export", icon=":material/slideshow:"):
-        with st.spinner(ctx.t("acct.export.building")):
-            plan, progress = plan_and_progress(ctx, v.customer_id)
-            slides = view.one_pager_slides(ctx, v, plan, progress)
-            meta = dict(title=ctx.t("acct.export.title", name=name),
-                        subtitle=ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])),
-                        lang=ctx.lang)
-            st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, **meta),
-                                                     deck.to_pptx(slides, **meta))
+        try:
+            with st.spinner(ctx.t("acct.export.building")):
+                plan, progress = plan_and_progress(ctx, v.customer_id)
+                slides = view.one_pager_slides(ctx, v, plan, progress)
+                meta = dict(title=ctx.t("acct.export.title", name=name), subtitle="", lang=ctx.lang, cover=False)
+                st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, notes=False, **meta),
+                                                         deck.to_pptx(slides, **meta))
+        except Exception as e:  # noqa: BLE001 - a failed export is said, the page stays usable
+            st.error(ctx.t("present.export_failed", detail=str(e) or type(e).__name__))
     ready = st.session_state.get("kamdash.one_pager")
     if ready and ready[:2] == (v.customer_id, ctx.lang):
         c1, c2 = st.columns(2)
@@ -487,7 +524,11 @@ def _portfolio(data_key, user_sig, as_of, lang):
 
 
 def portfolio(ctx) -> pd.DataFrame:
-    return _portfolio(ctx.data_key, data.user_signature(), ctx.facts["as_of"], ctx.lang)
+    """The plans portfolio: the plans of the accounts in the user's scope."""
+    table = _portfolio(ctx.data_key, data.user_signature(), ctx.facts["as_of"], ctx.lang)
+    if ctx.filters.scope is None:
+        return table
+    return table[table["customer_id"].astype(str).isin(set(ctx.filters.scope))].reset_index(drop=True)
 
 
 def portfolio_filters(ctx, table: pd.DataFrame) -> pd.DataFrame:
@@ -516,7 +557,7 @@ def portfolio_table(ctx, table: pd.DataFrame) -> None:
         ctx.t("col.customer"): [view.display_name(ctx, n, z, c) for n, z, c in
                                 zip(table["name"], table["name_zh"], table["customer_id"])],
         ctx.t("acct.owner"): [ctx.label("account_manager", v) for v in table["account_manager"]],
-        ctx.t("filters.ka_type"): [ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in (v or "").split(",") if k)
+        ctx.t("filters.ka_type"): [ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in (v if isinstance(v, str) else "").split(",") if k)
                                    for v in table["ka_types"]],
         ctx.t("acct.col.status"): [view.status_text(ctx, s) for s in table["status"]],
         ctx.t("acct.col.goals"): table["goals"].astype(int),
@@ -527,3 +568,71 @@ def portfolio_table(ctx, table: pd.DataFrame) -> None:
     })
     shown, cfg = with_links(ctx, shown, table["customer_id"])
     st.dataframe(_styled(ctx, shown), hide_index=True, width="stretch", column_config=cfg, key="plans_table")
+
+
+# ---------------------------------------------------------------- overdue actions, unplanned key accounts
+
+
+def overdue_section(ctx) -> None:
+    """Overdue actions of the current plans, per owner (with the full list below)."""
+    from kamdash import export
+    from kamdash.ui import components
+    from kamdash.views import plans_portfolio as pp
+
+    st.subheader(ctx.t("plans.overdue"))
+    overdue = pp.overdue_actions(plans.all_latest(user_db()), ctx.facts["as_of"])
+    if overdue.empty:
+        st.caption(ctx.t("plans.overdue.none", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+        return
+    by_owner = pp.overdue_by_owner(overdue)
+    nobody = ctx.t("plans.overdue.no_owner")
+    components.table(ctx, export.frame([
+        (ctx.t("acct.col.owner"), "text", [o or nobody for o in by_owner["owner"]]),
+        (ctx.t("plans.col.overdue_actions"), "int", by_owner["actions"]),
+        (ctx.t("plans.col.accounts"), "int", by_owner["accounts"]),
+        (ctx.t("plans.col.oldest_due"), "date", by_owner["oldest_due"]),
+        (ctx.t("plans.col.days_overdue"), "int", by_owner["most_days_overdue"]),
+    ], ctx.currency), "plans_overdue_owner", "kamdash-overdue-by-owner")
+    links = data.customer_links(ctx.data_key)
+    names = _names(ctx, links)
+    with st.expander(ctx.t("plans.overdue.list", n=i18n.fmt_number(len(overdue), ctx.lang))):
+        components.table(ctx, export.frame([
+            (ctx.t("acct.col.owner"), "text", [o or nobody for o in overdue["owner"]]),
+            (ctx.t("col.customer_id"), "id", overdue["customer_id"]),
+            (ctx.t("col.customer"), "text", [names.get(c, c) for c in overdue["customer_id"]]),
+            (ctx.t("acct.col.action"), "text", overdue["action"]),
+            (ctx.t("acct.col.due"), "date", overdue["due"]),
+            (ctx.t("plans.col.days_overdue"), "int", overdue["days_overdue"]),
+            (ctx.t("acct.col.action_status"), "text", [ctx.t(f"acct.action.{s}") for s in overdue["status"]]),
+        ], ctx.currency), "plans_overdue", "kamdash-overdue-actions", ids=overdue["customer_id"])
+
+
+def unplanned_section(ctx) -> None:
+    """Key accounts (stored assignment) that have no plan yet, largest revenue first."""
+    from kamdash import export
+    from kamdash.ui import components
+    from kamdash.views import plans_portfolio as pp
+
+    st.subheader(ctx.t("plans.unplanned"))
+    assignment = data.assignment()
+    if not len(assignment):
+        st.info(ctx.t("acct.assignment_missing"))
+        return
+    planned = [p.customer_id for p in plans.all_latest(user_db())]
+    facts = data.customer_facts(ctx.data_key, ctx.filters)
+    t = pp.key_accounts_without_plan(assignment, planned, facts, data.customer_links(ctx.data_key))
+    if t.empty:
+        st.success(ctx.t("plans.unplanned.none"))
+        return
+    st.caption(ctx.t("plans.unplanned.caption", n=i18n.fmt_number(len(t), ctx.lang)))
+    sep = ctx.t("seg.name.sep")
+    components.table(ctx, export.frame([
+        (ctx.t("col.customer_id"), "id", t["customer_id"]),
+        (ctx.t("col.customer"), "text", [view.display_name(ctx, n, z, c) for n, z, c in
+                                         zip(t["name"], t["name_zh"], t["customer_id"])]),
+        (ctx.t("filters.ka_type"), "text", [sep.join(ctx.t(f"ka.type.{k}") for k in v.split(",") if k)
+                                             for v in t["ka_types"]]),
+        (ctx.t("col.account_manager"), "text", [ctx.label("account_manager", v) if v else "" for v in t["account_manager"]]),
+        (ctx.t("col.revenue"), "money", t["revenue"]),
+        (ctx.t("col.account_profit"), "money", t["account_profit"]),
+    ], ctx.currency), "plans_unplanned", "kamdash-key-accounts-without-plan", ids=t["customer_id"], height=280)

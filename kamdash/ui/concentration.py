@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import export, i18n
-from kamdash.analytics import pareto
+from kamdash import queries
+from kamdash.analytics import coverage as cov
+from kamdash.analytics import losses, pareto
 from kamdash.charts import concentration as charts
 from kamdash.ui import account, components, data
 
@@ -45,28 +47,19 @@ def keep_choices_across_languages(ctx) -> None:
 
 
 def value_selector(ctx, coverage: dict) -> str:
-    """Revenue / gross profit / account profit (bound to the URL as ``value``); says what the
-    data cannot show."""
+    """Revenue / gross profit / account profit (bound to the URL as ``value``), opening on
+    account profit when the data has costs and on revenue (saying why) when it has none; says
+    next to it when the chosen profit only repeats a simpler figure."""
     keep_choices_across_languages(ctx)
+    default = cov.default_value(coverage)
     value = st.segmented_control(
-        ctx.t("conc.value"), list(pareto.VALUE_COLUMNS), default="revenue", required=True,
+        ctx.t("conc.value"), list(pareto.VALUE_COLUMNS), default=default, required=True,
         format_func=lambda v: value_name(ctx, v), key="value", bind="query-params",
-    ) or "revenue"
-    missing = missing_data(coverage, value)
-    if missing:
-        st.info(ctx.t(f"conc.missing.{missing}"))
+    ) or default
+    if value == "revenue" and not cov.has_profit(coverage):
+        st.info(ctx.t("conc.opens_on_revenue"))
+    components.coverage_note(ctx, (value,))
     return value
-
-
-def missing_data(coverage: dict, value: str) -> str | None:
-    """Which missing optional data makes ``value`` equal to a simpler one, if any."""
-    if value == "revenue":
-        return None
-    if not coverage.get("cost"):
-        return "cost" if value == "gross_profit" or not coverage.get("cost_to_serve") else "cost_only"
-    if value == "account_profit" and not coverage.get("cost_to_serve"):
-        return "cost_to_serve"
-    return None
 
 
 def readout_values(ctx, r: dict) -> dict[str, str]:
@@ -115,9 +108,10 @@ def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
 
 def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
     st.subheader(ctx.t("conc.whale_header"))
-    if not (coverage.get("cost") or coverage.get("cost_to_serve")):
+    if not cov.has_profit(coverage):
         st.info(ctx.t("conc.whale_needs_costs"))
         return
+    components.coverage_note(ctx, ("account_profit",))
     s = pareto.whale_summary(facts)
     cards = [(ctx.t("conc.whale.peak"), pct(ctx, s["peak"])),
              (ctx.t("conc.whale.peak_at"), pct(ctx, s["peak_customer_share"])),
@@ -132,24 +126,54 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                              n=i18n.fmt_number(s["peak_customers"], ctx.lang)))
     components.chart(ctx, charts.whale_chart(pareto.whale_curve(facts), labels, s["peak"],
                                              s["peak_customer_share"]), "whale", "kamdash-whale-curve")
-    worst = pareto.loss_makers(facts)
-    if worst.empty:
+    # every loss-maker of the filters, each against its peers among all customers of the period
+    # (the filters choose whom to list, not whom an account is compared with)
+    period = data.customer_facts(ctx.data_key, queries.Filters(start=ctx.filters.start, end=ctx.filters.end,
+                                                               scope=ctx.filters.scope))
+    every = pareto.loss_makers(facts, None, period)
+    if every.empty:
         st.success(ctx.t("conc.no_loss_makers"))
         return
+    worst = every.head(pareto.WORST_N_DEFAULT)
     st.markdown("**" + ctx.t("conc.worst_title", n=len(worst)) + "**")
-    table = pd.DataFrame({ctx.t("col.rank"): worst["rank"], ctx.t("col.customer"): i18n.customer_names(worst, ctx.lang),
-                          ctx.t("col.customer_type"): [ctx.label("customer_type", v) for v in worst["customer_type"]]})
-    for col in ("revenue", "account_profit"):
-        table[ctx.t(f"col.{col}")] = [ctx.money(v) for v in worst[col]]
-    table[ctx.t("col.margin")] = [pct(ctx, v) for v in worst["margin"]]
-    table[ctx.t("conc.main_reason")] = [ctx.t(f"conc.reason.{v}") for v in worst["main_reason"]]
-    for reason in pareto.LOSS_REASONS:
-        table[ctx.t(f"conc.why.{reason}")] = [ctx.money(v) for v in worst[f"why_{reason}"]]
-    linked, cfg = account.with_links(ctx, table, worst["customer_id"], {
-        ctx.t("col.rank"): st.column_config.NumberColumn(width=40),
-        ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
-    components.table(ctx, linked, "worst", "kamdash-loss-makers", column_config=cfg, download=table)
+    table = export.frame([
+        (ctx.t("col.rank"), "int", worst["rank"]),
+        (ctx.t("col.customer_id"), "id", worst["customer_id"]),
+        (ctx.t("col.customer"), "text", i18n.customer_names(worst, ctx.lang)),
+        (ctx.t("col.customer_type"), "text", [ctx.label("customer_type", v) for v in worst["customer_type"]]),
+        *[(ctx.t(f"col.{col}"), "money", worst[col]) for col in ("revenue", "account_profit")],
+        (ctx.t("col.margin"), "pct", worst["account_margin"]),
+        (ctx.t("conc.causes"), "text", [cause_text(ctx, lead) for lead in losses.leading(worst, prefix="why_")]),
+        (ctx.t("conc.peer_profit"), "money", worst["peer_profit"]),
+        *[(ctx.t(f"conc.why.{r}"), "money", worst[f"why_{r}"]) for r in pareto.LOSS_REASONS],
+    ], ctx.currency)
+    # on screen: what fits a 1280-px window (the cost of the main cause instead of all four);
+    # the downloads hold every column
+    detail = (ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.revenue"), ctx.t("conc.peer_profit"),
+              *[ctx.t(f"conc.why.{r}") for r in pareto.LOSS_REASONS])
+    display = components.shown(ctx, table, hide=detail)
+    display[ctx.t("conc.main_cost")] = [ctx.money(worst[f"why_{r}"].iloc[i]) if r in pareto.LOSS_REASONS
+                                        else ctx.t("values.missing") for i, r in enumerate(worst["main_reason"])]
+    components.table(ctx, table, "worst", "kamdash-loss-makers", display=display, ids=worst["customer_id"],
+                     column_config={ctx.t("col.rank"): st.column_config.TextColumn(width=40),
+                                    ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+    st.markdown(cause_counts_sentence(ctx, every))
     st.caption(ctx.t("conc.worst_caption"))
+
+
+def cause_text(ctx, lead: list[tuple[str, float]]) -> str:
+    """"Discounts 91% · Cost-to-serve 9%": an account's leading causes with their shares."""
+    if not lead:
+        return ctx.t("conc.reason.none")
+    return " · ".join(f"{ctx.t(f'conc.reason.{c}')} {pct(ctx, share, 0)}" for c, share in lead)
+
+
+def cause_counts_sentence(ctx, every: pd.DataFrame) -> str:
+    """How many loss-makers each cause is the main one for, most frequent first."""
+    counts = every["main_reason"].value_counts()
+    parts = [ctx.t("conc.cause_count", cause=ctx.t(f"conc.reason.{c}"), n=i18n.fmt_number(int(k), ctx.lang))
+             for c, k in counts.items()]
+    return ctx.t("conc.cause_counts", n=i18n.fmt_number(len(every), ctx.lang), list=ctx.t("seg.name.sep").join(parts))
 
 
 def cutoffs(ctx) -> tuple[float, float]:
@@ -168,15 +192,40 @@ def cutoffs(ctx) -> tuple[float, float]:
     return chosen
 
 
-def tier_table(ctx, summary: pd.DataFrame, value: str) -> None:
-    t = pd.DataFrame({ctx.t("conc.tier"): summary["tier"],
-                      ctx.t("conc.customers"): [i18n.fmt_number(v, ctx.lang) for v in summary["customers"]],
-                      ctx.t("conc.customer_share"): [pct(ctx, v) for v in summary["customer_share"]]})
-    for col in ("revenue", "gross_profit", "account_profit"):
-        t[ctx.t(f"col.{col}")] = [ctx.money(v) for v in summary[col]]
-    t[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = [pct(ctx, v) for v in summary["value_share"]]
-    t[ctx.t("conc.avg_order")] = [ctx.money(v) for v in summary["avg_order"]]
+def group_name(ctx, tier: str, value: str) -> str:
+    """A, B, C, or the loss-makers' group (negative value) in words."""
+    if tier != pareto.LOSS_TIER:
+        return tier
+    return ctx.t("conc.group.below_zero") if value == "revenue" else ctx.t("conc.group.loss_makers")
+
+
+def tier_table(ctx, summary: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
+    """The A/B/C rows and, when there are any, the loss-makers' row, with a total row: the
+    counts and sums of the rows add up to it."""
+    losers = summary[summary["tier"] == pareto.LOSS_TIER]
+    if not int(losers["customers"].sum()):
+        summary = summary[summary["tier"] != pareto.LOSS_TIER]
+    total = pd.DataFrame([{"tier": ctx.t("conc.total"), **{c: summary[c].sum() for c in (
+        "customers", "customer_share", "revenue", "gross_profit", "account_profit", "value", "orders")}}])
+    total["value_share"] = 1.0 if summary["value"].sum() > 0 else float("nan")
+    total["avg_order"] = total["revenue"] / total["orders"] if int(total["orders"].iloc[0]) else float("nan")
+    summary = pd.concat([summary.assign(tier=[group_name(ctx, x, value) for x in summary["tier"]]), total],
+                        ignore_index=True)
+    t = export.frame([
+        (ctx.t("conc.tier"), "text", summary["tier"]),
+        (ctx.t("conc.customers"), "int", summary["customers"]),
+        (ctx.t("conc.customer_share"), "pct", summary["customer_share"]),
+        *[(ctx.t(f"col.{col}"), "money", summary[col]) for col in ("revenue", "gross_profit", "account_profit")],
+        (ctx.t("conc.value_share", value=value_name(ctx, value).lower()), "pct", summary["value_share"]),
+        (ctx.t("conc.avg_order"), "money", summary["avg_order"]),
+    ], ctx.currency)
     components.table(ctx, t, "tiers", "kamdash-abc-tiers")
+    name = value_name(ctx, value).lower()
+    if len(losers) and int(losers["customers"].iloc[0]):
+        st.caption(ctx.t("conc.tiers_with_losses", value=name, a=round(cut[0] * 100), b=round(cut[1] * 100),
+                         group=group_name(ctx, pareto.LOSS_TIER, value),
+                         n=i18n.fmt_number(int(losers["customers"].iloc[0]), ctx.lang),
+                         sum=ctx.money(float(losers["value"].iloc[0]))))
 
 
 def over_time(ctx, value: str) -> None:
@@ -212,58 +261,57 @@ def breakdown(ctx, facts: pd.DataFrame, value: str) -> None:
     dim = st.selectbox(ctx.t("conc.breakdown_by"), list(pareto.BREAKDOWN_DIMENSIONS), key="by",
                        format_func=lambda d: ctx.t(f"filters.{d}"), bind="query-params")
     b = pareto.breakdown(facts, value, dim)
-    t = pd.DataFrame({ctx.t(f"filters.{dim}"): [ctx.label(dim, v) for v in b["group"]],
-                      ctx.t("conc.customers"): [i18n.fmt_number(v, ctx.lang) for v in b["customers"]],
-                      value_name(ctx, value): [ctx.money(v) for v in b["total"]]})
-    for p in pareto.TOP_SHARES:
-        t[ctx.t("conc.top", p=round(p * 100))] = [pct(ctx, v) for v in b[f"top_{round(p * 100)}"]]
-    t[ctx.t("conc.for80")] = [pct(ctx, v) for v in b["for_target_share"]]
-    t[ctx.t("conc.gini")] = [num(ctx, v) for v in b["gini"]]
-    t[ctx.t("conc.hhi")] = [num(ctx, v, 4) for v in b["hhi"]]
+    t = export.frame([
+        (ctx.t(f"filters.{dim}"), "text", [ctx.label(dim, v) for v in b["group"]]),
+        (ctx.t("conc.customers"), "int", b["customers"]),
+        (value_name(ctx, value), "money", b["total"]),
+        *[(ctx.t("conc.top", p=round(p * 100)), "pct", b[f"top_{round(p * 100)}"]) for p in pareto.TOP_SHARES],
+        (ctx.t("conc.for80"), "pct", b["for_target_share"]),
+        (ctx.t("conc.gini"), "number", b["gini"]),
+        (ctx.t("conc.hhi"), "number", b["hhi"]),
+    ], ctx.currency)
     components.table(ctx, t, "breakdown", f"kamdash-breakdown-{dim}")
 
 
 def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
     st.subheader(ctx.t("conc.drill_header"))
     left, right = st.columns([3, 1])
-    pick = left.segmented_control(ctx.t("conc.drill_pick"), ["A", "B", "C", "top"], default="A", required=True,
-                                  format_func=lambda v: ctx.t("conc.drill_top") if v == "top" else ctx.t("conc.tier_n", t=v),
+    groups = [*pareto.TIERS, *([pareto.LOSS_TIER] if (pareto.population(facts, value)[value] < 0).any() else [])]
+    pick = left.segmented_control(ctx.t("conc.drill_pick"), [*groups, "top"], default="A", required=True,
+                                  format_func=lambda v: ctx.t("conc.drill_top") if v == "top" else
+                                  group_name(ctx, v, value) if v == pareto.LOSS_TIER else ctx.t("conc.tier_n", t=v),
                                   key="drill") or "A"
     n = right.selectbox(ctx.t("conc.drill_n"), TOP_N_CHOICES, key="drill_n", disabled=pick != "top")
     d = pareto.drilldown(facts, value, top_n=n) if pick == "top" else pareto.drilldown(facts, value, tier=pick, cutoffs=cut)
-    shown = drill_table(ctx, d.head(DRILL_ROWS_SHOWN), value)
+    rows = drill_table(ctx, d.head(DRILL_ROWS_SHOWN), value)
     if len(d) > DRILL_ROWS_SHOWN:
         st.caption(ctx.t("conc.drill_count_shown", n=i18n.fmt_number(len(d), ctx.lang),
                          k=i18n.fmt_number(DRILL_ROWS_SHOWN, ctx.lang)))
     else:
         st.caption(ctx.t("conc.drill_count", n=i18n.fmt_number(len(d), ctx.lang)))
-    pcfg = st.column_config.NumberColumn(format="percent")
-    money = [ctx.t(f"conc.col.{col}") for col in DRILL_MONEY]
-    config = {c: st.column_config.NumberColumn(format="localized") for c in money}
-    config.update({shown.columns[-2]: pcfg, shown.columns[-1]: pcfg})
-    linked, config = account.with_links(ctx, shown, d["customer_id"].head(DRILL_ROWS_SHOWN), config)
+    # on screen: what fits a 1280-px window; the downloads hold every column
+    shown = components.shown(ctx, rows, hide=(*[ctx.t(f"filters.{d}") for d in ("customer_type", "sector", "region")],
+                                              ctx.t("conc.col.gross_profit"), ctx.t("conc.col.cost_to_serve")))
+    linked, config = account.with_links(ctx, shown, d["customer_id"].head(DRILL_ROWS_SHOWN),
+                                        {ctx.t("col.rank"): st.column_config.TextColumn(width=50)})
     st.dataframe(linked, hide_index=True, width="stretch", key="drill_table", column_config=config)
     name = f"kamdash-{value}-{'top' + str(n) if pick == 'top' else 'tier-' + pick}"
-    c1, c2, _ = st.columns([1, 1, 4])
     # every row in the downloads, built only when one is clicked
-    c1.download_button(ctx.t("conc.download_csv"), lambda: export.csv_bytes(drill_table(ctx, d, value)),
-                       f"{name}.csv", "text/csv", key="dl_csv", on_click="ignore", icon=":material/download:")
-    c2.download_button(ctx.t("conc.download_xlsx"), lambda: export.excel_bytes(drill_table(ctx, d, value), name),
-                       f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="dl_xlsx", on_click="ignore", icon=":material/table_view:")
+    components.table_downloads(ctx, drill_table(ctx, d, value), "dl", name)
 
 
 def drill_table(ctx, d: pd.DataFrame, value: str) -> pd.DataFrame:
-    """The drill-down rows as shown and downloaded (headers and labels in the context's
-    language, money rounded to cents, shares as fractions)."""
-    out = pd.DataFrame({ctx.t("col.rank"): d["rank"], ctx.t("conc.tier"): d["tier"],
-                        ctx.t("col.customer_id"): d["customer_id"], ctx.t("col.customer"): i18n.customer_names(d, ctx.lang)})
-    for dim in ("customer_type", "sector", "region"):
-        if dim in d:
-            out[ctx.t(f"filters.{dim}")] = [ctx.label(dim, v) for v in d[dim]]
-    for col in DRILL_MONEY:
-        out[ctx.t(f"conc.col.{col}")] = d[col].round(2).to_numpy()
-    out[ctx.t("conc.col.orders")] = d["orders"].to_numpy()
-    out[ctx.t("conc.value_share", value=value_name(ctx, value).lower())] = d["value_share"].to_numpy()
-    out[ctx.t("conc.col.cum_share")] = d["value_share_cum"].to_numpy()
-    return out
+    """The drill-down rows as downloaded (kamdash.export.frame; headers and labels in the
+    context's language)."""
+    dims = [(ctx.t(f"filters.{dim}"), "text", [ctx.label(dim, v) for v in d[dim]])
+            for dim in ("customer_type", "sector", "region") if dim in d]
+    return export.frame([
+        (ctx.t("col.rank"), "int", d["rank"]),
+        (ctx.t("conc.tier"), "text", [group_name(ctx, x, value) for x in d["tier"]]),
+        (ctx.t("col.customer_id"), "id", d["customer_id"]),
+        (ctx.t("col.customer"), "text", i18n.customer_names(d, ctx.lang)), *dims,
+        *[(ctx.t(f"conc.col.{col}"), "money", d[col]) for col in DRILL_MONEY],
+        (ctx.t("conc.col.orders"), "int", d["orders"]),
+        (ctx.t("conc.value_share", value=value_name(ctx, value).lower()), "pct", d["value_share"]),
+        (ctx.t("conc.col.cum_share"), "pct", d["value_share_cum"]),
+    ], ctx.currency)

@@ -14,7 +14,7 @@ import threading
 import duckdb
 import streamlit as st
 
-from kamdash import config, queries, store
+from kamdash import access, config, i18n, queries, store
 
 _registry_lock = threading.Lock()
 _backends: dict[str, tuple] = {}  # target -> (signature, backend, query lock)
@@ -30,6 +30,20 @@ def signature(target: str) -> tuple | None:
     except FileNotFoundError:
         return None
     return (s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+@st.cache_resource(show_spinner=False)
+def sweep_once(target: str) -> bool:
+    """Once per server process and database: remove what interrupted imports left behind
+    (temporary folders of processes that no longer run, half-built database files)."""
+    from kamdash.ingest import engine
+
+    path = config.db_path(target)
+    try:
+        engine.sweep_stale(None, path)
+    except OSError:  # tidying up never stops the app
+        pass
+    return True
 
 
 def release_if_changed(target: str) -> None:
@@ -131,6 +145,25 @@ def overview(data_key, filters: queries.Filters, first_month):
     return run(view.build, filters, first_month)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def scope_customers(data_key):
+    """customer_id, region, account_manager of every customer (what scopes resolve against)."""
+    return run(queries.scope_customers)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _scope_tuple(data_key, role: str, who: str, ids: frozenset) -> tuple[str, ...]:
+    return tuple(sorted(ids))
+
+
+def scope_of(data_key, actor) -> tuple[str, ...] | None:
+    """The actor's customers as ``Filters.scope`` (sorted, so equal scopes share cache
+    entries); None for full access."""
+    if actor.scope is None:
+        return None
+    return _scope_tuple(data_key, actor.role, actor.who, actor.scope)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_coverage(data_key) -> dict:
     return run(queries.data_coverage)
@@ -175,8 +208,56 @@ def setting(key: str, default=None):
     return default if value is None else value
 
 
-def put_setting(key: str, value) -> None:
-    store.put_setting(user_db_path(), key, value)
+def actor() -> access.Actor:
+    """The acting user of this rerun (``kamdash.ui.auth``)."""
+    from kamdash.ui import auth
+
+    return auth.actor()
+
+
+def refuse(exc: access.AccessDenied | None = None) -> None:
+    """Say that this user's role does not allow the change, and stop this rerun (nothing was
+    written: the check runs before any write)."""
+    from kamdash.ui import shell
+
+    lang = st.session_state.get(shell.SHOWN_LANG_KEY, config.default_language())
+    a = actor()
+    st.error(i18n.t("auth.denied", lang, role=i18n.t(f"auth.role.{a.role}", lang)))
+    st.stop()
+
+
+def may_edit_settings() -> bool:
+    return actor().can_edit_settings
+
+
+def put_setting(key: str, value, audited: bool = True) -> None:
+    """Save a shared setting as the acting user (directors and admins; others are refused)."""
+    a = actor()
+    try:
+        a.require_settings()
+    except access.AccessDenied as exc:
+        refuse(exc)
+    store.put_setting(user_db_path(), key, value, a.who, audited=audited)
+
+
+def save_scenario(name: str, params: dict, results: dict, author: str) -> str:
+    a = actor()
+    try:
+        a.require_scenario()
+    except access.AccessDenied as exc:
+        refuse(exc)
+    return store.put_scenario(user_db_path(), name, params, results, author or a.who)
+
+
+def delete_scenario(scenario_id: str) -> None:
+    """Delete a scenario: its author, a director or an admin."""
+    a = actor()
+    found = store.get_scenario(user_db_path(), scenario_id)
+    try:
+        a.require_scenario(found["created_by"] if found else None)
+    except access.AccessDenied as exc:
+        refuse(exc)
+    store.delete_scenario(user_db_path(), scenario_id, a.who)
 
 
 TIER_CUTOFFS_SETTING = queries.TIER_CUTOFFS_SETTING

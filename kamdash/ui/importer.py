@@ -10,20 +10,22 @@ shell sees the new file signature on the next rerun and every cached query follo
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from kamdash import config, export, i18n
-from kamdash.ingest import engine, mapping
+from kamdash import config, export, i18n, store
+from kamdash.ingest import engine, mapping, sniff
 from kamdash.ingest.problems import LoadError
-from kamdash.ui import data
+from kamdash.ui import data, safe
 
 KEY = "ingest."  # prefix of every session_state key of this component
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
@@ -33,11 +35,22 @@ def _state(name: str, default=None):
     return st.session_state.setdefault(KEY + name, default)
 
 
+class UploadFolder:
+    """Owns a session's upload folder: the folder is deleted when this object goes, which
+    happens when the session ends (its session state is dropped) or the server stops."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix=f"kamdash-upload-{os.getpid()}-")  # swept once this process is gone
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+
 def _workdir() -> Path:
     """This session's private folder for uploaded files (never a path the user names)."""
     d = _state("dir")
     if not d or not Path(d).exists():
-        d = tempfile.mkdtemp(prefix="kamdash-upload-")
+        folder = UploadFolder()
+        st.session_state[KEY + "folder"] = folder  # removed with the session
+        d = folder.path
         st.session_state[KEY + "dir"] = d
     return Path(d)
 
@@ -84,7 +97,8 @@ def _reason(p, lang: str) -> str:
     return p.reason
 
 
-def _problem_table(problems, lang: str) -> pd.DataFrame:
+def problem_table(problems, lang: str) -> pd.DataFrame:
+    """Located problems as a table, reasons in ``lang`` (also for the company-source panel)."""
     tr = lambda k: i18n.t(k, lang)  # noqa: E731
     return pd.DataFrame({
         tr("ingest.col.file"): [p.file for p in problems],
@@ -101,23 +115,24 @@ def _file_panel(i: int, uploaded, lang: str, user_db) -> engine.SourceFile | Non
     path = _saved(uploaded)
     sheet = st.session_state.get(f"{KEY}sheet.{uploaded.file_id}")
     role = st.session_state.get(f"{KEY}role.{uploaded.file_id}")
+    layout = st.session_state.get(f"{KEY}layout.{uploaded.file_id}") or None
     cache = _state("inspected", {})  # inspecting means reading (maybe transcoding): once per choice
-    ckey = (uploaded.file_id, sheet, role)
+    ckey = (uploaded.file_id, sheet, role, layout)
     if ckey not in cache:
         try:
-            cache[ckey] = engine.inspect([engine.SourceFile(path, name=uploaded.name, sheet=sheet, role=role)],
+            cache[ckey] = engine.inspect([engine.SourceFile(path, name=uploaded.name, sheet=sheet, role=role,
+                                                            delimiter=layout)],
                                          user_db=user_db, workdir=_workdir())[0]
         except LoadError as exc:
             cache[ckey] = exc.problems[0]
     info = cache[ckey]
     if not isinstance(info, engine.FileInfo):
-        st.error(f"**{uploaded.name}**: " + _reason(info, lang))
+        st.error(f"**{safe.md(uploaded.name)}**: " + safe.md(_reason(info, lang)))
         return None
     with st.container(border=True):
-        st.markdown(f"**{uploaded.name}**")
+        st.markdown(f"**{safe.md(uploaded.name)}**")
         where = (tr("ingest.file.sheet", sheet=info.sheet) if info.sheet else
-                 tr("ingest.file.text", encoding=info.encoding,
-                    delimiter={"\t": "Tab", ",": ",", ";": ";", "|": "|"}.get(info.delimiter, info.delimiter)))
+                 tr("ingest.file.text", encoding=info.encoding, delimiter=_layout_label(info.delimiter, lang)))
         st.caption(where + " · " + tr("ingest.file.header", line=info.header_line)
                    + (" · " + tr("ingest.file.profile") if info.from_profile else ""))
         cols = st.columns(2)
@@ -125,7 +140,13 @@ def _file_panel(i: int, uploaded, lang: str, user_db) -> engine.SourceFile | Non
                           format_func=lambda r: tr(f"ingest.role.{r}"), key=f"{KEY}role.{uploaded.file_id}")
         if len(info.sheets) > 1:
             cols[1].selectbox(tr("ingest.sheet"), info.sheets, index=info.sheets.index(info.sheet),
-                              key=f"{KEY}sheet.{uploaded.file_id}")
+                              key=f"{KEY}sheet.{uploaded.file_id}",
+                              format_func=lambda s: s + (tr("ingest.sheet.hidden") if s in info.hidden_sheets else ""))
+        elif info.kind == "csv":
+            layouts = ["", *sniff.LAYOUTS]
+            cols[1].selectbox(tr("ingest.layout"), layouts, key=f"{KEY}layout.{uploaded.file_id}",
+                              format_func=lambda d: (tr("ingest.layout.auto", found=_layout_label(info.delimiter, lang))
+                                                     if not d else _layout_label(d, lang)))
         fields = list(mapping.FIELDS[info.role])
         labels = {_field_label(lang, f): f for f in fields}
         ignore = tr("ingest.map.ignore")
@@ -147,7 +168,14 @@ def _file_panel(i: int, uploaded, lang: str, user_db) -> engine.SourceFile | Non
         missing = mapping.missing_required(chosen, info.role)
         if missing:
             st.warning(tr("ingest.map.missing", fields=", ".join(i18n.t(f"ingest.field.{f}", lang) for f in missing)))
-    return engine.SourceFile(path, name=uploaded.name, role=info.role, sheet=info.sheet, mapping=chosen)
+    return engine.SourceFile(path, name=uploaded.name, role=info.role, sheet=info.sheet, mapping=chosen,
+                             delimiter=layout)
+
+
+def _layout_label(delimiter: str, lang: str) -> str:
+    """How a text file's columns are separated, as the user reads it."""
+    names = {sniff.WHITESPACE: "whitespace", sniff.FIXED: "fixed", "\t": "tab"}
+    return i18n.t(f"ingest.layout.{names[delimiter]}", lang) if delimiter in names else delimiter
 
 
 def _report(rep: engine.ImportReport, lang: str) -> None:
@@ -159,7 +187,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
     c[2].metric(tr("ingest.report.warnings"), fmt(len(rep.warnings)))
     if rep.problems:
         st.error(tr("ingest.report.errors", n=fmt(rep.problem_total)))
-        table = _problem_table(rep.problems, lang)
+        table = problem_table(rep.problems, lang)
         st.dataframe(table, hide_index=True, width="stretch")
         st.download_button(tr("ingest.report.download"), export.csv_bytes(table),
                            file_name="import-problems.csv", mime="text/csv", key=KEY + "download")
@@ -167,7 +195,7 @@ def _report(rep: engine.ImportReport, lang: str) -> None:
         st.warning(tr("ingest.report.date_order"))
     if rep.warnings:
         with st.expander(tr("ingest.report.warning_list", n=fmt(len(rep.warnings))), expanded=not rep.problems):
-            st.dataframe(_problem_table(rep.warnings, lang), hide_index=True, width="stretch")
+            st.dataframe(problem_table(rep.warnings, lang), hide_index=True, width="stretch")
     if rep.limits:
         st.info(tr("ingest.report.limits") + "\n\n" + "\n".join(f"- {tr(f'ingest.limit.{c}')}" for c in rep.limits))
 
@@ -187,7 +215,10 @@ def _run(sources, options, commit: bool, lang: str) -> engine.ImportReport:
     bar = st.progress(0.0, text=i18n.t("ingest.stage.prepare", lang))
     db = config.db_path()
     if commit:
+        if not data.actor().is_admin:  # checked where the data is written, not only on the page
+            data.refuse()
         data.release_if_changed(config.db_target())
+        store.keep_backup(db)  # the data as it was, restorable from this page and the CLI
     rep = engine.run(sources, db, options, commit=commit, progress=_progress_callback(bar, lang),
                      workdir=_workdir())
     bar.empty()
@@ -213,6 +244,9 @@ def render(lang: str) -> None:
     if db is None:
         st.info(tr("ingest.not_file", target=config.db_target()))
         return
+    if not data.actor().is_admin:
+        st.info(tr("auth.import_admins_only"))
+        return
     limit = config.max_upload_mb()
     gen = st.session_state.get(KEY + "uploader_gen", 0)
     uploads = st.file_uploader(tr("ingest.upload"), type=TYPES, accept_multiple_files=True,
@@ -226,7 +260,7 @@ def render(lang: str) -> None:
     sources = []
     for i, up in enumerate(uploads):
         if up.size > limit * 1024 * 1024:
-            st.error(tr("ingest.too_big", name=up.name, mb=limit))
+            st.error(tr("ingest.too_big", name=safe.md(up.name), mb=limit))
             continue
         src = _file_panel(i, up, lang, user_db)
         if src is not None:
@@ -242,7 +276,8 @@ def render(lang: str) -> None:
                       key=KEY + "mode", horizontal=True)
     options = engine.Options(mode=mode, date_order=date_order or None, currency=config.currency(),
                              user_db=user_db)
-    plan = repr([(s.name, s.role, s.sheet, sorted(s.mapping.items())) for s in sources]) + f"{date_order}{mode}"
+    plan = repr([(s.name, s.role, s.sheet, s.delimiter, sorted(s.mapping.items())) for s in sources]) \
+        + f"{date_order}{mode}"
     if st.button(tr("ingest.check"), type="primary", key=KEY + "check"):
         st.session_state[KEY + "report"] = (plan, _run(sources, options, False, lang))
     stored = st.session_state.get(KEY + "report")
@@ -250,15 +285,19 @@ def render(lang: str) -> None:
         return
     rep = stored[1]
     _report(rep, lang)
+    # replacing the data asks first (a copy of the current database is kept either way)
+    confirmed = mode != "replace" or not db.exists() or st.checkbox(
+        tr("ingest.replace_confirm"), key=KEY + "replace_ok", help=tr("ingest.replace_confirm.help"))
     buttons = st.columns(3)
     go = skip = False
     if rep.ok:
         go = buttons[0].button(tr("ingest.import", n=i18n.fmt_number(rep.rows, lang)), type="primary",
-                               key=KEY + "import")
+                               key=KEY + "import", disabled=not confirmed)
     elif rep.can_skip:
         st.caption(tr("ingest.fix_or_skip"))
         skip = buttons[0].button(tr("ingest.import_skip", n=i18n.fmt_number(rep.rows - rep.bad_rows, lang),
-                                    bad=i18n.fmt_number(rep.bad_rows, lang)), key=KEY + "import_skip")
+                                    bad=i18n.fmt_number(rep.bad_rows, lang)), key=KEY + "import_skip",
+                                 disabled=not confirmed)
     else:
         st.caption(tr("ingest.fix"))
     buttons[1].button(tr("ingest.cancel"), on_click=_clear, key=KEY + "cancel")
@@ -272,4 +311,4 @@ def render(lang: str) -> None:
                 date=result.meta.get("as_of", ""))
             st.rerun()
         st.error(tr("ingest.failed"))
-        st.dataframe(_problem_table(result.problems, lang), hide_index=True, width="stretch")
+        st.dataframe(problem_table(result.problems, lang), hide_index=True, width="stretch")

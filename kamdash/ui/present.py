@@ -12,9 +12,9 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from kamdash import deck
+from kamdash import deck, queries
 from kamdash.analytics import ka_types as ka
-from kamdash.ui import components, data
+from kamdash.ui import components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
 from kamdash.views import present as view
@@ -90,7 +90,10 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         return view.overview_slide(ctx, data.overview(key, f, ctx.facts["first_month"]), f)
     if sid in ("concentration", "whale"):
         facts = data.customer_facts(key, f)
-        return view.concentration_slide(ctx, facts) if sid == "concentration" else view.whale_slide(ctx, facts)
+        if sid == "concentration":
+            return view.concentration_slide(ctx, facts)
+        # each loss-maker against the customers of its type among all of the period, as on the page
+        return view.whale_slide(ctx, facts, data.customer_facts(key, queries.Filters(start=f.start, end=f.end)))
     if sid in ("segments", "ka_portfolio"):
         cfg = segments_ui.saved_config()
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
@@ -145,11 +148,12 @@ def show(ctx, s: deck.Slide, key: str) -> None:
         right.markdown(f"<ul class='kd-bullets'>{items}</ul>", unsafe_allow_html=True)
     if s.table is not None:
         first = s.table.columns[0]  # long account names: leave room for the other columns
-        components.table(ctx, s.table, f"slide_table_{key}", f"kamdash-{key}", where=right,
-                         column_config={first: st.column_config.TextColumn(first, width="medium")})
+        # shown, not downloaded: the slide's table is formatted text; its data downloads from its page
+        right.dataframe(s.table, key=f"slide_table_{key}", hide_index=True, width="stretch",
+                        column_config={first: st.column_config.TextColumn(first, width="medium")})
     if s.notes:
         with st.expander(ctx.t("present.notes_header")):
-            st.markdown(s.notes)
+            st.markdown(safe.md(s.notes))
 
 
 def _signature(ctx, order: list[str]) -> tuple:

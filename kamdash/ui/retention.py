@@ -18,7 +18,7 @@ import streamlit as st
 from kamdash import config, export, i18n, plans, queries, retention
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
-from kamdash.ui import data
+from kamdash.ui import components, data
 from kamdash.views import at_risk as at_risk_view
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
@@ -215,35 +215,29 @@ def at_risk_intro(ctx, risk: at_risk_view.AtRisk, vs: retention.ValueSettings) -
                  days=clv.AT_RISK_LOST_SILENT_DAYS)
 
 
-def at_risk_display(ctx, risky: pd.DataFrame) -> pd.DataFrame:
-    """The saveable accounts as shown: money, shares and days formatted for the reader."""
-    return pd.DataFrame({
-        ctx.t("col.customer_id"): risky["customer_id"],
-        ctx.t("col.customer"): i18n.customer_names(risky, ctx.lang),
-        ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
-        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
-        ctx.t("ret.risk.col.stake"): [ctx.money(v) for v in risky["value_at_stake"]],
-        ctx.t("ret.col.p_alive"): [i18n.fmt_pct(v, ctx.lang, digits=0) for v in risky["p_alive"]],
-        ctx.t("ret.col.last_order"): [i18n.fmt_date(d, ctx.lang) for d in pd.to_datetime(risky["last_date"]).dt.date],
-        ctx.t("ret.risk.col.why"): [_why(ctx, r) for _, r in risky.iterrows()],
-    })
+def at_risk_table(ctx, risky: pd.DataFrame) -> pd.DataFrame:
+    """The saveable accounts as downloaded (kamdash.export.frame: numbers as numbers, dates as
+    dates); the page shows the first columns formatted (``AT_RISK_DETAIL`` only in the files)."""
+    return export.frame([
+        (ctx.t("col.customer_id"), "id", risky["customer_id"]),
+        (ctx.t("col.customer"), "text", i18n.customer_names(risky, ctx.lang)),
+        (ctx.t("col.region"), "text", [ctx.label("region", v) for v in risky["region"]]),
+        (ctx.t("col.account_manager"), "text", [ctx.label("account_manager", v) for v in risky["account_manager"]]),
+        (ctx.t("ret.risk.col.stake"), "money", risky["value_at_stake"]),
+        (ctx.t("ret.col.p_alive"), "pct", risky["p_alive"]),
+        (ctx.t("ret.col.last_order"), "date", risky["last_date"]),
+        (ctx.t("ret.risk.col.why"), "text", [_why(ctx, r) for _, r in risky.iterrows()]),
+        (ctx.t("ret.risk.col.silent"), "int", risky["silent_days"]),
+        (ctx.t("ret.risk.col.interval"), "number", risky["interval_days"].round(1)),
+        (ctx.t("ret.col.revenue"), "money", risky["revenue"]),
+        (ctx.t("ret.col.clv"), "money", risky["clv"]),
+    ], ctx.currency)
 
 
-def at_risk_export(ctx, risky: pd.DataFrame) -> pd.DataFrame:
-    """The saveable accounts for download: numbers as numbers."""
-    return pd.DataFrame({
-        ctx.t("col.customer_id"): risky["customer_id"],
-        ctx.t("col.customer"): i18n.customer_names(risky, ctx.lang),
-        ctx.t("col.region"): [ctx.label("region", v) for v in risky["region"]],
-        ctx.t("col.account_manager"): [ctx.label("account_manager", v) for v in risky["account_manager"]],
-        ctx.t("ret.risk.col.stake"): risky["value_at_stake"].round(2),
-        ctx.t("ret.col.p_alive"): risky["p_alive"].round(3),
-        ctx.t("ret.col.last_order"): pd.to_datetime(risky["last_date"]).dt.date,
-        ctx.t("ret.risk.col.silent"): risky["silent_days"].round(0),
-        ctx.t("ret.risk.col.interval"): risky["interval_days"].round(1),
-        ctx.t("ret.col.revenue"): risky["revenue"].round(2),
-        ctx.t("ret.col.clv"): risky["clv"].round(2),
-    })
+def at_risk_detail(ctx) -> tuple[str, ...]:
+    """Columns of the at-risk download that the page leaves out (its table stays narrow)."""
+    return (ctx.t("ret.risk.col.silent"), ctx.t("ret.risk.col.interval"), ctx.t("ret.col.revenue"),
+            ctx.t("ret.col.clv"))
 
 
 def lost_display(ctx, lost: pd.DataFrame) -> pd.DataFrame:
@@ -293,8 +287,9 @@ def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: retention.ValueSet
     if risk.saveable.empty:
         st.info(ctx.t("ret.risk.none"))
     else:
-        _linked(ctx, at_risk_display(ctx, risk.saveable), "ret_at_risk")
-        export_buttons(ctx, at_risk_export(ctx, risk.saveable), "at_risk_accounts")
+        table = at_risk_table(ctx, risk.saveable)
+        components.table(ctx, table, "ret_at_risk", "kamdash-at-risk-accounts", ids=risk.saveable["customer_id"],
+                         display=components.shown(ctx, table, hide=at_risk_detail(ctx)))
         add_to_plan(ctx, risk.saveable, author)
     with st.expander(ctx.t("ret.risk.lost", n=i18n.fmt_number(len(risk.lost), ctx.lang))):
         st.caption(ctx.t("ret.risk.lost.caption", lost=i18n.fmt_pct(clv.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
@@ -302,15 +297,6 @@ def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: retention.ValueSet
                          share=i18n.fmt_pct(clv.AT_RISK_TOP_SHARE, ctx.lang, digits=0)))
         if len(risk.lost):
             _linked(ctx, lost_display(ctx, risk.lost), "ret_lost")
-
-
-def export_buttons(ctx, table: pd.DataFrame, name: str) -> None:
-    c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("ret.export_csv"), lambda: export.csv_bytes(table), f"{name}.csv", "text/csv",
-                       key="ret_csv", on_click="ignore")
-    c2.download_button(ctx.t("ret.export_xlsx"), lambda: export.excel_bytes(table, name[:31]), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ret_xlsx",
-                       on_click="ignore")
 
 
 def group_select(ctx) -> str:

@@ -53,6 +53,8 @@ def saved_rules() -> ka.KaRules:
 
 
 def _save_config() -> None:
+    if not data.may_edit_settings():  # a reader's choice stays in their session
+        return
     k = st.session_state["seg_k"]
     data.put_setting(CONFIG_KEY, {"features": list(st.session_state["seg_features"]) or list(sg.DEFAULT_FEATURES),
                                   "method": st.session_state["seg_method"],
@@ -115,9 +117,12 @@ def _store(assigned: pd.DataFrame) -> None:
     cols = ["customer_id", "segment", "segment_name", "ka_types"]
     digest = str(int(pd.util.hash_pandas_object(assigned[cols], index=False).sum()))
     before = data.setting(HASH_KEY)
+    a = data.actor()
+    if a.scope is not None or not a.can_edit_settings:
+        return  # the stored assignment covers every customer: only a full view replaces it
     if before != digest:
         store.put_assignment(data.user_db_path(), assigned)
-        data.put_setting(HASH_KEY, digest)
+        data.put_setting(HASH_KEY, digest, audited=False)
         if before is None:  # the sidebar filters were drawn disabled before the first assignment
             st.rerun()
 
@@ -182,17 +187,18 @@ def profile_heatmap(ctx, seg: Segmentation):
 
 def profile_table(ctx, seg: Segmentation) -> pd.DataFrame:
     p = seg.profile
-    return pd.DataFrame({
-        ctx.t("seg.col.segment"): p["segment"],
-        ctx.t("seg.col.name"): [seg.names[s] for s in p["segment"]],
-        ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in p["customers"]],
-        ctx.t("seg.col.customer_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["customer_share"]],
-        ctx.t("col.revenue"): [ctx.money(v) for v in p["total_revenue"]],
-        ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in p["value_share"]],
-        ctx.t("col.account_profit"): [ctx.money(v) for v in p["total_account_profit"]],
-        ctx.t("seg.feature.margin"): [i18n.fmt_pct(v, ctx.lang) for v in p["account_margin"]],
-        ctx.t("segx.col.loss_makers"): [i18n.fmt_number(v, ctx.lang) for v in p["loss_makers"]],
-    })
+    return export.frame([
+        (ctx.t("seg.col.segment"), "int", p["segment"]),
+        (ctx.t("seg.col.name"), "text", [seg.names[s] for s in p["segment"]]),
+        (ctx.t("seg.col.customers"), "int", p["customers"]),
+        (ctx.t("seg.col.customer_share"), "pct", p["customer_share"]),
+        (ctx.t("col.revenue"), "money", p["total_revenue"]),
+        (ctx.t("seg.col.value_share"), "pct", p["value_share"]),
+        (ctx.t("col.account_profit"), "money", p["total_account_profit"]),
+        (ctx.t("seg.feature.margin"), "pct", p["account_margin"]),
+        (ctx.t("segx.col.loss_makers"), "int", p["loss_makers"]),
+        (ctx.t("segx.col.new"), "int", p["new_accounts"]),
+    ], ctx.currency)
 
 
 def name_editor(ctx, seg: Segmentation) -> None:
@@ -213,20 +219,22 @@ def name_editor(ctx, seg: Segmentation) -> None:
             st.rerun()
 
 
+def assignment_table(ctx, seg: Segmentation) -> pd.DataFrame:
+    """The segment and key-account types of every customer, as downloaded (one 0/1 column per
+    type, so a spreadsheet can filter and count them)."""
+    a = seg.assignment
+    return export.frame([
+        ("customer_id", "id", a["customer_id"]), ("name", "text", a["name"]),
+        ("segment", "int", a["segment"]), ("segment_name", "text", a["segment_name"]),
+        ("ka_types", "text", a["ka_types"]),
+        *[(f"ka_{t}", "int", a[t].astype(int)) for t in ka.KA_TYPES],
+        ("revenue", "money", a["revenue"]),
+    ], ctx.currency)
+
+
 def download(ctx, seg: Segmentation, key: str) -> None:
     """CSV and Excel downloads of the assignment."""
-    a = seg.assignment.copy()
-    out = pd.DataFrame({"customer_id": a["customer_id"], "name": a["name"], "segment": a["segment"],
-                        "segment_name": a["segment_name"], "ka_types": a["ka_types"],
-                        **{f"ka_{t}": a[t] for t in ka.KA_TYPES}, "revenue": a["revenue"]})
-    c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("seg.download.csv"), lambda: export.csv_bytes(out),
-                       file_name="kamdash-assignment.csv", mime="text/csv", key=f"{key}_csv",
-                       on_click="ignore", icon=":material/download:")
-    c2.download_button(ctx.t("seg.download.xlsx"), lambda: export.excel_bytes(out, "assignment"),
-                       file_name="kamdash-assignment.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"{key}_xlsx", on_click="ignore", icon=":material/table:")
+    components.table_downloads(ctx, assignment_table(ctx, seg), key, "kamdash-assignment")
 
 
 # ---------------------------------------------------------------- key accounts
@@ -323,7 +331,7 @@ def selection(ctx, seg: Segmentation) -> None:
 def types_figure(ctx, seg: Segmentation):
     s = ka.type_summary(seg.features, seg.types)
     s = s[s["ka_type"] != "none"].copy()
-    s["ka_type"] = [ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
+    s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 
@@ -331,15 +339,15 @@ def types_figure(ctx, seg: Segmentation):
 def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
     s = ka.type_summary(seg.features, seg.types)
     s["ka_type"] = s["ka_type"].replace({"any": "selected", "none": "not_selected"})
-    return pd.DataFrame({
-        ctx.t("ka.col.type"): [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected") else ctx.t(f"ka.type.{t}")
-                               for t in s["ka_type"]],
-        ctx.t("seg.col.customers"): [i18n.fmt_number(v, ctx.lang) for v in s["customers"]],
-        ctx.t("kasel.col.qualifying"): [i18n.fmt_number(v, ctx.lang) for v in s["qualifying"]],
-        ctx.t("col.revenue"): [ctx.money(v) for v in s["revenue"]],
-        ctx.t("seg.col.value_share"): [i18n.fmt_pct(v, ctx.lang) for v in s["revenue_share"]],
-        ctx.t("col.account_profit"): [ctx.money(v) for v in s["account_profit"]],
-    })
+    return export.frame([
+        (ctx.t("ka.col.type"), "text", [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected")
+                                        else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]),
+        (ctx.t("seg.col.customers"), "int", s["customers"]),
+        (ctx.t("kasel.col.qualifying"), "int", s["qualifying"]),
+        (ctx.t("col.revenue"), "money", s["revenue"]),
+        (ctx.t("seg.col.value_share"), "pct", s["revenue_share"]),
+        (ctx.t("col.account_profit"), "money", s["account_profit"]),
+    ], ctx.currency)
 
 
 def growth_text(ctx, pf: pd.DataFrame) -> list[str]:
@@ -353,10 +361,15 @@ def portfolio(ctx, seg: Segmentation):
     lists = {}
     for q in ka.QUADRANTS:
         p = pf[pf["quadrant"] == q]
-        lists[q] = pd.DataFrame({ctx.t("col.customer"): p["account"], ctx.t("col.revenue"): [ctx.money(v) for v in p["value"]],
-                                 ctx.t("ka.pf.potential"): growth_text(ctx, p),
-                                 ctx.t("col.account_profit"): [ctx.money(v) for v in p["account_profit"]],
-                                 ctx.t("ka.col.types"): p["types"]})
+        lists[q] = export.frame([
+            (ctx.t("col.customer_id"), "id", p["customer_id"]),
+            (ctx.t("col.customer"), "text", p["account"]),
+            (ctx.t("col.revenue"), "money", p["value"]),
+            (ctx.t("ka.pf.potential"), "delta", p["potential"].where(~p["new"].astype(bool))),
+            (ctx.t("col.account_profit"), "money", p["account_profit"]),
+            (ctx.t("ka.col.types"), "text", p["types"]),
+        ], ctx.currency)
+        lists[q].attrs["growth_text"] = growth_text(ctx, p)  # "new" where there is no year before
     return fig, lists, pf.attrs["value_split"]
 
 
@@ -381,34 +394,33 @@ def quadrant_tabs(ctx, lists: dict) -> None:
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
         # no link column here: links inside these tabs kept Chromium from drawing the page's
         # second chart on the demo data (the group roll-up below links to the accounts)
-        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300)
+        shown = components.shown(ctx, lists[q], hide=(ctx.t("col.customer_id"),))
+        shown[ctx.t("ka.pf.potential")] = lists[q].attrs["growth_text"]
+        components.table(ctx, lists[q], f"ka_quadrant_{q}", f"kamdash-ka-{q}", where=tab, height=300,
+                         display=shown)
 
 
-def links(ctx) -> dict:
-    """column_config of the link column added to account lists (opens the Account 360 page)."""
-    return {ctx.t("acct.link"): account.link_column(ctx)}
-
-
-def without_links(ctx, df: pd.DataFrame) -> pd.DataFrame:
-    """An account list as downloaded: without the column of links to the Account 360 page."""
-    return df.drop(columns=[ctx.t("acct.link")], errors="ignore")
+def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
+    """An account list as shown: the ID column is left to the downloads (the name links)."""
+    return components.shown(ctx, table, hide=(ctx.t("col.customer_id"),))
 
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
     links = data.customer_links(ctx.data_key)
     g = ka.group_rollup(seg.features, links)
     names = i18n.customer_names(links.set_index("customer_id").loc[g["group_id"]].reset_index(), ctx.lang)
-    table = pd.DataFrame({
-        ctx.t("ka.col.group"): names.to_numpy(),
-        ctx.t("ka.col.members"): g["members"], ctx.t("ka.col.active_members"): g["active_members"],
-        ctx.t("ka.col.own_revenue"): [ctx.money(v) for v in g["own_revenue"]],
-        ctx.t("ka.col.members_revenue"): [ctx.money(v) for v in g["members_revenue"]],
-        ctx.t("ka.col.group_revenue"): [ctx.money(v) for v in g["revenue"]],
-        ctx.t("col.account_profit"): [ctx.money(v) for v in g["account_profit"]],
-    })
-    return account.with_links(ctx, table, g["group_id"], after=ctx.t("ka.col.group"))[0]
+    return export.frame([
+        (ctx.t("col.customer_id"), "id", g["group_id"]),
+        (ctx.t("ka.col.group"), "text", names.to_numpy()),
+        (ctx.t("ka.col.members"), "int", g["members"]), (ctx.t("ka.col.active_members"), "int", g["active_members"]),
+        (ctx.t("ka.col.own_revenue"), "money", g["own_revenue"]),
+        (ctx.t("ka.col.members_revenue"), "money", g["members_revenue"]),
+        (ctx.t("ka.col.group_revenue"), "money", g["revenue"]),
+        (ctx.t("col.account_profit"), "money", g["account_profit"]),
+    ], ctx.currency)
 
 
 __all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
-           "name_editor", "download", "rules_editor", "capacity_editor", "selection", "types_figure",
-           "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table", "links"]
+           "name_editor", "download", "assignment_table", "rules_editor", "capacity_editor", "selection",
+           "types_figure", "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table",
+           "shown_without_ids"]

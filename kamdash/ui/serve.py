@@ -14,12 +14,19 @@ validators of the first figure, Streamlit's emoji catalog), so the first visitor
 for them. Ibis with its DuckDB backend, which the landing page does not use but the other pages
 do (about 1 s of CPU), is imported once the landing page has been sent (``LANDING_SENT``, set by
 the overview), so that it does not compete with the first visitor's first chart for the 2 cores.
+
+Without an ``[auth]`` section in Streamlit's secrets kamdash runs in single-user mode: nobody
+signs in, so the server listens on 127.0.0.1 only (an address given on the command line must be
+a loopback one). With it (team mode) error details are not shown to users and XSRF protection
+is kept on; the address is then the deployment's choice (``--server.address``, or config.toml).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -66,13 +73,75 @@ def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
         pass
 
 
+def secrets_files(args: list[str]) -> list[Path]:
+    """The secrets files Streamlit reads: ``--secrets.files`` when given, else the user's and
+    the working folder's ``.streamlit/secrets.toml``."""
+    given = _option(args, "secrets.files")
+    if given:
+        return [Path(p.strip()) for p in given.strip("[]").replace("'", "").replace('"', "").split(",") if p.strip()]
+    return [Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml"]
+
+
+def team_mode(args: list[str]) -> bool:
+    """True when a secrets file has an ``[auth]`` section (sign-in configured)."""
+    for path in secrets_files(args):
+        try:
+            with open(path, "rb") as f:
+                if "auth" in tomllib.load(f):
+                    return True
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return False
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of ``--name value`` or ``--name=value`` in ``args`` (the last one wins)."""
+    flag, value = f"--{name}", None
+    for i, a in enumerate(args):
+        if a == flag and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith(flag + "="):
+            value = a.split("=", 1)[1]
+    return value
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def server_args(args: list[str]) -> list[str]:
+    """The command-line options with those the mode requires added (SystemExit with a message
+    for a single-user server asked to listen beyond this computer)."""
+    args = list(args)
+    if not team_mode(args):
+        address = _option(args, "server.address")
+        if address is not None and not _loopback(address):
+            raise SystemExit(f"kamdash runs in single-user mode (no [auth] section in .streamlit/secrets.toml): "
+                             f"it listens on 127.0.0.1 only, not on {address}. Configure sign-in to serve a "
+                             "team (README: Deploying for a team).")
+        if address is None:
+            args += ["--server.address", "127.0.0.1"]
+        return args
+    if _option(args, "client.showErrorDetails") is None:
+        args += ["--client.showErrorDetails", "none"]
+    if _option(args, "server.enableXsrfProtection") is None:
+        args += ["--server.enableXsrfProtection", "true"]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    args = server_args(sys.argv[1:] if argv is None else argv)
     PagesManager.uses_pages_directory = False
     threading.Thread(target=warm_up, name="kamdash-warm-up", daemon=True).start()
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()
 
 

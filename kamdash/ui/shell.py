@@ -14,8 +14,8 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import config, i18n, queries
-from kamdash.ui import data
+from kamdash import access, config, i18n, queries
+from kamdash.ui import auth, data, source
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -39,6 +39,10 @@ class Context(i18n.Localized):
     facts: dict
     labels: dict
     data_key: tuple
+    actor: access.Actor = access.FULL  # who acts; ``filters.scope`` holds the customers they see
+
+    def sees(self, customer_id) -> bool:
+        return self.actor.sees(customer_id)
 
     @property
     def currency(self) -> str:
@@ -95,6 +99,9 @@ def _problem(status, lang: str) -> None:
     keep = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
     if path.exists():
         st.caption(tr("db.kept_note", path=str(keep)))
+    if not auth.actor().is_admin:  # team mode: only admins rebuild or replace the data
+        st.caption(tr("auth.admins_fix_data"))
+        return
     if status.problem == "older_version" and st.button(tr("db.upgrade_button"), type="primary", key="upgrade_db"):
         from kamdash import store
 
@@ -112,6 +119,8 @@ def _problem(status, lang: str) -> None:
         st.success(tr("db.built", lines=f"{int(info['order_lines']):,}", seconds=info["seconds"]))
         st.rerun()
     st.caption(tr("db.cli", path=str(path)))
+    if not auth.actor().is_admin:
+        return
     st.divider()
     st.subheader(tr("ingest.no_data_hint"))
     from kamdash.ui import importer
@@ -119,7 +128,8 @@ def _problem(status, lang: str) -> None:
     importer.render(lang)
 
 
-def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Filters:
+def _filters(lang: str, facts: dict, options: dict, labels: dict,
+             scope: tuple[str, ...] | None = None) -> queries.Filters:
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     sb = st.sidebar
     sb.header(tr("filters.header"))
@@ -151,6 +161,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict) -> queries.Fil
         sectors=selected["sector"],
         account_managers=selected["account_manager"],
         customer_ids=customer_ids,
+        scope=scope,
     )
 
 
@@ -212,13 +223,20 @@ def _data_caption(lang: str, facts: dict) -> None:
         tr("data.as_of", date=i18n.fmt_date(facts["as_of"], lang)) + "  \n"
         + tr("data.counts", lines=i18n.fmt_number(facts["order_lines"], lang),
              customers=i18n.fmt_number(facts["customers"], lang))
+        + ("  \n" + synced if (synced := source.sidebar_line(facts, lang)) else "")
     )
 
 
 def start() -> Context:
     """Render the shell and return the page context; stops the script if the data is unusable."""
+    # Streamlit's own table toolbar download (and copy) writes the shown text unneutralised and
+    # formatted; every table has kamdash's CSV / Excel downloads instead (kamdash.export)
+    if not st.get_option("client.disableDataExport"):
+        st.set_option("client.disableDataExport", True)
     lang = _language()
+    ent = auth.gate(lang)  # team mode: stops here for a visitor without access
     target = config.db_target()
+    data.sweep_once(target)
     data.release_if_changed(target)
     sig = data.signature(target)
     status = data.database_status(target, sig)
@@ -229,9 +247,11 @@ def start() -> Context:
     facts = data.data_facts(data_key)
     options = data.dimension_options(data_key)
     labels = data.value_labels(data_key, lang)
-    filters = _filters(lang, facts, options, labels)
+    actor = auth.set_actor(ent, data.scope_customers(data_key) if ent else None)
+    auth.sidebar(lang, actor, facts["customers"])
+    filters = _filters(lang, facts, options, labels, data.scope_of(data_key, actor))
     _data_caption(lang, facts)
-    return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key)
+    return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key, actor=actor)
 
 
 def start_app() -> Context:
@@ -264,9 +284,43 @@ def author(ctx) -> str:
             return str(st.user.get("name") or st.user.get("email") or "")
     except Exception:  # no login configured: st.user cannot tell
         pass
-    if AUTHOR_KEY not in st.session_state and _AUTHOR_KEPT in st.session_state:
-        st.session_state[AUTHOR_KEY] = st.session_state[_AUTHOR_KEPT]
-    name = st.sidebar.text_input(ctx.t("author.label"), key=AUTHOR_KEY, max_chars=80,
+    if AUTHOR_KEY not in st.session_state:
+        kept = st.session_state.get(_AUTHOR_KEPT)
+        st.session_state[AUTHOR_KEY] = kept if kept is not None else _cookie_author()
+    name = st.sidebar.text_input(ctx.t("author.label"), key=AUTHOR_KEY, max_chars=AUTHOR_MAX,
                                  help=ctx.t("author.help")).strip()
     st.session_state[_AUTHOR_KEPT] = name
+    if name != st.session_state.get(_AUTHOR_WRITTEN, _cookie_author()):
+        _remember_author(name)
     return name
+
+
+# Until sign-in exists, the name is remembered per browser in a cookie: Streamlit reads cookies
+# (st.context.cookies, sent when the page connects) but cannot set one, so a script does.
+AUTHOR_COOKIE = "kamdash_author"
+AUTHOR_MAX = 80
+_AUTHOR_WRITTEN = "kamdash.author_cookie"
+COOKIE_DAYS = 365
+
+
+def _cookie_author() -> str:
+    """The name stored in this browser's cookie ("" when none), cleaned like any typed name."""
+    import urllib.parse
+
+    try:
+        raw = st.context.cookies.get(AUTHOR_COOKIE) or ""
+    except Exception:  # no browser connection (AppTest, bare mode): no cookie
+        return ""
+    text = urllib.parse.unquote(raw)
+    return "".join(c for c in text if c.isprintable()).strip()[:AUTHOR_MAX]
+
+
+def _remember_author(name: str) -> None:
+    """Set (or clear, for "") the author cookie in the browser."""
+    import json
+
+    value = json.dumps(name).replace("</", "<\\/")  # a JS string literal, safe inside <script>
+    age = COOKIE_DAYS * 86400 if name else 0
+    st.sidebar.html(f"<script>document.cookie = '{AUTHOR_COOKIE}=' + encodeURIComponent({value}) + "
+            f"'; path=/; max-age={age}; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    st.session_state[_AUTHOR_WRITTEN] = name

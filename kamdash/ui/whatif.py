@@ -15,7 +15,8 @@ from kamdash.analytics import clv as clv_model
 from kamdash.analytics import whatif
 from kamdash.analytics.ka_types import KA_TYPES
 from kamdash.charts import whatif as charts
-from kamdash.ui import data
+from kamdash.ui import data, safe
+from kamdash.views import scenarios as scenario_words
 from kamdash.views import whatif as view
 
 HORIZONS = [1, 2, 3, 4, 5, 7, 10, 15, 20, 0]  # years; 0 = unlimited
@@ -428,7 +429,7 @@ def _load(params: dict) -> None:
 
 
 def _delete(scenario_id: str) -> None:
-    store.delete_scenario(user_db(), scenario_id)
+    data.delete_scenario(scenario_id)
 
 
 def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str) -> None:
@@ -436,9 +437,8 @@ def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str
     name = c1.text_input(ctx.t("wi.sc.name"), key="wi_sc_name", max_chars=120,
                          placeholder=ctx.t("wi.sc.name.placeholder"))
     if c2.button(ctx.t("wi.sc.save"), key="wi_sc_save", type="primary", disabled=not name.strip()):
-        store.put_scenario(user_db(), name.strip(), p.as_json(), _summary(out["result"], out["rs"], base),
-                           author)
-        st.success(ctx.t("wi.sc.saved", name=name.strip()))
+        data.save_scenario(name.strip(), p.as_json(), _summary(out["result"], out["rs"], base), author)
+        st.success(ctx.t("wi.sc.saved", name=safe.md(name.strip())))
     if not author:
         st.caption(ctx.t("wi.sc.no_author"))
     saved = store.list_scenarios(user_db())
@@ -477,17 +477,18 @@ def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) 
         p = whatif.Params.from_json(params)
         r = whatif.evaluate(a, whatif.targeted(base.cells, p), p)
         pb = r["payback_years"]
-        cols[name] = [
-            i18n.fmt_number(p.defection_pts, ctx.lang), _target_text(ctx, p), _pct(ctx, p.margin_pct / 100),
-            i18n.fmt_pct(p.discount, ctx.lang, digits=0), horizon_text(ctx, p.horizon),
-            ctx.money(r["programme_cost_pv"]), i18n.fmt_number(p.new_customers, ctx.lang),
+        cols[name] = [  # what it is worth first (visible without scrolling), then what was set
             ctx.money(r["equity_after"]), _pct(ctx, r["equity_pct"]), ctx.money(r["profit_after"]),
-            _pct(ctx, r["profit_pct"]),
+            _pct(ctx, r["profit_pct"]), ctx.money(r["programme_cost_pv"]),
+            scenario_words.signed_money(ctx, r["net_value"]),
             "–" if r["roi"] is None else i18n.fmt_pct(r["roi"], ctx.lang, digits=0),
             ctx.t("wi.payback.none") if pb is None else ("–" if pb == 0 else ctx.t("wi.payback.years", n=pb)),
+            i18n.fmt_number(p.defection_pts, ctx.lang), _target_text(ctx, p), _pct(ctx, p.margin_pct / 100),
+            i18n.fmt_number(p.new_customers, ctx.lang), i18n.fmt_pct(p.discount, ctx.lang, digits=0),
+            horizon_text(ctx, p.horizon),
         ]
-    rows = ["defection", "targets", "margin", "discount", "horizon", "cost_pv", "new", "equity_after",
-            "equity_pct", "profit_after", "profit_pct", "roi", "payback"]
+    rows = ["equity_after", "equity_pct", "profit_after", "profit_pct", "cost_pv", "net", "roi", "payback",
+            "defection", "targets", "margin", "new", "discount", "horizon"]
     return pd.DataFrame(cols, index=[ctx.t(f"wi.cmp.{r}") for r in rows])
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kamdash import queries
 from kamdash.analytics import account as acc
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 
 if TYPE_CHECKING:  # imported where used: the value models load scipy, which lists do not need
     from kamdash import retention
@@ -95,6 +95,17 @@ def plan_lines(backend, customer_ids, since: date | None = None) -> pd.DataFrame
     return queries.to_frame(j.select("customer_id", "order_date", "revenue", "cost", "category"))
 
 
+def plan_costs(backend, customer_ids, since: date | None = None) -> pd.DataFrame:
+    """Cost-to-serve of the accounts by month (from the month of ``since``): customer_id,
+    month, amount (what account-margin goals are tracked against)."""
+    c = backend.table("cost_to_serve")
+    c = c.filter(c.customer_id.isin(list(customer_ids)))
+    if since is not None:
+        c = c.filter(c.month >= queries.month_start(since))
+    g = c.group_by(["customer_id", "month"]).aggregate(amount=c.amount.sum())
+    return queries.to_frame(g.select("customer_id", "month", "amount"))
+
+
 def categories(backend) -> list[str]:
     pr = backend.table("products")
     return sorted(queries.to_frame(pr.select("category").distinct())["category"].dropna())
@@ -124,7 +135,8 @@ class AccountView:
     ka_types: tuple[str, ...] | None  # None: no assignment stored
     peer_basis: str  # "segment" or "customer_type" (no segments stored)
     peers: pd.DataFrame  # acc.peers
-    value: dict | None  # p_alive, expected_purchases, clv, clv_lo, clv_hi (None: no stored fit)
+    value: dict | None  # p_alive, expected_purchases, clv, clv_lo, clv_hi, clv_signed (None: no stored fit)
+    causes: dict | None  # losses.causes of the account against its customer-type peers (None: not a loss-maker)
 
 
 _TOTAL_KEYS = ("revenue", "gross_profit", "cost_to_serve", "account_profit", "orders")
@@ -166,6 +178,10 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
     if tiers is not None:
         hit = tiers.loc[tiers["customer_id"] == customer_id, "tier"]
         tier = str(hit.iloc[0]) if len(hit) else None
+        tier = "C" if tier == pareto.LOSS_TIER else tier  # as the sidebar filter: C by revenue
+    causes = None
+    if len(mine) and totals["account_profit"] < 0:
+        causes = losses.causes(facts, [customer_id]).iloc[0].to_dict()
     roots = None
     if prof["parent_id"]:
         from kamdash.analytics.ka_types import group_roots
@@ -194,12 +210,14 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
         group_root=_name_row(links, root_id) if root_id not in (None, customer_id, prof["parent_id"]) else None,
         children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"]),
         segment=segment, ka_types=ka_types, peer_basis=peer_basis,
-        peers=acc.peers(facts, members, customer_id), value=value)
+        peers=acc.peers(facts, members, customer_id), value=value, causes=causes)
 
 
 def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | None:
     """P(alive), expected purchases and CLV (with its interval) of one account from a stored
-    fit, with the Retention page's default value settings; None when it never bought."""
+    fit, with the Retention page's default value settings, and clv_signed: the lifetime value
+    before it is counted as 0 in customer equity (negative when the account is expected to
+    cost more than it brings); None when it never bought."""
     from kamdash import retention  # the value models (scipy): only where a value is shown
 
     v = retention.account_values(backend, fit, as_of, queries.Filters(customer_ids=(customer_id,)),
@@ -207,7 +225,7 @@ def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | N
     if v.empty:
         return None
     r = v.iloc[0]
-    return {k: float(r[k]) for k in ("p_alive", "expected_purchases", "clv", "clv_lo", "clv_hi")}
+    return {k: float(r[k]) for k in ("p_alive", "expected_purchases", "clv", "clv_lo", "clv_hi", "clv_signed")}
 
 
 def stored_fit(user_db, facts: dict) -> tuple[dict | None, retention.FitSettings | None]:
@@ -232,7 +250,7 @@ def progress(backend, body: dict, customer_id: str, as_of: date, first_saved: da
     starts = [date.fromisoformat(g["start"]) for g in body.get("goals", []) if g.get("start")]
     since = min([first_saved, *starts])
     lines = plan_lines(backend, [customer_id], since)
-    return acc.plan_progress(body, lines, as_of, first_saved)
+    return acc.plan_progress(body, lines, as_of, first_saved, plan_costs(backend, [customer_id], since))
 
 
 def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.DataFrame,
@@ -249,6 +267,7 @@ def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.D
     for p in latest_plans:
         starts += [date.fromisoformat(g["start"]) for g in p.body.get("goals", []) if g.get("start")]
     lines = plan_lines(backend, ids, min(starts))
+    costs = plan_costs(backend, ids, min(starts))
     cu = backend.table("customers")
     mgr = queries.to_frame(cu.filter(cu.customer_id.isin(ids)).select("customer_id", "account_manager"))
     mgr = dict(zip(mgr["customer_id"], mgr["account_manager"]))
@@ -258,7 +277,7 @@ def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.D
     rows = []
     for p in latest_plans:
         prog = acc.plan_progress(p.body, lines[lines["customer_id"] == p.customer_id], as_of,
-                                 first_saved[p.customer_id])
+                                 first_saved[p.customer_id], costs[costs["customer_id"] == p.customer_id])
         counts = prog["status"].value_counts()
         rows.append({"customer_id": p.customer_id,
                      "name": names["name"].get(p.customer_id, p.customer_id),
@@ -360,7 +379,7 @@ def peers_table(ctx, peers: pd.DataFrame) -> pd.DataFrame:
     def fmt(metric, x):
         if x != x:
             return ctx.t("values.missing")
-        if metric == "margin":
+        if metric == "account_margin":
             return i18n.fmt_pct(x, ctx.lang)
         if metric == "orders":
             return i18n.fmt_number(round(x, 1), ctx.lang)
@@ -383,7 +402,7 @@ def _target_text(ctx, metric: str, x, category=None) -> str:
                      else ctx.t("values.missing"))
     if x is None or x != x:
         return ctx.t("values.missing")
-    return i18n.fmt_pct(x, ctx.lang) if metric == "margin" else ctx.money(x)
+    return i18n.fmt_pct(x, ctx.lang) if metric in acc.MARGIN_METRICS else ctx.money(x)
 
 
 def progress_table(ctx, progress: pd.DataFrame) -> pd.DataFrame:
@@ -396,7 +415,7 @@ def progress_table(ctx, progress: pd.DataFrame) -> pd.DataFrame:
         fmt = lambda x, m=g.metric: _target_text(ctx, m if m != "adoption" else "revenue", x)  # noqa: E731
         if g.gap != g.gap:
             gap = ctx.t("values.missing")
-        elif g.metric == "margin":
+        elif g.metric in acc.MARGIN_METRICS:
             gap = ("▲ " if g.gap >= 0 else "▼ ") + ctx.t("kpi.delta_points", value=i18n.fmt_points(g.gap, ctx.lang))
         else:
             gap = ("▲ +" if g.gap >= 0 else "▼ −") + ctx.money(abs(g.gap))
@@ -458,50 +477,73 @@ def kpi_items(ctx, v: AccountView) -> list[tuple[str, str]]:
     from kamdash import i18n
 
     items = [(ctx.t(f"kpi.{k}"), ctx.money(v.totals[k])) for k in ("revenue", "gross_profit", "account_profit")]
-    items.append((ctx.t("acct.rank"), ctx.t("acct.rank_of", rank=v.rank, n=i18n.fmt_number(v.ranked, ctx.lang))
-                  if v.rank else ctx.t("acct.no_sales")))
+    # the count goes in the label: "#15 of 4,276" did not fit a card in Chinese
+    items.append((ctx.t("acct.rank_in", n=i18n.fmt_number(v.ranked, ctx.lang)),
+                  ctx.t("acct.rank_value", rank=i18n.fmt_number(v.rank, ctx.lang)) if v.rank else ctx.t("acct.no_sales")))
     if v.value is None:
-        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_available")),
-                  (ctx.t("ret.col.clv"), ctx.t("acct.not_available"))]
+        # short enough for a card; the page says below what is missing and why
+        items += [(ctx.t("ret.col.p_alive"), ctx.t("acct.not_fitted")),
+                  (ctx.t("ret.col.clv"), ctx.t("acct.not_fitted"))]
     else:
         items += [(ctx.t("ret.col.p_alive"), i18n.fmt_pct(v.value["p_alive"], ctx.lang, digits=0)),
-                  (ctx.t("ret.col.clv"), ctx.money(v.value["clv"]))]
+                  (ctx.t("ret.col.clv"), ctx.money(clv_shown(v.value)))]
     return items
 
 
-def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
-    """The account one-pager for an account review, as deck slides (kamdash.deck.Slide) in the
-    context's language: profile and value, history, mix and cost-to-serve, group / referrals /
-    peers, and the plan tracked against actuals (when there is one)."""
-    from kamdash.deck import Slide
+def clv_shown(value: dict) -> float:
+    """The lifetime value an account page shows: negative when the account is expected to cost
+    more than it brings (customer equity counts it as 0)."""
+    return value.get("clv_signed", value["clv"])
 
-    name = display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
-    kpis = kpi_items(ctx, v)
-    head = ctx.t("acct.slide.headline", name=name, revenue=kpis[0][1], profit=kpis[2][1], rank=kpis[3][1])
-    prof = pd.DataFrame(profile_items(ctx, v) + kpis, columns=[ctx.t("acct.col.field"), ctx.t("acct.col.value")])
-    slides = [Slide(title=ctx.t("acct.slide.profile", name=name), headline=head, table=prof),
-              Slide(title=ctx.t("acct.timeline"), headline=head, figure=timeline_figure(ctx, v))]
-    if len(v.mix):
-        slides.append(Slide(title=ctx.t("acct.mix"), headline=ctx.t("acct.slide.mix"), figure=mix_figure(ctx, v)))
-    if len(v.costs):
-        slides.append(Slide(title=ctx.t("acct.costs"), headline=ctx.t("acct.slide.costs"), figure=cost_figure(ctx, v)))
-    bullets = [chain_sentence(ctx, v.children, "group"), ctx.t(f"acct.peers.{v.peer_basis}")]
-    slides.append(Slide(title=ctx.t("acct.slide.network"), headline=chain_sentence(ctx, v.referrals, "referrals"),
-                        table=peers_table(ctx, v.peers), bullets=bullets))
-    if plan is not None:
-        body = plan.body
-        status = status_text(ctx, _plan_status(progress))
-        pb = [ctx.t("acct.slide.solution", text=body["solution"])] if body.get("solution") else []
-        if body.get("notes"):
-            pb.append(ctx.t("acct.slide.notes", text=body["notes"]))
-        slides.append(Slide(title=ctx.t("acct.slide.plan", version=plan.version),
-                            headline=ctx.t("acct.slide.plan_head", status=status, author=plan.author or "—"),
-                            table=progress_table(ctx, progress) if progress is not None and len(progress) else None,
-                            bullets=pb, notes=ctx.t("acct.projection_method", as_of=ctx.facts["as_of"].isoformat())))
-        if body.get("actions"):
-            slides.append(Slide(title=ctx.t("acct.actions"), headline=ctx.t("acct.slide.actions",
-                                n=len(body["actions"])), table=actions_table(ctx, body)))
-    return slides
+
+def cause_items(ctx, causes: dict) -> list[tuple[str, float]]:
+    """(label, money) steps from profit at the peers' rates to the account profit: the peer
+    profit, then minus each cause (losses.CAUSES), ending at the account profit."""
+    steps = [(ctx.t("acct.loss.start"), causes["peer_profit"])]
+    steps += [(ctx.t(f"conc.reason.{c}"), -causes[f"cause_{c}"]) for c in losses.CAUSES]
+    return steps
+
+
+def peer_group_text(ctx, causes: dict) -> str:
+    group = causes["peer_group"]
+    if group == losses.PORTFOLIO:
+        from kamdash import i18n
+
+        return ctx.t("acct.loss.peers.portfolio", n=i18n.fmt_number(causes["peers"], ctx.lang))
+    from kamdash import i18n
+
+    return ctx.t("acct.loss.peers.type", type=ctx.label("customer_type", group),
+                 n=i18n.fmt_number(causes["peers"], ctx.lang))
+
+
+def cause_sentence(ctx, causes: dict) -> str:
+    """The loss decomposition in one sentence (the same figures as the chart): each cause as
+    what it cost more (or less) than at the peers' rates."""
+    total = sum(causes[f"cause_{c}"] for c in losses.CAUSES)
+    items = [ctx.t("acct.loss.more" if causes[f"cause_{c}"] >= 0 else "acct.loss.less",
+                   cause=ctx.t(f"acct.loss.cause.{c}"), amount=ctx.money(abs(causes[f"cause_{c}"])))
+             for c in losses.CAUSES]
+    joined = ctx.t("acct.loss.sep").join(items[:-1]) + ctx.t("acct.loss.last_sep") + items[-1]
+    return ctx.t("acct.loss.sentence", sales=ctx.money(causes["list_sales"]), peers=peer_group_text(ctx, causes),
+                 peer_profit=ctx.money(causes["peer_profit"]), items=joined,
+                 total=ctx.money(total), profit=ctx.money(causes["account_profit"]),
+                 main=ctx.t(f"conc.reason.{causes['main_cause']}"))
+
+
+def cause_figure(ctx, v: AccountView):
+    from kamdash.charts import account as charts
+
+    labels = {"title": ctx.t("acct.loss.title"), "end": ctx.t("acct.loss.end"),
+              "y": ctx.t("axis.amount", currency=ctx.currency)}
+    return charts.loss_waterfall(cause_items(ctx, v.causes), v.causes["account_profit"], labels, ctx.lang,
+                                 ctx.currency)
+
+
+def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
+    """The account one-pager (kamdash.views.one_pager): one page, two with a plan or a group."""
+    from kamdash.views import one_pager
+
+    return one_pager.slides(ctx, v, plan, progress)
 
 
 def _plan_status(progress) -> str:

@@ -28,6 +28,7 @@ from kamdash.charts import present as present_charts
 from kamdash.charts import retention as ret_charts
 from kamdash.charts import segments as seg_charts
 from kamdash.deck import Slide
+from kamdash.views import scenarios
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
 SCENARIO_PREFIX = "scenario:"
@@ -153,7 +154,7 @@ def concentration_slide(tx, facts: pd.DataFrame) -> Slide:
                  notes=tx.t("present.conc.notes", value=vname, n=i18n.fmt_number(r["customers"], tx.lang)))
 
 
-def whale_slide(tx, facts: pd.DataFrame) -> Slide:
+def whale_slide(tx, facts: pd.DataFrame, peers: pd.DataFrame | None = None) -> Slide:
     title = tx.t("present.slide.whale")
     s = pareto.whale_summary(facts)
     if s["customers"] == 0:
@@ -178,7 +179,7 @@ def whale_slide(tx, facts: pd.DataFrame) -> Slide:
     else:
         bullets.append(tx.t("present.whale.not_positive", total=tx.money(s["total"])))
     table = None
-    worst = pareto.loss_makers(facts, WORST_ON_SLIDE)
+    worst = pareto.loss_makers(facts, WORST_ON_SLIDE, peers)  # each against its type, as on the page
     if not worst.empty:
         table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(worst, tx.lang).to_numpy(),
                               tx.t("col.account_profit"): [tx.money(v) for v in worst["account_profit"]],
@@ -355,22 +356,16 @@ def scenario_slide(tx, scenario: dict) -> Slide:
     nums = scenario_numbers(scenario.get("results"))
     if not nums:
         return Slide(title, tx.t("present.scn.no_results"))
-    main = "equity" if "equity" in nums else "profit"
-    b, a = nums[main]
-    change = (a - b) / abs(b) if b else float("nan")
-    headline = tx.t(f"present.scn.headline.{main}", name=name, before=tx.money(b), after=tx.money(a),
-                    change=i18n.fmt_delta_pct(change, tx.lang))
+    params, results = _loads(scenario.get("params")), _loads(scenario.get("results"))
+    flat = {**{k: v for d in [v for v in results.values() if isinstance(v, dict)] for k, v in d.items()}, **results}
+    for m, (b, a) in nums.items():  # the measures as found, whatever the stored layout
+        flat[f"{m}_before"], flat[f"{m}_after"] = b, a
     rows = [(tx.t(f"present.scn.{m}"), nums[m][0], nums[m][1]) for m in ("equity", "profit") if m in nums]
     fig = present_charts.before_after_chart(rows, {"title": name, "before": tx.t("present.scn.before"),
                                                    "after": tx.t("present.scn.after")}, tx.lang, tx.currency)
-    bullets = [tx.t("present.scn.line", label=tx.t(f"present.scn.{m}"), before=tx.money(nums[m][0]),
-                    after=tx.money(nums[m][1]), delta=tx.money(nums[m][1] - nums[m][0]))
-               for m in ("equity", "profit") if m in nums]
-    params = _loads(scenario.get("params"))
-    simple = {k: v for k, v in params.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-    notes = tx.t("present.scn.notes") + ("\n" + "; ".join(f"{k} = {v}" for k, v in list(simple.items())[:12])
-                                         if simple else "")
-    return Slide(title, headline, fig, bullets=bullets, notes=notes)
+    notes = tx.t("scn.notes", assumptions=scenarios.assumptions(tx, params))
+    return Slide(title, scenarios.headline(tx, params, flat), fig, bullets=scenarios.bullets(tx, params, flat),
+                 notes=notes)
 
 
 def read_scenarios(user_db) -> dict[str, dict]:
@@ -423,7 +418,8 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
         elif sid == "concentration":
             out.append(concentration_slide(tx, customer_facts()))
         elif sid == "whale":
-            out.append(whale_slide(tx, customer_facts()))
+            period = queries.Filters(start=filters.start, end=filters.end)  # every customer: the peers
+            out.append(whale_slide(tx, customer_facts(), queries.customer_facts(backend, period)))
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":

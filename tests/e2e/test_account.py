@@ -11,7 +11,8 @@ from tests.e2e.test_concentration import shoot
 from tests.e2e.test_journey import WAIT, wait_idle
 
 SEED = {"goals": [{"metric": "revenue", "target": 1_000_000, "start": "2026-01-01", "due": "2026-12-31"},
-                  {"metric": "margin", "target": 0.25, "start": "2026-01-01", "due": "2026-12-31"}],
+                  {"metric": "gross_margin", "target": 0.25, "start": "2026-01-01", "due": "2026-12-31"},
+                  {"metric": "account_margin", "target": 0.15, "start": "2026-01-01", "due": "2026-12-31"}],
         "solution": "Seeded solution",
         "actions": [{"action": "Quarterly business review", "owner": "Li Na", "due": "2026-10-15",
                      "status": "open"}],
@@ -47,7 +48,7 @@ def test_open_account_from_list_edit_plan_save_reload(server, page: Page, demo_d
     assert re.fullmatch(r"C\d+", cid)
     expect(acct.get_by_text(f"ID: {cid}")).to_be_visible(timeout=WAIT)
     wait_idle(acct)
-    expect(acct.get_by_test_id("stMetricValue").filter(has_text="#1 of")).to_be_visible(timeout=WAIT)
+    expect(acct.get_by_test_id("stMetricValue").filter(has_text="#1")).to_be_visible(timeout=WAIT)
     expect(acct.locator(".js-plotly-plot").nth(2)).to_be_visible(timeout=WAIT)  # timeline, mix, costs
     wait_idle(acct)
     shoot(acct, artifacts / "account-en.png")

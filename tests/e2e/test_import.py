@@ -45,6 +45,8 @@ def test_upload_check_and_import_a_csv(import_server, page: Page, artifacts, tmp
     expect(page.get_by_role("button", name="Import 3 rows")).to_be_visible(timeout=WAIT)
     page.get_by_text("Rows read").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "import-report-en.png"), full_page=True)
+    expect(page.get_by_role("button", name="Import 3 rows")).to_be_disabled()  # replacing asks first
+    page.get_by_text("Replace the current sales data with these files").click()
     page.get_by_role("button", name="Import 3 rows").click()
     expect(page.get_by_text("Imported: 3 order lines")).to_be_visible(timeout=WAIT)
     # the shell and every page now read the new data

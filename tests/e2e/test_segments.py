@@ -38,7 +38,19 @@ def test_segments_and_key_accounts_pages(server, page: Page, artifacts):
     expect(page.get_by_role("tab", name="Stars")).to_be_visible()
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() > 50  # every key account is a bubble
+    expect(page.get_by_text("Share of account profit")).to_be_visible()
     page.screenshot(path=str(artifacts / "key-accounts-en.png"), full_page=True)
+    # clicking a bubble opens that account's 360 page
+    bubble = points.first
+    bubble.scroll_into_view_if_needed()
+    box = bubble.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.get_by_role("heading", name="Account 360", exact=True)).to_be_visible(timeout=WAIT)
+    assert "account?customer=" in page.evaluate("window.location.href")
+
+    # the number of segments travels in the link
+    page.goto(server.url + "/segments?seg_k=6")
+    expect(page.get_by_text("You chose 6 segments")).to_be_visible(timeout=WAIT)
 
     # the sidebar now offers the KA type filter; choosing one narrows the overview
     page.goto(server.url)  # the overview is the default page, at the root

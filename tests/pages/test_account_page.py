@@ -43,8 +43,9 @@ def test_account_360_numbers_links_and_missing_pieces(small_db, use_db, user_db)
     assert shown["Revenue"][0] == fmt_money(by[REFERRER], "en", "CNY")
     # rank among customers with activity in the period (independent: pandas over order lines and
     # cost-to-serve); ties cannot matter at this position
-    assert shown["Rank by revenue"][0].startswith(f"#{int((by > by[REFERRER]).sum()) + 1} of ")
-    assert shown["P(still active)"][0] == "not available yet"
+    rank = next(k for k in shown if k.startswith("Rank by revenue (of "))
+    assert shown[rank][0] == f"#{int((by > by[REFERRER]).sum()) + 1}"
+    assert shown["P(still active)"][0] == "not fitted"
     infos = " ".join(i.value for i in at.info)
     assert "Segment and key-account types are not available yet" in infos
     assert "fit the model on the Retention & value page" in infos
@@ -52,7 +53,7 @@ def test_account_360_numbers_links_and_missing_pieces(small_db, use_db, user_db)
     assert list(referrals["ID"]) == ["C000028", "C000055"]
     assert list(referrals["360°"]) == ["account?customer=C000028", "account?customer=C000055"]
     assert list(referrals["Revenue"]) == [fmt_money(by.get(c, 0.0), "en", "CNY") for c in referrals["ID"]]
-    assert len(at.get("plotly_chart")) == 3  # timeline, product mix, cost-to-serve
+    assert len(at.get("plotly_chart")) == 4  # why it loses money, timeline, product mix, cost-to-serve
 
 
 def test_pick_by_search_sets_the_link(small_db, use_db, user_db):
@@ -158,3 +159,33 @@ def test_chinese(small_db, use_db, user_db):
     assert "收入排名" in metrics(at)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in at.subheader[0].value)
     assert list(frame(at, "经由").columns)[1:3] == ["客户", "360°"]
+
+
+def test_portfolio_rolls_up_overdue_actions_and_lists_key_accounts_without_a_plan(small_db, use_db, user_db):
+    from kamdash import store
+
+    use_db(small_db)
+    # data as of 30 Sep 2026: two actions overdue for Li Na on two accounts, one for Wang Wei,
+    # a done one and a future one that are not overdue
+    plans.save(user_db, "C000028", {"actions": [
+        {"action": "Call the buyer", "owner": "Li Na", "due": "2026-09-01", "status": "open"},
+        {"action": "Send the offer", "owner": "Wang Wei", "due": "2026-09-20", "status": "in_progress"},
+        {"action": "Old visit", "owner": "Li Na", "due": "2026-01-10", "status": "done"},
+        {"action": "Next review", "owner": "Li Na", "due": "2026-12-01", "status": "open"}]}, "Li Na", None)
+    plans.save(user_db, REFERRER, {"actions": [
+        {"action": "Fix the invoice", "owner": "Li Na", "due": "2026-06-30", "status": "blocked"}]}, "Li Na", None)
+    store.ensure_user_db(user_db)
+    store.put_assignment(user_db, pd.DataFrame({
+        "customer_id": ["C000028", "C000055", "C000001", "C000002"], "segment": [1, 1, 2, 2],
+        "segment_name": ["a", "a", "b", "b"], "ka_types": ["economic", "important,group", "", None]}))
+    at = page("pages/plans.py").run()
+    assert not at.exception
+    owners = frame(at, "Overdue actions")
+    assert owners["Owner"].tolist() == ["Li Na", "Wang Wei"]
+    assert owners["Overdue actions"].tolist() == ["2", "1"] and owners["Accounts"].tolist() == ["2", "1"]
+    assert owners["Oldest due date"].tolist() == ["Jun 30, 2026", "Sep 20, 2026"]
+    assert owners["Days overdue"].tolist() == ["92", "10"]
+    unplanned = frame(at, "Revenue")
+    # C000028 has a plan; C000001 / C000002 are not key accounts
+    assert unplanned["360°"].tolist() == ["account?customer=C000055"]
+    assert unplanned["Key-account type"].tolist() == ["Important, Group"]

@@ -1,5 +1,6 @@
-"""AppTest for the concentration page: it renders, its numbers are the analytics' numbers on the
-fixture database, and the value selector, the cut-offs and the tier filter change them."""
+"""AppTest for the concentration page: it renders, opens on account profit (revenue without cost
+data, saying so), its numbers are the analytics' numbers on the fixture database, and the value
+selector, the cut-offs and the tier filter change them."""
 
 import json
 from datetime import date
@@ -8,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from kamdash import i18n, queries
-from kamdash.analytics import pareto
+from kamdash.analytics import losses, pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from tests.pages.conftest import metrics, page, switch_to_chinese
+from tests.pages.test_downloads import recorded  # noqa: F401 - fixture: the frames the page downloads
 
 YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
 
@@ -53,7 +55,7 @@ def test_renders_every_section(at):
     assert [tr["type"] for tr in charts[0]["data"]][:2] == ["bar", "scatter"]
     assert charts[0]["layout"]["annotations"][0]["text"].endswith("of customers bring 80%")
     assert [s.value for s in at.subheader] == ["Whale curve: who earns the profit and who destroys it",
-                                                "ABC tiers by revenue", "Concentration over time",
+                                                "ABC tiers by account profit", "Concentration over time",
                                                 "Side by side", "Account list"]
     keys = {b.key for b in at.get("download_button")}
     assert {"dl_csv", "dl_xlsx"} <= keys  # the account list
@@ -63,9 +65,10 @@ def test_renders_every_section(at):
         assert {f"{table}_csv", f"{table}_xlsx"} <= keys
 
 
-def test_numbers_equal_the_analytics_output(at, facts):
+def test_numbers_equal_the_analytics_output(recorded, at, facts, small_db):
     got = shown(at)
-    for label, value in expected_readouts(facts, "revenue").items():
+    assert button_group(at, "value").value == "account_profit"  # profit first: the data has costs
+    for label, value in expected_readouts(facts, "account_profit").items():
         assert got[label] == value, label
     w = pareto.whale_summary(facts)
     assert got["Peak of cumulative profit"] == fmt_pct(w["peak"], "en")
@@ -73,22 +76,44 @@ def test_numbers_equal_the_analytics_output(at, facts):
     assert got["Loss-making customers"] == fmt_number(w["loss_makers"], "en")
     assert got["Profit they destroy"] == fmt_money(w["losses"], "en", "CNY")
 
-    tiers = pareto.tier_summary(pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue"))
+    pop = pareto.population(facts, "account_profit")
+    tiers = pareto.tier_summary(pareto.abc_tiers(pop, "account_profit"))
     table = at.dataframe[1].value  # [0] worst loss-makers, [1] tiers
-    assert table["Tier"].tolist() == ["A", "B", "C"]
-    assert table["Customers"].tolist() == [fmt_number(v, "en") for v in tiers["customers"]]
-    assert table["Revenue"].tolist() == [fmt_money(v, "en", "CNY") for v in tiers["revenue"]]
-    assert table["Average order"].tolist() == [fmt_money(v, "en", "CNY") for v in tiers["avg_order"]]
+    # A, B, C over the profitable accounts, the loss-makers apart, and the total they add up to
+    assert table["Tier"].tolist() == ["A", "B", "C", "Loss-makers", "Total"]
+    assert tiers["customers"].iloc[3] == (pop["account_profit"] < 0).sum() > 0
+    assert table["Customers"].tolist() == [fmt_number(v, "en") for v in [*tiers["customers"], len(pop)]]
+    assert table["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in
+                                                [*tiers["account_profit"], pop["account_profit"].sum()]]
+    assert tiers["account_profit"].sum() == pytest.approx(pop["account_profit"].sum())
+    assert table["Average order"].tolist()[:4] == [fmt_money(v, "en", "CNY") for v in tiers["avg_order"]]
+    assert any("are a group of their own" in c.value for c in at.caption)
 
-    worst = pareto.loss_makers(facts)
+    # each loss-maker against the customers of its type among every customer of the period
+    worst = pareto.loss_makers(facts, peers=facts)
     shown_worst = at.dataframe[0].value
     assert shown_worst["Account profit"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["account_profit"]]
-    assert shown_worst["Extra cost-to-serve"].tolist() == [fmt_money(v, "en", "CNY") for v in worst["why_cost_to_serve"]]
+    first = losses.leading(worst.head(1), prefix="why_")[0]
+    assert shown_worst.iloc[0, list(shown_worst.columns).index("Main causes (share of what it costs beyond its peers)")] == \
+        " · ".join(f"{i18n.t('conc.reason.' + c, 'en')} {fmt_pct(v, 'en', 0)}" for c, v in first)
+    main_cost = [worst.loc[i, f"why_{r}"] for i, r in enumerate(worst["main_reason"])]
+    assert shown_worst["Cost of the main cause"].tolist() == [fmt_money(v, "en", "CNY") for v in main_cost]
+    # every cause and the peers' profit are in the download, as numbers
+    data = recorded["worst"]
+    assert data["Extra cost-to-serve (CNY)"].tolist() == pytest.approx(worst["why_cost_to_serve"].round(2).tolist())
+    assert data["Profit at peers' rates (CNY)"].tolist() == pytest.approx(worst["peer_profit"].round(2).tolist())
+    every = pareto.loss_makers(facts, None)
+    counts = every["main_reason"].value_counts()
+    assert len(counts) > 1  # the reasons differ from one account to the next
+    assert any(m.value.startswith(f"Main cause across all {fmt_number(len(every), 'en')} loss-makers")
+               for m in at.markdown)
 
     drill = at.dataframe[3].value  # tier A by default
-    expected = pareto.drilldown(facts, "revenue", tier="A")
+    expected = pareto.drilldown(facts, "account_profit", tier="A")
     assert drill["ID"].tolist() == expected["customer_id"].tolist()
-    assert drill["Revenue"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert drill["Revenue"].tolist() == [fmt_money(v, "en", "CNY") for v in expected["revenue"]]
+    button_group(at, "drill").set_value("L").run()  # the loss-makers' group has its own list
+    assert at.dataframe[3].value["ID"].tolist() == pareto.drilldown(facts, "account_profit", tier="L")["customer_id"].tolist()
 
 
 def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, use_db, monkeypatch, tmp_path, facts):
@@ -98,27 +123,31 @@ def test_long_drill_down_shows_the_first_rows_and_downloads_every_row(small_db, 
     monkeypatch.setenv("KAMDASH_USER_DB", str(tmp_path / "user.duckdb"))
     use_db(small_db)
     at = page("pages/concentration.py").run()
-    expected = pareto.drilldown(facts, "revenue", tier="A")
+    expected = pareto.drilldown(facts, "account_profit", tier="A")
     assert len(expected) > 7
     drill = at.dataframe[3].value
     assert drill["ID"].tolist() == expected["customer_id"].head(7).tolist()
     assert any(f"{fmt_number(len(expected), 'en')} accounts; the first 7 are shown" in c.value for c in at.caption)
-    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en",
+    ctx = SimpleNamespace(t=lambda k, **f: i18n.t(k, "en", **f), lang="en", currency="CNY",
                           label=lambda col, v: i18n.value_label(col, v, "en"))
-    full = view.drill_table(ctx, expected, "revenue")  # what the download buttons write
+    full = view.drill_table(ctx, expected, "account_profit")  # what the download buttons write
     assert len(full) == len(expected) and full["ID"].tolist() == expected["customer_id"].tolist()
+    # data, not text: money in cents under a header with the currency, shares in percent
+    assert full["Revenue (CNY)"].tolist() == pytest.approx(expected["revenue"].round(2).tolist())
+    assert full["Share of account profit (%)"].tolist() == pytest.approx((expected["value_share"] * 100).round(2).tolist())
 
 
 def test_value_selector_changes_the_figures(at, facts):
     before = shown(at)
-    button_group(at, "value").set_value("account_profit").run()
+    assert any("negative account profit" in i.value for i in at.info)  # negatives are explained
+    button_group(at, "value").set_value("revenue").run()
     after = shown(at)
     assert after["Gini"] != before["Gini"]
-    for label, value in expected_readouts(facts, "account_profit").items():
+    for label, value in expected_readouts(facts, "revenue").items():
         assert after[label] == value, label
-    assert any("negative account profit" in i.value for i in at.info)  # negatives are explained
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["title"]["text"] == "Pareto: Account profit by customer"
+    assert spec["layout"]["title"]["text"] == "Pareto: Revenue by customer"
+    assert at.dataframe[1].value["Tier"].tolist() == ["A", "B", "C", "Total"]  # no revenue below zero
 
 
 def test_cut_offs_change_the_tiers(at, facts):
@@ -126,8 +155,9 @@ def test_cut_offs_change_the_tiers(at, facts):
     at.slider(key="abc").set_value((60, 90)).run()
     after = at.dataframe[1].value["Customers"].tolist()
     assert after != before
-    tiers = pareto.tier_summary(pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue", (0.6, 0.9)))
-    assert after == [fmt_number(v, "en") for v in tiers["customers"]]
+    pop = pareto.population(facts, "account_profit")
+    tiers = pareto.tier_summary(pareto.abc_tiers(pop, "account_profit", (0.6, 0.9)))
+    assert after == [fmt_number(v, "en") for v in [*tiers["customers"], len(pop)]]
     assert len(at.dataframe[3].value) == tiers["customers"].iloc[0]  # the drill-down follows
 
 
@@ -170,10 +200,14 @@ def test_plain_csv_says_what_needs_cost_data(plain_db, use_db, monkeypatch, tmp_
     at = page("pages/concentration.py").run()
     assert not at.exception
     got = shown(at)
+    assert button_group(at, "value").value == "revenue"  # nothing but revenue to rank by
+    assert any(i.value.startswith("Opens on revenue: this database has no cost data") for i in at.info)
     assert got["Customers"] == "3" and got["Top 20% share"] == fmt_pct(400 / 460, "en")
     assert any("neither cost of goods nor cost-to-serve" in i.value for i in at.info)
+    assert not at.warning  # revenue lacks nothing
     button_group(at, "value").set_value("gross_profit").run()
-    assert any("no cost of goods, so gross profit equals revenue" in i.value for i in at.info)
+    # next to the figures: they are revenue under another name
+    assert [w.value for w in at.warning] == [i18n.t("data.gap.no_costs", "en")]
     assert shown(at)["Gini"] == got["Gini"]  # the same numbers: gross profit is revenue here
 
 

@@ -50,10 +50,20 @@ def test_upload_check_skip_bad_rows_and_import(db):
     assert problems.iloc[0].tolist()[:4] == ["销售.csv", 4, "金额", "abc"]
     assert problems.iloc[0, 4] == "not a number"
     assert db.read_bytes() == before  # a check writes nothing
+    # replacing the data asks first
+    assert at.button(key="ingest.import_skip").disabled
+    at.checkbox(key="ingest.replace_ok").check().run()
     at.button(key="ingest.import_skip").click().run()
     assert not at.exception
     assert any("Imported: 2 order lines" in s.value for s in at.success)
     assert "2 order lines" in at.caption[0].value  # the page shows the new data
+    # the data as it was is kept, and the page puts it back
+    kept = db.with_name(db.name + ".previous")
+    assert kept.read_bytes() == before
+    at.button(key="backup_restore").click().run()
+    assert not at.exception
+    assert any("previous sales data is back" in s.value for s in at.success)
+    assert "11 order lines" in at.caption[0].value
 
 
 def test_problem_list_in_chinese(db, monkeypatch):

@@ -45,7 +45,7 @@ def test_changing_k_or_features_changes_the_segment_table(at, user_db):
     at.select_slider(key="seg_k").set_value(5).run()
     assert not at.exception
     five = segment_table(at)
-    assert len(five) == 5 and list(five["Segment"]) == [1, 2, 3, 4, 5]
+    assert len(five) == 5 and list(five["Segment"]) == ["1", "2", "3", "4", "5"]
     assert any("You chose 5 segments" in c.value for c in at.caption)
     assert store.get_setting(user_db, "segments.config")["k"] == 5
     at.multiselect(key="seg_features").unselect("margin").unselect("growth").run()
@@ -98,7 +98,7 @@ def test_auto_k_says_why_and_the_profiles_are_in_units(at):
     assert "not chosen automatically" in spec["data"][0]["customdata"][0]  # k = 2 shown in grey
     assert any("Auto does not choose them" in c.value for c in at.caption)
     t = segment_table(at)
-    assert list(t.columns[-3:]) == ["Account profit", "Account margin", "Loss-makers"]
+    assert list(t.columns[-4:]) == ["Account profit", "Account margin", "Loss-makers", "New accounts"]
     heat = charts(at)[2]
     cols = heat["data"][0]["x"]
     growth = [row[cols.index("Growth")] for row in heat["data"][0]["text"]]

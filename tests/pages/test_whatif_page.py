@@ -30,7 +30,7 @@ def test_baseline_then_defection_slider_moves_equity_and_the_rs_panel(at):
     assert at.title[0].value == "Retention what-if"
     m = metrics(at)
     assert m["Customer equity after"][1].startswith("+CN¥0 (±0.0%")
-    assert "Retention per year" in m and "Margin per customer per year" in m
+    assert "Retention per year" in m and "Account profit per customer per year" in m
     rs_before = rs_spec(at)
     assert len(rs_before["data"]) == 2  # the R&S band and "your data at 5 points"
     assert len(table(at, "View of value")) == 1  # the probabilistic view waits for its switch
@@ -93,9 +93,15 @@ def test_save_load_compare_delete(small_db, use_db, user_db):
     assert metrics(at)["Customer equity after"][1] != "+CN¥0 (±0.0%)"
     # compare both side by side
     at.multiselect(key="wi_sc_compare").select(ids["Two points"]).select(ids["Six points"]).run()
+    assert not at.exception, at.exception
     cmp = table(at, "Applies to")
     assert list(cmp.columns) == ["Two points · Li Na", "Six points · Li Na"]
     assert cmp.loc["Defection change (points)"].tolist() == ["-2", "-6"]
+    # what a scenario is worth comes first: net gain, ROI and payback above the settings
+    rows = list(cmp.index)
+    assert rows.index("Net gain (after programme cost)") < rows.index("ROI") < rows.index("Payback") < \
+        rows.index("Defection change (points)")
+    assert all(v.startswith(("+CN¥", "−CN¥")) for v in cmp.loc["Net gain (after programme cost)"])
     # delete one
     at.selectbox(key="wi_sc_pick").select(ids["Six points"]).run()
     at.button(key="wi_sc_delete").click().run()

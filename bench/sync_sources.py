@@ -1,0 +1,154 @@
+"""Benchmark: syncing the sales database from a folder of Parquet order lines, through DuckDB
+(``parquet://``) and through Spark in local mode (``spark://local[2]``), side by side.
+
+    .venv/bin/python -m bench.sync_sources --sizes 10M            # both engines
+    .venv/bin/python -m bench.sync_sources --sizes 10M,100M --engines duckdb
+
+Per size: a demo database of that many order lines (about lines / 50 customers, 3 years; cached
+in bench/cache/ like the other benchmarks) is written as a Parquet folder (order lines one file
+per month, the other tables one file each). Each sync runs in a fresh process that imports
+kamdash and runs ``kamdash.sync.run`` (a full sync, then a refresh with nothing changed, then a
+refresh after one month's file was rewritten with a line more); the process reports its peak
+resident memory (ru_maxrss). Spark's JVM is a process of its own: its peak is reported apart
+(``engine_peak_mb``), the kamdash process never holds the order lines in either case. The
+baseline of the same run: the order lines themselves held in memory as Arrow (what a process
+that pulled them in would need at the least).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("KAMDASH_BENCH_CACHE", ROOT / "bench" / "cache"))
+SIZES = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
+
+
+def demo_db(n: int) -> Path:
+    path = CACHE / f"demo-{n}.duckdb"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "kamdash", "demo", "--out", str(path), "--lines", str(n),
+                        "--customers", str(max(400, n // 50))], check=True, cwd=ROOT)
+    return path
+
+
+def parquet_folder(n: int) -> Path:
+    """The demo of ``n`` lines as a Parquet folder (written once, cached)."""
+    import duckdb
+
+    folder = CACHE / f"lake-{n}"
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    db = demo_db(n)
+    (folder / "order_lines").mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute("SET memory_limit = '4GB'")
+    try:
+        months = [r[0] for r in con.execute(
+            "SELECT DISTINCT date_trunc('month', order_date)::DATE FROM order_lines ORDER BY 1").fetchall()]
+        for m in months:
+            con.sql("SELECT * FROM order_lines WHERE order_date >= ? AND order_date < ? + INTERVAL 1 MONTH",
+                    params=[m, m]).write_parquet(str(folder / "order_lines" / f"{m:%Y-%m}.parquet"))
+        for t in ("customers", "products", "cost_to_serve"):
+            con.sql(f"SELECT * FROM {t}").write_parquet(str(folder / f"{t}.parquet"))
+    finally:
+        con.close()
+    done.touch()
+    return folder
+
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from kamdash import sync
+from kamdash.ingest import sources
+folder, engine, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+if engine == "duckdb":
+    src = sources.Source(f"parquet://{folder}")
+else:
+    tables = {"order_lines": str(folder / "order_lines"),
+              **{t: str(folder / f"{t}.parquet") for t in ("customers", "products", "cost_to_serve")}}
+    src = sources.Source("spark://local[2]", tables)
+res = {}
+t = time.perf_counter()
+r = sync.run(out, src, full=True)
+res["full_s"], res["months"] = time.perf_counter() - t, r.months
+t = time.perf_counter()
+r = sync.run(out, src)
+res["unchanged_s"], res["unchanged_months"] = time.perf_counter() - t, r.months
+# one month changes: its file is written again with one line more
+import duckdb
+last = sorted((folder / "order_lines").glob("*.parquet"))[-1]
+con = duckdb.connect()
+backup = last.with_suffix(".bak")
+last.rename(backup)
+con.sql("SELECT * FROM read_parquet(?) UNION ALL (SELECT * FROM read_parquet(?) LIMIT 1)",
+        params=[str(backup), str(backup)]).write_parquet(str(last))
+try:
+    t = time.perf_counter()
+    r = sync.run(out, src)
+    res["one_month_s"], res["one_month_months"] = time.perf_counter() - t, r.months
+finally:
+    last.unlink()
+    backup.rename(last)
+res["order_lines"] = int(r.meta["order_lines"])
+res["kamdash_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if engine == "spark":
+    sources.spark_session("spark://local[2]").stop()
+    time.sleep(2)
+    res["engine_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print("RESULT " + json.dumps(res))
+"""
+
+
+def run_engine(folder: Path, engine: str, n: int) -> dict:
+    out = CACHE / f"synced-{engine}-{n}.duckdb"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-c", CHILD, str(folder), engine, str(out)], capture_output=True,
+                       text=True, cwd=ROOT, env=env)
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if p.returncode or line is None:
+        raise RuntimeError(f"{engine} sync failed:\n{p.stderr[-3000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def arrow_baseline_mb(folder: Path) -> float:
+    """Memory of the order lines read into Arrow: what holding them would cost at the least."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(str(folder / "order_lines"), format="parquet").to_table().nbytes / 2**20
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10M")
+    ap.add_argument("--engines", default="duckdb,spark")
+    args = ap.parse_args(argv)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print("| lines | engine | full sync s | refresh, nothing changed s | refresh, one month changed s "
+          "(months computed) | kamdash peak MB | engine peak MB | order lines in Arrow MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size in args.sizes.split(","):
+        n = SIZES[size]
+        t = time.perf_counter()
+        folder = parquet_folder(n)
+        prep = time.perf_counter() - t
+        base = arrow_baseline_mb(folder) if n <= 10_000_000 else float("nan")
+        for engine in args.engines.split(","):
+            r = run_engine(folder, engine, n)
+            print(f"| {size} | {engine} | {r['full_s']:.1f} | {r['unchanged_s']:.1f} | "
+                  f"{r['one_month_s']:.1f} ({r['one_month_months']}) | {r['kamdash_peak_mb']:.0f} | "
+                  f"{r.get('engine_peak_mb', float('nan')):.0f} | {base:.0f} |", flush=True)
+        print(f"<!-- {size}: data prepared in {prep:.0f} s; rows {r['order_lines']:,} -->", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

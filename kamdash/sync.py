@@ -1,0 +1,241 @@
+"""Refreshing the sales database from a company source (kamdash.ingest.sources).
+
+The source's engine adds the order lines up (``sources.order_month``, ``sources.month_totals``);
+only those totals and the small tables (customers, products, cost-to-serve) come back, and
+``store.build_sales_db`` builds a new database from them exactly as from files (customer_month,
+running totals, checks) and swaps it in atomically: on any error the current database is
+unchanged.
+
+Incremental by month: the new file keeps the months' fingerprint (``source_months``: lines,
+revenue, cost, discount and returns per month) and the order totals (``order_month``). A
+refresh computes the fingerprint again (one light pass the engine does), asks the engine for
+the totals of the months whose fingerprint changed or is new, and copies the other months from
+the current file. A change that leaves every count and sum of a month as it was is not seen:
+``full=True`` recomputes every month.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kamdash import config, store
+from kamdash.ingest import sources
+from kamdash.ingest.problems import problem
+from kamdash.ingest.sources import Source, SourceError
+
+SETTING_KEY = "source"  # the source and its mapping, in the user database (never a password)
+MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("lines", pa.int64())]
+                          + [(c, pa.float64()) for c in ("revenue", "cost", "discount", "returns")])
+CTS_SCHEMA = pa.schema([("customer_id", pa.string()), ("month", pa.date32()),
+                        ("cost_type", pa.string()), ("amount", pa.float64())])
+
+
+@dataclass
+class SyncResult:
+    meta: dict
+    mode: str  # full or incremental
+    months: int  # months the source computed
+    months_total: int
+    rows: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"ok": True, "mode": self.mode, "months_computed": self.months,
+                "months": self.months_total, "rows": self.rows, "warnings": self.warnings,
+                "seconds": round(self.seconds, 2), "meta": self.meta}
+
+
+def source_key(source: Source) -> str:
+    return hashlib.sha1(json.dumps(source.as_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def saved_source(user_db) -> dict | None:
+    """The source saved by the last successful sync (url, tables, overrides, last_refresh,
+    mode), or None."""
+    try:
+        return store.get_setting(user_db, SETTING_KEY)
+    except Exception:  # an unreadable user database: no saved source to offer
+        return None
+
+
+def _run(where: str, what: Callable):
+    """Run one query on the source, its failures said for a person."""
+    try:
+        return what()
+    except SourceError:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        low = text.lower()
+        detail = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+        if "permission denied" in low or "insufficient privilege" in low or "access denied" in low:
+            raise SourceError([problem(where, None, "-", None, "src_no_rights", detail=detail)]) from exc
+        raise SourceError([problem(where, None, "-", None, "src_query_failed", detail=detail)]) from exc
+
+
+def _arrow(expr, schema: pa.Schema, where: str) -> pa.Table:
+    t = _run(where, expr.to_pyarrow)
+    return t.select(schema.names).cast(schema)
+
+
+def _differs(a, b) -> bool:
+    if a is None or b is None:
+        return (a is None) != (b is None)
+    return not math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
+
+
+def _previous(target: Path, key: str) -> dict | None:
+    """The fingerprint per month of the current database (month -> row), when it was synced
+    from the same source with the same mapping; else None."""
+    if store.check_sales_db(target).problem is not None:
+        return None
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        meta = store.read_meta(con)
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if meta.get("source_key") != key or not {"source_months", "order_month"} <= tables:
+            return None
+        months = con.sql("SELECT * FROM source_months").to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    return {r["month"]: r for r in months}
+
+
+def _stream(reader: pa.RecordBatchReader, schema: pa.Schema) -> pa.RecordBatchReader:
+    """``reader``'s batches with the columns and types of ``schema``."""
+    return pa.RecordBatchReader.from_batches(
+        schema, (pa.Table.from_batches([b]).select(schema.names).cast(schema).combine_chunks().to_batches()[0]
+                 for b in reader if b.num_rows))
+
+
+def run(target: Path | str, source: Source, password: str | None = None, full: bool = False,
+        user_db: Path | str | None = None, currency: str | None = None,
+        progress: Callable[[float, str], None] | None = None) -> SyncResult:
+    """Refresh the sales database ``target`` from ``source`` (see the module docstring). Raises
+    SourceError (nothing changed) when the source cannot be reached, a table or column is
+    missing or has the wrong type, rights are lacking or there are no order lines."""
+    t0 = time.perf_counter()
+    step = progress or (lambda fraction, key: None)
+    target = Path(target)
+    step(0.0, "connect")
+    backend = sources.connect(source, password)
+    names = {role: source.tables.get(role, role) for role in sources.ROLES}
+    canon, warnings = {}, []
+    for role in sources.ROLES:
+        try:
+            t = sources.table(backend, source, role, names[role])
+        except SourceError:
+            if role == "order_lines" or role in source.tables:
+                raise
+            continue  # an optional table the source does not have
+        cols = sources.column_mapping(t, role, source.overrides, names[role])
+        canon[role] = sources.canonical(t, role, cols)
+    if "cost_to_serve" not in canon:
+        warnings.append("no cost-to-serve table: account profit equals gross profit")
+
+    step(0.1, "months")
+    ol = canon["order_lines"]
+    months = _arrow(sources.month_totals(ol), MONTHS_SCHEMA, names["order_lines"])
+    if not len(months) or not sum(months["lines"].to_pylist()):
+        raise SourceError([problem(names["order_lines"], None, "-", None, "src_empty")])
+
+    key = source_key(source)
+    fingerprints = None if full else _previous(target, key)
+    rows = months.to_pylist()
+    if fingerprints is None:
+        todo, keep = [r["month"] for r in rows], []
+    else:
+        same = lambda r, p: not any(_differs(r[c], p[c]) for c in MONTHS_SCHEMA.names[1:])  # noqa: E731
+        todo = [r["month"] for r in rows if r["month"] not in fingerprints or not same(r, fingerprints[r["month"]])]
+        keep = [r["month"] for r in rows if r["month"] not in todo]
+    # the order totals are streamed from the engine into the new file during the build, never
+    # held whole in this process
+    orders = sources.order_month(ol, None if fingerprints is None else todo) if todo else None
+
+    step(0.2, "tables")
+    small = {role: _arrow(canon[role], _schema_of(role), names[role])
+             for role in ("customers", "products") if role in canon}
+    for role, id_col in (("customers", "customer_id"), ("products", "product_id")):
+        if role in small:  # checked here: the table came back whole anyway
+            n = small[role].group_by(id_col).aggregate([(id_col, "count")])
+            dups = n.filter(pc.greater(n[f"{id_col}_count"], 1))[id_col].to_pylist()[:5]
+            if dups:
+                raise SourceError([problem(names[role], None, id_col, d, "duplicate_id") for d in dups])
+    if "cost_to_serve" in canon:
+        small["cost_to_serve"] = _arrow(sources.cost_month(canon["cost_to_serve"]), CTS_SCHEMA,
+                                        names["cost_to_serve"])
+    totals = {c: sum(v for v in months[c].to_pylist() if v is not None) for c in MONTHS_SCHEMA.names[1:]}
+    counts: dict[str, int] = {}
+
+    def fill(con):
+        for role, t in small.items():
+            con.register("sync_rows", t)
+            con.execute(f"INSERT INTO {role} ({', '.join(t.column_names)}) "  # our own names
+                        f"SELECT {', '.join(t.column_names)} FROM sync_rows")
+            con.unregister("sync_rows")
+        for name, t in (("order_month", store.ORDER_MONTH_SCHEMA.empty_table()), ("source_months", months)):
+            con.register("sync_rows", t)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM sync_rows ORDER BY ALL")
+            con.unregister("sync_rows")
+        if keep:  # unchanged months: their totals as the current file holds them
+            old = duckdb.connect(str(target), read_only=True)
+            try:
+                con.register("sync_rows", old.sql(
+                    f"SELECT {', '.join(store.ORDER_MONTH_SCHEMA.names)} FROM order_month "
+                    "WHERE month IN (SELECT unnest(?::DATE[]))", params=[keep]).to_arrow_reader())
+                con.execute("INSERT INTO order_month SELECT * FROM sync_rows")
+                con.unregister("sync_rows")
+            finally:
+                old.close()
+        if orders is not None:
+            step(0.3, "orders")
+            reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders))
+            con.register("sync_rows", _stream(reader, store.ORDER_MONTH_SCHEMA))
+            _run(names["order_lines"], lambda: con.execute("INSERT INTO order_month SELECT * FROM sync_rows"))
+            con.unregister("sync_rows")
+        added = con.execute("INSERT INTO customers (customer_id) SELECT DISTINCT customer_id "
+                            "FROM order_month ANTI JOIN customers USING (customer_id)").fetchall()[0][0]
+        if added and "customers" in small:
+            warnings.append(f"{added} customer ids in the order lines are not in the customers "
+                            "table; they were added without attributes")
+        for table in ("customers", "products", "cost_to_serve", "order_month"):
+            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        step(0.8, "build")
+        return store.Aggregated("order_month", totals, {"source_key": key})
+
+    meta = store.build_sales_db(target, fill, source=source.url,
+                                currency=currency or config.currency())
+    result = SyncResult(meta, "full" if fingerprints is None else "incremental", len(todo), len(rows), counts,
+                        warnings, time.perf_counter() - t0)
+    if user_db is not None:
+        store.put_setting(user_db, SETTING_KEY, {**source.as_dict(), "last_refresh": meta["built_at"],
+                                                 "mode": result.mode, "months_computed": len(todo)})
+    step(1.0, "done")
+    return result
+
+
+def _schema_of(role: str) -> pa.Schema:
+    from kamdash import schema
+
+    types = {"VARCHAR": pa.string(), "DATE": pa.date32(), "DOUBLE": pa.float64()}
+    cols = schema.SALES_TABLES[role]
+    return pa.schema([(c, types[cols[c].split()[0]]) for c in sources.TABLE_FIELDS[role]])
+
+
+def password_for(source: Source, secrets: dict | None = None) -> str | None:
+    """The source's password: Streamlit secrets (``[source] password``) when given, else
+    KAMDASH_SOURCE_PASSWORD; None when neither has one (PostgreSQL may then use ~/.pgpass)."""
+    if secrets and secrets.get("password"):
+        return str(secrets["password"])
+    return config.source_password()

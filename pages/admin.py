@@ -1,0 +1,17 @@
+"""Admin: who may sign in, with which role and scope, and the audit log of every change."""
+
+import streamlit as st
+
+from kamdash.ui import admin as ui
+from kamdash.ui import data, shell
+
+ctx = shell.context()
+if not ctx.actor.is_admin:
+    data.refuse()
+st.title(ctx.t("admin.title"))
+st.caption(ctx.t("admin.intro"))
+st.dataframe(ui.entitlements_table(ctx), hide_index=True, width="stretch", key="admin_table")
+st.subheader(ctx.t("admin.edit"))
+ui.editor(ctx)
+st.subheader(ctx.t("admin.log"))
+ui.audit_log(ctx)

@@ -1,0 +1,107 @@
+"""Company sources read by Spark (local mode, one session for the test session) and by DuckDB
+(a folder of Parquet files): the same Ibis expressions, the same figures as the DuckDB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kamdash import sync
+from kamdash.ingest import sources
+from tests.sources.figures import assert_same, assert_same_figures
+from tests.sources.test_postgres import DERIVED, read
+
+pytestmark = pytest.mark.engines  # deselect with -m "not engines" for a quick run
+
+SMALL = ("customers", "products", "cost_to_serve")
+
+
+def write_folder(small_db: Path, folder: Path, upto=None) -> None:
+    """The demo as a folder of Parquet files: order_lines/ one file per year (before ``upto``
+    only, when given), the other tables one file each."""
+    (folder / "order_lines").mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(small_db), read_only=True)
+    try:
+        years = [r[0] for r in con.execute("SELECT DISTINCT year(order_date) FROM order_lines").fetchall()]
+        for y in years:
+            rel = con.sql("SELECT * FROM order_lines WHERE year(order_date) = ?"
+                          + (" AND order_date < ?" if upto else ""), params=[y, upto] if upto else [y])
+            rel.write_parquet(str(folder / "order_lines" / f"part-{y}.parquet"))
+        for t in SMALL:
+            con.sql(f"SELECT * FROM {t}").write_parquet(str(folder / f"{t}.parquet"))
+    finally:
+        con.close()
+
+
+def last_month(small_db: Path):
+    con = duckdb.connect(str(small_db), read_only=True)
+    try:
+        return con.execute("SELECT max(date_trunc('month', order_date))::DATE FROM order_lines").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_parquet_folder_figures_equal_the_duckdb_file(small_db, tmp_path):
+    write_folder(small_db, tmp_path / "lake")
+    db = tmp_path / "synced.duckdb"
+    r = sync.run(db, sources.Source(f"parquet://{tmp_path / 'lake'}"))
+    assert r.mode == "full" and r.months == 24
+    assert_same_figures(small_db, db)
+
+
+def test_parquet_folder_incremental_equals_full(small_db, tmp_path):
+    last = last_month(small_db)
+    lake = tmp_path / "lake"
+    write_folder(small_db, lake, upto=last)
+    db, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
+    src = sources.Source(f"parquet://{lake}")
+    assert sync.run(db, src).months == 23
+    con = duckdb.connect(str(small_db), read_only=True)
+    con.sql("SELECT * FROM order_lines WHERE order_date >= ?", params=[last]).write_parquet(
+        str(lake / "order_lines" / "part-new.parquet"))
+    con.close()
+    inc = sync.run(db, src)
+    assert (inc.mode, inc.months, inc.months_total) == ("incremental", 1, 24)
+    assert sync.run(full, src, full=True).months == 24
+    for t in DERIVED:
+        assert_same(read(full, t), read(db, t), t)
+
+
+def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path):
+    """Spark reads the Parquet paths: the first sync has every month but the last; a file with
+    the last month appears; the refresh computes that month alone; the result equals the
+    DuckDB file's figures and a full rebuild of the same folder (DuckDB reading it)."""
+    last = last_month(small_db)
+    lake = tmp_path / "lake"
+    write_folder(small_db, lake, upto=last)
+    tables = {"order_lines": str(lake / "order_lines"), **{t: str(lake / f"{t}.parquet") for t in SMALL}}
+    src = sources.Source("spark://local[2]", tables)
+    db = tmp_path / "spark.duckdb"
+    first = sync.run(db, src)
+    assert (first.mode, first.months) == ("full", 23)
+    con = duckdb.connect(str(small_db), read_only=True)
+    con.sql("SELECT * FROM order_lines WHERE order_date >= ?", params=[last]).write_parquet(
+        str(lake / "order_lines" / "part-new.parquet"))
+    con.close()
+    inc = sync.run(db, src)
+    assert (inc.mode, inc.months, inc.months_total) == ("incremental", 1, 24)
+    assert_same_figures(small_db, db)
+    full = tmp_path / "full.duckdb"
+    sync.run(full, sources.Source(f"parquet://{lake}"), full=True)
+    for t in DERIVED:
+        assert_same(read(full, t), read(db, t), t)
+
+
+def test_spark_missing_table_and_column(spark, small_db, tmp_path):
+    lake = tmp_path / "lake"
+    write_folder(small_db, lake)
+    db = tmp_path / "none.duckdb"
+    with pytest.raises(sources.SourceError) as e:
+        sync.run(db, sources.Source("spark://local[2]", {"order_lines": str(lake / "missing")}))
+    assert e.value.problems[0].code == "src_no_table"
+    with pytest.raises(sources.SourceError) as e:  # customers are no order lines
+        sync.run(db, sources.Source("spark://local[2]", {"order_lines": str(lake / "customers.parquet")}))
+    assert {p.code for p in e.value.problems} == {"missing_column"}
+    assert not db.exists()
