@@ -9,6 +9,8 @@ Commands:
   info     print what a sales database holds
   clv      fit BG/NBD or Pareto/NBD (PyMC-Marketing, maximum likelihood) and print the fit
   concentration  value-concentration readouts (top shares, customers for 80%, Gini, HHI)
+  whatif   retention what-if: customer equity and next year's profit before and after a change
+           of defection, split into profitable and loss-making groups
   key-accounts   the selected key-account set: count, shares of customers, revenue, account profit
   users    who may sign in in team mode (list, add, remove); the command line keeps full access
   restore  put back the sales database kept by the last import that replaced it
@@ -325,6 +327,37 @@ def _cmd_concentration(args) -> int:
     return 0
 
 
+def _cmd_whatif(args) -> int:
+    import json
+
+    from kamdash import queries
+    from kamdash.views import whatif as view
+
+    if args.horizon < 0:
+        raise ValueError(f"--horizon {args.horizon}: write a number of years, 0 for unlimited")
+    if not 0 < args.discount_rate < 1:
+        raise ValueError(f"--discount-rate {args.discount_rate}: write a yearly rate above 0 and below 1, e.g. 0.1")
+    if not -100 <= args.defection_change <= 100:
+        raise ValueError(f"--defection-change {args.defection_change}: write percentage points, e.g. -5")
+    p = view.target_params(args.target, args.defection_change, args.horizon, args.discount_rate)
+    db = args.db or config.db_target()
+    assignment, cutoffs = view.stored_choices(config.user_db_path(Path(db)))
+    backend = queries.connect(db)
+    facts = queries.data_facts(backend)
+    base = view.baseline(backend, queries.Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
+    out = view.numbers(base, p)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for name in ("customer_equity", "profit_next_year"):
+            v = out[name]
+            print(f"{name:>18}: {v['before']:,.0f} -> {v['after']:,.0f} ({v['change']:+,.0f})")
+        for g, v in out["groups"].items():
+            print(f"{g:>18}: {v['targeted_customers']:,} of {v['customers']:,} customers targeted; equity "
+                  f"{v['customer_equity']['change']:+,.0f}, profit next year {v['profit_next_year']['change']:+,.0f}")
+    return 0
+
+
 def _user_db(db: str | None) -> Path:
     return config.user_db_path(config.db_path(db or config.db_target()))
 
@@ -554,6 +587,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last month, included, YYYY-MM or a date in it (default: the last month)")
     p.add_argument("--json", action="store_true", help="print JSON (NaN printed as null)")
     p.set_defaults(func=_cmd_concentration)
+
+    p = sub.add_parser("whatif", help="retention what-if: equity and next year's profit before and after")
+    p.add_argument("--db", default=None, help="database file (default: KAMDASH_DB); the stored segments, "
+                   "key-account types and ABC cut-offs of its user database are used as on the page")
+    p.add_argument("--defection-change", dest="defection_change", type=float, required=True,
+                   help="change of defection in percentage points (-5 = five points less)")
+    p.add_argument("--target", default="profitable",
+                   help="all, profitable (groups with a positive margin; default) or tiers such as A,B")
+    p.add_argument("--horizon", type=int, default=5, help="years of future margin (default 5; 0 = unlimited)")
+    p.add_argument("--discount-rate", dest="discount_rate", type=float, default=0.10,
+                   help="discount rate per year (default 0.10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_whatif)
 
     p = sub.add_parser("key-accounts", help="the selected key-account set of a period",
                        description="The key accounts by the rules saved on the Key accounts page "

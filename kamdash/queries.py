@@ -59,6 +59,18 @@ ATTRIBUTE_COLUMNS = ("name", "name_zh", "customer_type", "sector", "region", "ci
 # ABC tier cut-offs: A = customers within the first 80% of revenue, B = the next 15%, C = rest
 # (the same default as kamdash.analytics.pareto.ABC_CUTOFFS_DEFAULT).
 TIER_CUTOFFS_DEFAULT = (0.80, 0.95)
+TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"  # the user's cut-offs, saved in the user database
+
+
+def tier_cutoffs_or_default(saved) -> tuple[float, float]:
+    """Saved cut-offs (two numbers, 0 < a < b ≤ 1) as a tuple, else TIER_CUTOFFS_DEFAULT."""
+    try:
+        a, b = (float(x) for x in saved)
+        if 0 < a < b <= 1:
+            return (a, b)
+    except (TypeError, ValueError):
+        pass
+    return TIER_CUTOFFS_DEFAULT
 _TIER_EPS = 1e-9
 
 

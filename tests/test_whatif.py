@@ -459,3 +459,55 @@ def test_near_one_is_numpys_isclose_to_one():
                   1 + 1e-5 + 1e-8, 1 + 1e-5 + 2e-8, 0.99999])
     assert w._near_one(q).tolist() == np.isclose(q, 1.0).tolist()
     assert bool(w._near_one(np.float64(1.0))) and not bool(w._near_one(np.float64(0.9)))
+
+
+# ---------------------------------------------------------------- the whatif command
+
+
+def test_whatif_command_gives_the_views_numbers(small_db, capsys):
+    import json
+
+    from kamdash import cli, config
+
+    assert cli.main(["whatif", "--db", str(small_db), "--defection-change", "-5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    b = queries.connect(str(small_db))
+    facts = queries.data_facts(b)
+    assignment, cut = view.stored_choices(config.user_db_path(small_db))
+    base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"], assignment, cut)
+    b.disconnect()
+    p = w.Params(defection_pts=-5)  # the page's defaults: profitable groups, 5 years, 10%
+    ev = w.evaluate(w.arrays(base.cells), w.targeted(base.cells, p), p)
+    assert out["params"] == p.as_json()
+    for key, name in (("customer_equity", "equity"), ("profit_next_year", "profit")):
+        assert out[key]["before"] == pytest.approx(ev[f"{name}_before"])
+        assert out[key]["after"] == pytest.approx(ev[f"{name}_after"])
+        groups = out["groups"]
+        assert groups["profitable"][key]["before"] + groups["loss_making"][key]["before"] == pytest.approx(
+            out[key]["before"])  # cells with a zero margin add nothing
+        assert groups["profitable"][key]["change"] + groups["loss_making"][key]["change"] == pytest.approx(
+            out[key]["change"])
+    assert out["groups"]["loss_making"]["targeted_customers"] == 0 < out["groups"]["loss_making"]["customers"]
+    assert out["customer_equity"]["change"] > 0 and out["points_applied"] == pytest.approx(
+        min(5, 100 * out["defection_targeted_before"]))
+    # every customer: the loss-making groups are kept longer too, and cost equity
+    assert cli.main(["whatif", "--db", str(small_db), "--defection-change", "-5", "--target", "all",
+                     "--horizon", "0", "--discount-rate", "0.08", "--json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    q = w.Params(defection_pts=-5, target_profitable=False, horizon=0, discount=0.08)
+    ev = w.evaluate(w.arrays(base.cells), w.targeted(base.cells, q), q)
+    assert every["customer_equity"]["after"] == pytest.approx(ev["equity_after"])
+    assert every["groups"]["loss_making"]["customer_equity"]["change"] == pytest.approx(ev["equity_delta_loss_making"])
+    assert ev["equity_delta_loss_making"] < 0
+    assert cli.main(["whatif", "--db", str(small_db), "--defection-change", "-5", "--target", "a,b", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["target_tiers"] == ["A", "B"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "D"], "--target 'D'"), (["--discount-rate", "0"], "--discount-rate 0.0"),
+    (["--horizon", "-1"], "--horizon -1")])
+def test_whatif_command_says_what_is_wrong(small_db, capsys, args, message):
+    from kamdash import cli
+
+    assert cli.main(["whatif", "--db", str(small_db), "--defection-change", "-5", *args]) == 2
+    assert message in capsys.readouterr().err

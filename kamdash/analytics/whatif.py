@@ -28,8 +28,8 @@ loss-making cell too).
 
 **The defection lever.** "x points less defection" is a promise about the targeted customers
 as a whole: the share of today's targeted customers expected to leave in a year,
-δ̄ = Σ n·(1 − r) / Σ n over the targeted cells (n = customers now), falls by x points. Each targeted cell loses the same *share* of its own
-defection, s = min(x / δ̄, 1):
+δ̄ = Σ n·(1 − r) / Σ n over the targeted cells (n = customers now), falls by x points. Each
+targeted cell loses the same *share* of its own defection, s = min(x / δ̄, 1):
 
   r' = 1 − (1 − r)·(1 − s)
 
@@ -38,7 +38,8 @@ goes past keeping everyone, and the lever never stalls at a cap: the targeted av
 exactly x points until all of its defection is gone (x ≥ δ̄; ``points_applied`` then says how
 many points were left to take). More defection (x < 0) adds |x| points to every targeted cell,
 down to a retention of 0. With a positive margin CLV rises with r, so more reduction never gives
-less equity or less next-year profit there (tested as a property).
+less equity or less next-year profit there (tested as a property). Retention reaches 1 at most,
+where CLV stays finite for any discount rate above 0 (m/d with an unlimited horizon).
 
 **Who is targeted.** By default only cells with a positive margin (``target_profitable``): a
 retention programme is aimed at customers who make money. Keeping a loss-making cell longer
@@ -80,8 +81,8 @@ class Params:
     for the targeted cells as a whole (module docstring); target_*: segments (labels as in the
     baseline), KA types, tiers the change applies to (all empty: every customer; within a
     dimension any value matches, across dimensions all must); target_profitable: only cells with
-    a positive margin (a scenario saved before this choice existed targeted every cell). margin_pct: change of margin in % (all customers). discount: annual
-    rate. horizon: years (0 = unlimited). cost: retention-programme cost per year, per targeted
+    a positive margin (a scenario saved before this choice existed targeted every cell).
+    margin_pct: change of margin in % (all customers). discount: annual rate. horizon: years (0 = unlimited). cost: retention-programme cost per year, per targeted
     customer still there (``per_customer``) or in total (``total``). new_customers: extra
     customers acquired now (valued at the average margin and retention after the change).
     """
@@ -339,13 +340,7 @@ def _after(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None):
     r = a.r if r is None else r
     m = a.m if m is None else m
     m2 = m + np.abs(m) * p.margin_pct / 100.0
-    return _retention_after(r, mask, p, _weights(a, mask)), m2
-
-
-def _weights(a: Arrays, mask: np.ndarray) -> np.ndarray:
-    """Weights of the targeted average defection: each cell's customers now (the customers
-    whose future the equity counts)."""
-    return a.n
+    return _retention_after(r, mask, p, a.n), m2
 
 
 def _target_defection(r, mask, w):
@@ -385,11 +380,13 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     clv_before, clv_after (per customer now), programme_cost_year1, programme_cost_pv,
     net_value, roi, payback_years (None: not within the horizon / 50 years; 0: no cost),
     retention_before, retention_after (weighted by last year's customers), targeted_customers;
-    the split of the change by the sign of each cell's margin: equity_delta_profitable,
-    equity_delta_loss_making, equity_delta_new (extra new customers; the three add up to
+    equity_before_* and profit_before_* of the cells with a positive (``profitable``) and a
+    negative (``loss_making``) margin; the split of the change by that sign:
+    equity_delta_profitable, equity_delta_loss_making, equity_delta_new (extra new customers; the three add up to
     equity_delta), profit_delta_profitable, profit_delta_loss_making, profit_delta_new (they
     add up to profit_delta + programme_cost_year1); targeted_profitable, targeted_loss_making
-    (customers now in the targeted cells of each sign), loss_making_customers (all of them),
+    (customers now in the targeted cells of each sign), profitable_customers and
+    loss_making_customers (all of them),
     margin_loss_making_targeted (their average margin, 0 without any);
     defection_targeted_before/after (the targeted average, module docstring) and
     points_applied (their difference in points: less than asked when all of it is gone)."""
@@ -414,11 +411,12 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
     delta = eq1 - eq0
     net = delta - cost_pv
     # the change split by the sign of each cell's margin before the change
-    d_eq = a.n * (clv(m2, r2, d, H) - clv(m, r, d, H))
-    d_prof = (a.n * r2 + a.new) * m2 - (a.n * r + a.new) * m
+    eq_cells = a.n * clv(m, r, d, H)
+    prof_cells = (a.n * r + a.new) * m
+    d_eq = a.n * clv(m2, r2, d, H) - eq_cells
+    d_prof = (a.n * r2 + a.new) * m2 - prof_cells
     gain, loss = m > 0, m < 0
-    w = _weights(a, mask)
-    dbar0, dbar1 = _target_defection(r, mask, w), _target_defection(r2, mask, w)
+    dbar0, dbar1 = _target_defection(r, mask, a.n), _target_defection(r2, mask, a.n)
     out = {
         "equity_before": eq0, "equity_after": eq1, "equity_delta": delta,
         "equity_pct": delta / abs(eq0) if eq0 else float("nan"),
@@ -433,6 +431,10 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "retention_before": _weighted(r, a.n0),
         "retention_after": _weighted(r2, a.n0),
         "targeted_customers": float(np.sum(a.n[mask])),
+        "equity_before_profitable": float(np.sum(eq_cells[gain])),
+        "equity_before_loss_making": float(np.sum(eq_cells[loss])),
+        "profit_before_profitable": float(np.sum(prof_cells[gain])),
+        "profit_before_loss_making": float(np.sum(prof_cells[loss])),
         "equity_delta_profitable": float(np.sum(d_eq[gain])),
         "equity_delta_loss_making": float(np.sum(d_eq[loss])),
         "equity_delta_new": eq_new,
@@ -441,6 +443,7 @@ def evaluate(a: Arrays, mask: np.ndarray, p: Params, r=None, m=None) -> dict:
         "profit_delta_new": float(p.new_customers * m_new),
         "targeted_profitable": float(np.sum(a.n[mask & gain])),
         "targeted_loss_making": float(np.sum(a.n[mask & loss])),
+        "profitable_customers": float(np.sum(a.n[gain])),
         "loss_making_customers": float(np.sum(a.n[loss])),
         "margin_loss_making_targeted": _weighted(m[mask & loss], a.n[mask & loss]),
         "defection_targeted_before": float(dbar0),
@@ -508,7 +511,7 @@ def uncertainty(a: Arrays, mask: np.ndarray, p: Params, draws: int = DRAWS,
     se = np.where(a.n > 0, a.sd / np.sqrt(np.maximum(a.n, 1)), 0.0)
     m = a.m + rng.standard_normal((draws, k)) * se
     d, H = p.discount, int(p.horizon)
-    r2 = _retention_after(r, mask, p, _weights(a, mask))
+    r2 = _retention_after(r, mask, p, a.n)
     m2 = m + np.abs(m) * p.margin_pct / 100.0
     w = a.n / a.n.sum() if a.n.sum() > 0 else np.zeros(k)
     eq0 = (a.n * clv(m, r, d, H)).sum(axis=1)

@@ -260,18 +260,12 @@ def delete_scenario(scenario_id: str) -> None:
     store.delete_scenario(user_db_path(), scenario_id, a.who)
 
 
-TIER_CUTOFFS_SETTING = "concentration.tier_cutoffs"
+TIER_CUTOFFS_SETTING = queries.TIER_CUTOFFS_SETTING
 
 
 def tier_cutoffs() -> tuple[float, float]:
     """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
-    try:
-        a, b = (float(x) for x in setting(TIER_CUTOFFS_SETTING, queries.TIER_CUTOFFS_DEFAULT))
-        if 0 < a < b <= 1:
-            return (a, b)
-    except (TypeError, ValueError):
-        pass
-    return queries.TIER_CUTOFFS_DEFAULT
+    return queries.tier_cutoffs_or_default(setting(TIER_CUTOFFS_SETTING, queries.TIER_CUTOFFS_DEFAULT))
 
 
 def save_tier_cutoffs(cutoffs: tuple[float, float]) -> None:

@@ -201,7 +201,7 @@ def _why(ctx, row) -> str:
     if row["overdue"]:
         parts.append(ctx.t("ret.risk.why.overdue", days=i18n.fmt_number(round(row["silent_days"]), ctx.lang),
                            interval=i18n.fmt_number(round(row["interval_days"]), ctx.lang)))
-    return "; ".join(parts)
+    return ctx.t("ret.risk.why.sep").join(parts)
 
 
 def at_risk_intro(ctx, risk: at_risk_view.AtRisk, vs: retention.ValueSettings) -> str:

@@ -494,6 +494,6 @@ def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) 
 
 def _target_text(ctx, p: whatif.Params) -> str:
     parts = [ctx.t("wi.tier_label", tier=t) for t in p.target_tiers] + list(p.target_segments) + \
-        [ctx.t(f"ka.type.{k}") for k in p.target_ka]
+        [ctx.t(f"ka.type.{k}") for k in p.target_ka] + ([ctx.t("wi.target.profitable")] if p.target_profitable else [])
     return ", ".join(parts) if parts else ctx.t("wi.target.all")
 

@@ -163,3 +163,69 @@ def pinned(backend, filters: queries.Filters, params: dict | whatif.Params, labe
     headline = {**out["result"], **out["band"], "rs": out["rs"], "baseline": base.overall}
     fig = charts.before_after(out["result"], out["band"], labels, lang, currency)
     return Pinned(headline=headline, figure=fig, params=p)
+
+
+# ---------------------------------------------------------------- scripts
+
+
+def stored_choices(user_db) -> tuple[pd.DataFrame | None, tuple[float, float]]:
+    """What the page reads from the user database besides the sales data: the stored customer
+    assignment (segments, KA types; None without one) and the saved ABC cut-offs."""
+    from kamdash import store
+
+    a = store.get_assignment(user_db)
+    cut = queries.tier_cutoffs_or_default(store.get_setting(user_db, queries.TIER_CUTOFFS_SETTING,
+                                                            queries.TIER_CUTOFFS_DEFAULT))
+    return (a if a is not None and len(a) else None), cut
+
+
+def target_params(target: str, defection_change: float, horizon: int, discount: float) -> whatif.Params:
+    """Params from a script's target: ``all`` (every customer), ``profitable`` (the cells with a
+    positive margin, the page's default) or tiers such as ``A,B`` (exactly those tiers)."""
+    t = (target or "profitable").strip()
+    if t in ("all", "profitable"):
+        return whatif.Params(defection_pts=float(defection_change), target_profitable=(t == "profitable"),
+                             horizon=int(horizon), discount=float(discount))
+    tiers = tuple(x.strip().upper() for x in t.split(",") if x.strip())
+    bad = [x for x in tiers if x not in ("A", "B", "C")]
+    if bad or not tiers:
+        raise ValueError(f"--target {target!r}: write all, profitable or ABC tiers such as A,B")
+    return whatif.Params(defection_pts=float(defection_change), target_tiers=tiers, target_profitable=False,
+                         horizon=int(horizon), discount=float(discount))
+
+
+def numbers(base: Baseline, p: whatif.Params) -> dict:
+    """A scenario's answer as plain JSON values: customer equity and next year's profit before
+    and after, in total and split into the groups with a positive margin (profitable) and a
+    negative one (loss_making), plus extra new customers and the R&S comparison."""
+    out = whatif.run(base.cells, p, draws=1)  # the sampling band is not part of this answer
+    r, rs = out["result"], out["rs"]
+
+    def pair(before, delta):
+        return {"before": before, "after": before + delta, "change": delta,
+                "change_pct": delta / abs(before) if before else None}
+
+    groups = {}
+    for g in ("profitable", "loss_making"):
+        groups[g] = {"customers": int(r[f"{g}_customers"]),
+                     "targeted_customers": int(r[f"targeted_{g}"]),
+                     "customer_equity": pair(r[f"equity_before_{g}"], r[f"equity_delta_{g}"]),
+                     "profit_next_year": pair(r[f"profit_before_{g}"], r[f"profit_delta_{g}"])}
+    tot = base.overall
+    return {
+        "year": [base.year[0].isoformat(), base.year[1].isoformat()],
+        "previous_year": [base.previous[0].isoformat(), base.previous[1].isoformat()],
+        "params": p.as_json(),
+        "customers": int(tot["customers"]), "retention": tot["retention"],
+        "targeted_customers": int(r["targeted_customers"]),
+        "defection_targeted_before": r["defection_targeted_before"],
+        "defection_targeted_after": r["defection_targeted_after"], "points_applied": r["points_applied"],
+        "customer_equity": pair(r["equity_before"], r["equity_delta"]),
+        "profit_next_year": pair(r["profit_before"], r["profit_delta"]),
+        "groups": groups,
+        "new_customers": {"customer_equity_change": r["equity_delta_new"], "profit_change": r["profit_delta_new"]},
+        "deeper_cut_lowers_equity": bool(r["deeper_cut_lowers_equity"]),
+        "equity_change_without_loss_makers": r["equity_delta_without_loss_makers"],
+        "reichheld_sasser": {k: rs[k] for k in ("points", "equity_pct", "profit_pct", "where", "low", "high",
+                                                "points_applied", "profitable_equity_pct")},
+    }

@@ -47,6 +47,10 @@ def test_retention_page_in_english_and_chinese(demo_fit, server, page: Page, art
 
     page.get_by_role("tab", name="At-risk accounts").click()
     expect(page.get_by_role("button", name="Download Excel")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(re.compile(r"accounts worth saving now"))).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Add to its plan")).to_be_visible(timeout=WAIT)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "retention-at-risk-en.png"), full_page=True)
 
     page.get_by_role("radio", name="简体中文").click()
     expect(page.get_by_role("heading", name="留存与价值")).to_be_visible(timeout=WAIT)

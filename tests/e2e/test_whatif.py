@@ -41,6 +41,8 @@ def test_whatif_slider_save_reload(server, page: Page, artifacts):
            .get_by_test_id("stMetricDelta")).not_to_contain_text("±0.0%", timeout=WAIT)
     assert delta(page, "Customer equity after").startswith("+")
     assert parse_qs(urlparse(page.url).query).get("wi_def") in (["-3"], ["-6"], ["-9"])
+    expect(page.get_by_text("Where the change comes from")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Only groups that make a profit")).to_be_visible(timeout=WAIT)
     page.wait_for_timeout(800)
     page.screenshot(path=str(artifacts / "whatif-en.png"), full_page=True)
 
