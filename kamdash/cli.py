@@ -312,18 +312,13 @@ def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
 
 
 def _cmd_concentration(args) -> int:
-    import json
 
     start, end = _month(args.start), _month(args.end)
     if start and end and start > end:
         raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
     backend = sales_backend(args.db)
     out = concentration_readouts(backend, args.value, start, end)
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for key, value in out.items():
-            print(f"{key:>24}: {value}")
+    _print_readouts(out, args.json)
     return 0
 
 
@@ -460,7 +455,6 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
 
 
 def _cmd_key_accounts(args) -> int:
-    import json
 
     from kamdash import config as cfg, store
     from kamdash.analytics import ka_types as ka
@@ -478,12 +472,20 @@ def _cmd_key_accounts(args) -> int:
     backend = sales_backend(db)
     out = key_account_selection(backend, start, end, args.capacity,
                                 None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        for key, value in out.items():
-            print(f"{key:>22}: {value}")
+    _print_readouts(out, args.json)
     return 0
+
+
+def _print_readouts(out: dict, as_json: bool) -> None:
+    """A command's readouts: JSON, or one aligned ``name: value`` line each."""
+    import json
+
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    width = max(map(len, out), default=0)
+    for key, value in out.items():
+        print(f"{key:>{width}}: {value}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -314,14 +314,6 @@ def _loads(x) -> dict:
     return out if isinstance(out, dict) else {}
 
 
-def _num(x) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v else None
-
-
 def scenario_numbers(results) -> dict[str, tuple[float, float]]:
     """{measure: (before, after)} for measure in equity and profit, from a stored results JSON.
 
@@ -336,9 +328,9 @@ def scenario_numbers(results) -> dict[str, tuple[float, float]]:
         for d in dicts:
             found = None
             for a in aliases:
-                b, c = _num(d.get(f"{a}_before")), _num(d.get(f"{a}_after"))
+                b, c = scenarios.as_number(d.get(f"{a}_before")), scenarios.as_number(d.get(f"{a}_after"))
                 if b is None and isinstance(d.get("before"), dict):
-                    b, c = _num(d["before"].get(a)), _num(_loads(d.get("after")).get(a))
+                    b, c = scenarios.as_number(d["before"].get(a)), scenarios.as_number(_loads(d.get("after")).get(a))
                 if b is not None and c is not None:
                     found = (b, c)
                     break

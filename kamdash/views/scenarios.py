@@ -12,7 +12,8 @@ from __future__ import annotations
 from kamdash import i18n
 
 
-def _num(x) -> float | None:
+def as_number(x) -> float | None:
+    """``x`` as a float, None when it is missing, not a number or NaN."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -38,24 +39,24 @@ def whom(tx, params: dict) -> str:
 def changes(tx, params: dict) -> list[str]:
     """What the scenario changes, one phrase each (defection, margin, new customers)."""
     out = []
-    pts = _num(params.get("defection_pts")) or 0.0
+    pts = as_number(params.get("defection_pts")) or 0.0
     if pts:
         n = i18n.fmt_number(round(abs(pts), 1), tx.lang)
         out.append(tx.t("scn.change.less_defection" if pts < 0 else "scn.change.more_defection", n=n))
-    margin = _num(params.get("margin_pct")) or 0.0
+    margin = as_number(params.get("margin_pct")) or 0.0
     if margin:
         out.append(tx.t("scn.change.margin", pct=i18n.fmt_delta_pct(margin / 100, tx.lang)))
-    new = int(_num(params.get("new_customers")) or 0)
+    new = int(as_number(params.get("new_customers")) or 0)
     if new:
         out.append(tx.t("scn.change.new", n=i18n.fmt_number(new, tx.lang)))
     return out or [tx.t("scn.change.none")]
 
 
 def cost_text(tx, params: dict, results: dict) -> str:
-    cost = _num(params.get("cost")) or 0.0
+    cost = as_number(params.get("cost")) or 0.0
     if not cost:
         return tx.t("scn.cost.none")
-    pv = _num(results.get("programme_cost_pv"))
+    pv = as_number(results.get("programme_cost_pv"))
     key = "scn.cost.total" if params.get("cost_mode") == "total" else "scn.cost.per_customer"
     text = tx.t(key, cost=tx.money(cost))
     return text if pv is None else text + tx.t("scn.cost.pv", pv=tx.money(pv))
@@ -73,7 +74,7 @@ def payback_text(tx, results: dict) -> str | None:
 
 
 def roi_text(tx, results: dict) -> str | None:
-    roi = _num(results.get("roi"))
+    roi = as_number(results.get("roi"))
     return None if roi is None else i18n.fmt_pct(roi, tx.lang, digits=0)
 
 
@@ -89,7 +90,7 @@ def headline(tx, params: dict, results: dict) -> str:
 def _headline(tx, params: dict, results: dict) -> str:
     what = tx.t("scn.and").join(changes(tx, params))
     for m in ("equity", "profit"):
-        b, a = _num(results.get(f"{m}_before")), _num(results.get(f"{m}_after"))
+        b, a = as_number(results.get(f"{m}_before")), as_number(results.get(f"{m}_after"))
         if b is not None and a is not None:
             pct = i18n.fmt_delta_pct((a - b) / abs(b), tx.lang) if b else "–"
             return tx.t(f"scn.headline.{m}", what=what, whom=whom(tx, params), delta=signed_money(tx, a - b), pct=pct)
@@ -102,11 +103,11 @@ def bullets(tx, params: dict, results: dict) -> list[str]:
     out = [tx.t("scn.line.change", what=tx.t("scn.and").join(changes(tx, params)), whom=whom(tx, params)),
            tx.t("scn.line.cost", cost=cost_text(tx, params, results))]
     for m in ("equity", "profit"):
-        b, a = _num(results.get(f"{m}_before")), _num(results.get(f"{m}_after"))
+        b, a = as_number(results.get(f"{m}_before")), as_number(results.get(f"{m}_after"))
         if b is not None and a is not None:
             out.append(tx.t(f"scn.line.{m}", before=tx.money(b), after=tx.money(a), delta=signed_money(tx, a - b)))
-    net = _num(results.get("net_value"))
-    if net is not None and _num(params.get("cost")):
+    net = as_number(results.get("net_value"))
+    if net is not None and as_number(params.get("cost")):
         out.append(tx.t("scn.line.net", net=signed_money(tx, net)))
     roi, pb = roi_text(tx, results), payback_text(tx, results)
     if roi is not None:
@@ -116,7 +117,7 @@ def bullets(tx, params: dict, results: dict) -> list[str]:
 
 def assumptions(tx, params: dict) -> str:
     """The valuation settings, as a sentence (for notes and the comparison)."""
-    d = _num(params.get("discount"))
-    h = int(_num(params.get("horizon")) or 0)
+    d = as_number(params.get("discount"))
+    h = int(as_number(params.get("horizon")) or 0)
     rate = i18n.fmt_pct(d or 0.0, tx.lang, digits=0)
     return tx.t("scn.assumptions.years", d=rate, n=h) if h else tx.t("scn.assumptions.unlimited", d=rate)
