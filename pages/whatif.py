@@ -33,16 +33,17 @@ ui.result_metrics(ctx, out["result"], out["band"], params)
 ui.targeting_caption(ctx, out["result"], params)
 ui.split_section(ctx, out["result"])
 left, right = st.columns(2)
-left.plotly_chart(ui.before_after_figure(ctx, out, params), key="wi_before_after")
-right.plotly_chart(ui.projection_figure(ctx, out), key="wi_projection")
+components.chart(ctx, ui.before_after_figure(ctx, out, params), "wi_before_after", "kamdash-whatif-before-after",
+                 where=left)
+components.chart(ctx, ui.projection_figure(ctx, out), "wi_projection", "kamdash-whatif-projection", where=right)
 
 tabs = st.tabs([ctx.t("wi.tab.rs"), ctx.t("wi.tab.tornado"), ctx.t("wi.tab.views"), ctx.t("wi.tab.scenarios")])
 with tabs[0]:
     rs_fig, rs_text = ui.rs_section(ctx, base, out, params)
-    st.plotly_chart(rs_fig, key="wi_rs")
+    components.chart(ctx, rs_fig, "wi_rs", "kamdash-whatif-reichheld-sasser")
     st.markdown(rs_text)
 with tabs[1]:
-    st.plotly_chart(ui.tornado_figure(ctx, out, params), key="wi_tornado")
+    components.chart(ctx, ui.tornado_figure(ctx, out, params), "wi_tornado", "kamdash-whatif-sensitivity")
     st.caption(ctx.t("wi.tornado.caption"))
 with tabs[2]:
     ui.two_views(ctx, base, out, params)

@@ -56,3 +56,12 @@ def test_layers_import_only_downwards():
         assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
     finally:
         os.chdir(cwd)
+
+
+def test_every_chart_goes_through_the_shared_component():
+    """Only ``kamdash.ui.components.chart`` draws a plotly chart, so every chart has its PNG/SVG
+    downloads."""
+    drawn = [str(p.relative_to(ROOT)) for p in [*(ROOT / "kamdash").rglob("*.py"), *(ROOT / "pages").glob("*.py"),
+                                               ROOT / "app.py"]
+             if ".plotly_chart(" in p.read_text(encoding="utf-8")]
+    assert drawn == ["kamdash/ui/components.py"]

@@ -175,22 +175,22 @@ def loss_causes(ctx, v: view.AccountView) -> None:
     if v.causes is None:
         return
     st.markdown(f"**{ctx.t('acct.loss.header')}**")
-    st.plotly_chart(view.cause_figure(ctx, v), key="acct_loss_causes")
+    components.chart(ctx, view.cause_figure(ctx, v), "acct_loss_causes", "kamdash-account-loss-causes")
     st.markdown(view.cause_sentence(ctx, v.causes))
     st.caption(ctx.t("acct.loss.caption"))
 
 
 def history_and_mix(ctx, v: view.AccountView) -> None:
     if len(v.monthly):
-        st.plotly_chart(view.timeline_figure(ctx, v), key="acct_timeline")
+        components.chart(ctx, view.timeline_figure(ctx, v), "acct_timeline", "kamdash-account-timeline")
         st.caption(ctx.t("acct.timeline.caption"))
     left, right = st.columns(2)
     if len(v.mix):
-        left.plotly_chart(view.mix_figure(ctx, v), key="acct_mix")
+        components.chart(ctx, view.mix_figure(ctx, v), "acct_mix", "kamdash-account-product-mix", where=left)
     else:
         left.info(ctx.t("acct.mix.none"))
     if len(v.costs):
-        right.plotly_chart(view.cost_figure(ctx, v), key="acct_costs")
+        components.chart(ctx, view.cost_figure(ctx, v), "acct_costs", "kamdash-account-cost-to-serve", where=right)
     else:
         right.info(ctx.t("acct.costs.none"))
 
@@ -447,7 +447,7 @@ def tracking(ctx, cid: str) -> None:
             labels = {"title": ctx.t("acct.goal_chart"), "actual": ctx.t("acct.col.actual"),
                       "projected": ctx.t("acct.col.projected"), "target": ctx.t("acct.col.target"),
                       "goals": [f"{ctx.t('acct.metric.revenue')} · {i18n.fmt_date(d, ctx.lang)}" for d in rev["due"]]}
-            st.plotly_chart(charts.goal_bars(rev, labels, ctx.lang), key="acct_goal_chart")
+            components.chart(ctx, charts.goal_bars(rev, labels, ctx.lang), "acct_goal_chart", "kamdash-account-goals")
     else:
         st.info(ctx.t("acct.no_goals"))
     st.caption(ctx.t("acct.projection_method", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))

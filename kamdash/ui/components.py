@@ -123,11 +123,13 @@ def chart_downloads(ctx, fig, key: str, name: str, where=None) -> None:
                        icon=":material/polyline:", type="tertiary", help=ctx.t("export.chart_help"))
 
 
-def chart(ctx, fig, key: str, name: str, where=None, **kwargs) -> None:
-    """``st.plotly_chart`` plus PNG/SVG downloads (high resolution, CJK fonts)."""
+def chart(ctx, fig, key: str, name: str, where=None, **kwargs):
+    """``st.plotly_chart`` plus PNG/SVG downloads (high resolution, CJK fonts); returns what
+    ``st.plotly_chart`` returns (the selection event when ``on_select`` is given)."""
     where = where or st
-    where.plotly_chart(fig, key=key, **kwargs)
+    event = where.plotly_chart(fig, key=key, **kwargs)
     chart_downloads(ctx, fig, key, name, where)
+    return event
 
 
 def shown(ctx, data: pd.DataFrame, hide: tuple[str, ...] = ()) -> pd.DataFrame:

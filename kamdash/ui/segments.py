@@ -375,7 +375,8 @@ def portfolio(ctx, seg: Segmentation):
 
 def portfolio_chart(ctx, fig) -> None:
     """The portfolio matrix; clicking a bubble opens that account's 360 page."""
-    event = st.plotly_chart(fig, key="portfolio", on_select="rerun", selection_mode="points")
+    event = components.chart(ctx, fig, "portfolio", "kamdash-ka-portfolio", on_select="rerun",
+                             selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", [])
     if points:
@@ -385,7 +386,6 @@ def portfolio_chart(ctx, fig) -> None:
             if st.query_params.get("lang"):
                 q["lang"] = st.query_params.get("lang")
             st.switch_page("pages/account.py", query_params=q)
-    components.chart_downloads(ctx, fig, "portfolio", "kamdash-ka-portfolio")
 
 
 def quadrant_tabs(ctx, lists: dict) -> None:
