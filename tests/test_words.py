@@ -135,3 +135,18 @@ def test_data_coverage_in_sql_and_through_ibis(tiny, tmp_path):
         assert coverage.gap(queries.data_coverage(plain)) == coverage.NO_COSTS
     finally:
         plain.disconnect()
+
+
+def test_a_loss_making_account_is_never_shown_only_as_its_segments_name():
+    from types import SimpleNamespace
+
+    from kamdash import i18n
+    from kamdash.views.account import segment_text
+
+    for lang in ("en", "zh"):
+        ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: i18n.t(key, _l, **kw))
+        seg = "1 · High-value, loyal"
+        assert segment_text(ctx, SimpleNamespace(segment=seg, totals={"account_profit": 10.0})) == seg
+        lossy = segment_text(ctx, SimpleNamespace(segment=seg, totals={"account_profit": -958_200.0}))
+        assert lossy.startswith(seg) and lossy != seg
+        assert segment_text(ctx, SimpleNamespace(segment=None, totals={"account_profit": -1.0})) is None

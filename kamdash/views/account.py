@@ -355,7 +355,7 @@ def profile_items(ctx, v: AccountView) -> list[tuple[str, str]]:
         (ctx.t("acct.referred_by"), ref),
         (ctx.t("acct.acquired"), acquired),
         (ctx.t("filters.ka_type"), ka),
-        (ctx.t("filters.segment"), v.segment or missing),
+        (ctx.t("filters.segment"), segment_text(ctx, v) or missing),
         (ctx.t("acct.tier"), ctx.t("acct.tier_value", tier=v.tier) if v.tier else ctx.t("acct.tier_none")),
     ]
 
@@ -556,3 +556,14 @@ def chain_sentence(ctx, members: pd.DataFrame, kind: str) -> str:
         return ctx.t(f"acct.{kind}.none")
     return ctx.t(f"acct.{kind}.summary", n=t["customers"], direct=t["direct"], active=t["active"],
                  revenue=ctx.money(t["revenue"]), profit=ctx.money(t["account_profit"]))
+
+
+def segment_text(ctx, v: AccountView) -> str | None:
+    """The account's segment, with a note when the account itself loses money: a segment's name
+    describes its customers on the whole, never a loss-making member ("High-value" is not said of
+    an account with negative account profit without that note)."""
+    if not v.segment:
+        return None
+    if v.totals.get("account_profit", 0) < 0:
+        return ctx.t("acct.segment.loss_note", segment=v.segment)
+    return v.segment

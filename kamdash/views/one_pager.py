@@ -99,7 +99,7 @@ def profile_table(ctx, v: view.AccountView) -> pd.DataFrame:
     if v.ka_types:
         rows.append((ctx.t("filters.ka_type"), ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in v.ka_types)))
     if v.segment:
-        rows.append((ctx.t("filters.segment"), v.segment))
+        rows.append((ctx.t("filters.segment"), view.segment_text(ctx, v)))
     if v.tier:
         rows.append((ctx.t("acct.tier"), ctx.t("acct.tier_value", tier=v.tier)))
     if p.get("acquired_on"):
