@@ -33,9 +33,9 @@ def test_open_account_from_list_edit_plan_save_reload(server, page: Page, demo_d
     grid.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     box = grid.bounding_box()
-    # the grid is a canvas: the "Open" link of the first row sits in the column after "#" (40 px)
-    # and "Account" (180 px), below the 35 px header
-    x, y = box["x"] + 40 + 180 + 30, box["y"] + 35 + 17
+    # the grid is a canvas: the "Open" link of the first row sits in the column after "#" (drawn
+    # about 63 px wide) and "Account" (about 192 px), below the 35 px header
+    x, y = box["x"] + 63 + 192 + 35, box["y"] + 35 + 17
     page.mouse.move(x, y)  # the grid shows the link under the pointer first
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "account-link.png"))
