@@ -32,7 +32,7 @@ labels.update(title=ctx.t("overview.trend_title"), x=ctx.t("axis.month"),
 components.chart(ctx, charts.trend_chart(view.monthly, labels, ctx.lang, ctx.currency), "trend", "kamdash-trend")
 
 st.subheader(ctx.t("overview.top_title", n=TOP_N_DEFAULT))
-components.show_accounts(ctx, view.top)
+components.show_accounts(ctx, view.top, view.has_previous)
 st.caption(ctx.t("overview.top_caption"))
 
 with st.expander(ctx.t("overview.how")):

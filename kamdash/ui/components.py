@@ -77,7 +77,9 @@ def accounts_table(ctx, df: pd.DataFrame) -> pd.DataFrame:
     ], ctx.currency)
 
 
-def show_accounts(ctx, df: pd.DataFrame) -> None:
+def show_accounts(ctx, df: pd.DataFrame, has_previous: bool = True) -> None:
+    """The top-accounts table; ``has_previous``: the period before lies within the data, so an
+    account without revenue in it is new (else its change is unknown)."""
     data = accounts_table(ctx, df)
     share = ctx.t("col.share")
     config = {
@@ -91,6 +93,9 @@ def show_accounts(ctx, df: pd.DataFrame) -> None:
     display = shown(ctx, data, hide=(ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.region"),
                                      ctx.t("col.account_manager")))
     display[share] = df["share"].to_numpy()  # a bar, drawn from the fraction
+    # no revenue in the period before: the account is new, it has no rate of change
+    new = df["revenue_change"].isna().to_numpy() & (df["revenue"].to_numpy() > 0) & has_previous
+    display.loc[new, ctx.t("col.revenue_change")] = ctx.t("kasel.new")
     table(ctx, data, "top_accounts", "kamdash-top-accounts", display=display, ids=df["customer_id"],
           column_config=config)
 

@@ -81,3 +81,19 @@ def test_reset_clears_filters(at):
     at.multiselect(key="region").select("East China").run()
     at.button(key="reset_filters").click().run()
     assert at.multiselect(key="region").value == []
+
+
+
+def test_a_new_account_reads_new_not_a_missing_change(tiny_db, use_db):
+    """On the tiny database, Apr-Jun 2025 against Jan-Mar 2025: A (1,000 -> 2,500) and B (300 ->
+    300) have a rate of change, D bought nothing before and reads "new"; with no period before in
+    the data (the first months), no account is called new."""
+    use_db(tiny_db)
+    at = page("pages/overview.py").run()
+    at.select_slider(key="period").set_value(("2025-04", "2025-06")).run()
+    assert not at.exception
+    change = dict(zip(at.dataframe[0].value["Account"], at.dataframe[0].value["Change"]))
+    assert {k: change[k] for k in ("Alpha Trading", "Beta Bureau", "Delta School")} == \
+        {"Alpha Trading": "+150.0%", "Beta Bureau": "±0.0%", "Delta School": "new"}
+    at.select_slider(key="period").set_value(("2024-10", "2024-12")).run()
+    assert "new" not in set(at.dataframe[0].value["Change"])
