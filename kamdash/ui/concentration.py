@@ -156,7 +156,8 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                                         else ctx.t("values.missing") for i, r in enumerate(worst["main_reason"])]
     components.table(ctx, table, "worst", "kamdash-loss-makers", display=display, ids=worst["customer_id"],
                      column_config={ctx.t("col.rank"): st.column_config.TextColumn(width=40),
-                                    ctx.t("col.customer"): st.column_config.TextColumn(width="medium")})
+                                    ctx.t("col.customer"): st.column_config.TextColumn(width="medium"),
+                                    ctx.t("conc.causes"): st.column_config.TextColumn(width=160)})
     st.markdown(cause_counts_sentence(ctx, every))
     st.caption(ctx.t("conc.worst_caption"))
 

@@ -46,7 +46,7 @@ def test_retention_page_in_english_and_chinese(demo_fit, server, page: Page, art
     page.screenshot(path=str(artifacts / "retention-check-en.png"), full_page=True)
 
     page.get_by_role("tab", name="At-risk accounts").click()
-    expect(page.get_by_role("button", name="Download Excel")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Excel", exact=True).filter(visible=True).first).to_be_visible(timeout=WAIT)
     expect(page.get_by_text(re.compile(r"accounts worth saving now"))).to_be_visible(timeout=WAIT)
     expect(page.get_by_role("button", name="Add to its plan")).to_be_visible(timeout=WAIT)
     page.wait_for_timeout(800)

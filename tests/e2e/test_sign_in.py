@@ -142,7 +142,7 @@ def test_manager_sees_their_book_only(team, page: Page, artifacts):
     page.screenshot(path=str(artifacts / "team-manager-refused.png"), full_page=True)
     # a download holds only their accounts: the concentration page's tier-A list
     page.goto(f"{team.url}/concentration")
-    button = page.get_by_role("button", name="Download CSV")
+    button = page.get_by_role("button", name="CSV", exact=True).last  # the account list's, last on the page
     expect(button).to_be_visible(timeout=WAIT)
     with page.expect_download(timeout=WAIT) as dl:
         button.click()
