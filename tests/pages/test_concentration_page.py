@@ -11,7 +11,7 @@ import pytest
 from kamdash import i18n, queries
 from kamdash.analytics import losses, pareto
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
-from tests.pages.conftest import metrics, page, switch_to_chinese
+from tests.pages.conftest import ONLY_AMOUNTS, csv_db, metrics, page, switch_to_chinese
 from tests.pages.test_downloads import recorded  # noqa: F401 - fixture: the frames the page downloads
 
 YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
@@ -184,14 +184,7 @@ def test_chinese(at):
 @pytest.fixture(scope="module")
 def plain_db(tmp_path_factory):
     """A database loaded from a CSV with only customer id, date and amount."""
-    from kamdash import ingest
-
-    d = tmp_path_factory.mktemp("plain")
-    csv = d / "orders.csv"
-    csv.write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n"
-                   "A,2025-03-01,300\nC,2025-03-15,20\nB,2025-04-01,-10\n")
-    ingest.load_files(d / "plain.duckdb", csv)
-    return d / "plain.duckdb"
+    return csv_db(tmp_path_factory, "plain", ONLY_AMOUNTS)
 
 
 def test_plain_csv_says_what_needs_cost_data(plain_db, use_db, monkeypatch, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from kamdash import i18n, queries
 from kamdash.analytics import losses
 from kamdash.i18n import fmt_money
-from tests.pages.conftest import metrics, page, switch_to_chinese
+from tests.pages.conftest import ONLY_AMOUNTS, csv_db, metrics, page, switch_to_chinese
 
 LOSS_MAKER = "C000180"  # small demo database: the largest loss-maker of the default period
 PERIOD = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))
@@ -57,27 +57,14 @@ def test_loss_maker_360_shows_its_causes_and_negative_value(small_db, small_fit,
 @pytest.fixture(scope="module")
 def no_cost_db(tmp_path_factory):
     """A database loaded from a CSV with only customer id, date and amount."""
-    from kamdash import ingest
-
-    d = tmp_path_factory.mktemp("nocost")
-    csv = d / "orders.csv"
-    csv.write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n"
-                   "A,2025-03-01,300\nC,2025-03-15,20\nB,2025-04-01,-10\n")
-    ingest.load_files(d / "nocost.duckdb", csv)
-    return d / "nocost.duckdb"
+    return csv_db(tmp_path_factory, "nocost", ONLY_AMOUNTS)
 
 
 @pytest.fixture(scope="module")
 def no_cts_db(tmp_path_factory):
     """Order lines with a cost column, no cost-to-serve file."""
-    from kamdash import ingest
-
-    d = tmp_path_factory.mktemp("nocts")
-    csv = d / "orders.csv"
-    csv.write_text("customer_id,order_date,revenue,cost\nA,2025-01-05,100,60\nB,2025-02-10,50,20\n"
-                   "A,2025-03-01,300,200\n")
-    ingest.load_files(d / "nocts.duckdb", csv)
-    return d / "nocts.duckdb"
+    return csv_db(tmp_path_factory, "nocts", "customer_id,order_date,revenue,cost\nA,2025-01-05,100,60\n"
+                  "B,2025-02-10,50,20\nA,2025-03-01,300,200\n")
 
 
 def test_without_costs_each_page_says_so_next_to_its_profit_figures(no_cost_db, use_db, user_db):
