@@ -43,6 +43,16 @@ def last_month(small_db: Path):
         con.close()
 
 
+def add_last_month(small_db, lake, last) -> None:
+    """The order lines from ``last`` on, as a new file in the lake's order_lines folder."""
+    con = duckdb.connect(str(small_db), read_only=True)
+    try:
+        con.sql("SELECT * FROM order_lines WHERE order_date >= ?", params=[last]).write_parquet(
+            str(lake / "order_lines" / "part-new.parquet"))
+    finally:
+        con.close()
+
+
 def test_parquet_folder_figures_equal_the_duckdb_file(small_db, tmp_path):
     write_folder(small_db, tmp_path / "lake")
     db = tmp_path / "synced.duckdb"
@@ -58,10 +68,7 @@ def test_parquet_folder_incremental_equals_full(small_db, tmp_path):
     db, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
     src = sources.Source(f"parquet://{lake}")
     assert sync.run(db, src).months == 23
-    con = duckdb.connect(str(small_db), read_only=True)
-    con.sql("SELECT * FROM order_lines WHERE order_date >= ?", params=[last]).write_parquet(
-        str(lake / "order_lines" / "part-new.parquet"))
-    con.close()
+    add_last_month(small_db, lake, last)
     inc = sync.run(db, src)
     assert (inc.mode, inc.months, inc.months_total) == ("incremental", 1, 24)
     assert sync.run(full, src, full=True).months == 24
@@ -81,10 +88,7 @@ def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path):
     db = tmp_path / "spark.duckdb"
     first = sync.run(db, src)
     assert (first.mode, first.months) == ("full", 23)
-    con = duckdb.connect(str(small_db), read_only=True)
-    con.sql("SELECT * FROM order_lines WHERE order_date >= ?", params=[last]).write_parquet(
-        str(lake / "order_lines" / "part-new.parquet"))
-    con.close()
+    add_last_month(small_db, lake, last)
     inc = sync.run(db, src)
     assert (inc.mode, inc.months, inc.months_total) == ("incremental", 1, 24)
     assert_same_figures(small_db, db)
