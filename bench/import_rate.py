@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     ap.add_argument("--encoding", default="utf-8", help="file encoding, e.g. gb18030 (default utf-8)")
     ap.add_argument("--dir", default=None, help="where to write the files (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--csv", default=None,
+                    help="measure this CSV (made by an earlier --keep run) instead of generating one")
     ap.add_argument("--no-pandas", dest="pandas", action="store_false",
                     help="skip the pandas baseline (it holds the whole file in memory)")
     ap.add_argument("--child", nargs=3, metavar=("WHAT", "CSV", "DB"), help=argparse.SUPPRESS)
@@ -131,10 +133,15 @@ def main(argv=None) -> int:
     try:
         csv, db = work / "orders.csv", work / "bench.duckdb"
         t0 = time.perf_counter()
-        rows = generate(csv, parse_size(args.size), args.encoding)
-        mb = csv.stat().st_size / (1 << 20)
-        print(f"generated {csv} ({mb:,.0f} MB, {rows:,} rows, {args.encoding}) in {time.perf_counter() - t0:.0f} s",
-              flush=True)
+        if args.csv:
+            csv = Path(args.csv)
+            mb = csv.stat().st_size / (1 << 20)
+            print(f"measuring {csv} ({mb:,.0f} MB)", flush=True)
+        else:
+            rows = generate(csv, parse_size(args.size), args.encoding)
+            mb = csv.stat().st_size / (1 << 20)
+            print(f"generated {csv} ({mb:,.0f} MB, {rows:,} rows, {args.encoding}) in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
         results = {}
         for what in ("duckdb", "kamdash") + (("pandas",) if args.pandas else ()):
             r = results[what] = _measure(what, csv, db)
