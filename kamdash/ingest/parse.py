@@ -196,11 +196,12 @@ def row_flags(texts: list[str], numbers: list[str]) -> list[str]:
     (a text cell may hold a control character or start like a formula: one regular expression
     over the row's text cells, one per line) and ``_comma`` (a number cell holds a comma: the
     only way to write a number against the decimal separator)."""
-    nl = "chr(10)"
-    odd = (f"regexp_matches(concat_ws({nl}, {', '.join(texts)}), '{CONTROL_CHARS}|(?m:{_FORMULA_START})')"
+    odd = (f"regexp_matches(concat_ws(chr(10), {', '.join(texts)}), '{CONTROL_CHARS}|(?m:{_FORMULA_START})')"
            if texts else "false")
-    comma = f"contains(concat_ws({nl}, {', '.join(numbers)}), ',')" if numbers else "false"
-    return [f"{odd} AS _odd", f"{comma} AS _comma"]
+    # a CASE stops at the first cell with a comma
+    comma = ("CASE " + " ".join(f"WHEN contains({f}, ',') THEN true" for f in numbers) + " ELSE false END"
+             if numbers else "false")
+    return [f"{odd} AS _odd", f"({comma}) AS _comma"]
 
 
 def has_control(col: str) -> str:
