@@ -12,9 +12,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import access, config, i18n, plans, queries
-from kamdash.analytics import account as acc
-from kamdash.analytics.ka_types import KA_TYPES
+from kamdash import access, config, i18n, plans
 from kamdash.ui import components, data, safe
 from kamdash.views import account as view
 
@@ -115,10 +113,15 @@ def user_db():
     return config.user_db_path(config.db_path())
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def period_facts(data_key, start, end, scope=None):
+    return data.run(view.period_facts, start, end, scope)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fit_key, _fit, as_of,
              scope=None):
-    facts = data.customer_facts(data_key, queries.Filters(start=start, end=end, scope=scope))
+    facts = period_facts(data_key, start, end, scope)
     links = data.customer_links(data_key)
     value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
     return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
@@ -228,7 +231,7 @@ def _load(cid: str, version: int | None, body: dict) -> None:
 
 def _goal_frame(body: dict) -> pd.DataFrame:
     rows = [{"metric": g["metric"],
-             "target": (g["target"] * 100 if g["metric"] in acc.MARGIN_METRICS and g["target"] is not None
+             "target": (g["target"] * 100 if g["metric"] in view.MARGIN_METRICS and g["target"] is not None
                         else g["target"]),
              "category": g["category"], "start": date.fromisoformat(g["start"]) if g["start"] else None,
              "due": date.fromisoformat(g["due"])} for g in body["goals"]]
@@ -297,7 +300,7 @@ def editor(ctx, cid: str, author: str) -> None:
     if save:
         goal_rows = _records(goals)
         for g in goal_rows:
-            if g.get("metric") in acc.MARGIN_METRICS and g.get("target") is not None:
+            if g.get("metric") in view.MARGIN_METRICS and g.get("target") is not None:
                 g["target"] = g["target"] / 100
         problems = plans.goal_problems(goal_rows, categories)
         if problems:  # nothing is saved; the form keeps what was typed
@@ -434,7 +437,7 @@ def tracking(ctx, cid: str) -> None:
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
     if cur.renamed:
         st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
-    status = acc.plan_status(prog)
+    status = view.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
     st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")
     if len(prog):
@@ -536,9 +539,9 @@ def portfolio_filters(ctx, table: pd.DataFrame) -> pd.DataFrame:
     owners = c1.multiselect(ctx.t("acct.pf.owner"), sorted(table["account_manager"].dropna().unique()),
                             key="plans_owner", format_func=lambda v: ctx.label("account_manager", v),
                             placeholder=ctx.t("filters.all"))
-    kas = c2.multiselect(ctx.t("filters.ka_type"), list(KA_TYPES), key="plans_ka",
+    kas = c2.multiselect(ctx.t("filters.ka_type"), list(view.KA_TYPES), key="plans_ka",
                          format_func=lambda v: ctx.t(f"ka.type.{v}"), placeholder=ctx.t("filters.all"))
-    statuses = c3.multiselect(ctx.t("acct.col.status"), [*acc.STATUSES[1:4], "not_started", "no_goals"],
+    statuses = c3.multiselect(ctx.t("acct.col.status"), [*view.STATUSES[1:4], "not_started", "no_goals"],
                               key="plans_status", format_func=lambda v: view.status_text(ctx, v),
                               placeholder=ctx.t("filters.all"))
     if kas and not len(data.assignment()):
@@ -607,20 +610,27 @@ def overdue_section(ctx) -> None:
         ], ctx.currency), "plans_overdue", "kamdash-overdue-actions", ids=overdue["customer_id"])
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _unplanned(data_key, filters, user_sig, planned: tuple, _assignment):
+    """The key accounts without a plan (cached by data version, filters and the user database,
+    which holds the plans and the assignment)."""
+    from kamdash.views import plans_portfolio as pp
+
+    return data.run(pp.unplanned, filters, _assignment, list(planned))
+
+
 def unplanned_section(ctx) -> None:
     """Key accounts (stored assignment) that have no plan yet, largest revenue first."""
     from kamdash import export
     from kamdash.ui import components
-    from kamdash.views import plans_portfolio as pp
 
     st.subheader(ctx.t("plans.unplanned"))
     assignment = data.assignment()
     if not len(assignment):
         st.info(ctx.t("acct.assignment_missing"))
         return
-    planned = [p.customer_id for p in plans.all_latest(user_db())]
-    facts = data.customer_facts(ctx.data_key, ctx.filters)
-    t = pp.key_accounts_without_plan(assignment, planned, facts, data.customer_links(ctx.data_key))
+    planned = tuple(p.customer_id for p in plans.all_latest(user_db()))
+    t = _unplanned(ctx.data_key, ctx.filters, data.user_signature(), planned, assignment)
     if t.empty:
         st.success(ctx.t("plans.unplanned.none"))
         return

@@ -10,8 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import access, config, i18n, plans
-from kamdash.analytics import forecast as fc
-from kamdash.analytics import health
 from kamdash.charts import my_accounts as charts
 from kamdash.ui import components, data, shell
 from kamdash.ui import account as account_ui
@@ -31,9 +29,9 @@ def user_db():
 def saved_weights() -> dict:
     raw = data.setting(WEIGHTS_SETTING, None)
     try:
-        return health.check_weights(raw or {})
+        return view.check_weights(raw or {})
     except (ValueError, AttributeError):
-        return dict(health.WEIGHTS_DEFAULT)
+        return dict(view.WEIGHTS_DEFAULT)
 
 
 def weights_editor(ctx) -> dict:
@@ -42,25 +40,25 @@ def weights_editor(ctx) -> dict:
     saved = saved_weights()
     with st.expander(ctx.t("my.weights.title")):
         st.caption(ctx.t("my.weights.intro"))
-        cols = st.columns(len(health.COMPONENTS))
+        cols = st.columns(len(view.COMPONENTS))
         edited = {}
-        for col, c in zip(cols, health.COMPONENTS):
+        for col, c in zip(cols, view.COMPONENTS):
             edited[c] = col.number_input(ctx.t(f"my.comp.{c}"), min_value=0.0, max_value=100.0, step=5.0,
                                          value=float(saved[c]), key=f"my_w_{c}", help=ctx.t(f"my.comp.{c}.help"))
         b1, b2 = st.columns([1, 5])
         if b1.button(ctx.t("my.weights.save"), key="my_w_save", type="primary"):
             try:
-                data.put_setting(WEIGHTS_SETTING, health.check_weights(edited))
+                data.put_setting(WEIGHTS_SETTING, view.check_weights(edited))
                 st.toast(ctx.t("my.weights.saved"))
             except ValueError:
                 st.error(ctx.t("my.weights.bad"))
         if b2.button(ctx.t("my.weights.reset"), key="my_w_reset"):
-            data.put_setting(WEIGHTS_SETTING, dict(health.WEIGHTS_DEFAULT))
-            for c in health.COMPONENTS:
+            data.put_setting(WEIGHTS_SETTING, dict(view.WEIGHTS_DEFAULT))
+            for c in view.COMPONENTS:
                 st.session_state.pop(f"my_w_{c}", None)
             st.rerun()
     try:
-        return health.check_weights(edited)
+        return view.check_weights(edited)
     except ValueError:
         st.warning(ctx.t("my.weights.bad"))
         return saved
@@ -109,7 +107,7 @@ def health_section(ctx, v) -> None:
         ctx.t("my.col.series"): [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
                                  for row in v.series[:SHOWN_ACCOUNTS]],
         ctx.t("my.col.why"): [view.why_text(ctx, r, v.typical_rhythm) for _, r in shown.iterrows()],
-        **{ctx.t(f"my.comp.{c}"): shown[c].round(0) for c in health.COMPONENTS},
+        **{ctx.t(f"my.comp.{c}"): shown[c].round(0) for c in view.COMPONENTS},
         ctx.t("my.col.revenue_12m"): [ctx.money(x) for x in shown["revenue_12m"]],
     })
     cfg = {ctx.t("my.col.score"): st.column_config.ProgressColumn(ctx.t("my.col.score"), min_value=0, max_value=100,
@@ -120,8 +118,8 @@ def health_section(ctx, v) -> None:
     t, cfg = account_ui.with_links(ctx, t, shown["customer_id"], cfg)
     st.dataframe(t, hide_index=True, width="stretch", column_config=cfg, key="my_accounts_table")
     components.table_downloads(ctx, _accounts_download(v), "my_accounts", "kamdash-account-health")
-    st.caption(ctx.t("my.health.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
-                     p_alive=ctx.t("my.health.p_alive_yes" if v.has_fit else "my.health.p_alive_no")))
+    st.caption(ctx.t("my.view.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
+                     p_alive=ctx.t("my.view.p_alive_yes" if v.has_fit else "my.view.p_alive_no")))
 
 
 def _accounts_download(v) -> pd.DataFrame:
@@ -265,7 +263,7 @@ def forecast_section(ctx, v) -> None:
     f = v.forecast
     st.markdown(ctx.t(f"my.fc.model_{v.forecast_model}"))
     total = f[f["account_manager"].isna()]
-    cols = st.columns(len(fc.HORIZONS))
+    cols = st.columns(len(view.HORIZONS))
     for col, (_, r) in zip(cols, total.iterrows()):
         col.metric(ctx.t("my.fc.next", n=int(r["months"])), ctx.money(r["forecast"]),
                    ctx.t("my.fc.band", lo=ctx.money(r["lo"]), hi=ctx.money(r["hi"])), delta_color="off",
@@ -275,7 +273,7 @@ def forecast_section(ctx, v) -> None:
         st.markdown(ctx.t("my.fc.backtest", n=b["months"], start=ctx.t_month(b["start"]), end=ctx.t_month(b["end"]),
                           forecast=ctx.money(b["forecast"]), actual=ctx.money(b["actual"]),
                           error=i18n.fmt_delta_pct(b["actual"] / b["forecast"] - 1, ctx.lang)))
-    h = st.segmented_control(ctx.t("my.fc.horizon"), list(fc.HORIZONS), default=12, key="my_fc_h", required=True,
+    h = st.segmented_control(ctx.t("my.fc.horizon"), list(view.HORIZONS), default=12, key="my_fc_h", required=True,
                              format_func=lambda m: ctx.t("my.fc.months", n=m))
     per = f[(f["months"] == h) & f["account_manager"].notna()].copy()
     if len(per):

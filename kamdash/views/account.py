@@ -19,6 +19,8 @@ import pandas as pd
 from kamdash import queries
 from kamdash.analytics import account as acc
 from kamdash.analytics import losses, pareto
+from kamdash.analytics.account import MARGIN_METRICS, STATUSES, plan_status  # noqa: F401 (for the UI)
+from kamdash.analytics.ka_types import KA_TYPES  # noqa: F401 (for the UI)
 
 if TYPE_CHECKING:  # imported where used: the value models load scipy, which lists do not need
     from kamdash import retention
@@ -28,6 +30,12 @@ PROFILE_COLUMNS = ("customer_id", "name", "name_zh", "customer_type", "sector", 
 
 
 # ---------------------------------------------------------------- queries (one account)
+
+
+def period_facts(backend, start: date | None, end: date | None, scope=None) -> pd.DataFrame:
+    """queries.customer_facts of every customer of the period (within ``scope``): what an
+    account is ranked and compared against."""
+    return queries.customer_facts(backend, queries.Filters(start=start, end=end, scope=scope))
 
 
 def profile(backend, customer_id: str) -> dict | None:

@@ -22,7 +22,10 @@ import pandas as pd
 from kamdash import queries, resident
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health, losses, whitespace
+from kamdash.analytics.health import COMPONENTS, WEIGHTS_DEFAULT, check_weights  # noqa: F401 (for the UI)
 from kamdash.queries import add_months, month_start
+
+HORIZONS = fc.HORIZONS
 
 LAGS = 13  # now and the 12 months before: the score month by month
 BACKTEST_LAG = 6  # the backtest's "now": 6 months ago; lost = no order in the 6 months after
