@@ -106,7 +106,7 @@ def health_section(ctx, v) -> None:
         ctx.t("my.col.score"): shown["score"].round(0),
         ctx.t("my.col.series"): [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
                                  for row in v.series[:SHOWN_ACCOUNTS]],
-        ctx.t("my.col.why"): [view.why_text(ctx, r, v.typical_rhythm) for _, r in shown.iterrows()],
+        ctx.t("my.col.why"): [why_text(ctx, r, v.typical_rhythm) for _, r in shown.iterrows()],
         **{ctx.t(f"my.comp.{c}"): shown[c].round(0) for c in view.COMPONENTS},
         ctx.t("my.col.revenue_12m"): [ctx.money(x) for x in shown["revenue_12m"]],
     })
@@ -216,7 +216,7 @@ def actions_section(ctx, v) -> None:
         st.info(ctx.t("my.act.none"))
         return
     st.caption(ctx.t("my.act.intro", n=i18n.fmt_number(len(a), ctx.lang), total=ctx.money(float(a["value"].sum()))))
-    texts = [view.action_text(ctx, r) for _, r in a.head(SHOWN_ACTIONS).iterrows()]
+    texts = [action_text(ctx, r) for _, r in a.head(SHOWN_ACTIONS).iterrows()]
     names = _name(ctx, a.head(SHOWN_ACTIONS))
     links = account_ui.urls(a["customer_id"].head(SHOWN_ACTIONS))
     author = shell.author(ctx)
@@ -233,7 +233,7 @@ def actions_section(ctx, v) -> None:
     if not author:
         st.caption(ctx.t("my.act.author_hint"))
     with st.expander(ctx.t("my.act.all", n=len(a))):
-        full = a.assign(action=[view.action_text(ctx, r) for _, r in a.iterrows()])
+        full = a.assign(action=[action_text(ctx, r) for _, r in a.iterrows()])
         t = pd.DataFrame({ctx.t("my.col.kind"): [ctx.t(f"my.act.kind.{k}") for k in full["kind"]],
                           ctx.t("col.customer"): _name(ctx, full),
                           ctx.t("my.col.action"): full["action"],
@@ -250,7 +250,7 @@ _KIND_COLOR = {"call": "orange", "offer": "green", "terms": "red", "plan": "viol
 def _actions_download(ctx, a: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"kind": a["kind"], "customer_id": a["customer_id"], "name": a["name"],
                          "name_zh": a["name_zh"], "account_manager": a["account_manager"],
-                         "action": [view.action_text(ctx, r) for _, r in a.iterrows()], "value": a["value"],
+                         "action": [action_text(ctx, r) for _, r in a.iterrows()], "value": a["value"],
                          "category": a["category"], "gap": a["status"], "days_since_order": a["days_since"],
                          "usual_interval_days": a["usual_gap"], "loss_causes": a["causes"],
                          "link": [f"/account?customer={c}" for c in a["customer_id"]]})
@@ -291,3 +291,53 @@ def forecast_section(ctx, v) -> None:
     st.dataframe(t, hide_index=True, width="stretch", column_config=cfg, key="my_fc_table")
     components.table_downloads(ctx, f, "my_fc", "kamdash-forecast")
     st.caption(ctx.t("my.fc.method"))
+
+
+# ---------------------------------------------------------------- words (page, downloads, plans)
+# ``ctx`` is anything with lang, currency, t(key, **fields), money(x) (the shell's Context).
+
+
+def _days(ctx, x) -> str:
+    return i18n.fmt_number(round(float(x)), ctx.lang) if np.isfinite(x) else "–"
+
+
+def why_text(ctx, row, typical: tuple) -> str:
+    """Why an account scores as it does, in words: its rhythm, then what lowers its score most."""
+    parts = []
+    n = int(row["purchase_days"])
+    if n >= view.MIN_PURCHASE_DAYS:
+        years = (pd.Timestamp(row["first_order"]) if pd.notna(row["first_order"]) else None)
+        key = "my.why.rhythm_late" if row["late"] > view.CALL_LATE_SPREADS else "my.why.rhythm"
+        parts.append(ctx.t(key, gap=_days(ctx, row["mean_gap"]), since=_days(ctx, row["days_since"]),
+                           first=i18n.fmt_month(years.date(), ctx.lang) if years is not None else "–",
+                           late=i18n.fmt_number(float(row["late"]), ctx.lang)))
+    elif n >= 1:
+        parts.append(ctx.t("my.why.few_days", n=n, since=_days(ctx, row["days_since"]), gap=_days(ctx, typical[0])))
+    weak = row["weakest"]
+    if weak == "trend":
+        prev = row["revenue_prev_12m"]
+        if prev > 0:
+            parts.append(ctx.t("my.why.trend", change=i18n.fmt_delta_pct(row["revenue_12m"] / prev - 1, ctx.lang)))
+    elif weak == "breadth":
+        parts.append(ctx.t("my.why.breadth", n=int(row["categories_12m"]), before=int(row["categories_prev_12m"])))
+    elif weak == "margin":
+        parts.append(ctx.t("my.why.margin", gm=i18n.fmt_pct(row["gross_margin_12m"], ctx.lang),
+                           change=i18n.fmt_points(row["gross_margin_12m"] - row["gross_margin_prev_12m"], ctx.lang)))
+    elif weak == "p_alive":
+        parts.append(ctx.t("my.why.p_alive", p=i18n.fmt_pct(row["p_alive"] / 100, ctx.lang, digits=0)))
+    elif weak == "plan":
+        parts.append(ctx.t("my.why.plan", status=ctx.t(f"acct.status.{row['plan_status']}")))
+    return "; ".join(parts) if parts else ctx.t("my.why.none")
+
+
+def action_text(ctx, row) -> str:
+    """One next best action in words (what the page lists and what goes into the plan)."""
+    kind = row["kind"]
+    if kind == "call":
+        return ctx.t("my.act.call_text", gap=_days(ctx, row["usual_gap"]), since=_days(ctx, row["days_since"]))
+    if kind == "offer":
+        return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
+    if kind == "terms":
+        causes = ctx.t("my.sep").join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
+        return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
+    return ctx.t("my.act.plan_text")

@@ -17,6 +17,7 @@ from kamdash import export, i18n, store
 from kamdash.charts import segments as charts
 from kamdash.ui import account, components, data
 from kamdash.views import present
+from kamdash.views import key_accounts as ka_view
 from kamdash.views import segments as view
 
 CONFIG_KEY = "segments.config"
@@ -50,7 +51,7 @@ def segments(data_key, filters, columns: tuple, k, method: str, rules_key: str, 
 @st.cache_data(show_spinner=False, max_entries=16)
 def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules):
     """(features, key-account types) without segments (the portfolio slide)."""
-    return data.run(view.key_accounts, filters, breadth, _rules)
+    return data.run(ka_view.key_accounts, filters, breadth, _rules)
 
 
 def saved_config() -> dict:
@@ -312,7 +313,7 @@ def rules_editor(ctx, rules: view.KaRules, sectors: list[str]) -> None:
 def selection(ctx, seg: Segmentation) -> None:
     """How selective the key-account set is: count, shares of customers, revenue and account
     profit, and a warning when it is no longer the few."""
-    s = view.selection(seg.data)
+    s = ka_view.selection(seg.data)
     pct = lambda v: i18n.fmt_pct(v, ctx.lang)  # noqa: E731
     c1, c2, c3 = st.columns(3)
     c1.metric(ctx.t("kasel.count"), i18n.fmt_number(s["key_accounts"], ctx.lang),
@@ -328,13 +329,13 @@ def selection(ctx, seg: Segmentation) -> None:
     st.caption(ctx.t("kasel.how", qualifying=i18n.fmt_number(s["qualifying"], ctx.lang), limit=limit_text,
                      n=i18n.fmt_number(s["key_accounts"], ctx.lang)))
     if not s["few"]:
-        st.warning(ctx.t("kasel.not_few", share=pct(s["customer_share"]), few=i18n.fmt_pct(view.FEW_SHARE, ctx.lang, 0)))
+        st.warning(ctx.t("kasel.not_few", share=pct(s["customer_share"]), few=i18n.fmt_pct(ka_view.FEW_SHARE, ctx.lang, 0)))
     elif s["account_profit_share"] == s["account_profit_share"] and s["account_profit_share"] < 0.5:
         st.info(ctx.t("kasel.little_profit", share=pct(s["account_profit_share"])))
 
 
 def types_figure(ctx, seg: Segmentation):
-    s = view.type_summary(seg.data)
+    s = ka_view.type_summary(seg.data)
     s = s[s["ka_type"] != "none"].copy()
     s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
@@ -342,7 +343,7 @@ def types_figure(ctx, seg: Segmentation):
 
 
 def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    s = view.type_summary(seg.data)
+    s = ka_view.type_summary(seg.data)
     s["ka_type"] = s["ka_type"].replace({"any": "selected", "none": "not_selected"})
     return export.frame([
         (ctx.t("ka.col.type"), "text", [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected")
@@ -364,7 +365,7 @@ def portfolio(ctx, seg: Segmentation):
     """(figure, {quadrant: display table}, value split) of the KA portfolio matrix."""
     pf, fig = present.ka_portfolio(ctx, seg.features, seg.types, ctx.filters.end)
     lists = {}
-    for q in view.QUADRANTS:
+    for q in ka_view.QUADRANTS:
         p = pf[pf["quadrant"] == q]
         lists[q] = export.frame([
             (ctx.t("col.customer_id"), "id", p["customer_id"]),
@@ -394,8 +395,8 @@ def portfolio_chart(ctx, fig) -> None:
 
 
 def quadrant_tabs(ctx, lists: dict) -> None:
-    tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in view.QUADRANTS])
-    for tab, q in zip(tabs, view.QUADRANTS):
+    tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka_view.QUADRANTS])
+    for tab, q in zip(tabs, ka_view.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
         # no link column here: links inside these tabs kept Chromium from drawing the page's
         # second chart on the demo data (the group roll-up below links to the accounts)
@@ -411,7 +412,7 @@ def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    g, tops = view.group_rollup(seg.data)
+    g, tops = ka_view.group_rollup(seg.data)
     names = i18n.customer_names(tops, ctx.lang)
     return export.frame([
         (ctx.t("col.customer_id"), "id", g["group_id"]),

@@ -1,6 +1,7 @@
-"""Data of the segments and key-accounts pages: the customers' features, their segments
-(scikit-learn), the segment profiles, the key-account types by the saved rules, and the
-assignment (segment and types per customer) that the sidebar filters of every page use.
+"""Data of the segments page, which the key-accounts page shares: the customers' features,
+their segments (scikit-learn), the segment profiles, the key-account types by the saved rules,
+and the assignment (segment and types per customer) that the sidebar filters of every page use.
+What only the key-accounts page shows is in ``views.key_accounts``.
 
 The segment names a user sees are words: the UI makes them from ``name_tokens`` (and the
 names a user saved); everything else here is numbers from ``kamdash.analytics.segments`` and
@@ -17,14 +18,13 @@ import pandas as pd
 from kamdash import queries
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
-from kamdash.analytics.ka_types import FEW_SHARE, KA_TYPES, QUADRANTS, KaRules
+from kamdash.analytics.ka_types import KA_TYPES, KaRules
 from kamdash.analytics.segments import DEFAULT_FEATURES, FEATURES, K_RANGE, METHODS, SegmentResult
 
 MIN_CUSTOMERS = 3  # fewer customers with an order than this: no segments
 
-__all__ = ["DEFAULT_FEATURES", "FEATURES", "FEW_SHARE", "KA_TYPES", "K_RANGE", "METHODS", "MIN_CUSTOMERS",
-           "QUADRANTS", "KaRules", "SegmentMap", "SegmentResult", "Segments", "assignment", "build",
-           "features_of", "group_rollup", "key_accounts", "segment_map", "selection", "signature", "type_summary"]
+__all__ = ["DEFAULT_FEATURES", "FEATURES", "KA_TYPES", "K_RANGE", "METHODS", "MIN_CUSTOMERS", "KaRules",
+           "SegmentMap", "SegmentResult", "Segments", "assignment", "build", "features_of", "segment_map", "signature"]
 
 
 def features_of(saved: dict | None) -> dict:
@@ -72,32 +72,9 @@ def build(backend, filters: queries.Filters, columns: tuple, k: int | None, meth
                     name_tokens=sg.name_tokens(profile), types=ka.key_accounts(feats, links, rules), rules=rules)
 
 
-def key_accounts(backend, filters: queries.Filters, breadth: bool, rules: KaRules) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(features, key-account types) without segments: what the key-account portfolio needs."""
-    feats = queries.customer_features(backend, filters, breadth)
-    return feats, ka.key_accounts(feats, queries.customer_links(backend), rules)
-
-
 def assignment(seg: Segments, names: dict[int, str]) -> pd.DataFrame:
     """analytics.ka_types.assignment: segment (with its ``names``) and KA types per customer."""
     return ka.assignment(seg.features, seg.result.labels, seg.types, names)
-
-
-def selection(seg: Segments) -> dict:
-    """analytics.ka_types.selection_summary of the key-account set."""
-    return ka.selection_summary(seg.features, seg.types)
-
-
-def type_summary(seg: Segments) -> pd.DataFrame:
-    """analytics.ka_types.type_summary: customers, revenue and profit per KA type."""
-    return ka.type_summary(seg.features, seg.types)
-
-
-def group_rollup(seg: Segments) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(analytics.ka_types.group_rollup, the name rows of each group's top customer, in the
-    same order)."""
-    g = ka.group_rollup(seg.features, seg.links)
-    return g, seg.links.set_index("customer_id").loc[g["group_id"]].reset_index()
 
 
 @dataclass(frozen=True)
