@@ -103,8 +103,8 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         rules = segments_ui.saved_rules()
         if sid == "ka_portfolio":
-            feats, types = segments_ui.key_accounts(key, fs, "breadth" in cfg["features"], repr(rules), rules)
-            return view.ka_portfolio_slide(ctx, feats, types, f.end)
+            ka = segments_ui.key_accounts(key, fs, "breadth" in cfg["features"], repr(rules), rules)
+            return view.ka_portfolio_slide(ctx, ka.features, ka.types, f.end)
         seg = segments_ui.segments(key, fs, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules)
         if seg is None:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))

@@ -49,9 +49,25 @@ def segments(data_key, filters, columns: tuple, k, method: str, rules_key: str, 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules):
-    """(features, key-account types) without segments (the portfolio slide)."""
-    return data.run(ka_view.key_accounts, filters, breadth, _rules)
+def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules) -> ka_view.KeyAccounts:
+    """Features and key-account types without segments (the key-accounts page's first screen,
+    the portfolio slide), cached like ``segments``."""
+    return data.run(ka_view.build, filters, breadth, _rules)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def segments_of(data_key, filters, columns: tuple, k, method: str, rules_key: str, _ka: ka_view.KeyAccounts):
+    """The segments view on key accounts already read (the same features: cached under the same
+    key as ``segments``)."""
+    return view.from_features(_ka.features, _ka.links, columns, k, method, _ka.rules, _ka.types)
+
+
+def key_accounts_of(ctx) -> ka_view.KeyAccounts:
+    """The key accounts of the sidebar's period and filters (the KA type and segment filters do
+    not apply: these pages define them), with the saved rules."""
+    rules = saved_rules()
+    return key_accounts(ctx.data_key, replace(ctx.filters, customer_ids=None),
+                        "breadth" in saved_config()["features"], repr(rules), rules)
 
 
 def saved_config() -> dict:
@@ -93,17 +109,19 @@ def _name_of(ctx, tokens: tuple) -> str:
         ctx.t(f"seg.name.{t}") for t in traits) if traits else "")
 
 
-def compute(ctx) -> Segmentation | None:
+def compute(ctx, ka: ka_view.KeyAccounts | None = None) -> Segmentation | None:
     """Features, segments and KA types of the customers in the sidebar's period and filters
-    (the KA type and segment filters themselves do not apply here: these pages define them).
-    Stores the assignment when it changed. None when no customer has an order."""
+    (the KA type and segment filters themselves do not apply here: these pages define them);
+    ``ka``: the key accounts already read (``key_accounts_of``), whose features they reuse.
+    Stores the assignment when it changed. None when fewer than three customers have an order."""
     f = replace(ctx.filters, customer_ids=None)
     cfg = saved_config()
     shown = st.session_state.get("seg_k")  # the segments page's k (also from a shared link)
     if shown is not None:
         cfg["k"] = None if shown == "auto" else int(shown)
-    rules = saved_rules()
-    seg = segments(ctx.data_key, f, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules)
+    rules = saved_rules() if ka is None else ka.rules
+    seg = segments(ctx.data_key, f, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules) \
+        if ka is None else segments_of(ctx.data_key, f, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), ka)
     if seg is None:
         return None
     suggested = {s: _name_of(ctx, t) for s, t in seg.name_tokens.items()}
@@ -310,10 +328,10 @@ def rules_editor(ctx, rules: view.KaRules, sectors: list[str]) -> None:
             st.rerun()
 
 
-def selection(ctx, seg: Segmentation) -> None:
+def selection(ctx, seg: ka_view.KeyAccounts) -> None:
     """How selective the key-account set is: count, shares of customers, revenue and account
     profit, and a warning when it is no longer the few."""
-    s = ka_view.selection(seg.data)
+    s = ka_view.selection(seg)
     pct = lambda v: i18n.fmt_pct(v, ctx.lang)  # noqa: E731
     c1, c2, c3 = st.columns(3)
     c1.metric(ctx.t("kasel.count"), i18n.fmt_number(s["key_accounts"], ctx.lang),
@@ -334,16 +352,16 @@ def selection(ctx, seg: Segmentation) -> None:
         st.info(ctx.t("kasel.little_profit", share=pct(s["account_profit_share"])))
 
 
-def types_figure(ctx, seg: Segmentation):
-    s = ka_view.type_summary(seg.data)
+def types_figure(ctx, seg: ka_view.KeyAccounts):
+    s = ka_view.type_summary(seg)
     s = s[s["ka_type"] != "none"].copy()
     s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 
 
-def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    s = ka_view.type_summary(seg.data)
+def types_table(ctx, seg: ka_view.KeyAccounts) -> pd.DataFrame:
+    s = ka_view.type_summary(seg)
     s["ka_type"] = s["ka_type"].replace({"any": "selected", "none": "not_selected"})
     return export.frame([
         (ctx.t("ka.col.type"), "text", [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected")
@@ -361,7 +379,7 @@ def growth_text(ctx, pf: pd.DataFrame) -> list[str]:
     return [ctx.t("kasel.new") if n else i18n.fmt_delta_pct(v, ctx.lang) for n, v in zip(pf["new"], pf["potential"])]
 
 
-def portfolio(ctx, seg: Segmentation):
+def portfolio(ctx, seg: ka_view.KeyAccounts):
     """(figure, {quadrant: display table}, value split) of the KA portfolio matrix."""
     pf, fig = present.ka_portfolio(ctx, seg.features, seg.types, ctx.filters.end)
     lists = {}
@@ -411,8 +429,8 @@ def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
     return components.shown(ctx, table, hide=(ctx.t("col.customer_id"),))
 
 
-def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    g, tops = ka_view.group_rollup(seg.data)
+def rollup_table(ctx, seg: ka_view.KeyAccounts) -> pd.DataFrame:
+    g, tops = ka_view.group_rollup(seg)
     names = i18n.customer_names(tops, ctx.lang)
     return export.frame([
         (ctx.t("col.customer_id"), "id", g["group_id"]),
@@ -427,5 +445,5 @@ def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
 
 __all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
            "name_editor", "download", "assignment_table", "rules_editor", "capacity_editor", "selection",
-           "types_figure", "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table",
+           "types_figure", "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table", "key_accounts_of",
            "shown_without_ids"]

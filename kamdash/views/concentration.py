@@ -36,7 +36,6 @@ __all__ = ["BREAKDOWN_DIMENSIONS", "LOSS_REASONS", "LOSS_TIER", "TIERS", "TOP_SH
 class Concentration:
     value: str  # revenue, gross_profit or account_profit
     facts: pd.DataFrame  # queries.customer_facts of the filters, with attributes
-    population: pd.DataFrame  # pareto.population(facts, value): the customers the measures count
     order: np.ndarray  # the population ranked by value (pareto.order_by)
     readouts: dict  # pareto.readouts of the population's value
     pareto: pd.DataFrame | None  # pareto.ranked on the numbers; None when the total is not positive
@@ -44,8 +43,14 @@ class Concentration:
     groups: tuple[str, ...]  # the drill-down's groups: A, B, C and the loss-makers' when there are any
 
     @property
+    def population(self) -> pd.DataFrame:
+        """pareto.population(facts, value): the customers the measures count (a slice of the
+        facts, made on use so that a cached copy does not hold the rows twice)."""
+        return pareto.population(self.facts, self.value)
+
+    @property
     def empty(self) -> bool:
-        return self.population.empty
+        return len(self.order) == 0
 
 
 def build(backend, filters: queries.Filters, value: str) -> Concentration:
@@ -62,7 +67,7 @@ def from_facts(facts: pd.DataFrame, value: str) -> Concentration:
     curves = not pop.empty and r["total"] > 0
     groups = (*pareto.TIERS, *((pareto.LOSS_TIER,) if (pop[value] < 0).any() else ()))
     return Concentration(
-        value=value, facts=facts, population=pop, order=order, readouts=r,
+        value=value, facts=facts, order=order, readouts=r,
         pareto=pareto.ranked(pareto.numbers(pop), value) if curves else None,
         lorenz=pareto.lorenz_curve(pop[value]) if curves else None, groups=groups)
 

@@ -24,7 +24,8 @@ from kamdash.analytics.segments import DEFAULT_FEATURES, FEATURES, K_RANGE, METH
 MIN_CUSTOMERS = 3  # fewer customers with an order than this: no segments
 
 __all__ = ["DEFAULT_FEATURES", "FEATURES", "KA_TYPES", "K_RANGE", "METHODS", "MIN_CUSTOMERS", "KaRules",
-           "SegmentMap", "SegmentResult", "Segments", "assignment", "build", "features_of", "segment_map", "signature"]
+           "SegmentMap", "SegmentResult", "Segments", "assignment", "build", "features_of", "from_features",
+           "segment_map", "signature"]
 
 
 def features_of(saved: dict | None) -> dict:
@@ -65,11 +66,20 @@ def build(backend, filters: queries.Filters, columns: tuple, k: int | None, meth
     feats = queries.customer_features(backend, filters, "breadth" in columns)
     if len(feats) < MIN_CUSTOMERS:
         return None
-    links = queries.customer_links(backend)
+    return from_features(feats, queries.customer_links(backend), columns, k, method, rules)
+
+
+def from_features(feats: pd.DataFrame, links: pd.DataFrame, columns: tuple, k: int | None, method: str,
+                  rules: KaRules, types: pd.DataFrame | None = None) -> Segments | None:
+    """``build`` on features and links already read (``types``: the key-account types with
+    ``rules`` on them, when known)."""
+    if len(feats) < MIN_CUSTOMERS:
+        return None
     result = sg.fit_segments(feats, columns, k, method)
     profile = sg.profiles(feats, result)
     return Segments(features=feats, links=links, result=result, profile=profile,
-                    name_tokens=sg.name_tokens(profile), types=ka.key_accounts(feats, links, rules), rules=rules)
+                    name_tokens=sg.name_tokens(profile),
+                    types=ka.key_accounts(feats, links, rules) if types is None else types, rules=rules)
 
 
 def assignment(seg: Segments, names: dict[int, str]) -> pd.DataFrame:
