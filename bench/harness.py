@@ -125,8 +125,8 @@ def some_customer(db: str) -> str:
     import duckdb
 
     with duckdb.connect(db, read_only=True) as con:
-        return con.sql("SELECT customer_id FROM customer_month GROUP BY customer_id "
-                       "ORDER BY sum(revenue) DESC, customer_id LIMIT 1").fetchone()[0]
+        return con.execute("SELECT customer_id FROM customer_month GROUP BY customer_id "
+                           "ORDER BY sum(revenue) DESC, customer_id LIMIT 1").fetchone()[0]
 
 
 def page_spec(page: dict, db: str, runs: int, renders: bool, work: Path) -> dict:
