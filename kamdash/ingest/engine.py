@@ -348,7 +348,7 @@ class _Rows:
     def read_sql(self, source: str, columns: dict[str, str], decimal: str = ".") -> str:
         """SELECT of this table from ``source`` (``columns``: source column -> field)."""
         kinds = maps.FIELDS[self.role]
-        layers: list[list[str]] = []
+        layers: list[list[str]] = [[]]
         keep = list(self.fields) + ["_filled", "_odd", "_comma"]
         for f in self.fields:
             ls, k = parse.typed_layers(f, kinds[f], decimal)

@@ -128,8 +128,8 @@ def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]],
     8: two-digit year first). An ISO date (4-digit year) is taken by a plain cast; ``a/b/c``
     dates by one regular expression; anything else by ``date_expr``.
     Numbers (``p_<f>``) under the decimal separator ``decimal``: one cleaning regex, then a
-    cast, only for values a plain cast does not read. Text (``p_<f>``): ``text_expr``, using
-    the row flag ``_odd`` (``row_flags``).
+    cast, only for values a plain cast does not read. Text keeps only its cell
+    (``typed_value``).
     """
     f = field_
     if kind == "date":
@@ -173,13 +173,18 @@ def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]],
                   [f"(CASE WHEN t_{f} IS NULL AND {f} IS NOT NULL THEN {slow} ELSE t_{f} END) AS x_{f}"],
                   [last]]
         return layers, [f"p_{f}"]
-    return [[], [f"{text_expr(f, '_odd')} AS p_{f}"]], [f"p_{f}"]
+    return [], []  # text: see typed_value
 
 
 def typed_value(field_: str, kind: str, order: str | None) -> str:
-    """The parsed value of ``field_`` kept by ``typed_layers``, for dates in the day order
-    ``order`` (None: undecided, such dates are NULL)."""
-    return f"p_{field_}_{order or 'none'}" if kind == "date" else f"p_{field_}"
+    """The parsed value of ``field_`` from what ``typed_layers`` kept: for dates in the day
+    order ``order`` (None: undecided, such dates are NULL); text is cleaned where it is read
+    (``text_expr``: a trim costs less than keeping a second copy of every text)."""
+    if kind == "date":
+        return f"p_{field_}_{order or 'none'}"
+    if kind == "text":
+        return text_expr(field_, "_odd")
+    return f"p_{field_}"
 
 
 # Control characters a text cell must not keep (a spreadsheet refuses them): C0 except tab,
