@@ -2,10 +2,10 @@
 
 Generates an ERP-like order-lines CSV of about the given size (Chinese headers, dd/mm/yyyy dates,
 customer attributes inline) under a temporary folder, imports it with the import engine into a
-fresh database in a child process, and prints the rate (MB/s, rows/s) and the child's peak
-resident memory (VmHWM, the import alone) and CPU time (every thread), next to two baselines measured in the same run, each
-in its own process: DuckDB reading the file into a table of a new database file, and pandas
-``read_csv``. The files are deleted afterwards unless --keep.
+fresh database in a child process, and prints the rate (MB/s, rows/s), the child's peak resident
+memory (VmHWM, the import alone) and CPU time (every thread), next to two baselines measured in
+the same run, each in its own process: DuckDB reading the file into a table of a new database
+file, and pandas ``read_csv``. The files are deleted afterwards unless --keep.
 """
 
 from __future__ import annotations
