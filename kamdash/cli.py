@@ -217,11 +217,10 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from kamdash import queries
 
     path = args.db or config.db_target()
     backend = sales_backend(path)
-    facts = queries.data_facts(backend)
+    facts = backend.data_facts()
     for key, value in facts.items():
         print(f"{key:>16}: {value}")
     return 0
@@ -245,12 +244,11 @@ def _cmd_upgrade(args) -> int:
 def _cmd_clv(args) -> int:
     import json
 
-    from kamdash import queries
     from kamdash.analytics import clv
 
     end = _date(args.calibration_end, "--calibration-end")
     backend = sales_backend(args.db)
-    rfm = queries.rfm_summary(backend, end, args.time_unit)
+    rfm = backend.rfm_summary(end, args.time_unit)
     try:
         fit = clv.fit_transactions(rfm, args.model)
     except clv.FitError as exc:
@@ -296,10 +294,10 @@ def _date(text: str, option: str):
 
 def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
     """The readouts of the concentration page as plain JSON values."""
-    from kamdash import queries
     from kamdash.analytics import pareto
+    from kamdash.engine.filters import Filters
 
-    facts = queries.customer_facts(backend, queries.Filters(start=start, end=end), attributes=False)
+    facts = backend.customer_facts(Filters(start=start, end=end), attributes=False)
     r = pareto.readouts(pareto.population(facts, value)[value])
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     out = {"value": value, "from": start.isoformat() if start else None,
@@ -325,7 +323,8 @@ def _cmd_concentration(args) -> int:
 def _cmd_whatif(args) -> int:
     import json
 
-    from kamdash import queries
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
     from kamdash.views import whatif as view
 
     if args.horizon < 0:
@@ -337,9 +336,9 @@ def _cmd_whatif(args) -> int:
     p = view.target_params(args.target, args.defection_change, args.horizon, args.discount_rate)
     db = args.db or config.db_target()
     assignment, cutoffs = view.stored_choices(config.user_db_path(Path(db)))
-    backend = queries.connect(db)
-    facts = queries.data_facts(backend)
-    base = view.baseline(backend, queries.Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
+    backend = connect(db)
+    facts = backend.data_facts()
+    base = view.baseline(backend, Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
     out = view.numbers(base, p)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -362,7 +361,8 @@ def _cmd_users(args) -> int:
     itself keeps full access: it runs with access to the files."""
     import json
 
-    from kamdash import access, queries
+    from kamdash import access
+    from kamdash.engine import connect
 
     path = _user_db(args.db)
     if args.action == "list":
@@ -392,11 +392,11 @@ def _cmd_users(args) -> int:
         print("error: give one of --regions, --managers, --customers", file=sys.stderr)
         return 2
     kind, values = kinds[0] if kinds else ("all", "")
-    backend = queries.connect(args.db or config.db_target())
+    backend = connect(args.db or config.db_target())
     try:
-        known = queries.scope_known(queries.scope_customers(backend))
+        known = access.scope_known(backend.scope_customers())
     finally:
-        backend.disconnect()
+        backend.close()
     cur = access.get(path, args.email)
     try:
         ent = access.save(path, access.Entitlement(args.email, args.role, kind,
@@ -434,18 +434,18 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
     period defaults to the last 12 months of data, as on the page."""
     from dataclasses import replace
 
-    from kamdash import queries
     from kamdash.analytics import ka_types as ka
+    from kamdash.engine.filters import Filters, add_months
 
     rules = rules or ka.KaRules()
     if capacity is not None:
         rules = replace(rules, capacity=capacity)
     if share is not None:
         rules = replace(rules, capacity=0, share=share)
-    end = end or queries.last_month(backend)
-    start = start or queries.add_months(end, -11)
-    features = queries.customer_features(backend, queries.Filters(start=start, end=end), False)
-    s = ka.selection_summary(features, ka.key_accounts(features, queries.customer_links(backend), rules))
+    end = end or backend.last_month()
+    start = start or add_months(end, -11)
+    features = backend.customer_features(Filters(start=start, end=end), False)
+    s = ka.selection_summary(features, ka.key_accounts(features, backend.customer_links(), rules))
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     return {"from": start.isoformat(), "to": end.isoformat(), "active_customers": s["customers"],
             "key_accounts": s["key_accounts"], "qualifying": s["qualifying"], "capacity": s["limit"],
@@ -456,7 +456,8 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
 
 def _cmd_key_accounts(args) -> int:
 
-    from kamdash import config as cfg, store
+    from kamdash import config as cfg
+    from kamdash import store
     from kamdash.analytics import ka_types as ka
 
     start, end = _month(args.start), _month(args.end)
@@ -671,7 +672,8 @@ def sales_backend(target: str | None):
     A file (or a ``duckdb:///`` URL of one) is checked first, so that a missing, damaged,
     locked, foreign or old file is a ``UserError`` saying so; another URL that cannot be
     reached is one too."""
-    from kamdash import queries, store
+    from kamdash import store
+    from kamdash.engine import connect
 
     target = target or config.db_target()
     path = config.db_path(target)
@@ -680,7 +682,7 @@ def sales_backend(target: str | None):
         if status.problem not in (None, "empty"):
             raise UserError(status_text(status))
     try:
-        return queries.connect(target)
+        return connect(target)
     except Exception as exc:  # a server that is down, a driver that is not installed ...
         if path is not None:
             raise

@@ -12,9 +12,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import access, config, i18n, plans, queries
+from kamdash import access, config, i18n, plans
 from kamdash.analytics import account as acc
 from kamdash.analytics.ka_types import KA_TYPES
+from kamdash.engine.filters import Filters
 from kamdash.ui import components, data, safe
 from kamdash.views import account as view
 
@@ -118,10 +119,10 @@ def user_db():
 @st.cache_data(show_spinner=False, max_entries=64)
 def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fit_key, _fit, as_of,
              scope=None):
-    facts = data.customer_facts(data_key, queries.Filters(start=start, end=end, scope=scope))
+    facts = data.customer_facts(data_key, Filters(start=start, end=end, scope=scope))
     links = data.customer_links(data_key)
-    value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
-    return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
+    value = view.account_value(data.engine(), _fit, customer_id, as_of) if _fit is not None else None
+    return view.build(data.engine(), customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -247,7 +248,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _categories(data_key) -> list[str]:
-    return data.run(view.categories)
+    return data.engine().product_categories()
 
 
 def editor(ctx, cid: str, author: str) -> None:
@@ -421,7 +422,7 @@ def plan_and_progress(ctx, cid: str) -> tuple:
     hist = plans.history(user_db(), cid)
     if not hist:
         return None, None
-    prog = data.run(view.progress, hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
+    prog = view.progress(data.engine(), hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
     return hist[0], prog
 
 
@@ -520,7 +521,7 @@ def downloads(ctx, v: view.AccountView) -> None:
 def _portfolio(data_key, user_sig, as_of, lang):
     latest = plans.all_latest(user_db())
     first = plans.first_saved(user_db())
-    return data.run(view.portfolio, latest, first, as_of, data.customer_links(data_key), data.assignment())
+    return view.portfolio(data.engine(), latest, first, as_of, data.customer_links(data_key), data.assignment())
 
 
 def portfolio(ctx) -> pd.DataFrame:

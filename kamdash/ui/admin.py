@@ -20,9 +20,9 @@ NEW = ""  # the "new user" choice of the picker
 
 
 def _known(ctx) -> dict[str, set[str]]:
-    from kamdash import queries
+    from kamdash import access
 
-    return queries.scope_known(data.scope_customers(ctx.data_key))
+    return access.scope_known(data.scope_customers(ctx.data_key))
 
 
 def entitlements_table(ctx) -> pd.DataFrame:

@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import export, i18n
-from kamdash import queries
 from kamdash.analytics import coverage as cov
 from kamdash.analytics import losses, pareto
 from kamdash.charts import concentration as charts
+from kamdash.engine.filters import Filters
 from kamdash.ui import account, components, data
 
 GRAINS = ("quarter", "year")
@@ -128,7 +128,7 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                                              s["peak_customer_share"]), "whale", "kamdash-whale-curve")
     # every loss-maker of the filters, each against its peers among all customers of the period
     # (the filters choose whom to list, not whom an account is compared with)
-    period = data.customer_facts(ctx.data_key, queries.Filters(start=ctx.filters.start, end=ctx.filters.end,
+    period = data.customer_facts(ctx.data_key, Filters(start=ctx.filters.start, end=ctx.filters.end,
                                                                scope=ctx.filters.scope))
     every = pareto.loss_makers(facts, None, period)
     if every.empty:

@@ -12,8 +12,9 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from kamdash import deck, queries
+from kamdash import deck
 from kamdash.analytics import ka_types as ka
+from kamdash.engine.filters import Filters
 from kamdash.ui import components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
@@ -93,7 +94,7 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         if sid == "concentration":
             return view.concentration_slide(ctx, facts)
         # each loss-maker against the customers of its type among all of the period, as on the page
-        return view.whale_slide(ctx, facts, data.customer_facts(key, queries.Filters(start=f.start, end=f.end)))
+        return view.whale_slide(ctx, facts, data.customer_facts(key, Filters(start=f.start, end=f.end)))
     if sid in ("segments", "ka_portfolio"):
         cfg = segments_ui.saved_config()
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters

@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, export, i18n, plans, queries, retention
+from kamdash import config, export, i18n, plans, retention, schema
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
 from kamdash.ui import components, data
@@ -24,7 +24,7 @@ from kamdash.views import at_risk as at_risk_view
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
 _jobs_lock = threading.Lock()
-GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment
+GROUPS = (*schema.DIMENSIONS, "segment", "ka_type")  # the last two: stored assignment
 
 
 def user_db():
@@ -33,23 +33,23 @@ def user_db():
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cohort_frames(data_key, filters, freq: str, last_month):
-    counts = data.run(queries.cohort_counts, filters, freq)
+    counts = data.engine().cohort_counts(filters, freq)
     return cohorts.retention_matrix(counts, freq, last_period=last_month)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def defection_frame(data_key, filters, n_months: int, last_month):
-    return cohorts.defection_rates(data.run(queries.activity_gaps, filters), n_months, last_month)
+    return cohorts.defection_rates(data.engine().activity_gaps(filters), n_months, last_month)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: retention.ValueSettings):
-    return data.run(retention.account_values, _fit, as_of, filters, vs)
+    return retention.account_values(data.engine(), _fit, as_of, filters, vs)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def validation(data_key, fit_key: str, _fit: dict, fs: retention.FitSettings, as_of):
-    return data.run(retention.validation, _fit, fs, as_of)
+    return retention.validation(data.engine(), _fit, fs, as_of)
 
 
 def cohort_section(ctx):
@@ -103,7 +103,7 @@ def _job(ctx, fs: retention.FitSettings) -> Future:
     with _jobs_lock:
         job = _jobs.get(key)
         if job is None or (job.done() and job.exception() is not None and st.session_state.get("ret_retry")):
-            rfm = data.run(retention.calibration_rfm, fs, ctx.facts["as_of"])
+            rfm = retention.calibration_rfm(data.engine(), fs, ctx.facts["as_of"])
             job = _executor.submit(retention.fit_and_store, rfm, user_db(), fs, dv)
             _jobs[key] = job
         return job

@@ -14,7 +14,8 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import access, config, i18n, queries
+from kamdash import access, config, i18n, schema
+from kamdash.engine.filters import FILTER_FIELDS, Filters, add_months, month_start
 from kamdash.ui import auth, data, source
 
 CTX_KEY = "kamdash.context"
@@ -23,19 +24,16 @@ PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
 TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
-FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
-    "region": ("region", "filters.region"),
-    "ctype": ("customer_type", "filters.customer_type"),
-    "sector": ("sector", "filters.sector"),
-    "manager": ("account_manager", "filters.account_manager"),
-}
+# query parameter / widget key of each filter dimension (schema.DIMENSIONS; the URL's names)
+URL_KEYS = {"region": "region", "customer_type": "ctype", "sector": "sector", "account_manager": "manager"}
+FILTER_KEYS = {URL_KEYS[c]: (c, f"filters.{c}") for c in schema.DIMENSIONS}  # key -> (column, catalog key)
 ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assignment)
 
 
 @dataclass(frozen=True)
 class Context(i18n.Localized):
     lang: str
-    filters: queries.Filters
+    filters: Filters
     facts: dict
     labels: dict
     data_key: tuple
@@ -50,10 +48,10 @@ class Context(i18n.Localized):
 
 
 def _month_options(first: date, last: date) -> list[str]:
-    out, m = [], queries.month_start(first)
+    out, m = [], month_start(first)
     while m <= last:
         out.append(m.strftime("%Y-%m"))
-        m = queries.add_months(m, 1)
+        m = add_months(m, 1)
     return out
 
 
@@ -129,7 +127,7 @@ def _problem(status, lang: str) -> None:
 
 
 def _filters(lang: str, facts: dict, options: dict, labels: dict,
-             scope: tuple[str, ...] | None = None) -> queries.Filters:
+             scope: tuple[str, ...] | None = None) -> Filters:
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     sb = st.sidebar
     sb.header(tr("filters.header"))
@@ -152,14 +150,11 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict,
     customer_ids = _assignment_filters(lang)
     sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
     sb.caption(tr("filters.share_hint"))
-    return queries.Filters(
+    return Filters(
         **tiers,
         start=date.fromisoformat(start + "-01"),
         end=date.fromisoformat(end + "-01"),
-        regions=selected["region"],
-        customer_types=selected["customer_type"],
-        sectors=selected["sector"],
-        account_managers=selected["account_manager"],
+        **{FILTER_FIELDS[c]: selected[c] for c in schema.DIMENSIONS},
         customer_ids=customer_ids,
         scope=scope,
     )

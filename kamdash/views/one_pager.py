@@ -18,10 +18,10 @@ from datetime import date
 
 import pandas as pd
 
-from kamdash import i18n, queries
-from kamdash.analytics import account as acc
+from kamdash import i18n
 from kamdash.analytics import losses
 from kamdash.deck import Slide
+from kamdash.engine.filters import add_months
 from kamdash.views import account as view
 
 TOP_ACTIONS = 5
@@ -37,7 +37,7 @@ def trend(monthly: pd.DataFrame, start: date | None, end: date | None, col: str 
         return None
     months = pd.to_datetime(monthly["month"]).dt.date
     now = monthly.loc[(months >= start) & (months <= end), col].sum()
-    p0, p1 = queries.add_months(start, -12), queries.add_months(end, -12)
+    p0, p1 = add_months(start, -12), add_months(end, -12)
     before = monthly.loc[(months >= p0) & (months <= p1), col].sum()
     if before <= 0:
         return None
