@@ -9,7 +9,7 @@ scope:
 - scopes: ``all``; ``regions`` (customers whose region is one of the values); ``managers``
   (customers whose account manager is one of the values); ``customers`` (a list of ids).
 
-A scope becomes a set of customer ids (``resolve``) that the query layer applies before any
+A scope becomes a set of customer ids (``resolve``) that the engine applies before any
 aggregation (``engine.Filters.scope``). An ``Actor`` is the user acting in a session; the
 command line and single-user mode act as ``FULL``. Saving an entitlement names the version it
 was read at, so two admins editing at once get ``EntitlementConflict`` instead of overwriting

@@ -219,8 +219,8 @@ def _cmd_check(args) -> int:
 def _cmd_info(args) -> int:
 
     path = args.db or config.db_target()
-    backend = sales_backend(path)
-    facts = backend.data_facts()
+    engine = sales_engine(path)
+    facts = engine.data_facts()
     for key, value in facts.items():
         print(f"{key:>16}: {value}")
     return 0
@@ -247,8 +247,8 @@ def _cmd_clv(args) -> int:
     from kamdash.analytics import clv
 
     end = _date(args.calibration_end, "--calibration-end")
-    backend = sales_backend(args.db)
-    rfm = backend.rfm_summary(end, args.time_unit)
+    engine = sales_engine(args.db)
+    rfm = engine.rfm_summary(end, args.time_unit)
     try:
         fit = clv.fit_transactions(rfm, args.model)
     except clv.FitError as exc:
@@ -292,12 +292,12 @@ def _date(text: str, option: str):
         raise UserError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from None
 
 
-def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
+def concentration_readouts(engine, value: str, start=None, end=None) -> dict:
     """The readouts of the concentration page as plain JSON values."""
     from kamdash.analytics import pareto
     from kamdash.engine.filters import Filters
 
-    facts = backend.customer_facts(Filters(start=start, end=end), attributes=False)
+    facts = engine.customer_facts(Filters(start=start, end=end), attributes=False)
     r = pareto.readouts(pareto.population(facts, value)[value])
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     out = {"value": value, "from": start.isoformat() if start else None,
@@ -314,8 +314,8 @@ def _cmd_concentration(args) -> int:
     start, end = _month(args.start), _month(args.end)
     if start and end and start > end:
         raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
-    backend = sales_backend(args.db)
-    out = concentration_readouts(backend, args.value, start, end)
+    engine = sales_engine(args.db)
+    out = concentration_readouts(engine, args.value, start, end)
     _print_readouts(out, args.json)
     return 0
 
@@ -336,9 +336,9 @@ def _cmd_whatif(args) -> int:
     p = view.target_params(args.target, args.defection_change, args.horizon, args.discount_rate)
     db = args.db or config.db_target()
     assignment, cutoffs = view.stored_choices(config.user_db_path(Path(db)))
-    backend = connect(db)
-    facts = backend.data_facts()
-    base = view.baseline(backend, Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
+    engine = connect(db)
+    facts = engine.data_facts()
+    base = view.baseline(engine, Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
     out = view.numbers(base, p)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -392,11 +392,11 @@ def _cmd_users(args) -> int:
         print("error: give one of --regions, --managers, --customers", file=sys.stderr)
         return 2
     kind, values = kinds[0] if kinds else ("all", "")
-    backend = connect(args.db or config.db_target())
+    engine = connect(args.db or config.db_target())
     try:
-        known = access.scope_known(backend.scope_customers())
+        known = access.scope_known(engine.scope_customers())
     finally:
-        backend.close()
+        engine.close()
     cur = access.get(path, args.email)
     try:
         ent = access.save(path, access.Entitlement(args.email, args.role, kind,
@@ -427,7 +427,7 @@ def _cmd_restore(args) -> int:
     return 0
 
 
-def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
+def key_account_selection(engine, start=None, end=None, capacity: int | None = None,
                           share: float | None = None, rules=None) -> dict:
     """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
     with ``capacity`` (accounts) or ``share`` (0-1 of the active customers) when given; the
@@ -442,10 +442,10 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
         rules = replace(rules, capacity=capacity)
     if share is not None:
         rules = replace(rules, capacity=0, share=share)
-    end = end or backend.last_month()
+    end = end or engine.last_month()
     start = start or add_months(end, -11)
-    features = backend.customer_features(Filters(start=start, end=end), False)
-    s = ka.selection_summary(features, ka.key_accounts(features, backend.customer_links(), rules))
+    features = engine.customer_features(Filters(start=start, end=end), False)
+    s = ka.selection_summary(features, ka.key_accounts(features, engine.customer_links(), rules))
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     return {"from": start.isoformat(), "to": end.isoformat(), "active_customers": s["customers"],
             "key_accounts": s["key_accounts"], "qualifying": s["qualifying"], "capacity": s["limit"],
@@ -470,8 +470,8 @@ def _cmd_key_accounts(args) -> int:
     db = args.db or cfg.db_target()
     user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
     saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
-    backend = sales_backend(db)
-    out = key_account_selection(backend, start, end, args.capacity,
+    engine = sales_engine(db)
+    out = key_account_selection(engine, start, end, args.capacity,
                                 None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
     _print_readouts(out, args.json)
     return 0
@@ -666,7 +666,7 @@ def status_text(status) -> str:
                                               found=status.found_version)
 
 
-def sales_backend(target: str | None):
+def sales_engine(target: str | None):
     """The sales database a command reads (``--db``, else KAMDASH_DB), opened read-only.
 
     A file (or a ``duckdb:///`` URL of one) is checked first, so that a missing, damaged,

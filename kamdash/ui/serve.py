@@ -9,7 +9,7 @@ Telling Streamlit up front that the app does not use the legacy folder fixes sha
 
 While the server starts and the first browser loads the app's JavaScript (seconds in which the
 server has nothing to do), a background thread imports what the landing page needs (pandas,
-plotly, DuckDB, the query layer, charts, the catalogs and Babel's locale data, plotly's
+plotly, DuckDB, the engine, charts, the catalogs and Babel's locale data, plotly's
 validators of the first figure, Streamlit's emoji catalog), so the first visitor does not wait
 for them. Ibis with its DuckDB backend, which the landing page does not use but the other pages
 do (about 1 s of CPU), is imported once the landing page has been sent (``LANDING_SENT``, set by

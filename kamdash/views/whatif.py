@@ -1,7 +1,7 @@
 """Data of the What-if page, and the pinned-scenario numbers for slides (no Streamlit).
 
 ``baseline`` reads the sales data once per filter state (two years of per-customer totals and
-ABC tiers, from the arrays ``kamdash.resident`` holds) and returns the small table of cells
+ABC tiers, from the arrays the engine holds) and returns the small table of cells
 that every slider move recomputes on (``analytics.whatif``). ``probabilistic`` values the same
 customers with the stored BG/NBD or Pareto/NBD fit of the retention page (never fits, never
 imports PyMC). ``pinned`` gives a slide its headline numbers and before/after figure from a
@@ -20,12 +20,7 @@ from kamdash import retention
 from kamdash.analytics import clv as clv_model
 from kamdash.analytics import pareto, whatif
 from kamdash.charts import whatif as charts
-from kamdash.engine.filters import (
-    TIER_CUTOFFS_SETTING,
-    Filters,
-    add_months,
-    month_start,
-)
+from kamdash.engine.filters import TIER_CUTOFFS_SETTING, Filters, add_months, month_start
 
 YEAR_MONTHS = 12
 PROBABILISTIC_UNLIMITED_YEARS = 20  # the probabilistic model needs a finite horizon

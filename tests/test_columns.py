@@ -1,6 +1,7 @@
-"""The per-customer arrays held in memory (kamdash.resident) against the same things computed
-another way: SQL over customer_month for tiers and masks, lexsort for the ranking, and the same
-answers whether the month columns come from the cache or are read again after eviction."""
+"""The per-customer arrays the engine holds in memory (kamdash.engine.columns) against the same
+things computed another way: Ibis over customer_month (tests.reference) for tiers and masks,
+lexsort for the ranking, and the same answers whether the month columns come from the cache or
+are read again after eviction."""
 
 from __future__ import annotations
 
