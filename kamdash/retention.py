@@ -100,7 +100,7 @@ def account_values(engine, fitres: dict, as_of: date, filters: Filters,
 
     An account's values depend on the fit, ``as_of`` and ``vs``, never on the filters (each
     customer is valued on its own): the first call values every customer and holds the table
-    in ``resident`` (in its byte budget), later filter changes select rows from it. A call for
+    in the engine (in its byte budget), later filter changes select rows from it. A call for
     named customers with nothing held values only them (the account page)."""
     unit = fitres.get("time_unit", "W")
     key = ("account_values", _fit_digest(fitres), as_of, unit, vs)

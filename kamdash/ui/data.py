@@ -17,8 +17,7 @@ import streamlit as st
 
 from kamdash import access, config, i18n, store
 from kamdash import engine as engines
-from kamdash.analytics import pareto
-from kamdash.engine.filters import TIER_CUTOFFS_SETTING, Filters
+from kamdash.views.common import ABC_CUTOFFS_DEFAULT, TIER_CUTOFFS_SETTING, Filters, abc_cutoffs
 
 _registry_lock = threading.Lock()
 _engines: dict[str, tuple] = {}  # target -> (signature, engine)
@@ -132,11 +131,6 @@ def value_labels(data_key, lang: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def customer_facts(data_key, filters: Filters, attributes: bool = True):
-    return engine().customer_facts(filters, attributes)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
 def overview(data_key, filters: Filters, first_month):
     from kamdash.views import overview as view
 
@@ -165,11 +159,6 @@ def scope_of(data_key, actor) -> tuple[str, ...] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_coverage(data_key) -> dict:
     return engine().data_coverage()
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def concentration_over_time(data_key, filters: Filters, value: str, grain: str):
-    return engine().concentration_over_time(filters, value, grain)
 
 
 # ---------------------------------------------------------------- user database (settings)
@@ -260,7 +249,7 @@ def delete_scenario(scenario_id: str) -> None:
 
 def tier_cutoffs() -> tuple[float, float]:
     """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
-    return pareto.abc_cutoffs(setting(TIER_CUTOFFS_SETTING, pareto.ABC_CUTOFFS_DEFAULT))
+    return abc_cutoffs(setting(TIER_CUTOFFS_SETTING, ABC_CUTOFFS_DEFAULT))
 
 
 def save_tier_cutoffs(cutoffs: tuple[float, float]) -> None:
@@ -280,19 +269,6 @@ def assignment():
 # ---------------------------------------------------------------- segments and KA types
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def customer_features(data_key, filters: Filters, breadth: bool = False):
-    return engine().customer_features(filters, breadth)
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def customer_links(data_key):
     return engine().customer_links()
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def segmentation(data_key, filters: Filters, columns: tuple, k, method: str):
-    from kamdash.analytics import segments
-
-    feats = customer_features(data_key, filters, "breadth" in columns)
-    return segments.fit_segments(feats, columns, k, method)
