@@ -7,8 +7,9 @@ then a new database built atomically by ``store.build_sales_db``; on any error t
 stays byte-identical).
 
 Memory stays bounded on large files: text files are transcoded in chunks when they are not UTF-8,
-Excel sheets are streamed row by row, and every file is read by DuckDB's own readers into a
-staging table (spilling to disk beyond ``MEMORY_LIMIT``); nothing is ever loaded into pandas.
+Excel sheets are streamed row by row, and every file is read once by DuckDB's own readers into
+a table of its rows, parsed values and check flags (``_Rows``; spilling to disk beyond
+``MEMORY_LIMIT``); nothing is ever loaded into pandas.
 File paths reach DuckDB as arguments of its Python reader functions; header names and cell
 values never become SQL text (file columns are renamed c0, c1, … at read time).
 """
