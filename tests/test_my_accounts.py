@@ -352,3 +352,76 @@ def test_an_action_goes_into_the_plan_as_a_version_with_author(tmp_path):
     assert v3.version == 3 and v3.author == "Zhou Jie" and v3.body["notes"] == "met the buyer"
     assert [x["action"] for x in v3.body["actions"]] == ["Call: 81 days without an order", "Offer Cables & connectors"]
     assert [h.version for h in plans.history(path, "A")] == [3, 2, 1]
+
+
+# ---------------------------------------------------------------- a user's scope
+
+
+def _subset_db(source, ids: set, path):
+    """A sales database holding only the rows of the customers ``ids`` of ``source`` (every
+    product): what a user with that scope may see, as if nothing else were in the data."""
+    from kamdash import store
+    from tests import conftest
+
+    tables = {t: conftest.read_table(source, t) for t in ("customers", "products", "order_lines", "cost_to_serve")}
+
+    def fill(con):
+        for name, df in tables.items():
+            if "customer_id" in df.columns and name != "products":
+                df = df[df["customer_id"].isin(ids)]
+            con.register("rows", df)
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
+            con.unregister("rows")
+
+    store.build_sales_db(path, fill, source="tests")
+    return queries.connect(str(path))
+
+
+def _same_view(a, b) -> None:
+    def plain(df):
+        df = df.copy()
+        for c in df.columns:  # categories hold every value of the database: compare the values
+            if isinstance(df[c].dtype, pd.CategoricalDtype):
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        return df
+
+    for name in ("accounts", "actions", "gaps", "forecast", "portfolio"):
+        pd.testing.assert_frame_equal(plain(getattr(a, name)), plain(getattr(b, name)), check_dtype=False,
+                                      rtol=1e-9, obj=name)
+    pd.testing.assert_frame_equal(a.heat, b.heat, rtol=1e-9)
+    np.testing.assert_allclose(a.series, b.series, rtol=1e-9)
+    assert a.whitespace_total == pytest.approx(b.whitespace_total, rel=1e-9)
+    assert a.typical_rhythm == b.typical_rhythm and a.categories == b.categories
+    for k, x in a.forecast_backtest.items():
+        assert x == (pytest.approx(b.forecast_backtest[k], rel=1e-9) if isinstance(x, float) else b.forecast_backtest[k])
+    pd.testing.assert_frame_equal(a.backtest["bands"], b.backtest["bands"])
+    for k in ("auc", "accounts", "lost", "lost_mean", "kept_mean"):
+        assert a.backtest[k] == pytest.approx(b.backtest[k], rel=1e-9, nan_ok=True), k
+
+
+def test_a_scoped_page_equals_the_page_on_the_scope_alone(small, small_db, tmp_path):
+    """With a user's scope, the page is what it would be on a database of the scope's customers
+    alone: the peers of the whitespace, the usual rhythm and the loss causes' benchmarks are
+    computed within the scope (the pattern of tests/test_scope.py)."""
+    from tests import conftest
+
+    customers = conftest.read_table(small_db, "customers")
+    lines = conftest.read_table(small_db, "order_lines")
+    managers = sorted(customers["account_manager"].dropna().unique())
+    ids = set(customers.loc[customers["account_manager"].isin(managers[:3]), "customer_id"])
+    ids.add(lines.loc[lines["order_date"].idxmax(), "customer_id"])  # the data ends on the same day
+    sub = _subset_db(small_db, ids, tmp_path / "scope.duckdb")
+    now = queries.last_month(small)
+    assert queries.last_month(sub) == now
+    scope = tuple(sorted(ids))
+    for more in ({}, {"regions": (customers["region"].iloc[0],)}):
+        period = {"start": queries.add_months(now, -11), "end": now, **more}
+        scoped = view.build(small, queries.Filters(**period, scope=scope))
+        alone = view.build(sub, queries.Filters(**period))
+        assert len(scoped.accounts) > (20 if not more else 3) and len(scoped.gaps)
+        assert more or (scoped.actions["kind"] == "terms").any()
+        _same_view(scoped, alone)
+    # the scope matters: the same accounts among everyone have other peers
+    everyone = view.build(small, queries.Filters(start=queries.add_months(now, -11), end=now, customer_ids=scope))
+    assert everyone.whitespace_total != pytest.approx(scoped.whitespace_total, rel=1e-6)
+    sub.disconnect()
