@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -235,6 +235,8 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     plan_status = plan_status or {}
     rk = _ranked(backend, h, weights, plan_status, fit is not None)
     keep = queries.customer_mask(backend, filters) if filters.restricts_customers() else None
+    if keep is None and rk.everyone is not None:  # every account: the view as made the first time
+        return _shallow(rk.everyone)
     if keep is None:  # every account: the table as made
         sel, idx = None, rk.pos
         acc, series, actions = rk.accounts.copy(deep=False), rk.series, rk.actions.copy(deep=False)
@@ -257,7 +259,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, cats)
     forecast = _forecast(rk, sel)
     fb = h.bt_population & (keep if keep is not None else True)
-    return MyAccountsView(
+    out = MyAccountsView(
         now=now, backtest_month=add_months(now, -BACKTEST_LAG), weights=weights, accounts=acc,
         typical_rhythm=tuple(float(x) for x in h.typical),
         series=series, months=months, portfolio=portfolio, backtest=backtest, categories=cats,
@@ -266,6 +268,17 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         forecast_backtest={"forecast": float(h.bt_mean[fb].sum()), "actual": float(h.bt_actual[fb].sum()),
                            "months": BACKTEST_LAG, "start": add_months(now, -BACKTEST_LAG + 1), "end": now},
         has_fit=fit is not None, has_categories=bool(cats))
+    if keep is None:
+        rk.everyone = out
+        return _shallow(out)
+    return out
+
+
+def _shallow(v: MyAccountsView) -> MyAccountsView:
+    """``v`` with its own frames (sharing their data until written: copy on write)."""
+    return replace(v, **{f: getattr(v, f).copy(deep=False) for f in v.__dataclass_fields__
+                         if isinstance(getattr(v, f), pd.DataFrame)},
+                   backtest={**v.backtest, "bands": v.backtest["bands"].copy(deep=False)})
 
 
 class Ranked:
@@ -346,9 +359,14 @@ def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> 
     ok = np.isfinite(s)
     pop, s = pop[ok], s[ok]
     down = np.argsort(-s, kind="stable")
+    series = np.ascontiguousarray(series)  # a filter takes rows of it
+    series.setflags(write=False)  # handed to every unfiltered view
     return Ranked(pos=idx, accounts=acc, series=series, actions=actions, action_pos=idx[action_rows],
                   bt_pos=pop[down], bt_score=s[down],
-                  fc_mean=h.fc_mean[:, idx], fc_var=h.fc_var[:, idx], managers=attrs["account_manager"])
+                  fc=np.ascontiguousarray(np.concatenate([h.fc_mean[:, idx], h.fc_var[:, idx]])), managers=attrs["account_manager"],
+                  manager_code=np.where(attrs["account_manager"].codes < 0, len(attrs["account_manager"].categories),
+                                        attrs["account_manager"].codes).astype(np.int64),
+                  everyone=None)
 
 
 def _plan_scores(r, plan_status: dict) -> np.ndarray:
@@ -564,22 +582,22 @@ def _forecast(rk: Ranked, sel) -> pd.DataFrame:
     rows ``sel`` keeps of ``rk`` (None: all): forecast and 80% band (variances added).
     Columns: account_manager, months, forecast, lo, hi."""
     managers = rk.managers
-    code = np.asarray(managers.codes)
-    fm, fv = rk.fc_mean, rk.fc_var
-    if sel is not None:
-        code, fm, fv = code[sel], fm[:, sel], fv[:, sel]
     k = len(managers.categories)
-    has = code >= 0
-    n = np.bincount(code[has], minlength=k)
-    shown = np.flatnonzero(n)
+    code, f = rk.manager_code, rk.fc  # no manager: code k
+    if sel is not None:
+        rows = np.flatnonzero(sel)
+        code, f = code[rows], f.take(rows, axis=1)
+    shown = np.flatnonzero(np.bincount(code, minlength=k + 1)[:k])
+    names = list(managers.categories[shown])
+    h = len(fc.HORIZONS)
     out = {"account_manager": [], "months": [], "forecast": [], "lo": [], "hi": []}
     for i, m in enumerate(fc.HORIZONS):
-        mean, var = fm[i], fv[i]
-        sm = np.bincount(code[has], weights=mean[has], minlength=k)[shown]
-        sv = np.bincount(code[has], weights=var[has], minlength=k)[shown]
+        mean, var = f[i], f[h + i]
+        sm = np.bincount(code, weights=mean, minlength=k + 1)[shown]
+        sv = np.bincount(code, weights=var, minlength=k + 1)[shown]
         t = fc.total(mean, var)
         lo, hi = fc.band(sm, sv)
-        out["account_manager"] += [None, *managers.categories[shown]]
+        out["account_manager"] += [None, *names]
         out["months"] += [m] * (len(shown) + 1)
         out["forecast"] += [t[0], *sm]
         out["lo"] += [t[1], *lo]
