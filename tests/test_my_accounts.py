@@ -227,6 +227,14 @@ def test_whitespace_equals_plain_pandas(small, small_db):
     assert top["value"].iloc[0] == pytest.approx(expected[expected["customer_id"].isin(v.accounts["customer_id"])]
                                                  ["value"].max())
     assert set(v.gaps["status"]) <= {"stopped", "never"} and "stopped" in set(expected["status"])
+    # per category (the Present slide's chart), over the accounts shown
+    shown = expected[expected["customer_id"].isin(v.accounts["customer_id"])]
+    want = shown.pivot_table(index="category", columns="status", values="value", aggfunc="sum", fill_value=0.0)
+    got = v.whitespace_by_category.set_index("category")
+    for status in ("never", "stopped"):
+        np.testing.assert_allclose(got.loc[want.index, status], want[status], rtol=1e-9)
+    assert got["total"].sum() == pytest.approx(v.whitespace_total, rel=1e-12)
+    assert (np.diff(got["total"].to_numpy()) <= 0).all()
 
 
 # ---------------------------------------------------------------- forecast against PyMC-Marketing

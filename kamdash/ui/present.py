@@ -64,7 +64,7 @@ def scenarios() -> dict[str, dict]:
 
 
 def _options(scns: dict) -> list[str]:
-    return [*view.SLIDES, *(view.SCENARIO_PREFIX + sid for sid in scns)]
+    return [*view.SLIDES, *view.OPTIONAL, *(view.SCENARIO_PREFIX + sid for sid in scns)]
 
 
 def chooser(ctx, scns: dict) -> list[str]:
@@ -105,6 +105,11 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
         result = data.segmentation(key, fs, cfg["features"], cfg["k"], cfg["method"])
         return view.segments_slide_from(ctx, feats, cfg, data.setting(segments_ui.NAMES_KEY, {}), result)
+    if sid in view.OPTIONAL:  # the My accounts page's view: its saved weights, fit and plans
+        from kamdash.ui import my_accounts as my_accounts_ui
+
+        v = my_accounts_ui.load(ctx, my_accounts_ui.saved_weights())
+        return (view.health_slide if sid == "health" else view.whitespace_slide)(ctx, v)
     if sid == "retention":
         matrix, sizes = retention_ui.cohort_frames(key, f, "M", ctx.facts["last_month"])
         return view.retention_slide(ctx, matrix, sizes)

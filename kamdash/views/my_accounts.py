@@ -214,6 +214,7 @@ class MyAccountsView:
     heat: pd.DataFrame  # accounts x categories: whitespace value (buying = NaN), HEAT_ACCOUNTS accounts
     heat_status: pd.DataFrame  # the same cells' status (whitespace.BUYING/NEVER/STOPPED)
     whitespace_total: float
+    whitespace_by_category: pd.DataFrame  # category, never, stopped, total: the accounts' gaps, largest first
     actions: pd.DataFrame  # next best actions ranked by money
     forecast: pd.DataFrame  # per manager and in total: h, mean, lo, hi
     forecast_model: str  # "fit" or "run_rate"
@@ -257,13 +258,15 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     cats = list(h.cats)
     codes = queries.attribute_codes(backend)
     gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, cats)
+    by_category = _whitespace_by_category(h, idx, cats)
     forecast = _forecast(rk, sel)
     fb = h.bt_population & (keep if keep is not None else True)
     out = MyAccountsView(
         now=now, backtest_month=add_months(now, -BACKTEST_LAG), weights=weights, accounts=acc,
         typical_rhythm=tuple(float(x) for x in h.typical),
         series=series, months=months, portfolio=portfolio, backtest=backtest, categories=cats,
-        gaps=gaps, heat=heat, heat_status=heat_status, whitespace_total=ws_total, actions=actions,
+        gaps=gaps, heat=heat, heat_status=heat_status, whitespace_total=ws_total,
+        whitespace_by_category=by_category, actions=actions,
         forecast=forecast, forecast_model="fit" if fit is not None else "run_rate",
         forecast_backtest={"forecast": float(h.bt_mean[fb].sum()), "actual": float(h.bt_actual[fb].sum()),
                            "months": BACKTEST_LAG, "start": add_months(now, -BACKTEST_LAG + 1), "end": now},
@@ -493,6 +496,17 @@ def _whitespace(h: Held, r, codes, idx, cats):
     status = h.ws_status[rows]
     heat = pd.DataFrame(np.where(status == whitespace.BUYING, np.nan, h.ws_value[rows]), index=names, columns=cats)
     return gaps, heat, pd.DataFrame(status, index=names, columns=cats), float(per.sum())
+
+
+def _whitespace_by_category(h: Held, idx: np.ndarray, cats: list) -> pd.DataFrame:
+    """Per category, the expected yearly revenue of the gaps of the accounts at ``idx``: never
+    bought, stopped buying, both (largest total first, ties by category)."""
+    value, status = h.ws_value[idx], h.ws_status[idx]
+    never = np.where(status == whitespace.NEVER, value, 0.0).sum(axis=0)
+    stopped = np.where(status == whitespace.STOPPED, value, 0.0).sum(axis=0)
+    out = pd.DataFrame({"category": pd.Series(cats, dtype=object), "never": never, "stopped": stopped,
+                        "total": never + stopped})
+    return out.sort_values(["total", "category"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def _actions(acc: pd.DataFrame, has_fit: bool, plan_status: dict) -> tuple[pd.DataFrame, np.ndarray]:
