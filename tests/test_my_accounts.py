@@ -433,3 +433,47 @@ def test_a_scoped_page_equals_the_page_on_the_scope_alone(small, small_db, tmp_p
     everyone = view.build(small, queries.Filters(start=queries.add_months(now, -11), end=now, customer_ids=scope))
     assert everyone.whitespace_total != pytest.approx(scoped.whitespace_total, rel=1e-6)
     sub.disconnect()
+
+
+# ---------------------------------------------------------------- the account one-pager
+
+
+def test_the_one_pager_carries_the_health_score_and_the_largest_whitespace(small, small_db, tmp_path):
+    """The one-pager's health line is the page's score and why; its whitespace the account's
+    largest gaps, checked against plain pandas; the PDF keeps one page and shows both."""
+    import shutil
+    import subprocess
+
+    from kamdash import deck, i18n
+    from kamdash.ui.shell import Context
+    from kamdash.views import account as account_view
+
+    now = queries.last_month(small)
+    f = queries.Filters(start=queries.add_months(now, -11), end=now)
+    v = view.build(small, f)
+    row = v.accounts[v.accounts["whitespace_best"] > 0].iloc[0]  # the lowest score with whitespace
+    cid = row["customer_id"]
+    got = view.account_health(small, cid, now)
+    assert got.row["score"] == row["score"] and got.now == v.now
+    _, expected = _pandas_whitespace(small_db, now)
+    want = expected[(expected["customer_id"] == cid) & (expected["value"] > 0)].sort_values("value", ascending=False)
+    want = want.head(view.ONE_PAGER_GAPS)
+    assert list(got.gaps["category"]) == list(want["category"]) and list(got.gaps["status"]) == list(want["status"])
+    np.testing.assert_allclose(got.gaps["value"], want["value"], rtol=1e-9)
+    assert view.account_health(small, "no-such-account", now) is None
+    for lang in ("en", "zh"):
+        ctx = Context(lang=lang, filters=f, facts={"as_of": queries.last_order_date(small), "currency": "CNY"},
+                      labels={}, data_key=())
+        av = account_view.build(small, cid, queries.customer_facts(small, f), queries.customer_links(small), f.start, f.end)
+        page = account_view.one_pager_slides(ctx, av, None, None, got)[0]
+        text = " ".join(page.bullets)
+        assert ctx.t("op.health", score=i18n.fmt_number(float(row["score"]), lang, digits=0), month=ctx.t_month(now),
+                     why=view.why_text(ctx, row, v.typical_rhythm)) in text
+        assert ctx.money(float(want["value"].iloc[0])) in text
+        if lang == "en" and shutil.which("pdftoppm") and deck.chromium_path():
+            pdf = tmp_path / "one.pdf"
+            pdf.write_bytes(deck.to_pdf([page], title="review", subtitle="", lang=lang, notes=False, cover=False))
+            subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "p")], check=True)
+            assert len(list(tmp_path.glob("p-*.png"))) == 1
+            flat = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+            assert "Health score" in flat and "Whitespace" in flat

@@ -539,11 +539,12 @@ def cause_figure(ctx, v: AccountView):
                                  ctx.currency)
 
 
-def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
-    """The account one-pager (kamdash.views.one_pager): one page, two with a plan or a group."""
+def one_pager_slides(ctx, v: AccountView, plan=None, progress: pd.DataFrame | None = None, health=None) -> list:
+    """The account one-pager (kamdash.views.one_pager): one page, two with a plan or a group;
+    ``health``: views.my_accounts.account_health of the account (None: left out)."""
     from kamdash.views import one_pager
 
-    return one_pager.slides(ctx, v, plan, progress)
+    return one_pager.slides(ctx, v, plan, progress, health)
 
 
 def _plan_status(progress) -> str:

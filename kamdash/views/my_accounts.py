@@ -372,6 +372,43 @@ def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> 
                   everyone=None)
 
 
+ONE_PAGER_GAPS = 3  # whitespace categories on the account one-pager
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    """One account as the My accounts page sees it (the account one-pager's lines)."""
+
+    now: date
+    row: pd.Series  # the account's row of MyAccountsView.accounts
+    typical_rhythm: tuple
+    gaps: pd.DataFrame  # its largest whitespace gaps (value > 0): category, status, value; largest first
+
+
+def account_health(backend, customer_id: str, end: date | None, fit: dict | None = None,
+                   weights: dict | None = None, plan_status: dict | None = None,
+                   scope: tuple | None = None) -> AccountHealth | None:
+    """The health score, its row and the ONE_PAGER_GAPS largest whitespace gaps of one account
+    for the period ending ``end``, computed as the page computes them (the same weights, fit,
+    plans and scope give the same numbers); None when it is not one of the page's accounts
+    (no order in the ELIGIBLE_MONTHS up to then)."""
+    f = queries.Filters(end=end, customer_ids=(customer_id,), scope=scope)
+    v = build(backend, f, fit, weights, plan_status)
+    if v is None or not len(v.accounts):
+        return None
+    h = _held(backend, v.now, fit, scope)
+    r = resident.of(backend)
+    pos = int(np.searchsorted(r.keys.customer_id, customer_id))
+    gaps = pd.DataFrame(columns=["category", "status", "value"])
+    if len(h.cats):
+        value, status = h.ws_value[pos], h.ws_status[pos]
+        order = [c for c in np.argsort(-value, kind="stable") if value[c] > 0][:ONE_PAGER_GAPS]
+        gaps = pd.DataFrame({"category": [h.cats[c] for c in order],
+                             "status": ["stopped" if status[c] == whitespace.STOPPED else "never" for c in order],
+                             "value": value[order].astype(float)})
+    return AccountHealth(now=v.now, row=v.accounts.iloc[0], typical_rhythm=v.typical_rhythm, gaps=gaps)
+
+
 def _plan_scores(r, plan_status: dict) -> np.ndarray:
     """Per customer key: the plan component (``health.plan_score`` of its plan's status), NaN
     without a plan."""
