@@ -446,6 +446,8 @@ def test_the_one_pager_carries_the_health_score_and_the_largest_whitespace(small
 
     from kamdash import deck, i18n
     from kamdash.ui.shell import Context
+    from kamdash.ui import account_words
+    from kamdash.ui import my_accounts as my_ui
     from kamdash.views import account as account_view
 
     now = queries.last_month(small)
@@ -465,10 +467,10 @@ def test_the_one_pager_carries_the_health_score_and_the_largest_whitespace(small
         ctx = Context(lang=lang, filters=f, facts={"as_of": queries.last_order_date(small), "currency": "CNY"},
                       labels={}, data_key=())
         av = account_view.build(small, cid, queries.customer_facts(small, f), queries.customer_links(small), f.start, f.end)
-        page = account_view.one_pager_slides(ctx, av, None, None, got)[0]
+        page = account_words.one_pager_slides(ctx, av, None, None, got)[0]
         text = " ".join(page.bullets)
         assert ctx.t("op.health", score=i18n.fmt_number(float(row["score"]), lang, digits=0), month=ctx.t_month(now),
-                     why=view.why_text(ctx, row, v.typical_rhythm)) in text
+                     why=my_ui.why_text(ctx, row, v.typical_rhythm)) in text
         assert ctx.money(float(want["value"].iloc[0])) in text
         if lang == "en" and shutil.which("pdftoppm") and deck.chromium_path():
             pdf = tmp_path / "one.pdf"

@@ -123,6 +123,14 @@ def overview_slide(tx, ov, filters: queries.Filters) -> Slide:
                  notes=tx.t("present.overview.notes", period=period_text(tx, filters)))
 
 
+def slide_facts(backend, filters: queries.Filters, peers: bool = False) -> pd.DataFrame:
+    """queries.customer_facts of ``filters`` (the concentration and whale slides); ``peers``:
+    of every customer of the period instead (whom the whale slide compares a loss-maker with)."""
+    if peers:
+        filters = queries.Filters(start=filters.start, end=filters.end)
+    return queries.customer_facts(backend, filters)
+
+
 def concentration_value(facts: pd.DataFrame) -> str:
     """Account profit when its top-20% share is a share (total positive, at most 100%: no
     loss-makers pushing it past the total), else revenue; the whale slide tells the loss story."""
@@ -310,12 +318,12 @@ SLIPPING_ON_SLIDE = 3
 GAPS_ON_SLIDE = 5
 
 
-def health_slide(tx, v) -> Slide:
+def health_slide(tx, v, why=None) -> Slide:
     """Accounts slipping: how many accounts score below SLIPPING_BELOW and what they bought in
-    the last 12 months, the score month by month, the largest of them by revenue with why, and
-    the backtest in one line. ``v``: views.my_accounts.MyAccountsView."""
+    the last 12 months, the score month by month, the largest of them by revenue (with why in
+    words when ``why(row)`` gives it: the My accounts page's reasons), and the backtest in one
+    line. ``v``: views.my_accounts.MyAccountsView."""
     from kamdash.charts import my_accounts as my_charts
-    from kamdash.views import my_accounts as my_view
 
     title = tx.t("present.slide.health")
     acc = v.accounts if v is not None else pd.DataFrame()
@@ -343,8 +351,8 @@ def health_slide(tx, v) -> Slide:
     if len(slipping):
         top = slipping.sort_values(["revenue_12m", "score"], ascending=[False, True], kind="stable").head(SLIPPING_ON_SLIDE)
         names = i18n.customer_names(top, tx.lang).to_numpy()
-        bullets.append(tx.t("present.health.largest", name=names[0],
-                            why=my_view.why_text(tx, top.iloc[0], v.typical_rhythm)))
+        if why is not None:
+            bullets.append(tx.t("present.health.largest", name=names[0], why=why(top.iloc[0])))
         table = pd.DataFrame({tx.t("col.customer"): names,
                               tx.t("my.col.score"): [i18n.fmt_number(x, tx.lang, digits=0) for x in top["score"]],
                               tx.t("my.col.revenue_12m"): [tx.money(x) for x in top["revenue_12m"]]})
