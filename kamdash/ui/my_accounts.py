@@ -134,8 +134,8 @@ def health_section(ctx, v) -> None:
     t, cfg = account_ui.with_links(ctx, t, shown["customer_id"], cfg)
     st.dataframe(t, hide_index=True, width="stretch", column_config=cfg, key="my_accounts_table")
     components.table_downloads(ctx, _accounts_download(v), "my_accounts", "kamdash-account-health")
-    st.caption(ctx.t("my.view.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
-                     p_alive=ctx.t("my.view.p_alive_yes" if v.has_fit else "my.view.p_alive_no")))
+    st.caption(ctx.t("my.health.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
+                     p_alive=ctx.t("my.health.p_alive_yes" if v.has_fit else "my.health.p_alive_no")))
 
 
 def _accounts_download(v) -> pd.DataFrame:
