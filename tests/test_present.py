@@ -10,20 +10,22 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kamdash import deck, queries
+from kamdash import deck
 from kamdash.analytics import cohorts, pareto
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from kamdash.i18n import fmt_money, fmt_pct
 from kamdash.views import present
 from tests.conftest import TINY_CTS, TINY_LINES
 
-FULL = queries.Filters(start=date(2024, 10, 1), end=date(2025, 6, 1))
+FULL = Filters(start=date(2024, 10, 1), end=date(2025, 6, 1))
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_db):
-    backend = queries.connect(str(tiny_db))
-    yield backend, queries.data_facts(backend)
-    backend.disconnect()
+    backend = connect(str(tiny_db))
+    yield backend, backend.data_facts()
+    backend.close()
 
 
 def by_hand() -> pd.DataFrame:
@@ -58,7 +60,7 @@ def test_headlines_equal_hand_computations_on_tiny(tiny):
 
 def test_retention_headline_reads_the_cohort_curve(tiny):
     backend, facts = tiny
-    counts = queries.cohort_counts(backend, FULL, "M")
+    counts = backend.cohort_counts(FULL, "M")
     matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
     curve = cohorts.retention_curve(matrix, sizes)
     k, share = present.retention_point(curve)
@@ -155,16 +157,16 @@ def test_eight_slide_chinese_deck(small_db):
     """The whole storyline (6 slides) plus two pinned scenarios, in Chinese, to PPTX."""
     from pptx import Presentation
 
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
-    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
     scns = {f"s{i}": {"name": f"方案{i}", "params": {}, "results": {"equity_before": 1e6, "equity_after": 1e6 + i * 1e5,
                                                                    "profit_before": 2e5, "profit_after": 2.2e5}}
             for i in (1, 2)}
-    tx = present.Texts("zh", labels=queries.value_labels(backend, "zh"))
+    tx = present.Texts("zh", labels=backend.value_labels("zh"))
     order = [*present.SLIDES, "scenario:s1", "scenario:s2"]
     slides = present.build(backend, tx, f, facts, order, scenarios=scns)
-    backend.disconnect()
+    backend.close()
     assert len(slides) == 8 and all(s.figure is not None for s in slides)
     data = deck.to_pptx(slides, title=tx.t("present.deck_title"),
                         subtitle="\n".join(present.filter_lines(tx, f, facts)), lang="zh")
@@ -186,9 +188,9 @@ def test_account_slides_are_optional_and_their_numbers_are_the_pages(small_db):
 
     assert not set(present.OPTIONAL) & set(present.SLIDES)
     assert present.valid_order(["whitespace", "overview", "health", "nope"]) == ["whitespace", "overview", "health"]
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
-    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
     v = my_view.build(backend, f)
     acc = v.accounts
     low = acc[acc["score"] < 40]
@@ -206,26 +208,26 @@ def test_account_slides_are_optional_and_their_numbers_are_the_pages(small_db):
         bars = ws.figure.data[:2]
         assert sum(sum(b.x) for b in bars) == pytest.approx(v.whitespace_total, rel=1e-9)
         assert list(ws.table.iloc[:, 0]) == list(i18n.customer_names(v.gaps.head(5), lang))
-    backend.disconnect()
+    backend.close()
 
 
 @pytest.mark.skipif(deck.chromium_path() is None, reason="kaleido needs Chromium")
 def test_account_slides_in_a_chinese_pptx_and_an_english_pdf(small_db, tmp_path):
     from pptx import Presentation
 
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
-    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
-    zh = present.Texts("zh", labels=queries.value_labels(backend, "zh"))
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
+    zh = present.Texts("zh", labels=backend.value_labels("zh"))
     slides = present.build(backend, zh, f, facts, ["health", "whitespace"])
     prs = Presentation(io.BytesIO(deck.to_pptx(slides, title="t", subtitle="s", lang="zh")))
     shown = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in list(prs.slides)[1:]]
     assert [t[:2] for t in shown] == [[s.title, s.headline] for s in slides]
     assert shown[0][0] == "下滑中的客户" and shown[1][0] == "交叉销售空白：桌上的钱"
     assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])  # the chart
-    en = present.Texts("en", labels=queries.value_labels(backend, "en"))
+    en = present.Texts("en", labels=backend.value_labels("en"))
     pdf = deck.to_pdf(present.build(backend, en, f, facts, ["health", "whitespace"]), title="t", subtitle="s",
                       lang="en")
-    backend.disconnect()
+    backend.close()
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 3
     (tmp_path / "accounts.pdf").write_bytes(pdf)

@@ -11,8 +11,8 @@ import streamlit as st
 
 from kamdash import access, config, i18n, plans
 from kamdash.charts import my_accounts as charts
-from kamdash.ui import components, data, shell
 from kamdash.ui import account as account_ui
+from kamdash.ui import components, data, shell
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
 
@@ -66,7 +66,7 @@ def weights_editor(ctx) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _build(data_key, filters, fit_key: str, _fit, weights: tuple, plan_key: tuple):
-    return data.run(view.build, filters, _fit, dict(weights), dict(plan_key))
+    return view.build(data.engine(), filters, _fit, dict(weights), dict(plan_key))
 
 
 def load(ctx, weights: dict):

@@ -5,7 +5,7 @@ the revenue forecast of the accounts the filters select.
 are those with an order in the 24 months up to now (a lapsed account is exactly the one to
 see). Everything that depends on the data alone (each component of every customer's score for
 the 12 months up to now, the peer norms of the whitespace, each account's forecast) is made
-once per "now" and stored fit, and held in ``resident``; a filter change or a weight change
+once per "now" and stored fit, and held in the engine; a filter change or a weight change
 selects rows and takes weighted means (``build``).
 """
 
@@ -19,11 +19,11 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from kamdash import queries, resident
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health, losses, whitespace
 from kamdash.analytics.health import COMPONENTS, WEIGHTS_DEFAULT, check_weights  # noqa: F401 (for the UI)
-from kamdash.queries import add_months, month_start
+from kamdash.engine import columns
+from kamdash.engine.filters import Filters, add_months, month_start
 
 HORIZONS = fc.HORIZONS
 MIN_PURCHASE_DAYS = health.MIN_PURCHASE_DAYS
@@ -42,7 +42,7 @@ LOSS_CAUSES = losses.CAUSES
 
 class Held:
     """Arrays derived from the data once per "now" and fit (every customer), held in
-    ``resident``'s cache (``nbytes`` counts against its budget)."""
+    the engine's cache (``nbytes`` counts against its budget)."""
 
     def __init__(self, **arrays):
         self.__dict__.update(arrays)
@@ -67,7 +67,7 @@ def fit_digest(fit: dict | None) -> str:
 
 
 def rfm_frame(st: dict, cutoff: int, unit_days: float, rows: np.ndarray) -> pd.DataFrame:
-    """The RFM summary (``queries.rfm_summary``'s conventions) of ``rows`` from
+    """The RFM summary (``Engine.rfm_summary``'s conventions) of ``rows`` from
     ``health.purchase_stats`` up to day ``cutoff``, in time units of ``unit_days`` days."""
     first, last = st["first"][rows].astype(float), st["last"][rows].astype(float)
     return pd.DataFrame({"frequency": (st["count"][rows] - 1).astype(float),
@@ -75,37 +75,37 @@ def rfm_frame(st: dict, cutoff: int, unit_days: float, rows: np.ndarray) -> pd.D
                          "monetary_value": st["repeat_value"][rows], "first_value": st["first_value"][rows]})
 
 
-def now_month(backend, filters: queries.Filters) -> date | None:
-    last = queries.last_month(backend)
+def now_month(engine, filters: Filters) -> date | None:
+    last = engine.last_month()
     if last is None:
         return None
     return month_start(min(filters.end, last) if filters.end else last)
 
 
-def _held(backend, now: date, fit: dict | None, scope: tuple | None = None) -> Held:
+def _held(engine, now: date, fit: dict | None, scope: tuple | None = None) -> Held:
     """The Held of ``now`` and ``fit`` within a user's ``scope`` (customer ids; None: everyone)."""
     key = ("my_accounts", now, fit_digest(fit))
     if scope is None:
-        return resident.of(backend).derived(key, lambda: _make(backend, now, fit))
+        return engine.derived(key, lambda: _make(engine, now, fit))
     digest = hashlib.sha256("\x1f".join(sorted(scope)).encode()).hexdigest()[:16]
-    within = resident.of(backend).mask({}, scope)
-    return resident.of(backend).derived((*key, "scope", digest), lambda: _make(backend, now, fit, within))
+    within = engine.columns.mask({}, scope)
+    return engine.derived((*key, "scope", digest), lambda: _make(engine, now, fit, within))
 
 
-def _make(backend, now: date, fit: dict | None, within: np.ndarray | None = None) -> Held:
+def _make(engine, now: date, fit: dict | None, within: np.ndarray | None = None) -> Held:
     """Everything the page needs that depends on the data alone, for every customer. With a
     scope (``within``: a customer mask) the customers outside it are left out before anything
     is aggregated: they are nobody's peers (typical rhythm, whitespace norms, loss causes) and
     are not accounts, as if they were not in the data."""
-    r = resident.of(backend)
-    n = r.keys.n
-    last_day = _day(queries.last_order_date(backend))
-    tot = queries.month_totals(backend, [add_months(now, -k) for k in range(LAGS + 24)],
-                               "revenue", "gross_profit", "orders")
+    keys = engine.keys
+    n = keys.n
+    last_day = _day(engine.last_order_date())
+    tot = engine.month_totals([add_months(now, -k) for k in range(LAGS + 24)],
+                              "revenue", "gross_profit", "orders")
     rev, gp, orders = tot["revenue"], tot["gross_profit"], tot["orders"]
-    d = lambda a, i, j: resident.snap(a[i], a[j])  # noqa: E731  (the period after month j up to month i)
-    cats, spend, before, bits = queries.category_spend(backend, now)
-    pos, day, day_rev = queries.purchase_day_rows(backend)
+    d = lambda a, i, j: columns.snap(a[i], a[j])  # noqa: E731  (the period after month j up to month i)
+    cats, spend, before, bits = engine.category_spend(now)
+    pos, day, day_rev = engine.purchase_day_rows()
     if within is not None:
         rows = within[pos]
         pos, day, day_rev = pos[rows], day[rows], day_rev[rows]
@@ -148,10 +148,10 @@ def _make(backend, now: date, fit: dict | None, within: np.ndarray | None = None
         if j == BACKTEST_LAG:
             st_bt, cutoff_bt = st, cutoff
     # the 12 months up to now, for the actions and the forecast
-    t12 = queries.month_totals(backend, [now, add_months(now, -12)], "revenue", "gross_profit", "discount",
-                               "returns", "cost_to_serve", "account_profit")
-    last12 = {c: resident.snap(v[0], v[1]) for c, v in t12.items()}
-    loss_causes = _loss_causes(backend, last12, within)
+    t12 = engine.month_totals([now, add_months(now, -12)], "revenue", "gross_profit", "discount",
+                              "returns", "cost_to_serve", "account_profit")
+    last12 = {c: columns.snap(v[0], v[1]) for c, v in t12.items()}
+    loss_causes = _loss_causes(engine, last12, within)
     # forecast per account: run rate always (it is also the fallback); the fit where there is one
     monthly = np.stack([d(rev, j, j + 1) for j in range(12)], axis=1)
     fc_mean = np.zeros((len(fc.HORIZONS), n))
@@ -181,7 +181,7 @@ def _make(backend, now: date, fit: dict | None, within: np.ndarray | None = None
         size = np.maximum(spend, 0).sum(axis=1)
         if within is not None:  # no size, no peer group: outside the scope
             size = np.where(within, size, 0.0)
-        group = whitespace.peer_groups(r.keys.codes["customer_type"][0], size)
+        group = whitespace.peer_groups(keys.codes["customer_type"][0], size)
         groups, share = whitespace.norms(np.maximum(spend, 0), size, group)
         ws_status, ws_value = whitespace.gaps(spend, before, size, group, groups, share)
     ws_per = ws_value.sum(axis=1) if len(cats) else np.zeros(n)
@@ -227,19 +227,19 @@ class MyAccountsView:
     has_categories: bool
 
 
-def build(backend, filters: queries.Filters, fit: dict | None = None, weights: dict | None = None,
+def build(engine, filters: Filters, fit: dict | None = None, weights: dict | None = None,
           plan_status: dict | None = None) -> MyAccountsView | None:
     """The page's data for ``filters``; None when the data has no month. ``plan_status``:
     customer_id -> status of its account plan (``analytics.account.plan_status``)."""
-    now = now_month(backend, filters)
+    now = now_month(engine, filters)
     if now is None:
         return None
     weights = health.check_weights(weights or health.WEIGHTS_DEFAULT)
-    h = _held(backend, now, fit, filters.scope)
-    r = resident.of(backend)
+    h = _held(engine, now, fit, filters.scope)
+    keys = engine.keys
     plan_status = plan_status or {}
-    rk = _ranked(backend, h, weights, plan_status, fit is not None)
-    keep = queries.customer_mask(backend, filters) if filters.restricts_customers() else None
+    rk = _ranked(engine, h, weights, plan_status, fit is not None)
+    keep = engine.customer_mask(filters) if filters.restricts_customers() else None
     if keep is None and rk.everyone is not None:  # every account: the view as made the first time
         return _shallow(rk.everyone)
     if keep is None:  # every account: the table as made
@@ -260,8 +260,8 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
                               "accounts": has.sum(axis=0), "below_40": (series < 40).sum(axis=0)})
     backtest = _backtest(h, rk, keep, now)
     cats = list(h.cats)
-    codes = queries.attribute_codes(backend)
-    gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, cats)
+    codes = engine.attribute_codes()
+    gaps, heat, heat_status, ws_total = _whitespace(h, keys, codes, idx, cats)
     by_category = _whitespace_by_category(h, idx, cats)
     forecast = _forecast(rk, sel)
     fb = h.bt_population & (keep if keep is not None else True)
@@ -301,20 +301,20 @@ class Ranked:
 RANKED_KEPT = 2  # sets of weights and plan statuses held per "now" (not counted in nbytes)
 
 
-def _ranked(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> Ranked:
+def _ranked(engine, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> Ranked:
     key = (tuple(sorted(weights.items())), tuple(sorted(plan_status.items())), has_fit)
     got = h.ranked.get(key)
     if got is None:
         if len(h.ranked) >= RANKED_KEPT:
             h.ranked.clear()
-        got = h.ranked[key] = _rank(backend, h, weights, plan_status, has_fit)
+        got = h.ranked[key] = _rank(engine, h, weights, plan_status, has_fit)
     return got
 
 
-def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> Ranked:
-    r = resident.of(backend)
+def _rank(engine, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> Ranked:
+    keys = engine.keys
     idx = np.flatnonzero(h.eligible[0])
-    plan_all = _plan_scores(r, plan_status)
+    plan_all = _plan_scores(keys, plan_status)
     w = np.array([weights[c] for c in DATA_COMPONENTS], dtype=np.float32)
     num, den = _weighted(h, w)  # (LAGS, n): the data components' weighted sums, every customer
     plan = plan_all[idx]
@@ -331,8 +331,8 @@ def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> 
     weak = health.weakest(comps, weights)
     with np.errstate(divide="ignore", invalid="ignore"):
         series = (num[LAGS - 2::-1, idx] / den[LAGS - 2::-1, idx]).T  # 12 months, oldest first
-    ids = r.keys.ids.take(idx)
-    codes = queries.attribute_codes(backend)
+    ids = keys.ids.take(idx)
+    codes = engine.attribute_codes()
     attrs = {c: codes[c].take(idx) for c in ("name", "name_zh", "account_manager", "customer_type")}
     cols = {"customer_id": ids, **attrs, "score": score, **{c: comps[c] for c in health.COMPONENTS},
             "weakest": pd.Categorical.from_codes(weak, health.COMPONENTS)}  # -1: none (missing)
@@ -342,7 +342,7 @@ def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> 
         "late": h.late[idx], "purchase_days": h.days[idx],
         # the interval the rhythm is judged against: the account's own, else the usual account's
         "usual_gap": np.where(h.days[idx] >= health.MIN_PURCHASE_DAYS, h.mean_gap[idx], h.typical[0]),
-        "first_order": resident.to_datetime64(np.where(first == health.NO_DAY, resident.NO_DATE, first).astype(np.int32)),
+        "first_order": columns.to_datetime64(np.where(first == health.NO_DAY, columns.NO_DATE, first).astype(np.int32)),
         "revenue_12m": h.l12_revenue[idx], "revenue_prev_12m": h.rev_prev12[idx],
         **{f"{c}_12m": getattr(h, f"l12_{c}")[idx] for c in ("gross_profit", "account_profit", "discount", "returns",
                                                               "cost_to_serve")},
@@ -350,7 +350,7 @@ def _rank(backend, h: Held, weights: dict, plan_status: dict, has_fit: bool) -> 
         "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
         "causes": _causes(h, idx),
         **_best_gap(h, idx),
-        "plan_status": _plan_status(r, plan_status, idx),
+        "plan_status": _plan_status(keys, plan_status, idx),
     })
     for i, m in enumerate(fc.HORIZONS):
         mean = h.fc_mean[i, idx]
@@ -389,20 +389,19 @@ class AccountHealth:
     gaps: pd.DataFrame  # its largest whitespace gaps (value > 0): category, status, value; largest first
 
 
-def account_health(backend, customer_id: str, end: date | None, fit: dict | None = None,
+def account_health(engine, customer_id: str, end: date | None, fit: dict | None = None,
                    weights: dict | None = None, plan_status: dict | None = None,
                    scope: tuple | None = None) -> AccountHealth | None:
     """The health score, its row and the ONE_PAGER_GAPS largest whitespace gaps of one account
     for the period ending ``end``, computed as the page computes them (the same weights, fit,
     plans and scope give the same numbers); None when it is not one of the page's accounts
     (no order in the ELIGIBLE_MONTHS up to then)."""
-    f = queries.Filters(end=end, customer_ids=(customer_id,), scope=scope)
-    v = build(backend, f, fit, weights, plan_status)
+    f = Filters(end=end, customer_ids=(customer_id,), scope=scope)
+    v = build(engine, f, fit, weights, plan_status)
     if v is None or not len(v.accounts):
         return None
-    h = _held(backend, v.now, fit, scope)
-    r = resident.of(backend)
-    pos = int(np.searchsorted(r.keys.customer_id, customer_id))
+    h = _held(engine, v.now, fit, scope)
+    pos = int(np.searchsorted(engine.keys.customer_id, customer_id))
     gaps = pd.DataFrame(columns=["category", "status", "value"])
     if len(h.cats):
         value, status = h.ws_value[pos], h.ws_status[pos]
@@ -413,15 +412,15 @@ def account_health(backend, customer_id: str, end: date | None, fit: dict | None
     return AccountHealth(now=v.now, row=v.accounts.iloc[0], typical_rhythm=v.typical_rhythm, gaps=gaps)
 
 
-def _plan_scores(r, plan_status: dict) -> np.ndarray:
+def _plan_scores(keys, plan_status: dict) -> np.ndarray:
     """Per customer key: the plan component (``health.plan_score`` of its plan's status), NaN
     without a plan."""
-    out = np.full(r.keys.n, np.nan)
+    out = np.full(keys.n, np.nan)
     if plan_status:
         ids = np.asarray(list(plan_status), dtype=object)
-        pos = np.searchsorted(r.keys.customer_id, ids)
-        ok = pos < r.keys.n
-        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        pos = np.searchsorted(keys.customer_id, ids)
+        ok = pos < keys.n
+        ok[ok] = keys.customer_id[pos[ok]] == ids[ok]
         out[pos[ok]] = [health.plan_score(plan_status[c]) for c in ids[ok]]
     return out
 
@@ -448,17 +447,17 @@ def _weighted(h: Held, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
-def _plan_status(r, plan_status: dict, idx: np.ndarray) -> pd.Categorical:
+def _plan_status(keys, plan_status: dict, idx: np.ndarray) -> pd.Categorical:
     """The plan status of the accounts at ``idx`` (missing without a plan)."""
     from kamdash.analytics.account import STATUSES
 
     kinds = (*STATUSES, "no_goals")
-    codes = np.full(r.keys.n, -1, dtype=np.int8)
+    codes = np.full(keys.n, -1, dtype=np.int8)
     if plan_status:
         ids = np.asarray(list(plan_status), dtype=object)
-        pos = np.searchsorted(r.keys.customer_id, ids)
-        ok = pos < r.keys.n
-        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        pos = np.searchsorted(keys.customer_id, ids)
+        ok = pos < keys.n
+        ok[ok] = keys.customer_id[pos[ok]] == ids[ok]
         codes[pos[ok]] = [kinds.index(plan_status[c]) if plan_status[c] in kinds else -1 for c in ids[ok]]
     return pd.Categorical.from_codes(codes[idx], kinds)
 
@@ -507,14 +506,14 @@ def _best_gap(h: Held, idx: np.ndarray) -> dict:
                 np.where(value <= 0, -1, (status == whitespace.STOPPED).astype(int)), GAP_KINDS)}
 
 
-def _whitespace(h: Held, r, codes, idx, cats):
+def _whitespace(h: Held, keys, codes, idx, cats):
     """(the TOP_GAPS largest gaps of the accounts at ``idx``, the heat map's values and statuses
     for the HEAT_ACCOUNTS accounts with the most whitespace, the accounts' whitespace total)."""
     empty = pd.DataFrame(columns=["customer_id", "name", "name_zh", "account_manager", "category", "status", "value"])
     if not cats or not len(idx):
         return empty, pd.DataFrame(), pd.DataFrame(), 0.0
     k = len(cats)
-    sel = np.zeros(r.keys.n, dtype=bool)
+    sel = np.zeros(keys.n, dtype=bool)
     sel[idx] = True
     # the cells are ranked once per "now": read them in growing chunks until TOP_GAPS are kept
     cells, lo, step = [], 0, 4 * TOP_GAPS
@@ -524,7 +523,7 @@ def _whitespace(h: Held, r, codes, idx, cats):
         lo, step = lo + step, step * 4
     cells = np.concatenate(cells)[:TOP_GAPS] if cells else np.zeros(0, dtype=np.int64)
     key, col = np.divmod(cells, k)
-    gaps = pd.DataFrame({"customer_id": r.keys.ids.take(key),
+    gaps = pd.DataFrame({"customer_id": keys.ids.take(key),
                          **{c: codes[c].take(key) for c in ("name", "name_zh", "account_manager")},
                          "category": np.asarray(cats, dtype=object)[col],
                          "status": np.where(h.ws_status[key, col] == whitespace.STOPPED, "stopped", "never"),
@@ -533,7 +532,7 @@ def _whitespace(h: Held, r, codes, idx, cats):
     n = min(HEAT_ACCOUNTS, int((per > 0).sum()))
     top = np.argpartition(-per, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
     rows = idx[top[np.lexsort((idx[top], -per[top]))]]
-    names = [str(c) for c in r.keys.ids.take(rows)]
+    names = [str(c) for c in keys.ids.take(rows)]
     status = h.ws_status[rows]
     heat = pd.DataFrame(np.where(status == whitespace.BUYING, np.nan, h.ws_value[rows]), index=names, columns=cats)
     return gaps, heat, pd.DataFrame(status, index=names, columns=cats), float(per.sum())
@@ -591,19 +590,19 @@ def _actions(acc: pd.DataFrame, has_fit: bool, plan_status: dict) -> tuple[pd.Da
         "causes": text("causes", terms)}), rows
 
 
-def _loss_causes(backend, last12: dict, within: np.ndarray | None = None) -> np.ndarray:
+def _loss_causes(engine, last12: dict, within: np.ndarray | None = None) -> np.ndarray:
     """Per customer key and cause (``losses.CAUSES``): what its loss of the last 12 months owes
     to the cause beyond its peers (``losses.causes``: the customers of its customer type, every
     customer with sales in those months, whatever the filters, within the scope ``within``
     when given); NaN for customers without a loss."""
-    r = resident.of(backend)
-    out = np.full((r.keys.n, len(LOSS_CAUSES)), np.nan, dtype=np.float32)
+    keys = engine.keys
+    out = np.full((keys.n, len(LOSS_CAUSES)), np.nan, dtype=np.float32)
     active = (last12["revenue"] != 0) | (last12["cost_to_serve"] != 0)
     active = np.flatnonzero(active if within is None else active & within)
     loss = last12["account_profit"][active] < 0
     if not loss.any():
         return out
-    kind = queries.attribute_codes(backend)["customer_type"].take(active)
+    kind = engine.attribute_codes()["customer_type"].take(active)
     facts = pd.DataFrame({"customer_id": np.arange(len(active)).astype(str), "customer_type": kind,
                           **{c: last12[c][active] for c in ("revenue", "gross_profit", "discount", "returns",
                                                             "cost_to_serve", "account_profit")}})
