@@ -51,10 +51,12 @@ def interaction_step(base: view.Baseline, i: int) -> dict:
 
 
 def _tiers(lines: pd.DataFrame) -> pd.Series:
-    """ABC tier by revenue over every customer with an order (same rule as the query layer)."""
+    """ABC tier by revenue over every customer with an order, written out again: the A and B
+    cut-offs are shares of the sum of positive revenues; a customer with no positive revenue is C
+    (the what-if counts loss-makers with C)."""
     rev = lines.groupby("customer_id")["revenue"].sum().reset_index()
     rev = rev.sort_values(["revenue", "customer_id"], ascending=[False, True])
-    total = rev["revenue"].sum()
+    total = rev["revenue"].clip(lower=0).sum()
     before = (rev["revenue"].cumsum() - rev["revenue"]) / total
     eps = 1e-9
     tier = pd.Series("C", index=rev.index)

@@ -59,7 +59,7 @@ def value_labels(eng, lang: str) -> dict[tuple[str, str], str]:
 
 
 def last_month(eng) -> date | None:
-    """The last month of the data (remembered per eng object: ``columns.Resident.memo``)."""
+    """The last month of the data (remembered per eng object: ``columns.MonthColumns.memo``)."""
     last = eng.columns.extent()[1]
     return None if last is None else pd.Timestamp(last).date()
 

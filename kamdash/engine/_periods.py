@@ -26,7 +26,7 @@ from kamdash.engine.filters import (
 # the months have been read). The tests check every function here against customer_month sums
 # and plain pandas from the order lines.
 
-TIER_CODES = {"A": 1, "B": 2, "C": 3}  # columns.Resident.tiers
+TIER_CODES = {"A": 1, "B": 2, "C": 3}  # columns.MonthColumns.tiers
 
 
 def _period_bounds(eng, filters: Filters) -> tuple[date | None, date | None]:
