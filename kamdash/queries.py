@@ -1132,7 +1132,7 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
         df["first_month"] = pd.to_datetime(df["first_month"])
     codes = attribute_codes(backend)
     df = pd.concat([df, pd.DataFrame({c: codes[c].take(idx) for c in FEATURE_ATTRIBUTES})], axis=1)
-    if breadth and len(df):
+    if breadth and len(df) and data_facts(backend).get("lines_at") != "source":  # else: no lines here
         ol = backend.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)
         if start:

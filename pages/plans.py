@@ -6,14 +6,16 @@ import streamlit as st
 
 from kamdash import i18n
 from kamdash.ui import account as ui
-from kamdash.ui import shell
+from kamdash.ui import lines, shell
 
 ctx = shell.context()
 st.title(ctx.t("plans.title"))
 st.caption(ctx.t("plans.intro", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
 
 table = ui.portfolio(ctx)
-if table.empty:
+if not table.empty and lines.note(ctx, "plans"):
+    ui.overdue_section(ctx)
+elif table.empty:
     st.info(ctx.t("plans.none"))
 else:
     shown = ui.portfolio_filters(ctx, table)

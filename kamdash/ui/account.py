@@ -15,7 +15,7 @@ import streamlit as st
 from kamdash import access, config, i18n, plans, queries
 from kamdash.analytics import account as acc
 from kamdash.analytics.ka_types import KA_TYPES
-from kamdash.ui import components, data, safe
+from kamdash.ui import components, data, lines, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -185,7 +185,9 @@ def history_and_mix(ctx, v: view.AccountView) -> None:
         components.chart(ctx, view.timeline_figure(ctx, v), "acct_timeline", "kamdash-account-timeline")
         st.caption(ctx.t("acct.timeline.caption"))
     left, right = st.columns(2)
-    if len(v.mix):
+    if lines.note(ctx, "product_mix", where=left):
+        pass
+    elif len(v.mix):
         components.chart(ctx, view.mix_figure(ctx, v), "acct_mix", "kamdash-account-product-mix", where=left)
     else:
         left.info(ctx.t("acct.mix.none"))
@@ -434,6 +436,9 @@ def tracking(ctx, cid: str) -> None:
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
     if cur.renamed:
         st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
+    if lines.note(ctx, "plan_actuals"):
+        st.divider()
+        return
     status = acc.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
     st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")

@@ -13,7 +13,7 @@ from kamdash import access, config, i18n, plans
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health
 from kamdash.charts import my_accounts as charts
-from kamdash.ui import components, data, shell
+from kamdash.ui import components, data, lines, shell
 from kamdash.ui import account as account_ui
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
@@ -160,6 +160,8 @@ def backtest_section(ctx, v) -> None:
 
 
 def whitespace_section(ctx, v) -> None:
+    if lines.note(ctx, "whitespace"):
+        return
     if not v.has_categories:
         st.info(ctx.t("my.ws.no_categories"))
         return

@@ -95,7 +95,7 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         # each loss-maker against the customers of its type among all of the period, as on the page
         return view.whale_slide(ctx, facts, data.customer_facts(key, queries.Filters(start=f.start, end=f.end)))
     if sid in ("segments", "ka_portfolio"):
-        cfg = segments_ui.saved_config()
+        cfg = segments_ui.saved_config(ctx.facts)
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         feats = data.customer_features(key, fs, "breadth" in cfg["features"])
         if sid == "ka_portfolio":

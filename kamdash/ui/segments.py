@@ -17,7 +17,7 @@ from kamdash import export, i18n, store
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
-from kamdash.ui import account, components, data
+from kamdash.ui import account, components, data, lines
 from kamdash.views import present
 
 CONFIG_KEY = "segments.config"
@@ -40,12 +40,21 @@ class Segmentation:
     assignment: pd.DataFrame
 
 
-def saved_config() -> dict:
+def saved_config(facts: dict | None = None) -> dict:
+    """The saved features, method and k; with the data's ``facts``, without the features the
+    data cannot give (product breadth when the order lines stay in a company source)."""
     cfg = data.setting(CONFIG_KEY, {}) or {}
-    cols = tuple(c for c in cfg.get("features", sg.DEFAULT_FEATURES) if c in sg.FEATURES)
+    usable = available_features(facts)
+    cols = tuple(c for c in cfg.get("features", sg.DEFAULT_FEATURES) if c in usable)
     k = cfg.get("k")
     return {"features": cols or sg.DEFAULT_FEATURES, "method": cfg.get("method", "kmeans"),
             "k": int(k) if k else None}
+
+
+def available_features(facts: dict | None) -> tuple:
+    if facts is not None and lines.at_source(facts):
+        return tuple(f for f in sg.FEATURES if f != "breadth")
+    return tuple(sg.FEATURES)
 
 
 def saved_rules() -> ka.KaRules:
@@ -63,8 +72,10 @@ def _save_config() -> None:
 
 def controls(ctx) -> None:
     """Feature, method and k pickers (saved on change)."""
-    cfg = saved_config()
-    st.multiselect(ctx.t("seg.features"), list(sg.FEATURES), default=list(cfg["features"]),
+    cfg = saved_config(ctx.facts)
+    if "breadth" in (data.setting(CONFIG_KEY, {}) or {}).get("features", ()):
+        lines.note(ctx, "breadth")
+    st.multiselect(ctx.t("seg.features"), list(available_features(ctx.facts)), default=list(cfg["features"]),
                    format_func=lambda f: ctx.t(f"seg.feature.{f}"), key="seg_features",
                    on_change=_save_config, help=ctx.t("seg.features.help"))
     c2, c3 = st.columns([1, 1])
@@ -88,7 +99,7 @@ def compute(ctx) -> Segmentation | None:
     (the KA type and segment filters themselves do not apply here: these pages define them).
     Stores the assignment when it changed. None when no customer has an order."""
     f = replace(ctx.filters, customer_ids=None)
-    cfg = saved_config()
+    cfg = saved_config(ctx.facts)
     shown = st.session_state.get("seg_k")  # the segments page's k (also from a shared link)
     if shown is not None:
         cfg["k"] = None if shown == "auto" else int(shown)
