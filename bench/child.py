@@ -140,11 +140,16 @@ def apptest(spec: dict) -> dict:
     imported before the page runs (only the standard library and Streamlit's AppTest), so the
     times from process start hold every import the page needs, its first queries (database
     opened cold) and its figures. ``first_chart_s``: until the page sends its first chart (the
-    moment a browser would get it: Streamlit streams each element as the script reaches it);
-    ``cold_s``: until the whole page is rendered; ``*_cpu_s``: the CPU time this process (all
-    its threads) used by then, which a loaded machine disturbs much less than wall time. Then the
-    median render after a filter change."""
+    moment a browser would get it: Streamlit streams each element as the script reaches it;
+    None on a page without a chart); ``cold_s``: until the whole page is rendered; ``*_cpu_s``:
+    the CPU time this process (all its threads) used by then, which a loaded machine disturbs
+    much less than wall time. Then, unless ``spec["renders"]`` is 0, the median render after a
+    filter change. ``spec["user_db"]``: the user database the page may write (settings, the
+    segment assignment), never the one next to a shared benchmark database; ``spec["query"]``:
+    URL query parameters (the account page's customer)."""
     os.environ["KAMDASH_DB"] = spec["db"]
+    if spec.get("user_db"):
+        os.environ["KAMDASH_USER_DB"] = spec["user_db"]
     from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
     from streamlit.testing.v1 import AppTest
 
@@ -156,21 +161,27 @@ def apptest(spec: dict) -> dict:
             first_chart.append((time.perf_counter() - T_START, time.process_time()))
 
     ForwardMsgQueue.on_before_enqueue_msg(on_message)
-    at = AppTest.from_file(os.path.abspath(spec["page"]), default_timeout=600).run()
+    at = AppTest.from_file(os.path.abspath(spec["page"]), default_timeout=600)
+    for k, v in (spec.get("query") or {}).items():
+        at.query_params[k] = v
+    at.run()
     cold, cold_cpu = time.perf_counter() - T_START, time.process_time()
     ForwardMsgQueue.on_before_enqueue_msg(None)
-    if at.exception or not at.get("plotly_chart") or not first_chart:
-        return {"error": f"page did not render a chart: {at.exception}"}
+    charts = spec.get("chart", True)
+    if at.exception or (charts and (not at.get("plotly_chart") or not first_chart)):
+        return {"error": f"page did not render{' a chart' if charts else ''}: {at.exception}"}
     heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
-    regions = at.multiselect(key="region").options
     times = []
-    for i in range(spec["runs"]):
-        t = time.perf_counter()
-        at.multiselect(key="region").set_value([regions[i % len(regions)]]).run()
-        times.append(time.perf_counter() - t)
-    return {"first_chart_s": first_chart[0][0], "cold_s": cold, "first_chart_cpu_s": first_chart[0][1],
-            "cold_cpu_s": cold_cpu, "median_s": statistics.median(times), "rss_mb": peak_rss_mb(),
-            "heavy_imports": heavy}
+    if spec.get("renders", spec["runs"]):
+        regions = at.multiselect(key="region").options
+        for i in range(spec.get("renders", spec["runs"])):
+            t = time.perf_counter()
+            at.multiselect(key="region").set_value([regions[i % len(regions)]]).run()
+            times.append(time.perf_counter() - t)
+    return {"first_chart_s": first_chart[0][0] if first_chart else None, "cold_s": cold,
+            "first_chart_cpu_s": first_chart[0][1] if first_chart else None,
+            "cold_cpu_s": cold_cpu, "median_s": statistics.median(times) if times else None,
+            "rss_mb": peak_rss_mb(), "heavy_imports": heavy}
 
 
 def cpu_s(pid: int) -> float | None:
@@ -341,4 +352,7 @@ def main(spec: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    print(json.dumps(main(json.loads(sys.argv[1]))), flush=True)
+    # a page may have started work in a background thread (the retention page's model fit):
+    # the measurement is done, so leave without waiting for it
+    os._exit(0)

@@ -8,6 +8,7 @@ import pytest
 
 from kamdash import plans, queries, store
 from kamdash.analytics import account as acc
+from kamdash.ui import account_words
 from kamdash.views import account as view
 from tests.conftest import fill_tiny
 
@@ -270,7 +271,7 @@ def test_one_pager_slides_and_decks_in_chinese(tiny_db):
     assert prog.loc[0, "actual"] == 3500.0
     assert prog.loc[0, "projected"] == pytest.approx(3500 * 365 / 181)
     assert prog.loc[0, "status"] == "on_track"  # 7058 >= 5000
-    slides = view.one_pager_slides(ctx, v, plan, prog)
+    slides = account_words.one_pager_slides(ctx, v, plan, prog)
     assert len(slides) == 2  # one page for the account, one for its plan
     first, second = slides
     assert first.title == "客户评审：阿尔法商贸 · 2025年1月 – 2025年6月"

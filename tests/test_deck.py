@@ -130,6 +130,7 @@ def _one_pager(tiny_db, lang: str, with_plan: bool):
 
     from kamdash import plans, queries
     from kamdash.ui.shell import Context
+    from kamdash.ui import account_words
     from kamdash.views import account as view
 
     b = queries.connect(str(tiny_db))
@@ -145,7 +146,7 @@ def _one_pager(tiny_db, lang: str, with_plan: bool):
                                     "actions": [{"action": "Visit the plant", "owner": "Li Na", "due": "2025-07-01"}]})
             plan = plans.PlanVersion("A", 2, "A", body, "Li Na", None)
             prog = view.progress(b, body, "A", date(2025, 6, 30), date(2025, 1, 1))
-        return view.one_pager_slides(ctx, v, plan, prog)
+        return account_words.one_pager_slides(ctx, v, plan, prog)
     finally:
         b.disconnect()
 

@@ -141,7 +141,7 @@ def test_a_loss_making_account_is_never_shown_only_as_its_segments_name():
     from types import SimpleNamespace
 
     from kamdash import i18n
-    from kamdash.views.account import segment_text
+    from kamdash.ui.account_words import segment_text
 
     for lang in ("en", "zh"):
         ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: i18n.t(key, _l, **kw))

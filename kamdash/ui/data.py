@@ -134,11 +134,6 @@ def value_labels(data_key, lang: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
-    return run(queries.customer_facts, filters, attributes)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
 def overview(data_key, filters: queries.Filters, first_month):
     from kamdash.views import overview as view
 
@@ -167,11 +162,6 @@ def scope_of(data_key, actor) -> tuple[str, ...] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_coverage(data_key) -> dict:
     return run(queries.data_coverage)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def concentration_over_time(data_key, filters: queries.Filters, value: str, grain: str):
-    return run(queries.concentration_over_time, filters, value, grain)
 
 
 # ---------------------------------------------------------------- user database (settings)
@@ -285,19 +275,6 @@ def assignment():
 # ---------------------------------------------------------------- segments and KA types
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def customer_features(data_key, filters: queries.Filters, breadth: bool = False):
-    return run(queries.customer_features, filters, breadth)
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def customer_links(data_key):
     return run(queries.customer_links)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def segmentation(data_key, filters: queries.Filters, columns: tuple, k, method: str):
-    from kamdash.analytics import segments
-
-    feats = customer_features(data_key, filters, "breadth" in columns)
-    return segments.fit_segments(feats, columns, k, method)

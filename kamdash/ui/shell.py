@@ -14,7 +14,8 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import access, config, i18n, queries
+from kamdash import access, config, i18n
+from kamdash.views import common
 from kamdash.ui import auth, data, source
 
 CTX_KEY = "kamdash.context"
@@ -35,7 +36,7 @@ ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assig
 @dataclass(frozen=True)
 class Context(i18n.Localized):
     lang: str
-    filters: queries.Filters
+    filters: common.Filters
     facts: dict
     labels: dict
     data_key: tuple
@@ -48,12 +49,18 @@ class Context(i18n.Localized):
     def currency(self) -> str:
         return self.facts.get("currency") or config.currency()
 
+    def number(self, x, **kw) -> str:
+        return i18n.fmt_number(x, self.lang, **kw)
+
+    def date(self, d) -> str:
+        return i18n.fmt_date(d, self.lang)
+
 
 def _month_options(first: date, last: date) -> list[str]:
-    out, m = [], queries.month_start(first)
+    out, m = [], common.month_start(first)
     while m <= last:
         out.append(m.strftime("%Y-%m"))
-        m = queries.add_months(m, 1)
+        m = common.add_months(m, 1)
     return out
 
 
@@ -129,7 +136,7 @@ def _problem(status, lang: str) -> None:
 
 
 def _filters(lang: str, facts: dict, options: dict, labels: dict,
-             scope: tuple[str, ...] | None = None) -> queries.Filters:
+             scope: tuple[str, ...] | None = None) -> common.Filters:
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     sb = st.sidebar
     sb.header(tr("filters.header"))
@@ -152,7 +159,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict,
     customer_ids = _assignment_filters(lang)
     sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
     sb.caption(tr("filters.share_hint"))
-    return queries.Filters(
+    return common.Filters(
         **tiers,
         start=date.fromisoformat(start + "-01"),
         end=date.fromisoformat(end + "-01"),
@@ -184,15 +191,13 @@ def _assignment_filters(lang: str) -> tuple[str, ...] | None:
     """KA type and segment filters, resolved to customer ids through the stored assignment
     (written by the segments and key-accounts pages). Within a filter any chosen value
     matches; both filters together must match. None: no restriction."""
-    from kamdash.analytics.ka_types import KA_TYPES
-
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     assigned = data.assignment()
     has = len(assigned) > 0
     names = dict(zip(assigned["segment"].dropna().astype(int).astype(str), assigned.loc[
         assigned["segment"].notna(), "segment_name"])) if has else {}
     ka = st.sidebar.multiselect(
-        tr("filters.ka_type"), list(KA_TYPES), key="ka", bind="query-params",
+        tr("filters.ka_type"), list(common.KA_TYPES), key="ka", bind="query-params",
         format_func=lambda v: tr(f"ka.type.{v}"), placeholder=tr("filters.all"),
         disabled=not has, help=None if has else tr("filters.assignment_missing"))
     segs = st.sidebar.multiselect(

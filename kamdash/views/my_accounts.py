@@ -22,7 +22,11 @@ import pandas as pd
 from kamdash import queries, resident
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health, losses, whitespace
+from kamdash.analytics.health import COMPONENTS, WEIGHTS_DEFAULT, check_weights  # noqa: F401 (for the UI)
 from kamdash.queries import add_months, month_start
+
+HORIZONS = fc.HORIZONS
+MIN_PURCHASE_DAYS = health.MIN_PURCHASE_DAYS
 
 LAGS = 13  # now and the 12 months before: the score month by month
 BACKTEST_LAG = 6  # the backtest's "now": 6 months ago; lost = no order in the 6 months after
@@ -487,57 +491,3 @@ def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
         out["lo"] += [t[1], *lo]
         out["hi"] += [t[2], *hi]
     return pd.DataFrame(out)
-
-
-# ---------------------------------------------------------------- words (page, downloads, plans)
-# ``ctx`` is anything with lang, currency, t(key, **fields), money(x) (the shell's Context).
-
-
-def _days(ctx, x) -> str:
-    from kamdash import i18n
-
-    return i18n.fmt_number(round(float(x)), ctx.lang) if np.isfinite(x) else "–"
-
-
-def why_text(ctx, row, typical: tuple) -> str:
-    """Why an account scores as it does, in words: its rhythm, then what lowers its score most."""
-    from kamdash import i18n
-
-    parts = []
-    n = int(row["purchase_days"])
-    if n >= health.MIN_PURCHASE_DAYS:
-        years = (pd.Timestamp(row["first_order"]) if pd.notna(row["first_order"]) else None)
-        key = "my.why.rhythm_late" if row["late"] > CALL_LATE_SPREADS else "my.why.rhythm"
-        parts.append(ctx.t(key, gap=_days(ctx, row["mean_gap"]), since=_days(ctx, row["days_since"]),
-                           first=i18n.fmt_month(years.date(), ctx.lang) if years is not None else "–",
-                           late=i18n.fmt_number(float(row["late"]), ctx.lang)))
-    elif n >= 1:
-        parts.append(ctx.t("my.why.few_days", n=n, since=_days(ctx, row["days_since"]), gap=_days(ctx, typical[0])))
-    weak = row["weakest"]
-    if weak == "trend":
-        prev = row["revenue_prev_12m"]
-        if prev > 0:
-            parts.append(ctx.t("my.why.trend", change=i18n.fmt_delta_pct(row["revenue_12m"] / prev - 1, ctx.lang)))
-    elif weak == "breadth":
-        parts.append(ctx.t("my.why.breadth", n=int(row["categories_12m"]), before=int(row["categories_prev_12m"])))
-    elif weak == "margin":
-        parts.append(ctx.t("my.why.margin", gm=i18n.fmt_pct(row["gross_margin_12m"], ctx.lang),
-                           change=i18n.fmt_points(row["gross_margin_12m"] - row["gross_margin_prev_12m"], ctx.lang)))
-    elif weak == "p_alive":
-        parts.append(ctx.t("my.why.p_alive", p=i18n.fmt_pct(row["p_alive"] / 100, ctx.lang, digits=0)))
-    elif weak == "plan":
-        parts.append(ctx.t("my.why.plan", status=ctx.t(f"acct.status.{row['plan_status']}")))
-    return "; ".join(parts) if parts else ctx.t("my.why.none")
-
-
-def action_text(ctx, row) -> str:
-    """One next best action in words (what the page lists and what goes into the plan)."""
-    kind = row["kind"]
-    if kind == "call":
-        return ctx.t("my.act.call_text", gap=_days(ctx, row["usual_gap"]), since=_days(ctx, row["days_since"]))
-    if kind == "offer":
-        return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
-    if kind == "terms":
-        causes = ctx.t("my.sep").join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
-        return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
-    return ctx.t("my.act.plan_text")

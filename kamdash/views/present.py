@@ -121,6 +121,14 @@ def overview_slide(tx, ov, filters: queries.Filters) -> Slide:
                  notes=tx.t("present.overview.notes", period=period_text(tx, filters)))
 
 
+def slide_facts(backend, filters: queries.Filters, peers: bool = False) -> pd.DataFrame:
+    """queries.customer_facts of ``filters`` (the concentration and whale slides); ``peers``:
+    of every customer of the period instead (whom the whale slide compares a loss-maker with)."""
+    if peers:
+        filters = queries.Filters(start=filters.start, end=filters.end)
+    return queries.customer_facts(backend, filters)
+
+
 def concentration_value(facts: pd.DataFrame) -> str:
     """Account profit when its top-20% share is a share (total positive, at most 100%: no
     loss-makers pushing it past the total), else revenue; the whale slide tells the loss story."""

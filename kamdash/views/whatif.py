@@ -19,6 +19,7 @@ import pandas as pd
 from kamdash import queries, resident, retention
 from kamdash.analytics import clv as clv_model
 from kamdash.analytics import whatif
+from kamdash.analytics.ka_types import KA_TYPES  # noqa: F401 (for the UI)
 from kamdash.charts import whatif as charts
 
 YEAR_MONTHS = 12
@@ -229,3 +230,48 @@ def numbers(base: Baseline, p: whatif.Params) -> dict:
         "reichheld_sasser": {k: rs[k] for k in ("points", "equity_pct", "profit_pct", "where", "low", "high",
                                                 "points_applied", "profitable_equity_pct")},
     }
+
+
+# ---------------------------------------------------------------- what the page computes on the baseline
+# Pure arithmetic on the cached baseline (no query): a slider move costs no read.
+
+Params = whatif.Params
+DISCOUNT_DEFAULT = whatif.DISCOUNT_DEFAULT
+HORIZON_DEFAULT = whatif.HORIZON_DEFAULT
+COST_MODES = whatif.COST_MODES
+INTERVAL_LEVEL = whatif.INTERVAL_LEVEL
+PAYBACK_MAX_YEARS = whatif.PAYBACK_MAX_YEARS
+DRAWS = whatif.DRAWS
+LEVERS = whatif.LEVERS
+CLV_INTERVAL_LEVEL = clv_model.INTERVAL_LEVEL
+
+
+def outcome(base: Baseline, p: whatif.Params) -> dict:
+    """analytics.whatif.run on the baseline's cells: result, band, projection, R&S, tornado."""
+    return whatif.run(base.cells, p)
+
+
+def by_dimension(base: Baseline, dim: str, p: whatif.Params) -> pd.DataFrame:
+    """analytics.whatif.by_dimension: the baseline by segment, KA type or tier."""
+    return whatif.by_dimension(base.cells, dim, p.discount, p.horizon)
+
+
+def rs_unlimited(base: Baseline, p: whatif.Params) -> dict:
+    """Reichheld & Sasser's 5 points less defection on the baseline with no horizon."""
+    return whatif.reichheld_sasser(whatif.arrays(base.cells), whatif.Params(discount=p.discount, horizon=0))
+
+
+def scenario_results(base: Baseline, saved: list[tuple[str, dict]]) -> list[tuple[str, whatif.Params, dict]]:
+    """(name, params, analytics.whatif.evaluate) of saved scenarios, recomputed on this baseline
+    (data and filters of today)."""
+    a = whatif.arrays(base.cells)
+    out = []
+    for name, params in saved:
+        p = whatif.Params.from_json(params)
+        out.append((name, p, whatif.evaluate(a, whatif.targeted(base.cells, p), p)))
+    return out
+
+
+def fit_trusted(fit: dict) -> bool:
+    """analytics.clv.trust: enough repeat buyers for the stored fit to be trusted."""
+    return bool(clv_model.trust(fit)["ok"])
