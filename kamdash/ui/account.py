@@ -167,8 +167,9 @@ def profile(ctx, v: view.AccountView) -> None:
     notes = []
     if v.ka_types is None or v.segment is None:
         notes.append(ctx.t("acct.assignment_missing"))
-    if v.value is None:
-        notes.append(ctx.t("acct.clv_missing"))
+    if v.value is None:  # no fit, or none possible: no purchase days when the lines stay at the source
+        notes.append(ctx.t("lines.at_source.account_value", source=ctx.facts.get("source", ""))
+                     if lines.at_source(ctx.facts) else ctx.t("acct.clv_missing"))
     for n in notes:
         st.info(n)
 

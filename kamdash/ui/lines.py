@@ -12,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 # the parts of pages that read order lines (one message each: lines.at_source.<part>)
-PARTS = ("product_mix", "plan_actuals", "plans", "clv", "whatif", "health", "whitespace", "breadth")
+PARTS = ("product_mix", "plan_actuals", "plans", "clv", "account_value", "whatif", "health", "whitespace",
+         "breadth")
 
 
 def at_source(facts: dict) -> bool:

@@ -73,6 +73,8 @@ def test_account_mix_and_plan_actuals(synced, user_db):
     assert not at.exception
     assert any("No product mix here" in v for v in notes(at))
     assert not any(v.startswith("No orders in the period") for v in infos(at))
+    assert any(v.startswith("P(still active) and lifetime value need each customer's purchase days") for v in notes(at))
+    assert not any("fit the model on the Retention" in v for v in infos(at))
     at.session_state["acct_tab"] = "Account plan"
     at.run()
     assert not at.exception
