@@ -16,7 +16,6 @@ import sys  # noqa: E402
 
 from kamdash import config  # noqa: E402
 
-
 # Libraries the landing page does not need: a cold start that imports one of them pays for it.
 HEAVY_MODULES = ("sklearn", "scipy", "pymc", "pytensor", "arviz", "pymc_marketing", "kaleido", "pptx",
                  "fpdf", "openpyxl", "xlsxwriter", "matplotlib")
@@ -36,13 +35,12 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
 
 def filter_states(backend):
     """Filter states a user clicks through: period, region, type, sector, manager changes."""
-    from kamdash import queries
-    from kamdash.queries import Filters, add_months
+    from kamdash.engine.filters import Filters, add_months
 
-    facts = queries.data_facts(backend)
+    facts = backend.data_facts()
     end = facts["last_month"]
     start12, start6 = add_months(end, -11), add_months(end, -5)
-    opts = queries.dimension_options(backend)
+    opts = backend.dimension_options()
     pick = lambda col, *want: tuple(v for v in want if v in opts[col]) or tuple(opts[col][:1])  # noqa: E731
     return [
         Filters(start=start12, end=end),
@@ -307,18 +305,16 @@ def main(spec: dict) -> dict:
         return server(spec)
 
     from bench.harness import load_cases
-    from kamdash import queries
+    from kamdash.engine import connect
 
-    backend = queries.connect(spec["db"])
+    backend = connect(spec["db"])
     states = filter_states(backend)
     mod = load_cases()[spec.get("case", "")] if "case" in spec else None
     if kind == "step" and spec["impl"] == "kamdash":
-        from kamdash import resident
-
         first = []
         median = timed_passes(lambda f: mod.kamdash_step(backend, f), states, spec["runs"], first)
         return {"median_s": median, "rss_mb": peak_rss_mb(), "first_s": first[0],
-                "held_mb": resident.of(backend).held_bytes() / 2**20}
+                "held_mb": backend.held_bytes() / 2**20}
     if kind == "step" and spec["impl"] == "pandas":
         data = PandasData(spec["db"])
         median = timed_passes(lambda f: mod.pandas_step(data, f), states, spec["runs"])

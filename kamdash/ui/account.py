@@ -116,7 +116,7 @@ def user_db():
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def period_facts(data_key, start, end, scope=None):
-    return data.run(view.period_facts, start, end, scope)
+    return view.period_facts(data.engine(), start, end, scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -124,8 +124,8 @@ def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fi
              scope=None):
     facts = period_facts(data_key, start, end, scope)
     links = data.customer_links(data_key)
-    value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
-    return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
+    value = view.account_value(data.engine(), _fit, customer_id, as_of) if _fit is not None else None
+    return view.build(data.engine(), customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -254,7 +254,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _categories(data_key) -> list[str]:
-    return data.run(view.categories)
+    return data.engine().product_categories()
 
 
 def editor(ctx, cid: str, author: str) -> None:
@@ -428,7 +428,7 @@ def plan_and_progress(ctx, cid: str) -> tuple:
     hist = plans.history(user_db(), cid)
     if not hist:
         return None, None
-    prog = data.run(view.progress, hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
+    prog = view.progress(data.engine(), hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
     return hist[0], prog
 
 
@@ -530,7 +530,7 @@ def downloads(ctx, v: view.AccountView) -> None:
 def _portfolio(data_key, user_sig, as_of, lang):
     latest = plans.all_latest(user_db())
     first = plans.first_saved(user_db())
-    return data.run(view.portfolio, latest, first, as_of, data.customer_links(data_key), data.assignment())
+    return view.portfolio(data.engine(), latest, first, as_of, data.customer_links(data_key), data.assignment())
 
 
 def portfolio(ctx) -> pd.DataFrame:
@@ -623,7 +623,7 @@ def _unplanned(data_key, filters, user_sig, planned: tuple, _assignment):
     which holds the plans and the assignment)."""
     from kamdash.views import plans_portfolio as pp
 
-    return data.run(pp.unplanned, filters, _assignment, list(planned))
+    return pp.unplanned(data.engine(), filters, _assignment, list(planned))
 
 
 def unplanned_section(ctx) -> None:

@@ -23,19 +23,19 @@ SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
 @st.cache_data(show_spinner=False, max_entries=16)
 def concentration(data_key, filters, value: str) -> view.Concentration:
     """The concentration of ``value`` under ``filters`` (cached by data version, filters, value)."""
-    return data.run(view.build, filters, value)
+    return view.build(data.engine(), filters, value)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def whale_data(data_key, filters, _c: view.Concentration) -> view.Whale:
     """The whale curve and loss-makers of ``_c``'s facts (the facts depend on the data and the
     filters only, so those are the cache key)."""
-    return data.run(view.whale, filters, _c.facts)
+    return view.whale(data.engine(), filters, _c.facts)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def over_time_data(data_key, filters, value: str, grain: str) -> view.OverTime:
-    return data.run(view.over_time, filters, value, grain)
+    return view.over_time(data.engine(), filters, value, grain)
 
 
 def pct(ctx, x, digits: int = 1) -> str:

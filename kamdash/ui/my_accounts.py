@@ -11,8 +11,8 @@ import streamlit as st
 
 from kamdash import access, config, i18n, plans
 from kamdash.charts import my_accounts as charts
-from kamdash.ui import components, data, lines, shell
 from kamdash.ui import account as account_ui
+from kamdash.ui import components, data, lines, shell
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
 
@@ -66,7 +66,7 @@ def weights_editor(ctx) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _build(data_key, filters, fit_key: str, _fit, weights: tuple, plan_key: tuple):
-    return data.run(view.build, filters, _fit, dict(weights), dict(plan_key))
+    return view.build(data.engine(), filters, _fit, dict(weights), dict(plan_key))
 
 
 def load(ctx, weights: dict):
@@ -118,8 +118,8 @@ def health_section(ctx, v) -> None:
     t, cfg = account_ui.with_links(ctx, t, shown["customer_id"], cfg)
     st.dataframe(t, hide_index=True, width="stretch", column_config=cfg, key="my_accounts_table")
     components.table_downloads(ctx, _accounts_download(v), "my_accounts", "kamdash-account-health")
-    st.caption(ctx.t("my.view.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
-                     p_alive=ctx.t("my.view.p_alive_yes" if v.has_fit else "my.view.p_alive_no")))
+    st.caption(ctx.t("my.health.method", typical=i18n.fmt_number(v.typical_rhythm[0], ctx.lang, digits=0),
+                     p_alive=ctx.t("my.health.p_alive_yes" if v.has_fit else "my.health.p_alive_no")))
 
 
 def _accounts_download(v) -> pd.DataFrame:

@@ -84,7 +84,7 @@ def chooser(ctx, scns: dict) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def slide_facts(data_key, filters, peers: bool = False):
-    return data.run(view.slide_facts, filters, peers)
+    return view.slide_facts(data.engine(), filters, peers)
 
 
 def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:

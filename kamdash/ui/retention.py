@@ -33,7 +33,7 @@ def user_db():
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cohort_view(data_key, filters, freq: str, last_month) -> view.Cohorts:
-    return data.run(view.cohort_view, filters, freq, last_month)
+    return view.cohort_view(data.engine(), filters, freq, last_month)
 
 
 def cohort_frames(data_key, filters, freq: str, last_month):
@@ -44,17 +44,17 @@ def cohort_frames(data_key, filters, freq: str, last_month):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def defection_frame(data_key, filters, n_months: int, last_month):
-    return data.run(view.defection, filters, n_months, last_month)
+    return view.defection(data.engine(), filters, n_months, last_month)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: view.ValueSettings):
-    return data.run(view.account_values, _fit, as_of, filters, vs)
+    return view.account_values(data.engine(), _fit, as_of, filters, vs)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def validation(data_key, fit_key: str, _fit: dict, fs: view.FitSettings, as_of):
-    return data.run(view.validation, _fit, fs, as_of)
+    return view.validation(data.engine(), _fit, fs, as_of)
 
 
 def cohort_section(ctx):
@@ -109,7 +109,7 @@ def _job(ctx, fs: retention.FitSettings) -> Future:
     with _jobs_lock:
         job = _jobs.get(key)
         if job is None or (job.done() and job.exception() is not None and st.session_state.get("ret_retry")):
-            rfm = data.run(retention.calibration_rfm, fs, ctx.facts["as_of"])
+            rfm = retention.calibration_rfm(data.engine(), fs, ctx.facts["as_of"])
             job = _executor.submit(retention.fit_and_store, rfm, user_db(), fs, dv)
             _jobs[key] = job
         return job

@@ -16,8 +16,8 @@ import streamlit as st
 from kamdash import export, i18n, store
 from kamdash.charts import segments as charts
 from kamdash.ui import account, components, data, lines
-from kamdash.views import present
 from kamdash.views import key_accounts as ka_view
+from kamdash.views import present
 from kamdash.views import segments as view
 
 CONFIG_KEY = "segments.config"
@@ -45,14 +45,14 @@ class Segmentation:
 @st.cache_data(show_spinner=False, max_entries=16)
 def segments(data_key, filters, columns: tuple, k, method: str, rules_key: str, _rules: view.KaRules):
     """The segments view (cached by data version, filters, settings and the rules' values)."""
-    return data.run(view.build, filters, columns, k, method, _rules)
+    return view.build(data.engine(), filters, columns, k, method, _rules)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules) -> ka_view.KeyAccounts:
     """Features and key-account types without segments (the key-accounts page's first screen,
     the portfolio slide), cached like ``segments``."""
-    return data.run(ka_view.build, filters, breadth, _rules)
+    return ka_view.build(data.engine(), filters, breadth, _rules)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -15,8 +15,8 @@ from datetime import date
 import streamlit as st
 
 from kamdash import access, config, i18n
-from kamdash.views import common
 from kamdash.ui import auth, data, source
+from kamdash.views import common
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -24,12 +24,9 @@ PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
 TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
-FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
-    "region": ("region", "filters.region"),
-    "ctype": ("customer_type", "filters.customer_type"),
-    "sector": ("sector", "filters.sector"),
-    "manager": ("account_manager", "filters.account_manager"),
-}
+# query parameter / widget key of each filter dimension (common.DIMENSIONS; the URL's names)
+URL_KEYS = {"region": "region", "customer_type": "ctype", "sector": "sector", "account_manager": "manager"}
+FILTER_KEYS = {URL_KEYS[c]: (c, f"filters.{c}") for c in common.DIMENSIONS}  # key -> (column, catalog key)
 ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assignment)
 
 
@@ -163,10 +160,7 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict,
         **tiers,
         start=date.fromisoformat(start + "-01"),
         end=date.fromisoformat(end + "-01"),
-        regions=selected["region"],
-        customer_types=selected["customer_type"],
-        sectors=selected["sector"],
-        account_managers=selected["account_manager"],
+        **{common.FILTER_FIELDS[c]: selected[c] for c in common.DIMENSIONS},
         customer_ids=customer_ids,
         scope=scope,
     )

@@ -44,7 +44,7 @@ def _assignment_key(a: pd.DataFrame) -> tuple:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _baseline(data_key, filters, assignment_key, cutoffs, last_month, first_month, _assignment):
-    return data.run(view.baseline, filters, last_month, first_month, _assignment, cutoffs)
+    return view.baseline(data.engine(), filters, last_month, first_month, _assignment, cutoffs)
 
 
 def baseline(ctx) -> view.Baseline:
@@ -360,7 +360,7 @@ def tornado_figure(ctx, out: dict, p: view.Params):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _prob_inputs(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids):
-    return data.run(view.probabilistic_inputs, _fit, as_of, filters, _ids)
+    return view.probabilistic_inputs(data.engine(), _fit, as_of, filters, _ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

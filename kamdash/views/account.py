@@ -2,8 +2,8 @@
 mix, cost-to-serve, rank, group and referral chains, peers, value (P(alive), CLV), and its plan
 tracked against actual purchases; plus the one-pager slides for an account review.
 
-Queries here read one account (or the accounts with a plan) with Ibis expressions; customer ids
-enter only as literals. Period values (rank, peers, chains, mix, cost-to-serve) use the period
+One account's rows (profile, months, product mix, cost-to-serve, plan actuals) come from the
+engine (``Engine.account_*``, ``Engine.plan_*``). Period values (rank, peers, chains, mix, cost-to-serve) use the period
 of the filters and all customers (the dimension filters choose lists elsewhere, not an
 account's peers); the timeline shows every month of the account's history.
 """
@@ -16,108 +16,28 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import account as acc
 from kamdash.analytics import losses, pareto
-from kamdash.analytics.account import MARGIN_METRICS, STATUSES, chain_totals, plan_status  # noqa: F401 (for the UI)
-from kamdash.analytics.losses import CAUSES, PORTFOLIO  # noqa: F401 (for the UI)
+from kamdash.analytics.account import (  # noqa: F401 (for the UI)
+    MARGIN_METRICS,
+    STATUSES,
+    chain_totals,
+    plan_status,
+)
 from kamdash.analytics.ka_types import KA_TYPES  # noqa: F401 (for the UI)
+from kamdash.analytics.losses import CAUSES, PORTFOLIO  # noqa: F401 (for the UI)
+from kamdash.engine.filters import Filters
 
 if TYPE_CHECKING:  # imported where used: the value models load scipy, which lists do not need
     from kamdash import retention
 
-PROFILE_COLUMNS = ("customer_id", "name", "name_zh", "customer_type", "sector", "region", "city",
-                   "parent_id", "account_manager", "acquired_on", "referred_by")
+# ---------------------------------------------------------------- one account
 
 
-# ---------------------------------------------------------------- queries (one account)
-
-
-def period_facts(backend, start: date | None, end: date | None, scope=None) -> pd.DataFrame:
-    """queries.customer_facts of every customer of the period (within ``scope``): what an
+def period_facts(engine, start: date | None, end: date | None, scope=None) -> pd.DataFrame:
+    """Engine.customer_facts of every customer of the period (within ``scope``): what an
     account is ranked and compared against."""
-    return queries.customer_facts(backend, queries.Filters(start=start, end=end, scope=scope))
-
-
-def profile(backend, customer_id: str) -> dict | None:
-    """The account's row of ``customers`` as a dict, or None when it does not exist."""
-    cu = backend.table("customers")
-    df = queries.to_frame(cu.filter(cu.customer_id == customer_id).select(*PROFILE_COLUMNS))
-    if df.empty:
-        return None
-    row = df.iloc[0].to_dict()
-    return {k: (None if (v is None or (isinstance(v, float) and v != v) or v is pd.NaT) else v)
-            for k, v in row.items()}
-
-
-def monthly(backend, customer_id: str) -> pd.DataFrame:
-    """Every month of the account's history: month, revenue, gross_profit, cost_to_serve,
-    account_profit, orders."""
-    cm = backend.table("customer_month")
-    cm = cm.filter(cm.customer_id == customer_id)
-    return queries.to_frame(cm.select("month", "revenue", "gross_profit", "cost_to_serve",
-                                      "account_profit", "orders").order_by("month"))
-
-
-def _period(t, col: str, start: date | None, end: date | None):
-    preds = []
-    if start:
-        preds.append(t[col] >= start)
-    if end:
-        preds.append(t[col] < queries.add_months(end, 1))
-    return t.filter(*preds) if preds else t
-
-
-def product_mix(backend, customer_id: str, start: date | None, end: date | None) -> pd.DataFrame:
-    """Revenue and gross profit by product category in the period: category, revenue,
-    gross_profit, share (of the account's revenue), sorted by revenue. Lines without a known
-    product have category None."""
-    ol = backend.table("order_lines")
-    ol = _period(ol.filter(ol.customer_id == customer_id), "order_date", start, end)
-    pr = backend.table("products").select("product_id", "category")
-    j = ol.left_join(pr, "product_id")
-    g = j.group_by("category").aggregate(revenue=j.revenue.sum(),
-                                         gross_profit=(j.revenue - j.cost.fill_null(0)).sum())
-    df = queries.to_frame(g)
-    total = df["revenue"].sum()
-    df["share"] = df["revenue"] / total if total else float("nan")
-    return df.sort_values(["revenue", "category"], ascending=[False, True]).reset_index(drop=True)
-
-
-def cost_breakdown(backend, customer_id: str, start: date | None, end: date | None) -> pd.DataFrame:
-    """Cost-to-serve by type in the period: cost_type, amount, sorted by amount."""
-    c = backend.table("cost_to_serve")
-    c = _period(c.filter(c.customer_id == customer_id), "month", start, end)
-    df = queries.to_frame(c.group_by("cost_type").aggregate(amount=c.amount.sum()))
-    return df.sort_values(["amount", "cost_type"], ascending=[False, True]).reset_index(drop=True)
-
-
-def plan_lines(backend, customer_ids, since: date | None = None) -> pd.DataFrame:
-    """Order lines of the accounts (from ``since``) with their product category: customer_id,
-    order_date, revenue, cost, category (the actuals a plan is tracked against)."""
-    ol = backend.table("order_lines")
-    ol = ol.filter(ol.customer_id.isin(list(customer_ids)))
-    if since is not None:
-        ol = ol.filter(ol.order_date >= since)
-    pr = backend.table("products").select("product_id", "category")
-    j = ol.left_join(pr, "product_id")
-    return queries.to_frame(j.select("customer_id", "order_date", "revenue", "cost", "category"))
-
-
-def plan_costs(backend, customer_ids, since: date | None = None) -> pd.DataFrame:
-    """Cost-to-serve of the accounts by month (from the month of ``since``): customer_id,
-    month, amount (what account-margin goals are tracked against)."""
-    c = backend.table("cost_to_serve")
-    c = c.filter(c.customer_id.isin(list(customer_ids)))
-    if since is not None:
-        c = c.filter(c.month >= queries.month_start(since))
-    g = c.group_by(["customer_id", "month"]).aggregate(amount=c.amount.sum())
-    return queries.to_frame(g.select("customer_id", "month", "amount"))
-
-
-def categories(backend) -> list[str]:
-    pr = backend.table("products")
-    return sorted(queries.to_frame(pr.select("category").distinct())["category"].dropna())
+    return engine.customer_facts(Filters(start=start, end=end, scope=scope))
 
 
 # ---------------------------------------------------------------- the 360 view
@@ -166,16 +86,16 @@ def _named(chain: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return chain.join(names, on="customer_id")
 
 
-def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
+def build(engine, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
           start: date | None, end: date | None, assignment: pd.DataFrame | None = None,
-          tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
+          tier_cutoffs: tuple[float, float] = pareto.ABC_CUTOFFS_DEFAULT,
           value: dict | None = None) -> AccountView | None:
     """Everything the Account 360 page shows for ``customer_id`` (None: no such account).
 
-    ``facts``: queries.customer_facts of the period for all customers; ``links``:
-    queries.customer_links; ``assignment``: store.get_assignment (empty: none stored);
+    ``facts``: Engine.customer_facts of the period for all customers; ``links``:
+    Engine.customer_links; ``assignment``: store.get_assignment (empty: none stored);
     ``value``: account_value() result or None."""
-    prof = profile(backend, customer_id)
+    prof = engine.account_profile(customer_id)
     if prof is None:
         return None
     mine = facts[facts["customer_id"] == customer_id]
@@ -212,9 +132,9 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
         members = facts.loc[facts["customer_type"] == prof["customer_type"], "customer_id"]
     return AccountView(
         customer_id=customer_id, profile=prof, period=(start, end), totals=totals, rank=r, ranked=n,
-        tier=tier, monthly=monthly(backend, customer_id),
-        mix=product_mix(backend, customer_id, start, end),
-        costs=cost_breakdown(backend, customer_id, start, end),
+        tier=tier, monthly=engine.account_months(customer_id),
+        mix=engine.account_product_mix(customer_id, start, end),
+        costs=engine.account_costs(customer_id, start, end),
         parent=_name_row(links, prof["parent_id"]),
         group_root=_name_row(links, root_id) if root_id not in (None, customer_id, prof["parent_id"]) else None,
         children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"]),
@@ -222,14 +142,14 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
         peers=acc.peers(facts, members, customer_id), value=value, causes=causes)
 
 
-def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | None:
+def account_value(engine, fit: dict, customer_id: str, as_of: date) -> dict | None:
     """P(alive), expected purchases and CLV (with its interval) of one account from a stored
     fit, with the Retention page's default value settings, and clv_signed: the lifetime value
     before it is counted as 0 in customer equity (negative when the account is expected to
     cost more than it brings); None when it never bought."""
     from kamdash import retention  # the value models (scipy): only where a value is shown
 
-    v = retention.account_values(backend, fit, as_of, queries.Filters(customer_ids=(customer_id,)),
+    v = retention.account_values(engine, fit, as_of, Filters(customer_ids=(customer_id,)),
                                  retention.ValueSettings())
     if v.empty:
         return None
@@ -254,15 +174,15 @@ def stored_fit(user_db, facts: dict) -> tuple[dict | None, retention.FitSettings
 # ---------------------------------------------------------------- plans vs actual
 
 
-def progress(backend, body: dict, customer_id: str, as_of: date, first_saved: date) -> pd.DataFrame:
+def progress(engine, body: dict, customer_id: str, as_of: date, first_saved: date) -> pd.DataFrame:
     """acc.plan_progress of one plan against the account's order lines."""
     starts = [date.fromisoformat(g["start"]) for g in body.get("goals", []) if g.get("start")]
     since = min([first_saved, *starts])
-    lines = plan_lines(backend, [customer_id], since)
-    return acc.plan_progress(body, lines, as_of, first_saved, plan_costs(backend, [customer_id], since))
+    lines = engine.plan_lines([customer_id], since)
+    return acc.plan_progress(body, lines, as_of, first_saved, engine.plan_costs([customer_id], since))
 
 
-def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.DataFrame,
+def portfolio(engine, latest_plans, first_saved: dict, as_of: date, links: pd.DataFrame,
               assignment: pd.DataFrame | None) -> pd.DataFrame:
     """One row per plan: customer_id, name, name_zh, account_manager, ka_types, version,
     author, saved_at, goals, status (acc.plan_status), and counts of goals per status.
@@ -275,11 +195,9 @@ def portfolio(backend, latest_plans, first_saved: dict, as_of: date, links: pd.D
     starts = [first_saved[p.customer_id] for p in latest_plans]
     for p in latest_plans:
         starts += [date.fromisoformat(g["start"]) for g in p.body.get("goals", []) if g.get("start")]
-    lines = plan_lines(backend, ids, min(starts))
-    costs = plan_costs(backend, ids, min(starts))
-    cu = backend.table("customers")
-    mgr = queries.to_frame(cu.filter(cu.customer_id.isin(ids)).select("customer_id", "account_manager"))
-    mgr = dict(zip(mgr["customer_id"], mgr["account_manager"]))
+    lines = engine.plan_lines(ids, min(starts))
+    costs = engine.plan_costs(ids, min(starts))
+    mgr = dict(zip(ids, (None if pd.isna(m) else m for m in engine.attributes_of(ids)["account_manager"])))
     names = links.set_index("customer_id")
     ka = {} if assignment is None or not len(assignment) else dict(
         zip(assignment["customer_id"], assignment["ka_types"].fillna("")))

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import losses, pareto
 from kamdash.analytics.coverage import default_value, has_profit
+from kamdash.engine.filters import Filters
 
 VALUE_COLUMNS = pareto.VALUE_COLUMNS
 TIERS = pareto.TIERS
@@ -35,7 +35,7 @@ __all__ = ["BREAKDOWN_DIMENSIONS", "LOSS_REASONS", "LOSS_TIER", "TIERS", "TOP_SH
 @dataclass(frozen=True)
 class Concentration:
     value: str  # revenue, gross_profit or account_profit
-    facts: pd.DataFrame  # queries.customer_facts of the filters, with attributes
+    facts: pd.DataFrame  # Engine.customer_facts of the filters, with attributes
     order: np.ndarray  # the population ranked by value (pareto.order_by)
     readouts: dict  # pareto.readouts of the population's value
     pareto: pd.DataFrame | None  # pareto.ranked on the numbers; None when the total is not positive
@@ -53,9 +53,9 @@ class Concentration:
         return len(self.order) == 0
 
 
-def build(backend, filters: queries.Filters, value: str) -> Concentration:
+def build(engine, filters: Filters, value: str) -> Concentration:
     """The customer facts of ``filters`` and the readouts and curves of ``value`` on them."""
-    facts = queries.customer_facts(backend, filters)
+    facts = engine.customer_facts(filters)
     return from_facts(facts, value)
 
 
@@ -84,11 +84,11 @@ class Whale:
         return self.loss_makers.head(WORST_N)
 
 
-def whale(backend, filters: queries.Filters, facts: pd.DataFrame) -> Whale:
+def whale(engine, filters: Filters, facts: pd.DataFrame) -> Whale:
     """The whale curve of account profit on ``facts`` (the customer facts of ``filters``) and
     every loss-maker among them, each against its peers among all customers of the period
     (the filters choose whom to list, not whom an account is compared with)."""
-    period = queries.customer_facts(backend, queries.Filters(start=filters.start, end=filters.end,
+    period = engine.customer_facts(Filters(start=filters.start, end=filters.end,
                                                              scope=filters.scope))
     every = pareto.loss_makers(facts, None, period)
     return Whale(summary=pareto.whale_summary(facts), curve=pareto.whale_curve(facts), loss_makers=every,
@@ -102,15 +102,15 @@ def tiers(c: Concentration, cutoffs: tuple[float, float]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class OverTime:
-    frame: pd.DataFrame  # queries.concentration_over_time
+    frame: pd.DataFrame  # Engine.concentration_over_time
     gini: dict | None  # pareto.trend of the Gini
     top_share: dict | None  # pareto.trend of the top-20% share
 
 
-def over_time(backend, filters: queries.Filters, value: str, grain: str) -> OverTime:
+def over_time(engine, filters: Filters, value: str, grain: str) -> OverTime:
     """Gini and top-20% share of ``value`` by quarter or year over all the data, with the other
     filters (the period of ``filters`` does not apply)."""
-    over = queries.concentration_over_time(backend, replace(filters, start=None, end=None), value, grain)
+    over = engine.concentration_over_time(replace(filters, start=None, end=None), value, grain)
     return OverTime(over, pareto.trend(over, "gini"), pareto.trend(over, "top_share"))
 
 

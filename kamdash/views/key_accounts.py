@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics.ka_types import FEW_SHARE, KA_TYPES, QUADRANTS, KaRules
+from kamdash.engine.filters import Filters
 
 __all__ = ["FEW_SHARE", "KA_TYPES", "QUADRANTS", "KaRules", "KeyAccounts", "build", "group_rollup", "key_accounts",
            "selection", "type_summary"]
@@ -21,24 +21,24 @@ __all__ = ["FEW_SHARE", "KA_TYPES", "QUADRANTS", "KaRules", "KeyAccounts", "buil
 
 @dataclass(frozen=True)
 class KeyAccounts:
-    features: pd.DataFrame  # queries.customer_features (the customers with an order in the period)
-    links: pd.DataFrame  # queries.customer_links (names, parents, referrals of every customer)
+    features: pd.DataFrame  # Engine.customer_features (the customers with an order in the period)
+    links: pd.DataFrame  # Engine.customer_links (names, parents, referrals of every customer)
     types: pd.DataFrame  # analytics.ka_types.key_accounts with ``rules``
     rules: KaRules
 
 
-def build(backend, filters: queries.Filters, breadth: bool, rules: KaRules) -> KeyAccounts:
+def build(engine, filters: Filters, breadth: bool, rules: KaRules) -> KeyAccounts:
     """The key-account types of the customers with an order under ``filters`` (``breadth``:
     with the breadth feature, as the segments need it): what the first screen shows, without
     segments (``views.segments.from_features`` adds them on the same features)."""
-    feats = queries.customer_features(backend, filters, breadth)
-    links = queries.customer_links(backend)
+    feats = engine.customer_features(filters, breadth)
+    links = engine.customer_links()
     return KeyAccounts(feats, links, ka.key_accounts(feats, links, rules), rules)
 
 
-def key_accounts(backend, filters: queries.Filters, breadth: bool, rules: KaRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+def key_accounts(engine, filters: Filters, breadth: bool, rules: KaRules) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(features, key-account types): what the key-account portfolio slide needs."""
-    k = build(backend, filters, breadth, rules)
+    k = build(engine, filters, breadth, rules)
     return k.features, k.types
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from kamdash import queries
+from kamdash.engine.filters import Filters
 
 OVERDUE_COLUMNS = ["owner", "customer_id", "action", "due", "days_overdue", "status"]
 ROLLUP_COLUMNS = ["owner", "actions", "accounts", "oldest_due", "most_days_overdue"]
@@ -44,11 +44,11 @@ def overdue_by_owner(overdue: pd.DataFrame) -> pd.DataFrame:
                            ignore_index=True)[ROLLUP_COLUMNS]
 
 
-def unplanned(backend, filters: queries.Filters, assignment: pd.DataFrame, planned) -> pd.DataFrame:
+def unplanned(engine, filters: Filters, assignment: pd.DataFrame, planned) -> pd.DataFrame:
     """``key_accounts_without_plan`` with the customer facts of ``filters`` and the customers'
     names read from the database."""
-    return key_accounts_without_plan(assignment, planned, queries.customer_facts(backend, filters),
-                                     queries.customer_links(backend))
+    return key_accounts_without_plan(assignment, planned, engine.customer_facts(filters),
+                                     engine.customer_links())
 
 
 def key_accounts_without_plan(assignment: pd.DataFrame, planned, facts: pd.DataFrame,

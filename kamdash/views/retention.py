@@ -14,15 +14,25 @@ from datetime import date
 
 import pandas as pd
 
-from kamdash import queries, retention
+from kamdash import retention, schema
 from kamdash.analytics import clv, cohorts
-from kamdash.analytics.clv import (ANNUAL_DISCOUNT_DEFAULT, AT_RISK_LOST_P_ALIVE, AT_RISK_LOST_SILENT_DAYS,
-                                   AT_RISK_OVERDUE_FACTOR, AT_RISK_SLIPPING, AT_RISK_TOP_SHARE,
-                                   HORIZON_MONTHS_DEFAULT, INTERVAL_LEVEL, MIN_REPEAT_BUYERS, MODELS)
+from kamdash.analytics.clv import (
+    ANNUAL_DISCOUNT_DEFAULT,
+    AT_RISK_LOST_P_ALIVE,
+    AT_RISK_LOST_SILENT_DAYS,
+    AT_RISK_OVERDUE_FACTOR,
+    AT_RISK_SLIPPING,
+    AT_RISK_TOP_SHARE,
+    HORIZON_MONTHS_DEFAULT,
+    INTERVAL_LEVEL,
+    MIN_REPEAT_BUYERS,
+    MODELS,
+)
 from kamdash.analytics.cohorts import DEFECTION_MONTHS_DEFAULT
+from kamdash.engine.filters import Filters
 from kamdash.retention import FitSettings, ValueSettings
 
-GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment
+GROUPS = (*schema.DIMENSIONS, "segment", "ka_type")  # the last two: stored assignment
 
 __all__ = ["ANNUAL_DISCOUNT_DEFAULT", "AT_RISK_LOST_P_ALIVE", "AT_RISK_LOST_SILENT_DAYS", "AT_RISK_OVERDUE_FACTOR",
            "AT_RISK_SLIPPING", "AT_RISK_TOP_SHARE", "DEFECTION_MONTHS_DEFAULT", "GROUPS", "HORIZON_MONTHS_DEFAULT",
@@ -41,29 +51,29 @@ class Cohorts:
         return self.matrix.empty
 
 
-def cohort_view(backend, filters: queries.Filters, freq: str, last_month: date) -> Cohorts:
+def cohort_view(engine, filters: Filters, freq: str, last_month: date) -> Cohorts:
     """Monthly ("M") or quarterly ("Q") cohorts of the customers under ``filters``; the period
     still running at ``last_month`` is left out of the shares."""
-    counts = queries.cohort_counts(backend, filters, freq)
+    counts = engine.cohort_counts(filters, freq)
     matrix, sizes = cohorts.retention_matrix(counts, freq, last_period=last_month)
     curve = cohorts.retention_curve(matrix, sizes) if not matrix.empty else pd.Series(dtype=float)
     return Cohorts(matrix, sizes, curve)
 
 
-def defection(backend, filters: queries.Filters, n_months: int, last_month: date) -> pd.DataFrame:
+def defection(engine, filters: Filters, n_months: int, last_month: date) -> pd.DataFrame:
     """analytics.cohorts.defection_rates: the share of each month's customers with no order in
     the ``n_months`` after it."""
-    return cohorts.defection_rates(queries.activity_gaps(backend, filters), n_months, last_month)
+    return cohorts.defection_rates(engine.activity_gaps(filters), n_months, last_month)
 
 
-def account_values(backend, fit: dict, as_of: date, filters: queries.Filters, vs: ValueSettings) -> pd.DataFrame:
+def account_values(engine, fit: dict, as_of: date, filters: Filters, vs: ValueSettings) -> pd.DataFrame:
     """kamdash.retention.account_values: P(alive), expected purchases and CLV per account."""
-    return retention.account_values(backend, fit, as_of, filters, vs)
+    return retention.account_values(engine, fit, as_of, filters, vs)
 
 
-def validation(backend, fit: dict, fs: FitSettings, as_of: date) -> dict | None:
+def validation(engine, fit: dict, fs: FitSettings, as_of: date) -> dict | None:
     """kamdash.retention.validation: predicted against actual repeat purchases in the hold-out."""
-    return retention.validation(backend, fit, fs, as_of)
+    return retention.validation(engine, fit, fs, as_of)
 
 
 def trust(fit: dict) -> dict:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.analytics.ka_types import KA_TYPES, KaRules
 from kamdash.analytics.segments import DEFAULT_FEATURES, FEATURES, K_RANGE, METHODS, SegmentResult
+from kamdash.engine.filters import Filters
 
 MIN_CUSTOMERS = 3  # fewer customers with an order than this: no segments
 
@@ -41,8 +41,8 @@ def features_of(saved: dict | None) -> dict:
 
 @dataclass(frozen=True)
 class Segments:
-    features: pd.DataFrame  # queries.customer_features (the customers with an order in the period)
-    links: pd.DataFrame  # queries.customer_links (names, parents, referrals of every customer)
+    features: pd.DataFrame  # Engine.customer_features (the customers with an order in the period)
+    links: pd.DataFrame  # Engine.customer_links (names, parents, referrals of every customer)
     result: SegmentResult  # analytics.segments.fit_segments
     profile: pd.DataFrame  # analytics.segments.profiles
     name_tokens: dict  # segment -> analytics.segments.name_tokens (the words of a suggested name)
@@ -59,14 +59,14 @@ def signature(result: SegmentResult) -> str:
     return f"{result.method}|{result.k}|{','.join(result.features)}"
 
 
-def build(backend, filters: queries.Filters, columns: tuple, k: int | None, method: str,
+def build(engine, filters: Filters, columns: tuple, k: int | None, method: str,
           rules: KaRules) -> Segments | None:
     """Features, segments and key-account types of the customers with an order under
     ``filters``; None when fewer than MIN_CUSTOMERS have one."""
-    feats = queries.customer_features(backend, filters, "breadth" in columns)
+    feats = engine.customer_features(filters, "breadth" in columns)
     if len(feats) < MIN_CUSTOMERS:
         return None
-    return from_features(feats, queries.customer_links(backend), columns, k, method, rules)
+    return from_features(feats, engine.customer_links(), columns, k, method, rules)
 
 
 def from_features(feats: pd.DataFrame, links: pd.DataFrame, columns: tuple, k: int | None, method: str,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from kamdash import i18n, plans, queries, sync
+from kamdash import i18n, plans, sync
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from kamdash.ingest import sources
 from kamdash.ui import segments as segments_ui
 from tests.pages.conftest import metrics, page, switch_to_chinese
@@ -114,13 +116,12 @@ def test_breadth_is_left_out_of_the_segments(synced, user_db):
 
 def test_no_breadth_of_zero_from_an_empty_order_lines_table(synced_small, small_db):
     for db, unknown in ((synced_small, True), (small_db, False)):
-        b = queries.connect(str(db))
+        b = connect(str(db))
         try:
-            last = queries.last_month(b)
-            feats = queries.customer_features(b, queries.Filters(start=queries.add_months(last, -11), end=last),
-                                              breadth=True)
+            last = b.data_facts()["last_month"]
+            feats = b.customer_features(Filters(start=add_months(last, -11), end=last), breadth=True)
         finally:
-            b.disconnect()
+            b.close()
         assert len(feats) and feats["breadth"].isna().all() == unknown
         assert unknown or (feats["breadth"] > 0).all()
 
