@@ -27,26 +27,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KAMDASH_BENCH_CACHE", ROOT / "bench" / "cache"))
+WORK = CACHE  # where the Parquet folders and synced databases go (``--work``)
 SIZES = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
 
 
-def demo_db(n: int) -> Path:
-    path = CACHE / f"demo-{n}.duckdb"
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "kamdash", "demo", "--out", str(path), "--lines", str(n),
-                        "--customers", str(max(400, n // 50))], check=True, cwd=ROOT)
-    return path
+def demo_db(size: str) -> Path:
+    """The benchmark harness's demo database of ``size`` (shared cache; built when missing)."""
+    from bench import harness
+
+    return Path(harness.ensure_db(size)["path"])
 
 
-def parquet_folder(n: int) -> Path:
-    """The demo of ``n`` lines as a Parquet folder (written once, cached)."""
+def parquet_folder(size: str) -> Path:
+    """The demo of ``size`` as a Parquet folder (written once, kept in the work folder): the
+    order lines one file per month under ``order_lines/`` and all in one file
+    (``all_order_lines.parquet``, what the file import reads), the other tables one file each."""
     import duckdb
 
-    folder = CACHE / f"lake-{n}"
+    folder = WORK / f"lake-{size}"
     done = folder / ".complete"
     if done.exists():
         return folder
-    db = demo_db(n)
+    db = demo_db(size)
     (folder / "order_lines").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET memory_limit = '4GB'")
@@ -56,6 +58,7 @@ def parquet_folder(n: int) -> Path:
         for m in months:
             con.sql("SELECT * FROM order_lines WHERE order_date >= ? AND order_date < ? + INTERVAL 1 MONTH",
                     params=[m, m]).write_parquet(str(folder / "order_lines" / f"{m:%Y-%m}.parquet"))
+        con.sql("SELECT * FROM order_lines").write_parquet(str(folder / "all_order_lines.parquet"))
         for t in ("customers", "products", "cost_to_serve"):
             con.sql(f"SELECT * FROM {t}").write_parquet(str(folder / f"{t}.parquet"))
     finally:
@@ -100,23 +103,51 @@ finally:
     backup.rename(last)
 res["order_lines"] = int(r.meta["order_lines"])
 res["kamdash_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-if engine == "spark":
+if engine == "spark":  # the driver JVM is a child process: its own peak (VmHWM) before it stops
+    import os
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(os.getpid()) and "VmHWM" in fields:
+            res["engine_peak_mb"] = max(res.get("engine_peak_mb", 0), int(fields["VmHWM"].split()[0]) / 1024)
     sources.spark_session("spark://local[2]").stop()
-    time.sleep(2)
-    res["engine_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print("RESULT " + json.dumps(res))
 """
 
 
-def run_engine(folder: Path, engine: str, n: int) -> dict:
-    out = CACHE / f"synced-{engine}-{n}.duckdb"
+IMPORT_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from kamdash import ingest
+folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+t = time.perf_counter()
+ingest.load_files(out, folder / "all_order_lines.parquet", customers=folder / "customers.parquet",
+                  products=folder / "products.parquet", cost_to_serve=folder / "cost_to_serve.parquet")
+res = {"full_s": time.perf_counter() - t, "kamdash_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+print("RESULT " + json.dumps(res))
+"""
+
+
+def _child(code: str, *args: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, "-c", CHILD, str(folder), engine, str(out)], capture_output=True,
-                       text=True, cwd=ROOT, env=env)
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env)
     line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if p.returncode or line is None:
-        raise RuntimeError(f"{engine} sync failed:\n{p.stderr[-3000:]}")
+        raise RuntimeError(f"failed:\n{p.stderr[-3000:]}")
     return json.loads(line[len("RESULT "):])
+
+
+def run_import(folder: Path, size: str) -> dict:
+    """The baseline: the same Parquet files imported as files (``kamdash load``), the order
+    lines into the database."""
+    return _child(IMPORT_CHILD, str(folder), str(WORK / f"imported-{size}.duckdb"))
+
+
+def run_engine(folder: Path, engine: str, n: int) -> dict:
+    return _child(CHILD, str(folder), engine, str(WORK / f"synced-{engine}-{n}.duckdb"))
 
 
 def arrow_baseline_mb(folder: Path) -> float:
@@ -130,17 +161,25 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10M")
     ap.add_argument("--engines", default="duckdb,spark")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="folder for the Parquet folders and synced databases (default: the cache); "
+                         "lets the demo databases come from a shared read-only cache")
     args = ap.parse_args(argv)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    global WORK
+    WORK = args.work or CACHE
+    WORK.mkdir(parents=True, exist_ok=True)
     print("| lines | engine | full sync s | refresh, nothing changed s | refresh, one month changed s "
           "(months computed) | kamdash peak MB | engine peak MB | order lines in Arrow MB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for size in args.sizes.split(","):
         n = SIZES[size]
         t = time.perf_counter()
-        folder = parquet_folder(n)
+        folder = parquet_folder(size)
         prep = time.perf_counter() - t
         base = arrow_baseline_mb(folder) if n <= 10_000_000 else float("nan")
+        r = run_import(folder, size)
+        print(f"| {size} | file import (baseline) | {r['full_s']:.1f} | | | {r['kamdash_peak_mb']:.0f} | | {base:.0f} |",
+              flush=True)
         for engine in args.engines.split(","):
             r = run_engine(folder, engine, n)
             print(f"| {size} | {engine} | {r['full_s']:.1f} | {r['unchanged_s']:.1f} | "

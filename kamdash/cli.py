@@ -195,9 +195,13 @@ def _cmd_sync(args) -> int:
         for w in result.warnings:
             print(f"warning: {w}")
         rows = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in result.rows.items())
-        print(f"Synced {out} from {source.url} ({result.mode}: {result.months} of {result.months_total} "
-              f"months computed at the source, {int(result.meta['order_lines']):,} order lines there): "
-              f"{rows}; data as of {result.meta['as_of']}, in {result.seconds:.1f} s.")
+        if result.mode == "unchanged":
+            print(f"Nothing changed at {source.url} since the last refresh ({result.meta['built_at']}): "
+                  f"{out} was left as it was; checked in {result.seconds:.1f} s.")
+        else:
+            print(f"Synced {out} from {source.url} ({result.mode}: {result.months} of {result.months_total} "
+                  f"months computed at the source, {int(result.meta['order_lines']):,} order lines there): "
+                  f"{rows}; data as of {result.meta['as_of']}, in {result.seconds:.1f} s.")
     if password and args.source:
         print("note: the password in the URL was used once and not saved; set KAMDASH_SOURCE_PASSWORD "
               "for the next refresh", file=sys.stderr)

@@ -64,6 +64,14 @@ SETTINGS: dict[str, Setting] = {
         "read from (PostgreSQL); never stored. Streamlit secrets ([source] password) take "
         "precedence in the app.",
     ),
+    "spark_driver_memory": Setting(
+        "KAMDASH_SPARK_DRIVER_MEMORY",
+        "2g",
+        "Heap of the Spark driver that `sync` starts for a `spark://` source (local mode or a "
+        "cluster), e.g. 2g or 4096m (Spark's own default is 1g). The driver receives the order "
+        "totals and cost-to-serve a month at a time; not used for Spark Connect (`sc://`), "
+        "whose driver runs on the cluster.",
+    ),
     "timezone": Setting(
         "KAMDASH_TIMEZONE",
         "",
@@ -168,6 +176,17 @@ def max_upload_mb() -> int:
 
 def source_password() -> str | None:
     return SETTINGS["source_password"].get() or None
+
+
+def spark_driver_memory() -> str:
+    """KAMDASH_SPARK_DRIVER_MEMORY as Spark reads it (e.g. 2g); a ValueError when it is not a
+    size such as 2g or 512m."""
+    import re
+
+    raw = SETTINGS["spark_driver_memory"].get()
+    if not re.fullmatch(r"\d+[kmgt]", raw.lower()):
+        raise ValueError(f"KAMDASH_SPARK_DRIVER_MEMORY={raw!r}: expected a size such as 2g or 4096m")
+    return raw.lower()
 
 
 def business_timezone() -> str | None:

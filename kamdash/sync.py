@@ -12,6 +12,11 @@ refresh computes the fingerprint again (one light pass the engine does), asks th
 the totals of the months whose fingerprint changed or is new, and copies the other months from
 the current file. A change that leaves every count and sum of a month as it was is not seen:
 ``full=True`` recomputes every month.
+
+A refresh that finds every month's fingerprint, the customers and products (a hash of their
+rows) and cost-to-serve's months as they were leaves the database file alone, byte for byte,
+and says so (mode ``unchanged``): the engine's part is the fingerprint pass and the small
+tables, the local build does not run.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +42,7 @@ from kamdash.ingest.sources import Source, SourceError
 SETTING_KEY = "source"  # the source and its mapping, in the user database (never a password)
 MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("lines", pa.int64())]
                           + [(c, pa.float64()) for c in ("revenue", "cost", "discount", "returns")])
+COST_MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("rows", pa.int64()), ("amount", pa.float64())])
 CTS_SCHEMA = pa.schema([("customer_id", pa.string()), ("month", pa.date32()),
                         ("cost_type", pa.string()), ("amount", pa.float64())])
 
@@ -43,7 +50,7 @@ CTS_SCHEMA = pa.schema([("customer_id", pa.string()), ("month", pa.date32()),
 @dataclass
 class SyncResult:
     meta: dict
-    mode: str  # full or incremental
+    mode: str  # full, incremental or unchanged (nothing changed at the source: file untouched)
     months: int  # months the source computed
     months_total: int
     rows: dict[str, int] = field(default_factory=dict)
@@ -95,9 +102,9 @@ def _differs(a, b) -> bool:
     return not math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
 
 
-def _previous(target: Path, key: str) -> dict | None:
-    """The fingerprint per month of the current database (month -> row), when it was synced
-    from the same source with the same mapping; else None."""
+def _previous(target: Path, key: str) -> tuple[dict, dict] | None:
+    """(the fingerprint per month of the current database (month -> row), its meta), when it
+    was synced from the same source with the same mapping; else None."""
     if store.check_sales_db(target).problem is not None:
         return None
     con = duckdb.connect(str(target), read_only=True)
@@ -109,7 +116,47 @@ def _previous(target: Path, key: str) -> dict | None:
         months = con.sql("SELECT * FROM source_months").to_arrow_table().to_pylist()
     finally:
         con.close()
-    return {r["month"]: r for r in months}
+    return {r["month"]: r for r in months}, meta
+
+
+def _fingerprint(tables: dict[str, pa.Table], cost_months: pa.Table | None) -> dict:
+    """What changes when a row of customers or products, or a month's count or sum of
+    cost-to-serve, changes: for each table its row count and the sum of the rows' hashes (in
+    any row order, as an engine may return them), and cost-to-serve's months as the engine
+    added them up (compared within rounding: an engine may add in any order)."""
+    con = duckdb.connect()
+    try:
+        out: dict = {}
+        for role in sorted(tables):
+            t = tables[role]
+            con.register("fp_rows", t)
+            cols = ", ".join(f'"{c}"' for c in t.column_names)  # our canonical names
+            n, h = con.execute(f"SELECT count(*), sum(hash({cols})::HUGEINT) FROM fp_rows").fetchall()[0]
+            con.unregister("fp_rows")
+            out[role] = [n, str(h)]
+        if cost_months is not None:
+            out["cost_to_serve"] = [[str(r["month"]), r["rows"], r["amount"]]
+                                    for r in cost_months.sort_by("month").to_pylist()]
+        return out
+    finally:
+        con.close()
+
+
+def _same_tables(old: str | None, new: dict) -> bool:
+    try:
+        old = json.loads(old) if old else None
+    except ValueError:
+        return False
+    if not isinstance(old, dict) or set(old) != set(new):
+        return False
+    for role, fp in new.items():
+        if role != "cost_to_serve":
+            if old[role] != fp:
+                return False
+        elif (len(old[role]) != len(fp)
+              or any(a[:2] != b[:2] or _differs(a[2], b[2]) for a, b in zip(old[role], fp))):
+            return False
+    return True
 
 
 def _stream(reader: pa.RecordBatchReader, schema: pa.Schema) -> pa.RecordBatchReader:
@@ -150,19 +197,6 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
     if not len(months) or not sum(months["lines"].to_pylist()):
         raise SourceError([problem(names["order_lines"], None, "-", None, "src_empty")])
 
-    key = source_key(source)
-    fingerprints = None if full else _previous(target, key)
-    rows = months.to_pylist()
-    if fingerprints is None:
-        todo, keep = [r["month"] for r in rows], []
-    else:
-        same = lambda r, p: not any(_differs(r[c], p[c]) for c in MONTHS_SCHEMA.names[1:])  # noqa: E731
-        todo = [r["month"] for r in rows if r["month"] not in fingerprints or not same(r, fingerprints[r["month"]])]
-        keep = [r["month"] for r in rows if r["month"] not in todo]
-    # the order totals are streamed from the engine into the new file during the build, never
-    # held whole in this process
-    orders = sources.order_month(ol, None if fingerprints is None else todo) if todo else None
-
     step(0.2, "tables")
     small = {role: _arrow(canon[role], _schema_of(role), names[role])
              for role in ("customers", "products") if role in canon}
@@ -172,9 +206,33 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
             dups = n.filter(pc.greater(n[f"{id_col}_count"], 1))[id_col].to_pylist()[:5]
             if dups:
                 raise SourceError([problem(names[role], None, id_col, d, "duplicate_id") for d in dups])
-    if "cost_to_serve" in canon:
-        small["cost_to_serve"] = _arrow(sources.cost_month(canon["cost_to_serve"]), CTS_SCHEMA,
-                                        names["cost_to_serve"])
+    cts = sources.cost_month(canon["cost_to_serve"]) if "cost_to_serve" in canon else None
+    cost_months = (_arrow(sources.cost_months(cts), COST_MONTHS_SCHEMA, names["cost_to_serve"])
+                   if cts is not None else None)
+    tables_fp = _fingerprint(small, cost_months)
+    currency = currency or config.currency()
+
+    key = source_key(source)
+    previous = None if full else _previous(target, key)
+    fingerprints, old_meta = previous if previous is not None else (None, {})
+    rows = months.to_pylist()
+    if fingerprints is None:
+        todo, keep = [r["month"] for r in rows], []
+    else:
+        same = lambda r, p: not any(_differs(r[c], p[c]) for c in MONTHS_SCHEMA.names[1:])  # noqa: E731
+        todo = [r["month"] for r in rows if r["month"] not in fingerprints or not same(r, fingerprints[r["month"]])]
+        keep = [r["month"] for r in rows if r["month"] not in todo]
+        if (not todo and len(keep) == len(fingerprints) and _same_tables(old_meta.get("source_tables"), tables_fp)
+                and old_meta.get("currency") == currency):
+            # nothing changed at the source: the database file is left as it is, not rewritten
+            result = SyncResult(old_meta, "unchanged", 0, len(rows), {}, warnings, time.perf_counter() - t0)
+            _remember(user_db, source, old_meta["built_at"], result)
+            step(1.0, "done")
+            return result
+    # the order totals and cost-to-serve are streamed from the engine into the new file during
+    # the build (a month at a time where the engine would hand them over whole), never held
+    # whole in this process
+    orders = sources.order_month(ol, None if fingerprints is None else todo) if todo else None
     totals = {c: sum(v for v in months[c].to_pylist() if v is not None) for c in MONTHS_SCHEMA.names[1:]}
     counts: dict[str, int] = {}
 
@@ -183,6 +241,14 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
             con.register("sync_rows", t)
             con.execute(f"INSERT INTO {role} ({', '.join(t.column_names)}) "  # our own names
                         f"SELECT {', '.join(t.column_names)} FROM sync_rows")
+            con.unregister("sync_rows")
+        if cts is not None:
+            chunks = sources.month_chunks(dict(zip(cost_months["month"].to_pylist(), cost_months["rows"].to_pylist())))
+            reader = _run(names["cost_to_serve"], lambda: sources.record_batches(backend, cts, chunks))
+            con.register("sync_rows", _stream(reader, CTS_SCHEMA))
+            _run(names["cost_to_serve"], lambda: con.execute(
+                f"INSERT INTO cost_to_serve ({', '.join(CTS_SCHEMA.names)}) "
+                f"SELECT {', '.join(CTS_SCHEMA.names)} FROM sync_rows"))
             con.unregister("sync_rows")
         for name, t in (("order_month", store.ORDER_MONTH_SCHEMA.empty_table()), ("source_months", months)):
             con.register("sync_rows", t)
@@ -200,7 +266,9 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
                 old.close()
         if orders is not None:
             step(0.3, "orders")
-            reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders))
+            # a month has at most as many customer totals as lines
+            chunks = sources.month_chunks({r["month"]: r["lines"] for r in rows if r["month"] in todo})
+            reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders, chunks))
             con.register("sync_rows", _stream(reader, store.ORDER_MONTH_SCHEMA))
             _run(names["order_lines"], lambda: con.execute("INSERT INTO order_month SELECT * FROM sync_rows"))
             con.unregister("sync_rows")
@@ -212,17 +280,24 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
         for table in ("customers", "products", "cost_to_serve", "order_month"):
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         step(0.8, "build")
-        return store.Aggregated("order_month", totals, {"source_key": key})
+        return store.Aggregated("order_month", totals, {"source_key": key, "source_tables": json.dumps(tables_fp)})
 
-    meta = store.build_sales_db(target, fill, source=source.url,
-                                currency=currency or config.currency())
+    meta = store.build_sales_db(target, fill, source=source.url, currency=currency)
     result = SyncResult(meta, "full" if fingerprints is None else "incremental", len(todo), len(rows), counts,
                         warnings, time.perf_counter() - t0)
-    if user_db is not None:
-        store.put_setting(user_db, SETTING_KEY, {**source.as_dict(), "last_refresh": meta["built_at"],
-                                                 "mode": result.mode, "months_computed": len(todo)})
+    _remember(user_db, source, meta["built_at"], result)
     step(1.0, "done")
     return result
+
+
+def _remember(user_db, source: Source, built_at: str, result: SyncResult) -> None:
+    """The source in the user database, with when it was last refreshed (a check that found
+    nothing changed counts: the data is as fresh as the source)."""
+    if user_db is None:
+        return
+    when = built_at if result.mode != "unchanged" else datetime.now(timezone.utc).isoformat(timespec="seconds")
+    store.put_setting(user_db, SETTING_KEY, {**source.as_dict(), "last_refresh": when, "built_at": built_at,
+                                             "mode": result.mode, "months_computed": result.months})
 
 
 def _schema_of(role: str) -> pa.Schema:

@@ -5,7 +5,7 @@ passing the sidebar filters (an account manager usually filters to themself)."""
 import streamlit as st
 
 from kamdash.ui import my_accounts as ui
-from kamdash.ui import shell
+from kamdash.ui import lines, shell
 
 ctx = shell.context()
 st.title(ctx.t("my.title"))
@@ -20,6 +20,7 @@ tabs = st.tabs([ctx.t(f"my.tab.{k}") for k in ("actions", "health", "backtest", 
 with tabs[0]:
     ui.actions_section(ctx, v)
 with tabs[1]:
+    lines.note(ctx, "health")
     ui.health_section(ctx, v)
 with tabs[2]:
     ui.backtest_section(ctx, v)

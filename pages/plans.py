@@ -5,14 +5,16 @@ actions per owner, and the key accounts that have no plan yet."""
 import streamlit as st
 
 from kamdash.ui import account as ui
-from kamdash.ui import shell
+from kamdash.ui import lines, shell
 
 ctx = shell.context()
 st.title(ctx.t("plans.title"))
 st.caption(ctx.t("plans.intro", as_of=ctx.date(ctx.facts["as_of"])))
 
 table = ui.portfolio(ctx)
-if table.empty:
+if not table.empty and lines.note(ctx, "plans"):
+    ui.overdue_section(ctx)
+elif table.empty:
     st.info(ctx.t("plans.none"))
 else:
     shown = ui.portfolio_filters(ctx, table)

@@ -3,7 +3,7 @@ at-risk key accounts."""
 
 import streamlit as st
 
-from kamdash.ui import components
+from kamdash.ui import components, lines
 from kamdash.ui import retention as ui
 from kamdash.ui import shell
 
@@ -25,8 +25,9 @@ with tabs[0]:
         st.caption(definitions)
 
 with tabs[1]:
+    at_source = lines.note(ctx, "clv")  # no purchase days in this database: nothing to fit
     fs, vs = ui.model_settings(ctx)
-    fit = ui.fitted(ctx, fs)
+    fit = None if at_source else ui.fitted(ctx, fs)
     if fit is not None:
         ui.trust_warning(ctx, fit)
         key, as_of = fs.key(ctx.facts["data_version"]), ctx.facts["as_of"]
@@ -46,7 +47,9 @@ with tabs[1]:
             st.markdown(ctx.t("ret.how_body"))
 
 with tabs[2]:
-    if fit is None:
+    if at_source:
+        lines.note(ctx, "clv")
+    elif fit is None:
         st.info(ctx.t("ret.waiting"))
     else:
         val = ui.validation(ctx.data_key, key, fit, fs, as_of)
@@ -57,7 +60,9 @@ with tabs[2]:
             components.chart(ctx, ui.tracking_figure(ctx, val, fs), "ret_tracking", "kamdash-tracking")
 
 with tabs[3]:
-    if fit is None:
+    if at_source:
+        lines.note(ctx, "clv")
+    elif fit is None:
         st.info(ctx.t("ret.waiting"))
     elif not values.empty:
         ui.at_risk_section(ctx, values, fit, vs, author)

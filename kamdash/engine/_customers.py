@@ -10,7 +10,7 @@ import pandas as pd
 from kamdash.analytics import growth
 from kamdash.engine import columns
 from kamdash.engine._ibis import to_frame
-from kamdash.engine._meta import attribute_codes, last_month, last_order_date
+from kamdash.engine._meta import attribute_codes, data_facts, last_month, last_order_date
 from kamdash.engine._periods import customer_mask
 from kamdash.engine.filters import Filters, add_months, month_start
 
@@ -89,7 +89,7 @@ def customer_features(eng, filters: Filters, breadth: bool = True) -> pd.DataFra
         df["first_month"] = pd.to_datetime(df["first_month"])
     codes = attribute_codes(eng)
     df = pd.concat([df, pd.DataFrame({c: codes[c].take(idx) for c in FEATURE_ATTRIBUTES})], axis=1)
-    if breadth and len(df):
+    if breadth and len(df) and data_facts(eng).get("lines_at") != "source":  # else: no lines here
         ol = eng.ibis.table("order_lines")
         lo = ol.filter(ol.order_date <= as_of)
         if start:

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import ibis
 import ibis.expr.datatypes as dt
 
+from kamdash import config
 from kamdash.ingest import mapping
 from kamdash.ingest.problems import Problem, problem
 
@@ -146,7 +147,8 @@ def spark_session(url: str):
         builder = builder.remote(url)
     else:
         master = url.split("://", 1)[1] or "local[2]"
-        builder = builder.master(master)
+        # the driver JVM starts with this heap (set before it exists): it receives the totals
+        builder = builder.master(master).config("spark.driver.memory", config.spark_driver_memory())
         if master.startswith("local"):
             builder = (builder.config("spark.sql.shuffle.partitions", "2")
                        .config("spark.ui.enabled", "false")
@@ -186,6 +188,8 @@ def connect(source: Source, password: str | None = None):
         session = spark_session(url)
     except ModuleNotFoundError as exc:
         raise _problem(url, "-", "src_missing_package", package="pyspark") from exc
+    except ValueError as exc:  # a setting that cannot be used
+        raise _problem(url, "-", "src_cannot_connect", detail=str(exc)) from exc
     except Exception as exc:  # no Java, unreachable master
         raise _classify_connect_error(url, exc) from exc
     return ibis.pyspark.connect(session)
@@ -362,11 +366,65 @@ def cost_month(cts):
     return cts.group_by(["customer_id", "month", "cost_type"]).aggregate(amount=cts.amount.sum())
 
 
+def cost_months(cost):
+    """Per month of ``cost_month``'s result: its rows and amount (cost-to-serve's fingerprint:
+    a refresh that finds them and every other table as they were leaves the database alone)."""
+    return cost.group_by("month").aggregate(rows=cost.count().cast("int64"), amount=cost.amount.sum())
+
+
 BATCH_ROWS = 122_880
+# Rows an engine that hands results over whole (Spark) sends to this process in one piece: a
+# few hundred MB of the driver's heap at most
+CHUNK_ROWS = 1_000_000
 
 
-def record_batches(backend, expr):
-    """The rows of ``expr`` as a stream of Arrow record batches (never all at once)."""
+def month_chunks(sizes: dict, limit: int | None = None) -> list[list]:
+    """Consecutive months grouped so that each group's ``sizes`` (month -> rows, or an upper
+    bound of them) add up to at most ``limit`` (a month above it forms a group of its own)."""
+    limit = CHUNK_ROWS if limit is None else limit
+    chunks: list[list] = []
+    total = 0
+    for month in sorted(sizes):
+        n = int(sizes[month] or 0)
+        if total + n > limit or not chunks:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(month)
+        total += n
+    return chunks
+
+
+def record_batches(backend, expr, chunks: list[list] | None = None, by: str = "month"):
+    """The rows of ``expr`` as a stream of Arrow record batches (never all at once).
+
+    Spark hands a result to its driver whole (ibis's ``to_pyarrow_batches`` too, for pyspark).
+    Given ``chunks`` (lists of values of the column ``by``, see ``month_chunks``), the result
+    is computed once, kept by the executors (memory, then disk) and brought to the driver one
+    chunk at a time, so the driver's heap holds one chunk of rows, not all of them."""
     if backend.name == "duckdb":  # ibis 12's to_pyarrow_batches calls a method duckdb 2 removed
         return backend.con.sql(str(ibis.to_sql(expr, dialect="duckdb"))).to_arrow_reader(BATCH_ROWS)
+    if backend.name == "pyspark" and chunks and len(chunks) > 1:
+        return _spark_batches(backend, expr, chunks, by)
     return expr.to_pyarrow_batches(chunk_size=BATCH_ROWS)
+
+
+def _spark_batches(backend, expr, chunks: list[list], by: str):
+    import pyarrow as pa
+    from pyspark import StorageLevel
+
+    df = backend._session.sql(backend.compile(expr)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        first = df.filter(df[by].isin(chunks[0])).toArrow()
+    except BaseException:
+        df.unpersist()
+        raise
+
+    def batches():
+        try:
+            yield from first.to_batches(max_chunksize=BATCH_ROWS)
+            for chunk in chunks[1:]:
+                yield from df.filter(df[by].isin(chunk)).toArrow().to_batches(max_chunksize=BATCH_ROWS)
+        finally:
+            df.unpersist()
+
+    return pa.RecordBatchReader.from_batches(first.schema, batches())

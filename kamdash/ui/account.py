@@ -14,7 +14,7 @@ import streamlit as st
 
 from kamdash import access, config, i18n, plans
 from kamdash.ui import account_words as words
-from kamdash.ui import components, data, safe
+from kamdash.ui import components, data, lines, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -167,8 +167,9 @@ def profile(ctx, v: view.AccountView) -> None:
     notes = []
     if v.ka_types is None or v.segment is None:
         notes.append(ctx.t("acct.assignment_missing"))
-    if v.value is None:
-        notes.append(ctx.t("acct.clv_missing"))
+    if v.value is None:  # no fit, or none possible: no purchase days when the lines stay at the source
+        notes.append(ctx.t("lines.at_source.account_value", source=ctx.facts.get("source", ""))
+                     if lines.at_source(ctx.facts) else ctx.t("acct.clv_missing"))
     for n in notes:
         st.info(n)
 
@@ -189,7 +190,9 @@ def history_and_mix(ctx, v: view.AccountView) -> None:
         components.chart(ctx, words.timeline_figure(ctx, v), "acct_timeline", "kamdash-account-timeline")
         st.caption(ctx.t("acct.timeline.caption"))
     left, right = st.columns(2)
-    if len(v.mix):
+    if lines.note(ctx, "product_mix", where=left):
+        pass
+    elif len(v.mix):
         components.chart(ctx, words.mix_figure(ctx, v), "acct_mix", "kamdash-account-product-mix", where=left)
     else:
         left.info(ctx.t("acct.mix.none"))
@@ -438,6 +441,9 @@ def tracking(ctx, cid: str) -> None:
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
     if cur.renamed:
         st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
+    if lines.note(ctx, "plan_actuals"):
+        st.divider()
+        return
     status = view.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
     st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{words.status_text(ctx, status)}**]")

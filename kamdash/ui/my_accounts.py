@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import access, config, i18n, plans
 from kamdash.charts import my_accounts as charts
 from kamdash.ui import account as account_ui
-from kamdash.ui import components, data, shell
+from kamdash.ui import components, data, lines, shell
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
 
@@ -174,6 +174,8 @@ def backtest_section(ctx, v) -> None:
 
 
 def whitespace_section(ctx, v) -> None:
+    if lines.note(ctx, "whitespace"):
+        return
     if not v.has_categories:
         st.info(ctx.t("my.ws.no_categories"))
         return

@@ -99,7 +99,7 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         # each loss-maker against the customers of its type among all of the period, as on the page
         return view.whale_slide(ctx, facts, slide_facts(key, f, peers=True))
     if sid in ("segments", "ka_portfolio"):
-        cfg = segments_ui.saved_config()
+        cfg = segments_ui.saved_config(ctx.facts)
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         rules = segments_ui.saved_rules()
         if sid == "ka_portfolio":

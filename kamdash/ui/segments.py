@@ -15,7 +15,7 @@ import streamlit as st
 
 from kamdash import export, i18n, store
 from kamdash.charts import segments as charts
-from kamdash.ui import account, components, data
+from kamdash.ui import account, components, data, lines
 from kamdash.views import key_accounts as ka_view
 from kamdash.views import present
 from kamdash.views import segments as view
@@ -67,11 +67,24 @@ def key_accounts_of(ctx) -> ka_view.KeyAccounts:
     not apply: these pages define them), with the saved rules."""
     rules = saved_rules()
     return key_accounts(ctx.data_key, replace(ctx.filters, customer_ids=None),
-                        "breadth" in saved_config()["features"], repr(rules), rules)
+                        "breadth" in saved_config(ctx.facts)["features"], repr(rules), rules)
 
 
-def saved_config() -> dict:
-    return view.features_of(data.setting(CONFIG_KEY, {}))
+def saved_config(facts: dict | None = None) -> dict:
+    """The saved features, method and k; with the data's ``facts``, without the features the
+    data cannot give (product breadth when the order lines stay in a company source)."""
+    cfg = view.features_of(data.setting(CONFIG_KEY, {}))
+    usable = available_features(facts)
+    if any(f not in usable for f in cfg["features"]):
+        cols = tuple(f for f in cfg["features"] if f in usable)
+        cfg = {**cfg, "features": cols or tuple(f for f in view.DEFAULT_FEATURES if f in usable)}
+    return cfg
+
+
+def available_features(facts: dict | None) -> tuple:
+    if facts is not None and lines.at_source(facts):
+        return tuple(f for f in view.FEATURES if f != "breadth")
+    return tuple(view.FEATURES)
 
 
 def saved_rules() -> view.KaRules:
@@ -89,8 +102,10 @@ def _save_config() -> None:
 
 def controls(ctx) -> None:
     """Feature, method and k pickers (saved on change)."""
-    cfg = saved_config()
-    st.multiselect(ctx.t("seg.features"), list(view.FEATURES), default=list(cfg["features"]),
+    cfg = saved_config(ctx.facts)
+    if "breadth" in view.features_of(data.setting(CONFIG_KEY, {}))["features"]:
+        lines.note(ctx, "breadth")
+    st.multiselect(ctx.t("seg.features"), list(available_features(ctx.facts)), default=list(cfg["features"]),
                    format_func=lambda f: ctx.t(f"seg.feature.{f}"), key="seg_features",
                    on_change=_save_config, help=ctx.t("seg.features.help"))
     c2, c3 = st.columns([1, 1])
@@ -115,7 +130,7 @@ def compute(ctx, ka: ka_view.KeyAccounts | None = None) -> Segmentation | None:
     ``ka``: the key accounts already read (``key_accounts_of``), whose features they reuse.
     Stores the assignment when it changed. None when fewer than three customers have an order."""
     f = replace(ctx.filters, customer_ids=None)
-    cfg = saved_config()
+    cfg = saved_config(ctx.facts)
     shown = st.session_state.get("seg_k")  # the segments page's k (also from a shared link)
     if shown is not None:
         cfg["k"] = None if shown == "auto" else int(shown)

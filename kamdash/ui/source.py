@@ -83,6 +83,10 @@ def render(ctx) -> None:
             st.code(str(exc))
         return
     bar.empty()
-    st.session_state[KEY + "done"] = tr("sync.done", mode=tr(f"sync.mode.{result.mode}"), months=result.months,
-                                        total=result.months_total, seconds=f"{result.seconds:.1f}")
+    if result.mode == "unchanged":
+        st.session_state[KEY + "done"] = tr("sync.unchanged", when=refreshed_at(result.meta.get("built_at", ""), ctx.lang),
+                                            seconds=f"{result.seconds:.1f}")
+    else:
+        st.session_state[KEY + "done"] = tr("sync.done", mode=tr(f"sync.mode.{result.mode}"), months=result.months,
+                                            total=result.months_total, seconds=f"{result.seconds:.1f}")
     st.rerun()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from kamdash import config, i18n, store
 from kamdash.charts import whatif as charts
-from kamdash.ui import data, safe
+from kamdash.ui import data, lines, safe
 from kamdash.views import scenarios as scenario_words
 from kamdash.views import whatif as view
 
@@ -378,7 +378,9 @@ def two_views(ctx, base: view.Baseline, out: dict, p: view.Params) -> None:
              f"{ctx.money(band['equity_before_lo'])} – {ctx.money(band['equity_before_hi'])}",
              ctx.t("wi.views.contractual.basis", horizon=horizon_text(ctx, p.horizon),
                    d=i18n.fmt_pct(p.discount, ctx.lang, digits=0)))]
-    if found is None:
+    if lines.note(ctx, "whatif"):
+        pass
+    elif found is None:
         st.info(ctx.t("wi.views.no_fit"))
     elif not st.toggle(ctx.t("wi.views.toggle"), False, key="wi_prob", help=ctx.t("wi.views.toggle.help")):
         st.caption(ctx.t("wi.views.toggle.off"))

@@ -14,9 +14,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -42,10 +44,67 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PREFIX = "kamdash-pg-"
+YOUNG_S = 600  # a folder without an owner this new may be one another session is setting up
+
+
+def _pid_in(path: Path) -> int | None:
+    """The process id on the first line of ``path`` (the owner file, postmaster.pid)."""
+    try:
+        first = path.read_text().split("\n", 1)[0].strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(first) if first.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def sweep_stale_servers(tmp: Path | None = None) -> list[Path]:
+    """Stop and remove the servers that killed test runs left behind: the ``kamdash-pg-*``
+    folders whose owner (the pytest process that made it, in ``owner``) is gone, or, without
+    an owner file (older runs), whose postmaster is dead and that are not brand new. A live
+    postmaster of a gone owner gets SIGQUIT (PostgreSQL's immediate shutdown)."""
+    removed = []
+    for root in sorted(Path(tmp or tempfile.gettempdir()).glob(PREFIX + "*")):
+        owner = _pid_in(root / "owner")
+        postmaster = _pid_in(root / "data" / "postmaster.pid")
+        running = postmaster is not None and _alive(postmaster)
+        if owner is not None and _alive(owner):
+            continue
+        if owner is None:
+            try:
+                young = time.time() - root.stat().st_mtime < YOUNG_S
+            except OSError:
+                continue
+            if running or young:
+                continue
+        if running:
+            os.kill(postmaster, signal.SIGQUIT)
+            for _ in range(100):
+                if not _alive(postmaster):
+                    break
+                time.sleep(0.1)
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
 class Postgres:
     def __init__(self, bindir: str):
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="kamdash-pg-"))  # not under a 0700 pytest folder
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))  # not under a 0700 pytest folder
+        (self.root / "owner").write_text(f"{os.getpid()}\n")  # see sweep_stale_servers
         self.data = self.root / "data"
         self.port = free_port()
         self.as_user = []
@@ -111,6 +170,7 @@ def postgres():
     bindir = pg_bindir()
     if bindir is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
         pytest.skip("no PostgreSQL server (initdb): install Debian's postgresql (make test does)")
+    sweep_stale_servers()
     pg = Postgres(bindir)
     pg.start()
     try:

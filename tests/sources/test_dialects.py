@@ -31,7 +31,8 @@ def expressions():
     return {"month_totals": sources.month_totals(ol),
             "order_month": sources.order_month(ol),
             "order_month_of_two_months": sources.order_month(ol, [date(2026, 8, 1), date(2026, 9, 1)]),
-            "cost_month": sources.cost_month(cts)}
+            "cost_month": sources.cost_month(cts),
+            "cost_months": sources.cost_months(sources.cost_month(cts))}
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -62,3 +63,10 @@ def test_wrong_types_are_named_before_any_query():
         sources.column_mapping(raw, "order_lines", {}, "lines")
     got = {(p.column, p.code) for p in e.value.problems}
     assert got == {("date", "src_wrong_type"), ("amount", "src_wrong_type")}
+
+
+def test_month_chunks_group_consecutive_months_up_to_the_limit():
+    m = [date(2026, k, 1) for k in range(1, 6)]
+    assert sources.month_chunks(dict(zip(m, [4, 5, 1, 12, 3])), limit=10) == [[m[0], m[1], m[2]], [m[3]], [m[4]]]
+    assert sources.month_chunks(dict(zip(m, [1] * 5)), limit=10) == [m]
+    assert sources.month_chunks({}, limit=10) == []

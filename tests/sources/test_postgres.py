@@ -80,10 +80,14 @@ def test_synced_figures_equal_the_duckdb_file(pg, small_db, tmp_path, monkeypatc
     saved = store.get_setting(config.user_db_path(db), sync.SETTING_KEY)
     assert saved["url"] == pg.url() and saved["tables"]["order_lines"] == "sales.order_lines"
     assert PASSWORD not in json.dumps(saved)
-    # ... and used when --source is not given: nothing changed, no month is computed again
+    # ... and used when --source is not given: nothing changed, so no month is computed again
+    # and the file is not written at all
+    before, mtime = digest(db), db.stat().st_mtime_ns
     code, again = sync_cli(monkeypatch, db)
-    assert code == 0 and again["mode"] == "incremental" and again["months_computed"] == 0
-    assert_same(read(small_db, "customer_month"), read(db, "customer_month"), "customer_month")
+    assert code == 0 and again["mode"] == "unchanged" and again["months_computed"] == 0
+    assert digest(db) == before and db.stat().st_mtime_ns == mtime
+    assert again["meta"]["built_at"] == meta["built_at"]
+    assert store.get_setting(config.user_db_path(db), sync.SETTING_KEY)["mode"] == "unchanged"
 
 
 def test_a_password_in_the_url_is_used_not_saved(pg, tmp_path, monkeypatch):

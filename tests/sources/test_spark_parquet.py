@@ -11,7 +11,7 @@ import pytest
 from kamdash import sync
 from kamdash.ingest import sources
 from tests.sources.figures import assert_same, assert_same_figures
-from tests.sources.test_postgres import DERIVED, read
+from tests.sources.test_postgres import DERIVED, digest, read
 
 pytestmark = pytest.mark.engines  # deselect with -m "not engines" for a quick run
 
@@ -74,12 +74,38 @@ def test_parquet_folder_incremental_equals_full(small_db, tmp_path):
     assert sync.run(full, src, full=True).months == 24
     for t in DERIVED:
         assert_same(read(full, t), read(db, t), t)
+    # nothing changed: the file is not written (same bytes, same modification time)
+    before, mtime = digest(db), db.stat().st_mtime_ns
+    again = sync.run(db, src)
+    assert (again.mode, again.months, again.months_total) == ("unchanged", 0, 24)
+    assert digest(db) == before and db.stat().st_mtime_ns == mtime
+    # a customer's attribute or a cost-to-serve amount changes, no order line does: the
+    # database is built again (no month computed at the source) and equals a full rebuild
+    for table, change in (("customers", "CASE WHEN customer_id = (SELECT min(customer_id) FROM t) "
+                                        "THEN 'Elsewhere' ELSE region END AS region"),
+                          ("cost_to_serve", "CASE WHEN customer_id = (SELECT min(customer_id) FROM t) "
+                                            "THEN amount + 7 ELSE amount END AS amount")):
+        path = lake / f"{table}.parquet"
+        con = duckdb.connect()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+        col = change.rsplit(" AS ", 1)[1]
+        con.sql(f"SELECT * REPLACE ({change.rsplit(' AS ', 1)[0]} AS {col}) FROM t").write_parquet(str(path))
+        con.close()
+        redo = sync.run(db, src)
+        assert (redo.mode, redo.months) == ("incremental", 0)
+        sync.run(full, src, full=True)
+        for t in DERIVED:
+            assert_same(read(full, t), read(db, t), t)
+    assert (read(db, "customers")["region"] == "Elsewhere").sum() == 1
 
 
-def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path):
+def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path, monkeypatch):
     """Spark reads the Parquet paths: the first sync has every month but the last; a file with
     the last month appears; the refresh computes that month alone; the result equals the
-    DuckDB file's figures and a full rebuild of the same folder (DuckDB reading it)."""
+    DuckDB file's figures and a full rebuild of the same folder (DuckDB reading it). The
+    driver is handed the totals a few months at a time (as at millions of rows), and a refresh
+    with nothing changed leaves the file alone."""
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 5_000)  # three chunks of months at this size
     last = last_month(small_db)
     lake = tmp_path / "lake"
     write_folder(small_db, lake, upto=last)
@@ -96,6 +122,8 @@ def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path):
     sync.run(full, sources.Source(f"parquet://{lake}"), full=True)
     for t in DERIVED:
         assert_same(read(full, t), read(db, t), t)
+    before = digest(db)
+    assert sync.run(db, src).mode == "unchanged" and digest(db) == before
 
 
 def test_spark_missing_table_and_column(spark, small_db, tmp_path):
