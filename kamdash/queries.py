@@ -1161,10 +1161,11 @@ def customer_features(backend, filters: Filters, breadth: bool = True) -> pd.Dat
 
 
 def scope_customers(backend) -> pd.DataFrame:
-    """customer_id, region, account_manager of every customer: what a user's scope
-    (``kamdash.access``) is resolved against."""
+    """customer_id and the filter dimensions (region, customer_type, sector, account_manager)
+    of every customer: what a user's scope (``kamdash.access``) is resolved against, and what
+    the sidebar's options within a scope come from (``access.options_within``)."""
     cu = backend.table("customers")
-    return to_frame(cu.select("customer_id", "region", "account_manager").order_by("customer_id"))
+    return to_frame(cu.select("customer_id", *DIMENSIONS).order_by("customer_id"))
 
 
 def scope_known(customers: pd.DataFrame) -> dict[str, set[str]]:

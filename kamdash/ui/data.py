@@ -128,6 +128,14 @@ def dimension_options(data_key) -> dict:
     return run(queries.dimension_options)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def scoped_options(data_key, scope: tuple[str, ...] | None) -> dict:
+    """The filter options of a user's scope (every value when the scope is None)."""
+    if scope is None:
+        return dimension_options(data_key)
+    return access.options_within(scope_customers(data_key), scope, queries.DIMENSIONS)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def value_labels(data_key, lang: str) -> dict:
     return run(queries.value_labels, lang)

@@ -1,0 +1,94 @@
+"""AppTest of what a scoped user is offered and shown beyond the figures: the sidebar's filter
+options, the buttons that change things, the lists of other accounts."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from kamdash import access, queries
+from tests.pages.conftest import page
+from tests.pages.test_team_mode import MANAGER, team
+
+FILTERS = {"region": "region", "manager": "account_manager", "ctype": "customer_type", "sector": "sector"}
+
+
+@pytest.fixture
+def scoped(small_db, use_db, user_db, monkeypatch):
+    """The small database with an admin, a manager (Li Na's book), a regional head, a viewer
+    and a director; ``as_(email)`` signs one in."""
+    from kamdash.ui import auth
+
+    use_db(small_db)
+    backend = queries.connect(str(small_db))
+    customers = queries.scope_customers(backend)
+    backend.disconnect()
+    known = queries.scope_known(customers)
+    region = sorted(known["regions"])[0]
+    for email, role, kind, values in [
+        ("boss@example.com", "admin", "all", ()),
+        ("li@example.com", "account_manager", "managers", (MANAGER,)),
+        ("head@example.com", "regional_head", "regions", (region,)),
+        ("fin@example.com", "viewer", "all", ()),
+        ("dir@example.com", "director", "all", ()),
+    ]:
+        access.save(user_db, access.Entitlement(email, role, kind, values), known, "test", None)
+
+    def as_(email):
+        monkeypatch.setattr(auth, "email", lambda: email)
+
+    return as_, small_db, region
+
+
+def _customers(db) -> "pd.DataFrame":  # noqa: F821
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("SELECT * FROM customers").df()
+    finally:
+        con.close()
+
+
+def _sidebar_options(at) -> dict[str, list[str]]:
+    return {key: list(at.sidebar.multiselect(key=key).options) for key in FILTERS}
+
+
+@pytest.mark.parametrize("who", ["li@example.com", "head@example.com"])
+def test_sidebar_filters_offer_only_the_values_of_the_users_accounts(scoped, who):
+    as_, db, region = scoped
+    as_(who)
+    at = team(page("pages/overview.py")).run()
+    assert not at.exception
+    cu = _customers(db)  # the customers table read directly, not through kamdash
+    mine = cu[cu["account_manager"] == MANAGER] if who.startswith("li") else cu[cu["region"] == region]
+    shown = _sidebar_options(at)
+    for key, column in FILTERS.items():
+        expected = sorted(mine[column].dropna().astype(str).unique())
+        # the options are shown with their labels: compare their number and that no value of
+        # another book is offered
+        assert len(shown[key]) == len(expected), (key, shown[key], expected)
+    everyone = sorted(cu["account_manager"].dropna().unique())
+    assert len(shown["manager"]) < len(everyone)
+    if who.startswith("li"):
+        assert shown["manager"] == [MANAGER]
+
+
+def test_full_access_is_offered_every_value(scoped):
+    as_, db, _ = scoped
+    as_("dir@example.com")
+    at = team(page("pages/overview.py")).run()
+    cu = _customers(db)
+    shown = _sidebar_options(at)
+    assert len(shown["manager"]) == cu["account_manager"].nunique()
+    assert len(shown["region"]) == cu["region"].nunique()
+
+
+def test_options_within_by_hand():
+    import pandas as pd
+
+    cu = pd.DataFrame({"customer_id": ["A", "B", "C", "D"], "region": ["N", "S", "N", None],
+                       "account_manager": ["x", "y", "z", "x"]})
+    assert access.options_within(cu, {"A", "C"}, ["region", "account_manager"]) == {
+        "region": ["N"], "account_manager": ["x", "z"]}
+    assert access.options_within(cu, {"D"}, ["region"]) == {"region": []}  # no region: none offered
+    assert access.options_within(cu, None, ["region"]) == {"region": ["N", "S"]}
+    assert access.options_within(cu, frozenset(), ["region"]) == {"region": []}
