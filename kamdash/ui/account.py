@@ -15,7 +15,7 @@ import streamlit as st
 from kamdash import access, config, i18n, plans, queries
 from kamdash.analytics import account as acc
 from kamdash.analytics.ka_types import KA_TYPES
-from kamdash.ui import components, data, safe
+from kamdash.ui import allowed, components, data, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -291,8 +291,12 @@ def editor(ctx, cid: str, author: str) -> None:
             "status": st.column_config.SelectboxColumn(ctx.t("acct.col.action_status"), options=list(plans.ACTION_STATUSES),
                                                        format_func=status_label, default="open")})
         notes = st.text_area(ctx.t("acct.notes"), s["body"]["notes"], key=f"plan_notes.{n}")
-        save = st.form_submit_button(ctx.t("acct.plan.save"), type="primary", disabled=not author)
-    if not author:
+        why_not = allowed.plan(ctx, cid)
+        save = st.form_submit_button(ctx.t("acct.plan.save"), type="primary",
+                                     disabled=not author or why_not is not None, help=why_not)
+    if why_not is not None:
+        st.caption(why_not)
+    elif not author:
         st.info(ctx.t("acct.plan.need_author"))
     if save:
         goal_rows = _records(goals)
@@ -306,7 +310,7 @@ def editor(ctx, cid: str, author: str) -> None:
         else:
             _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions),
                              "notes": notes}, author, base)
-    if latest is not None and latest == base:
+    if latest is not None and latest == base and why_not is None:
         with st.popover(ctx.t("acct.plan.delete"), icon=":material/delete:"):
             st.write(ctx.t("acct.plan.delete_confirm"))
             if st.button(ctx.t("acct.plan.delete_yes"), key="plan_delete", type="primary"):
@@ -385,7 +389,9 @@ def conflict(ctx, cid: str, author: str) -> bool:
     st.caption(ctx.t("acct.conflict.changed", fields=", ".join(ctx.t(f"acct.field.{f}") for f in changed) or "—"))
     b1, b2, b3 = st.columns(3)
     latest = theirs.version if theirs else None
-    if b1.button(ctx.t("acct.conflict.keep_mine"), key="conflict_mine", type="primary", disabled=not author):
+    why_not = allowed.plan(ctx, cid)
+    if b1.button(ctx.t("acct.conflict.keep_mine"), key="conflict_mine", type="primary",
+                 disabled=not author or why_not is not None, help=why_not):
         del st.session_state[key]
         _load(cid, latest, c["mine"])
         _save(ctx, cid, c["mine"], author, latest)

@@ -18,7 +18,7 @@ import streamlit as st
 from kamdash import config, export, i18n, plans, queries, retention
 from kamdash.analytics import clv, cohorts
 from kamdash.charts import retention as charts
-from kamdash.ui import components, data
+from kamdash.ui import allowed, components, data
 from kamdash.views import at_risk as at_risk_view
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
@@ -266,7 +266,9 @@ def add_to_plan(ctx, risky: pd.DataFrame, author: str) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = c1.selectbox(ctx.t("ret.risk.pick"), list(names), key="ret_risk_pick",
                         format_func=lambda c: f"{names.get(c, c)} · {c}")
-    if c2.button(ctx.t("ret.risk.add"), key="ret_risk_add", type="primary", disabled=pick is None):
+    why_not = allowed.plan(ctx, pick) if pick is not None else None
+    if c2.button(ctx.t("ret.risk.add"), key="ret_risk_add", type="primary",
+                 disabled=pick is None or why_not is not None, help=why_not):
         row = risky.set_index("customer_id").loc[pick].copy()
         row["customer_id"] = pick
         text = ctx.t("ret.risk.action", why=_why(ctx, row), stake=ctx.money(row["value_at_stake"]))

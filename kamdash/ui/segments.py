@@ -17,7 +17,7 @@ from kamdash import export, i18n, store
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
-from kamdash.ui import account, components, data
+from kamdash.ui import account, allowed, components, data
 from kamdash.views import present
 
 CONFIG_KEY = "segments.config"
@@ -211,7 +211,8 @@ def name_editor(ctx, seg: Segmentation) -> None:
     with st.form("seg_names_form", border=False):
         edited = st.data_editor(df, column_config=cfg, hide_index=True, key="seg_names",
                                 width="stretch", num_rows="fixed")
-        if st.form_submit_button(ctx.t("seg.names.save")):
+        why_not = allowed.settings(ctx)
+        if st.form_submit_button(ctx.t("seg.names.save"), disabled=why_not is not None, help=why_not):
             all_names = dict(data.setting(NAMES_KEY, {}) or {})
             all_names[seg.names_sig] = {str(int(s)): (str(n).strip() or seg.suggested[int(s)])
                                         for s, n in zip(edited["segment"], edited["name"])}
@@ -254,7 +255,9 @@ def capacity_editor(ctx, rules: ka.KaRules, active: int) -> None:
                               key="ka_capacity", help=ctx.t("kasel.capacity.help"))
         share = c2.number_input(ctx.t("kasel.share"), 0.5, 100.0, float(rules.share * 100), 0.5,
                                 key="ka_share", help=ctx.t("kasel.share.help", n=i18n.fmt_number(active, ctx.lang)))
-        if c3.form_submit_button(ctx.t("kasel.capacity.save"), type="primary"):
+        why_not = allowed.settings(ctx)
+        if c3.form_submit_button(ctx.t("kasel.capacity.save"), type="primary", disabled=why_not is not None,
+                                 help=why_not):
             _rules_form_values(rules, capacity=int(cap), share=float(share) / 100)
 
 
@@ -292,14 +295,16 @@ def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
                               float(rules.strategic_min_revenue), 1000.0, key="ka_strat_rev")
         s_f = c2.text_area(ctx.t("ka.rule.strategic_flagged"), ", ".join(rules.strategic_flagged),
                            key="ka_strat_flagged", help=ctx.t("ka.rule.strategic_flagged.help"))
-        if st.form_submit_button(ctx.t("ka.rules.save"), type="primary"):
+        why_not = allowed.settings(ctx)
+        if st.form_submit_button(ctx.t("ka.rules.save"), type="primary", disabled=why_not is not None,
+                                 help=why_not):
             _rules_form_values(
                 rules, economic_top_revenue=econ_r / 100, economic_top_frequency=econ_f / 100,
                 important_sectors=tuple(imp_s), important_top_share=imp_t / 100, important_min_revenue=imp_r,
                 group_min_children=int(g_c), group_min_referrals=int(g_r), group_min_revenue=g_v,
                 strategic_min_growth=s_g / 100, strategic_min_revenue=s_r,
                 strategic_flagged=tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
-        if st.form_submit_button(ctx.t("ka.rules.reset")):
+        if st.form_submit_button(ctx.t("ka.rules.reset"), disabled=why_not is not None, help=why_not):
             data.put_setting(RULES_KEY, ka.KaRules().to_dict())
             st.rerun()
 

@@ -92,3 +92,88 @@ def test_options_within_by_hand():
     assert access.options_within(cu, {"D"}, ["region"]) == {"region": []}  # no region: none offered
     assert access.options_within(cu, None, ["region"]) == {"region": ["N", "S"]}
     assert access.options_within(cu, frozenset(), ["region"]) == {"region": []}
+
+
+# ---------------------------------------------------------------- buttons that change things
+
+
+def _mine_and_other(db):
+    cu = _customers(db).sort_values("customer_id")
+    return (cu.loc[cu["account_manager"] == MANAGER, "customer_id"].iloc[0],
+            cu.loc[cu["account_manager"] != MANAGER, "customer_id"].iloc[0])
+
+
+def _plan_tab(scoped, who, customer):
+    as_, db, _ = scoped
+    as_(who)
+    at = team(page("pages/account.py"))
+    at.query_params["customer"] = customer
+    at.session_state["acct_tab"] = "Account plan"
+    at.session_state["author"] = who  # st.user is not signed in under AppTest: the name field
+    return at.run()
+
+
+def _save_plan(at):
+    return next(b for b in at.get("form_submit_button") if b.label == "Save plan")
+
+
+def test_a_viewer_is_not_offered_to_save_or_delete_a_plan(scoped, user_db):
+    from kamdash import plans
+
+    as_, db, _ = scoped
+    mine, _ = _mine_and_other(db)
+    plans.save(user_db, mine, {"goals": [], "solution": "grow", "actions": [], "notes": ""}, "Li", None)
+    at = _plan_tab(scoped, "fin@example.com", mine)
+    assert not at.exception
+    save = _save_plan(at)
+    assert save.disabled and save.help == "Your role (viewer) reads this plan but does not change it."
+    assert any(c.value == save.help for c in at.caption)  # said next to the form, not only on hover
+    assert not at.get("popover")  # no delete
+    at = _plan_tab(scoped, "li@example.com", mine)  # the account's manager: may save and delete
+    assert not _save_plan(at).disabled and at.get("popover")
+    at = _plan_tab(scoped, "dir@example.com", mine)
+    assert not _save_plan(at).disabled and at.get("popover")
+
+
+def test_a_regional_head_may_save_the_plans_of_their_region(scoped):
+    as_, db, region = scoped
+    cu = _customers(db).sort_values("customer_id")
+    theirs = cu.loc[cu["region"] == region, "customer_id"].iloc[0]
+    at = _plan_tab(scoped, "head@example.com", theirs)
+    assert not at.exception and not _save_plan(at).disabled
+
+
+@pytest.mark.parametrize("who,allowed", [("fin@example.com", False), ("li@example.com", False),
+                                         ("head@example.com", False), ("dir@example.com", True),
+                                         ("boss@example.com", True)])
+def test_shared_settings_are_offered_to_directors_and_admins_only(scoped, who, allowed):
+    as_, _, _ = scoped
+    as_(who)
+    at = team(page("pages/concentration.py")).run()
+    at.slider(key="abc").set_value((70, 90)).run()
+    assert not at.exception
+    button = at.button(key="save_cutoffs")
+    assert button.disabled is (not allowed)
+    if not allowed:
+        assert "Only a director or an admin changes shared settings" in button.help
+
+
+@pytest.mark.parametrize("who,allowed", [("fin@example.com", False), ("li@example.com", True),
+                                         ("dir@example.com", True)])
+def test_scenarios_are_saved_by_everyone_but_a_viewer(scoped, who, allowed):
+    as_, _, _ = scoped
+    as_(who)
+    at = team(page("pages/whatif.py")).run()
+    at.text_input(key="wi_sc_name").input("Keep the A tier").run()
+    assert not at.exception
+    button = at.button(key="wi_sc_save")
+    assert button.disabled is (not allowed)
+    if not allowed:
+        assert button.help == "Your role (viewer) reads scenarios but does not save or delete them."
+
+
+def test_single_user_mode_offers_every_change(small_db, use_db, user_db):
+    use_db(small_db)
+    at = page("pages/concentration.py").run()
+    at.slider(key="abc").set_value((70, 90)).run()
+    assert not at.button(key="save_cutoffs").disabled
