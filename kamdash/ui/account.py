@@ -121,7 +121,8 @@ def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fi
     facts = data.customer_facts(data_key, queries.Filters(start=start, end=end, scope=scope))
     links = data.customer_links(data_key)
     value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
-    return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
+    return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value,
+                    scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -199,6 +200,8 @@ def network(ctx, v: view.AccountView) -> None:
     for kind, members in (("group", v.children), ("referrals", v.referrals)):
         st.markdown(f"**{ctx.t(f'acct.{kind}')}**")
         st.caption(view.chain_sentence(ctx, members, kind))
+        if note := view.outside_note(ctx, v, kind):
+            st.caption(note)
         if len(members):
             table, cfg = with_links(ctx, view.chain_table(ctx, members), members["customer_id"])
             st.dataframe(table, hide_index=True, width="stretch", column_config=cfg, key=f"acct_{kind}")

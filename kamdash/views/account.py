@@ -137,14 +137,22 @@ class AccountView:
     peers: pd.DataFrame  # acc.peers
     value: dict | None  # p_alive, expected_purchases, clv, clv_lo, clv_hi, clv_signed (None: no stored fit)
     causes: dict | None  # losses.causes of the account against its customer-type peers (None: not a loss-maker)
+    # accounts of the group and referral chains outside the user's scope: counted, never named
+    children_outside: int = 0
+    referrals_outside: int = 0
 
 
 _TOTAL_KEYS = ("revenue", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
-def _name_row(links: pd.DataFrame, cid) -> dict | None:
+OUTSIDE = {"customer_id": "", "name": None, "name_zh": None, "outside": True}  # a named link out of scope
+
+
+def _name_row(links: pd.DataFrame, cid, scope=None) -> dict | None:
     if cid is None:
         return None
+    if scope is not None and str(cid) not in scope:
+        return dict(OUTSIDE)
     row = links[links["customer_id"] == cid]
     if row.empty:
         return {"customer_id": cid, "name": cid, "name_zh": None}
@@ -157,15 +165,31 @@ def _named(chain: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return chain.join(names, on="customer_id")
 
 
+def within(chain: pd.DataFrame, scope) -> tuple[pd.DataFrame, int]:
+    """The members of a chain inside ``scope`` (None: everyone) and how many were left out. The
+    chain is walked through every account (a referral of a referral may be in scope when the one
+    between is not); a member reached through an account outside the scope names no one as its
+    "via"."""
+    if scope is None or chain.empty:
+        return chain, 0
+    inside = chain["customer_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+    kept = chain.loc[inside].copy()
+    hidden_via = ~kept["via"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+    kept.loc[hidden_via, "via"] = ""
+    return kept.reset_index(drop=True), int((~inside).sum())
+
+
 def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
           start: date | None, end: date | None, assignment: pd.DataFrame | None = None,
           tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
-          value: dict | None = None) -> AccountView | None:
+          value: dict | None = None, scope=None) -> AccountView | None:
     """Everything the Account 360 page shows for ``customer_id`` (None: no such account).
 
-    ``facts``: queries.customer_facts of the period for all customers; ``links``:
-    queries.customer_links; ``assignment``: store.get_assignment (empty: none stored);
-    ``value``: account_value() result or None."""
+    ``facts``: queries.customer_facts of the period for all customers (of the scope);
+    ``links``: queries.customer_links; ``assignment``: store.get_assignment (empty: none
+    stored); ``value``: account_value() result or None; ``scope``: the customer ids the user
+    sees (None: every customer): the parent, group top, referrer and chain members outside it
+    are not named (``OUTSIDE``, ``children_outside``, ``referrals_outside``)."""
     prof = profile(backend, customer_id)
     if prof is None:
         return None
@@ -188,8 +212,11 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
 
         roots = group_roots(links)
     root_id = roots.get(customer_id) if roots is not None else None
-    children = _named(acc.with_value(acc.chain(links, customer_id, "parent_id"), facts), links)
-    referrals = _named(acc.with_value(acc.chain(links, customer_id, "referred_by"), facts), links)
+    scope = None if scope is None else frozenset(map(str, scope))
+    children, children_outside = within(acc.chain(links, customer_id, "parent_id"), scope)
+    referrals, referrals_outside = within(acc.chain(links, customer_id, "referred_by"), scope)
+    children = _named(acc.with_value(children, facts), links)
+    referrals = _named(acc.with_value(referrals, facts), links)
     segment, ka_types, peer_basis, members = None, None, "customer_type", None
     if assignment is not None and len(assignment):
         a = assignment[assignment["customer_id"] == customer_id]
@@ -206,11 +233,13 @@ def build(backend, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
         tier=tier, monthly=monthly(backend, customer_id),
         mix=product_mix(backend, customer_id, start, end),
         costs=cost_breakdown(backend, customer_id, start, end),
-        parent=_name_row(links, prof["parent_id"]),
-        group_root=_name_row(links, root_id) if root_id not in (None, customer_id, prof["parent_id"]) else None,
-        children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"]),
+        parent=_name_row(links, prof["parent_id"], scope),
+        group_root=(_name_row(links, root_id, scope) if root_id not in (None, customer_id, prof["parent_id"])
+                    else None),
+        children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"], scope),
         segment=segment, ka_types=ka_types, peer_basis=peer_basis,
-        peers=acc.peers(facts, members, customer_id), value=value, causes=causes)
+        peers=acc.peers(facts, members, customer_id), value=value, causes=causes,
+        children_outside=children_outside, referrals_outside=referrals_outside)
 
 
 def account_value(backend, fit: dict, customer_id: str, as_of: date) -> dict | None:
@@ -311,6 +340,20 @@ STATUS_COLORS = {"achieved": "#1a7f37", "on_track": "#1a7f37", "at_risk": "#b453
                  "off_track": "#c0392b", "not_started": "#6b7280", "no_goals": "#6b7280"}
 
 
+def link_name(ctx, row: dict) -> str:
+    """The name of a linked account (parent, group top, referrer), or "an account outside your
+    scope" for one the user may not see."""
+    if row.get("outside"):
+        return ctx.t("team.outside_one")
+    return display_name(ctx, row["name"], row["name_zh"], row["customer_id"])
+
+
+def outside_note(ctx, v: "AccountView", kind: str) -> str | None:
+    """"n more accounts outside your scope" under a chain that left some out (None: none)."""
+    n = v.children_outside if kind == "group" else v.referrals_outside
+    return ctx.t("team.outside_n", n=n) if n else None
+
+
 def display_name(ctx, name, name_zh, fallback="") -> str:
     if ctx.lang == "zh" and isinstance(name_zh, str) and name_zh:
         return name_zh
@@ -338,12 +381,10 @@ def profile_items(ctx, v: AccountView) -> list[tuple[str, str]]:
     ka = (missing if v.ka_types is None else
           ctx.t("acct.ka_none") if not v.ka_types else
           ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in v.ka_types))
-    parent = display_name(ctx, v.parent["name"], v.parent["name_zh"], v.parent["customer_id"]) if v.parent else ctx.t("acct.none")
+    parent = link_name(ctx, v.parent) if v.parent else ctx.t("acct.none")
     if v.group_root:
-        parent += " · " + ctx.t("acct.group_top", name=display_name(
-            ctx, v.group_root["name"], v.group_root["name_zh"], v.group_root["customer_id"]))
-    ref = display_name(ctx, v.referred_by["name"], v.referred_by["name_zh"],
-                       v.referred_by["customer_id"]) if v.referred_by else ctx.t("acct.none")
+        parent += " · " + ctx.t("acct.group_top", name=link_name(ctx, v.group_root))
+    ref = link_name(ctx, v.referred_by) if v.referred_by else ctx.t("acct.none")
     acquired = i18n.fmt_date(pd.Timestamp(p["acquired_on"]).date(), ctx.lang) if p.get("acquired_on") else ctx.t("values.missing")
     return [
         (ctx.t("col.customer_id"), str(p["customer_id"])),

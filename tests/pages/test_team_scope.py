@@ -177,3 +177,28 @@ def test_single_user_mode_offers_every_change(small_db, use_db, user_db):
     at = page("pages/concentration.py").run()
     at.slider(key="abc").set_value((70, 90)).run()
     assert not at.button(key="save_cutoffs").disabled
+
+
+def test_account_360_names_no_account_outside_the_scope(scoped):
+    as_, db, _ = scoped
+    cu = _customers(db)
+    mine = set(cu.loc[cu["account_manager"] == MANAGER, "customer_id"])
+    # an account of the manager that referred, or heads, an account of another manager
+    linked = cu[(cu["referred_by"].isin(mine) | cu["parent_id"].isin(mine)) & ~cu["customer_id"].isin(mine)]
+    assert len(linked), "the small demo links books of different managers"
+    row = linked.iloc[0]
+    cid = row["referred_by"] if row["referred_by"] in mine else row["parent_id"]
+    as_("li@example.com")
+    at = team(page("pages/account.py"))
+    at.query_params["customer"] = cid
+    at.run()
+    assert not at.exception
+    shown = set()
+    for df in at.dataframe:
+        value = df.value
+        if "ID" in value:
+            shown |= set(value["ID"].astype(str))
+    assert shown <= mine
+    text = " ".join(c.value for c in at.caption)
+    assert "outside your scope are not listed" in text
+    assert row["customer_id"] not in text and row["name"] not in text

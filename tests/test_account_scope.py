@@ -1,0 +1,60 @@
+"""Account 360 within a user's scope: the group and referral lists and the linked accounts of
+the profile never name an account outside the scope (they are counted), by hand on a built
+family and on the tiny database."""
+
+from datetime import date
+
+from kamdash import queries
+from kamdash.views import account as view
+from tests.test_account import LINKS
+
+
+def test_chains_keep_only_the_scope_and_count_the_rest():
+    from kamdash.analytics import account as acc
+
+    # R refers X and Y, X refers Z: a user who sees R, Y and Z (not X)
+    chain = acc.chain(LINKS, "R", "referred_by")
+    kept, out = view.within(chain, {"R", "Y", "Z"})
+    assert out == 1
+    assert kept.to_dict("records") == [
+        {"customer_id": "Y", "depth": 1, "via": "R"},
+        {"customer_id": "Z", "depth": 2, "via": ""},  # reached through X, who is not named
+    ]
+    same, none_out = view.within(chain, None)
+    assert none_out == 0 and same.equals(chain)
+    # P's group C1, C2, G1 for a user who sees P only
+    kept, out = view.within(acc.chain(LINKS, "P", "parent_id"), {"P"})
+    assert kept.empty and out == 3
+
+
+def test_account_view_names_no_one_outside_the_scope(tiny_db):
+    b = queries.connect(str(tiny_db))
+    try:
+        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        links = queries.customer_links(b)
+        # the tiny data: A referred B; C is D's parent
+        scope = {"A", "D"}
+        facts = queries.customer_facts(b, queries.Filters(start=f.start, end=f.end, scope=tuple(sorted(scope))))
+        a = view.build(b, "A", facts, links, f.start, f.end, scope=scope)
+        assert a.referrals.empty and a.referrals_outside == 1
+        d = view.build(b, "D", facts, links, f.start, f.end, scope=scope)
+        assert d.parent == view.OUTSIDE and d.parent["customer_id"] == ""
+        whole = view.build(b, "D", facts, links, f.start, f.end)
+        assert whole.parent["customer_id"] == "C" and whole.children_outside == 0
+        a_all = view.build(b, "A", facts, links, f.start, f.end, scope={"A", "B"})
+        assert list(a_all.referrals["customer_id"]) == ["B"] and a_all.referrals_outside == 0
+    finally:
+        b.disconnect()
+
+
+class _Ctx:
+    lang = "en"
+
+    def t(self, key, **kw):
+        from kamdash import i18n
+
+        return i18n.t(key, "en", **kw)
+
+
+def test_the_profile_says_outside_your_scope_without_a_name():
+    assert view.link_name(_Ctx(), dict(view.OUTSIDE)) == "an account outside your scope"
