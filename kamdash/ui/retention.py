@@ -48,8 +48,17 @@ def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: reten
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def validation(data_key, fit_key: str, _fit: dict, fs: retention.FitSettings, as_of):
-    return data.run(retention.validation, _fit, fs, as_of)
+def validation(data_key, fit_key: str, _fit: dict, fs: retention.FitSettings, as_of, scope=None):
+    return data.run(retention.validation, _fit, fs, as_of, scope)
+
+
+def scope_note(ctx, fit: dict) -> None:
+    """Team mode, a user with a scope: what the model learnt from (every customer) and what is
+    shown (their accounts only)."""
+    if ctx.filters.scope is None:
+        return
+    st.caption(ctx.t("team.ret_scope", n=i18n.fmt_number(fit["customers"], ctx.lang),
+                     mine=i18n.fmt_number(len(ctx.filters.scope), ctx.lang)))
 
 
 def cohort_section(ctx):

@@ -202,3 +202,25 @@ def test_account_360_names_no_account_outside_the_scope(scoped):
     text = " ".join(c.value for c in at.caption)
     assert "outside your scope are not listed" in text
     assert row["customer_id"] not in text and row["name"] not in text
+
+
+def test_retention_says_what_the_model_learnt_from_and_shows_the_scope(scoped, small_fit, user_db):
+    from kamdash import queries, store
+
+    as_, db, _ = scoped
+    settings, fit = small_fit
+    backend = queries.connect(str(db))
+    version = queries.data_facts(backend)["data_version"]
+    backend.disconnect()
+    store.put_fit(user_db, settings.key(version), version, settings.as_json(), fit)  # as stored by a fit
+    cu = _customers(db)
+    mine = cu[cu["account_manager"] == MANAGER]
+    as_("li@example.com")
+    at = team(page("pages/retention.py")).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert (f"from all {fit['customers']:,} customers' purchases" in captions
+            and f"of your {len(mine)} accounts only" in captions)
+    as_("dir@example.com")
+    at = team(page("pages/retention.py")).run()
+    assert "of your" not in " ".join(c.value for c in at.caption)
