@@ -329,6 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     if not source.exists():
         print(f"no database at {source}: build it with python -m bench --sizes {args.size} (or pass --db)")
         return 2
+    result = measure(source, args.sessions, args.steps, args.seed, keep=args.keep, log=print)
+    report(result, log=print)
+    return 0 if result["ok"] else 1
+
+
+def measure(source: Path, sessions: int, steps: int, seed: int = 24, keep: bool = False,
+            log=lambda *a: None) -> dict:
+    """Run the whole measurement on a copy of ``source``; returns its figures (see ``report``)."""
     folder = Path(tempfile.mkdtemp(prefix="kamdash-load-"))
     db = folder / "sales.duckdb"
     shutil.copy(source, db)
@@ -340,19 +348,21 @@ def main(argv: list[str] | None = None) -> int:
         customers = queries.scope_customers(backend)
     finally:
         backend.disconnect()
-    alone, users = team(customers, args.sessions)
-    race = race_pair(users, customers)
-    entitle(server, [alone, *users, *([race[1]] if race else [])], customers)
-    print(f"{source.name}: {len(customers):,} customers; server on {server.url} (folder {folder})")
+    alone, users = team(customers, sessions)
+    pair = race_pair(users, customers)
+    entitle(server, [alone, *users, *([pair[1]] if pair else [])], customers)
+    log(f"{source.name}: {len(customers):,} customers; server on {server.url} (folder {folder})")
     t_start = time.perf_counter()
     server.start()
-    print(f"server healthy after {time.perf_counter() - t_start:.1f} s")
+    log(f"server healthy after {time.perf_counter() - t_start:.1f} s")
     try:
-        return asyncio.run(_measure(server, alone, users, race, args))
+        result = asyncio.run(_measure(server, alone, users, pair, steps, seed))
     finally:
         server.stop()
-        if not args.keep:
+        if not keep:
             shutil.rmtree(folder, ignore_errors=True)
+    result["source"] = source.name
+    return result
 
 
 def race_pair(users: list[User], customers) -> tuple[User, User, str] | None:
@@ -367,62 +377,70 @@ def race_pair(users: list[User], customers) -> tuple[User, User, str] | None:
     return head, User("owner@example.com", "account_manager", "managers", (manager,)), cid
 
 
-async def _measure(server: Server, alone: User, users: list[User], pair, args) -> int:
+async def _measure(server: Server, alone: User, users: list[User], pair, steps: int, seed: int) -> dict:
     u0 = server.usage()
     single: list[Step] = []
     for i, page in enumerate(PAGES):
-        single += await session_script(server, alone, page, args.steps, args.seed + i)
+        single += await session_script(server, alone, page, steps, seed + i)
     u1 = server.usage()
     start = asyncio.Event()
-    tasks = [asyncio.create_task(session_script(server, u, PAGES[i % len(PAGES)], args.steps, args.seed + 100 + i, start))
+    tasks = [asyncio.create_task(session_script(server, u, PAGES[i % len(PAGES)], steps, seed + 100 + i, start))
              for i, u in enumerate(users)]
     await asyncio.sleep(0.1)
     t0 = time.perf_counter()
     start.set()
-    many = [s for steps in await asyncio.gather(*tasks) for s in steps]
+    many = [s for steps_ in await asyncio.gather(*tasks) for s in steps_]
     wall = time.perf_counter() - t0
     u2 = server.usage()
-
     race = await same_plan_at_once(server, *pair) if pair else None
+    u3 = server.usage()
 
     s1, sn = summary(single), summary(many)
-    u3 = server.usage()
-    print(f"\none session alone ({len(PAGES)} pages x (open + {args.steps} filter changes)): "
-          f"first chart median {s1['median_s']:.2f} s, p95 {s1['p95_s']:.2f} s, max {s1['max_s']:.2f} s "
-          f"({s1['charted']}/{s1['steps']} steps drew a chart); server CPU {u1['cpu_s'] - u0['cpu_s']:.1f} s")
-    print(f"{len(users)} sessions at once: first chart median {sn['median_s']:.2f} s, p95 {sn['p95_s']:.2f} s, "
-          f"max {sn['max_s']:.2f} s ({sn['charted']}/{sn['steps']} steps drew a chart) in {wall:.1f} s; "
-          f"server CPU {u2['cpu_s'] - u1['cpu_s']:.1f} s ({(u2['cpu_s'] - u1['cpu_s']) / wall:.2f} cores)")
     ratio = sn["p95_s"] / s1["p95_s"] if s1["p95_s"] else float("inf")
-    print(f"p95 at once / p95 alone = {ratio:.2f} (goal <= {GOALS['p95_ratio']:.0f}); "
-          f"server peak RSS {u3['peak_rss_mb']:,.0f} MB (goal <= {GOALS['peak_rss_mb']:,} MB); "
-          f"server CPU in all {u3['cpu_s']:.1f} s")
     errors = s1["errors"] + sn["errors"]
     ok = ratio <= GOALS["p95_ratio"] and u3["peak_rss_mb"] <= GOALS["peak_rss_mb"] and not errors
     if race is not None:
-        saved = [t for t in race["shown"] if "Plan saved as version" in t]
-        refused = [t for t in race["shown"] if "Not saved:" in t and "Their version" in t]
-        new = [v for v in race["versions"] if v > (race["before"] or 0)]
-        race_ok = len(saved) == 1 and len(refused) == 1 and len(new) == 1
-        print(f"two managers saving one plan at once: {len(saved)} saved, {len(refused)} shown the conflict, "
-              f"{len(new)} new version stored ({'ok' if race_ok else 'NOT OK'})")
-        ok = ok and race_ok
-    print("\nper page (first chart median / p95 in s, steps that drew a chart), alone | at once:")
+        race["saved"] = sum("Plan saved as version" in t for t in race["shown"])
+        race["refused"] = sum("Not saved:" in t and "Their version" in t for t in race["shown"])
+        race["new_versions"] = sum(v > (race["before"] or 0) for v in race["versions"])
+        race["ok"] = race["saved"] == 1 and race["refused"] == 1 and race["new_versions"] == 1
+        ok = ok and race["ok"]
+    return {"single": single, "many": many, "alone": s1, "at_once": sn, "ratio": ratio, "wall_s": wall,
+            "sessions": len(users), "steps": steps, "cpu_alone_s": u1["cpu_s"] - u0["cpu_s"],
+            "cpu_at_once_s": u2["cpu_s"] - u1["cpu_s"], "cpu_total_s": u3["cpu_s"],
+            "peak_rss_mb": u3["peak_rss_mb"], "errors": errors, "race": race, "ok": ok}
+
+
+def report(r: dict, log=print) -> None:
+    s1, sn = r["alone"], r["at_once"]
+    log(f"\none session alone ({len(PAGES)} pages x (open + {r['steps']} filter changes)): "
+        f"first chart median {s1['median_s']:.2f} s, p95 {s1['p95_s']:.2f} s, max {s1['max_s']:.2f} s "
+        f"({s1['charted']}/{s1['steps']} steps drew a chart); server CPU {r['cpu_alone_s']:.1f} s")
+    log(f"{r['sessions']} sessions at once: first chart median {sn['median_s']:.2f} s, p95 {sn['p95_s']:.2f} s, "
+        f"max {sn['max_s']:.2f} s ({sn['charted']}/{sn['steps']} steps drew a chart) in {r['wall_s']:.1f} s; "
+        f"server CPU {r['cpu_at_once_s']:.1f} s ({r['cpu_at_once_s'] / r['wall_s']:.2f} cores)")
+    log(f"p95 at once / p95 alone = {r['ratio']:.2f} (goal <= {GOALS['p95_ratio']:.0f}); "
+        f"server peak RSS {r['peak_rss_mb']:,.0f} MB (goal <= {GOALS['peak_rss_mb']:,} MB); "
+        f"server CPU in all {r['cpu_total_s']:.1f} s")
+    race = r["race"]
+    if race is not None:
+        log(f"two managers saving one plan at once: {race['saved']} saved, {race['refused']} shown the conflict, "
+            f"{race['new_versions']} new version stored ({'ok' if race['ok'] else 'NOT OK'})")
+    log("\nper page (first chart median / p95 in s, steps that drew a chart), alone | at once:")
     for page in PAGES:
         name = page or "overview"
-        a = summary([x for x in single if x.page == name])
-        m = summary([x for x in many if x.page == name])
-        print(f"  {name:14} {a['median_s']:6.2f} / {a['p95_s']:6.2f} ({a['charted']}/{a['steps']})"
-              f"  |  {m['median_s']:6.2f} / {m['p95_s']:6.2f} ({m['charted']}/{m['steps']})")
-    blank = [s for s in single + many if s.first_chart_s is None and not s.errors]
+        a = summary([x for x in r["single"] if x.page == name])
+        m = summary([x for x in r["many"] if x.page == name])
+        log(f"  {name:14} {a['median_s']:6.2f} / {a['p95_s']:6.2f} ({a['charted']}/{a['steps']})"
+            f"  |  {m['median_s']:6.2f} / {m['p95_s']:6.2f} ({m['charted']}/{m['steps']})")
+    blank = [s for s in r["single"] + r["many"] if s.first_chart_s is None and not s.errors]
     for s in blank[:10]:
-        print(f"  no chart: {s.user} {s.page} {s.what}: {s.shown[:160]!r}")
-    for e in errors[:20]:
-        print("  error:", e)
-    if len(errors) > 20:
-        print(f"  ... and {len(errors) - 20} more errors")
-    print("goals met" if ok else "goals NOT met")
-    return 0 if ok else 1
+        log(f"  no chart: {s.user} {s.page} {s.what}: {s.shown[:160]!r}")
+    for e in r["errors"][:20]:
+        log("  error:", e)
+    if len(r["errors"]) > 20:
+        log(f"  ... and {len(r['errors']) - 20} more errors")
+    log("goals met" if r["ok"] else "goals NOT met")
 
 
 if __name__ == "__main__":
