@@ -58,3 +58,17 @@ class _Ctx:
 
 def test_the_profile_says_outside_your_scope_without_a_name():
     assert view.link_name(_Ctx(), dict(view.OUTSIDE)) == "an account outside your scope"
+
+
+def test_group_rollup_counts_only_the_members_in_the_scope():
+    from kamdash.analytics import ka_types as ka
+    from tests.test_account import FACTS
+
+    whole = ka.group_rollup(FACTS, LINKS).set_index("group_id")
+    assert whole.loc["P", "members"] == 4 and whole.loc["P", "revenue"] == 600.0  # P 500 + C1 80 + G1 20
+    # a manager who sees C1 and G1 (not their top parent P): the group is P's, valued on C1 + G1
+    g = ka.group_rollup(FACTS, LINKS, {"C1", "G1"}).set_index("group_id")
+    assert list(g.index) == ["P"]
+    assert (g.loc["P", "members"], g.loc["P", "active_members"]) == (2, 2)
+    assert (g.loc["P", "own_revenue"], g.loc["P", "revenue"], g.loc["P", "account_profit"]) == (0.0, 100.0, 26.0)
+    assert ka.group_rollup(FACTS, LINKS, {"W"}).empty  # no member of any group in the scope

@@ -36,11 +36,12 @@ def url(customer_id: str) -> str:
 
 
 def urls(ids) -> list[str]:
-    """``url`` of many accounts (the query string read once: a long list cost seconds)."""
+    """``url`` of many accounts (the query string read once: a long list cost seconds); None
+    (no link) for an empty id, as a row about an account outside the user's scope has."""
     lang = st.query_params.get("lang")
     tail = "&" + urllib.parse.urlencode({"lang": lang}) if lang else ""
     quote = urllib.parse.quote_plus
-    return [f"account?{QUERY_KEY}={quote(str(c))}{tail}" for c in ids]
+    return [f"account?{QUERY_KEY}={quote(str(c))}{tail}" if str(c) else None for c in ids]
 
 
 def link_column(ctx, width: str | None = "small") -> st.column_config.LinkColumn:

@@ -412,10 +412,16 @@ def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
 
 def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
     links = data.customer_links(ctx.data_key)
-    g = ka.group_rollup(seg.features, links)
+    scope = ctx.filters.scope
+    g = ka.group_rollup(seg.features, links, scope)
     names = i18n.customer_names(links.set_index("customer_id").loc[g["group_id"]].reset_index(), ctx.lang)
+    ids = g["group_id"]
+    if scope is not None:  # a group top outside the scope is not named (its members inside are)
+        outside = ~g["group_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+        names = names.where(~outside, ctx.t("team.outside_one"))
+        ids = ids.where(~outside, "")
     return export.frame([
-        (ctx.t("col.customer_id"), "id", g["group_id"]),
+        (ctx.t("col.customer_id"), "id", ids),
         (ctx.t("ka.col.group"), "text", names.to_numpy()),
         (ctx.t("ka.col.members"), "int", g["members"]), (ctx.t("ka.col.active_members"), "int", g["active_members"]),
         (ctx.t("ka.col.own_revenue"), "money", g["own_revenue"]),
