@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from kamdash import i18n
 from kamdash.ui import shell
 
 # The Present page (workshop mode) starts with the sidebar collapsed; the sidebar state must be
@@ -28,7 +27,7 @@ PAGES = [  # file, catalog key of the title, icon, URL path (the first page is t
 if ctx.actor.is_admin:  # who may sign in, and the audit log
     PAGES.append(("pages/admin.py", "nav.admin", ":material/admin_panel_settings:", "admin"))
 page = st.navigation([
-    st.Page(path, title=i18n.t(title, ctx.lang), icon=icon, url_path=url, default=(i == 0))
+    st.Page(path, title=ctx.t(title), icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)
 ])
 page.run()

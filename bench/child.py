@@ -16,7 +16,6 @@ import sys  # noqa: E402
 
 from kamdash import config  # noqa: E402
 
-
 # Libraries the landing page does not need: a cold start that imports one of them pays for it.
 HEAVY_MODULES = ("sklearn", "scipy", "pymc", "pytensor", "arviz", "pymc_marketing", "kaleido", "pptx",
                  "fpdf", "openpyxl", "xlsxwriter", "matplotlib")
@@ -36,13 +35,12 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
 
 def filter_states(backend):
     """Filter states a user clicks through: period, region, type, sector, manager changes."""
-    from kamdash import queries
-    from kamdash.queries import Filters, add_months
+    from kamdash.engine.filters import Filters, add_months
 
-    facts = queries.data_facts(backend)
+    facts = backend.data_facts()
     end = facts["last_month"]
     start12, start6 = add_months(end, -11), add_months(end, -5)
-    opts = queries.dimension_options(backend)
+    opts = backend.dimension_options()
     pick = lambda col, *want: tuple(v for v in want if v in opts[col]) or tuple(opts[col][:1])  # noqa: E731
     return [
         Filters(start=start12, end=end),
@@ -140,11 +138,16 @@ def apptest(spec: dict) -> dict:
     imported before the page runs (only the standard library and Streamlit's AppTest), so the
     times from process start hold every import the page needs, its first queries (database
     opened cold) and its figures. ``first_chart_s``: until the page sends its first chart (the
-    moment a browser would get it: Streamlit streams each element as the script reaches it);
-    ``cold_s``: until the whole page is rendered; ``*_cpu_s``: the CPU time this process (all
-    its threads) used by then, which a loaded machine disturbs much less than wall time. Then the
-    median render after a filter change."""
+    moment a browser would get it: Streamlit streams each element as the script reaches it;
+    None on a page without a chart); ``cold_s``: until the whole page is rendered; ``*_cpu_s``:
+    the CPU time this process (all its threads) used by then, which a loaded machine disturbs
+    much less than wall time. Then, unless ``spec["renders"]`` is 0, the median render after a
+    filter change. ``spec["user_db"]``: the user database the page may write (settings, the
+    segment assignment), never the one next to a shared benchmark database; ``spec["query"]``:
+    URL query parameters (the account page's customer)."""
     os.environ["KAMDASH_DB"] = spec["db"]
+    if spec.get("user_db"):
+        os.environ["KAMDASH_USER_DB"] = spec["user_db"]
     from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
     from streamlit.testing.v1 import AppTest
 
@@ -156,21 +159,27 @@ def apptest(spec: dict) -> dict:
             first_chart.append((time.perf_counter() - T_START, time.process_time()))
 
     ForwardMsgQueue.on_before_enqueue_msg(on_message)
-    at = AppTest.from_file(os.path.abspath(spec["page"]), default_timeout=600).run()
+    at = AppTest.from_file(os.path.abspath(spec["page"]), default_timeout=600)
+    for k, v in (spec.get("query") or {}).items():
+        at.query_params[k] = v
+    at.run()
     cold, cold_cpu = time.perf_counter() - T_START, time.process_time()
     ForwardMsgQueue.on_before_enqueue_msg(None)
-    if at.exception or not at.get("plotly_chart") or not first_chart:
-        return {"error": f"page did not render a chart: {at.exception}"}
+    charts = spec.get("chart", True)
+    if at.exception or (charts and (not at.get("plotly_chart") or not first_chart)):
+        return {"error": f"page did not render{' a chart' if charts else ''}: {at.exception}"}
     heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
-    regions = at.multiselect(key="region").options
     times = []
-    for i in range(spec["runs"]):
-        t = time.perf_counter()
-        at.multiselect(key="region").set_value([regions[i % len(regions)]]).run()
-        times.append(time.perf_counter() - t)
-    return {"first_chart_s": first_chart[0][0], "cold_s": cold, "first_chart_cpu_s": first_chart[0][1],
-            "cold_cpu_s": cold_cpu, "median_s": statistics.median(times), "rss_mb": peak_rss_mb(),
-            "heavy_imports": heavy}
+    if spec.get("renders", spec["runs"]):
+        regions = at.multiselect(key="region").options
+        for i in range(spec.get("renders", spec["runs"])):
+            t = time.perf_counter()
+            at.multiselect(key="region").set_value([regions[i % len(regions)]]).run()
+            times.append(time.perf_counter() - t)
+    return {"first_chart_s": first_chart[0][0] if first_chart else None, "cold_s": cold,
+            "first_chart_cpu_s": first_chart[0][1] if first_chart else None,
+            "cold_cpu_s": cold_cpu, "median_s": statistics.median(times) if times else None,
+            "rss_mb": peak_rss_mb(), "heavy_imports": heavy}
 
 
 def cpu_s(pid: int) -> float | None:
@@ -296,18 +305,16 @@ def main(spec: dict) -> dict:
         return server(spec)
 
     from bench.harness import load_cases
-    from kamdash import queries
+    from kamdash.engine import connect
 
-    backend = queries.connect(spec["db"])
+    backend = connect(spec["db"])
     states = filter_states(backend)
     mod = load_cases()[spec.get("case", "")] if "case" in spec else None
     if kind == "step" and spec["impl"] == "kamdash":
-        from kamdash import resident
-
         first = []
         median = timed_passes(lambda f: mod.kamdash_step(backend, f), states, spec["runs"], first)
         return {"median_s": median, "rss_mb": peak_rss_mb(), "first_s": first[0],
-                "held_mb": resident.of(backend).held_bytes() / 2**20}
+                "held_mb": backend.held_bytes() / 2**20}
     if kind == "step" and spec["impl"] == "pandas":
         data = PandasData(spec["db"])
         median = timed_passes(lambda f: mod.pandas_step(data, f), states, spec["runs"])
@@ -341,4 +348,7 @@ def main(spec: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    print(json.dumps(main(json.loads(sys.argv[1]))), flush=True)
+    # a page may have started work in a background thread (the retention page's model fit):
+    # the measurement is done, so leave without waiting for it
+    os._exit(0)

@@ -16,7 +16,9 @@ import time
 
 
 def main(argv=None) -> int:
-    from kamdash import deck, queries
+    from kamdash import deck
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters, add_months
     from kamdash.views import present
 
     ap = argparse.ArgumentParser(prog="python -m bench.deck_export")
@@ -24,10 +26,10 @@ def main(argv=None) -> int:
     ap.add_argument("--lang", default="zh", choices=["en", "zh"])
     args = ap.parse_args(argv)
 
-    backend = queries.connect(args.db)
-    facts = queries.data_facts(backend)
-    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
-    tx = present.Texts(args.lang, facts.get("currency") or "CNY", queries.value_labels(backend, args.lang))
+    backend = connect(args.db)
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
+    tx = present.Texts(args.lang, facts.get("currency") or "CNY", backend.value_labels(args.lang))
     scenarios = {f"s{i}": {"name": f"scenario {i}", "params": {"defection_points": -i * 2.5},
                            "results": {"equity_before": 1e8, "equity_after": 1e8 * (1 + 0.05 * i),
                                        "profit_before": 2e7, "profit_after": 2e7 * (1 + 0.04 * i)}}
@@ -47,7 +49,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     pdf = deck.to_pdf(slides, title=tx.t("present.deck_title"), subtitle=lines, lang=args.lang)
     times["PDF, 8 slides + title"] = time.perf_counter() - t
-    backend.disconnect()
+    backend.close()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"deck export, {args.db}, {args.lang}, {os.cpu_count()} cores, load average {load:.1f}")
     for k, v in times.items():

@@ -32,7 +32,23 @@ CHECK_UP_TO = 10_000_000  # figures compared with the pandas baseline up to this
 PANDAS_UP_TO = 10_000_000
 DEFAULT_SIZES = ("1M", "10M", "50M")
 LINES_PER_CUSTOMER = 50  # "about rows / 50 customers"
-PAGES = {"overview": "pages/overview.py", "concentration": "pages/concentration.py"}
+# Every page's cold start (AppTest). ``chart``: the page draws a chart on its first screen (its
+# first view is "to the first chart"; the others are timed to the whole page); ``light``: a
+# landing page, flagged when it imports a library of HEAVY_MODULES (the others need some of them);
+# ``account``: opened on one customer, as from a link.
+PAGES = {
+    "overview": {"page": "pages/overview.py", "light": True},
+    "concentration": {"page": "pages/concentration.py", "light": True},
+    "segments": {"page": "pages/segments.py"},
+    "key accounts": {"page": "pages/key_accounts.py"},
+    "retention": {"page": "pages/retention.py"},
+    "what-if": {"page": "pages/whatif.py"},
+    "my accounts": {"page": "pages/my_accounts.py"},
+    "account": {"page": "pages/account.py", "account": True},
+    "plans": {"page": "pages/plans.py", "chart": False},
+    "present": {"page": "pages/present.py"},
+    "data": {"page": "pages/data.py", "chart": False},
+}
 
 
 def load_cases() -> dict:
@@ -104,10 +120,35 @@ def fmt_ratio(a, b) -> str:
     return f"{a / b:.2f}"
 
 
+def some_customer(db: str) -> str:
+    """The customer with the most revenue: the account page's first view (read-only)."""
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        return con.execute("SELECT customer_id FROM customer_month GROUP BY customer_id "
+                           "ORDER BY sum(revenue) DESC, customer_id LIMIT 1").fetchone()[0]
+
+
+def page_spec(page: dict, db: str, runs: int, renders: bool, work: Path) -> dict:
+    """The child's spec for one page's cold start, with a user database of its own in ``work``
+    (pages store settings and the segment assignment; a shared database's stays untouched)."""
+    spec = {"kind": "apptest", "page": page["page"], "db": db, "runs": runs, "chart": page.get("chart", True),
+            "user_db": str(work / f"user-{Path(page['page']).stem}.duckdb")}
+    if not renders:
+        spec["renders"] = 0
+    if page.get("account"):
+        spec["query"] = {"customer": some_customer(db)}
+    return spec
+
+
 def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
-        server: bool = False, fits: bool = True) -> list[dict]:
+        server: bool = False, fits: bool = True, page_names=None, renders: bool = True) -> list[dict]:
+    import tempfile
+
     cases = load_cases()
-    names = case_names or sorted(cases)
+    names = case_names if case_names is not None else sorted(cases)
+    if case_names == [""]:
+        names = []
     rows = []
     for size in sizes:
         print(f"[{size}]", flush=True)
@@ -118,13 +159,13 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
         if not db["cached"]:
             rows.append({"size": size, "what": "database build", "kamdash_s": db["seconds"],
                          "kamdash_rss_mb": db["rss_mb"]})
-        with_pandas = pandas_all or SIZES[size] <= PANDAS_UP_TO
+        with_pandas = bool(names) and (pandas_all or SIZES[size] <= PANDAS_UP_TO)
         if with_pandas:
             load = child({"kind": "pandas_load", "db": db["path"]})
             rows.append({"size": size, "what": "pandas baseline: load order lines",
                          "pandas_s": load.get("seconds"), "pandas_rss_mb": load.get("rss_mb"),
                          "error": load.get("error")})
-        else:
+        elif names:
             rows.append({"size": size, "what": "pandas baseline: not run (order lines in pandas need "
                          "~5 GB per 10M lines; --pandas-all runs it)"})
         for name in names:
@@ -160,16 +201,20 @@ def run(sizes, case_names, runs: int, pages: bool, pandas_all: bool = False,
                              "kamdash_s": f.get("warm_s"), "cold_s": f.get("cold_s"),
                              "kamdash_rss_mb": f.get("rss_mb"), "error": f.get("error")})
         if pages:
-            for page, path in PAGES.items():
-                r = child({"kind": "apptest", "page": path, "db": db["path"], "runs": runs})
-                heavy = ", ".join(r.get("heavy_imports") or [])
-                rows.append({"size": size, "what": f"{page}: cold start to first chart (AppTest)",
-                             "kamdash_s": r.get("first_chart_s"), "kamdash_rss_mb": r.get("rss_mb"),
-                             "error": r.get("error") or (f"imported {heavy}" if heavy else None)})
+            for page in page_names or PAGES:
+                with tempfile.TemporaryDirectory(prefix="kamdash-bench-") as work:
+                    r = child(page_spec(PAGES[page], db["path"], runs, renders, Path(work)))
+                heavy = ", ".join(r.get("heavy_imports") or []) if PAGES[page].get("light") else ""
+                if PAGES[page].get("chart", True):
+                    rows.append({"size": size, "what": f"{page}: cold start to first chart (AppTest)",
+                                 "kamdash_s": r.get("first_chart_s"), "kamdash_rss_mb": r.get("rss_mb"),
+                                 "error": r.get("error") or (f"imported {heavy}" if heavy else None)})
                 rows.append({"size": size, "what": f"{page}: cold start to the whole page (AppTest)",
-                             "kamdash_s": r.get("cold_s"), "error": r.get("error")})
-                rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
-                             "kamdash_s": r.get("median_s"), "error": r.get("error")})
+                             "kamdash_s": r.get("cold_s"), "error": r.get("error"),
+                             **({} if PAGES[page].get("chart", True) else {"kamdash_rss_mb": r.get("rss_mb")})})
+                if renders:
+                    rows.append({"size": size, "what": f"{page}: page render after a filter change (AppTest)",
+                                 "kamdash_s": r.get("median_s"), "error": r.get("error")})
                 print(f"  {page}: first chart {fmt_ms(r.get('first_chart_s'))} (CPU {fmt_ms(r.get('first_chart_cpu_s'))}), "
                       f"whole page {fmt_ms(r.get('cold_s'))} (CPU {fmt_ms(r.get('cold_cpu_s'))}), "
                       f"render {fmt_ms(r.get('median_s'))}" + (f", imported {heavy}" if heavy else ""), flush=True)
@@ -220,9 +265,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default=",".join(DEFAULT_SIZES),
                     help="comma-separated: 1M,10M,50M,100M (100M only when asked)")
-    ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    ap.add_argument("--cases", default="", help="comma-separated case names (default: all; none: no case)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (>= 5)")
     ap.add_argument("--no-pages", action="store_true", help="skip the AppTest page renders")
+    ap.add_argument("--pages", default="",
+                    help=f"comma-separated pages to render (default: all): {', '.join(PAGES)}")
+    ap.add_argument("--first-view-only", action="store_true",
+                    help="pages: only the cold start, not the renders after a filter change")
     ap.add_argument("--no-server", action="store_true",
                     help="skip the real server opened in headless Chromium (needs Playwright and Chromium)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
@@ -237,9 +286,17 @@ def main(argv=None) -> int:
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
         ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in pages if p not in PAGES]
+    if unknown:
+        ap.error(f"unknown page(s) {unknown}; choose from {list(PAGES)}")
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    if args.cases.strip() == "none":
+        cases = [""]
     t0 = time.time()
-    rows = run(sizes, [c for c in args.cases.split(",") if c], max(args.runs, 5), not args.no_pages,
-               args.pandas_all, not (args.no_pages or args.no_server), not args.no_fits)
+    rows = run(sizes, cases or None, max(args.runs, 5), not args.no_pages,
+               args.pandas_all, not (args.no_pages or args.no_server), not args.no_fits, pages or None,
+               not args.first_view_only)
     text = report(rows, machine_facts(), max(args.runs, 5))
     print("\n" + text)
     if not args.no_record:

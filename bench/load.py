@@ -162,7 +162,7 @@ class User:
 def team(customers, sessions: int) -> tuple[User, list[User]]:
     """The user alone (a manager) and ``sessions`` users at once: account managers (each their
     own book), regional heads, a director and a viewer; ``customers`` as
-    ``queries.scope_customers`` gives them."""
+    ``Engine.scope_customers`` gives them."""
     managers = customers["account_manager"].dropna().astype(str).value_counts()
     regions = customers["region"].dropna().astype(str).value_counts()
     names = list(managers.index)
@@ -183,9 +183,9 @@ def team(customers, sessions: int) -> tuple[User, list[User]]:
 
 def entitle(server: Server, users: list[User], customers) -> None:
     """Store the entitlements as the Admin page does (validated against the sales data)."""
-    from kamdash import access, queries
+    from kamdash import access
 
-    known = queries.scope_known(customers)
+    known = access.scope_known(customers)
     access.save(server.user_db, access.Entitlement("admin@example.com", "admin"), known, "load test", None)
     for u in users:
         access.save(server.user_db, access.Entitlement(u.email, u.role, u.scope_kind, u.scope_values),
@@ -342,13 +342,13 @@ def measure(source: Path, sessions: int, steps: int, seed: int = 24, keep: bool 
     db = folder / "sales.duckdb"
     shutil.copy(source, db)
     server = Server(folder, db, free_port(), os.urandom(24).hex())
-    from kamdash import queries
+    from kamdash.engine import connect
 
-    backend = queries.connect(str(db))
+    engine = connect(str(db))
     try:
-        customers = queries.scope_customers(backend)
+        customers = engine.scope_customers()
     finally:
-        backend.disconnect()
+        engine.close()
     alone, users = team(customers, sessions)
     pair = race_pair(users, customers)
     entitle(server, [alone, *users, *([pair[1]] if pair else [])], customers)

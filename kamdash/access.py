@@ -9,8 +9,8 @@ scope:
 - scopes: ``all``; ``regions`` (customers whose region is one of the values); ``managers``
   (customers whose account manager is one of the values); ``customers`` (a list of ids).
 
-A scope becomes a set of customer ids (``resolve``) that the query layer applies before any
-aggregation (``queries.Filters.scope``). An ``Actor`` is the user acting in a session; the
+A scope becomes a set of customer ids (``resolve``) that the engine applies before any
+aggregation (``engine.Filters.scope``). An ``Actor`` is the user acting in a session; the
 command line and single-user mode act as ``FULL``. Saving an entitlement names the version it
 was read at, so two admins editing at once get ``EntitlementConflict`` instead of overwriting
 each other, and every change is written to the audit log in the same transaction.
@@ -291,3 +291,11 @@ def _check_last_admin(con, email: str, new_role: str | None) -> None:
                       [email]).fetchone()[0]
     if was and not others:
         raise EntitlementError(f"{email} is the last admin: name another admin first")
+
+
+def scope_known(customers) -> dict[str, set[str]]:
+    """The values an entitlement's scope may name, per scope kind, from ``customers`` (a frame
+    with customer_id, region, account_manager: ``Engine.scope_customers``)."""
+    return {"regions": set(customers["region"].dropna().astype(str)),
+            "managers": set(customers["account_manager"].dropna().astype(str)),
+            "customers": set(customers["customer_id"].astype(str))}

@@ -217,11 +217,10 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from kamdash import queries
 
     path = args.db or config.db_target()
-    backend = sales_backend(path)
-    facts = queries.data_facts(backend)
+    engine = sales_engine(path)
+    facts = engine.data_facts()
     for key, value in facts.items():
         print(f"{key:>16}: {value}")
     return 0
@@ -245,12 +244,11 @@ def _cmd_upgrade(args) -> int:
 def _cmd_clv(args) -> int:
     import json
 
-    from kamdash import queries
     from kamdash.analytics import clv
 
     end = _date(args.calibration_end, "--calibration-end")
-    backend = sales_backend(args.db)
-    rfm = queries.rfm_summary(backend, end, args.time_unit)
+    engine = sales_engine(args.db)
+    rfm = engine.rfm_summary(end, args.time_unit)
     try:
         fit = clv.fit_transactions(rfm, args.model)
     except clv.FitError as exc:
@@ -294,12 +292,12 @@ def _date(text: str, option: str):
         raise UserError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from None
 
 
-def concentration_readouts(backend, value: str, start=None, end=None) -> dict:
+def concentration_readouts(engine, value: str, start=None, end=None) -> dict:
     """The readouts of the concentration page as plain JSON values."""
-    from kamdash import queries
     from kamdash.analytics import pareto
+    from kamdash.engine.filters import Filters
 
-    facts = queries.customer_facts(backend, queries.Filters(start=start, end=end), attributes=False)
+    facts = engine.customer_facts(Filters(start=start, end=end), attributes=False)
     r = pareto.readouts(pareto.population(facts, value)[value])
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     out = {"value": value, "from": start.isoformat() if start else None,
@@ -316,8 +314,8 @@ def _cmd_concentration(args) -> int:
     start, end = _month(args.start), _month(args.end)
     if start and end and start > end:
         raise ValueError(f"--from ({args.start}) is after --to ({args.end})")
-    backend = sales_backend(args.db)
-    out = concentration_readouts(backend, args.value, start, end)
+    engine = sales_engine(args.db)
+    out = concentration_readouts(engine, args.value, start, end)
     _print_readouts(out, args.json)
     return 0
 
@@ -325,7 +323,8 @@ def _cmd_concentration(args) -> int:
 def _cmd_whatif(args) -> int:
     import json
 
-    from kamdash import queries
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
     from kamdash.views import whatif as view
 
     if args.horizon < 0:
@@ -337,9 +336,9 @@ def _cmd_whatif(args) -> int:
     p = view.target_params(args.target, args.defection_change, args.horizon, args.discount_rate)
     db = args.db or config.db_target()
     assignment, cutoffs = view.stored_choices(config.user_db_path(Path(db)))
-    backend = queries.connect(db)
-    facts = queries.data_facts(backend)
-    base = view.baseline(backend, queries.Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
+    engine = connect(db)
+    facts = engine.data_facts()
+    base = view.baseline(engine, Filters(), facts["last_month"], facts["first_month"], assignment, cutoffs)
     out = view.numbers(base, p)
     if args.json:
         print(json.dumps(out, indent=2))
@@ -362,7 +361,8 @@ def _cmd_users(args) -> int:
     itself keeps full access: it runs with access to the files."""
     import json
 
-    from kamdash import access, queries
+    from kamdash import access
+    from kamdash.engine import connect
 
     path = _user_db(args.db)
     if args.action == "list":
@@ -392,11 +392,11 @@ def _cmd_users(args) -> int:
         print("error: give one of --regions, --managers, --customers", file=sys.stderr)
         return 2
     kind, values = kinds[0] if kinds else ("all", "")
-    backend = queries.connect(args.db or config.db_target())
+    engine = connect(args.db or config.db_target())
     try:
-        known = queries.scope_known(queries.scope_customers(backend))
+        known = access.scope_known(engine.scope_customers())
     finally:
-        backend.disconnect()
+        engine.close()
     cur = access.get(path, args.email)
     try:
         ent = access.save(path, access.Entitlement(args.email, args.role, kind,
@@ -427,25 +427,25 @@ def _cmd_restore(args) -> int:
     return 0
 
 
-def key_account_selection(backend, start=None, end=None, capacity: int | None = None,
+def key_account_selection(engine, start=None, end=None, capacity: int | None = None,
                           share: float | None = None, rules=None) -> dict:
     """The key-accounts page's selection as plain JSON values: the saved-or-default ``rules``
     with ``capacity`` (accounts) or ``share`` (0-1 of the active customers) when given; the
     period defaults to the last 12 months of data, as on the page."""
     from dataclasses import replace
 
-    from kamdash import queries
     from kamdash.analytics import ka_types as ka
+    from kamdash.engine.filters import Filters, add_months
 
     rules = rules or ka.KaRules()
     if capacity is not None:
         rules = replace(rules, capacity=capacity)
     if share is not None:
         rules = replace(rules, capacity=0, share=share)
-    end = end or queries.last_month(backend)
-    start = start or queries.add_months(end, -11)
-    features = queries.customer_features(backend, queries.Filters(start=start, end=end), False)
-    s = ka.selection_summary(features, ka.key_accounts(features, queries.customer_links(backend), rules))
+    end = end or engine.last_month()
+    start = start or add_months(end, -11)
+    features = engine.customer_features(Filters(start=start, end=end), False)
+    s = ka.selection_summary(features, ka.key_accounts(features, engine.customer_links(), rules))
     nan = lambda x: None if x != x else x  # noqa: E731  (JSON has no NaN)
     return {"from": start.isoformat(), "to": end.isoformat(), "active_customers": s["customers"],
             "key_accounts": s["key_accounts"], "qualifying": s["qualifying"], "capacity": s["limit"],
@@ -456,7 +456,8 @@ def key_account_selection(backend, start=None, end=None, capacity: int | None = 
 
 def _cmd_key_accounts(args) -> int:
 
-    from kamdash import config as cfg, store
+    from kamdash import config as cfg
+    from kamdash import store
     from kamdash.analytics import ka_types as ka
 
     start, end = _month(args.start), _month(args.end)
@@ -469,8 +470,8 @@ def _cmd_key_accounts(args) -> int:
     db = args.db or cfg.db_target()
     user = cfg.user_db_path(Path(args.db)) if args.db else cfg.user_db_path()
     saved = store.get_setting(user, "ka.rules") if user is not None and Path(user).exists() else None
-    backend = sales_backend(db)
-    out = key_account_selection(backend, start, end, args.capacity,
+    engine = sales_engine(db)
+    out = key_account_selection(engine, start, end, args.capacity,
                                 None if args.share is None else args.share / 100, ka.KaRules.from_dict(saved))
     _print_readouts(out, args.json)
     return 0
@@ -665,13 +666,14 @@ def status_text(status) -> str:
                                               found=status.found_version)
 
 
-def sales_backend(target: str | None):
+def sales_engine(target: str | None):
     """The sales database a command reads (``--db``, else KAMDASH_DB), opened read-only.
 
     A file (or a ``duckdb:///`` URL of one) is checked first, so that a missing, damaged,
     locked, foreign or old file is a ``UserError`` saying so; another URL that cannot be
     reached is one too."""
-    from kamdash import queries, store
+    from kamdash import store
+    from kamdash.engine import connect
 
     target = target or config.db_target()
     path = config.db_path(target)
@@ -680,7 +682,7 @@ def sales_backend(target: str | None):
         if status.problem not in (None, "empty"):
             raise UserError(status_text(status))
     try:
-        return queries.connect(target)
+        return connect(target)
     except Exception as exc:  # a server that is down, a driver that is not installed ...
         if path is not None:
             raise

@@ -629,7 +629,7 @@ class _StagedFiles:
                 out = {"customer_id": self.attrs["customer_id"].take(cust)}
             out["month"] = pa.array(np.full(len(t), month), pa.date32())
             if not keyed:
-                for c in ("region", "customer_type", "sector", "account_manager"):
+                for c in schema.DIMENSIONS:
                     out[c] = self.attrs[c].take(cust)
             out.update(revenue=revenue, cost=cost, gross_profit=revenue - cost, discount=t["discount"],
                        returns=t["returns"], cost_to_serve=cts, account_profit=revenue - cost - cts)

@@ -28,8 +28,9 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from kamdash import queries, resident, store
+from kamdash import store
 from kamdash.analytics import clv
+from kamdash.engine.filters import Filters, add_months, month_start
 
 HOLDOUT_MONTHS_DEFAULT = 6
 TIME_UNIT_DEFAULT = "W"
@@ -56,7 +57,7 @@ def calibration_end(as_of: date, holdout_months: int) -> date:
     itself for no holdout)."""
     if holdout_months <= 0:
         return as_of
-    first = queries.add_months(queries.month_start(as_of), -holdout_months + 1)
+    first = add_months(month_start(as_of), -holdout_months + 1)
     return first - timedelta(days=1)
 
 
@@ -64,10 +65,10 @@ def holdout_units(settings: FitSettings, as_of: date) -> float:
     return (as_of - settings.calibration_end).days / clv.UNIT_DAYS[settings.time_unit]
 
 
-def calibration_rfm(backend, settings: FitSettings, as_of: date | None = None) -> pd.DataFrame:
+def calibration_rfm(engine, settings: FitSettings, as_of: date | None = None) -> pd.DataFrame:
     """RFM of the calibration period (with the holdout counts when there is one)."""
     holdout = as_of if as_of and as_of > settings.calibration_end else None
-    return queries.rfm_summary(backend, settings.calibration_end, settings.time_unit,
+    return engine.rfm_summary(settings.calibration_end, settings.time_unit,
                                holdout_end=holdout)
 
 
@@ -83,13 +84,13 @@ def fit_and_store(rfm: pd.DataFrame, user_db, settings: FitSettings, data_versio
     return result
 
 
-def load_or_fit(backend, user_db, settings: FitSettings, data_version: str,
+def load_or_fit(engine, user_db, settings: FitSettings, data_version: str,
                 as_of: date | None = None) -> tuple[dict, bool]:
     """(fit, fitted_now): the persisted fit when there is one, else a new fit, persisted."""
     found = load_fit(user_db, settings, data_version)
     if found is not None:
         return found, False
-    rfm = calibration_rfm(backend, settings, as_of)
+    rfm = calibration_rfm(engine, settings, as_of)
     return fit_and_store(rfm, user_db, settings, data_version), True
 
 
@@ -100,27 +101,27 @@ class ValueSettings:
     cost_to_serve: bool = True
 
 
-def account_values(backend, fitres: dict, as_of: date, filters: queries.Filters,
+def account_values(engine, fitres: dict, as_of: date, filters: Filters,
                    vs: ValueSettings) -> pd.DataFrame:
     """Per account (customers passing the filters, with a purchase to ``as_of``): the columns of
-    ``clv.customer_values`` plus name, name_zh, GROUP_COLUMNS and past ``revenue``.
+    ``clv.customer_values`` plus name, name_zh, the filter dimensions and past ``revenue``.
 
     An account's values depend on the fit, ``as_of`` and ``vs``, never on the filters (each
     customer is valued on its own): the first call values every customer and holds the table
-    in ``resident`` (in its byte budget), later filter changes select rows from it. A call for
+    in the engine (in its byte budget), later filter changes select rows from it. A call for
     named customers with nothing held values only them (the account page)."""
     unit = fitres.get("time_unit", "W")
     key = ("account_values", _fit_digest(fitres), as_of, unit, vs)
-    held = resident.of(backend).held(key)
+    held = engine.held(key)
     if held is None and filters.customer_ids is not None:
-        return _values(fitres, vs, *queries.value_inputs(backend, as_of, unit, filters))[0]
+        return _values(fitres, vs, *engine.value_inputs(as_of, unit, filters))[0]
     if held is None:
-        held = resident.of(backend).derived(
-            key, lambda: _values(fitres, vs, *queries.value_inputs(backend, as_of, unit, None)))
+        held = engine.derived(
+            key, lambda: _values(fitres, vs, *engine.value_inputs(as_of, unit, None)))
     table, pos = held
     if not filters.restricts_customers():
         return table.copy(deep=False)  # copy-on-write: a caller's change never reaches the held table
-    return table[queries.customer_mask(backend, filters)[pos]].reset_index(drop=True)
+    return table[engine.customer_mask(filters)[pos]].reset_index(drop=True)
 
 
 def _values(fitres: dict, vs: ValueSettings, rfm, margins, attrs, pos) -> tuple[pd.DataFrame, np.ndarray]:
@@ -137,22 +138,22 @@ def _fit_digest(fitres: dict) -> str:
     return hashlib.sha256(json.dumps(fitres, sort_keys=True, default=repr).encode()).hexdigest()
 
 
-def validation(backend, fitres: dict, settings: FitSettings, as_of: date,
+def validation(engine, fitres: dict, settings: FitSettings, as_of: date,
                scope: tuple[str, ...] | None = None) -> dict | None:
     """Holdout check and tracking curve: {predicted, actual, error, track} of the customers of
     ``scope`` (None: every customer); None without a holdout (or no customer of the scope in
     the calibration period)."""
     if as_of <= settings.calibration_end:
         return None
-    rfm = calibration_rfm(backend, settings, as_of)
+    rfm = calibration_rfm(engine, settings, as_of)
     if scope is not None:  # an account's RFM is its own: the scope's rows are its RFM
         rfm = rfm[rfm["customer_id"].astype(str).isin(list(scope))].reset_index(drop=True)
         if rfm.empty:
             return None
     units = holdout_units(settings, as_of)
     check = clv.holdout_check(fitres, rfm, units)
-    track = queries.repeat_purchase_track(backend, settings.calibration_end, as_of, settings.time_unit,
-                                          None if scope is None else queries.Filters(scope=scope))
+    track = engine.repeat_purchase_track(settings.calibration_end, as_of, settings.time_unit,
+                                         None if scope is None else Filters(scope=scope))
     first = pd.to_datetime(rfm["first_date"]).min()
     n = int((pd.Timestamp(as_of) - first).days // clv.UNIT_DAYS[settings.time_unit]) + 1
     curve = clv.tracking(fitres, rfm, track, n)

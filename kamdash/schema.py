@@ -92,6 +92,11 @@ CUMULATIVE_COLUMNS = ("revenue", "cost", "gross_profit", "discount", "returns", 
                       "account_profit", "orders", "order_days", "lines", "rows", "active_months")
 CUMULATIVE_COUNTS = ("orders", "order_days", "lines", "rows", "active_months")  # BIGINT; the rest DOUBLE
 
+# The filter dimensions: the customer attributes every page filters by (a Filters field each,
+# the column name plus "s"). They are copied into customer_month and customer_key, so that a
+# filter never needs a join.
+DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
+
 # customer_month: one row per customer and calendar month with any order or cost-to-serve.
 # Customer attributes are copied in so that filters never need a join.
 CUSTOMER_MONTH_COLUMNS = (

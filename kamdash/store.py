@@ -110,7 +110,7 @@ def create_sales_schema(con: duckdb.DuckDBPyConnection) -> None:
 # customer_month's columns as Arrow types (the types the SQL derive gives them)
 CUSTOMER_MONTH_SCHEMA = pa.schema(
     [(c, pa.string()) for c in ("customer_id",)] + [("month", pa.date32())]
-    + [(c, pa.string()) for c in ("region", "customer_type", "sector", "account_manager")]
+    + [(c, pa.string()) for c in schema.DIMENSIONS]
     + [(c, pa.float64()) for c in ("revenue", "cost", "gross_profit", "discount", "returns",
                                    "cost_to_serve", "account_profit")]
     + [(c, pa.int64()) for c in ("orders", "order_days", "lines")]

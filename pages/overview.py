@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from kamdash import charts
-from kamdash.analytics.overview import TOP_N_DEFAULT
-from kamdash.ui import components, data, shell
+from kamdash.ui import components, data
+from kamdash.ui import overview as ui
+from kamdash.ui import shell
 
 ctx = shell.context()
 f = ctx.filters
@@ -26,12 +26,9 @@ if view.active_customers == 0:
 
 components.kpi_cards(ctx, view.kpis)
 
-labels = {k: ctx.t(f"series.{k}") for k in ("revenue", "gross_profit", "account_profit")}
-labels.update(title=ctx.t("overview.trend_title"), x=ctx.t("axis.month"),
-              y=ctx.t("axis.amount", currency=ctx.currency))
-components.chart(ctx, charts.trend_chart(view.monthly, labels, ctx.lang, ctx.currency), "trend", "kamdash-trend")
+components.chart(ctx, ui.trend_figure(ctx, view), "trend", "kamdash-trend")
 
-st.subheader(ctx.t("overview.top_title", n=TOP_N_DEFAULT))
+st.subheader(ctx.t("overview.top_title", n=ui.TOP_N))
 components.show_accounts(ctx, view.top, view.has_previous)
 st.caption(ctx.t("overview.top_caption"))
 

@@ -4,13 +4,12 @@ actions per owner, and the key accounts that have no plan yet."""
 
 import streamlit as st
 
-from kamdash import i18n
 from kamdash.ui import account as ui
 from kamdash.ui import shell
 
 ctx = shell.context()
 st.title(ctx.t("plans.title"))
-st.caption(ctx.t("plans.intro", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+st.caption(ctx.t("plans.intro", as_of=ctx.date(ctx.facts["as_of"])))
 
 table = ui.portfolio(ctx)
 if table.empty:
@@ -22,7 +21,7 @@ else:
         st.warning(ctx.t("plans.none_match"))
     else:
         ui.portfolio_table(ctx, shown)
-    st.caption(ctx.t("acct.projection_method", as_of=i18n.fmt_date(ctx.facts["as_of"], ctx.lang)))
+    st.caption(ctx.t("acct.projection_method", as_of=ctx.date(ctx.facts["as_of"])))
     st.caption(ctx.t("plans.status_rule"))
     ui.overdue_section(ctx)
 ui.unplanned_section(ctx)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kamdash import demo, queries, store
+from kamdash import demo, store
+from kamdash.engine import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,23 +95,23 @@ def small_fit(small_db):
     instead of fitting. Returns (settings, fit)."""
     from kamdash import config, retention
 
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
     settings = retention.FitSettings("bgnbd", retention.TIME_UNIT_DEFAULT,
                                      retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
     fit, _ = retention.load_or_fit(backend, config.user_db_path(small_db), settings,
                                    facts["data_version"], facts["as_of"])
-    backend.disconnect()
+    backend.close()
     return settings, fit
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_db):
     """A query-layer backend on the tiny database (one per test module)."""
-    return queries.connect(str(tiny_db))
+    return connect(str(tiny_db))
 
 
 @pytest.fixture(scope="module")
 def small(small_db):
     """A query-layer backend on the small demo database (one per test module)."""
-    return queries.connect(str(small_db))
+    return connect(str(small_db))

@@ -6,8 +6,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kamdash import plans, queries, store
+from kamdash import plans, store
 from kamdash.analytics import account as acc
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
+from kamdash.ui import account_words
 from kamdash.views import account as view
 from tests.conftest import fill_tiny
 
@@ -215,11 +218,11 @@ def test_plan_survives_a_sales_reimport(tmp_path):
 
 
 def test_account_view_on_the_tiny_database(tiny_db):
-    b = queries.connect(str(tiny_db))
+    b = connect(str(tiny_db))
     try:
-        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
-        facts = queries.customer_facts(b, f)
-        links = queries.customer_links(b)
+        f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        facts = b.customer_facts(f)
+        links = b.customer_links()
         v = view.build(b, "A", facts, links, f.start, f.end)
         # A in Jan-Jun 2025: revenue 1000 + 2000 + 500 = 3500; cost 2100; cts 300
         assert v.totals["revenue"] == 3500.0 and v.totals["account_profit"] == 3500 - 2100 - 300
@@ -240,11 +243,11 @@ def test_account_view_on_the_tiny_database(tiny_db):
         d = view.build(b, "D", facts, links, f.start, f.end)
         assert d.parent["customer_id"] == "C"
         assert view.build(b, "nope", facts, links, f.start, f.end) is None
-        lines = view.plan_lines(b, ["A"], date(2025, 1, 1))
+        lines = b.plan_lines(["A"], date(2025, 1, 1))
         assert lines["revenue"].sum() == 3500.0
         assert set(lines["category"]) == {"Industrial sensors", "Cables & connectors"}
     finally:
-        b.disconnect()
+        b.close()
 
 
 def test_one_pager_slides_and_decks_in_chinese(tiny_db):
@@ -256,21 +259,21 @@ def test_one_pager_slides_and_decks_in_chinese(tiny_db):
     from kamdash import deck
     from kamdash.ui.shell import Context
 
-    b = queries.connect(str(tiny_db))
+    b = connect(str(tiny_db))
     try:
-        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
         ctx = Context(lang="zh", filters=f, facts={"as_of": date(2025, 6, 30), "currency": "CNY"},
                       labels={}, data_key=())
-        v = view.build(b, "A", queries.customer_facts(b, f), queries.customer_links(b), f.start, f.end)
+        v = view.build(b, "A", b.customer_facts(f), b.customer_links(), f.start, f.end)
         plan = plans.PlanVersion("A", 2, "A", plans.normalise(BODY), "李娜", None)
         prog = view.progress(b, plan.body, "A", date(2025, 6, 30), date(2025, 1, 1))
     finally:
-        b.disconnect()
+        b.close()
     # the revenue goal by hand: 3500 in Jan 1..Jun 30 (181 of 365 days) -> projected 3500*365/181
     assert prog.loc[0, "actual"] == 3500.0
     assert prog.loc[0, "projected"] == pytest.approx(3500 * 365 / 181)
     assert prog.loc[0, "status"] == "on_track"  # 7058 >= 5000
-    slides = view.one_pager_slides(ctx, v, plan, prog)
+    slides = account_words.one_pager_slides(ctx, v, plan, prog)
     assert len(slides) == 2  # one page for the account, one for its plan
     first, second = slides
     assert first.title == "客户评审：阿尔法商贸 · 2025年1月 – 2025年6月"

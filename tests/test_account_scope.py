@@ -4,7 +4,9 @@ family and on the tiny database."""
 
 from datetime import date
 
-from kamdash import queries
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
+from kamdash.ui import account_words as words
 from kamdash.views import account as view
 from tests.test_account import LINKS
 
@@ -28,13 +30,13 @@ def test_chains_keep_only_the_scope_and_count_the_rest():
 
 
 def test_account_view_names_no_one_outside_the_scope(tiny_db):
-    b = queries.connect(str(tiny_db))
+    b = connect(str(tiny_db))
     try:
-        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
-        links = queries.customer_links(b)
+        f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        links = b.customer_links()
         # the tiny data: A referred B; C is D's parent
         scope = {"A", "D"}
-        facts = queries.customer_facts(b, queries.Filters(start=f.start, end=f.end, scope=tuple(sorted(scope))))
+        facts = b.customer_facts(Filters(start=f.start, end=f.end, scope=tuple(sorted(scope))))
         a = view.build(b, "A", facts, links, f.start, f.end, scope=scope)
         assert a.referrals.empty and a.referrals_outside == 1
         d = view.build(b, "D", facts, links, f.start, f.end, scope=scope)
@@ -44,7 +46,7 @@ def test_account_view_names_no_one_outside_the_scope(tiny_db):
         a_all = view.build(b, "A", facts, links, f.start, f.end, scope={"A", "B"})
         assert list(a_all.referrals["customer_id"]) == ["B"] and a_all.referrals_outside == 0
     finally:
-        b.disconnect()
+        b.close()
 
 
 class _Ctx:
@@ -57,7 +59,7 @@ class _Ctx:
 
 
 def test_the_profile_says_outside_your_scope_without_a_name():
-    assert view.link_name(_Ctx(), dict(view.OUTSIDE)) == "an account outside your scope"
+    assert words.link_name(_Ctx(), dict(view.OUTSIDE)) == "an account outside your scope"
 
 
 def test_group_rollup_counts_only_the_members_in_the_scope():

@@ -44,8 +44,9 @@ def test_requirements_are_pinned_exactly():
 
 def test_layers_import_only_downwards():
     """pyproject.toml's import-linter contracts: cli -> ui -> views -> charts / exports / fits ->
-    queries -> resident -> analytics / ingest / demo -> store -> schema / config / i18n, and only
-    kamdash.ui imports streamlit."""
+    engine -> analytics / ingest / demo -> store -> schema / config / i18n; only kamdash.ui
+    imports streamlit; pages import only kamdash.ui; kamdash.ui reaches the analytics and the
+    engine only through kamdash.views; only the engine, store, ingest and sync use DuckDB or Ibis."""
     import os
 
     from importlinter.cli import lint_imports

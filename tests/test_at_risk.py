@@ -8,8 +8,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kamdash import plans, queries, retention
+from kamdash import plans, retention
 from kamdash.analytics import clv
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from kamdash.views import at_risk as view
 
 # weeks: silent days = (T − recency)·7, usual interval = recency / frequency · 7
@@ -69,10 +71,10 @@ def test_empty_values():
 @pytest.fixture(scope="module")
 def small_values(small_db, small_fit):
     _, fit = small_fit
-    b = queries.connect(str(small_db))
-    facts = queries.data_facts(b)
-    values = retention.account_values(b, fit, facts["as_of"], queries.Filters(), retention.ValueSettings(12, 0.1, True))
-    b.disconnect()
+    b = connect(str(small_db))
+    facts = b.data_facts()
+    values = retention.account_values(b, fit, facts["as_of"], Filters(), retention.ValueSettings(12, 0.1, True))
+    b.close()
     return values, fit
 
 

@@ -6,12 +6,12 @@ import pytest
 
 from bench.child import PandasData, filter_states
 from bench.harness import load_cases, report
-from kamdash import queries
+from kamdash.engine import connect
 
 
 @pytest.fixture(scope="module")
 def setup(small_db):
-    backend = queries.connect(str(small_db))
+    backend = connect(str(small_db))
     return backend, PandasData(str(small_db)), filter_states(backend)
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamdash import cli, config, queries, retention, store
+from kamdash import cli, config, retention, store
 from kamdash.analytics import clv
+from kamdash.engine import connect
 from tests.cdnow import CALIBRATION_END, HOLDOUT_END, PUBLISHED_BGNBD, build_cdnow_db
 
 # The published MLE (the CDNOW fit itself is checked once, through the CLI, below)
@@ -20,14 +21,14 @@ CDNOW_GG = {"p": 6.25, "q": 3.74, "v": 15.44}  # Gamma-Gamma on the same sample 
 @pytest.fixture(scope="module")
 def cdnow(tmp_path_factory):
     path = build_cdnow_db(tmp_path_factory.mktemp("cdnow") / "cdnow.duckdb")
-    backend = queries.connect(str(path))
+    backend = connect(str(path))
     yield path, backend
-    backend.disconnect()
+    backend.close()
 
 
 @pytest.fixture(scope="module")
 def cdnow_rfm(cdnow):
-    return queries.rfm_summary(cdnow[1], CALIBRATION_END, "W", holdout_end=HOLDOUT_END)
+    return (cdnow[1]).rfm_summary(CALIBRATION_END, "W", holdout_end=HOLDOUT_END)
 
 
 def test_cdnow_rfm_summary(cdnow_rfm):
@@ -51,7 +52,7 @@ def test_cdnow_bgnbd_reproduces_the_published_mle_through_the_cli(cdnow, capsys)
 
 
 def test_rfm_conventions_on_the_tiny_database(tiny_db):
-    rfm = queries.rfm_summary(queries.connect(str(tiny_db)), date(2025, 6, 30), "D").set_index("customer_id")
+    rfm = (connect(str(tiny_db))).rfm_summary(date(2025, 6, 30), "D").set_index("customer_id")
     a = rfm.loc["A"]  # 5 Nov 2024, 10 Feb 2025, 3 May 2025 (two lines the same day merged)
     assert a["frequency"] == 2
     assert a["recency"] == (date(2025, 5, 3) - date(2024, 11, 5)).days
@@ -60,9 +61,9 @@ def test_rfm_conventions_on_the_tiny_database(tiny_db):
     b = rfm.loc["B"]  # a return on 28 Apr is not a purchase; net revenue counts it
     assert b["frequency"] == 1 and b["monetary_value"] == 400 and b["revenue"] == 600
     assert rfm.loc["D", "frequency"] == 0 and rfm.loc["D", "T"] == 0
-    weeks = queries.rfm_summary(queries.connect(str(tiny_db)), date(2025, 6, 30), "W").set_index("customer_id")
+    weeks = (connect(str(tiny_db))).rfm_summary(date(2025, 6, 30), "W").set_index("customer_id")
     assert weeks.loc["A", "T"] == pytest.approx(a["T"] / 7)
-    early = queries.rfm_summary(queries.connect(str(tiny_db)), date(2025, 1, 31), "D",
+    early = (connect(str(tiny_db))).rfm_summary(date(2025, 1, 31), "D",
                                 holdout_end=date(2025, 6, 30)).set_index("customer_id")
     assert set(early.index) == {"A", "B", "C", "E"}  # D had not bought yet
     assert early.loc["A", "holdout_frequency"] == 2 and early.loc["B", "holdout_frequency"] == 1
@@ -227,8 +228,8 @@ def test_holdout_check_and_trust(cdnow_rfm):
 
 def test_persisted_fit_is_read_not_refit(small_db, small_fit, monkeypatch):
     settings, fit = small_fit
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
     user = config.user_db_path(small_db)
 
     def no_fit(*a, **k):
@@ -273,13 +274,14 @@ def test_reading_and_using_a_persisted_fit_never_loads_pymc(tiny_db):
 
     code = (
         "import sys\n"
-        "from kamdash import queries, retention\n"
+        "from kamdash import retention\n"
+        "from kamdash.engine import Filters, connect\n"
         "import kamdash.ui.retention, kamdash.charts.retention\n"
         "from tests.test_clv import BG, _fit_record\n"
-        f"b = queries.connect({str(tiny_db)!r})\n"
+        f"b = connect({str(tiny_db)!r})\n"
         "fit = _fit_record('bgnbd', {k: BG[k] for k in ('r', 'alpha', 'a', 'b')})\n"
         "from datetime import date\n"
-        "v = retention.account_values(b, fit, date(2025, 6, 30), queries.Filters(), retention.ValueSettings())\n"
+        "v = retention.account_values(b, fit, date(2025, 6, 30), Filters(), retention.ValueSettings())\n"
         "assert len(v) == 5, v\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor', 'pymc_marketing'))\n"
         "assert not heavy, heavy[:5]\n"

@@ -4,19 +4,17 @@ Months with an order: A 2024-11, 2025-02, 2025-05; B 2025-01, 2025-04 (an order 
 C 2024-12, 2025-03; D 2025-06; E 2024-10. The data ends in June 2025.
 """
 
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kamdash import queries
 from kamdash.analytics import cohorts
-from kamdash.queries import Filters
+from kamdash.engine.filters import Filters
 
 
 def test_monthly_cohort_matrix(tiny):
-    matrix, sizes = cohorts.retention_matrix(queries.cohort_counts(tiny, Filters(), "M"), "M")
+    matrix, sizes = cohorts.retention_matrix(tiny.cohort_counts(Filters(), "M"), "M")
     assert [c.strftime("%Y-%m") for c in matrix.index] == ["2024-10", "2024-11", "2024-12", "2025-01", "2025-06"]
     assert sizes.tolist() == [1, 1, 1, 1, 1]
     assert list(matrix.columns) == list(range(9))  # Oct 2024 + 8 months = Jun 2025
@@ -28,7 +26,7 @@ def test_monthly_cohort_matrix(tiny):
 
 
 def test_quarterly_cohort_matrix(tiny):
-    matrix, sizes = cohorts.retention_matrix(queries.cohort_counts(tiny, Filters(), "Q"), "Q")
+    matrix, sizes = cohorts.retention_matrix(tiny.cohort_counts(Filters(), "Q"), "Q")
     # Q4 2024: E, A, C. Q1 2025: A (Feb) and C (Mar) ordered again; Q2 2025: A (May).
     assert sizes.tolist() == [3, 1, 1]
     q4 = matrix.loc["2024-10-01"]
@@ -41,12 +39,12 @@ def test_quarterly_cohort_matrix(tiny):
 
 
 def test_filters_restrict_cohorts(tiny):
-    counts = queries.cohort_counts(tiny, Filters(regions=("North China",)), "M")
+    counts = tiny.cohort_counts(Filters(regions=("North China",)), "M")
     assert set(counts["cohort"].dt.strftime("%Y-%m")) == {"2024-12", "2025-06"}  # C and D
 
 
 def test_defection_rate_no_order_for_three_months(tiny):
-    rates = cohorts.defection_rates(queries.activity_gaps(tiny, Filters()), 3)
+    rates = cohorts.defection_rates(tiny.activity_gaps(Filters()), 3)
     rates["m"] = rates["month"].dt.strftime("%Y-%m")
     got = rates.set_index("m")[["active", "defected"]].to_dict("index")
     # January: E, A, C active; E's last order (Oct) is 3 months old -> lost.
@@ -59,7 +57,7 @@ def test_defection_rate_no_order_for_three_months(tiny):
 
 
 def test_defection_definition_is_adjustable(tiny):
-    gaps = queries.activity_gaps(tiny, Filters())
+    gaps = tiny.activity_gaps(Filters())
     six = cohorts.defection_rates(gaps, 6)
     assert six["month"].min() == pd.Timestamp("2025-04-01")
     # April: E's last order (Oct) is 6 months old

@@ -55,7 +55,7 @@ def test_overview_renders_without_ibis(rendered):
 WARM_UP = """
 import sys, threading, time
 from kamdash.ui import serve
-need = ['pandas', 'kamdash.queries', 'kamdash.charts', 'kamdash.views.overview', 'plotly.graph_objs._bar',
+need = ['pandas', 'kamdash.engine', 'kamdash.charts', 'kamdash.views.overview', 'plotly.graph_objs._bar',
         'plotly.graph_objs._scatter', 'streamlit.emojis']
 thread = threading.Thread(target=serve.warm_up)
 thread.start()

@@ -16,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.cases import concentration as bench_case
-from kamdash import cli, queries
+from kamdash import cli
 from kamdash.analytics import pareto
-from kamdash.queries import Filters
+from kamdash.engine import _ibis, connect
+from kamdash.engine.filters import Filters
+from tests import reference
 from tests.conftest import read_table
 from tests.independent import Raw
 
@@ -81,7 +83,7 @@ def test_negative_values_by_hand():
 
 
 def test_whale_and_loss_makers_on_the_tiny_database(tiny):
-    facts = queries.customer_facts(tiny, Q2)
+    facts = tiny.customer_facts(Q2)
     # account profit: A 2500-1500-300 = 700, B 300-150-100 = 50, C 0-0-50 = -50, D 100-90-20 = -10
     assert dict(zip(facts["customer_id"], facts["account_profit"])) == {"A": 700, "B": 50, "C": -50, "D": -10}
     s = pareto.whale_summary(facts)
@@ -105,7 +107,7 @@ def test_whale_and_loss_makers_on_the_tiny_database(tiny):
 
 
 def test_abc_tiers_by_hand_and_in_sql(tiny):
-    facts = queries.customer_facts(tiny, H1)
+    facts = tiny.customer_facts(H1)
     # revenue H1 2025: A 3500, B 600, C 200, D 100 (total 4400); above B: 3500/4400 = 79.5% < 80%
     tiers = pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue")
     assert dict(zip(tiers["customer_id"], tiers["tier"])) == {"A": "A", "B": "A", "C": "B", "D": "C"}
@@ -117,7 +119,7 @@ def test_abc_tiers_by_hand_and_in_sql(tiny):
     assert summary["avg_order"].tolist()[:3] == pytest.approx([4100 / 5, 200 / 1, 100 / 1])
     tight = pareto.abc_tiers(pareto.population(facts, "revenue"), "revenue", (0.5, 0.9))
     assert tight["tier"].tolist() == ["A", "B", "C", "C"]
-    sql = queries.to_frame(queries.customer_tiers(tiny.table("customer_month"), H1.start, H1.end))
+    sql = _ibis.to_frame(reference.customer_tiers(tiny.ibis.table("customer_month"), H1.start, H1.end))
     assert dict(zip(sql["customer_id"], sql["tier"])) == {"A": "A", "B": "A", "C": "B", "D": "C"}
     with pytest.raises(ValueError):
         pareto.abc_tiers(facts, "revenue", (0.9, 0.8))
@@ -125,16 +127,16 @@ def test_abc_tiers_by_hand_and_in_sql(tiny):
 
 def test_tier_filter_restricts_every_query(tiny):
     f = replace(Q2, tiers=("A",), tier_period=(H1.start, H1.end))
-    assert sorted(queries.customer_facts(tiny, f)["customer_id"]) == ["A", "B"]
+    assert sorted(tiny.customer_facts(f)["customer_id"]) == ["A", "B"]
     # previous() keeps the accounts of the chosen period
-    assert sorted(queries.customer_facts(tiny, f.previous())["customer_id"]) == ["A", "B"]
+    assert sorted(tiny.customer_facts(f.previous())["customer_id"]) == ["A", "B"]
     assert replace(Q2, tiers=("A",)).tier_period == (Q2.start, Q2.end)  # anchored at creation
     only_c = replace(f, tiers=("B", "C"), regions=("North China",))
-    assert sorted(queries.customer_facts(tiny, only_c)["customer_id"]) == ["C", "D"]
+    assert sorted(tiny.customer_facts(only_c)["customer_id"]) == ["C", "D"]
 
 
 def test_over_time_trend_and_breakdown_by_hand(tiny):
-    per = queries.customer_period_facts(tiny, Filters(), "quarter")
+    per = reference.customer_period_facts(tiny, Filters(), "quarter")
     over = pareto.over_time(per, "revenue")
     assert [p.strftime("%Y-%m") for p in over["period"]] == ["2024-10", "2025-01", "2025-04"]
     assert over["customers"].tolist() == [3, 3, 3]  # Q2: A, B, D ordered (C only had cost-to-serve)
@@ -143,20 +145,20 @@ def test_over_time_trend_and_breakdown_by_hand(tiny):
     t = pareto.trend(over, "top_share")
     assert t["direction"] == "rising" and t["change"] == pytest.approx(2500 / 2900 - 100 / 220)
     assert pareto.trend(over.head(1), "gini") is None
-    years = queries.customer_period_facts(tiny, Filters(), "year")
+    years = reference.customer_period_facts(tiny, Filters(), "year")
     assert not years["complete"].any()  # the data covers Oct 2024 - Jun 2025 only
     # the page reads the same numbers computed in the database
-    pd.testing.assert_frame_equal(queries.concentration_over_time(tiny, Filters(), "revenue"), over,
+    pd.testing.assert_frame_equal(tiny.concentration_over_time(Filters(), "revenue"), over,
                                   check_dtype=False)
 
-    b = pareto.breakdown(queries.customer_facts(tiny, H1), "revenue", "region").set_index("group")
+    b = pareto.breakdown(tiny.customer_facts(H1), "revenue", "region").set_index("group")
     assert b.loc["East China", "customers"] == 2 and b.loc["East China", "total"] == 4100
     assert b.loc["East China", "top_20"] == pytest.approx(3500 / 4100)
     assert b.loc["North China", "gini"] == pytest.approx(brute_gini([200, 100]))
 
 
 def test_drilldown(tiny):
-    facts = queries.customer_facts(tiny, H1)
+    facts = tiny.customer_facts(H1)
     a = pareto.drilldown(facts, "revenue", tier="A")
     assert a["customer_id"].tolist() == ["A", "B"]
     assert a["value_share"].tolist() == pytest.approx([3500 / 4400, 600 / 4400])
@@ -294,7 +296,7 @@ def test_ranking_by_held_places_equals_ranking_by_sorting(small):
     per period); ranking a filtered frame by it must equal sorting the frame."""
     from bench.child import filter_states
     for f in filter_states(small):
-        facts = queries.customer_facts(small, f)
+        facts = small.customer_facts(f)
         sorted_ = facts.drop(columns=[f"place_{v}" for v in pareto.VALUE_COLUMNS])
         assert facts["customer_id"].tolist() == \
             facts["customer_id"].take(pareto.rank_order(facts["revenue"], facts["ck"])).tolist()
@@ -317,10 +319,10 @@ def test_ranking_by_held_places_equals_ranking_by_sorting(small):
 # ------------------------------------------------------------------ agreement with order lines
 
 def test_readouts_match_plain_pandas_from_order_lines(small_db):
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     raw = Raw(small_db)
     f = replace(YEAR, regions=("East China", "North China"))
-    facts = queries.customer_facts(b, f)
+    facts = b.customer_facts(f)
     ids = set(raw.customers.loc[raw.customers["region"].isin(f.regions), "customer_id"])
     s, e = pd.Period(f.start, "M"), pd.Period(f.end, "M")
     lines = raw.lines[(raw.lines["m"] >= s) & (raw.lines["m"] <= e) & raw.lines["customer_id"].isin(ids)]
@@ -347,12 +349,12 @@ def test_readouts_match_plain_pandas_from_order_lines(small_db):
 
 
 def test_tier_filter_matches_plain_pandas(small_db):
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     raw = Raw(small_db).period(YEAR.start, YEAR.end)["by_customer"]  # revenue by customer, descending
     cum_before = raw.cumsum() - raw
     expected_a = set(raw.index[(cum_before < 0.8 * raw.sum()) & (raw > 0)])
     f = replace(YEAR, tiers=("A",), tier_period=(YEAR.start, YEAR.end))
-    got = set(queries.customer_facts(b, f)["customer_id"])
+    got = set(b.customer_facts(f)["customer_id"])
     assert got == expected_a and 0 < len(got) < len(raw)
 
 
@@ -393,7 +395,7 @@ def _close(a, b, path="") -> None:
                                        regions=("East China",))],
                          ids=["all", "sectors", "tiers"])
 def test_bench_case_kamdash_and_pandas_agree(small_db, f):
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     data = SimpleNamespace(**{k: read_table(small_db, t) for k, t in
                               (("lines", "order_lines"), ("customers", "customers"), ("cts", "cost_to_serve"))})
     ours, theirs = bench_case.kamdash_step(b, f), bench_case.pandas_step(data, f)
@@ -407,7 +409,7 @@ def test_downloads_round_trip(tiny):
 
     from kamdash import export
 
-    d = pareto.drilldown(queries.customer_facts(tiny, H1), "revenue", tier="A")
+    d = pareto.drilldown(tiny.customer_facts(H1), "revenue", tier="A")
     d["name_zh"] = ["阿尔法商贸", "贝塔局"]
     csv = export.csv_bytes(d)
     assert csv.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese names
@@ -422,7 +424,7 @@ def test_bench_case_with_the_harness_inputs(small_db):
     from bench.harness import load_cases
 
     case = load_cases()["concentration"]
-    backend, data = queries.connect(str(small_db)), PandasData(str(small_db))
+    backend, data = connect(str(small_db)), PandasData(str(small_db))
     for f in filter_states(backend)[:3]:
         _close(case.kamdash_step(backend, f), case.pandas_step(data, f))
 
@@ -430,17 +432,17 @@ def test_bench_case_with_the_harness_inputs(small_db):
 @pytest.mark.parametrize("value", pareto.VALUE_COLUMNS)
 @pytest.mark.parametrize("grain", ["quarter", "year"])
 def test_over_time_in_the_database_equals_pandas(small_db, value, grain):
-    """queries.concentration_over_time (window functions in DuckDB) gives exactly what
+    """Engine.concentration_over_time (window functions in DuckDB) gives exactly what
     pareto.over_time gives from the per-customer rows, also under dimension filters (selected
     by combination), a customer list and a tier filter (selected by a mask per customer)."""
-    small = queries.connect(str(small_db))
-    opts = queries.dimension_options(small)
-    ids = tuple(queries.customer_facts(small, Filters())["customer_id"][::3])
+    small = connect(str(small_db))
+    opts = small.dimension_options()
+    ids = tuple(small.customer_facts(Filters())["customer_id"][::3])
     for f in (Filters(), Filters(regions=(sorted(opts["region"])[0],)),
               Filters(regions=tuple(sorted(opts["region"])[:2]), sectors=(sorted(opts["sector"])[1],)),
               Filters(customer_ids=ids), Filters(tiers=("A",), regions=(sorted(opts["region"])[1],))):
-        want = pareto.over_time(queries.customer_period_facts(small, f, grain), value)
-        got = queries.concentration_over_time(small, f, value, grain)
+        want = pareto.over_time(reference.customer_period_facts(small, f, grain), value)
+        got = small.concentration_over_time(f, value, grain)
         assert len(got) == len(want) > 0
         pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
 
@@ -451,16 +453,16 @@ def test_customer_facts_are_held_per_period_and_callers_cannot_change_them(small
     what a caller writes into a frame it got never reaches the held frame (copy-on-write)."""
     from bench.child import filter_states
     states = filter_states(small)
-    every = queries.customer_facts(small, states[0])
+    every = small.customer_facts(states[0])
     want = every.copy(deep=True)
     every.loc[:, "revenue"] = -1.0  # a caller scribbling on its frame
     every["extra"] = 1
-    again = queries.customer_facts(small, states[0])
+    again = small.customer_facts(states[0])
     pd.testing.assert_frame_equal(again, want)
     for f in states[1:]:
-        got = queries.customer_facts(small, f)
-        every = queries.customer_facts(small, Filters(start=f.start, end=f.end))
-        keep = queries.customer_mask(small, f)[every["ck"].to_numpy() - 1]
+        got = small.customer_facts(f)
+        every = small.customer_facts(Filters(start=f.start, end=f.end))
+        keep = small.customer_mask(f)[every["ck"].to_numpy() - 1]
         assert 0 < keep.sum() < len(every)
         pd.testing.assert_frame_equal(got, every[keep].reset_index(drop=True))
 
@@ -492,7 +494,7 @@ def test_tier_sums_by_runs_equal_tier_sums_by_code(rows, value, cutoffs):
 def test_population_is_a_slice_when_the_customers_with_an_order_come_first(small):
     """``customer_facts`` puts the customers with an order first (each part in revenue order), so
     revenue's population is a slice; a frame in another order gets the same rows by a mask."""
-    facts = queries.customer_facts(small, YEAR)
+    facts = small.customer_facts(YEAR)
     has = facts["orders"].to_numpy() > 0
     k = int(has.sum())
     assert 0 < k < len(facts) and has[:k].all()  # the small demo has cost-to-serve-only customers

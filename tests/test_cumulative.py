@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamdash import queries, schema, store
-from kamdash.queries import Filters, add_months
+from kamdash import schema, store
+from kamdash.engine import connect
+from kamdash.engine.filters import COUNT_COLUMNS, FILTER_FIELDS, MONEY_COLUMNS, Filters, add_months
 
 MONTHS = [add_months(date(2022, 6, 1), i) for i in range(60)]  # beyond the data on both sides
 
@@ -34,7 +35,7 @@ def from_months(path, f: Filters) -> pd.DataFrame:
             if values:
                 where.append(f"{col} IN ({', '.join('?' * len(values))})")
                 params += list(values)
-        sums = ", ".join(f"sum({c}) AS {c}" for c in (*queries.MONEY_COLUMNS, *queries.COUNT_COLUMNS))
+        sums = ", ".join(f"sum({c}) AS {c}" for c in (*MONEY_COLUMNS, *COUNT_COLUMNS))
         df = con.execute(
             f"SELECT customer_id, {sums}, count(*) FILTER (WHERE orders > 0) AS active_months, "
             "min(first_order_date) AS first_order_date, max(last_order_date) AS last_order_date "
@@ -45,7 +46,7 @@ def from_months(path, f: Filters) -> pd.DataFrame:
 
 
 def ours(backend, f: Filters) -> pd.DataFrame:
-    df = queries.customer_facts(backend, f, attributes=False)
+    df = backend.customer_facts(f, attributes=False)
     df = df.sort_values("customer_id").reset_index(drop=True)
     # ck is numbered in customer_id order (analytics.pareto breaks ties by it)
     assert df["ck"].is_monotonic_increasing and df["ck"].is_unique
@@ -65,12 +66,12 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_period_facts_from_running_totals_equal_the_month_rows(small_db, small, data):
-    options = queries.dimension_options(small)
+    options = small.dimension_options()
     start = data.draw(st.one_of(st.none(), st.sampled_from(MONTHS)), label="start")
     end = data.draw(st.one_of(st.none(), st.sampled_from([m for m in MONTHS if not start or m >= start])),
                     label="end")
     dims = {attr: tuple(data.draw(st.lists(st.sampled_from(options[col]), max_size=2, unique=True), label=col))
-            for col, attr in queries.DIMENSIONS.items() if col != "account_manager"}
+            for col, attr in FILTER_FIELDS.items() if col != "account_manager"}
     f = Filters(start=start, end=end, **dims)
     assert_same(ours(small, f), from_months(small_db, f))
 
@@ -78,8 +79,8 @@ def test_period_facts_from_running_totals_equal_the_month_rows(small_db, small, 
 def test_a_customer_with_nothing_in_the_period_gets_exact_zeros(tiny_db, small_db, small):
     """A customer who bought nothing in the period (but had cost-to-serve) gets exactly 0, not
     the float noise of subtracting two large running totals of non-round demo amounts."""
-    b = queries.connect(str(tiny_db))
-    facts = queries.customer_facts(b, Filters(start=date(2025, 4, 1), end=date(2025, 6, 1)))
+    b = connect(str(tiny_db))
+    facts = b.customer_facts(Filters(start=date(2025, 4, 1), end=date(2025, 6, 1)))
     c = facts.set_index("customer_id").loc["C"]  # C: cost-to-serve only in Q2 (tests/conftest.py)
     assert c["revenue"] == 0 and c["orders"] == 0 and c["cost_to_serve"] == 50
     assert pd.isna(c["first_order_date"]) and pd.isna(c["last_order_date"])
@@ -109,7 +110,7 @@ def test_version_1_database_upgrades_in_place(small_db, tmp_path):
     assert meta["schema_version"] == str(schema.SALES_SCHEMA_VERSION)
     assert store.check_sales_db(path).ok
     f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))
-    assert_same(ours(queries.connect(str(path)), f), from_months(small_db, f))
+    assert_same(ours(connect(str(path)), f), from_months(small_db, f))
     with pytest.raises(store.StoreError, match="needs no upgrade"):
         store.upgrade_sales_db(path)
 
@@ -133,18 +134,18 @@ def test_failed_upgrade_leaves_the_file_byte_identical(small_db, tmp_path, monke
 
 @pytest.mark.parametrize("kw", ["all", "region", "tier", "customers"])
 def test_monthly_totals_from_the_cube_equal_customer_month(small_db, small, kw):
-    first = queries.customer_facts(small, Filters(start=date(2025, 10, 1), end=date(2026, 9, 1)))
-    kw = {"all": {}, "region": {"regions": (queries.dimension_options(small)["region"][0],)},
+    first = small.customer_facts(Filters(start=date(2025, 10, 1), end=date(2026, 9, 1)))
+    kw = {"all": {}, "region": {"regions": (small.dimension_options()["region"][0],)},
           "tier": {"tiers": ("A",)}, "customers": {"customer_ids": tuple(first["customer_id"][:3])}}[kw]
     f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1), **kw)
     con = duckdb.connect(str(small_db), read_only=True)
-    ids = set(queries.customer_facts(small, f)["customer_id"])
+    ids = set(small.customer_facts(f)["customer_id"])
     want = con.execute(
         "SELECT month, sum(revenue) AS revenue, sum(orders) AS orders, count(*) FILTER (WHERE orders > 0) AS active "
         "FROM customer_month WHERE month BETWEEN ? AND ? AND list_contains(?, customer_id) GROUP BY month ORDER BY month",
         [f.start, f.end, sorted(ids)]).df()
     con.close()
-    got = queries.monthly_totals(small, f)
+    got = small.monthly_totals(f)
     assert len(got) == len(want) == 12
     assert got["revenue"].tolist() == pytest.approx(want["revenue"].tolist())
     assert got["orders"].tolist() == want["orders"].tolist()

@@ -128,16 +128,19 @@ def test_webgl_traces_are_exported_as_svg_traces():
 def _one_pager(tiny_db, lang: str, with_plan: bool):
     from datetime import date
 
-    from kamdash import plans, queries
+    from kamdash import plans
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
     from kamdash.ui.shell import Context
+    from kamdash.ui import account_words
     from kamdash.views import account as view
 
-    b = queries.connect(str(tiny_db))
+    b = connect(str(tiny_db))
     try:
-        f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
         ctx = Context(lang=lang, filters=f, facts={"as_of": date(2025, 6, 30), "currency": "CNY"},
                       labels={}, data_key=())
-        v = view.build(b, "A", queries.customer_facts(b, f), queries.customer_links(b), f.start, f.end)
+        v = view.build(b, "A", b.customer_facts(f), b.customer_links(), f.start, f.end)
         plan = prog = None
         if with_plan:
             body = plans.normalise({"goals": [{"metric": "revenue", "target": 5000, "start": "2025-01-01",
@@ -145,9 +148,9 @@ def _one_pager(tiny_db, lang: str, with_plan: bool):
                                     "actions": [{"action": "Visit the plant", "owner": "Li Na", "due": "2025-07-01"}]})
             plan = plans.PlanVersion("A", 2, "A", body, "Li Na", None)
             prog = view.progress(b, body, "A", date(2025, 6, 30), date(2025, 1, 1))
-        return view.one_pager_slides(ctx, v, plan, prog)
+        return account_words.one_pager_slides(ctx, v, plan, prog)
     finally:
-        b.disconnect()
+        b.close()
 
 
 def _pdf_pages(pdf: bytes, tmp_path) -> tuple[int, str]:

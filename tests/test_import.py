@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -17,8 +16,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kamdash import cli, queries, store
+from kamdash import cli, store
 from kamdash.analytics import pareto
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from kamdash.ingest import engine
 from kamdash.ingest.engine import Options, SourceFile
 
@@ -224,9 +225,9 @@ def test_parquet_and_separate_customer_and_cost_files(tmp_path, db):
     assert report.committed, [str(p) for p in report.problems]
     assert [f.role for f in report.files] == ["order_lines", "customers", "cost_to_serve"]
     assert report.limits == ["no_segments", "no_products", "no_order_id"] or "no_cost" not in report.limits
-    b = queries.connect(str(db))
-    facts = queries.customer_facts(b, queries.Filters()).set_index("customer_id")
-    b.disconnect()
+    b = connect(str(db))
+    facts = b.customer_facts(Filters()).set_index("customer_id")
+    b.close()
     assert facts.loc["A", ["revenue", "gross_profit", "cost_to_serve", "account_profit"]].tolist() == [100, 40, 30, 10]
     assert facts.loc["B", "parent_id"] == "A"
 
@@ -306,13 +307,13 @@ def test_round_trip_export_import_gives_the_same_figures(tmp_path, small_db):
     assert [f.role for f in report.files] == ["order_lines", "customers", "products", "cost_to_serve"]
 
     def figures(path):
-        b = queries.connect(str(path))
+        b = connect(str(path))
         try:
-            f = queries.customer_facts(b, queries.Filters(), attributes=False)
+            f = b.customer_facts(Filters(), attributes=False)
             f = f.sort_values("customer_id").reset_index(drop=True)
-            return f, pareto.top_share(f["revenue"]), queries.data_facts(b)
+            return f, pareto.top_share(f["revenue"]), b.data_facts()
         finally:
-            b.disconnect()
+            b.close()
 
     (a, share_a, facts_a), (b, share_b, facts_b) = figures(small_db), figures(out)
     pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)

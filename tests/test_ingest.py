@@ -5,7 +5,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from kamdash import cli, ingest, queries, store
+from kamdash import cli, ingest, store
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 
 ORDERS = """order_id,line_no,order_date,customer_id,product_id,quantity,unit_price,discount,revenue,cost,Remark
 o1,1,2025-01-05,A,p1,2,100,0,200,120,first
@@ -32,13 +34,13 @@ def test_load_canonical_files(tmp_path):
     assert any("Remark" in w.lower() or "remark" in w for w in report.warnings)
     assert any("customer ids in the order lines" in w for w in report.warnings)  # B was added
     assert store.check_sales_db(out).ok
-    b = queries.connect(str(out))
-    facts = queries.customer_facts(b, queries.Filters()).set_index("customer_id")
+    b = connect(str(out))
+    facts = b.customer_facts(Filters()).set_index("customer_id")
     assert facts.loc["A", ["revenue", "gross_profit", "cost_to_serve", "account_profit"]].tolist() == [245, 105, 30, 75]
     assert facts.loc["B", ["revenue", "returns", "cost_to_serve"]].tolist() == [0, 100, 10]
     assert facts.loc["A", "customer_type"] == "distributor"
-    assert queries.data_facts(b)["as_of"] == date(2025, 3, 15)
-    b.disconnect()
+    assert b.data_facts()["as_of"] == date(2025, 3, 15)
+    b.close()
 
 
 def test_revenue_and_order_ids_are_derived_when_absent(tmp_path):

@@ -204,11 +204,12 @@ def test_capacity_as_a_share_and_the_summary_by_hand():
 
 
 def test_key_accounts_on_the_tiny_database_by_hand(tiny_db):
-    from kamdash import queries
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
 
-    b = queries.connect(str(tiny_db))
-    f = queries.customer_features(b, queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1)))
-    links = queries.customer_links(b)
+    b = connect(str(tiny_db))
+    f = b.customer_features(Filters(start=date(2025, 1, 1), end=date(2025, 6, 1)))
+    links = b.customer_links()
     # A 3500/1100, B 600/200 (government, 3 order days), C 200/50 (health), D 100/-10
     # (education, child of C); everyone is new (no revenue a year before).
     # economic: top ceil(.1*4)=1 by revenue = A, top ceil(.05*4)=1 by order days = B;
@@ -230,12 +231,13 @@ def test_key_accounts_on_the_tiny_database_by_hand(tiny_db):
 
 
 def test_on_the_demo_data_the_key_accounts_are_the_few_carrying_most_profit(demo_db):
-    from kamdash import queries
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters, add_months
 
-    b = queries.connect(str(demo_db))
-    last = queries.last_month(b)
-    f = queries.customer_features(b, queries.Filters(start=queries.add_months(last, -11), end=last), False)
-    k = ka.key_accounts(f, queries.customer_links(b))
+    b = connect(str(demo_db))
+    last = b.last_month()
+    f = b.customer_features(Filters(start=add_months(last, -11), end=last), False)
+    k = ka.key_accounts(f, b.customer_links())
     s = ka.selection_summary(f, k)
     assert 0.05 <= s["customer_share"] <= 0.15 and s["few"]
     assert s["account_profit_share"] > 0.75  # most of the account profit

@@ -13,16 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kamdash import queries
 from kamdash.analytics import losses, pareto
+from kamdash.engine import _ibis, _periods, connect
+from kamdash.engine.filters import Filters
+from tests import reference
 
-Q2 = queries.Filters(start=date(2025, 4, 1), end=date(2025, 6, 1))
+Q2 = Filters(start=date(2025, 4, 1), end=date(2025, 6, 1))
 CAUSE_COLUMNS = [f"cause_{c}" for c in losses.CAUSES]
 
 
 @pytest.fixture(scope="module")
 def q2(tiny):
-    return queries.customer_facts(tiny, Q2)
+    return tiny.customer_facts(Q2)
 
 
 def test_parts_by_hand(q2):
@@ -134,12 +136,12 @@ def test_abc_keeps_loss_makers_as_their_own_group(q2):
 def test_the_tier_filter_agrees_with_abc_by_revenue_and_keeps_negatives_in_c(tiny):
     # the sidebar filter (SQL and in-memory) ranks by revenue with the same cut-offs of the
     # positive revenues; a customer whose returns exceed its sales is C there
-    cm = tiny.table("customer_month")
-    h1 = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
-    facts = pareto.population(queries.customer_facts(tiny, h1), "revenue")
+    cm = tiny.ibis.table("customer_month")
+    h1 = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+    facts = pareto.population(tiny.customer_facts(h1), "revenue")
     tiers = pareto.abc_tiers(facts, "revenue")
     page = dict(zip(tiers["customer_id"], tiers["tier"].astype(str)))
-    sql = queries.to_frame(queries.customer_tiers(cm, h1.start, h1.end))
+    sql = _ibis.to_frame(reference.customer_tiers(cm, h1.start, h1.end))
     assert dict(zip(sql["customer_id"], sql["tier"])) == {k: ("C" if v == "L" else v) for k, v in page.items()}
 
 
@@ -153,10 +155,10 @@ def test_a_customer_below_zero_is_its_own_group_on_the_page_and_c_in_the_filter(
 
     path = tmp_path / "returns.duckdb"
     store.build_sales_db(path, fill, source="tests")
-    b = queries.connect(str(path))
+    b = connect(str(path))
     try:
-        h1 = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
-        facts = pareto.population(queries.customer_facts(b, h1), "revenue")
+        h1 = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+        facts = pareto.population(b.customer_facts(h1), "revenue")
         # revenue H1: A 3500, B 600, C 200, D 100, E -70. The tiers divide the positive 4400:
         # above B 3500/4400 = 79.5% < 80%, so B is A (of the net 4330 it would be 80.8%: B)
         tiers = pareto.abc_tiers(facts, "revenue")
@@ -166,13 +168,13 @@ def test_a_customer_below_zero_is_its_own_group_on_the_page_and_c_in_the_filter(
         assert s["customers"].tolist() == [2, 1, 1, 1] and s["value"].tolist() == pytest.approx([4100, 200, 100, -70])
         # the sidebar filter, in SQL and in memory: the same A and B; E is C there
         filt = {k: ("C" if v == "L" else v) for k, v in page.items()}
-        sql = queries.to_frame(queries.customer_tiers(b.table("customer_month"), h1.start, h1.end))
+        sql = _ibis.to_frame(reference.customer_tiers(b.ibis.table("customer_month"), h1.start, h1.end))
         assert dict(zip(sql["customer_id"], sql["tier"])) == filt
-        codes = queries.tier_codes(b, h1.start, h1.end)
-        names = {v: k for k, v in queries.TIER_CODES.items()}
-        ids = queries.customer_facts(b, queries.Filters())[["ck", "customer_id"]]
+        codes = b.tier_codes(h1.start, h1.end)
+        names = {v: k for k, v in _periods.TIER_CODES.items()}
+        ids = b.customer_facts(Filters())[["ck", "customer_id"]]
         mem = {cid: names[int(codes[ck - 1])] for ck, cid in zip(ids["ck"], ids["customer_id"]) if codes[ck - 1]}
         assert mem == filt
-        assert queries.customer_facts(b, replace(h1, tiers=("A",)))["customer_id"].tolist() == ["A", "B"]
+        assert b.customer_facts(replace(h1, tiers=("A",)))["customer_id"].tolist() == ["A", "B"]
     finally:
-        b.disconnect()
+        b.close()

@@ -13,19 +13,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from kamdash import demo, plans, queries
+from kamdash import demo, plans
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health, whitespace
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from kamdash.views import my_accounts as view
 
-YEAR = queries.Filters(start=date(2024, 7, 1), end=date(2025, 6, 1))
+YEAR = Filters(start=date(2024, 7, 1), end=date(2025, 6, 1))
 
 
 # ---------------------------------------------------------------- rhythm on the tiny database
 
 
 def test_purchase_days_and_rhythm_by_hand(tiny):
-    pos, day, rev = queries.purchase_day_rows(tiny)
+    pos, day, rev = tiny.purchase_day_rows()
     cutoff = (date(2025, 6, 30) - date(1970, 1, 1)).days
     st = health.purchase_stats(pos, day, rev, 5, cutoff)
     # A: 5 Nov 2024, 10 Feb 2025, 3 May 2025: gaps 97 and 82 days
@@ -137,13 +139,13 @@ def test_view_on_the_tiny_database_by_hand(tiny):
     # C 50, E 70) against what they bought in Jan-Jun 2025 (A 1,000 + 2,500, C 200)
     assert v.forecast_backtest["forecast"] == pytest.approx((100 + 50 + 70) / 2)
     assert v.forecast_backtest["actual"] == pytest.approx(1000 + 2500 + 200)
-    mgr = view.build(tiny, queries.Filters(start=YEAR.start, end=YEAR.end, account_managers=("Li Na",)))
+    mgr = view.build(tiny, Filters(start=YEAR.start, end=YEAR.end, account_managers=("Li Na",)))
     assert set(mgr.accounts["customer_id"]) == {"A", "B"}
 
 
 def test_the_score_month_by_month_matches_a_past_now(tiny):
     now = view.build(tiny, YEAR)
-    past = view.build(tiny, queries.Filters(start=date(2024, 4, 1), end=date(2025, 3, 1)))
+    past = view.build(tiny, Filters(start=date(2024, 4, 1), end=date(2025, 3, 1)))
     ids = now.accounts["customer_id"].tolist()
     series = dict(zip(ids, now.series[:, -4]))  # March 2025 in June's series
     for cid, s in zip(past.accounts["customer_id"], past.accounts["score"]):
@@ -207,13 +209,13 @@ def _pandas_whitespace(db, now: date) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_whitespace_equals_plain_pandas(small, small_db):
-    now = queries.last_month(small)
+    now = small.last_month()
     spend, expected = _pandas_whitespace(small_db, now)
-    cats, mine, _, _ = queries.category_spend(small, now)
-    keys = queries.resident.of(small).keys
+    cats, mine, _, _ = small.category_spend(now)
+    keys = small.keys
     mine = pd.DataFrame(mine, index=np.asarray(keys.customer_id, dtype=object), columns=cats)
     pd.testing.assert_frame_equal(mine.loc[spend.index, spend.columns], spend, check_names=False, atol=1e-6)
-    v = view.build(small, queries.Filters(start=queries.add_months(now, -11), end=now))
+    v = view.build(small, Filters(start=add_months(now, -11), end=now))
     held = view._held(small, now, None)
     pos = np.searchsorted(np.asarray(keys.customer_id, dtype=object), expected["customer_id"].to_numpy(dtype=object))
     col = np.searchsorted(np.asarray(cats, dtype=object), expected["category"].to_numpy(dtype=object))
@@ -238,14 +240,14 @@ def test_forecast_equals_pymc_marketing(small, small_fit):
     from tests.test_clv import _posterior
 
     _, fit = small_fit
-    as_of = queries.data_facts(small)["as_of"]
-    rfm = queries.rfm_summary(small, as_of, "W")
+    as_of = small.data_facts()["as_of"]
+    rfm = small.rfm_summary(as_of, "W")
     # the page's RFM from the held purchase days equals the query layer's
-    pos, day, rev = queries.purchase_day_rows(small)
-    n = queries.resident.of(small).keys.n
+    pos, day, rev = small.purchase_day_rows()
+    n = small.keys.n
     cutoff = (as_of - date(1970, 1, 1)).days
     st = health.purchase_stats(pos, day, rev, n, cutoff)
-    rows = np.searchsorted(np.asarray(queries.resident.of(small).keys.customer_id, dtype=object),
+    rows = np.searchsorted(np.asarray(small.keys.customer_id, dtype=object),
                            rfm["customer_id"].to_numpy(dtype=object))
     mine = view.rfm_frame(st, cutoff, 7.0, rows)
     for c in ("frequency", "recency", "T", "monetary_value", "first_value"):
@@ -269,7 +271,7 @@ def test_forecast_equals_pymc_marketing(small, small_fit):
     their_spend = theirs_spend.loc[rfm["customer_id"][buyers]].to_numpy()
     np.testing.assert_allclose(var[buyers], mean[buyers] * their_spend, rtol=1e-6)  # E[N] x spend^2
     # the view uses the same numbers, and says which model
-    v = view.build(small, queries.Filters(start=date(2000, 1, 1), end=queries.last_month(small)), fit=fit)
+    v = view.build(small, Filters(start=date(2000, 1, 1), end=small.last_month()), fit=fit)
     assert v.forecast_model == "fit" and v.has_fit
     a = v.accounts.set_index("customer_id")
     theirs = pd.Series(theirs_n[buyers] * their_spend, index=rfm["customer_id"][buyers].to_numpy())
@@ -289,14 +291,14 @@ def test_lost_accounts_score_lower_on_the_demo(demo_db):
     draws lifetimes without memory (exponential): an account about to churn looks like any
     other until it stops, so churn that starts after the scoring month cannot be foreseen from
     the data (its AUC is printed, not asserted)."""
-    backend = queries.connect(str(demo_db))
-    now = queries.last_month(backend)
-    v = view.build(backend, queries.Filters(start=queries.add_months(now, -11), end=now))
+    backend = connect(str(demo_db))
+    now = backend.last_month()
+    v = view.build(backend, Filters(start=add_months(now, -11), end=now))
     held = view._held(backend, now, None)
     months = 12 * demo.DEFAULT_YEARS
     c = demo._draw_customers(demo.DEFAULT_CUSTOMERS, months, np.random.default_rng([demo.DEFAULT_SEED, 0]))
     as_of = months - 1 - view.BACKTEST_LAG  # the backtest's "now" as the generator's month index
-    keys = np.asarray(queries.resident.of(backend).keys.customer_id, dtype=object)
+    keys = np.asarray(backend.keys.customer_id, dtype=object)
     gen_index = np.array([int(k[1:]) - 1 for k in keys])
     pop = np.flatnonzero(held.bt_population)  # an order in the 12 months up to the scoring month
     score = health.combine(view.components_at(held, view.BACKTEST_LAG, pop), health.check_weights({}))
@@ -321,8 +323,8 @@ def test_lost_accounts_score_lower_on_the_demo(demo_db):
 
 
 def test_actions_are_ranked_by_money_and_have_their_reasons(small):
-    now = queries.last_month(small)
-    v = view.build(small, queries.Filters(start=queries.add_months(now, -11), end=now))
+    now = small.last_month()
+    v = view.build(small, Filters(start=add_months(now, -11), end=now))
     a = v.actions
     assert len(a) and (np.diff(a["value"].to_numpy()) <= 0).all() and (a["value"] > 0).all()
     assert set(a["kind"]) <= {"call", "offer", "terms", "plan"}

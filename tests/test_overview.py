@@ -4,10 +4,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from kamdash import queries
 from kamdash.analytics import overview
 from kamdash.analytics.pareto import top_share
-from kamdash.queries import Filters
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from kamdash.views.overview import build
 from tests.independent import Raw
 
@@ -26,7 +26,7 @@ def test_top_share_by_hand():
 
 
 def test_period_summary_by_hand(tiny):
-    s = queries.period_summary(tiny, P).set_index("period")
+    s = tiny.period_summary(P).set_index("period")
     # Q2 2025: A 2500 (cost 1500, visits 300), B 400 - 100 returned (cost 150, support 100),
     # D 100 (cost 90, logistics 20), C no order but support 50
     assert s.loc[0, ["revenue", "gross_profit", "account_profit"]].tolist() == [2900, 1160, 690]
@@ -42,7 +42,7 @@ def test_period_summary_by_hand(tiny):
 
 
 def test_kpis_by_hand(tiny):
-    k = {x.key: x for x in overview.kpis(queries.period_summary(tiny, P), True, True)}
+    k = {x.key: x for x in overview.kpis(tiny.period_summary(P), True, True)}
     assert (k["revenue"].value, k["revenue"].previous) == (2900, 1500)
     assert k["revenue"].delta_pct == pytest.approx(1400 / 1500)
     assert k["active_customers"].delta_pct == 0
@@ -52,7 +52,7 @@ def test_kpis_by_hand(tiny):
 
 
 def test_kpis_without_comparable_periods(tiny):
-    s = queries.period_summary(tiny, P)
+    s = tiny.period_summary(P)
     k = {x.key: x for x in overview.kpis(s, False, False)}
     assert k["revenue"].previous is None and k["revenue"].delta is None
     assert math.isnan(k["lost_customers"].value)
@@ -62,7 +62,7 @@ def test_kpis_without_comparable_periods(tiny):
 
 
 def test_top_accounts_by_hand(tiny):
-    top = overview.top_accounts(queries.top_customers(tiny, P, n=3), 2900, True)
+    top = overview.top_accounts(tiny.top_customers(P, n=3), 2900, True)
     assert top["customer_id"].tolist() == ["A", "B", "D"]
     assert top["rank"].tolist() == [1, 2, 3]
     assert top["share"].tolist() == pytest.approx([2500 / 2900, 300 / 2900, 100 / 2900])
@@ -71,7 +71,7 @@ def test_top_accounts_by_hand(tiny):
     assert top["revenue_change"].iloc[1] == 0
     assert np.isnan(top["revenue_change"].iloc[2])  # D had no revenue before
     assert top["name_zh"].iloc[0] == "阿尔法商贸"
-    assert overview.top_accounts(queries.top_customers(tiny, P, n=3), 2900, False)["revenue_change"].isna().all()
+    assert overview.top_accounts(tiny.top_customers(P, n=3), 2900, False)["revenue_change"].isna().all()
 
 
 def test_empty_selection(tiny):
@@ -86,7 +86,7 @@ def test_empty_selection(tiny):
                                   {"customer_types": ("distributor", "dealer"), "sectors": ("retail",)}])
 def test_overview_numbers_match_plain_pandas_on_demo_data(small_db, dims):
     """Every overview number, recomputed from order lines and cost-to-serve with pandas."""
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     raw = Raw(small_db)
     f = Filters(start=date(2026, 4, 1), end=date(2026, 9, 1), **dims)  # 3 half-years, all covered
     view = build(b, f, date(2024, 10, 1))

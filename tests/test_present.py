@@ -10,20 +10,22 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kamdash import deck, queries
+from kamdash import deck
 from kamdash.analytics import cohorts, pareto
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from kamdash.i18n import fmt_money, fmt_pct
 from kamdash.views import present
 from tests.conftest import TINY_CTS, TINY_LINES
 
-FULL = queries.Filters(start=date(2024, 10, 1), end=date(2025, 6, 1))
+FULL = Filters(start=date(2024, 10, 1), end=date(2025, 6, 1))
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_db):
-    backend = queries.connect(str(tiny_db))
-    yield backend, queries.data_facts(backend)
-    backend.disconnect()
+    backend = connect(str(tiny_db))
+    yield backend, backend.data_facts()
+    backend.close()
 
 
 def by_hand() -> pd.DataFrame:
@@ -58,7 +60,7 @@ def test_headlines_equal_hand_computations_on_tiny(tiny):
 
 def test_retention_headline_reads_the_cohort_curve(tiny):
     backend, facts = tiny
-    counts = queries.cohort_counts(backend, FULL, "M")
+    counts = backend.cohort_counts(FULL, "M")
     matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
     curve = cohorts.retention_curve(matrix, sizes)
     k, share = present.retention_point(curve)
@@ -155,16 +157,16 @@ def test_eight_slide_chinese_deck(small_db):
     """The whole storyline (6 slides) plus two pinned scenarios, in Chinese, to PPTX."""
     from pptx import Presentation
 
-    backend = queries.connect(str(small_db))
-    facts = queries.data_facts(backend)
-    f = queries.Filters(start=queries.add_months(facts["last_month"], -11), end=facts["last_month"])
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
     scns = {f"s{i}": {"name": f"方案{i}", "params": {}, "results": {"equity_before": 1e6, "equity_after": 1e6 + i * 1e5,
                                                                    "profit_before": 2e5, "profit_after": 2.2e5}}
             for i in (1, 2)}
-    tx = present.Texts("zh", labels=queries.value_labels(backend, "zh"))
+    tx = present.Texts("zh", labels=backend.value_labels("zh"))
     order = [*present.SLIDES, "scenario:s1", "scenario:s2"]
     slides = present.build(backend, tx, f, facts, order, scenarios=scns)
-    backend.disconnect()
+    backend.close()
     assert len(slides) == 8 and all(s.figure is not None for s in slides)
     data = deck.to_pptx(slides, title=tx.t("present.deck_title"),
                         subtitle="\n".join(present.filter_lines(tx, f, facts)), lang="zh")

@@ -5,11 +5,11 @@ import pytest
 
 from bench.child import PandasData, filter_states
 from bench.harness import load_cases
-from kamdash import queries
+from kamdash.engine import connect
 
 
 def test_retention_case_matches_its_pandas_baseline(small_db):
-    backend = queries.connect(str(small_db))
+    backend = connect(str(small_db))
     data = PandasData(str(small_db))
     case = load_cases()["retention"]
     for f in filter_states(backend)[:3]:

@@ -1,4 +1,4 @@
-"""The Retention page's data from memory (``resident.activity``, the held RFM summary, the
+"""The Retention page's data from memory (``columns.activity``, the held RFM summary, the
 running totals) against the queries it replaced: the group-bys over customer_month and the
 order lines, and the pandas pivot of the cohort matrix, on the small and tiny databases with
 dimension, customer and tier filters."""
@@ -10,15 +10,18 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from kamdash import queries, resident, retention
+from kamdash import retention
 from kamdash.analytics import clv, cohorts
-from kamdash.queries import Filters, apply_filters, to_frame
+from kamdash.engine import _retention, columns, connect
+from kamdash.engine._ibis import to_frame
+from kamdash.engine.filters import Filters, add_months
+from tests.reference import apply_filters
 
 # ---------------------------------------------------------------- the references
 
 
 def cohort_counts_sql(backend, filters, freq="M"):
-    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
+    cm = apply_filters(backend.ibis.table("customer_month"), replace(filters, start=None, end=None))
     cm = cm.filter(cm.orders > 0)
     unit = "Q" if freq == "Q" else "M"
     act = cm.select("customer_id", period=cm.month.truncate(unit)).distinct()
@@ -31,7 +34,7 @@ def cohort_counts_sql(backend, filters, freq="M"):
 
 
 def activity_gaps_sql(backend, filters):
-    cm = apply_filters(backend.table("customer_month"), replace(filters, start=None, end=None))
+    cm = apply_filters(backend.ibis.table("customer_month"), replace(filters, start=None, end=None))
     cm = cm.filter(cm.orders > 0).select("customer_id", "month")
     nxt = cm.month.lead().over(ibis.window(group_by="customer_id", order_by="month"))
     g = cm.mutate(gap=(nxt.year() * 12 + nxt.month()) - (cm.month.year() * 12 + cm.month.month()))
@@ -64,22 +67,22 @@ def retention_matrix_pivot(counts, freq="M", last_period=None, max_cohorts=24):
 
 def account_values_joined(backend, fit, as_of, filters, vs):
     """account_values as it was: RFM query, margins group-by, attributes joined on customer_id."""
-    rfm = queries._rfm_query(backend, as_of, fit["time_unit"], filters)
-    values = clv.customer_values(fit, rfm, queries.customer_margins(backend, as_of), vs.horizon_months,
+    rfm = _retention._rfm_query(backend, as_of, fit["time_unit"], filters)
+    values = clv.customer_values(fit, rfm, backend.customer_margins(as_of), vs.horizon_months,
                                  vs.annual_discount, cost_to_serve=vs.cost_to_serve)
     values["revenue"] = rfm["revenue"].to_numpy()
     values["last_date"] = rfm["last_date"].to_numpy()
-    return values.merge(queries.customer_attributes(backend), on="customer_id", how="left")
+    return values.merge(backend.customer_attributes(), on="customer_id", how="left")
 
 
 # ---------------------------------------------------------------- filter states
 
 
 def _states(backend):
-    opts = queries.dimension_options(backend)
-    ids = tuple(resident.of(backend).keys.customer_id[::7][:25]) + ("NO-SUCH-ID",)
-    last = queries.last_month(backend)
-    year = (queries.add_months(last, -11), last)
+    opts = backend.dimension_options()
+    ids = tuple(backend.keys.customer_id[::7][:25]) + ("NO-SUCH-ID",)
+    last = backend.last_month()
+    year = (add_months(last, -11), last)
     return [
         Filters(),
         Filters(start=year[0], end=year[1]),  # the period does not restrict who
@@ -98,9 +101,9 @@ def test_cohort_counts_and_gaps_match_the_group_by(small, tiny):
     for backend in (small, tiny):
         for f in _states(backend):
             for freq in ("M", "Q"):
-                got, want = queries.cohort_counts(backend, f, freq), cohort_counts_sql(backend, f, freq)
+                got, want = backend.cohort_counts(f, freq), cohort_counts_sql(backend, f, freq)
                 pd.testing.assert_frame_equal(got, want, check_dtype=len(want) > 0, obj=f"{f} {freq}")
-            got, want = queries.activity_gaps(backend, f), activity_gaps_sql(backend, f)
+            got, want = backend.activity_gaps(f), activity_gaps_sql(backend, f)
             pd.testing.assert_frame_equal(got, want, check_dtype=len(want) > 0, obj=str(f))
 
 
@@ -108,35 +111,35 @@ def test_counts_per_combination_of_dimensions_match_the_group_by(small, monkeypa
     """Dimension filters add up counts per combination of dimension values when that table is
     small (the 10M demo: 756 combinations); the fixtures have too few months per customer for
     it, so allow it here."""
-    r = resident.of(small)
+    r = small.columns
     assert r.activity_table("M", "cohort") is None  # 400 customers: rows are cheaper
-    monkeypatch.setattr(resident, "TABLE_CELLS_PER_ROW", 10_000)
+    monkeypatch.setattr(columns, "TABLE_CELLS_PER_ROW", 10_000)
     assert r.activity_table("M", "cohort").sum() == len(r.activity("M")[3])
     states = _states(small)
     for f in [*states[:5], states[-1]]:  # customer and tier filters select rows, not combinations
         for freq in ("M", "Q"):
             want = cohort_counts_sql(small, f, freq)
-            pd.testing.assert_frame_equal(queries.cohort_counts(small, f, freq), want,
+            pd.testing.assert_frame_equal(small.cohort_counts(f, freq), want,
                                           check_dtype=len(want) > 0, obj=f"{f} {freq}")
         want = activity_gaps_sql(small, f)
-        pd.testing.assert_frame_equal(queries.activity_gaps(small, f), want, check_dtype=len(want) > 0, obj=str(f))
+        pd.testing.assert_frame_equal(small.activity_gaps(f), want, check_dtype=len(want) > 0, obj=str(f))
 
 
 def test_filters_select_the_customers(small):
-    opts = queries.dimension_options(small)
-    everyone = queries.cohort_counts(small, Filters(), "M")
-    parts = [queries.cohort_counts(small, Filters(regions=(r,)), "M") for r in opts["region"]]
+    opts = small.dimension_options()
+    everyone = small.cohort_counts(Filters(), "M")
+    parts = [small.cohort_counts(Filters(regions=(r,)), "M") for r in opts["region"]]
     assert all(len(p) < len(everyone) or p["customers"].sum() < everyone["customers"].sum() for p in parts)
     summed = pd.concat(parts).groupby(["cohort", "period"], as_index=False)["customers"].sum()
     pd.testing.assert_frame_equal(summed, everyone)  # the regions partition the customers
-    assert queries.activity_gaps(small, Filters(regions=("Nowhere",))).empty
+    assert small.activity_gaps(Filters(regions=("Nowhere",))).empty
 
 
 def test_cohort_matrix_matches_the_pivot(small):
     for f in _states(small)[:4]:
         for freq in ("M", "Q"):
-            counts = queries.cohort_counts(small, f, freq)
-            for last in (None, queries.last_month(small), date(2030, 1, 1)):
+            counts = small.cohort_counts(f, freq)
+            for last in (None, small.last_month(), date(2030, 1, 1)):
                 for cap in (None, 24, 3):
                     got = cohorts.retention_matrix(counts, freq, last, cap)
                     want = retention_matrix_pivot(counts, freq, last, cap)
@@ -146,17 +149,17 @@ def test_cohort_matrix_matches_the_pivot(small):
 
 def test_rfm_from_memory_matches_the_order_lines_query(small, tiny):
     for backend in (small, tiny):
-        as_of = queries.data_facts(backend)["as_of"]
+        as_of = backend.data_facts()["as_of"]
         states = [None, *_states(backend)]
         for f, end, unit in [*((f, as_of, "W") for f in states),
                              *((f, date(2030, 6, 30), "D") for f in states[:4])]:
-            got = queries.rfm_summary(backend, end, unit, f)
-            want = queries._rfm_query(backend, end, unit, f)
+            got = backend.rfm_summary(end, unit, f)
+            want = _retention._rfm_query(backend, end, unit, f)
             pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12,
                                           check_dtype=len(want) > 0, obj=f"{f} {end} {unit}")
-        assert queries._held_rfm(backend) is not None
+        assert _retention._held_rfm(backend) is not None
     # before the last order date (a fit's calibration end) the summary is the query itself
-    early = queries.rfm_summary(tiny, date(2025, 1, 31), "D")
+    early = tiny.rfm_summary(date(2025, 1, 31), "D")
     assert early["last_date"].max() <= pd.Timestamp("2025-01-31")
 
 
@@ -166,7 +169,7 @@ FIT = {"model": "bgnbd", "time_unit": "W", "params": {"r": 0.243, "alpha": 4.414
 
 
 def test_account_values_match_the_joined_computation(small):
-    as_of = queries.data_facts(small)["as_of"]
+    as_of = small.data_facts()["as_of"]
     for i, f in enumerate(_states(small)):
         vs = retention.ValueSettings() if i % 2 else retention.ValueSettings(12, 0.05, False)
         got = retention.account_values(small, FIT, as_of, f, vs)
@@ -183,9 +186,9 @@ def test_account_values_match_the_joined_computation(small):
 
 
 def test_account_values_are_held_per_fit_and_settings_and_selected_by_the_filters(small_db):
-    b = queries.connect(str(small_db))  # a backend of its own: nothing held yet
-    as_of, vs = queries.data_facts(b)["as_of"], retention.ValueSettings()
-    one = Filters(customer_ids=(queries.customer_facts(b, Filters())["customer_id"].iloc[3],))
+    b = connect(str(small_db))  # a backend of its own: nothing held yet
+    as_of, vs = b.data_facts()["as_of"], retention.ValueSettings()
+    one = Filters(customer_ids=(b.customer_facts(Filters())["customer_id"].iloc[3],))
     direct = retention.account_values(b, FIT, as_of, one, vs)  # nothing held: values only it
     assert len(direct) == 1 and not b_held(b)
     every = retention.account_values(b, FIT, as_of, Filters(), vs)
@@ -200,15 +203,15 @@ def test_account_values_are_held_per_fit_and_settings_and_selected_by_the_filter
 
 
 def b_held(backend) -> list:
-    return [k for k in resident.of(backend)._cols if k[0] == "account_values"]
+    return [k for k in backend.columns._cols if k[0] == "account_values"]
 
 
 def test_held_arrays_are_counted_in_the_budget(small):
-    r = resident.of(small)
-    queries.cohort_counts(small, Filters(), "M")
-    queries.rfm_summary(small, queries.data_facts(small)["as_of"], "W", Filters())
+    r = small.columns
+    small.cohort_counts(Filters(), "M")
+    small.rfm_summary(small.data_facts()["as_of"], "W", Filters())
     base, n, n_rows, cohort_code, gap_code = r.activity("M")
     assert n_rows.dtype == np.int32 and cohort_code.dtype == np.int16 and gap_code.dtype == np.int16
     assert r.held_bytes() >= n_rows.nbytes + cohort_code.nbytes + gap_code.nbytes
     assert n_rows.sum() == len(cohort_code) == to_frame(
-        small.table("customer_month").filter(lambda t: t.orders > 0).count().as_table()).iloc[0, 0]
+        small.ibis.table("customer_month").filter(lambda t: t.orders > 0).count().as_table()).iloc[0, 0]

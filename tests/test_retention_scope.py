@@ -4,7 +4,8 @@ customer), what is shown is of the scope's accounts only."""
 import duckdb
 import pytest
 
-from kamdash import queries, retention
+from kamdash import retention
+from kamdash.engine import connect
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,14 @@ def _holdout_purchase_days(db, ids, cal_end, as_of) -> int:
 def test_the_check_is_of_the_scope_and_adds_up_to_the_whole(small_db, small_fit, book):
     settings, fit = small_fit
     mine, rest = book
-    backend = queries.connect(str(small_db))
+    backend = connect(str(small_db))
     try:
-        as_of = queries.data_facts(backend)["as_of"]
+        as_of = backend.data_facts()["as_of"]
         whole = retention.validation(backend, fit, settings, as_of)
         scoped = retention.validation(backend, fit, settings, as_of, mine)
         others = retention.validation(backend, fit, settings, as_of, rest)
     finally:
-        backend.disconnect()
+        backend.close()
     assert scoped["actual"] == _holdout_purchase_days(small_db, mine, settings.calibration_end, as_of)
     assert scoped["actual"] < whole["actual"]
     # each account's prediction is its own: the scope's and the others' add up to everyone's
@@ -58,9 +59,9 @@ def test_the_check_is_of_the_scope_and_adds_up_to_the_whole(small_db, small_fit,
 
 def test_a_scope_without_customers_in_the_calibration_has_no_check(small_db, small_fit):
     settings, fit = small_fit
-    backend = queries.connect(str(small_db))
+    backend = connect(str(small_db))
     try:
-        as_of = queries.data_facts(backend)["as_of"]
+        as_of = backend.data_facts()["as_of"]
         assert retention.validation(backend, fit, settings, as_of, ("no-such-customer",)) is None
     finally:
-        backend.disconnect()
+        backend.close()

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kamdash import queries, store
-from kamdash.queries import Filters
+from kamdash import store
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from tests import conftest
 
 IDS = [c[0] for c in conftest.TINY_CUSTOMERS]
@@ -45,12 +46,12 @@ def subset_backend(tmp_path_factory):
                     con.executemany("INSERT INTO cost_to_serve VALUES (?,?,?,?)", cts)
             path = folder / f"{''.join(sorted(ids))}.duckdb"
             store.build_sales_db(path, fill, source="tests")
-            _subsets[ids] = queries.connect(str(path))
+            _subsets[ids] = connect(str(path))
         return _subsets[ids]
 
     yield get
     for b in _subsets.values():
-        b.disconnect()
+        b.close()
     _subsets.clear()
 
 
@@ -76,11 +77,11 @@ def test_scoped_customer_facts_equal_the_subset(tiny, subset_backend, ids, perio
     sub = subset_backend(ids)
     scoped = Filters(start=period[0], end=period[1], scope=tuple(sorted(ids)), **more)
     plain = Filters(start=period[0], end=period[1], **more)
-    pd.testing.assert_frame_equal(_facts(queries.customer_facts(tiny, scoped)),
-                                  _facts(queries.customer_facts(sub, plain)), check_dtype=False)
-    got, want = queries.customer_mask(tiny, scoped), queries.customer_mask(sub, plain)
-    assert set(queries.resident.of(tiny).keys.ids.take(np.flatnonzero(got))) == \
-        set(queries.resident.of(sub).keys.ids.take(np.flatnonzero(want)))
+    pd.testing.assert_frame_equal(_facts(tiny.customer_facts(scoped)),
+                                  _facts(sub.customer_facts(plain)), check_dtype=False)
+    got, want = tiny.customer_mask(scoped), sub.customer_mask(plain)
+    assert set(tiny.keys.ids.take(np.flatnonzero(got))) == \
+        set(sub.keys.ids.take(np.flatnonzero(want)))
 
 
 @SETTINGS
@@ -89,18 +90,18 @@ def test_scoped_page_numbers_equal_the_subset(tiny, subset_backend, ids, period,
     sub = subset_backend(ids)
     scoped = Filters(start=period[0], end=period[1], scope=tuple(sorted(ids)), **more)
     plain = Filters(start=period[0], end=period[1], **more)
-    pd.testing.assert_frame_equal(queries.period_summary(tiny, scoped), queries.period_summary(sub, plain))
-    pd.testing.assert_frame_equal(queries.top_customers(tiny, scoped, n=3).drop(columns=["ck"], errors="ignore"),
-                                  queries.top_customers(sub, plain, n=3).drop(columns=["ck"], errors="ignore"),
+    pd.testing.assert_frame_equal(tiny.period_summary(scoped), sub.period_summary(plain))
+    pd.testing.assert_frame_equal(tiny.top_customers(scoped, n=3).drop(columns=["ck"], errors="ignore"),
+                                  sub.top_customers(plain, n=3).drop(columns=["ck"], errors="ignore"),
                                   check_dtype=False, check_categorical=False)
-    a, b = queries.monthly_totals(tiny, scoped), queries.monthly_totals(sub, plain)
+    a, b = tiny.monthly_totals(scoped), sub.monthly_totals(plain)
     a = a[a["month"].isin(b["month"])].reset_index(drop=True)  # the subset's months are fewer
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     for value in ("revenue", "account_profit"):
         # "complete" says whether the data covers a whole quarter: the subset's data may start
         # or end earlier
-        a = queries.concentration_over_time(tiny, scoped, value, "quarter").drop(columns="complete")
-        b = queries.concentration_over_time(sub, plain, value, "quarter").drop(columns="complete")
+        a = tiny.concentration_over_time(scoped, value, "quarter").drop(columns="complete")
+        b = sub.concentration_over_time(plain, value, "quarter").drop(columns="complete")
         a = a[a["period"].isin(b["period"])].reset_index(drop=True) if "period" in a else a
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
 
@@ -112,15 +113,15 @@ def test_scoped_retention_inputs_equal_the_subset(tiny, subset_backend, ids, mor
     sub = subset_backend(ids)
     scoped = Filters(scope=tuple(sorted(ids)), **{k: v for k, v in more.items() if k != "tiers"})
     plain = Filters(**{k: v for k, v in more.items() if k != "tiers"})
-    a, b = queries.cohort_counts(tiny, scoped), queries.cohort_counts(sub, plain)
+    a, b = tiny.cohort_counts(scoped), sub.cohort_counts(plain)
     a = a[a["customers"] > 0].reset_index(drop=True) if "customers" in a else a
     b = b[b["customers"] > 0].reset_index(drop=True) if "customers" in b else b
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
-    rfm_a = queries.rfm_summary(tiny, date(2025, 6, 30), "W", scoped).sort_values("customer_id")
-    rfm_b = queries.rfm_summary(sub, date(2025, 6, 30), "W", plain).sort_values("customer_id")
+    rfm_a = tiny.rfm_summary(date(2025, 6, 30), "W", scoped).sort_values("customer_id")
+    rfm_b = sub.rfm_summary(date(2025, 6, 30), "W", plain).sort_values("customer_id")
     pd.testing.assert_frame_equal(rfm_a.reset_index(drop=True), rfm_b.reset_index(drop=True), check_dtype=False)
-    fa = queries.customer_features(tiny, replace_period(scoped), breadth=True)
-    fb = queries.customer_features(sub, replace_period(plain), breadth=True)
+    fa = tiny.customer_features(replace_period(scoped), breadth=True)
+    fb = sub.customer_features(replace_period(plain), breadth=True)
     pd.testing.assert_frame_equal(_facts(fa), _facts(fb), check_dtype=False)
 
 
@@ -133,13 +134,13 @@ def replace_period(f: Filters) -> Filters:
 def test_scope_is_never_widened(tiny):
     """Other filters only narrow a scope: naming customers outside it shows nothing of them."""
     f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), scope=("A",), customer_ids=("B", "C"))
-    assert len(queries.customer_facts(tiny, f)) == 0
+    assert len(tiny.customer_facts(f)) == 0
     f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), scope=("A", "B"), regions=("North China",))
-    assert len(queries.customer_facts(tiny, f)) == 0
+    assert len(tiny.customer_facts(f)) == 0
     # an empty scope (a user with no accounts) sees nothing at all
     empty = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), scope=())
-    assert len(queries.customer_facts(tiny, empty)) == 0
-    assert queries.monthly_totals(tiny, empty)["revenue"].sum() == 0
+    assert len(tiny.customer_facts(empty)) == 0
+    assert tiny.monthly_totals(empty)["revenue"].sum() == 0
 
 
 def test_tiers_rank_within_the_scope_by_hand(tiny):
@@ -147,8 +148,8 @@ def test_tiers_rank_within_the_scope_by_hand(tiny):
     before each are 0, 0.795, 0.932, 0.977: A and B are tier A. Within the scope {B, C, D}
     (900) they are 0, 0.667, 0.889: B and C are tier A, D is B."""
     f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), tiers=("A",))
-    assert set(queries.customer_facts(tiny, f)["customer_id"]) == {"A", "B"}
+    assert set(tiny.customer_facts(f)["customer_id"]) == {"A", "B"}
     scoped = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), tiers=("A",), scope=("B", "C", "D"))
-    assert set(queries.customer_facts(tiny, scoped)["customer_id"]) == {"B", "C"}
+    assert set(tiny.customer_facts(scoped)["customer_id"]) == {"B", "C"}
     scoped_b = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1), tiers=("B",), scope=("B", "C", "D"))
-    assert set(queries.customer_facts(tiny, scoped_b)["customer_id"]) == {"D"}
+    assert set(tiny.customer_facts(scoped_b)["customer_id"]) == {"D"}

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamdash import queries
 from kamdash.analytics import segments as sg
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from tests.independent import Raw
-
 
 THREE = [  # (revenue, frequency, recency, margin, growth)
     (2_000_000, 60, 5, 0.25, 0.3),
@@ -174,9 +174,9 @@ def test_names_never_contradict_the_growth_shown():
 
 
 def test_on_the_demo_data_auto_segments_are_worth_naming(demo_db):
-    b = queries.connect(str(demo_db))
-    last = queries.last_month(b)
-    f = queries.customer_features(b, queries.Filters(start=queries.add_months(last, -11), end=last), False)
+    b = connect(str(demo_db))
+    last = b.last_month()
+    f = b.customer_features(Filters(start=add_months(last, -11), end=last), False)
     r = sg.fit_segments(f, sg.DEFAULT_FEATURES)
     assert 4 <= r.k <= 8
     p = sg.profiles(f, r)
@@ -204,9 +204,9 @@ def test_projection_axes_and_map_sample():
 
 
 def test_features_on_the_tiny_database_by_hand(tiny_db):
-    b = queries.connect(str(tiny_db))
-    f = queries.Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
-    df = queries.customer_features(b, f).set_index("customer_id")
+    b = connect(str(tiny_db))
+    f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 1))
+    df = b.customer_features(f).set_index("customer_id")
     assert list(df.index) == ["A", "B", "C", "D"]  # E ordered only in 2024
     a = df.loc["A"]
     assert a["revenue"] == 3500 and a["frequency"] == 2 and a["breadth"] == 2
@@ -223,9 +223,9 @@ def test_features_on_the_tiny_database_by_hand(tiny_db):
 
 def test_features_match_plain_pandas(small_db):
     raw = Raw(small_db)
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     start, end = date(2025, 10, 1), date(2026, 9, 1)
-    df = queries.customer_features(b, queries.Filters(start=start, end=end)).set_index("customer_id")
+    df = b.customer_features(Filters(start=start, end=end)).set_index("customer_id")
     lines = raw.lines[(raw.lines["m"] >= pd.Period(start, "M")) & (raw.lines["m"] <= pd.Period(end, "M"))]
     g = lines.groupby("customer_id")
     assert set(df.index) == set(g.groups)
@@ -239,9 +239,9 @@ def test_features_match_plain_pandas(small_db):
 
 
 def test_filters_restrict_the_features(small_db):
-    b = queries.connect(str(small_db))
-    f = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1), regions=("East China",))
-    df = queries.customer_features(b, f)
+    b = connect(str(small_db))
+    f = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1), regions=("East China",))
+    df = b.customer_features(f)
     assert set(df["region"]) == {"East China"}
     some = tuple(df["customer_id"].head(5))
-    assert set(queries.customer_features(b, queries.Filters(customer_ids=some))["customer_id"]) <= set(some)
+    assert set(b.customer_features(Filters(customer_ids=some))["customer_id"]) <= set(some)

@@ -149,13 +149,13 @@ def test_build_memory_limit_is_validated_and_a_bad_one_leaves_the_database_alone
 
 
 def test_dashboard_queries_have_a_memory_limit(tiny_db, monkeypatch):
-    from kamdash import queries
+    from kamdash.engine import connect
 
     monkeypatch.delenv("KAMDASH_QUERY_MEMORY", raising=False)
     limit = lambda b: b.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]  # noqa: E731
-    assert limit(queries.connect(str(tiny_db))) in ("1.0 GiB", "953.6 MiB")  # 1GB as DuckDB shows it
+    assert limit(connect(str(tiny_db))) in ("1.0 GiB", "953.6 MiB")  # 1GB as DuckDB shows it
     monkeypatch.setenv("KAMDASH_QUERY_MEMORY", "512MB")
-    assert "MiB" in limit(queries.connect(str(tiny_db)))
+    assert "MiB" in limit(connect(str(tiny_db)))
     monkeypatch.setenv("KAMDASH_QUERY_MEMORY", "1GB'; SET threads = 1; --")
     with pytest.raises(ValueError, match="KAMDASH_QUERY_MEMORY"):
-        queries.connect(str(tiny_db))
+        connect(str(tiny_db))

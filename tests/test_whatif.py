@@ -15,11 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kamdash import queries, store
+from kamdash import store
 from kamdash.analytics import whatif as w
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from kamdash.views import whatif as view
 from tests.conftest import ROOT
-
 
 # ---------------------------------------------------------------- formulas by hand
 
@@ -284,8 +285,8 @@ def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     this year: A (May), B (Apr), D (Jun, new). Account profit this year: A 2,500 − 1,500 − 300 =
     700; B 400 − 200 − 100 + 50 (return) − 100 = 50; D 100 − 90 − 20 = −10. Tiers this year by
     revenue A 2,500 / B 300 / D 100 → A, B, C; C (lost) by last year's 1,000/300/200 → B."""
-    b = queries.connect(str(tiny_db))
-    base = view.baseline(b, queries.Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
+    b = connect(str(tiny_db))
+    base = view.baseline(b, Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
                          year_months=3)
     assert base.year == (date(2025, 4, 1), date(2025, 6, 1))
     assert base.previous == (date(2025, 1, 1), date(2025, 3, 1)) and base.covered
@@ -301,7 +302,7 @@ def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     # with an assignment: segments and KA types join the cells
     a = pd.DataFrame({"customer_id": ["A", "B"], "segment": [1, 2], "segment_name": ["Big", "Small"],
                       "ka_types": ["economic,group", "important"]})
-    base2 = view.baseline(b, queries.Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
+    base2 = view.baseline(b, Filters(end=date(2025, 6, 1)), date(2025, 6, 1), date(2024, 10, 1),
                           assignment=a, year_months=3)
     seg = w.by_dimension(base2.cells, "segment").set_index("group")
     assert seg.loc["1 · Big", "customers"] == 1 and seg.loc["", "customers_prev"] == 1  # C has none
@@ -337,15 +338,15 @@ def test_baseline_on_the_tiny_database_by_hand(tiny_db):
     assert ev["profit_delta"] == pytest.approx(2.34)
     assert ev["equity_delta_loss_making"] == pytest.approx(
         sum(-10 * (rd ** t - (2 / 3) ** t) / 1.1 ** t for t in range(1, 6)))
-    b.disconnect()
+    b.close()
 
 
 def test_baseline_twelve_months_matches_plain_pandas(small_db):
     from tests.conftest import read_table
 
-    b = queries.connect(str(small_db))
-    facts = queries.data_facts(b)
-    base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"])
+    b = connect(str(small_db))
+    facts = b.data_facts()
+    base = view.baseline(b, Filters(), facts["last_month"], facts["first_month"])
     lines = read_table(small_db, "order_lines")
     cts = read_table(small_db, "cost_to_serve")
     m = pd.to_datetime(lines["order_date"]).dt.to_period("M")
@@ -361,7 +362,7 @@ def test_baseline_twelve_months_matches_plain_pandas(small_db):
     c_cur = cts[(cm > last - 12) & (cm <= last) & cts["customer_id"].isin(cur_ids)]["amount"].sum()
     profit = (cur["revenue"] - cur["cost"]).sum() - c_cur
     assert tot["profit"] == pytest.approx(profit, rel=1e-9)
-    b.disconnect()
+    b.close()
 
 
 # ---------------------------------------------------------------- scenarios and slides
@@ -397,31 +398,33 @@ def test_scenarios_survive_a_sales_reimport(tmp_path):
 
 
 def test_pinned_scenario_for_slides(small_db):
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     labels = {"title": "Before and after", "profit": "Profit next year", "equity": "Customer equity",
               "before": "Before", "after": "After", "interval": "90% interval"}
-    pin = view.pinned(b, queries.Filters(), {"defection_pts": -5, "horizon": 0}, labels)
+    pin = view.pinned(b, Filters(), {"defection_pts": -5, "horizon": 0}, labels)
     h = pin.headline
     assert isinstance(pin.figure, go.Figure)
     assert h["equity_after"] > h["equity_before"] and h["equity_delta_lo"] <= h["equity_delta"] <= h["equity_delta_hi"]
     assert h["rs"]["equity_pct"] == pytest.approx(h["equity_pct"])  # the same change, for everyone
     assert h["baseline"]["customers"] > 0
     assert [bar.name for bar in pin.figure.data] == ["Before", "After"]
-    b.disconnect()
+    b.close()
 
 
 def test_probabilistic_view_reads_the_stored_fit_without_pymc(small_db, small_fit):
     code = f"""
 import sys
-from kamdash import config, queries
+from kamdash import config
+from kamdash.engine.filters import Filters
+from kamdash.engine import connect
 from kamdash.views import whatif as view
-b = queries.connect({str(small_db)!r})
-facts = queries.data_facts(b)
+b = connect({str(small_db)!r})
+facts = b.data_facts()
 found = view.stored_fit(config.user_db_path(config.db_path({str(small_db)!r})), facts)
 assert found is not None
 fit, fs = found
-base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"])
-rfm, margins = view.probabilistic_inputs(b, fit, facts["as_of"], queries.Filters(), base.customers["customer_id"])
+base = view.baseline(b, Filters(), facts["last_month"], facts["first_month"])
+rfm, margins = view.probabilistic_inputs(b, fit, facts["as_of"], Filters(), base.customers["customer_id"])
 values = view.probabilistic_values(fit, rfm, margins, 60, 0.1)
 eq = view.probabilistic_equity(values, fit)
 assert eq["equity_lo"] <= eq["equity"] <= eq["equity_hi"] and eq["customers"] == len(values) > 0
@@ -443,13 +446,13 @@ def test_bench_case_matches_its_pandas_baseline_and_recomputes_without_queries(s
     from bench.child import PandasData, filter_states, same
     from bench.harness import load_cases
 
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     case = load_cases()["whatif"]
     data = PandasData(str(small_db))
     for f in filter_states(b)[:2]:
         assert same(case.kamdash_step(b, f), case.pandas_step(data, f)) is None, f
     base = case.prepare(b, filter_states(b)[0])
-    b.disconnect()  # a slider move needs no database
+    b.close()  # a slider move needs no database
     out = case.interaction_step(base, 3)
     assert set(out) == {"result", "band", "rs", "tornado", "projection"}
 
@@ -471,11 +474,11 @@ def test_whatif_command_gives_the_views_numbers(small_db, capsys):
 
     assert cli.main(["whatif", "--db", str(small_db), "--defection-change", "-5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    b = queries.connect(str(small_db))
-    facts = queries.data_facts(b)
+    b = connect(str(small_db))
+    facts = b.data_facts()
     assignment, cut = view.stored_choices(config.user_db_path(small_db))
-    base = view.baseline(b, queries.Filters(), facts["last_month"], facts["first_month"], assignment, cut)
-    b.disconnect()
+    base = view.baseline(b, Filters(), facts["last_month"], facts["first_month"], assignment, cut)
+    b.close()
     p = w.Params(defection_pts=-5)  # the page's defaults: profitable groups, 5 years, 10%
     ev = w.evaluate(w.arrays(base.cells), w.targeted(base.cells, p), p)
     assert out["params"] == p.as_json()

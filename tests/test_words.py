@@ -122,26 +122,27 @@ def test_stored_margin_goals_are_read_as_gross_margin_and_history_is_kept(tmp_pa
 
 
 def test_data_coverage_in_sql_and_through_ibis(tiny, tmp_path):
-    from kamdash import ingest, queries
+    from kamdash import ingest
+    from kamdash.engine import Engine, connect
 
     every = {"cost": True, "cost_to_serve": True, "discount": True, "returns": True}
-    assert queries.data_coverage(tiny) == every
-    assert queries.data_coverage(tiny.ibis) == every  # an Ibis backend (a company source) asks the same
+    assert tiny.data_coverage() == every
+    assert Engine(None, tiny.ibis).data_coverage() == every  # over Ibis alone (a company source)
     (tmp_path / "orders.csv").write_text("customer_id,order_date,revenue\nA,2025-01-05,100\nB,2025-02-10,50\n")
     ingest.load_files(tmp_path / "plain.duckdb", tmp_path / "orders.csv")
-    plain = queries.connect(str(tmp_path / "plain.duckdb"))
+    plain = connect(str(tmp_path / "plain.duckdb"))
     try:
-        assert queries.data_coverage(plain) == {c: False for c in every}
-        assert coverage.gap(queries.data_coverage(plain)) == coverage.NO_COSTS
+        assert plain.data_coverage() == {c: False for c in every}
+        assert coverage.gap(plain.data_coverage()) == coverage.NO_COSTS
     finally:
-        plain.disconnect()
+        plain.close()
 
 
 def test_a_loss_making_account_is_never_shown_only_as_its_segments_name():
     from types import SimpleNamespace
 
     from kamdash import i18n
-    from kamdash.views.account import segment_text
+    from kamdash.ui.account_words import segment_text
 
     for lang in ("en", "zh"):
         ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: i18n.t(key, _l, **kw))

@@ -15,8 +15,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import pareto
+from kamdash.engine.filters import Filters
 
 NAME = "concentration"
 OVER_TIME_VALUE = "account_profit"
@@ -39,9 +39,9 @@ def _summary(facts: pd.DataFrame, over: pd.DataFrame) -> dict:
     return out
 
 
-def kamdash_step(backend, filters: queries.Filters) -> dict:
-    facts = queries.customer_facts(backend, filters)
-    over = queries.concentration_over_time(backend, replace(filters, start=None, end=None), OVER_TIME_VALUE)
+def kamdash_step(backend, filters: Filters) -> dict:
+    facts = backend.customer_facts(filters)
+    over = backend.concentration_over_time(replace(filters, start=None, end=None), OVER_TIME_VALUE)
     return _summary(facts, over)
 
 
@@ -51,7 +51,7 @@ def _months(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s).dt.to_period("M").dt.to_timestamp()
 
 
-def _customer_ids(data, filters: queries.Filters) -> pd.Index:
+def _customer_ids(data, filters: Filters) -> pd.Index:
     c = data.customers
     keep = np.ones(len(c), dtype=bool)
     for col, values in filters.dimension_values().items():
@@ -74,7 +74,7 @@ def _per_customer(lines: pd.DataFrame, cts: pd.DataFrame, keys: list[str]) -> pd
     return f.reset_index()
 
 
-def _tier_ids(data, filters: queries.Filters) -> pd.Index:
+def _tier_ids(data, filters: Filters) -> pd.Index:
     start, end = filters.tier_period or (filters.start, filters.end)
     m = _months(data.lines["order_date"])
     sel = np.ones(len(m), dtype=bool)
@@ -87,7 +87,7 @@ def _tier_ids(data, filters: queries.Filters) -> pd.Index:
     return pd.Index(t.loc[t["tier"].isin(filters.tiers), "customer_id"])
 
 
-def pandas_step(data, filters: queries.Filters) -> dict:
+def pandas_step(data, filters: Filters) -> dict:
     ids = _customer_ids(data, filters)
     if filters.tiers:
         ids = ids.intersection(_tier_ids(data, filters))

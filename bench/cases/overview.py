@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from kamdash import queries
+from kamdash.engine.filters import FILTER_FIELDS
 from kamdash.views.overview import build
 
 NAME = "overview"
@@ -39,7 +39,7 @@ def _period(data, f, dims):
 
 def pandas_step(data, filters):
     """The same numbers the way a typical pandas dashboard computes them: from order lines."""
-    dims = {col: getattr(filters, attr) for col, attr in queries.DIMENSIONS.items()}
+    dims = {col: getattr(filters, attr) for col, attr in FILTER_FIELDS.items()}
     periods = [filters, filters.previous(), filters.previous().previous()]
     parts = [_period(data, p, dims) for p in periods]
     sel, by_cust, cts_by = parts[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kamdash import config, queries, retention
+from kamdash import config, retention
 from kamdash.analytics import cohorts
 
 NAME = "retention"
@@ -34,11 +34,11 @@ def kamdash_step(backend, filters) -> dict:
     """{"cohorts": monthly retention matrix (all cohorts), "rfm": RFM to the as-of date indexed by
     customer_id, "defection": monthly defection rates, "values": per-account values from the
     persisted fit, or None when nothing is persisted yet}."""
-    facts = queries.data_facts(backend)
-    matrix, _ = cohorts.retention_matrix(queries.cohort_counts(backend, filters, "M"), "M",
+    facts = backend.data_facts()
+    matrix, _ = cohorts.retention_matrix(backend.cohort_counts(filters, "M"), "M",
                                          last_period=facts["last_month"], max_cohorts=None)
-    rates = cohorts.defection_rates(queries.activity_gaps(backend, filters), 3, facts["last_month"])
-    rfm = queries.rfm_summary(backend, facts["as_of"], retention.TIME_UNIT_DEFAULT, filters)
+    rates = cohorts.defection_rates(backend.activity_gaps(filters), 3, facts["last_month"])
+    rfm = backend.rfm_summary(facts["as_of"], retention.TIME_UNIT_DEFAULT, filters)
     fit = retention.load_fit(config.user_db_path(_db_path(backend)), _settings(facts), facts["data_version"])
     values = None
     if fit is not None:
@@ -84,7 +84,7 @@ def pandas_step(data, filters) -> dict:
 
 
 def fit_step(backend):
-    facts = queries.data_facts(backend)
+    facts = backend.data_facts()
     settings = _settings(facts)
     rfm = retention.calibration_rfm(backend, settings, facts["as_of"])
     return retention.fit_and_store(rfm, config.user_db_path(_db_path(backend)), settings,

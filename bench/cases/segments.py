@@ -37,22 +37,19 @@ def kamdash_step(backend, filters):
     """The page's data step after a filter change: the customer features (product breadth, the
     one feature that needs a pass over order_lines, is not a default). The clustering fit on
     them is timed separately (``fit_step``)."""
-    from kamdash import queries
-
-    return _features(queries.customer_features(backend, filters, breadth=False))
+    return _features(backend.customer_features(filters, breadth=False))
 
 
 def fit_step(backend):
     """The clustering fit (signed log -> StandardScaler -> KMeans, k = 6) on the features of the
     last 12 months, all customers."""
     from bench.child import filter_states
-    from kamdash import queries
 
-    return _fit(queries.customer_features(backend, filter_states(backend)[0], breadth=False))
+    return _fit(backend.customer_features(filter_states(backend)[0], breadth=False))
 
 
 def pandas_step(data, filters):
-    from kamdash.queries import add_months, month_start
+    from kamdash.engine.filters import add_months, month_start
 
     lines, customers, cts = data.lines, data.customers, data.cts
     c = customers

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kamdash import queries
 from kamdash.analytics import whatif
 from kamdash.views import whatif as view
 
@@ -30,7 +29,7 @@ def _summary(base: view.Baseline) -> dict:
 
 
 def _baseline(backend, filters) -> view.Baseline:
-    facts = queries.data_facts(backend)
+    facts = backend.data_facts()
     return view.baseline(backend, filters, facts["last_month"], facts["first_month"])
 
 

@@ -15,7 +15,7 @@ Predictions (P(alive), expected purchases, expected spend) are the closed forms 
 & Lee, in numpy: the same formulas PyMC-Marketing evaluates (tests compare both), vectorised and
 without compiling anything.
 
-Inputs: an RFM frame from ``queries.rfm_summary`` (customer_id, frequency, recency, T,
+Inputs: an RFM frame from ``Engine.rfm_summary`` (customer_id, frequency, recency, T,
 monetary_value, ...). Time is in the fit's ``time_unit`` (``W`` weeks or ``D`` days).
 """
 
@@ -534,7 +534,7 @@ def tracking(fitres: dict, rfm: pd.DataFrame, track: pd.DataFrame, n_periods: in
     """Cumulative repeat purchases per period, actual vs predicted by the model (population
     expectation for customers born at their first purchase day).
 
-    ``track``: period, repeat_purchases (queries.repeat_purchase_track, period length = the fit's
+    ``track``: period, repeat_purchases (Engine.repeat_purchase_track, period length = the fit's
     time unit). Returns period, actual, predicted (cumulative)."""
     periods = np.arange(n_periods)
     actual = np.zeros(n_periods)

@@ -21,7 +21,7 @@ def retention_matrix(counts: pd.DataFrame, freq: str = "M", last_period=None,
     """Retention shares per cohort (rows, oldest first) and periods since the first order
     (columns 0, 1, 2, ...), and the cohort sizes.
 
-    ``counts``: cohort, period, customers (queries.cohort_counts). Cells after ``last_period``
+    ``counts``: cohort, period, customers (Engine.cohort_counts). Cells after ``last_period``
     (default: the last period in the data) are NaN: not yet observed. Only the most recent
     ``max_cohorts`` cohorts are kept. Returns (matrix, sizes) indexed by cohort.
     """
@@ -73,7 +73,7 @@ def defection_rates(gaps: pd.DataFrame, n_months: int = DEFECTION_MONTHS_DEFAULT
                     last_month=None) -> pd.DataFrame:
     """Monthly defection rate for the definition "no order in ``n_months`` months".
 
-    ``gaps``: month, gap, rows (queries.activity_gaps: months with an order, by the number of
+    ``gaps``: month, gap, rows (Engine.activity_gaps: months with an order, by the number of
     months to the customer's next month with an order; gap null = none yet).
     Returns month, active (customers active at the start of the month), defected, rate; months
     from the first one with a full look-back to ``last_month`` (default: the last month with an

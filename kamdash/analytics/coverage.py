@@ -1,6 +1,6 @@
 """What data is there, and which profit figures only repeat a simpler one because of it.
 
-``coverage`` is ``queries.data_coverage``: cost (cost of goods on the order lines),
+``coverage`` is ``Engine.data_coverage``: cost (cost of goods on the order lines),
 cost_to_serve, discount, returns, each True when the data holds any non-zero value. Without
 cost of goods gross profit equals revenue (gross margin 100%); without cost-to-serve account
 profit equals gross profit. Every page that shows a profit figure asks ``gap`` what to say

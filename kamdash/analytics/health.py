@@ -72,7 +72,7 @@ def purchase_stats(pos: np.ndarray, day: np.ndarray, revenue: np.ndarray, n: int
     with fewer than 2 or 3 days), ``repeat_value`` (mean revenue of the repeat purchase days with
     positive revenue, 0 when none) and ``first_value`` (revenue of the first day).
     ``pos``/``day``/``revenue``: purchase days sorted by customer, then day
-    (``queries.purchase_day_rows``)."""
+    (``Engine.purchase_day_rows``)."""
     keep = day <= cutoff
     p, d, v = pos[keep], day[keep].astype(np.int64), revenue[keep]
     count = np.bincount(p, minlength=n)

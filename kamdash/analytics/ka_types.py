@@ -19,24 +19,23 @@ ranks below one of the same size that earns.
 
 Inputs:
 
-- ``features``: ``queries.customer_features`` (customer_id, revenue, frequency, account_profit,
+- ``features``: ``Engine.customer_features`` (customer_id, revenue, frequency, account_profit,
   growth, revenue_last12, revenue_prev12, sector, ...), one row per customer active in the
   period;
-- ``links``: ``queries.customer_links`` (customer_id, parent_id, referred_by) for all customers,
+- ``links``: ``Engine.customer_links`` (customer_id, parent_id, referred_by) for all customers,
   so a parent or referrer is seen even when it did not order in the period.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from kamdash.schema import IMPORTANT_SECTORS
 from kamdash.analytics import growth as growth_rule
-from kamdash.analytics.pareto import rank_order
+from kamdash.analytics.pareto import rank_order, top_count
+from kamdash.schema import IMPORTANT_SECTORS
 
 KA_TYPES = ("economic", "important", "group", "strategic")
 QUADRANTS = ("star", "develop", "maintain", "review")
@@ -99,15 +98,16 @@ class KaRules:
         """The number of key accounts the team can serve among ``active`` customers."""
         if self.capacity > 0:
             return int(self.capacity)
-        return math.ceil(max(0.0, min(self.share, 1.0)) * active - 1e-9)
+        return top_count(active, max(0.0, min(self.share, 1.0)))
 
 
 def _top(values: pd.Series, ids: pd.Series, share: float) -> np.ndarray:
-    """Boolean mask of the first ceil(share * N) rows by value descending (ties by id)."""
+    """Boolean mask of the top ``share`` of rows (``pareto.top_count``) by value descending (ties
+    by id)."""
     n = len(values)
     if share <= 0 or n == 0:
         return np.zeros(n, dtype=bool)
-    k = math.ceil(min(share, 1.0) * n - 1e-9)
+    k = top_count(n, min(share, 1.0))
     order = rank_order(values.to_numpy(dtype=float), ids.to_numpy().astype(str))
     mask = np.zeros(n, dtype=bool)
     mask[order[:k]] = True

@@ -1,7 +1,7 @@
 """Why an account loses money: its account profit against what its peers would make on the same
 sales, split into discounts, returns, cost-to-serve and product mix, in money. Pure functions.
 
-Input: customer facts (``queries.customer_facts``: revenue (net of discount, returns as negative
+Input: customer facts (``Engine.customer_facts``: revenue (net of discount, returns as negative
 lines), gross_profit, discount, returns (revenue of the return lines, positive),
 cost_to_serve, account_profit, and the peer column). Per account:
 

@@ -1,10 +1,10 @@
 """Overview KPIs and the top-accounts table.
 
-The per-period totals come from ``queries.period_summary`` (computed in the database: revenue,
+The per-period totals come from ``Engine.period_summary`` (computed in the database: revenue,
 gross_profit, account_profit, active_customers, top_share, lost_customers per period, row 0 =
 the chosen period, row 1 = the one before, row 2 = the one before that). The functions here turn
 them into KPIs with their comparison, and finish the top-accounts table from
-``queries.top_customers``.
+``Engine.top_customers``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Kpi:
 def kpis(summary: pd.DataFrame, has_previous: bool, has_before: bool) -> list[Kpi]:
     """KPIs of the chosen period with the previous period's value for comparison.
 
-    ``summary``: queries.period_summary (3 rows). ``has_previous``: the data covers the whole
+    ``summary``: Engine.period_summary (3 rows). ``has_previous``: the data covers the whole
     previous period (else no change is shown and customers lost is unknown); ``has_before``:
     it also covers the period before that (else the previous period's customers lost is unknown).
     Customers lost in a period = active in the period before it, no order in it.
@@ -70,7 +70,7 @@ def kpis(summary: pd.DataFrame, has_previous: bool, has_before: bool) -> list[Kp
 def top_accounts(top: pd.DataFrame, total_revenue: float, has_previous: bool) -> pd.DataFrame:
     """Finish the top-accounts table.
 
-    ``top``: queries.top_customers (customer_id, revenue, gross_profit, account_profit,
+    ``top``: Engine.top_customers (customer_id, revenue, gross_profit, account_profit,
     previous_revenue, attributes), already in rank order. Adds rank, account_margin (account
     profit / revenue), share (of the period's total revenue) and revenue_change (relative change vs the
     previous period; NaN when the account had no revenue then or the previous period is not

@@ -1,11 +1,11 @@
 """Value concentration: Pareto and Lorenz curves, Gini, HHI, whale curve, ABC tiers (shared
 DESIGN.md section 3).
 
-Inputs are customer facts frames (``queries.customer_facts``: one row per customer with
+Inputs are customer facts frames (``Engine.customer_facts``: one row per customer with
 customer_id, revenue, cost, gross_profit, discount, returns, cost_to_serve, account_profit,
 orders and attributes) or plain arrays of values. Customers are always ranked by value
 descending, ties broken by customer_id, so every function ranks them the same way. When a frame
-has ``ck`` (the customer key, numbered in customer_id order: ``queries.customer_facts`` keeps
+has ``ck`` (the customer key, numbered in customer_id order: ``Engine.customer_facts`` keeps
 it) ties are broken by it, which gives the same order without comparing strings, and
 ``numbers`` keeps it instead of the ids, so that ranking and tiering move numbers only.
 
@@ -104,7 +104,7 @@ def in_place_order(places) -> np.ndarray:
 
 def order_by(facts: pd.DataFrame, value: str) -> np.ndarray:
     """Positions that rank the rows of ``facts`` by ``value`` descending, ties by customer. With
-    a ``place_<value>`` column (``queries.customer_facts``: each customer's place in the
+    a ``place_<value>`` column (``Engine.customer_facts``: each customer's place in the
     period's order of every customer, held per period) no sort is needed; else
     ``rank_order``."""
     place = f"place_{value}"
@@ -118,23 +118,35 @@ def _check_p(p: float) -> None:
         raise ValueError(f"p must be in (0, 1], got {p}")
 
 
+def top_count(n: int, p: float) -> int:
+    """How many customers the top ``p`` of ``n`` customers are: ceil(p·n) (DESIGN.md), with a
+    tolerance for p·n that floating point puts a hair above a whole number."""
+    return math.ceil(p * n - 1e-9)
+
+
 def top_share(values: pd.Series | np.ndarray, p: float = TOP_SHARE_DEFAULT) -> float:
     """Share of the total held by the top ``p`` of customers.
 
-    Customers are sorted by value descending and the first ``ceil(p * N)`` are taken. Returns
-    NaN when there are no customers or the total is not positive (a share of a loss is not
-    meaningful).
+    Customers are sorted by value descending and the first ``top_count(N, p)`` are taken.
+    Returns NaN when there are no customers or the total is not positive (a share of a loss is
+    not meaningful). Their sum is taken after a partition, not a sort (ties do not change it).
     """
     _check_p(p)
-    return _top_share_sorted(_desc(values), p)
-
-
-def _top_share_sorted(v: np.ndarray, p: float) -> float:
+    v = _values(values)
     total = v.sum()
     if len(v) == 0 or total <= 0:
         return float("nan")
-    k = math.ceil(p * len(v) - 1e-9)
-    return float(v[:k].sum() / total)
+    k = top_count(len(v), p)
+    top = v if k >= len(v) else -np.partition(-v, k - 1)[:k]
+    return float(top.sum() / total)
+
+
+def _top_share_sorted(v: np.ndarray, p: float) -> float:
+    """``top_share`` of values already sorted descending."""
+    total = v.sum()
+    if len(v) == 0 or total <= 0:
+        return float("nan")
+    return float(v[:top_count(len(v), p)].sum() / total)
 
 
 NUMBER_COLUMNS = ("revenue", "gross_profit", "account_profit", "orders")
@@ -161,7 +173,7 @@ def population(facts: pd.DataFrame, value: str) -> pd.DataFrame:
         return facts
     has = facts["orders"].to_numpy() > 0
     k = int(np.count_nonzero(has))
-    if has[:k].all():  # the customers with an order come first (``queries.customer_facts``)
+    if has[:k].all():  # the customers with an order come first (``Engine.customer_facts``)
         return facts.iloc[:k]  # a slice: no copy of the frame's columns
     return facts[has]
 
@@ -236,7 +248,7 @@ def _gini_sorted(v: np.ndarray) -> float:
 
 def gini_top_sorted(up: np.ndarray, p: float = TOP_SHARE_DEFAULT) -> tuple[float, float]:
     """(``gini``, ``top_share`` of the top ``p``) of values already sorted ascending, without
-    their sorts (``queries.concentration_over_time`` holds each quarter's values sorted)."""
+    their sorts (``Engine.concentration_over_time`` holds each quarter's values sorted)."""
     _check_p(p)
     return _gini_sorted(up), _top_share_sorted(up[::-1], p)
 
@@ -406,10 +418,8 @@ def abc_tiers(facts: pd.DataFrame, value: str = "revenue",
     loss-makers are never buried in C. Without negative values the positive sum is the total.
     Columns out: the columns of ``ranked`` plus tier (categorical A, B, C, L).
     """
-    _check_cutoffs(cutoffs)
     r = ranked(facts, value)
-    v = r["value"].to_numpy()
-    code = _tier_codes(v, _positive_share_before(v), cutoffs)
+    code = abc_codes(r["value"].to_numpy(), cutoffs)
     # categorical: the strings "A"/"B"/"C"/"L" are not built once per customer
     r["tier"] = pd.Categorical.from_codes(code, categories=list(GROUPS))
     return r
@@ -430,10 +440,23 @@ def _check_cutoffs(cutoffs: tuple[float, float]) -> None:
         raise ValueError(f"cut-offs must satisfy 0 < A < B <= 1, got {cutoffs}")
 
 
-def _tier_codes(v: np.ndarray, share_before: np.ndarray, cutoffs: tuple[float, float]) -> np.ndarray:
-    """Group codes (0 = A, 1 = B, 2 = C, 3 = L) of customers ranked by value ``v`` descending
-    (``share_before``: ``_positive_share_before``)."""
+def abc_cutoffs(saved) -> tuple[float, float]:
+    """Saved cut-offs (two numbers, 0 < a < b ≤ 1) as a tuple, else ABC_CUTOFFS_DEFAULT."""
+    try:
+        a, b = (float(x) for x in saved)
+        if 0 < a < b <= 1:
+            return (a, b)
+    except (TypeError, ValueError):
+        pass
+    return ABC_CUTOFFS_DEFAULT
+
+
+def abc_codes(v: np.ndarray, cutoffs: tuple[float, float] = ABC_CUTOFFS_DEFAULT) -> np.ndarray:
+    """The ABC rule (``abc_tiers``) on values ``v`` of customers already ranked descending: their
+    group codes, int8 (0 = A, 1 = B, 2 = C, 3 = L; the index into ``GROUPS``)."""
+    _check_cutoffs(cutoffs)
     a, b = cutoffs
+    share_before = _positive_share_before(v)
     before = np.where(np.isnan(share_before), np.inf, share_before)
     code = np.where(before < a * (1 - _EPS), 0, np.where(before < b * (1 - _EPS), 1, 2)).astype(np.int8)
     code[~(v > 0)] = 2
@@ -452,13 +475,13 @@ def abc_summary(facts: pd.DataFrame, value: str = "revenue",
     if order is None:
         order = order_by(facts, value)
     v = facts[value].to_numpy(dtype=float)[order]
-    ranked_codes = _tier_codes(v, _positive_share_before(v), cutoffs)
+    ranked_codes = abc_codes(v, cutoffs)
     n = len(v)
     if n and bool((ranked_codes[1:] >= ranked_codes[:-1]).all()):
         # each tier is a run of ranks (checked: rounding in the shares could in theory break
         # it): its sums are sums of a slice of the ranked columns, with no pass that scatters
         # codes or adds by code; a frame already in the value's order (revenue:
-        # ``queries.customer_facts``) is not even taken in order
+        # ``Engine.customer_facts``) is not even taken in order
         bounds = np.searchsorted(ranked_codes, np.arange(len(GROUPS) + 1))
         in_order = n < 2 or bool((order[1:] > order[:-1]).all())
         return _tier_sums_in_runs(bounds, facts, v, None if in_order else order)
@@ -523,7 +546,7 @@ BREAKDOWN_DIMENSIONS = ("region", "customer_type", "sector")
 def over_time(period_facts: pd.DataFrame, value: str, p: float = TOP_SHARE_DEFAULT) -> pd.DataFrame:
     """Concentration of ``value`` in each period.
 
-    Input: ``queries.customer_period_facts`` (period, customer_id, revenue, gross_profit,
+    Input: ``Engine.customer_period_facts`` (period, customer_id, revenue, gross_profit,
     account_profit, orders, complete). Each period counts the customers ``population`` would
     (orders > 0 for revenue and gross profit). Columns out: period, complete, customers, total,
     gini, top_share (top ``p``), sorted by period.

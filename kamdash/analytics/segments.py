@@ -1,6 +1,6 @@
 """Data-driven customer segments: a scikit-learn Pipeline over customer features.
 
-Input is the features frame of ``queries.customer_features`` (one row per customer: customer_id
+Input is the features frame of ``Engine.customer_features`` (one row per customer: customer_id
 and the feature columns recency, frequency, revenue, gross_profit, account_profit, margin,
 growth, breadth, tenure, regularity). The pipeline is
 

@@ -76,7 +76,7 @@ def money_axis(fig: go.Figure, values, lang: str, currency: str, axis: str = "ya
 def trend_chart(monthly: pd.DataFrame, labels: dict[str, str], lang: str, currency: str) -> go.Figure:
     """Monthly revenue (bars) with gross and account profit (lines).
 
-    ``monthly``: month, revenue, gross_profit, account_profit (queries.monthly_totals).
+    ``monthly``: month, revenue, gross_profit, account_profit (Engine.monthly_totals).
     ``labels``: series names for revenue, gross_profit, account_profit; ``title``; axis titles
     ``x`` and ``y``.
     """

@@ -80,7 +80,7 @@ class Localized:
 def customer_names(df, lang: str):
     """The name to show for each customer row of ``df`` (a pandas frame): in Chinese the
     Chinese name when there is one, else the name, else the customer_id. Works on plain string
-    and categorical columns (``queries.customer_facts`` gives categoricals)."""
+    and categorical columns (``Engine.customer_facts`` gives categoricals)."""
     fallback = df["customer_id"].astype(object) if "customer_id" in df else None
     name = df["name"].astype(object) if "name" in df else fallback
     if lang == "zh" and "name_zh" in df:

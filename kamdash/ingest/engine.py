@@ -677,7 +677,7 @@ def _limits(staged, report: ImportReport) -> list[str]:
         out.append("no_cost")
     if "cost_to_serve" not in roles:
         out.append("no_cost_to_serve")
-    seg = {"region", "customer_type", "sector", "account_manager"}
+    seg = set(schema.DIMENSIONS)
     if not (seg & (order_fields | cust_fields)):
         out.append("no_segments")
     elif "sector" not in order_fields | cust_fields:

@@ -12,9 +12,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import access, config, i18n, plans, queries
-from kamdash.analytics import account as acc
-from kamdash.analytics.ka_types import KA_TYPES
+from kamdash import access, config, i18n, plans
+from kamdash.ui import account_words as words
 from kamdash.ui import allowed, components, data, safe
 from kamdash.views import account as view
 
@@ -62,7 +61,7 @@ def with_links(ctx, table: pd.DataFrame, ids, config: dict | None = None,
 
 
 def _names(ctx, links: pd.DataFrame) -> dict:
-    return {c: view.display_name(ctx, n, z, c) for c, n, z in
+    return {c: words.display_name(ctx, n, z, c) for c, n, z in
             zip(links["customer_id"], links["name"], links["name_zh"])}
 
 
@@ -116,14 +115,19 @@ def user_db():
     return config.user_db_path(config.db_path())
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def period_facts(data_key, start, end, scope=None):
+    return view.period_facts(data.engine(), start, end, scope)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fit_key, _fit, as_of,
              scope=None):
-    facts = data.customer_facts(data_key, queries.Filters(start=start, end=end, scope=scope))
+    facts = period_facts(data_key, start, end, scope)
     links = data.customer_links(data_key)
-    value = data.run(view.account_value, _fit, customer_id, as_of) if _fit is not None else None
-    return data.run(view.build, customer_id, facts, links, start, end, data.assignment(), cutoffs, value,
-                    scope)
+    value = view.account_value(data.engine(), _fit, customer_id, as_of) if _fit is not None else None
+    return view.build(data.engine(), customer_id, facts, links, start, end, data.assignment(), cutoffs, value,
+                      scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -147,18 +151,18 @@ def account(ctx, customer_id: str) -> view.AccountView | None:
 
 
 def profile(ctx, v: view.AccountView) -> None:
-    name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
+    name = words.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     st.subheader(safe.md(name))
     st.caption(ctx.t("acct.period", start=ctx.t_month(v.period[0]), end=ctx.t_month(v.period[1])))
-    kpis = view.kpi_items(ctx, v)
+    kpis = words.kpi_items(ctx, v)
     for row in range(0, len(kpis), 3):
         for col, (label, value) in zip(st.columns(3), kpis[row:row + 3]):
             col.metric(label, value, border=True)
         if row == 0:  # right under the revenue and profit cards
             components.coverage_note(ctx)
-    if v.value is not None and view.clv_shown(v.value) < 0:
-        st.warning(ctx.t("acct.clv_negative", amount=ctx.money(-view.clv_shown(v.value))))
-    items = view.profile_items(ctx, v)
+    if v.value is not None and words.clv_shown(v.value) < 0:
+        st.warning(ctx.t("acct.clv_negative", amount=ctx.money(-words.clv_shown(v.value))))
+    items = words.profile_items(ctx, v)
     cols = st.columns(3)
     for i, (label, text) in enumerate(items):
         cols[i % 3].markdown(f"**{label}:** {safe.md(text)}")
@@ -177,22 +181,22 @@ def loss_causes(ctx, v: view.AccountView) -> None:
     if v.causes is None:
         return
     st.markdown(f"**{ctx.t('acct.loss.header')}**")
-    components.chart(ctx, view.cause_figure(ctx, v), "acct_loss_causes", "kamdash-account-loss-causes")
-    st.markdown(view.cause_sentence(ctx, v.causes))
+    components.chart(ctx, words.cause_figure(ctx, v), "acct_loss_causes", "kamdash-account-loss-causes")
+    st.markdown(words.cause_sentence(ctx, v.causes))
     st.caption(ctx.t("acct.loss.caption"))
 
 
 def history_and_mix(ctx, v: view.AccountView) -> None:
     if len(v.monthly):
-        components.chart(ctx, view.timeline_figure(ctx, v), "acct_timeline", "kamdash-account-timeline")
+        components.chart(ctx, words.timeline_figure(ctx, v), "acct_timeline", "kamdash-account-timeline")
         st.caption(ctx.t("acct.timeline.caption"))
     left, right = st.columns(2)
     if len(v.mix):
-        components.chart(ctx, view.mix_figure(ctx, v), "acct_mix", "kamdash-account-product-mix", where=left)
+        components.chart(ctx, words.mix_figure(ctx, v), "acct_mix", "kamdash-account-product-mix", where=left)
     else:
         left.info(ctx.t("acct.mix.none"))
     if len(v.costs):
-        components.chart(ctx, view.cost_figure(ctx, v), "acct_costs", "kamdash-account-cost-to-serve", where=right)
+        components.chart(ctx, words.cost_figure(ctx, v), "acct_costs", "kamdash-account-cost-to-serve", where=right)
     else:
         right.info(ctx.t("acct.costs.none"))
 
@@ -200,15 +204,15 @@ def history_and_mix(ctx, v: view.AccountView) -> None:
 def network(ctx, v: view.AccountView) -> None:
     for kind, members in (("group", v.children), ("referrals", v.referrals)):
         st.markdown(f"**{ctx.t(f'acct.{kind}')}**")
-        st.caption(view.chain_sentence(ctx, members, kind))
-        if note := view.outside_note(ctx, v, kind):
+        st.caption(words.chain_sentence(ctx, members, kind))
+        if note := words.outside_note(ctx, v, kind):
             st.caption(note)
         if len(members):
-            table, cfg = with_links(ctx, view.chain_table(ctx, members), members["customer_id"])
+            table, cfg = with_links(ctx, words.chain_table(ctx, members), members["customer_id"])
             st.dataframe(table, hide_index=True, width="stretch", column_config=cfg, key=f"acct_{kind}")
     st.markdown(f"**{ctx.t('acct.peers')}**")
     st.caption(ctx.t(f"acct.peers.{v.peer_basis}"))
-    st.dataframe(view.peers_table(ctx, v.peers), hide_index=True, width="stretch", key="acct_peers")
+    st.dataframe(words.peers_table(ctx, v.peers), hide_index=True, width="stretch", key="acct_peers")
 
 
 # ---------------------------------------------------------------- the plan editor
@@ -232,7 +236,7 @@ def _load(cid: str, version: int | None, body: dict) -> None:
 
 def _goal_frame(body: dict) -> pd.DataFrame:
     rows = [{"metric": g["metric"],
-             "target": (g["target"] * 100 if g["metric"] in acc.MARGIN_METRICS and g["target"] is not None
+             "target": (g["target"] * 100 if g["metric"] in view.MARGIN_METRICS and g["target"] is not None
                         else g["target"]),
              "category": g["category"], "start": date.fromisoformat(g["start"]) if g["start"] else None,
              "due": date.fromisoformat(g["due"])} for g in body["goals"]]
@@ -251,7 +255,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _categories(data_key) -> list[str]:
-    return data.run(view.categories)
+    return data.engine().product_categories()
 
 
 def editor(ctx, cid: str, author: str) -> None:
@@ -305,7 +309,7 @@ def editor(ctx, cid: str, author: str) -> None:
     if save:
         goal_rows = _records(goals)
         for g in goal_rows:
-            if g.get("metric") in acc.MARGIN_METRICS and g.get("target") is not None:
+            if g.get("metric") in view.MARGIN_METRICS and g.get("target") is not None:
                 g["target"] = g["target"] / 100
         problems = plans.goal_problems(goal_rows, categories)
         if problems:  # nothing is saved; the form keeps what was typed
@@ -356,7 +360,7 @@ def _summary(ctx, body: dict, changed: tuple) -> str:
     mark = lambda f: " ✱" if f in changed else ""  # noqa: E731
     goals, acts = [], []
     for g in body["goals"]:
-        target = view._target_text(ctx, g["metric"], g["target"], g["category"])
+        target = words._target_text(ctx, g["metric"], g["target"], g["category"])
         metric = g["metric"]
         goals.append(f"- {ctx.t(f'acct.metric.{metric}')}: {safe.md(target)} ({ctx.t('acct.col.due')} "
                      f"{safe.md(g['due'])})")
@@ -423,7 +427,7 @@ def clashes_note(ctx) -> None:
 def _styled(ctx, table: pd.DataFrame):
     """The table with its status column coloured (green on track, amber at risk, red off track)."""
     col = ctx.t("acct.col.status")
-    return table.style.map(lambda v: view.status_color(ctx, v), subset=[col]) if col in table else table
+    return table.style.map(lambda v: words.status_color(ctx, v), subset=[col]) if col in table else table
 
 
 def plan_and_progress(ctx, cid: str) -> tuple:
@@ -431,7 +435,7 @@ def plan_and_progress(ctx, cid: str) -> tuple:
     hist = plans.history(user_db(), cid)
     if not hist:
         return None, None
-    prog = data.run(view.progress, hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
+    prog = view.progress(data.engine(), hist[0].body, cid, ctx.facts["as_of"], hist[-1].saved_at.date())
     return hist[0], prog
 
 
@@ -444,11 +448,11 @@ def tracking(ctx, cid: str) -> None:
                      time=cur.saved_at.strftime("%Y-%m-%d %H:%M UTC")))
     if cur.renamed:
         st.info(ctx.t("acct.plan.renamed_margin", n=cur.renamed))
-    status = acc.plan_status(prog)
+    status = view.plan_status(prog)
     color = {"on_track": "green", "at_risk": "orange", "off_track": "red"}.get(status, "gray")
-    st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{view.status_text(ctx, status)}**]")
+    st.markdown(f"**{ctx.t('acct.tracking')}** · :{color}[**{words.status_text(ctx, status)}**]")
     if len(prog):
-        table = view.progress_table(ctx, prog)
+        table = words.progress_table(ctx, prog)
         st.dataframe(_styled(ctx, table), hide_index=True, width="stretch", key="acct_progress")
         rev = prog[(prog["metric"] == "revenue") & prog["target"].notna() & (prog["status"] != "not_started")]
         if len(rev):
@@ -501,12 +505,12 @@ def downloads(ctx, v: view.AccountView) -> None:
         st.info(ctx.t("acct.export.unavailable"))
         return
 
-    name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
+    name = words.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     if st.button(ctx.t("acct.export.prepare"), key="acct_export", icon=":material/slideshow:"):
         try:
             with st.spinner(ctx.t("acct.export.building")):
                 plan, progress = plan_and_progress(ctx, v.customer_id)
-                slides = view.one_pager_slides(ctx, v, plan, progress)
+                slides = words.one_pager_slides(ctx, v, plan, progress)
                 meta = dict(title=ctx.t("acct.export.title", name=name), subtitle="", lang=ctx.lang, cover=False)
                 st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, notes=False, **meta),
                                                          deck.to_pptx(slides, **meta))
@@ -530,7 +534,7 @@ def downloads(ctx, v: view.AccountView) -> None:
 def _portfolio(data_key, user_sig, as_of, lang):
     latest = plans.all_latest(user_db())
     first = plans.first_saved(user_db())
-    return data.run(view.portfolio, latest, first, as_of, data.customer_links(data_key), data.assignment())
+    return view.portfolio(data.engine(), latest, first, as_of, data.customer_links(data_key), data.assignment())
 
 
 def portfolio(ctx) -> pd.DataFrame:
@@ -546,10 +550,10 @@ def portfolio_filters(ctx, table: pd.DataFrame) -> pd.DataFrame:
     owners = c1.multiselect(ctx.t("acct.pf.owner"), sorted(table["account_manager"].dropna().unique()),
                             key="plans_owner", format_func=lambda v: ctx.label("account_manager", v),
                             placeholder=ctx.t("filters.all"))
-    kas = c2.multiselect(ctx.t("filters.ka_type"), list(KA_TYPES), key="plans_ka",
+    kas = c2.multiselect(ctx.t("filters.ka_type"), list(view.KA_TYPES), key="plans_ka",
                          format_func=lambda v: ctx.t(f"ka.type.{v}"), placeholder=ctx.t("filters.all"))
-    statuses = c3.multiselect(ctx.t("acct.col.status"), [*acc.STATUSES[1:4], "not_started", "no_goals"],
-                              key="plans_status", format_func=lambda v: view.status_text(ctx, v),
+    statuses = c3.multiselect(ctx.t("acct.col.status"), [*view.STATUSES[1:4], "not_started", "no_goals"],
+                              key="plans_status", format_func=lambda v: words.status_text(ctx, v),
                               placeholder=ctx.t("filters.all"))
     if kas and not len(data.assignment()):
         st.info(ctx.t("acct.assignment_missing"))
@@ -559,19 +563,19 @@ def portfolio_filters(ctx, table: pd.DataFrame) -> pd.DataFrame:
 def portfolio_counts(ctx, table: pd.DataFrame) -> None:
     counts = table["status"].value_counts()
     for col, s in zip(st.columns(4), ("on_track", "at_risk", "off_track", "not_started")):
-        col.metric(view.status_text(ctx, s), i18n.fmt_number(int(counts.get(s, 0)), ctx.lang), border=True)
+        col.metric(words.status_text(ctx, s), i18n.fmt_number(int(counts.get(s, 0)), ctx.lang), border=True)
 
 
 def portfolio_table(ctx, table: pd.DataFrame) -> None:
     shown = pd.DataFrame({
-        ctx.t("col.customer"): [view.display_name(ctx, n, z, c) for n, z, c in
+        ctx.t("col.customer"): [words.display_name(ctx, n, z, c) for n, z, c in
                                 zip(table["name"], table["name_zh"], table["customer_id"])],
         ctx.t("acct.owner"): [ctx.label("account_manager", v) for v in table["account_manager"]],
         ctx.t("filters.ka_type"): [ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in (v if isinstance(v, str) else "").split(",") if k)
                                    for v in table["ka_types"]],
-        ctx.t("acct.col.status"): [view.status_text(ctx, s) for s in table["status"]],
+        ctx.t("acct.col.status"): [words.status_text(ctx, s) for s in table["status"]],
         ctx.t("acct.col.goals"): table["goals"].astype(int),
-        **{view.status_text(ctx, s): table[f"n_{s}"].astype(int) for s in ("on_track", "at_risk", "off_track")},
+        **{words.status_text(ctx, s): table[f"n_{s}"].astype(int) for s in ("on_track", "at_risk", "off_track")},
         ctx.t("acct.col.version"): table["version"].astype(int),
         ctx.t("acct.col.author"): table["author"],
         ctx.t("acct.col.saved_at"): [pd.Timestamp(t).strftime("%Y-%m-%d %H:%M") for t in table["saved_at"]],
@@ -617,20 +621,27 @@ def overdue_section(ctx) -> None:
         ], ctx.currency), "plans_overdue", "kamdash-overdue-actions", ids=overdue["customer_id"])
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _unplanned(data_key, filters, user_sig, planned: tuple, _assignment):
+    """The key accounts without a plan (cached by data version, filters and the user database,
+    which holds the plans and the assignment)."""
+    from kamdash.views import plans_portfolio as pp
+
+    return pp.unplanned(data.engine(), filters, _assignment, list(planned))
+
+
 def unplanned_section(ctx) -> None:
     """Key accounts (stored assignment) that have no plan yet, largest revenue first."""
     from kamdash import export
     from kamdash.ui import components
-    from kamdash.views import plans_portfolio as pp
 
     st.subheader(ctx.t("plans.unplanned"))
     assignment = data.assignment()
     if not len(assignment):
         st.info(ctx.t("acct.assignment_missing"))
         return
-    planned = [p.customer_id for p in plans.all_latest(user_db())]
-    facts = data.customer_facts(ctx.data_key, ctx.filters)
-    t = pp.key_accounts_without_plan(assignment, planned, facts, data.customer_links(ctx.data_key))
+    planned = tuple(p.customer_id for p in plans.all_latest(user_db()))
+    t = _unplanned(ctx.data_key, ctx.filters, data.user_signature(), planned, assignment)
     if t.empty:
         st.success(ctx.t("plans.unplanned.none"))
         return
@@ -638,7 +649,7 @@ def unplanned_section(ctx) -> None:
     sep = ctx.t("seg.name.sep")
     components.table(ctx, export.frame([
         (ctx.t("col.customer_id"), "id", t["customer_id"]),
-        (ctx.t("col.customer"), "text", [view.display_name(ctx, n, z, c) for n, z, c in
+        (ctx.t("col.customer"), "text", [words.display_name(ctx, n, z, c) for n, z, c in
                                          zip(t["name"], t["name_zh"], t["customer_id"])]),
         (ctx.t("filters.ka_type"), "text", [sep.join(ctx.t(f"ka.type.{k}") for k in v.split(",") if k)
                                              for v in t["ka_types"]]),

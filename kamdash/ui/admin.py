@@ -20,9 +20,9 @@ NEW = ""  # the "new user" choice of the picker
 
 
 def _known(ctx) -> dict[str, set[str]]:
-    from kamdash import queries
+    from kamdash.views import common
 
-    return queries.scope_known(data.scope_customers(ctx.data_key))
+    return common.scope_known(data.scope_customers(ctx.data_key))
 
 
 def entitlements_table(ctx) -> pd.DataFrame:

@@ -11,7 +11,7 @@ or removed entitlement applies at the user's next click. Without one they see "n
 and the admins to ask, and no data.
 
 ``actor()`` is the acting user of this rerun for the code that saves (``data``, ``plans``),
-``scope()`` the customers they may see for the query layer (``queries.Filters.scope``).
+``scope()`` the customers they may see for the engine (``Filters.scope``).
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import export, i18n
-from kamdash.analytics import coverage
-from kamdash.analytics.overview import Kpi
+from kamdash.views.common import PROFIT_VALUES, Kpi, gap
 
 # How a KPI's change is coloured: normal (up is good), inverse (up is bad), off (neutral).
 DELTA_COLORS = {"lost_customers": "inverse", "top20_share": "off"}
@@ -31,24 +30,24 @@ def format_kpi(ctx, k: Kpi) -> tuple[str, str | None]:
     return value, sign + i18n.fmt_number(k.delta, ctx.lang)
 
 
-def coverage_note(ctx, values=coverage.PROFIT_VALUES, where=None) -> str | None:
+def coverage_note(ctx, values=PROFIT_VALUES, where=None) -> str | None:
     """Say, next to the figures, when any of ``values`` only repeats a simpler one because the
     data has no cost of goods or no cost-to-serve (``analytics.coverage.gap``). Returns the gap
     shown (None: the figures are real)."""
     from kamdash.ui import data
 
-    gap = coverage.gap(data.data_coverage(ctx.data_key), values)
-    if gap:
-        (where or st).warning(ctx.t(f"data.gap.{gap}"), icon=":material/info:")
-    return gap
+    missing = gap(data.data_coverage(ctx.data_key), values)
+    if missing:
+        (where or st).warning(ctx.t(f"data.gap.{missing}"), icon=":material/info:")
+    return missing
 
 
 def kpi_cards(ctx, kpis: list[Kpi], per_row: int = 3, profit_note: bool = True) -> None:
     """The KPI cards, ``per_row`` a row; with ``profit_note``, the row holding the profit
     figures is followed by ``coverage_note`` (what they lack, when costs are missing)."""
     for row in range(0, len(kpis), per_row):
-        if profit_note and row and any(k.key in coverage.PROFIT_VALUES for k in kpis[row - per_row:row]):
-            coverage_note(ctx, [k.key for k in kpis[row - per_row:row] if k.key in coverage.PROFIT_VALUES])
+        if profit_note and row and any(k.key in PROFIT_VALUES for k in kpis[row - per_row:row]):
+            coverage_note(ctx, [k.key for k in kpis[row - per_row:row] if k.key in PROFIT_VALUES])
         cols = st.columns(per_row)
         for col, k in zip(cols, kpis[row : row + per_row]):
             value, delta = format_kpi(ctx, k)
@@ -56,8 +55,8 @@ def kpi_cards(ctx, kpis: list[Kpi], per_row: int = 3, profit_note: bool = True) 
                        delta_color=DELTA_COLORS.get(k.key, "normal"),
                        help=ctx.t(f"kpi.{k.key}.help"), border=True)
     last = kpis[(len(kpis) - 1) // per_row * per_row:]
-    if profit_note and any(k.key in coverage.PROFIT_VALUES for k in last):
-        coverage_note(ctx, [k.key for k in last if k.key in coverage.PROFIT_VALUES])
+    if profit_note and any(k.key in PROFIT_VALUES for k in last):
+        coverage_note(ctx, [k.key for k in last if k.key in PROFIT_VALUES])
 
 
 def accounts_table(ctx, df: pd.DataFrame) -> pd.DataFrame:

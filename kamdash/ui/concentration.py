@@ -1,20 +1,16 @@
 """Sections of the concentration page (widgets, readouts, tables); the page stays a short list
-of calls. Numbers come from ``kamdash.analytics.pareto``; this module only formats and lays
+of calls. Numbers come from ``kamdash.views.concentration``; this module only formats and lays
 them out."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from kamdash import export, i18n
-from kamdash import queries
-from kamdash.analytics import coverage as cov
-from kamdash.analytics import losses, pareto
 from kamdash.charts import concentration as charts
 from kamdash.ui import account, allowed, components, data
+from kamdash.views import concentration as view
 
 GRAINS = ("quarter", "year")
 TOP_N_CHOICES = (10, 20, 50, 100)
@@ -22,6 +18,24 @@ DRILL_ROWS_SHOWN = 1000  # on screen; the downloads hold every row of the tier
 DRILL_MONEY = ("revenue", "gross_profit", "cost_to_serve", "account_profit")
 TRANSLATED_CHOICES = ("value", "grain", "by")  # widgets whose options are shown translated
 SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def concentration(data_key, filters, value: str) -> view.Concentration:
+    """The concentration of ``value`` under ``filters`` (cached by data version, filters, value)."""
+    return view.build(data.engine(), filters, value)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def whale_data(data_key, filters, _c: view.Concentration) -> view.Whale:
+    """The whale curve and loss-makers of ``_c``'s facts (the facts depend on the data and the
+    filters only, so those are the cache key)."""
+    return view.whale(data.engine(), filters, _c.facts)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def over_time_data(data_key, filters, value: str, grain: str) -> view.OverTime:
+    return view.over_time(data.engine(), filters, value, grain)
 
 
 def pct(ctx, x, digits: int = 1) -> str:
@@ -51,12 +65,12 @@ def value_selector(ctx, coverage: dict) -> str:
     account profit when the data has costs and on revenue (saying why) when it has none; says
     next to it when the chosen profit only repeats a simpler figure."""
     keep_choices_across_languages(ctx)
-    default = cov.default_value(coverage)
+    default = view.default_value(coverage)
     value = st.segmented_control(
-        ctx.t("conc.value"), list(pareto.VALUE_COLUMNS), default=default, required=True,
+        ctx.t("conc.value"), list(view.VALUE_COLUMNS), default=default, required=True,
         format_func=lambda v: value_name(ctx, v), key="value", bind="query-params",
     ) or default
-    if value == "revenue" and not cov.has_profit(coverage):
+    if value == "revenue" and not view.has_profit(coverage):
         st.info(ctx.t("conc.opens_on_revenue"))
     components.coverage_note(ctx, (value,))
     return value
@@ -90,29 +104,31 @@ def readouts(ctx, r: dict, value: str) -> None:
                       signed=num(ctx, r["gini_signed"]), gini=num(ctx, r["gini"])))
 
 
-def curves(ctx, pop: pd.DataFrame, value: str, r: dict) -> None:
+def curves(ctx, c: view.Concentration) -> None:
+    value, r = c.value, c.readouts
     left, right = st.columns(2)
     point = ctx.t("conc.point", c=pct(ctx, r["for_target_share"], 0), v="80%")
     labels = dict(title=ctx.t("conc.pareto_title", value=value_name(ctx, value)),
                   x=ctx.t("conc.axis.customers"), y=ctx.t("axis.amount", currency=ctx.currency),
                   y2=ctx.t("conc.axis.cum_share"), bars=ctx.t("conc.bars"), line=ctx.t("conc.cum_line"),
                   point=point)
-    components.chart(ctx, charts.pareto_chart(pareto.ranked(pareto.numbers(pop), value), labels, ctx.lang, ctx.currency,
+    components.chart(ctx, charts.pareto_chart(c.pareto, labels, ctx.lang, ctx.currency,
                                               r["for_target_share"]), "pareto", f"kamdash-pareto-{value}", where=left)
     labels = dict(title=ctx.t("conc.lorenz_title"), x=ctx.t("conc.axis.customers_asc"),
                   y=ctx.t("conc.axis.cum_share"), curve=ctx.t("conc.lorenz"),
                   equality=ctx.t("conc.equality"), gini=ctx.t("conc.gini") + " " + num(ctx, r["gini"]))
-    components.chart(ctx, charts.lorenz_chart(pareto.lorenz_curve(pop[value]), labels, r["gini"]),
+    components.chart(ctx, charts.lorenz_chart(c.lorenz, labels, r["gini"]),
                      "lorenz", f"kamdash-lorenz-{value}", where=right)
 
 
-def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
+def whale(ctx, c: view.Concentration, coverage: dict) -> None:
     st.subheader(ctx.t("conc.whale_header"))
-    if not cov.has_profit(coverage):
+    if not view.has_profit(coverage):
         st.info(ctx.t("conc.whale_needs_costs"))
         return
     components.coverage_note(ctx, ("account_profit",))
-    s = pareto.whale_summary(facts)
+    w = whale_data(ctx.data_key, ctx.filters, c)
+    s = w.summary
     cards = [(ctx.t("conc.whale.peak"), pct(ctx, s["peak"])),
              (ctx.t("conc.whale.peak_at"), pct(ctx, s["peak_customer_share"])),
              (ctx.t("conc.whale.loss_makers"), i18n.fmt_number(s["loss_makers"], ctx.lang)),
@@ -124,17 +140,13 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
                   total=ctx.t("conc.whale_total"),
                   peak=ctx.t("conc.whale_peak_note", peak=pct(ctx, s["peak"], 0),
                              n=i18n.fmt_number(s["peak_customers"], ctx.lang)))
-    components.chart(ctx, charts.whale_chart(pareto.whale_curve(facts), labels, s["peak"],
+    components.chart(ctx, charts.whale_chart(w.curve, labels, s["peak"],
                                              s["peak_customer_share"]), "whale", "kamdash-whale-curve")
-    # every loss-maker of the filters, each against its peers among all customers of the period
-    # (the filters choose whom to list, not whom an account is compared with)
-    period = data.customer_facts(ctx.data_key, queries.Filters(start=ctx.filters.start, end=ctx.filters.end,
-                                                               scope=ctx.filters.scope))
-    every = pareto.loss_makers(facts, None, period)
+    every = w.loss_makers
     if every.empty:
         st.success(ctx.t("conc.no_loss_makers"))
         return
-    worst = every.head(pareto.WORST_N_DEFAULT)
+    worst = w.worst
     st.markdown("**" + ctx.t("conc.worst_title", n=len(worst)) + "**")
     table = export.frame([
         (ctx.t("col.rank"), "int", worst["rank"]),
@@ -143,16 +155,16 @@ def whale(ctx, facts: pd.DataFrame, coverage: dict) -> None:
         (ctx.t("col.customer_type"), "text", [ctx.label("customer_type", v) for v in worst["customer_type"]]),
         *[(ctx.t(f"col.{col}"), "money", worst[col]) for col in ("revenue", "account_profit")],
         (ctx.t("col.margin"), "pct", worst["account_margin"]),
-        (ctx.t("conc.causes"), "text", [cause_text(ctx, lead) for lead in losses.leading(worst, prefix="why_")]),
+        (ctx.t("conc.causes"), "text", [cause_text(ctx, lead) for lead in w.causes]),
         (ctx.t("conc.peer_profit"), "money", worst["peer_profit"]),
-        *[(ctx.t(f"conc.why.{r}"), "money", worst[f"why_{r}"]) for r in pareto.LOSS_REASONS],
+        *[(ctx.t(f"conc.why.{r}"), "money", worst[f"why_{r}"]) for r in view.LOSS_REASONS],
     ], ctx.currency)
     # on screen: what fits a 1280-px window (the cost of the main cause instead of all four);
     # the downloads hold every column
     detail = (ctx.t("col.customer_id"), ctx.t("col.customer_type"), ctx.t("col.revenue"), ctx.t("conc.peer_profit"),
-              *[ctx.t(f"conc.why.{r}") for r in pareto.LOSS_REASONS])
+              *[ctx.t(f"conc.why.{r}") for r in view.LOSS_REASONS])
     display = components.shown(ctx, table, hide=detail)
-    display[ctx.t("conc.main_cost")] = [ctx.money(worst[f"why_{r}"].iloc[i]) if r in pareto.LOSS_REASONS
+    display[ctx.t("conc.main_cost")] = [ctx.money(worst[f"why_{r}"].iloc[i]) if r in view.LOSS_REASONS
                                         else ctx.t("values.missing") for i, r in enumerate(worst["main_reason"])]
     components.table(ctx, table, "worst", "kamdash-loss-makers", display=display, ids=worst["customer_id"],
                      column_config={ctx.t("col.rank"): st.column_config.TextColumn(width=40),
@@ -197,17 +209,21 @@ def cutoffs(ctx) -> tuple[float, float]:
 
 def group_name(ctx, tier: str, value: str) -> str:
     """A, B, C, or the loss-makers' group (negative value) in words."""
-    if tier != pareto.LOSS_TIER:
+    if tier != view.LOSS_TIER:
         return tier
     return ctx.t("conc.group.below_zero") if value == "revenue" else ctx.t("conc.group.loss_makers")
+
+
+def tiers(c: view.Concentration, cut: tuple[float, float]) -> pd.DataFrame:
+    return view.tiers(c, cut)
 
 
 def tier_table(ctx, summary: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
     """The A/B/C rows and, when there are any, the loss-makers' row, with a total row: the
     counts and sums of the rows add up to it."""
-    losers = summary[summary["tier"] == pareto.LOSS_TIER]
+    losers = summary[summary["tier"] == view.LOSS_TIER]
     if not int(losers["customers"].sum()):
-        summary = summary[summary["tier"] != pareto.LOSS_TIER]
+        summary = summary[summary["tier"] != view.LOSS_TIER]
     total = pd.DataFrame([{"tier": ctx.t("conc.total"), **{c: summary[c].sum() for c in (
         "customers", "customer_share", "revenue", "gross_profit", "account_profit", "value", "orders")}}])
     total["value_share"] = 1.0 if summary["value"].sum() > 0 else float("nan")
@@ -226,7 +242,7 @@ def tier_table(ctx, summary: pd.DataFrame, value: str, cut: tuple[float, float])
     name = value_name(ctx, value).lower()
     if len(losers) and int(losers["customers"].iloc[0]):
         st.caption(ctx.t("conc.tiers_with_losses", value=name, a=round(cut[0] * 100), b=round(cut[1] * 100),
-                         group=group_name(ctx, pareto.LOSS_TIER, value),
+                         group=group_name(ctx, view.LOSS_TIER, value),
                          n=i18n.fmt_number(int(losers["customers"].iloc[0]), ctx.lang),
                          sum=ctx.money(float(losers["value"].iloc[0]))))
 
@@ -237,18 +253,18 @@ def over_time(ctx, value: str) -> None:
     grain = st.segmented_control(ctx.t("conc.grain"), list(GRAINS), default="quarter", required=True,
                                  format_func=lambda g: ctx.t(f"conc.grain.{g}"), key="grain",
                                  bind="query-params") or "quarter"
-    f = replace(ctx.filters, start=None, end=None)
-    over = data.concentration_over_time(ctx.data_key, f, value, grain)
+    ot = over_time_data(ctx.data_key, ctx.filters, value, grain)
+    over = ot.frame
     labels = dict(title=ctx.t("conc.time_title", value=value_name(ctx, value).lower()), x=ctx.t(f"conc.grain.{grain}"),
                   y=ctx.t("conc.axis.index"), gini=ctx.t("conc.gini"), top_share=ctx.t("conc.top", p=20),
                   partial=ctx.t("conc.partial"))
     components.chart(ctx, charts.over_time_chart(over, labels, ctx.lang, grain), "over_time",
                      f"kamdash-concentration-{grain}")
-    st.markdown(trend_sentence(ctx, over, grain))
+    st.markdown(trend_sentence(ctx, ot, grain))
 
 
-def trend_sentence(ctx, over: pd.DataFrame, grain: str) -> str:
-    g, s = pareto.trend(over, "gini"), pareto.trend(over, "top_share")
+def trend_sentence(ctx, ot: view.OverTime, grain: str) -> str:
+    g, s = ot.gini, ot.top_share
     if g is None or s is None:
         return ctx.t("conc.trend.too_short")
     fmt = (lambda p: str(p.year)) if grain == "year" else (lambda p: ctx.t("conc.quarter", y=p.year, q=(p.month - 1) // 3 + 1))
@@ -259,16 +275,17 @@ def trend_sentence(ctx, over: pd.DataFrame, grain: str) -> str:
                  dg=f"{g['change']:+.3f}", ds=i18n.fmt_points(s["change"], ctx.lang))
 
 
-def breakdown(ctx, facts: pd.DataFrame, value: str) -> None:
+def breakdown(ctx, c: view.Concentration) -> None:
     st.subheader(ctx.t("conc.breakdown_header"))
-    dim = st.selectbox(ctx.t("conc.breakdown_by"), list(pareto.BREAKDOWN_DIMENSIONS), key="by",
+    value = c.value
+    dim = st.selectbox(ctx.t("conc.breakdown_by"), list(view.BREAKDOWN_DIMENSIONS), key="by",
                        format_func=lambda d: ctx.t(f"filters.{d}"), bind="query-params")
-    b = pareto.breakdown(facts, value, dim)
+    b = view.breakdown(c, dim)
     t = export.frame([
         (ctx.t(f"filters.{dim}"), "text", [ctx.label(dim, v) for v in b["group"]]),
         (ctx.t("conc.customers"), "int", b["customers"]),
         (value_name(ctx, value), "money", b["total"]),
-        *[(ctx.t("conc.top", p=round(p * 100)), "pct", b[f"top_{round(p * 100)}"]) for p in pareto.TOP_SHARES],
+        *[(ctx.t("conc.top", p=round(p * 100)), "pct", b[f"top_{round(p * 100)}"]) for p in view.TOP_SHARES],
         (ctx.t("conc.for80"), "pct", b["for_target_share"]),
         (ctx.t("conc.gini"), "number", b["gini"]),
         (ctx.t("conc.hhi"), "number", b["hhi"]),
@@ -276,16 +293,17 @@ def breakdown(ctx, facts: pd.DataFrame, value: str) -> None:
     components.table(ctx, t, "breakdown", f"kamdash-breakdown-{dim}")
 
 
-def drilldown(ctx, facts: pd.DataFrame, value: str, cut: tuple[float, float]) -> None:
+def drilldown(ctx, c: view.Concentration, cut: tuple[float, float]) -> None:
     st.subheader(ctx.t("conc.drill_header"))
+    value = c.value
     left, right = st.columns([3, 1])
-    groups = [*pareto.TIERS, *([pareto.LOSS_TIER] if (pareto.population(facts, value)[value] < 0).any() else [])]
+    groups = list(c.groups)
     pick = left.segmented_control(ctx.t("conc.drill_pick"), [*groups, "top"], default="A", required=True,
                                   format_func=lambda v: ctx.t("conc.drill_top") if v == "top" else
-                                  group_name(ctx, v, value) if v == pareto.LOSS_TIER else ctx.t("conc.tier_n", t=v),
+                                  group_name(ctx, v, value) if v == view.LOSS_TIER else ctx.t("conc.tier_n", t=v),
                                   key="drill") or "A"
     n = right.selectbox(ctx.t("conc.drill_n"), TOP_N_CHOICES, key="drill_n", disabled=pick != "top")
-    d = pareto.drilldown(facts, value, top_n=n) if pick == "top" else pareto.drilldown(facts, value, tier=pick, cutoffs=cut)
+    d = view.drilldown(c, pick, n, cut)
     rows = drill_table(ctx, d.head(DRILL_ROWS_SHOWN), value)
     if len(d) > DRILL_ROWS_SHOWN:
         st.caption(ctx.t("conc.drill_count_shown", n=i18n.fmt_number(len(d), ctx.lang),

@@ -1,9 +1,10 @@
 """Cached access to the sales database for pages.
 
-One backend per configured target, reopened when the file changes (an import or a demo rebuild
-swaps in a new file). Query results are cached by the data version and the filter values, so a
-new load invalidates them. Queries run under a lock: one DuckDB connection is shared by all
-browser sessions (threads) of this server.
+One engine (``kamdash.engine``) per configured target, reopened when the file changes (an import
+or a demo rebuild swaps in a new file); views are handed it. Results are cached by the data
+version and the filter values, so a new load invalidates them. The engine serialises its
+queries under its own lock: one DuckDB connection is shared by all browser sessions (threads)
+of this server.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import threading
 import duckdb
 import streamlit as st
 
-from kamdash import access, config, i18n, queries, store
+from kamdash import access, config, i18n, store
+from kamdash import engine as engines
+from kamdash.views.common import ABC_CUTOFFS_DEFAULT, DIMENSIONS, TIER_CUTOFFS_SETTING, Filters, abc_cutoffs
 
 _registry_lock = threading.Lock()
-_backends: dict[str, tuple] = {}  # target -> (signature, backend, query lock)
+_engines: dict[str, tuple] = {}  # target -> (signature, engine)
 
 
 def signature(target: str) -> tuple | None:
@@ -47,42 +50,36 @@ def sweep_once(target: str) -> bool:
 
 
 def release_if_changed(target: str) -> None:
-    """Close the backend of ``target`` if the file behind it changed or went away.
+    """Close the engine of ``target`` if the file behind it changed or went away.
 
     DuckDB reuses an open database instance for the same path in one process, so the old
     connection must be closed before the new file can be seen.
     """
     with _registry_lock:
-        cur = _backends.get(target)
+        cur = _engines.get(target)
         if cur and cur[0] != signature(target):
             _close(target, cur)
 
 
 def _close(target: str, cur: tuple) -> None:
-    with cur[2]:
+    with cur[1].lock:  # no query of another session is running on it
         try:
-            cur[1].disconnect()
+            cur[1].close()
         finally:
-            _backends.pop(target, None)
+            _engines.pop(target, None)
 
 
-def backend():
-    """(backend, lock) for the configured sales database."""
+def engine() -> engines.Engine:
+    """The engine of the configured sales database (opened on first use, reopened when the file
+    changed)."""
     target = config.db_target()
     release_if_changed(target)
     with _registry_lock:
-        cur = _backends.get(target)
+        cur = _engines.get(target)
         if cur is None:
-            cur = (signature(target), queries.connect(target), threading.RLock())
-            _backends[target] = cur
-        return cur[1], cur[2]
-
-
-def run(fn, *args, **kwargs):
-    """Run a query-layer function against the shared backend, serialised by its lock."""
-    b, lock = backend()
-    with lock:
-        return fn(b, *args, **kwargs)
+            cur = (signature(target), engines.connect(target))
+            _engines[target] = cur
+        return cur[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -91,20 +88,20 @@ def database_status(target: str, sig) -> store.DatabaseStatus:
     path = config.db_path(target)
     if path is None:
         try:
-            run(queries.schema_version)
+            engine().schema_version()
             return store.DatabaseStatus(target)
         except Exception as exc:  # any backend error is shown to the user with the target
             return store.DatabaseStatus(target, "unreachable", str(exc).splitlines()[0])
     if not path.exists() or target != config.db_target():
         return store.check_sales_db(path)
     try:
-        backend()  # the pages' connection, opened first: the check below then reuses the open file
+        engine()  # the pages' connection, opened first: the check below then reuses the open file
     except duckdb.Error:
         return store.check_sales_db(path)  # says what is wrong with the file
     status = store.check_sales_db(path)
     if not status.ok:  # the ways out (upgrade, rebuild, import) need the file closed
         with _registry_lock:
-            cur = _backends.get(target)
+            cur = _engines.get(target)
             if cur:
                 _close(target, cur)
     return status
@@ -120,12 +117,12 @@ def landing_sent() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_facts(data_key) -> dict:
-    return run(queries.data_facts)
+    return engine().data_facts()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def dimension_options(data_key) -> dict:
-    return run(queries.dimension_options)
+    return engine().dimension_options()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -133,30 +130,25 @@ def scoped_options(data_key, scope: tuple[str, ...] | None) -> dict:
     """The filter options of a user's scope (every value when the scope is None)."""
     if scope is None:
         return dimension_options(data_key)
-    return access.options_within(scope_customers(data_key), scope, queries.DIMENSIONS)
+    return access.options_within(scope_customers(data_key), scope, DIMENSIONS)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def value_labels(data_key, lang: str) -> dict:
-    return run(queries.value_labels, lang)
+    return engine().value_labels(lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def customer_facts(data_key, filters: queries.Filters, attributes: bool = True):
-    return run(queries.customer_facts, filters, attributes)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def overview(data_key, filters: queries.Filters, first_month):
+def overview(data_key, filters: Filters, first_month):
     from kamdash.views import overview as view
 
-    return run(view.build, filters, first_month)
+    return view.build(engine(), filters, first_month)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def scope_customers(data_key):
     """customer_id, region, account_manager of every customer (what scopes resolve against)."""
-    return run(queries.scope_customers)
+    return engine().scope_customers()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -174,12 +166,7 @@ def scope_of(data_key, actor) -> tuple[str, ...] | None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def data_coverage(data_key) -> dict:
-    return run(queries.data_coverage)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def concentration_over_time(data_key, filters: queries.Filters, value: str, grain: str):
-    return run(queries.concentration_over_time, filters, value, grain)
+    return engine().data_coverage()
 
 
 # ---------------------------------------------------------------- user database (settings)
@@ -268,12 +255,9 @@ def delete_scenario(scenario_id: str) -> None:
     store.delete_scenario(user_db_path(), scenario_id, a.who)
 
 
-TIER_CUTOFFS_SETTING = queries.TIER_CUTOFFS_SETTING
-
-
 def tier_cutoffs() -> tuple[float, float]:
     """The saved ABC cut-offs (user database setting), else the defaults (80% / 95%)."""
-    return queries.tier_cutoffs_or_default(setting(TIER_CUTOFFS_SETTING, queries.TIER_CUTOFFS_DEFAULT))
+    return abc_cutoffs(setting(TIER_CUTOFFS_SETTING, ABC_CUTOFFS_DEFAULT))
 
 
 def save_tier_cutoffs(cutoffs: tuple[float, float]) -> None:
@@ -293,19 +277,6 @@ def assignment():
 # ---------------------------------------------------------------- segments and KA types
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def customer_features(data_key, filters: queries.Filters, breadth: bool = False):
-    return run(queries.customer_features, filters, breadth)
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def customer_links(data_key):
-    return run(queries.customer_links)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def segmentation(data_key, filters: queries.Filters, columns: tuple, k, method: str):
-    from kamdash.analytics import segments
-
-    feats = customer_features(data_key, filters, "breadth" in columns)
-    return segments.fit_segments(feats, columns, k, method)
+    return engine().customer_links()

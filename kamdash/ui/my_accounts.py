@@ -10,11 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import access, config, i18n, plans
-from kamdash.analytics import forecast as fc
-from kamdash.analytics import health
 from kamdash.charts import my_accounts as charts
-from kamdash.ui import allowed, components, data, shell
 from kamdash.ui import account as account_ui
+from kamdash.ui import allowed, components, data, shell
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
 
@@ -31,9 +29,9 @@ def user_db():
 def saved_weights() -> dict:
     raw = data.setting(WEIGHTS_SETTING, None)
     try:
-        return health.check_weights(raw or {})
+        return view.check_weights(raw or {})
     except (ValueError, AttributeError):
-        return dict(health.WEIGHTS_DEFAULT)
+        return dict(view.WEIGHTS_DEFAULT)
 
 
 def weights_editor(ctx) -> dict:
@@ -42,9 +40,9 @@ def weights_editor(ctx) -> dict:
     saved = saved_weights()
     with st.expander(ctx.t("my.weights.title")):
         st.caption(ctx.t("my.weights.intro"))
-        cols = st.columns(len(health.COMPONENTS))
+        cols = st.columns(len(view.COMPONENTS))
         edited = {}
-        for col, c in zip(cols, health.COMPONENTS):
+        for col, c in zip(cols, view.COMPONENTS):
             edited[c] = col.number_input(ctx.t(f"my.comp.{c}"), min_value=0.0, max_value=100.0, step=5.0,
                                          value=float(saved[c]), key=f"my_w_{c}", help=ctx.t(f"my.comp.{c}.help"))
         b1, b2 = st.columns([1, 5])
@@ -52,17 +50,17 @@ def weights_editor(ctx) -> dict:
         if b1.button(ctx.t("my.weights.save"), key="my_w_save", type="primary", disabled=why_not is not None,
                      help=why_not):
             try:
-                data.put_setting(WEIGHTS_SETTING, health.check_weights(edited))
+                data.put_setting(WEIGHTS_SETTING, view.check_weights(edited))
                 st.toast(ctx.t("my.weights.saved"))
             except ValueError:
                 st.error(ctx.t("my.weights.bad"))
         if b2.button(ctx.t("my.weights.reset"), key="my_w_reset", disabled=why_not is not None, help=why_not):
-            data.put_setting(WEIGHTS_SETTING, dict(health.WEIGHTS_DEFAULT))
-            for c in health.COMPONENTS:
+            data.put_setting(WEIGHTS_SETTING, dict(view.WEIGHTS_DEFAULT))
+            for c in view.COMPONENTS:
                 st.session_state.pop(f"my_w_{c}", None)
             st.rerun()
     try:
-        return health.check_weights(edited)
+        return view.check_weights(edited)
     except ValueError:
         st.warning(ctx.t("my.weights.bad"))
         return saved
@@ -70,7 +68,7 @@ def weights_editor(ctx) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _build(data_key, filters, fit_key: str, _fit, weights: tuple, plan_key: tuple):
-    return data.run(view.build, filters, _fit, dict(weights), dict(plan_key))
+    return view.build(data.engine(), filters, _fit, dict(weights), dict(plan_key))
 
 
 def load(ctx, weights: dict):
@@ -110,8 +108,8 @@ def health_section(ctx, v) -> None:
         ctx.t("my.col.score"): shown["score"].round(0),
         ctx.t("my.col.series"): [[None if not np.isfinite(x) else round(float(x), 1) for x in row]
                                  for row in v.series[:SHOWN_ACCOUNTS]],
-        ctx.t("my.col.why"): [view.why_text(ctx, r, v.typical_rhythm) for _, r in shown.iterrows()],
-        **{ctx.t(f"my.comp.{c}"): shown[c].round(0) for c in health.COMPONENTS},
+        ctx.t("my.col.why"): [why_text(ctx, r, v.typical_rhythm) for _, r in shown.iterrows()],
+        **{ctx.t(f"my.comp.{c}"): shown[c].round(0) for c in view.COMPONENTS},
         ctx.t("my.col.revenue_12m"): [ctx.money(x) for x in shown["revenue_12m"]],
     })
     cfg = {ctx.t("my.col.score"): st.column_config.ProgressColumn(ctx.t("my.col.score"), min_value=0, max_value=100,
@@ -220,7 +218,7 @@ def actions_section(ctx, v) -> None:
         st.info(ctx.t("my.act.none"))
         return
     st.caption(ctx.t("my.act.intro", n=i18n.fmt_number(len(a), ctx.lang), total=ctx.money(float(a["value"].sum()))))
-    texts = [view.action_text(ctx, r) for _, r in a.head(SHOWN_ACTIONS).iterrows()]
+    texts = [action_text(ctx, r) for _, r in a.head(SHOWN_ACTIONS).iterrows()]
     names = _name(ctx, a.head(SHOWN_ACTIONS))
     links = account_ui.urls(a["customer_id"].head(SHOWN_ACTIONS))
     author = shell.author(ctx)
@@ -239,7 +237,7 @@ def actions_section(ctx, v) -> None:
     if not author:
         st.caption(ctx.t("my.act.author_hint"))
     with st.expander(ctx.t("my.act.all", n=len(a))):
-        full = a.assign(action=[view.action_text(ctx, r) for _, r in a.iterrows()])
+        full = a.assign(action=[action_text(ctx, r) for _, r in a.iterrows()])
         t = pd.DataFrame({ctx.t("my.col.kind"): [ctx.t(f"my.act.kind.{k}") for k in full["kind"]],
                           ctx.t("col.customer"): _name(ctx, full),
                           ctx.t("my.col.action"): full["action"],
@@ -256,7 +254,7 @@ _KIND_COLOR = {"call": "orange", "offer": "green", "terms": "red", "plan": "viol
 def _actions_download(ctx, a: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"kind": a["kind"], "customer_id": a["customer_id"], "name": a["name"],
                          "name_zh": a["name_zh"], "account_manager": a["account_manager"],
-                         "action": [view.action_text(ctx, r) for _, r in a.iterrows()], "value": a["value"],
+                         "action": [action_text(ctx, r) for _, r in a.iterrows()], "value": a["value"],
                          "category": a["category"], "gap": a["status"], "days_since_order": a["days_since"],
                          "usual_interval_days": a["usual_gap"], "loss_causes": a["causes"],
                          "link": [f"/account?customer={c}" for c in a["customer_id"]]})
@@ -269,7 +267,7 @@ def forecast_section(ctx, v) -> None:
     f = v.forecast
     st.markdown(ctx.t(f"my.fc.model_{v.forecast_model}"))
     total = f[f["account_manager"].isna()]
-    cols = st.columns(len(fc.HORIZONS))
+    cols = st.columns(len(view.HORIZONS))
     for col, (_, r) in zip(cols, total.iterrows()):
         col.metric(ctx.t("my.fc.next", n=int(r["months"])), ctx.money(r["forecast"]),
                    ctx.t("my.fc.band", lo=ctx.money(r["lo"]), hi=ctx.money(r["hi"])), delta_color="off",
@@ -279,7 +277,7 @@ def forecast_section(ctx, v) -> None:
         st.markdown(ctx.t("my.fc.backtest", n=b["months"], start=ctx.t_month(b["start"]), end=ctx.t_month(b["end"]),
                           forecast=ctx.money(b["forecast"]), actual=ctx.money(b["actual"]),
                           error=i18n.fmt_delta_pct(b["actual"] / b["forecast"] - 1, ctx.lang)))
-    h = st.segmented_control(ctx.t("my.fc.horizon"), list(fc.HORIZONS), default=12, key="my_fc_h", required=True,
+    h = st.segmented_control(ctx.t("my.fc.horizon"), list(view.HORIZONS), default=12, key="my_fc_h", required=True,
                              format_func=lambda m: ctx.t("my.fc.months", n=m))
     per = f[(f["months"] == h) & f["account_manager"].notna()].copy()
     if len(per):
@@ -297,3 +295,53 @@ def forecast_section(ctx, v) -> None:
     st.dataframe(t, hide_index=True, width="stretch", column_config=cfg, key="my_fc_table")
     components.table_downloads(ctx, f, "my_fc", "kamdash-forecast")
     st.caption(ctx.t("my.fc.method"))
+
+
+# ---------------------------------------------------------------- words (page, downloads, plans)
+# ``ctx`` is anything with lang, currency, t(key, **fields), money(x) (the shell's Context).
+
+
+def _days(ctx, x) -> str:
+    return i18n.fmt_number(round(float(x)), ctx.lang) if np.isfinite(x) else "–"
+
+
+def why_text(ctx, row, typical: tuple) -> str:
+    """Why an account scores as it does, in words: its rhythm, then what lowers its score most."""
+    parts = []
+    n = int(row["purchase_days"])
+    if n >= view.MIN_PURCHASE_DAYS:
+        years = (pd.Timestamp(row["first_order"]) if pd.notna(row["first_order"]) else None)
+        key = "my.why.rhythm_late" if row["late"] > view.CALL_LATE_SPREADS else "my.why.rhythm"
+        parts.append(ctx.t(key, gap=_days(ctx, row["mean_gap"]), since=_days(ctx, row["days_since"]),
+                           first=i18n.fmt_month(years.date(), ctx.lang) if years is not None else "–",
+                           late=i18n.fmt_number(float(row["late"]), ctx.lang)))
+    elif n >= 1:
+        parts.append(ctx.t("my.why.few_days", n=n, since=_days(ctx, row["days_since"]), gap=_days(ctx, typical[0])))
+    weak = row["weakest"]
+    if weak == "trend":
+        prev = row["revenue_prev_12m"]
+        if prev > 0:
+            parts.append(ctx.t("my.why.trend", change=i18n.fmt_delta_pct(row["revenue_12m"] / prev - 1, ctx.lang)))
+    elif weak == "breadth":
+        parts.append(ctx.t("my.why.breadth", n=int(row["categories_12m"]), before=int(row["categories_prev_12m"])))
+    elif weak == "margin":
+        parts.append(ctx.t("my.why.margin", gm=i18n.fmt_pct(row["gross_margin_12m"], ctx.lang),
+                           change=i18n.fmt_points(row["gross_margin_12m"] - row["gross_margin_prev_12m"], ctx.lang)))
+    elif weak == "p_alive":
+        parts.append(ctx.t("my.why.p_alive", p=i18n.fmt_pct(row["p_alive"] / 100, ctx.lang, digits=0)))
+    elif weak == "plan":
+        parts.append(ctx.t("my.why.plan", status=ctx.t(f"acct.status.{row['plan_status']}")))
+    return "; ".join(parts) if parts else ctx.t("my.why.none")
+
+
+def action_text(ctx, row) -> str:
+    """One next best action in words (what the page lists and what goes into the plan)."""
+    kind = row["kind"]
+    if kind == "call":
+        return ctx.t("my.act.call_text", gap=_days(ctx, row["usual_gap"]), since=_days(ctx, row["days_since"]))
+    if kind == "offer":
+        return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
+    if kind == "terms":
+        causes = ctx.t("my.sep").join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
+        return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
+    return ctx.t("my.act.plan_text")

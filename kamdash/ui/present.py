@@ -12,8 +12,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from kamdash import deck, queries
-from kamdash.analytics import ka_types as ka
+from kamdash import deck
 from kamdash.ui import allowed, components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
@@ -85,28 +84,33 @@ def chooser(ctx, scns: dict) -> list[str]:
     return list(order)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def slide_facts(data_key, filters, peers: bool = False):
+    return view.slide_facts(data.engine(), filters, peers)
+
+
 def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
     """One slide of the storyline from the pages' cached data."""
     f, key = ctx.filters, ctx.data_key
     if sid == "overview":
         return view.overview_slide(ctx, data.overview(key, f, ctx.facts["first_month"]), f)
     if sid in ("concentration", "whale"):
-        facts = data.customer_facts(key, f)
+        facts = slide_facts(key, f)
         if sid == "concentration":
             return view.concentration_slide(ctx, facts)
         # each loss-maker against the customers of its type among all of the period, as on the page
-        return view.whale_slide(ctx, facts, data.customer_facts(key, queries.Filters(start=f.start, end=f.end)))
+        return view.whale_slide(ctx, facts, slide_facts(key, f, peers=True))
     if sid in ("segments", "ka_portfolio"):
         cfg = segments_ui.saved_config()
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
-        feats = data.customer_features(key, fs, "breadth" in cfg["features"])
+        rules = segments_ui.saved_rules()
         if sid == "ka_portfolio":
-            types = ka.key_accounts(feats, data.customer_links(key), segments_ui.saved_rules())
-            return view.ka_portfolio_slide(ctx, feats, types, f.end)
-        if len(feats) < 3:
+            ka = segments_ui.key_accounts(key, fs, "breadth" in cfg["features"], repr(rules), rules)
+            return view.ka_portfolio_slide(ctx, ka.features, ka.types, f.end)
+        seg = segments_ui.segments(key, fs, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules)
+        if seg is None:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
-        result = data.segmentation(key, fs, cfg["features"], cfg["k"], cfg["method"])
-        return view.segments_slide_from(ctx, feats, cfg, data.setting(segments_ui.NAMES_KEY, {}), result)
+        return view.segments_slide_from(ctx, seg.features, cfg, data.setting(segments_ui.NAMES_KEY, {}), seg.result)
     if sid == "retention":
         matrix, sizes = retention_ui.cohort_frames(key, f, "M", ctx.facts["last_month"])
         return view.retention_slide(ctx, matrix, sizes)

@@ -15,16 +15,16 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from kamdash import config, export, i18n, plans, queries, retention
-from kamdash.analytics import clv, cohorts
+from kamdash import config, export, i18n, plans, retention
 from kamdash.charts import retention as charts
 from kamdash.ui import allowed, components, data
 from kamdash.views import at_risk as at_risk_view
+from kamdash.views import retention as view
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kamdash-fit")
 _jobs: dict[str, Future] = {}
 _jobs_lock = threading.Lock()
-GROUPS = (*queries.GROUP_COLUMNS, "segment", "ka_type")  # the last two: stored assignment
+GROUPS = view.GROUPS
 
 
 def user_db():
@@ -32,24 +32,29 @@ def user_db():
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def cohort_view(data_key, filters, freq: str, last_month) -> view.Cohorts:
+    return view.cohort_view(data.engine(), filters, freq, last_month)
+
+
 def cohort_frames(data_key, filters, freq: str, last_month):
-    counts = data.run(queries.cohort_counts, filters, freq)
-    return cohorts.retention_matrix(counts, freq, last_period=last_month)
+    """(retention matrix, cohort sizes) of the cohort view."""
+    c = cohort_view(data_key, filters, freq, last_month)
+    return c.matrix, c.sizes
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def defection_frame(data_key, filters, n_months: int, last_month):
-    return cohorts.defection_rates(data.run(queries.activity_gaps, filters), n_months, last_month)
+    return view.defection(data.engine(), filters, n_months, last_month)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: retention.ValueSettings):
-    return data.run(retention.account_values, _fit, as_of, filters, vs)
+def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: view.ValueSettings):
+    return view.account_values(data.engine(), _fit, as_of, filters, vs)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def validation(data_key, fit_key: str, _fit: dict, fs: retention.FitSettings, as_of, scope=None):
-    return data.run(retention.validation, _fit, fs, as_of, scope)
+def validation(data_key, fit_key: str, _fit: dict, fs: view.FitSettings, as_of, scope=None):
+    return view.validation(data.engine(), _fit, fs, as_of, scope)
 
 
 def scope_note(ctx, fit: dict) -> None:
@@ -66,18 +71,19 @@ def cohort_section(ctx):
     c1, c2 = st.columns(2)
     freq = c1.segmented_control(ctx.t("ret.cohort_freq"), ["M", "Q"], default="M", key="ret_freq",
                                 format_func=lambda v: ctx.t(f"ret.freq.{v}"), required=True)
-    n = c2.number_input(ctx.t("ret.defection_months"), 1, 24, cohorts.DEFECTION_MONTHS_DEFAULT,
+    n = c2.number_input(ctx.t("ret.defection_months"), 1, 24, view.DEFECTION_MONTHS_DEFAULT,
                         key="ret_defect_n", help=ctx.t("ret.defection_months.help"))
     f, last = ctx.filters, ctx.facts["last_month"]
-    matrix, sizes = cohort_frames(ctx.data_key, f, freq, last)
-    if matrix.empty:
+    c = cohort_view(ctx.data_key, f, freq, last)
+    if c.empty:
         return None
+    matrix, sizes = c.matrix, c.sizes
     unit = ctx.t(f"ret.unit.{freq}")
     heat = charts.cohort_heatmap(matrix, sizes, {"title": ctx.t("ret.heatmap_title"),
                                  "x": ctx.t("ret.axis.since_first", unit=unit),
                                  "y": ctx.t("ret.axis.cohort")},
                                  ctx.lang, freq)
-    curves = charts.retention_curves(matrix, cohorts.retention_curve(matrix, sizes),
+    curves = charts.retention_curves(matrix, c.curve,
                                      {"title": ctx.t("ret.curves_title"), "average": ctx.t("ret.average"),
                                       "x": ctx.t("ret.axis.since_first", unit=unit),
                                       "y": ctx.t("ret.axis.retained")}, ctx.lang, freq)
@@ -89,21 +95,21 @@ def cohort_section(ctx):
     return heat, curves, defect, ctx.t("ret.definitions", n=int(n))
 
 
-def model_settings(ctx) -> tuple[retention.FitSettings, retention.ValueSettings]:
+def model_settings(ctx) -> tuple[view.FitSettings, view.ValueSettings]:
     c = st.columns(3) + st.columns(3)[:2]
-    model = c[0].segmented_control(ctx.t("ret.model"), list(clv.MODELS), default="bgnbd", key="ret_model",
+    model = c[0].segmented_control(ctx.t("ret.model"), list(view.MODELS), default="bgnbd", key="ret_model",
                                    format_func=lambda v: ctx.t(f"ret.model.{v}"), required=True,
                                    help=ctx.t("ret.model.help"))
     hold = c[1].select_slider(ctx.t("ret.holdout"), [0, 3, 6, 9, 12], retention.HOLDOUT_MONTHS_DEFAULT,
                               key="ret_holdout", help=ctx.t("ret.holdout.help"))
-    horizon = c[2].slider(ctx.t("ret.horizon"), 3, 60, clv.HORIZON_MONTHS_DEFAULT, step=3,
+    horizon = c[2].slider(ctx.t("ret.horizon"), 3, 60, view.HORIZON_MONTHS_DEFAULT, step=3,
                           key="ret_horizon", help=ctx.t("ret.horizon.help"))
-    rate = c[3].slider(ctx.t("ret.discount"), 0, 30, int(clv.ANNUAL_DISCOUNT_DEFAULT * 100),
+    rate = c[3].slider(ctx.t("ret.discount"), 0, 30, int(view.ANNUAL_DISCOUNT_DEFAULT * 100),
                        key="ret_discount", format="%d%%", help=ctx.t("ret.discount.help"))
     cts = c[4].toggle(ctx.t("ret.cts"), True, key="ret_cts", help=ctx.t("ret.cts.help"))
-    fs = retention.FitSettings(model or "bgnbd", retention.TIME_UNIT_DEFAULT,
+    fs = view.FitSettings(model or "bgnbd", retention.TIME_UNIT_DEFAULT,
                                retention.calibration_end(ctx.facts["as_of"], int(hold)))
-    return fs, retention.ValueSettings(int(horizon), rate / 100, bool(cts))
+    return fs, view.ValueSettings(int(horizon), rate / 100, bool(cts))
 
 
 def _job(ctx, fs: retention.FitSettings) -> Future:
@@ -112,7 +118,7 @@ def _job(ctx, fs: retention.FitSettings) -> Future:
     with _jobs_lock:
         job = _jobs.get(key)
         if job is None or (job.done() and job.exception() is not None and st.session_state.get("ret_retry")):
-            rfm = data.run(retention.calibration_rfm, fs, ctx.facts["as_of"])
+            rfm = retention.calibration_rfm(data.engine(), fs, ctx.facts["as_of"])
             job = _executor.submit(retention.fit_and_store, rfm, user_db(), fs, dv)
             _jobs[key] = job
         return job
@@ -144,37 +150,24 @@ def fitted(ctx, fs: retention.FitSettings) -> dict | None:
 
 
 def trust_warning(ctx, fit: dict) -> None:
-    tr = clv.trust(fit)
+    tr = view.trust(fit)
     if not tr["ok"]:
         st.warning(ctx.t("ret.too_few", k=tr["repeat_buyers"], n=tr["customers"],
-                         min=clv.MIN_REPEAT_BUYERS))
-
-
-def _with_assignment(values: pd.DataFrame) -> pd.DataFrame:
-    """values plus segment (name) and ka_type (comma-separated) from the stored assignment."""
-    a = data.assignment()
-    if a is None or len(a) == 0:
-        return values.assign(segment=None, ka_type=None)
-    a = a.set_index("customer_id")
-    seg = a["segment"].astype("Int64").astype(str) + " · " + a["segment_name"].fillna("")
-    return values.assign(segment=values["customer_id"].map(seg.where(a["segment"].notna())),
-                         ka_type=values["customer_id"].map(a["ka_types"]))
+                         min=view.MIN_REPEAT_BUYERS))
 
 
 def equity_figures(ctx, values: pd.DataFrame, fit: dict, group: str):
     """(total row, equity-by-group figure, top-accounts CLV figure)."""
-    total = clv.equity(values, fit).iloc[0]
-    if group in ("segment", "ka_type"):
-        values = _with_assignment(values)
-        if values[group].isna().all():
-            st.info(ctx.t("ret.group.no_assignment"))
-        elif group == "ka_type":
-            st.caption(ctx.t("ret.group.overlap"))
-    by = clv.equity(values, fit, group, multi=(group == "ka_type"))
+    e = view.equity(values, fit, group, data.assignment() if group in ("segment", "ka_type") else None)
+    total, by, values = e.total, e.by, e.values
+    if e.no_assignment:
+        st.info(ctx.t("ret.group.no_assignment"))
+    elif group == "ka_type":
+        st.caption(ctx.t("ret.group.overlap"))
     by["label"] = [ctx.t(f"ka.type.{v}") if group == "ka_type" and v else
                    (v or ctx.t("values.missing")) if group == "segment" else ctx.label(group, v)
                    for v in by[group]]
-    interval = ctx.t("ret.interval", level=int(clv.INTERVAL_LEVEL * 100))
+    interval = ctx.t("ret.interval", level=int(view.INTERVAL_LEVEL * 100))
     money = ctx.t("axis.amount", currency=ctx.currency)
     eq = charts.interval_bars(by, "label", "equity", "equity_lo", "equity_hi",
                               {"title": ctx.t("ret.equity_by", group=ctx.t(f"ret.group.{group}")),
@@ -213,15 +206,15 @@ def _why(ctx, row) -> str:
     return ctx.t("ret.risk.why.sep").join(parts)
 
 
-def at_risk_intro(ctx, risk: at_risk_view.AtRisk, vs: retention.ValueSettings) -> str:
-    lo, hi = clv.AT_RISK_SLIPPING
+def at_risk_intro(ctx, risk: at_risk_view.AtRisk, vs: view.ValueSettings) -> str:
+    lo, hi = view.AT_RISK_SLIPPING
     return ctx.t("ret.risk.intro", n=i18n.fmt_number(len(risk.saveable), ctx.lang),
                  accounts=i18n.fmt_number(risk.accounts, ctx.lang),
-                 share=i18n.fmt_pct(clv.AT_RISK_TOP_SHARE, ctx.lang, digits=0), horizon=vs.horizon_months,
+                 share=i18n.fmt_pct(view.AT_RISK_TOP_SHARE, ctx.lang, digits=0), horizon=vs.horizon_months,
                  lo=i18n.fmt_pct(lo, ctx.lang, digits=0), hi=i18n.fmt_pct(hi, ctx.lang, digits=0),
-                 factor=i18n.fmt_number(clv.AT_RISK_OVERDUE_FACTOR, ctx.lang),
-                 lost=i18n.fmt_pct(clv.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
-                 days=clv.AT_RISK_LOST_SILENT_DAYS)
+                 factor=i18n.fmt_number(view.AT_RISK_OVERDUE_FACTOR, ctx.lang),
+                 lost=i18n.fmt_pct(view.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
+                 days=view.AT_RISK_LOST_SILENT_DAYS)
 
 
 def at_risk_table(ctx, risky: pd.DataFrame) -> pd.DataFrame:
@@ -292,7 +285,7 @@ def add_to_plan(ctx, risky: pd.DataFrame, author: str) -> None:
         st.caption(ctx.t("ret.risk.no_author"))
 
 
-def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: retention.ValueSettings, author: str) -> None:
+def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: view.ValueSettings, author: str) -> None:
     risk = at_risk_view.build(values, fit)
     st.markdown(at_risk_intro(ctx, risk, vs))
     if risk.saveable.empty:
@@ -303,9 +296,9 @@ def at_risk_section(ctx, values: pd.DataFrame, fit: dict, vs: retention.ValueSet
                          display=components.shown(ctx, table, hide=at_risk_detail(ctx)))
         add_to_plan(ctx, risk.saveable, author)
     with st.expander(ctx.t("ret.risk.lost", n=i18n.fmt_number(len(risk.lost), ctx.lang))):
-        st.caption(ctx.t("ret.risk.lost.caption", lost=i18n.fmt_pct(clv.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
-                         days=clv.AT_RISK_LOST_SILENT_DAYS,
-                         share=i18n.fmt_pct(clv.AT_RISK_TOP_SHARE, ctx.lang, digits=0)))
+        st.caption(ctx.t("ret.risk.lost.caption", lost=i18n.fmt_pct(view.AT_RISK_LOST_P_ALIVE, ctx.lang, digits=0),
+                         days=view.AT_RISK_LOST_SILENT_DAYS,
+                         share=i18n.fmt_pct(view.AT_RISK_TOP_SHARE, ctx.lang, digits=0)))
         if len(risk.lost):
             _linked(ctx, lost_display(ctx, risk.lost), "ret_lost")
 
@@ -324,6 +317,6 @@ def value_metrics(ctx, total, values: pd.DataFrame, vs) -> None:
     purchases = i18n.fmt_number(round(values["expected_purchases"].sum()), ctx.lang)
     c[2].metric(ctx.t("ret.kpi.purchases"), purchases,
                 border=True, help=ctx.t("ret.kpi.purchases.help", horizon=vs.horizon_months))
-    st.caption(ctx.t("ret.kpi.interval", level=int(clv.INTERVAL_LEVEL * 100),
+    st.caption(ctx.t("ret.kpi.interval", level=int(view.INTERVAL_LEVEL * 100),
                      lo=ctx.money(total["equity_lo"], digits=3),
                      hi=ctx.money(total["equity_hi"], digits=3), n=i18n.fmt_number(len(values), ctx.lang)))

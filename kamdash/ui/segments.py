@@ -14,49 +14,75 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import export, i18n, store
-from kamdash.analytics import ka_types as ka
-from kamdash.analytics import segments as sg
 from kamdash.charts import segments as charts
 from kamdash.ui import account, allowed, components, data
+from kamdash.views import key_accounts as ka_view
 from kamdash.views import present
+from kamdash.views import segments as view
 
 CONFIG_KEY = "segments.config"
 NAMES_KEY = "segments.names"
 RULES_KEY = "ka.rules"
 HASH_KEY = "assignment.hash"
-K_OPTIONS = ("auto", *range(sg.K_RANGE[0], sg.K_RANGE[1] + 1))
+K_OPTIONS = ("auto", *range(view.K_RANGE[0], view.K_RANGE[1] + 1))
 
 
 @dataclass
 class Segmentation:
+    """The view's segments with the words the UI gives them and the stored assignment."""
     features: pd.DataFrame
-    result: sg.SegmentResult
+    result: view.SegmentResult
     profile: pd.DataFrame
     names: dict
     suggested: dict
     names_sig: str
     types: pd.DataFrame
-    rules: ka.KaRules
+    rules: view.KaRules
     assignment: pd.DataFrame
+    data: view.Segments
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def segments(data_key, filters, columns: tuple, k, method: str, rules_key: str, _rules: view.KaRules):
+    """The segments view (cached by data version, filters, settings and the rules' values)."""
+    return view.build(data.engine(), filters, columns, k, method, _rules)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules) -> ka_view.KeyAccounts:
+    """Features and key-account types without segments (the key-accounts page's first screen,
+    the portfolio slide), cached like ``segments``."""
+    return ka_view.build(data.engine(), filters, breadth, _rules)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def segments_of(data_key, filters, columns: tuple, k, method: str, rules_key: str, _ka: ka_view.KeyAccounts):
+    """The segments view on key accounts already read (the same features: cached under the same
+    key as ``segments``)."""
+    return view.from_features(_ka.features, _ka.links, columns, k, method, _ka.rules, _ka.types)
+
+
+def key_accounts_of(ctx) -> ka_view.KeyAccounts:
+    """The key accounts of the sidebar's period and filters (the KA type and segment filters do
+    not apply: these pages define them), with the saved rules."""
+    rules = saved_rules()
+    return key_accounts(ctx.data_key, replace(ctx.filters, customer_ids=None),
+                        "breadth" in saved_config()["features"], repr(rules), rules)
 
 
 def saved_config() -> dict:
-    cfg = data.setting(CONFIG_KEY, {}) or {}
-    cols = tuple(c for c in cfg.get("features", sg.DEFAULT_FEATURES) if c in sg.FEATURES)
-    k = cfg.get("k")
-    return {"features": cols or sg.DEFAULT_FEATURES, "method": cfg.get("method", "kmeans"),
-            "k": int(k) if k else None}
+    return view.features_of(data.setting(CONFIG_KEY, {}))
 
 
-def saved_rules() -> ka.KaRules:
-    return ka.KaRules.from_dict(data.setting(RULES_KEY, {}))
+def saved_rules() -> view.KaRules:
+    return view.KaRules.from_dict(data.setting(RULES_KEY, {}))
 
 
 def _save_config() -> None:
     if not data.may_edit_settings():  # a reader's choice stays in their session
         return
     k = st.session_state["seg_k"]
-    data.put_setting(CONFIG_KEY, {"features": list(st.session_state["seg_features"]) or list(sg.DEFAULT_FEATURES),
+    data.put_setting(CONFIG_KEY, {"features": list(st.session_state["seg_features"]) or list(view.DEFAULT_FEATURES),
                                   "method": st.session_state["seg_method"],
                                   "k": None if k == "auto" else int(k)})
 
@@ -64,11 +90,11 @@ def _save_config() -> None:
 def controls(ctx) -> None:
     """Feature, method and k pickers (saved on change)."""
     cfg = saved_config()
-    st.multiselect(ctx.t("seg.features"), list(sg.FEATURES), default=list(cfg["features"]),
+    st.multiselect(ctx.t("seg.features"), list(view.FEATURES), default=list(cfg["features"]),
                    format_func=lambda f: ctx.t(f"seg.feature.{f}"), key="seg_features",
                    on_change=_save_config, help=ctx.t("seg.features.help"))
     c2, c3 = st.columns([1, 1])
-    c2.segmented_control(ctx.t("seg.method"), list(sg.METHODS), default=cfg["method"],
+    c2.segmented_control(ctx.t("seg.method"), list(view.METHODS), default=cfg["method"],
                          format_func=lambda m: ctx.t(f"seg.method.{m}"), key="seg_method",
                          on_change=_save_config, required=True, help=ctx.t("seg.method.help"))
     c3.select_slider(ctx.t("seg.k"), list(K_OPTIONS), value=cfg["k"] or "auto", key="seg_k",
@@ -83,34 +109,34 @@ def _name_of(ctx, tokens: tuple) -> str:
         ctx.t(f"seg.name.{t}") for t in traits) if traits else "")
 
 
-def compute(ctx) -> Segmentation | None:
+def compute(ctx, ka: ka_view.KeyAccounts | None = None) -> Segmentation | None:
     """Features, segments and KA types of the customers in the sidebar's period and filters
-    (the KA type and segment filters themselves do not apply here: these pages define them).
-    Stores the assignment when it changed. None when no customer has an order."""
+    (the KA type and segment filters themselves do not apply here: these pages define them);
+    ``ka``: the key accounts already read (``key_accounts_of``), whose features they reuse.
+    Stores the assignment when it changed. None when fewer than three customers have an order."""
     f = replace(ctx.filters, customer_ids=None)
     cfg = saved_config()
     shown = st.session_state.get("seg_k")  # the segments page's k (also from a shared link)
     if shown is not None:
         cfg["k"] = None if shown == "auto" else int(shown)
-    feats = data.customer_features(ctx.data_key, f, "breadth" in cfg["features"])
-    if len(feats) < 3:
+    rules = saved_rules() if ka is None else ka.rules
+    seg = segments(ctx.data_key, f, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules) \
+        if ka is None else segments_of(ctx.data_key, f, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), ka)
+    if seg is None:
         return None
-    result = data.segmentation(ctx.data_key, f, cfg["features"], cfg["k"], cfg["method"])
-    profile = sg.profiles(feats, result)
-    suggested = {s: _name_of(ctx, t) for s, t in sg.name_tokens(profile).items()}
+    suggested = {s: _name_of(ctx, t) for s, t in seg.name_tokens.items()}
     seen: dict = {}
     for s, n in suggested.items():  # same name twice: number them
         seen[n] = seen.get(n, 0) + 1
         if seen[n] > 1 or list(suggested.values()).count(n) > 1:
             suggested[s] = f"{n} ({s})"
-    sig = f"{result.method}|{result.k}|{','.join(result.features)}"
+    sig = seg.signature
     saved = (data.setting(NAMES_KEY, {}) or {}).get(sig, {})
     names = {s: saved.get(str(s)) or suggested[s] for s in suggested}
-    rules = saved_rules()
-    types = ka.key_accounts(feats, data.customer_links(ctx.data_key), rules)
-    assigned = ka.assignment(feats, result.labels, types, names)
+    assigned = view.assignment(seg, names)
     _store(assigned)
-    return Segmentation(feats, result, profile, names, suggested, sig, types, rules, assigned)
+    return Segmentation(seg.features, seg.result, seg.profile, names, suggested, sig, seg.types, rules, assigned,
+                        seg)
 
 
 def _store(assigned: pd.DataFrame) -> None:
@@ -140,22 +166,20 @@ def show_choice(ctx, seg: Segmentation) -> None:
     st.caption(ctx.t("seg.sil.why", k=r.k, score=f"{best:.2f}"))
 
 
-def _axis_title(ctx, loadings: pd.Series, explained: float) -> str:
+def _axis_title(ctx, axis_words: list, explained: float) -> str:
     words = [ctx.t("seg.axis.up" if sign > 0 else "seg.axis.down", feature=ctx.t(f"seg.feature.{f}"))
-             for f, sign in sg.axis_words(loadings)]
+             for f, sign in axis_words]
     return ctx.t("seg.axis", share=i18n.fmt_pct(explained, ctx.lang, 0), words=ctx.t("seg.name.sep").join(words))
 
 
 def segment_map(ctx, seg: Segmentation):
-    coords, loadings, explained = sg.projection(seg.result)
-    idx = sg.map_sample(seg.result.labels)
-    feats = seg.features.iloc[idx]
-    points = pd.DataFrame({"x": coords[idx, 0], "y": coords[idx, 1],
-                           "segment": seg.result.labels["segment"].to_numpy()[idx],
+    m = view.segment_map(seg.data)
+    idx, feats = m.sample, m.features
+    points = pd.DataFrame({"x": m.coords[:, 0], "y": m.coords[:, 1], "segment": m.segment,
                            "value": feats["revenue"].to_numpy(), "account": i18n.customer_names(feats, ctx.lang).to_numpy()})
     labels = {"title": ctx.t("seg.map.title"), "value": ctx.t("col.revenue"),
-              "x": _axis_title(ctx, loadings["pc1"], explained[0]),
-              "y": _axis_title(ctx, loadings["pc2"], explained[1])}
+              "x": _axis_title(ctx, m.axis_words[0], m.explained[0]),
+              "y": _axis_title(ctx, m.axis_words[1], m.explained[1])}
     fig = charts.segment_map(points, seg.names, labels, ctx.lang, ctx.currency)
     note = ctx.t("seg.map.sample", n=i18n.fmt_number(len(idx), ctx.lang),
                  total=i18n.fmt_number(len(seg.features), ctx.lang)) if len(idx) < len(seg.features) else ""
@@ -228,7 +252,7 @@ def assignment_table(ctx, seg: Segmentation) -> pd.DataFrame:
         ("customer_id", "id", a["customer_id"]), ("name", "text", a["name"]),
         ("segment", "int", a["segment"]), ("segment_name", "text", a["segment_name"]),
         ("ka_types", "text", a["ka_types"]),
-        *[(f"ka_{t}", "int", a[t].astype(int)) for t in ka.KA_TYPES],
+        *[(f"ka_{t}", "int", a[t].astype(int)) for t in view.KA_TYPES],
         ("revenue", "money", a["revenue"]),
     ], ctx.currency)
 
@@ -241,12 +265,12 @@ def download(ctx, seg: Segmentation, key: str) -> None:
 # ---------------------------------------------------------------- key accounts
 
 
-def _rules_form_values(rules: ka.KaRules, **changes) -> None:
+def _rules_form_values(rules: view.KaRules, **changes) -> None:
     data.put_setting(RULES_KEY, replace(rules, **changes).to_dict())
     st.rerun()
 
 
-def capacity_editor(ctx, rules: ka.KaRules, active: int) -> None:
+def capacity_editor(ctx, rules: view.KaRules, active: int) -> None:
     """What the key-account team can serve: a number of accounts, or a share of the active
     customers (0 accounts); saved with the rules on submit."""
     with st.form("ka_capacity_form"):
@@ -261,7 +285,7 @@ def capacity_editor(ctx, rules: ka.KaRules, active: int) -> None:
             _rules_form_values(rules, capacity=int(cap), share=float(share) / 100)
 
 
-def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
+def rules_editor(ctx, rules: view.KaRules, sectors: list[str]) -> None:
     """Every KA rule threshold, editable; saved on submit."""
     with st.form("ka_rules_form"):
         c1, c2 = st.columns(2)
@@ -305,14 +329,14 @@ def rules_editor(ctx, rules: ka.KaRules, sectors: list[str]) -> None:
                 strategic_min_growth=s_g / 100, strategic_min_revenue=s_r,
                 strategic_flagged=tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
         if st.form_submit_button(ctx.t("ka.rules.reset"), disabled=why_not is not None, help=why_not):
-            data.put_setting(RULES_KEY, ka.KaRules().to_dict())
+            data.put_setting(RULES_KEY, view.KaRules().to_dict())
             st.rerun()
 
 
-def selection(ctx, seg: Segmentation) -> None:
+def selection(ctx, seg: ka_view.KeyAccounts) -> None:
     """How selective the key-account set is: count, shares of customers, revenue and account
     profit, and a warning when it is no longer the few."""
-    s = ka.selection_summary(seg.features, seg.types)
+    s = ka_view.selection(seg)
     pct = lambda v: i18n.fmt_pct(v, ctx.lang)  # noqa: E731
     c1, c2, c3 = st.columns(3)
     c1.metric(ctx.t("kasel.count"), i18n.fmt_number(s["key_accounts"], ctx.lang),
@@ -328,21 +352,21 @@ def selection(ctx, seg: Segmentation) -> None:
     st.caption(ctx.t("kasel.how", qualifying=i18n.fmt_number(s["qualifying"], ctx.lang), limit=limit_text,
                      n=i18n.fmt_number(s["key_accounts"], ctx.lang)))
     if not s["few"]:
-        st.warning(ctx.t("kasel.not_few", share=pct(s["customer_share"]), few=i18n.fmt_pct(ka.FEW_SHARE, ctx.lang, 0)))
+        st.warning(ctx.t("kasel.not_few", share=pct(s["customer_share"]), few=i18n.fmt_pct(ka_view.FEW_SHARE, ctx.lang, 0)))
     elif s["account_profit_share"] == s["account_profit_share"] and s["account_profit_share"] < 0.5:
         st.info(ctx.t("kasel.little_profit", share=pct(s["account_profit_share"])))
 
 
-def types_figure(ctx, seg: Segmentation):
-    s = ka.type_summary(seg.features, seg.types)
+def types_figure(ctx, seg: ka_view.KeyAccounts):
+    s = ka_view.type_summary(seg)
     s = s[s["ka_type"] != "none"].copy()
     s["ka_type"] = [ctx.t("kasel.type.selected") if t == "any" else ctx.t(f"ka.type.{t}") for t in s["ka_type"]]
     labels = {"title": ctx.t("ka.types.title"), "x": ctx.t("ka.types.x"), "customers": ctx.t("ka.types.customers")}
     return charts.ka_types_chart(s, labels, ctx.lang)
 
 
-def types_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    s = ka.type_summary(seg.features, seg.types)
+def types_table(ctx, seg: ka_view.KeyAccounts) -> pd.DataFrame:
+    s = ka_view.type_summary(seg)
     s["ka_type"] = s["ka_type"].replace({"any": "selected", "none": "not_selected"})
     return export.frame([
         (ctx.t("ka.col.type"), "text", [ctx.t(f"kasel.type.{t}") if t in ("selected", "not_selected")
@@ -360,11 +384,11 @@ def growth_text(ctx, pf: pd.DataFrame) -> list[str]:
     return [ctx.t("kasel.new") if n else i18n.fmt_delta_pct(v, ctx.lang) for n, v in zip(pf["new"], pf["potential"])]
 
 
-def portfolio(ctx, seg: Segmentation):
+def portfolio(ctx, seg: ka_view.KeyAccounts):
     """(figure, {quadrant: display table}, value split) of the KA portfolio matrix."""
     pf, fig = present.ka_portfolio(ctx, seg.features, seg.types, ctx.filters.end)
     lists = {}
-    for q in ka.QUADRANTS:
+    for q in ka_view.QUADRANTS:
         p = pf[pf["quadrant"] == q]
         lists[q] = export.frame([
             (ctx.t("col.customer_id"), "id", p["customer_id"]),
@@ -394,8 +418,8 @@ def portfolio_chart(ctx, fig) -> None:
 
 
 def quadrant_tabs(ctx, lists: dict) -> None:
-    tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka.QUADRANTS])
-    for tab, q in zip(tabs, ka.QUADRANTS):
+    tabs = st.tabs([f"{ctx.t(f'ka.quadrant.{q}')} ({i18n.fmt_number(len(lists[q]), ctx.lang)})" for q in ka_view.QUADRANTS])
+    for tab, q in zip(tabs, ka_view.QUADRANTS):
         tab.caption(ctx.t(f"ka.quadrant.{q}.help"))
         # no link column here: links inside these tabs kept Chromium from drawing the page's
         # second chart on the demo data (the group roll-up below links to the accounts)
@@ -410,11 +434,10 @@ def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
     return components.shown(ctx, table, hide=(ctx.t("col.customer_id"),))
 
 
-def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
-    links = data.customer_links(ctx.data_key)
+def rollup_table(ctx, seg: ka_view.KeyAccounts) -> pd.DataFrame:
     scope = ctx.filters.scope
-    g = ka.group_rollup(seg.features, links, scope)
-    names = i18n.customer_names(links.set_index("customer_id").loc[g["group_id"]].reset_index(), ctx.lang)
+    g, tops = ka_view.group_rollup(seg, scope)
+    names = i18n.customer_names(tops, ctx.lang)
     ids = g["group_id"]
     if scope is not None:  # a group top outside the scope is not named (its members inside are)
         outside = ~g["group_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
@@ -433,5 +456,5 @@ def rollup_table(ctx, seg: Segmentation) -> pd.DataFrame:
 
 __all__ = ["compute", "controls", "show_choice", "segment_map", "profile_heatmap", "profile_table",
            "name_editor", "download", "assignment_table", "rules_editor", "capacity_editor", "selection",
-           "types_figure", "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table",
+           "types_figure", "types_table", "portfolio", "portfolio_chart", "quadrant_tabs", "rollup_table", "key_accounts_of",
            "shown_without_ids"]

@@ -9,7 +9,7 @@ Telling Streamlit up front that the app does not use the legacy folder fixes sha
 
 While the server starts and the first browser loads the app's JavaScript (seconds in which the
 server has nothing to do), a background thread imports what the landing page needs (pandas,
-plotly, DuckDB, the query layer, charts, the catalogs and Babel's locale data, plotly's
+plotly, DuckDB, the engine, charts, the catalogs and Babel's locale data, plotly's
 validators of the first figure, Streamlit's emoji catalog), so the first visitor does not wait
 for them. Ibis with its DuckDB backend, which the landing page does not use but the other pages
 do (about 1 s of CPU), is imported once the landing page has been sent (``LANDING_SENT``, set by
@@ -26,8 +26,9 @@ from __future__ import annotations
 import ipaddress
 import sys
 import threading
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 # Set when a session has been sent the landing page (data.landing_sent); the warm-up then loads
@@ -64,7 +65,7 @@ def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
         monthly = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "revenue": [1.0],
                                 "gross_profit": [1.0], "account_profit": [1.0]})
         charts.trend_chart(monthly, {k: k for k in ("revenue", "gross_profit", "account_profit")}, "en", "CNY")
-        # not the landing page's (queries.Backend makes Ibis on the first other page)
+        # not the landing page's (the engine makes Ibis on the first other page)
         from kamdash.ui import serve
 
         serve.LANDING_SENT.wait(landing_wait_s)

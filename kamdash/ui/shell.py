@@ -14,8 +14,9 @@ from datetime import date
 
 import streamlit as st
 
-from kamdash import access, config, i18n, queries
+from kamdash import access, config, i18n
 from kamdash.ui import auth, data, source
+from kamdash.views import common
 
 CTX_KEY = "kamdash.context"
 LANG_KEY = "lang"
@@ -23,19 +24,16 @@ PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
 TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
 DEFAULT_PERIOD_MONTHS = 12
-FILTER_KEYS = {  # query parameter / widget key -> (customer_month column, catalog key)
-    "region": ("region", "filters.region"),
-    "ctype": ("customer_type", "filters.customer_type"),
-    "sector": ("sector", "filters.sector"),
-    "manager": ("account_manager", "filters.account_manager"),
-}
+# query parameter / widget key of each filter dimension (common.DIMENSIONS; the URL's names)
+URL_KEYS = {"region": "region", "customer_type": "ctype", "sector": "sector", "account_manager": "manager"}
+FILTER_KEYS = {URL_KEYS[c]: (c, f"filters.{c}") for c in common.DIMENSIONS}  # key -> (column, catalog key)
 ASSIGNMENT_KEYS = ("ka", "segment")  # KA type and segment filters (stored assignment)
 
 
 @dataclass(frozen=True)
 class Context(i18n.Localized):
     lang: str
-    filters: queries.Filters
+    filters: common.Filters
     facts: dict
     labels: dict
     data_key: tuple
@@ -48,12 +46,18 @@ class Context(i18n.Localized):
     def currency(self) -> str:
         return self.facts.get("currency") or config.currency()
 
+    def number(self, x, **kw) -> str:
+        return i18n.fmt_number(x, self.lang, **kw)
+
+    def date(self, d) -> str:
+        return i18n.fmt_date(d, self.lang)
+
 
 def _month_options(first: date, last: date) -> list[str]:
-    out, m = [], queries.month_start(first)
+    out, m = [], common.month_start(first)
     while m <= last:
         out.append(m.strftime("%Y-%m"))
-        m = queries.add_months(m, 1)
+        m = common.add_months(m, 1)
     return out
 
 
@@ -129,7 +133,7 @@ def _problem(status, lang: str) -> None:
 
 
 def _filters(lang: str, facts: dict, options: dict, labels: dict,
-             scope: tuple[str, ...] | None = None) -> queries.Filters:
+             scope: tuple[str, ...] | None = None) -> common.Filters:
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     sb = st.sidebar
     sb.header(tr("filters.header"))
@@ -152,14 +156,11 @@ def _filters(lang: str, facts: dict, options: dict, labels: dict,
     customer_ids = _assignment_filters(lang)
     sb.button(tr("filters.reset"), on_click=_reset_filters, args=(default,), key="reset_filters")
     sb.caption(tr("filters.share_hint"))
-    return queries.Filters(
+    return common.Filters(
         **tiers,
         start=date.fromisoformat(start + "-01"),
         end=date.fromisoformat(end + "-01"),
-        regions=selected["region"],
-        customer_types=selected["customer_type"],
-        sectors=selected["sector"],
-        account_managers=selected["account_manager"],
+        **{common.FILTER_FIELDS[c]: selected[c] for c in common.DIMENSIONS},
         customer_ids=customer_ids,
         scope=scope,
     )
@@ -184,15 +185,13 @@ def _assignment_filters(lang: str) -> tuple[str, ...] | None:
     """KA type and segment filters, resolved to customer ids through the stored assignment
     (written by the segments and key-accounts pages). Within a filter any chosen value
     matches; both filters together must match. None: no restriction."""
-    from kamdash.analytics.ka_types import KA_TYPES
-
     tr = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     assigned = data.assignment()
     has = len(assigned) > 0
     names = dict(zip(assigned["segment"].dropna().astype(int).astype(str), assigned.loc[
         assigned["segment"].notna(), "segment_name"])) if has else {}
     ka = st.sidebar.multiselect(
-        tr("filters.ka_type"), list(KA_TYPES), key="ka", bind="query-params",
+        tr("filters.ka_type"), list(common.KA_TYPES), key="ka", bind="query-params",
         format_func=lambda v: tr(f"ka.type.{v}"), placeholder=tr("filters.all"),
         disabled=not has, help=None if has else tr("filters.assignment_missing"))
     segs = st.sidebar.multiselect(

@@ -2,7 +2,7 @@
 result panels, and saved scenarios.
 
 The baseline (a small table of cells) is read once per filter state and cached here; every
-slider move after that is pure arithmetic on it (``analytics.whatif.run``), never a query.
+slider move after that is pure arithmetic on it (``views.whatif.outcome``), never a query.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from kamdash import config, i18n, store
-from kamdash.analytics import clv as clv_model
-from kamdash.analytics import whatif
-from kamdash.analytics.ka_types import KA_TYPES
 from kamdash.charts import whatif as charts
 from kamdash.ui import allowed, data, safe
 from kamdash.views import scenarios as scenario_words
@@ -47,7 +44,7 @@ def _assignment_key(a: pd.DataFrame) -> tuple:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _baseline(data_key, filters, assignment_key, cutoffs, last_month, first_month, _assignment):
-    return data.run(view.baseline, filters, last_month, first_month, _assignment, cutoffs)
+    return view.baseline(data.engine(), filters, last_month, first_month, _assignment, cutoffs)
 
 
 def baseline(ctx) -> view.Baseline:
@@ -88,10 +85,10 @@ def baseline_metrics(ctx, base: view.Baseline) -> None:
                 help=ctx.t("wi.kpi.profit.help"))
 
 
-def baseline_table(ctx, base: view.Baseline, p: whatif.Params) -> None:
+def baseline_table(ctx, base: view.Baseline, p: view.Params) -> None:
     dim = st.segmented_control(ctx.t("wi.group_by"), list(GROUPS), default="tier", key="wi_group",
                                format_func=lambda g: ctx.t(f"wi.group.{g}"), required=True) or "tier"
-    table = whatif.by_dimension(base.cells, dim, p.discount, p.horizon)
+    table = view.by_dimension(base, dim, p)
     if dim in ("segment", "ka_type") and table.empty:
         st.info(ctx.t("wi.no_assignment"))
         return
@@ -117,7 +114,7 @@ def baseline_table(ctx, base: view.Baseline, p: whatif.Params) -> None:
 
 def _options(base: view.Baseline) -> dict:
     segs = sorted({s for s in base.cells["segment"] if s}, key=lambda s: (len(s.split(" · ")[0]), s))
-    return {"segments": segs, "ka": list(KA_TYPES), "tiers": ["A", "B", "C"]}
+    return {"segments": segs, "ka": list(view.KA_TYPES), "tiers": ["A", "B", "C"]}
 
 
 def _keep_choices_across_languages(ctx) -> None:
@@ -133,7 +130,7 @@ def _apply_pending(opts: dict) -> None:
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending is None:
         return
-    p = whatif.Params.from_json(pending)
+    p = view.Params.from_json(pending)
     ss = st.session_state
     ss[KEYS["defection_pts"]] = float(p.defection_pts)
     ss[KEYS["target_segments"]] = [s for s in p.target_segments if s in opts["segments"]]
@@ -142,13 +139,13 @@ def _apply_pending(opts: dict) -> None:
     ss[KEYS["target_profitable"]] = bool(p.target_profitable)
     ss[KEYS["margin_pct"]] = int(round(p.margin_pct))
     ss[KEYS["discount"]] = int(round(p.discount * 100))
-    ss[KEYS["horizon"]] = p.horizon if p.horizon in HORIZONS else whatif.HORIZON_DEFAULT
-    ss[KEYS["cost_mode"]] = p.cost_mode if p.cost_mode in whatif.COST_MODES else "per_customer"
+    ss[KEYS["horizon"]] = p.horizon if p.horizon in HORIZONS else view.HORIZON_DEFAULT
+    ss[KEYS["cost_mode"]] = p.cost_mode if p.cost_mode in view.COST_MODES else "per_customer"
     ss[KEYS["cost"]] = float(p.cost)
     ss[KEYS["new_customers"]] = int(p.new_customers)
 
 
-def controls(ctx, base: view.Baseline) -> whatif.Params:
+def controls(ctx, base: view.Baseline) -> view.Params:
     """The scenario sliders, every one bound to the URL (a scenario is shared by its link)."""
     _keep_choices_across_languages(ctx)
     opts = _options(base)
@@ -177,25 +174,25 @@ def controls(ctx, base: view.Baseline) -> whatif.Params:
         new = st.number_input(ctx.t("wi.new"), 0, 1_000_000, 0, step=10, key=KEYS["new_customers"],
                               bind="query-params", help=ctx.t("wi.new.help"))
     with right:
-        disc = st.slider(ctx.t("wi.discount"), 1, 30, int(whatif.DISCOUNT_DEFAULT * 100), key=KEYS["discount"],
+        disc = st.slider(ctx.t("wi.discount"), 1, 30, int(view.DISCOUNT_DEFAULT * 100), key=KEYS["discount"],
                          bind="query-params", format="%d%%", help=ctx.t("wi.discount.help"))
-        hor = st.select_slider(ctx.t("wi.horizon"), HORIZONS, whatif.HORIZON_DEFAULT, key=KEYS["horizon"],
+        hor = st.select_slider(ctx.t("wi.horizon"), HORIZONS, view.HORIZON_DEFAULT, key=KEYS["horizon"],
                                bind="query-params", help=ctx.t("wi.horizon.help"),
                                format_func=lambda h: ctx.t("wi.horizon.unlimited") if h == 0
                                else ctx.t("wi.horizon.years", n=h))
-        mode = st.segmented_control(ctx.t("wi.cost_mode"), list(whatif.COST_MODES), default="per_customer",
+        mode = st.segmented_control(ctx.t("wi.cost_mode"), list(view.COST_MODES), default="per_customer",
                                     key=KEYS["cost_mode"], bind="query-params", required=True,
                                     format_func=lambda m: ctx.t(f"wi.cost_mode.{m}")) or "per_customer"
         cost = st.number_input(ctx.t(f"wi.cost.{mode}", currency=ctx.currency), 0.0, 1e12, 0.0, step=100.0,
                                key=KEYS["cost"], bind="query-params", help=ctx.t("wi.cost.help"))
-    return whatif.Params(defection_pts=float(d), target_segments=tuple(segs), target_ka=tuple(ka),
+    return view.Params(defection_pts=float(d), target_segments=tuple(segs), target_ka=tuple(ka),
                          target_tiers=tuple(tiers), target_profitable=bool(prof), margin_pct=float(margin), discount=disc / 100,
                          horizon=int(hor), cost_mode=mode, cost=float(cost), new_customers=int(new))
 
 
-def outcome(base: view.Baseline, p: whatif.Params) -> dict:
-    """Pure arithmetic on the cached baseline (no query): see analytics.whatif.run."""
-    return whatif.run(base.cells, p)
+def outcome(base: view.Baseline, p: view.Params) -> dict:
+    """Pure arithmetic on the cached baseline (no query): see views.whatif.outcome."""
+    return view.outcome(base, p)
 
 
 # ---------------------------------------------------------------- results
@@ -205,18 +202,18 @@ def _pct(ctx, x) -> str:
     return i18n.fmt_delta_pct(x, ctx.lang)
 
 
-def figure_labels(ctx, p: whatif.Params) -> dict:
+def figure_labels(ctx, p: view.Params) -> dict:
     return {"title": ctx.t("wi.fig.title"), "profit": ctx.t("wi.fig.profit"),
             "equity": ctx.t("wi.fig.equity", horizon=horizon_text(ctx, p.horizon)),
             "before": ctx.t("wi.before"), "after": ctx.t("wi.after"),
-            "interval": ctx.t("wi.fig.interval", level=int(whatif.INTERVAL_LEVEL * 100))}
+            "interval": ctx.t("wi.fig.interval", level=int(view.INTERVAL_LEVEL * 100))}
 
 
 def horizon_text(ctx, h: int) -> str:
     return ctx.t("wi.horizon.unlimited") if not h else ctx.t("wi.horizon.years", n=h)
 
 
-def result_metrics(ctx, res: dict, band: dict, p: whatif.Params) -> None:
+def result_metrics(ctx, res: dict, band: dict, p: view.Params) -> None:
     c = st.columns(4)
     c[0].metric(ctx.t("wi.kpi.equity_after"), ctx.money(res["equity_after"]),
                 f"{'+' if res['equity_delta'] >= 0 else ''}{ctx.money(res['equity_delta'])} "
@@ -232,13 +229,13 @@ def result_metrics(ctx, res: dict, band: dict, p: whatif.Params) -> None:
                 help=ctx.t("wi.kpi.roi.help", cost=ctx.money(res["programme_cost_pv"]),
                            net=ctx.money(res["net_value"])))
     pb = res["payback_years"]
-    shown = (ctx.t("wi.payback.beyond", n=p.horizon or whatif.PAYBACK_MAX_YEARS) if pb is None else ctx.t("wi.payback.no_cost") if pb == 0 and
+    shown = (ctx.t("wi.payback.beyond", n=p.horizon or view.PAYBACK_MAX_YEARS) if pb is None else ctx.t("wi.payback.no_cost") if pb == 0 and
              not res["programme_cost_pv"] else ctx.t("wi.payback.years", n=pb))
     c[3].metric(ctx.t("wi.kpi.payback"), shown, border=True, help=ctx.t("wi.kpi.payback.help"))
-    st.caption(ctx.t("wi.band", level=int(whatif.INTERVAL_LEVEL * 100),
+    st.caption(ctx.t("wi.band", level=int(view.INTERVAL_LEVEL * 100),
                      lo=ctx.money(band["equity_delta_lo"]), hi=ctx.money(band["equity_delta_hi"]),
                      plo=_pct(ctx, band["equity_pct_lo"]), phi=_pct(ctx, band["equity_pct_hi"]),
-                     draws=whatif.DRAWS))
+                     draws=view.DRAWS))
     if p.cost and res["targeted_customers"]:
         st.caption(ctx.t("wi.cost_caption", n=i18n.fmt_number(res["targeted_customers"], ctx.lang),
                          year1=ctx.money(res["programme_cost_year1"]), pv=ctx.money(res["programme_cost_pv"])))
@@ -248,7 +245,7 @@ def _signed(ctx, x: float) -> str:
     return f"{'+' if x > 0 else ''}{ctx.money(x)}"
 
 
-def targeting_caption(ctx, res: dict, p: whatif.Params) -> None:
+def targeting_caption(ctx, res: dict, p: view.Params) -> None:
     """Whom the defection change reaches, its targeted average before and after, the loss-making
     customers left out, and the points that could not be taken (all defection gone)."""
     n = i18n.fmt_number(res["targeted_customers"], ctx.lang)
@@ -304,7 +301,7 @@ def split_section(ctx, res: dict) -> None:
         st.warning(sentence)
 
 
-def before_after_figure(ctx, out: dict, p: whatif.Params):
+def before_after_figure(ctx, out: dict, p: view.Params):
     return charts.before_after(out["result"], out["band"], figure_labels(ctx, p), ctx.lang, ctx.currency)
 
 
@@ -315,11 +312,10 @@ def projection_figure(ctx, out: dict):
         "after": ctx.t("wi.after")}, ctx.lang, ctx.currency)
 
 
-def rs_section(ctx, base: view.Baseline, out: dict, p: whatif.Params):
+def rs_section(ctx, base: view.Baseline, out: dict, p: view.Params):
     """(R&S figure, explanation markdown)."""
     rs = out["rs"]
-    a = whatif.arrays(base.cells)
-    unlimited = whatif.reichheld_sasser(a, whatif.Params(discount=p.discount, horizon=0))
+    unlimited = view.rs_unlimited(base, p)
     scenario = out["result"]["equity_pct"] if p.defection_pts or p.margin_pct or p.new_customers else None
     fig = charts.rs_panel(rs, scenario, {
         "title": ctx.t("wi.rs.title"), "band": ctx.t("wi.rs.band"),
@@ -342,7 +338,7 @@ def rs_section(ctx, base: view.Baseline, out: dict, p: whatif.Params):
     return fig, text
 
 
-def step_text(ctx, lever: str, step: float, p: whatif.Params) -> str:
+def step_text(ctx, lever: str, step: float, p: view.Params) -> str:
     """The step a lever is moved by in the tornado, in its own unit."""
     if lever == "horizon" and not p.horizon:
         return ctx.t("wi.step.horizon_unlimited")
@@ -351,9 +347,9 @@ def step_text(ctx, lever: str, step: float, p: whatif.Params) -> str:
     return ctx.t(f"wi.step.{lever}", n=i18n.fmt_number(step, ctx.lang))
 
 
-def tornado_figure(ctx, out: dict, p: whatif.Params):
+def tornado_figure(ctx, out: dict, p: view.Params):
     steps = dict(zip(out["tornado"]["lever"], out["tornado"]["step"]))
-    labels = {f"lever.{k}": f"{ctx.t(f'wi.lever.{k}')} ({step_text(ctx, k, steps[k], p)})" for k in whatif.LEVERS}
+    labels = {f"lever.{k}": f"{ctx.t(f'wi.lever.{k}')} ({step_text(ctx, k, steps[k], p)})" for k in view.LEVERS}
     labels.update(title=ctx.t("wi.tornado.title"), x=ctx.t("wi.tornado.x", currency=ctx.currency),
                   low=ctx.t("wi.tornado.low"), high=ctx.t("wi.tornado.high"))
     return charts.tornado(out["tornado"], labels, ctx.lang, ctx.currency)
@@ -364,7 +360,7 @@ def tornado_figure(ctx, out: dict, p: whatif.Params):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _prob_inputs(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids):
-    return data.run(view.probabilistic_inputs, _fit, as_of, filters, _ids)
+    return view.probabilistic_inputs(data.engine(), _fit, as_of, filters, _ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -375,7 +371,7 @@ def _prob_values(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _i
     return view.probabilistic_values(_fit, rfm, margins, months, discount)
 
 
-def two_views(ctx, base: view.Baseline, out: dict, p: whatif.Params) -> None:
+def two_views(ctx, base: view.Baseline, out: dict, p: view.Params) -> None:
     res, band = out["result"], out["band"]
     found = view.stored_fit(user_db(), ctx.facts)
     rows = [(ctx.t("wi.views.contractual"), ctx.money(res["equity_before"]),
@@ -402,11 +398,11 @@ def two_views(ctx, base: view.Baseline, out: dict, p: whatif.Params) -> None:
                      f"{ctx.money(eq['equity_lo'])} – {ctx.money(eq['equity_hi'])}", basis))
         if not p.horizon:
             st.caption(ctx.t("wi.views.unlimited_note", years=view.PROBABILISTIC_UNLIMITED_YEARS))
-        if not clv_model.trust(fit)["ok"]:
+        if not view.fit_trusted(fit):
             st.warning(ctx.t("wi.views.untrusted"))
     st.dataframe(pd.DataFrame(rows, columns=[ctx.t("wi.views.col.view"), ctx.t("wi.views.col.equity"),
                                              ctx.t("wi.views.col.interval",
-                                                   level=int(clv_model.INTERVAL_LEVEL * 100)),
+                                                   level=int(view.CLV_INTERVAL_LEVEL * 100)),
                                              ctx.t("wi.views.col.basis")]),
                  hide_index=True, width="stretch", key="wi_views_table")
     st.markdown(ctx.t("wi.views.explain"))
@@ -432,7 +428,7 @@ def _delete(scenario_id: str) -> None:
     data.delete_scenario(scenario_id)
 
 
-def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str) -> None:
+def scenarios(ctx, base: view.Baseline, p: view.Params, out: dict, author: str) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     name = c1.text_input(ctx.t("wi.sc.name"), key="wi_sc_name", max_chars=120,
                          placeholder=ctx.t("wi.sc.name.placeholder"))
@@ -476,11 +472,8 @@ def scenarios(ctx, base: view.Baseline, p: whatif.Params, out: dict, author: str
 
 def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) -> pd.DataFrame:
     """Scenarios side by side, recomputed on the current baseline (data and filters)."""
-    a = whatif.arrays(base.cells)
     cols = {}
-    for name, params in scenarios_:
-        p = whatif.Params.from_json(params)
-        r = whatif.evaluate(a, whatif.targeted(base.cells, p), p)
+    for name, p, r in view.scenario_results(base, scenarios_):
         pb = r["payback_years"]
         cols[name] = [  # what it is worth first (visible without scrolling), then what was set
             ctx.money(r["equity_after"]), _pct(ctx, r["equity_pct"]), ctx.money(r["profit_after"]),
@@ -497,7 +490,7 @@ def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) 
     return pd.DataFrame(cols, index=[ctx.t(f"wi.cmp.{r}") for r in rows])
 
 
-def _target_text(ctx, p: whatif.Params) -> str:
+def _target_text(ctx, p: view.Params) -> str:
     parts = [ctx.t("wi.tier_label", tier=t) for t in p.target_tiers] + list(p.target_segments) + \
         [ctx.t(f"ka.type.{k}") for k in p.target_ka] + ([ctx.t("wi.target.profitable")] if p.target_profitable else [])
     return ", ".join(parts) if parts else ctx.t("wi.target.all")

@@ -5,7 +5,7 @@ the revenue forecast of the accounts the filters select.
 are those with an order in the 24 months up to now (a lapsed account is exactly the one to
 see). Everything that depends on the data alone (each component of every customer's score for
 the 12 months up to now, the peer norms of the whitespace, each account's forecast) is made
-once per "now" and stored fit, and held in ``resident``; a filter change or a weight change
+once per "now" and stored fit, and held in the engine; a filter change or a weight change
 selects rows and takes weighted means (``build``).
 """
 
@@ -19,10 +19,14 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from kamdash import queries, resident
 from kamdash.analytics import forecast as fc
 from kamdash.analytics import health, losses, whitespace
-from kamdash.queries import add_months, month_start
+from kamdash.analytics.health import COMPONENTS, WEIGHTS_DEFAULT, check_weights  # noqa: F401 (for the UI)
+from kamdash.engine import columns
+from kamdash.engine.filters import Filters, add_months, month_start
+
+HORIZONS = fc.HORIZONS
+MIN_PURCHASE_DAYS = health.MIN_PURCHASE_DAYS
 
 LAGS = 13  # now and the 12 months before: the score month by month
 BACKTEST_LAG = 6  # the backtest's "now": 6 months ago; lost = no order in the 6 months after
@@ -38,7 +42,7 @@ LOSS_CAUSES = losses.CAUSES
 
 class Held:
     """Arrays derived from the data once per "now" and fit (every customer), held in
-    ``resident``'s cache (``nbytes`` counts against its budget)."""
+    the engine's cache (``nbytes`` counts against its budget)."""
 
     def __init__(self, **arrays):
         self.__dict__.update(arrays)
@@ -63,7 +67,7 @@ def fit_digest(fit: dict | None) -> str:
 
 
 def rfm_frame(st: dict, cutoff: int, unit_days: float, rows: np.ndarray) -> pd.DataFrame:
-    """The RFM summary (``queries.rfm_summary``'s conventions) of ``rows`` from
+    """The RFM summary (``Engine.rfm_summary``'s conventions) of ``rows`` from
     ``health.purchase_stats`` up to day ``cutoff``, in time units of ``unit_days`` days."""
     first, last = st["first"][rows].astype(float), st["last"][rows].astype(float)
     return pd.DataFrame({"frequency": (st["count"][rows] - 1).astype(float),
@@ -71,28 +75,28 @@ def rfm_frame(st: dict, cutoff: int, unit_days: float, rows: np.ndarray) -> pd.D
                          "monetary_value": st["repeat_value"][rows], "first_value": st["first_value"][rows]})
 
 
-def now_month(backend, filters: queries.Filters) -> date | None:
-    last = queries.last_month(backend)
+def now_month(engine, filters: Filters) -> date | None:
+    last = engine.last_month()
     if last is None:
         return None
     return month_start(min(filters.end, last) if filters.end else last)
 
 
-def _held(backend, now: date, fit: dict | None) -> Held:
+def _held(engine, now: date, fit: dict | None) -> Held:
     key = ("my_accounts", now, fit_digest(fit))
-    return resident.of(backend).derived(key, lambda: _make(backend, now, fit))
+    return engine.derived(key, lambda: _make(engine, now, fit))
 
 
-def _make(backend, now: date, fit: dict | None) -> Held:
-    r = resident.of(backend)
-    n = r.keys.n
-    last_day = _day(queries.last_order_date(backend))
-    tot = queries.month_totals(backend, [add_months(now, -k) for k in range(LAGS + 24)],
+def _make(engine, now: date, fit: dict | None) -> Held:
+    keys = engine.keys
+    n = keys.n
+    last_day = _day(engine.last_order_date())
+    tot = engine.month_totals([add_months(now, -k) for k in range(LAGS + 24)],
                                "revenue", "gross_profit", "orders")
     rev, gp, orders = tot["revenue"], tot["gross_profit"], tot["orders"]
-    d = lambda a, i, j: resident.snap(a[i], a[j])  # noqa: E731  (the period after month j up to month i)
-    cats, spend, before, bits = queries.category_spend(backend, now)
-    pos, day, day_rev = queries.purchase_day_rows(backend)
+    d = lambda a, i, j: columns.snap(a[i], a[j])  # noqa: E731  (the period after month j up to month i)
+    cats, spend, before, bits = engine.category_spend(now)
+    pos, day, day_rev = engine.purchase_day_rows()
     unit = {"W": 7.0, "D": 1.0}[fit.get("time_unit", "W")] if fit else 7.0
     comps = np.full((LAGS, len(DATA_COMPONENTS), n), np.nan, dtype=np.float32)
     eligible = np.zeros((LAGS, n), dtype=bool)
@@ -127,10 +131,10 @@ def _make(backend, now: date, fit: dict | None) -> Held:
         if j == BACKTEST_LAG:
             st_bt, cutoff_bt = st, cutoff
     # the 12 months up to now, for the actions and the forecast
-    t12 = queries.month_totals(backend, [now, add_months(now, -12)], "revenue", "gross_profit", "discount",
+    t12 = engine.month_totals([now, add_months(now, -12)], "revenue", "gross_profit", "discount",
                                "returns", "cost_to_serve", "account_profit")
-    last12 = {c: resident.snap(v[0], v[1]) for c, v in t12.items()}
-    loss_causes = _loss_causes(backend, last12)
+    last12 = {c: columns.snap(v[0], v[1]) for c, v in t12.items()}
+    loss_causes = _loss_causes(engine, last12)
     # forecast per account: run rate always (it is also the fallback); the fit where there is one
     monthly = np.stack([d(rev, j, j + 1) for j in range(12)], axis=1)
     fc_mean = np.zeros((len(fc.HORIZONS), n))
@@ -156,7 +160,7 @@ def _make(backend, now: date, fit: dict | None) -> Held:
     ws_status = ws_value = np.zeros((n, 0))
     if len(cats):
         size = np.maximum(spend, 0).sum(axis=1)
-        group = whitespace.peer_groups(r.keys.codes["customer_type"][0], size)
+        group = whitespace.peer_groups(keys.codes["customer_type"][0], size)
         groups, share = whitespace.norms(np.maximum(spend, 0), size, group)
         ws_status, ws_value = whitespace.gaps(spend, before, size, group, groups, share)
     ws_per = ws_value.sum(axis=1) if len(cats) else np.zeros(n)
@@ -200,21 +204,21 @@ class MyAccountsView:
     has_categories: bool
 
 
-def build(backend, filters: queries.Filters, fit: dict | None = None, weights: dict | None = None,
+def build(engine, filters: Filters, fit: dict | None = None, weights: dict | None = None,
           plan_status: dict | None = None) -> MyAccountsView | None:
     """The page's data for ``filters``; None when the data has no month. ``plan_status``:
     customer_id -> status of its account plan (``analytics.account.plan_status``)."""
-    now = now_month(backend, filters)
+    now = now_month(engine, filters)
     if now is None:
         return None
     weights = health.check_weights(weights or health.WEIGHTS_DEFAULT)
-    h = _held(backend, now, fit)
-    r = resident.of(backend)
-    keep = queries.customer_mask(backend, filters) if filters.restricts_customers() else None
+    h = _held(engine, now, fit)
+    keys = engine.keys
+    keep = engine.customer_mask(filters) if filters.restricts_customers() else None
     base = h.eligible[0] if keep is None else h.eligible[0] & keep
     idx = np.flatnonzero(base)
     plan_status = plan_status or {}
-    plan_all = _plan_scores(r, plan_status)
+    plan_all = _plan_scores(keys, plan_status)
     w = np.array([weights[c] for c in DATA_COMPONENTS], dtype=np.float32)
     num, den = _weighted(h, w)  # (LAGS, n): the data components' weighted sums, every customer
     plan = plan_all[idx]
@@ -231,8 +235,8 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
     weak = health.weakest(comps, weights)
     with np.errstate(divide="ignore", invalid="ignore"):
         series = (num[LAGS - 2::-1, idx] / den[LAGS - 2::-1, idx]).T  # 12 months, oldest first
-    ids = r.keys.ids.take(idx)
-    codes = queries.attribute_codes(backend)
+    ids = keys.ids.take(idx)
+    codes = engine.attribute_codes()
     attrs = {c: codes[c].take(idx) for c in ("name", "name_zh", "account_manager", "customer_type")}
     cols = {"customer_id": ids, **attrs, "score": score, **{c: comps[c] for c in health.COMPONENTS},
             "weakest": pd.Categorical.from_codes(weak, health.COMPONENTS)}  # -1: none (missing)
@@ -242,7 +246,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         "late": h.late[idx], "purchase_days": h.days[idx],
         # the interval the rhythm is judged against: the account's own, else the usual account's
         "usual_gap": np.where(h.days[idx] >= health.MIN_PURCHASE_DAYS, h.mean_gap[idx], h.typical[0]),
-        "first_order": resident.to_datetime64(np.where(first == health.NO_DAY, resident.NO_DATE, first).astype(np.int32)),
+        "first_order": columns.to_datetime64(np.where(first == health.NO_DAY, columns.NO_DATE, first).astype(np.int32)),
         "revenue_12m": h.l12_revenue[idx], "revenue_prev_12m": h.rev_prev12[idx],
         **{f"{c}_12m": getattr(h, f"l12_{c}")[idx] for c in ("gross_profit", "account_profit", "discount", "returns",
                                                               "cost_to_serve")},
@@ -250,7 +254,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         "categories_12m": h.n_cat[idx], "categories_prev_12m": h.n_cat_before[idx],
         "causes": _causes(h, idx),
         **_best_gap(h, idx),
-        "plan_status": _plan_status(r, plan_status, idx),
+        "plan_status": _plan_status(keys, plan_status, idx),
     })
     for i, m in enumerate(fc.HORIZONS):
         mean = h.fc_mean[i, idx]
@@ -266,7 +270,7 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
                               "accounts": has.sum(axis=0), "below_40": (series < 40).sum(axis=0)})
     backtest = _backtest(h, keep, num, den, now)
     cats = list(h.cats)
-    gaps, heat, heat_status, ws_total = _whitespace(h, r, codes, idx, ids, cats)
+    gaps, heat, heat_status, ws_total = _whitespace(h, keys, codes, idx, ids, cats)
     actions = _actions(acc, fit is not None, plan_status)
     forecast = _forecast(h, idx, codes["account_manager"].take(idx))
     fb = h.bt_population & (keep if keep is not None else True)
@@ -281,15 +285,15 @@ def build(backend, filters: queries.Filters, fit: dict | None = None, weights: d
         has_fit=fit is not None, has_categories=bool(cats))
 
 
-def _plan_scores(r, plan_status: dict) -> np.ndarray:
+def _plan_scores(keys, plan_status: dict) -> np.ndarray:
     """Per customer key: the plan component (``health.plan_score`` of its plan's status), NaN
     without a plan."""
-    out = np.full(r.keys.n, np.nan)
+    out = np.full(keys.n, np.nan)
     if plan_status:
         ids = np.asarray(list(plan_status), dtype=object)
-        pos = np.searchsorted(r.keys.customer_id, ids)
-        ok = pos < r.keys.n
-        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        pos = np.searchsorted(keys.customer_id, ids)
+        ok = pos < keys.n
+        ok[ok] = keys.customer_id[pos[ok]] == ids[ok]
         out[pos[ok]] = [health.plan_score(plan_status[c]) for c in ids[ok]]
     return out
 
@@ -316,17 +320,17 @@ def _weighted(h: Held, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
-def _plan_status(r, plan_status: dict, idx: np.ndarray) -> pd.Categorical:
+def _plan_status(keys, plan_status: dict, idx: np.ndarray) -> pd.Categorical:
     """The plan status of the accounts at ``idx`` (missing without a plan)."""
     from kamdash.analytics.account import STATUSES
 
     kinds = (*STATUSES, "no_goals")
-    codes = np.full(r.keys.n, -1, dtype=np.int8)
+    codes = np.full(keys.n, -1, dtype=np.int8)
     if plan_status:
         ids = np.asarray(list(plan_status), dtype=object)
-        pos = np.searchsorted(r.keys.customer_id, ids)
-        ok = pos < r.keys.n
-        ok[ok] = r.keys.customer_id[pos[ok]] == ids[ok]
+        pos = np.searchsorted(keys.customer_id, ids)
+        ok = pos < keys.n
+        ok[ok] = keys.customer_id[pos[ok]] == ids[ok]
         codes[pos[ok]] = [kinds.index(plan_status[c]) if plan_status[c] in kinds else -1 for c in ids[ok]]
     return pd.Categorical.from_codes(codes[idx], kinds)
 
@@ -360,18 +364,18 @@ def _best_gap(h: Held, idx: np.ndarray) -> dict:
                 np.where(value <= 0, -1, (status == whitespace.STOPPED).astype(int)), GAP_KINDS)}
 
 
-def _whitespace(h: Held, r, codes, idx, ids, cats):
+def _whitespace(h: Held, keys, codes, idx, ids, cats):
     """(the TOP_GAPS largest gaps of the accounts at ``idx``, the heat map's values and statuses
     for the HEAT_ACCOUNTS accounts with the most whitespace, the accounts' whitespace total)."""
     empty = pd.DataFrame(columns=["customer_id", "name", "name_zh", "account_manager", "category", "status", "value"])
     if not cats or not len(idx):
         return empty, pd.DataFrame(), pd.DataFrame(), 0.0
     k = len(cats)
-    sel = np.zeros(r.keys.n, dtype=bool)
+    sel = np.zeros(keys.n, dtype=bool)
     sel[idx] = True
     cells = h.ws_order[sel[h.ws_order // k]][:TOP_GAPS]
     key, col = np.divmod(cells, k)
-    gaps = pd.DataFrame({"customer_id": r.keys.ids.take(key),
+    gaps = pd.DataFrame({"customer_id": keys.ids.take(key),
                          **{c: codes[c].take(key) for c in ("name", "name_zh", "account_manager")},
                          "category": np.asarray(cats, dtype=object)[col],
                          "status": np.where(h.ws_status[key, col] == whitespace.STOPPED, "stopped", "never"),
@@ -380,7 +384,7 @@ def _whitespace(h: Held, r, codes, idx, ids, cats):
     n = min(HEAT_ACCOUNTS, int((per > 0).sum()))
     top = np.argpartition(-per, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
     rows = idx[top[np.lexsort((idx[top], -per[top]))]]
-    names = [str(c) for c in r.keys.ids.take(rows)]
+    names = [str(c) for c in keys.ids.take(rows)]
     status = h.ws_status[rows]
     heat = pd.DataFrame(np.where(status == whitespace.BUYING, np.nan, h.ws_value[rows]), index=names, columns=cats)
     return gaps, heat, pd.DataFrame(status, index=names, columns=cats), float(per.sum())
@@ -426,18 +430,18 @@ def _actions(acc: pd.DataFrame, has_fit: bool, plan_status: dict) -> pd.DataFram
         "causes": text("causes", terms)})
 
 
-def _loss_causes(backend, last12: dict) -> np.ndarray:
+def _loss_causes(engine, last12: dict) -> np.ndarray:
     """Per customer key and cause (``losses.CAUSES``): what its loss of the last 12 months owes
     to the cause beyond its peers (``losses.causes``: the customers of its customer type, every
     customer with sales in those months, whatever the filters); NaN for customers without a
     loss."""
-    r = resident.of(backend)
-    out = np.full((r.keys.n, len(LOSS_CAUSES)), np.nan, dtype=np.float32)
+    keys = engine.keys
+    out = np.full((keys.n, len(LOSS_CAUSES)), np.nan, dtype=np.float32)
     active = np.flatnonzero((last12["revenue"] != 0) | (last12["cost_to_serve"] != 0))
     loss = last12["account_profit"][active] < 0
     if not loss.any():
         return out
-    kind = queries.attribute_codes(backend)["customer_type"].take(active)
+    kind = engine.attribute_codes()["customer_type"].take(active)
     facts = pd.DataFrame({"customer_id": np.arange(len(active)).astype(str), "customer_type": kind,
                           **{c: last12[c][active] for c in ("revenue", "gross_profit", "discount", "returns",
                                                             "cost_to_serve", "account_profit")}})
@@ -487,57 +491,3 @@ def _forecast(h: Held, idx, managers: pd.Categorical) -> pd.DataFrame:
         out["lo"] += [t[1], *lo]
         out["hi"] += [t[2], *hi]
     return pd.DataFrame(out)
-
-
-# ---------------------------------------------------------------- words (page, downloads, plans)
-# ``ctx`` is anything with lang, currency, t(key, **fields), money(x) (the shell's Context).
-
-
-def _days(ctx, x) -> str:
-    from kamdash import i18n
-
-    return i18n.fmt_number(round(float(x)), ctx.lang) if np.isfinite(x) else "–"
-
-
-def why_text(ctx, row, typical: tuple) -> str:
-    """Why an account scores as it does, in words: its rhythm, then what lowers its score most."""
-    from kamdash import i18n
-
-    parts = []
-    n = int(row["purchase_days"])
-    if n >= health.MIN_PURCHASE_DAYS:
-        years = (pd.Timestamp(row["first_order"]) if pd.notna(row["first_order"]) else None)
-        key = "my.why.rhythm_late" if row["late"] > CALL_LATE_SPREADS else "my.why.rhythm"
-        parts.append(ctx.t(key, gap=_days(ctx, row["mean_gap"]), since=_days(ctx, row["days_since"]),
-                           first=i18n.fmt_month(years.date(), ctx.lang) if years is not None else "–",
-                           late=i18n.fmt_number(float(row["late"]), ctx.lang)))
-    elif n >= 1:
-        parts.append(ctx.t("my.why.few_days", n=n, since=_days(ctx, row["days_since"]), gap=_days(ctx, typical[0])))
-    weak = row["weakest"]
-    if weak == "trend":
-        prev = row["revenue_prev_12m"]
-        if prev > 0:
-            parts.append(ctx.t("my.why.trend", change=i18n.fmt_delta_pct(row["revenue_12m"] / prev - 1, ctx.lang)))
-    elif weak == "breadth":
-        parts.append(ctx.t("my.why.breadth", n=int(row["categories_12m"]), before=int(row["categories_prev_12m"])))
-    elif weak == "margin":
-        parts.append(ctx.t("my.why.margin", gm=i18n.fmt_pct(row["gross_margin_12m"], ctx.lang),
-                           change=i18n.fmt_points(row["gross_margin_12m"] - row["gross_margin_prev_12m"], ctx.lang)))
-    elif weak == "p_alive":
-        parts.append(ctx.t("my.why.p_alive", p=i18n.fmt_pct(row["p_alive"] / 100, ctx.lang, digits=0)))
-    elif weak == "plan":
-        parts.append(ctx.t("my.why.plan", status=ctx.t(f"acct.status.{row['plan_status']}")))
-    return "; ".join(parts) if parts else ctx.t("my.why.none")
-
-
-def action_text(ctx, row) -> str:
-    """One next best action in words (what the page lists and what goes into the plan)."""
-    kind = row["kind"]
-    if kind == "call":
-        return ctx.t("my.act.call_text", gap=_days(ctx, row["usual_gap"]), since=_days(ctx, row["days_since"]))
-    if kind == "offer":
-        return ctx.t(f"my.act.offer_text_{row['status']}", category=ctx.label("category", row["category"]))
-    if kind == "terms":
-        causes = ctx.t("my.sep").join(ctx.t(f"conc.reason.{c}") for c in str(row["causes"]).split(",") if c)
-        return ctx.t("my.act.terms_text", loss=ctx.money(row["value"]), causes=causes or "–")
-    return ctx.t("my.act.plan_text")

@@ -8,6 +8,8 @@ from datetime import date
 
 import pandas as pd
 
+from kamdash.engine.filters import Filters
+
 OVERDUE_COLUMNS = ["owner", "customer_id", "action", "due", "days_overdue", "status"]
 ROLLUP_COLUMNS = ["owner", "actions", "accounts", "oldest_due", "most_days_overdue"]
 
@@ -40,6 +42,13 @@ def overdue_by_owner(overdue: pd.DataFrame) -> pd.DataFrame:
                         "most_days_overdue": g["days_overdue"].max()}).reset_index()
     return out.sort_values(["actions", "most_days_overdue", "owner"], ascending=[False, False, True],
                            ignore_index=True)[ROLLUP_COLUMNS]
+
+
+def unplanned(engine, filters: Filters, assignment: pd.DataFrame, planned) -> pd.DataFrame:
+    """``key_accounts_without_plan`` with the customer facts of ``filters`` and the customers'
+    names read from the database."""
+    return key_accounts_without_plan(assignment, planned, engine.customer_facts(filters),
+                                     engine.customer_links())
 
 
 def key_accounts_without_plan(assignment: pd.DataFrame, planned, facts: pd.DataFrame,

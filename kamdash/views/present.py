@@ -5,7 +5,7 @@ headline computed from the data, a chart from ``kamdash.charts`` and presenter n
 anything with the text helpers of the shell's context (``lang``, ``currency``, ``t``, ``money``,
 ``label``, ``t_month``): the page passes its context, tests and the CLI pass ``Texts``.
 
-``build(backend, tx, filters, ...)`` runs the queries and builds the chosen slides in order
+``build(engine, tx, filters, ...)`` runs the queries and builds the chosen slides in order
 (used by tests, the benchmark and any caller without Streamlit's caches).
 
 Saved what-if scenarios (user table ``scenarios``) are pinned as ``scenario:<id>``
@@ -19,15 +19,17 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from kamdash import i18n, queries
-from kamdash.analytics import cohorts, ka_types as ka, pareto
+from kamdash import i18n
+from kamdash.analytics import cohorts, pareto
+from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
-from kamdash.charts import trend_chart
 from kamdash.charts import concentration as conc_charts
 from kamdash.charts import present as present_charts
 from kamdash.charts import retention as ret_charts
 from kamdash.charts import segments as seg_charts
+from kamdash.charts import trend_chart
 from kamdash.deck import Slide
+from kamdash.engine.filters import Filters, add_months
 from kamdash.views import scenarios
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
@@ -70,11 +72,11 @@ def valid_order(order, scenarios: dict | None = None) -> list[str]:
     return out
 
 
-def period_text(tx, filters: queries.Filters) -> str:
+def period_text(tx, filters: Filters) -> str:
     return tx.t("present.period", start=tx.t_month(filters.start), end=tx.t_month(filters.end))
 
 
-def filter_lines(tx, filters: queries.Filters, facts: dict) -> list[str]:
+def filter_lines(tx, filters: Filters, facts: dict) -> list[str]:
     """Title-slide lines: the period, every active filter, the data's as-of date."""
     lines = [period_text(tx, filters)]
     dims = (("region", filters.regions), ("customer_type", filters.customer_types),
@@ -97,7 +99,7 @@ def filter_lines(tx, filters: queries.Filters, facts: dict) -> list[str]:
 # ---------------------------------------------------------------- the slides
 
 
-def overview_slide(tx, ov, filters: queries.Filters) -> Slide:
+def overview_slide(tx, ov, filters: Filters) -> Slide:
     """``ov``: views.overview.OverviewData."""
     k = {x.key: x for x in ov.kpis}
     rev, profit = k["revenue"].value, k["account_profit"].value
@@ -121,6 +123,14 @@ def overview_slide(tx, ov, filters: queries.Filters) -> Slide:
                  notes=tx.t("present.overview.notes", period=period_text(tx, filters)))
 
 
+def slide_facts(engine, filters: Filters, peers: bool = False) -> pd.DataFrame:
+    """Engine.customer_facts of ``filters`` (the concentration and whale slides); ``peers``:
+    of every customer of the period instead (whom the whale slide compares a loss-maker with)."""
+    if peers:
+        filters = Filters(start=filters.start, end=filters.end)
+    return engine.customer_facts(filters)
+
+
 def concentration_value(facts: pd.DataFrame) -> str:
     """Account profit when its top-20% share is a share (total positive, at most 100%: no
     loss-makers pushing it past the total), else revenue; the whale slide tells the loss story."""
@@ -130,7 +140,7 @@ def concentration_value(facts: pd.DataFrame) -> str:
 
 
 def concentration_slide(tx, facts: pd.DataFrame) -> Slide:
-    """``facts``: queries.customer_facts of the filtered period."""
+    """``facts``: Engine.customer_facts of the filtered period."""
     value = concentration_value(facts)
     pop = pareto.population(facts, value)
     title = tx.t("present.slide.concentration")
@@ -232,11 +242,11 @@ def types_text(tx, flags: pd.DataFrame) -> list[str]:
 
 
 def growth_periods(tx, end) -> str:
-    """The two periods growth compares (``analytics.growth``; ``queries.customer_features``
+    """The two periods growth compares (``analytics.growth``; ``Engine.customer_features``
     measures it on the 12 months ending with the period's last month ``end``), as text."""
     if end is None:
         return tx.t("kasel.periods.open")
-    m = lambda k: tx.t_month(queries.add_months(end, k))  # noqa: E731
+    m = lambda k: tx.t_month(add_months(end, k))  # noqa: E731
     return tx.t("kasel.periods", a=m(-11), b=m(0), c=m(-23), d=m(-12))
 
 
@@ -379,11 +389,11 @@ def read_scenarios(user_db) -> dict[str, dict]:
 # ---------------------------------------------------------------- the whole storyline
 
 
-def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
+def build(engine, tx, filters: Filters, facts: dict, order=SLIDES, *,
           scenarios: dict | None = None, segment_config: dict | None = None,
           segment_saved_names: dict | None = None, ka_rules: ka.KaRules | None = None) -> list[Slide]:
     """The slides of ``order`` (slide ids, ``scenario:<id>`` for pinned scenarios), querying
-    ``backend`` directly. ``facts``: queries.data_facts. Segment/KA settings default to the
+    ``engine`` directly. ``facts``: Engine.data_facts. Segment/KA settings default to the
     pages' defaults."""
     from kamdash.views import overview as overview_view
 
@@ -391,34 +401,34 @@ def build(backend, tx, filters: queries.Filters, facts: dict, order=SLIDES, *,
 
     def customer_facts():
         if "facts" not in cache:
-            cache["facts"] = queries.customer_facts(backend, filters)
+            cache["facts"] = engine.customer_facts(filters)
         return cache["facts"]
 
     def features():
         if "features" not in cache:
             cfg = segment_config or {}
             cols = tuple(cfg.get("features") or sg.DEFAULT_FEATURES)
-            cache["features"] = queries.customer_features(backend, replace(filters, customer_ids=None),
+            cache["features"] = engine.customer_features(replace(filters, customer_ids=None),
                                                           "breadth" in cols)
         return cache["features"]
 
     out = []
     for sid in valid_order(order, scenarios):
         if sid == "overview":
-            ov = overview_view.build(backend, filters, facts["first_month"])
+            ov = overview_view.build(engine, filters, facts["first_month"])
             out.append(overview_slide(tx, ov, filters))
         elif sid == "concentration":
             out.append(concentration_slide(tx, customer_facts()))
         elif sid == "whale":
-            period = queries.Filters(start=filters.start, end=filters.end)  # every customer: the peers
-            out.append(whale_slide(tx, customer_facts(), queries.customer_facts(backend, period)))
+            period = Filters(start=filters.start, end=filters.end)  # every customer: the peers
+            out.append(whale_slide(tx, customer_facts(), engine.customer_facts(period)))
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
-            types = ka.key_accounts(features(), queries.customer_links(backend), ka_rules or ka.KaRules())
+            types = ka.key_accounts(features(), engine.customer_links(), ka_rules or ka.KaRules())
             out.append(ka_portfolio_slide(tx, features(), types, filters.end))
         elif sid == "retention":
-            counts = queries.cohort_counts(backend, filters, "M")
+            counts = engine.cohort_counts(filters, "M")
             matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
             out.append(retention_slide(tx, matrix, sizes))
         else:

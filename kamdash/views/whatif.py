@@ -1,7 +1,7 @@
 """Data of the What-if page, and the pinned-scenario numbers for slides (no Streamlit).
 
 ``baseline`` reads the sales data once per filter state (two years of per-customer totals and
-ABC tiers, from the arrays ``kamdash.resident`` holds) and returns the small table of cells
+ABC tiers, from the arrays the engine holds) and returns the small table of cells
 that every slider move recomputes on (``analytics.whatif``). ``probabilistic`` values the same
 customers with the stored BG/NBD or Pareto/NBD fit of the retention page (never fits, never
 imports PyMC). ``pinned`` gives a slide its headline numbers and before/after figure from a
@@ -16,10 +16,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from kamdash import queries, resident, retention
+from kamdash import retention
 from kamdash.analytics import clv as clv_model
-from kamdash.analytics import whatif
+from kamdash.analytics import pareto, whatif
+from kamdash.analytics.ka_types import KA_TYPES  # noqa: F401 (for the UI)
 from kamdash.charts import whatif as charts
+from kamdash.engine.filters import TIER_CUTOFFS_SETTING, Filters, add_months, month_start
 
 YEAR_MONTHS = 12
 PROBABILISTIC_UNLIMITED_YEARS = 20  # the probabilistic model needs a finite horizon
@@ -38,12 +40,12 @@ class Baseline:
         return whatif.overall(self.cells)
 
 
-def years(filters: queries.Filters, last_month: date,
-          months: int = YEAR_MONTHS) -> tuple[queries.Filters, queries.Filters]:
+def years(filters: Filters, last_month: date,
+          months: int = YEAR_MONTHS) -> tuple[Filters, Filters]:
     """The current year (12 months to the end of the chosen period, or of the data) and the year
     before, with the same dimension filters (``months``: the period length, 12 outside tests)."""
-    end = filters.end or queries.month_start(last_month)
-    cur = replace(filters, start=queries.add_months(end, -(months - 1)), end=end)
+    end = filters.end or month_start(last_month)
+    cur = replace(filters, start=add_months(end, -(months - 1)), end=end)
     return cur, cur.previous()
 
 
@@ -58,24 +60,24 @@ def _assigned(assignment: pd.DataFrame | None) -> pd.DataFrame:
                          "ka_types": a["ka_types"].fillna("")})
 
 
-def baseline(backend, filters: queries.Filters, last_month: date, first_month: date,
+def baseline(engine, filters: Filters, last_month: date, first_month: date,
              assignment: pd.DataFrame | None = None,
-             tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT,
+             tier_cutoffs: tuple[float, float] = pareto.ABC_CUTOFFS_DEFAULT,
              year_months: int = YEAR_MONTHS) -> Baseline:
     """Per customer with an order last year or this year: whether it ordered in each year, its
     account profit this year, its segment and KA types (stored assignment) and its ABC tier
     (this year's revenue when it ordered this year, else last year's), summed into cells."""
     cur_f, prev_f = years(filters, last_month, year_months)
-    cur, prev = queries.period_values(backend, cur_f, 2, cols=("account_profit",))  # prev_f = cur_f.previous()
+    cur, prev = engine.period_values(cur_f, 2, cols=("account_profit",))  # prev_f = cur_f.previous()
     profit = np.zeros(len(cur["active"]))
     profit[cur["idx"]] = cur["account_profit"]
     pos = np.flatnonzero(cur["active"] | prev["active"])  # in customer key (= customer_id) order
-    df = pd.DataFrame({"customer_id": resident.of(backend).keys.ids.take(pos),
+    df = pd.DataFrame({"customer_id": engine.keys.ids.take(pos),
                        "prev_active": prev["active"][pos], "cur_active": cur["active"][pos],
                        "profit": np.where(cur["active"][pos], profit[pos], 0.0)})
     # tiers over every customer with an order that year, whatever the other filters
-    t_cur = queries.tier_codes(backend, cur_f.start, cur_f.end, tier_cutoffs)[pos]
-    t_prev = queries.tier_codes(backend, prev_f.start, prev_f.end, tier_cutoffs)[pos]
+    t_cur = engine.tier_codes(cur_f.start, cur_f.end, tier_cutoffs)[pos]
+    t_prev = engine.tier_codes(prev_f.start, prev_f.end, tier_cutoffs)[pos]
     # categoricals: no string per customer is built (tier code 0, no order that year, is C)
     df["tier"] = pd.Categorical.from_codes(np.array([2, 0, 1, 2])[np.where(t_cur > 0, t_cur, t_prev)],
                                            categories=["A", "B", "C"])
@@ -105,13 +107,13 @@ def stored_fit(user_db, facts: dict) -> tuple[dict, retention.FitSettings] | Non
     return None
 
 
-def probabilistic_inputs(backend, fit: dict, as_of: date, filters: queries.Filters,
+def probabilistic_inputs(engine, fit: dict, as_of: date, filters: Filters,
                          customer_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The queries behind the probabilistic view (once per filter state): the RFM summary of the
     baseline's customers to ``as_of`` and their margins (the retention page's inputs)."""
-    rfm = queries.rfm_summary(backend, as_of, fit.get("time_unit", "W"), filters)
+    rfm = engine.rfm_summary(as_of, fit.get("time_unit", "W"), filters)
     rfm = rfm[rfm["customer_id"].isin(set(customer_ids))].reset_index(drop=True)
-    return rfm, queries.customer_margins(backend, as_of)
+    return rfm, engine.customer_margins(as_of)
 
 
 def probabilistic_values(fit: dict, rfm: pd.DataFrame, margins: pd.DataFrame, horizon_months: int,
@@ -145,9 +147,9 @@ class Pinned:
     params: whatif.Params
 
 
-def pinned(backend, filters: queries.Filters, params: dict | whatif.Params, labels: dict,
+def pinned(engine, filters: Filters, params: dict | whatif.Params, labels: dict,
            lang: str = "en", currency: str = "CNY", assignment: pd.DataFrame | None = None,
-           tier_cutoffs: tuple[float, float] = queries.TIER_CUTOFFS_DEFAULT) -> Pinned:
+           tier_cutoffs: tuple[float, float] = pareto.ABC_CUTOFFS_DEFAULT) -> Pinned:
     """Headline numbers and the before/after figure of a saved scenario, without Streamlit.
 
     ``params``: the scenario's params (``store.get_scenario(...)["params"]`` or a Params);
@@ -157,8 +159,8 @@ def pinned(backend, filters: queries.Filters, params: dict | whatif.Params, labe
     uncertainty band (``equity_delta_lo`` ...), ``rs`` (5 points less defection vs 25-85%) and
     ``baseline`` (customers, retention, margin, profit this year)."""
     p = params if isinstance(params, whatif.Params) else whatif.Params.from_json(params)
-    facts = queries.data_facts(backend)
-    base = baseline(backend, filters, facts["last_month"], facts["first_month"], assignment, tier_cutoffs)
+    facts = engine.data_facts()
+    base = baseline(engine, filters, facts["last_month"], facts["first_month"], assignment, tier_cutoffs)
     out = whatif.run(base.cells, p)
     headline = {**out["result"], **out["band"], "rs": out["rs"], "baseline": base.overall}
     fig = charts.before_after(out["result"], out["band"], labels, lang, currency)
@@ -174,8 +176,8 @@ def stored_choices(user_db) -> tuple[pd.DataFrame | None, tuple[float, float]]:
     from kamdash import store
 
     a = store.get_assignment(user_db)
-    cut = queries.tier_cutoffs_or_default(store.get_setting(user_db, queries.TIER_CUTOFFS_SETTING,
-                                                            queries.TIER_CUTOFFS_DEFAULT))
+    cut = pareto.abc_cutoffs(store.get_setting(user_db, TIER_CUTOFFS_SETTING,
+                                                            pareto.ABC_CUTOFFS_DEFAULT))
     return (a if a is not None and len(a) else None), cut
 
 
@@ -229,3 +231,48 @@ def numbers(base: Baseline, p: whatif.Params) -> dict:
         "reichheld_sasser": {k: rs[k] for k in ("points", "equity_pct", "profit_pct", "where", "low", "high",
                                                 "points_applied", "profitable_equity_pct")},
     }
+
+
+# ---------------------------------------------------------------- what the page computes on the baseline
+# Pure arithmetic on the cached baseline (no query): a slider move costs no read.
+
+Params = whatif.Params
+DISCOUNT_DEFAULT = whatif.DISCOUNT_DEFAULT
+HORIZON_DEFAULT = whatif.HORIZON_DEFAULT
+COST_MODES = whatif.COST_MODES
+INTERVAL_LEVEL = whatif.INTERVAL_LEVEL
+PAYBACK_MAX_YEARS = whatif.PAYBACK_MAX_YEARS
+DRAWS = whatif.DRAWS
+LEVERS = whatif.LEVERS
+CLV_INTERVAL_LEVEL = clv_model.INTERVAL_LEVEL
+
+
+def outcome(base: Baseline, p: whatif.Params) -> dict:
+    """analytics.whatif.run on the baseline's cells: result, band, projection, R&S, tornado."""
+    return whatif.run(base.cells, p)
+
+
+def by_dimension(base: Baseline, dim: str, p: whatif.Params) -> pd.DataFrame:
+    """analytics.whatif.by_dimension: the baseline by segment, KA type or tier."""
+    return whatif.by_dimension(base.cells, dim, p.discount, p.horizon)
+
+
+def rs_unlimited(base: Baseline, p: whatif.Params) -> dict:
+    """Reichheld & Sasser's 5 points less defection on the baseline with no horizon."""
+    return whatif.reichheld_sasser(whatif.arrays(base.cells), whatif.Params(discount=p.discount, horizon=0))
+
+
+def scenario_results(base: Baseline, saved: list[tuple[str, dict]]) -> list[tuple[str, whatif.Params, dict]]:
+    """(name, params, analytics.whatif.evaluate) of saved scenarios, recomputed on this baseline
+    (data and filters of today)."""
+    a = whatif.arrays(base.cells)
+    out = []
+    for name, params in saved:
+        p = whatif.Params.from_json(params)
+        out.append((name, p, whatif.evaluate(a, whatif.targeted(base.cells, p), p)))
+    return out
+
+
+def fit_trusted(fit: dict) -> bool:
+    """analytics.clv.trust: enough repeat buyers for the stored fit to be trusted."""
+    return bool(clv_model.trust(fit)["ok"])

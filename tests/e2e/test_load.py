@@ -15,7 +15,8 @@ import time
 import pytest
 
 from bench import load, wsclient
-from kamdash import access, queries
+from kamdash import access
+from kamdash.engine import connect
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,9 @@ def server(small_db, tmp_path_factory):
     folder = tmp_path_factory.mktemp("load")
     db = folder / "sales.duckdb"
     shutil.copy(small_db, db)
-    backend = queries.connect(str(db))
-    customers = queries.scope_customers(backend)
-    backend.disconnect()
+    engine = connect(str(db))
+    customers = engine.scope_customers()
+    engine.close()
     srv = load.Server(folder, db, load.free_port(), os.urandom(24).hex())
     load.entitle(srv, [load.User("li@example.com", "account_manager", "managers", ("Li Na",)),
                        load.User("gone@example.com", "viewer")], customers)

@@ -23,10 +23,12 @@ from datetime import date
 
 import pytest
 import werkzeug.serving
-from oidc_provider_mock import User, app as provider_app
+from oidc_provider_mock import User
+from oidc_provider_mock import app as provider_app
 from playwright.sync_api import Page, expect
 
-from kamdash import access, queries
+from kamdash import access
+from kamdash.engine import connect
 from kamdash.i18n import fmt_money
 from tests.e2e.conftest import ROOT, Server, _free_port
 from tests.independent import Raw
@@ -72,10 +74,10 @@ def team(provider, small_db, tmp_path_factory):
     db = folder / "sales.duckdb"
     shutil.copy(small_db, db)
     user_db = folder / "user.duckdb"
-    backend = queries.connect(str(db))
-    customers = queries.scope_customers(backend)
-    backend.disconnect()
-    known = queries.scope_known(customers)
+    backend = connect(str(db))
+    customers = backend.scope_customers()
+    backend.close()
+    known = access.scope_known(customers)
     access.save(user_db, access.Entitlement(USERS["director"], "director"), known, "test", None)
     access.save(user_db, access.Entitlement(USERS["manager"], "account_manager", "managers", (MANAGER,)),
                 known, "test", None)

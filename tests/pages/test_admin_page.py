@@ -3,7 +3,8 @@ audit log shown and downloadable; refused to anyone but an admin."""
 
 import pytest
 
-from kamdash import access, queries
+from kamdash import access
+from kamdash.engine import connect
 from kamdash.ui import auth
 from tests.pages.conftest import page
 from tests.pages.test_team_mode import team
@@ -17,9 +18,9 @@ def plain(shown: str) -> str:
 @pytest.fixture
 def admin_db(small_db, use_db, user_db, monkeypatch):
     use_db(small_db)
-    backend = queries.connect(str(small_db))
-    known = queries.scope_known(queries.scope_customers(backend))
-    backend.disconnect()
+    backend = connect(str(small_db))
+    known = access.scope_known(backend.scope_customers())
+    backend.close()
     access.save(user_db, access.Entitlement("boss@example.com", "admin"), known, "cli", None)
     access.save(user_db, access.Entitlement("li@example.com", "account_manager", "managers", ("Li Na",)),
                 known, "cli", None)

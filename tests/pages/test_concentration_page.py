@@ -8,13 +8,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from kamdash import i18n, queries
+from kamdash import i18n
 from kamdash.analytics import losses, pareto
+from kamdash.engine import _ibis, connect
+from kamdash.engine.filters import Filters
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
+from tests import reference
 from tests.pages.conftest import ONLY_AMOUNTS, csv_db, metrics, page, switch_to_chinese
 from tests.pages.test_downloads import recorded  # noqa: F401 - fixture: the frames the page downloads
 
-YEAR = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
+YEAR = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))  # the default period
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def at(small_db, use_db, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def facts(small_db):
-    return queries.customer_facts(queries.connect(str(small_db)), YEAR)
+    return (connect(str(small_db))).customer_facts(YEAR)
 
 
 def button_group(at, key):
@@ -166,8 +169,8 @@ def test_saved_cut_offs_drive_the_tier_filter(at, small_db):
     at.button(key="save_cutoffs").click().run()
     at.multiselect(key="tier").select("A").run()
     assert not at.exception
-    b = queries.connect(str(small_db))
-    cut = queries.to_frame(queries.customer_tiers(b.table("customer_month"), YEAR.start, YEAR.end, (0.7, 0.9)))
+    b = connect(str(small_db))
+    cut = _ibis.to_frame(reference.customer_tiers(b.ibis.table("customer_month"), YEAR.start, YEAR.end, (0.7, 0.9)))
     a_ids = cut.loc[cut["tier"] == "A", "customer_id"]
     assert shown(at)["Customers"] == fmt_number(len(a_ids), "en")
 

@@ -5,9 +5,7 @@ import json
 import pytest
 
 from kamdash import store
-from kamdash.i18n import fmt_money
 from tests.pages.conftest import metrics, page
-
 
 
 @pytest.fixture
@@ -58,8 +56,9 @@ def test_editing_a_rule_changes_the_types_and_is_saved(at, user_db):
 
 
 def test_the_page_says_how_selective_the_set_is(at, small_db, user_db):
-    from kamdash import queries
     from kamdash.analytics import ka_types as ka
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters, add_months
 
     m = metrics(at)
     n = int(m["Key accounts"][0].replace(",", ""))
@@ -68,9 +67,9 @@ def test_the_page_says_how_selective_the_set_is(at, small_db, user_db):
     stored = store.get_assignment(user_db)
     chosen = set(stored.loc[stored["ka_types"] != "", "customer_id"])
     assert len(chosen) == n
-    b = queries.connect(str(small_db))
-    last = queries.last_month(b)
-    f = queries.customer_features(b, queries.Filters(start=queries.add_months(last, -11), end=last), False)
+    b = connect(str(small_db))
+    last = b.last_month()
+    f = b.customer_features(Filters(start=add_months(last, -11), end=last), False)
     assert n == ka.KaRules().limit(len(f))  # the default: 10% of the active customers
     share = f.loc[f["customer_id"].isin(chosen), "account_profit"].sum() / f["account_profit"].sum()
     assert m["Share of account profit"][0] == f"{share:.1%}"

@@ -7,13 +7,15 @@ from datetime import date
 
 import pytest
 
-from kamdash import i18n, queries
+from kamdash import i18n
 from kamdash.analytics import losses
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters
 from kamdash.i18n import fmt_money
 from tests.pages.conftest import ONLY_AMOUNTS, csv_db, metrics, page, switch_to_chinese
 
 LOSS_MAKER = "C000180"  # small demo database: the largest loss-maker of the default period
-PERIOD = queries.Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))
+PERIOD = Filters(start=date(2025, 10, 1), end=date(2026, 9, 1))
 
 
 def open_account(cid: str):
@@ -26,11 +28,11 @@ def test_loss_maker_360_shows_its_causes_and_negative_value(small_db, small_fit,
     use_db(small_db)
     at = open_account(LOSS_MAKER)
     assert not at.exception
-    b = queries.connect(str(small_db))
+    b = connect(str(small_db))
     try:
-        facts = queries.customer_facts(b, PERIOD)
+        facts = b.customer_facts(PERIOD)
     finally:
-        b.disconnect()
+        b.close()
     c = losses.causes(facts, [LOSS_MAKER]).iloc[0]
     assert c["account_profit"] < 0
     # the waterfall: profit at the peers' rates, minus each cause, ends at the account profit

@@ -89,15 +89,17 @@ def test_equity_by_segment_and_ka_type_from_the_stored_assignment(small_db, smal
 def test_at_risk_list_is_saveable_formatted_linked_and_adds_to_the_plan(small_db, small_fit, use_db):
     """The saveable accounts (the rule: tests/test_at_risk.py) shown with money formatted, a
     link to each account, and "add to its plan" storing a new plan version by its author."""
-    from kamdash import config, plans, queries, retention
+    from kamdash import config, plans, retention
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
     from kamdash.views import at_risk
 
     use_db(small_db)
-    b = queries.connect(str(small_db))
-    facts = queries.data_facts(b)
-    values = retention.account_values(b, small_fit[1], facts["as_of"], queries.Filters(),
+    b = connect(str(small_db))
+    facts = b.data_facts()
+    values = retention.account_values(b, small_fit[1], facts["as_of"], Filters(),
                                       retention.ValueSettings(12, 0.1, True))
-    b.disconnect()
+    b.close()
     risk = at_risk.build(values, small_fit[1])
     at = page("pages/retention.py").run()
     at.sidebar.text_input(key="author").input("Li Na").run()

@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 from markdown_it import MarkdownIt
 
-from kamdash import access, plans, queries
+from kamdash import access, plans
+from kamdash.engine import connect
 from kamdash.i18n import fmt_money, fmt_number, fmt_pct
 from kamdash.ui import auth
 from tests.independent import Raw
@@ -37,10 +38,10 @@ def signed_in(monkeypatch):
 @pytest.fixture
 def small(small_db, use_db, user_db):
     use_db(small_db)
-    backend = queries.connect(str(small_db))
-    customers = queries.scope_customers(backend)
-    backend.disconnect()
-    known = queries.scope_known(customers)
+    backend = connect(str(small_db))
+    customers = backend.scope_customers()
+    backend.close()
+    known = access.scope_known(customers)
     access.save(user_db, access.Entitlement("boss@example.com", "admin"), known, "test", None)
     access.save(user_db, access.Entitlement("li@example.com", "account_manager", "managers", (MANAGER,)),
                 known, "test", None)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from kamdash import access, queries
+from kamdash import access
+from kamdash.engine import connect
 from tests.pages.conftest import page
 from tests.pages.test_team_mode import MANAGER, team
 
@@ -20,10 +21,10 @@ def scoped(small_db, use_db, user_db, monkeypatch):
     from kamdash.ui import auth
 
     use_db(small_db)
-    backend = queries.connect(str(small_db))
-    customers = queries.scope_customers(backend)
-    backend.disconnect()
-    known = queries.scope_known(customers)
+    backend = connect(str(small_db))
+    customers = backend.scope_customers()
+    backend.close()
+    known = access.scope_known(customers)
     region = sorted(known["regions"])[0]
     for email, role, kind, values in [
         ("boss@example.com", "admin", "all", ()),
@@ -205,13 +206,13 @@ def test_account_360_names_no_account_outside_the_scope(scoped):
 
 
 def test_retention_says_what_the_model_learnt_from_and_shows_the_scope(scoped, small_fit, user_db):
-    from kamdash import queries, store
+    from kamdash import store
 
     as_, db, _ = scoped
     settings, fit = small_fit
-    backend = queries.connect(str(db))
-    version = queries.data_facts(backend)["data_version"]
-    backend.disconnect()
+    backend = connect(str(db))
+    version = backend.data_facts()["data_version"]
+    backend.close()
     store.put_fit(user_db, settings.key(version), version, settings.as_json(), fit)  # as stored by a fit
     cu = _customers(db)
     mine = cu[cu["account_manager"] == MANAGER]

@@ -113,15 +113,16 @@ def test_split_targets_profitable_groups_and_explains_loss_makers(at, small_db):
     """small_db: tiers A and B make money, tier C (150 customers) loses 4,309 a year each.
     The page's split equals the analytics on the same baseline; with the loss-makers switched
     in, the page says in one sentence why the gain is smaller."""
-    from kamdash import queries
     from kamdash.analytics import whatif
+    from kamdash.engine import connect
+    from kamdash.engine.filters import Filters
     from kamdash.i18n import fmt_money
     from kamdash.views import whatif as view
 
-    b = queries.connect(str(small_db))
-    f = queries.data_facts(b)
-    base = view.baseline(b, queries.Filters(), f["last_month"], f["first_month"])
-    b.disconnect()
+    b = connect(str(small_db))
+    f = b.data_facts()
+    base = view.baseline(b, Filters(), f["last_month"], f["first_month"])
+    b.close()
     assert at.toggle(key="wi_prof").value is True  # profitable groups by default
     at.slider(key="wi_def").set_value(-5.0).run()
     assert not at.exception

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kamdash import cli, queries
+from kamdash import cli
+from kamdash.engine import connect
+from kamdash.engine.filters import Filters, add_months
 from kamdash.views import overview
 from kamdash.views import whatif as whatif_view
 
@@ -18,36 +20,36 @@ from kamdash.views import whatif as whatif_view
 def page_figures(path: Path) -> dict:
     """Overview, concentration, segment features, retention activity and what-if baseline of
     the last 12 months (and the whole history where the page uses it)."""
-    backend = queries.connect(str(path))
+    backend = connect(str(path))
     try:
-        facts = queries.data_facts(backend)
+        facts = backend.data_facts()
         last, first = facts["last_month"], facts["first_month"]
-        year = queries.Filters(start=queries.add_months(last, -11), end=last)
-        east = dataclasses.replace(year, regions=tuple(queries.dimension_options(backend)["region"][:1]))
+        year = Filters(start=add_months(last, -11), end=last)
+        east = dataclasses.replace(year, regions=tuple(backend.dimension_options()["region"][:1]))
         ov = overview.build(backend, year, first)
         base = whatif_view.baseline(backend, year, last, first)
-        features = queries.customer_features(backend, year, breadth=False)
+        features = backend.customer_features(year, breadth=False)
         return {
             "facts": {k: facts[k] for k in ("as_of", "first_month", "last_month", "order_lines", "customers")},
             "overview.kpis": [dataclasses.asdict(k) for k in ov.kpis],
             "overview.monthly": ov.monthly,
             "overview.top": ov.top,
             "overview.active": ov.active_customers,
-            "overview.filtered_monthly": queries.monthly_totals(backend, east),
+            "overview.filtered_monthly": backend.monthly_totals(east),
             "concentration.revenue": cli.concentration_readouts(backend, "revenue", year.start, year.end),
             "concentration.account_profit": cli.concentration_readouts(backend, "account_profit",
                                                                        year.start, year.end),
-            "concentration.facts": queries.customer_facts(backend, year, attributes=False),
-            "concentration.over_time": queries.concentration_over_time(backend, queries.Filters(), "revenue"),
+            "concentration.facts": backend.customer_facts(year, attributes=False),
+            "concentration.over_time": backend.concentration_over_time(Filters(), "revenue"),
             "segments.features": features.drop(columns=[c for c in features.columns
                                                         if isinstance(features[c].dtype, pd.CategoricalDtype)]),
-            "retention.cohorts": queries.cohort_counts(backend, queries.Filters(), "M"),
-            "retention.gaps": queries.activity_gaps(backend, queries.Filters()),
+            "retention.cohorts": backend.cohort_counts(Filters(), "M"),
+            "retention.gaps": backend.activity_gaps(Filters()),
             "whatif.cells": base.cells,
             "whatif.overall": base.overall,
         }
     finally:
-        backend.disconnect()
+        backend.close()
 
 
 def assert_same(a, b, where: str = "") -> None:

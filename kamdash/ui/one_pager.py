@@ -4,7 +4,7 @@ in the context's language, as kamdash.deck slides.
 Page 1: the trend chart of the account's history beside what a director needs to say about it:
 value and trend (the period against the same months a year before), rank and tier, account
 profit and why (gross profit less cost-to-serve; for a loss-maker the main cause against its
-peers, kamdash.analytics.losses), P(still active) and lifetime value, the
+peers, views.account.CAUSES), P(still active) and lifetime value, the
 group or referral network, and the profile. Page 2: the plan's goals with progress, the top
 open actions (overdue first), and the group's largest members.
 
@@ -18,11 +18,11 @@ from datetime import date
 
 import pandas as pd
 
-from kamdash import i18n, queries
-from kamdash.analytics import account as acc
-from kamdash.analytics import losses
+from kamdash import i18n
 from kamdash.deck import Slide
+from kamdash.ui import account_words as words
 from kamdash.views import account as view
+from kamdash.views.common import add_months
 
 TOP_ACTIONS = 5
 TOP_MEMBERS = 5
@@ -37,7 +37,7 @@ def trend(monthly: pd.DataFrame, start: date | None, end: date | None, col: str 
         return None
     months = pd.to_datetime(monthly["month"]).dt.date
     now = monthly.loc[(months >= start) & (months <= end), col].sum()
-    p0, p1 = queries.add_months(start, -12), queries.add_months(end, -12)
+    p0, p1 = add_months(start, -12), add_months(end, -12)
     before = monthly.loc[(months >= p0) & (months <= p1), col].sum()
     if before <= 0:
         return None
@@ -48,7 +48,7 @@ def value_line(ctx, v: view.AccountView) -> str | None:
     if v.value is None:
         return None
     x = v.value
-    return ctx.t("op.value", p=i18n.fmt_pct(x["p_alive"], ctx.lang, digits=0), clv=ctx.money(view.clv_shown(x)),
+    return ctx.t("op.value", p=i18n.fmt_pct(x["p_alive"], ctx.lang, digits=0), clv=ctx.money(words.clv_shown(x)),
                  lo=ctx.money(x["clv_lo"]), hi=ctx.money(x["clv_hi"]))
 
 
@@ -58,11 +58,11 @@ def profit_line(ctx, v: view.AccountView) -> str:
     line = ctx.t("op.profit", profit=ctx.money(t["account_profit"]), gross=ctx.money(t["gross_profit"]),
                  margin=i18n.fmt_pct(gm, ctx.lang, digits=0) if gm is not None else "–",
                  cts=ctx.money(t["cost_to_serve"]))
-    c = v.causes  # the loss decomposition against the account's peers (kamdash.analytics.losses)
-    if t["account_profit"] < 0 and c is not None and c.get("main_cause") in losses.CAUSES:
+    c = v.causes  # the loss decomposition against the account's peers (views.account.CAUSES)
+    if t["account_profit"] < 0 and c is not None and c.get("main_cause") in view.CAUSES:
         main = c["main_cause"]
         line += " " + ctx.t("op.loss_cause", reason=ctx.t(f"conc.reason.{main}").lower(),
-                            amount=ctx.money(c[f"cause_{main}"]), peers=view.peer_group_text(ctx, c))
+                            amount=ctx.money(c[f"cause_{main}"]), peers=words.peer_group_text(ctx, c))
     return line
 
 
@@ -81,11 +81,11 @@ def network_lines(ctx, v: view.AccountView) -> list[str]:
     out = []
     if v.parent:
         root = v.group_root or v.parent
-        out.append(ctx.t("op.in_group", name=view.link_name(ctx, root)))
+        out.append(ctx.t("op.in_group", name=words.link_name(ctx, root)))
     for kind, members in (("group", v.children), ("referrals", v.referrals)):
         if len(members):
-            out.append(view.chain_sentence(ctx, members, kind))
-        if note := view.outside_note(ctx, v, kind):
+            out.append(words.chain_sentence(ctx, members, kind))
+        if note := words.outside_note(ctx, v, kind):
             out.append(note)
     return out
 
@@ -101,7 +101,7 @@ def profile_table(ctx, v: view.AccountView) -> pd.DataFrame:
     if v.ka_types:
         rows.append((ctx.t("filters.ka_type"), ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in v.ka_types)))
     if v.segment:
-        rows.append((ctx.t("filters.segment"), view.segment_text(ctx, v)))
+        rows.append((ctx.t("filters.segment"), words.segment_text(ctx, v)))
     if v.tier:
         rows.append((ctx.t("acct.tier"), ctx.t("acct.tier_value", tier=v.tier)))
     if p.get("acquired_on"):
@@ -134,14 +134,14 @@ def action_line(ctx, a: dict) -> str:
 def member_lines(ctx, members: pd.DataFrame, n: int = TOP_MEMBERS) -> list[str]:
     active = members[(members["revenue"] != 0) | (members["account_profit"] != 0)]
     top = active.sort_values(["revenue", "customer_id"], ascending=[False, True]).head(n)
-    return [ctx.t("op.member", name=view.display_name(ctx, r.name, r.name_zh, r.customer_id),
+    return [ctx.t("op.member", name=words.display_name(ctx, r.name, r.name_zh, r.customer_id),
                   revenue=ctx.money(r.revenue), profit=ctx.money(r.account_profit))
             for r in top.itertuples()]
 
 
 def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None) -> list[Slide]:
     """The one-pager's pages (1 or 2) as deck slides."""
-    name = view.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
+    name = words.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     period = (f"{ctx.t_month(v.period[0])} – {ctx.t_month(v.period[1])}" if v.period[0] and v.period[1]
               else ctx.t("op.all_time"))
     lines = []
@@ -154,7 +154,7 @@ def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = 
         lines.append(value)
     lines += network_lines(ctx, v)
     first = Slide(title=ctx.t("op.title", name=name, period=period), headline=headline(ctx, v),
-                  figure=view.timeline_figure(ctx, v), bullets=lines, table=profile_table(ctx, v),
+                  figure=words.timeline_figure(ctx, v), bullets=lines, table=profile_table(ctx, v),
                   text_size=TEXT_SIZE)
     out = [first]
     has_plan = plan is not None
@@ -162,7 +162,7 @@ def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = 
         second, table = [], None
         if has_plan:
             body = plan.body
-            status = view.status_text(ctx, view._plan_status(progress))  # noqa: SLF001 - one rule, in views.account
+            status = words.status_text(ctx, words._plan_status(progress))  # noqa: SLF001 - one rule, in views.account
             head = ctx.t("op.plan_head", version=plan.version, author=plan.author or "–", status=status)
             if body.get("solution"):
                 second.append(ctx.t("acct.slide.solution", text=body["solution"]))
@@ -171,14 +171,14 @@ def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = 
                 second.append(ctx.t("op.actions", n=len(acts)))
                 second += [action_line(ctx, a) for a in acts]
             if progress is not None and len(progress):
-                table = view.progress_table(ctx, progress)
+                table = words.progress_table(ctx, progress)
             members = member_lines(ctx, v.children) if len(v.children) else []
             if members:
                 second.append(ctx.t("op.members"))
                 second += members
         else:
-            head = view.chain_sentence(ctx, v.children, "group")
-            table = view.chain_table(ctx, v.children.sort_values(["revenue", "customer_id"], ascending=[False, True]))
+            head = words.chain_sentence(ctx, v.children, "group")
+            table = words.chain_table(ctx, v.children.sort_values(["revenue", "customer_id"], ascending=[False, True]))
         out.append(Slide(title=ctx.t("op.title2", name=name), headline=head, bullets=second, table=table,
                          text_size=TEXT_SIZE, table_first=True, notes=ctx.t("acct.projection_method", as_of=i18n.fmt_date(
                              ctx.facts["as_of"], ctx.lang)) if table is not None and has_plan else ""))

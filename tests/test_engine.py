@@ -3,8 +3,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kamdash import queries
-from kamdash.queries import Filters
+from kamdash.engine.filters import Filters
 from tests.independent import Raw
 
 
@@ -22,7 +21,7 @@ def test_filters_period_arithmetic():
 
 
 def test_data_facts(tiny):
-    facts = queries.data_facts(tiny)
+    facts = tiny.data_facts()
     assert facts["as_of"] == date(2025, 6, 30)
     assert (facts["first_month"], facts["last_month"]) == (date(2024, 10, 1), date(2025, 6, 1))
     assert (facts["order_lines"], facts["customers"]) == (11, 5)
@@ -31,7 +30,7 @@ def test_data_facts(tiny):
 
 def test_customer_facts_by_hand(tiny):
     f = Filters(start=date(2025, 4, 1), end=date(2025, 6, 1))
-    df = queries.customer_facts(tiny, f).set_index("customer_id")
+    df = tiny.customer_facts(f).set_index("customer_id")
     assert list(df.index) == ["A", "B", "D", "C"]  # by revenue, C has only cost-to-serve
     assert df.loc["A", ["revenue", "gross_profit", "cost_to_serve", "account_profit"]].tolist() == [2500, 1000, 300, 700]
     assert df.loc["B", ["revenue", "returns", "orders", "order_days", "lines"]].tolist() == [300, 100, 2, 2, 2]
@@ -51,17 +50,17 @@ def test_customer_facts_by_hand(tiny):
 ])
 def test_dimension_filters(tiny, dims, expected):
     f = Filters(start=date(2025, 4, 1), end=date(2025, 6, 1), **dims)
-    assert set(queries.customer_facts(tiny, f)["customer_id"]) == expected
+    assert set(tiny.customer_facts(f)["customer_id"]) == expected
 
 
 def test_hostile_filter_values_are_data_not_sql(tiny):
     f = Filters(regions=("x') OR 1=1 --", "East China'; DROP TABLE customers; --"))
-    assert len(queries.customer_facts(tiny, f)) == 0
-    assert queries.data_facts(tiny)["customers"] == 5
+    assert len(tiny.customer_facts(f)) == 0
+    assert tiny.data_facts()["customers"] == 5
 
 
 def test_monthly_totals_by_hand(tiny):
-    m = queries.monthly_totals(tiny, Filters(start=date(2025, 4, 1), end=date(2025, 6, 1)))
+    m = tiny.monthly_totals(Filters(start=date(2025, 4, 1), end=date(2025, 6, 1)))
     assert m["month"].dt.strftime("%Y-%m").tolist() == ["2025-04", "2025-05", "2025-06"]
     assert m["revenue"].tolist() == [300, 2500, 100]
     assert m["account_profit"].tolist() == [50, 1000 - 300 - 50, -10]
@@ -69,11 +68,11 @@ def test_monthly_totals_by_hand(tiny):
 
 
 def test_dimension_options_and_labels(tiny):
-    opts = queries.dimension_options(tiny)
+    opts = tiny.dimension_options()
     assert opts["region"] == ["East China", "North China", "South China"]
     assert opts["customer_type"] == ["agent", "dealer", "distributor", "end_customer"]
-    assert queries.value_labels(tiny, "zh")[("region", "East China")] == "华东"
-    assert queries.value_labels(tiny, "en") == {}
+    assert tiny.value_labels("zh")[("region", "East China")] == "华东"
+    assert tiny.value_labels("en") == {}
 
 
 @pytest.mark.parametrize("dims", [{}, {"regions": ("East China", "Southwest")},
@@ -83,7 +82,7 @@ def test_filters_match_plain_pandas_on_demo_data(small, small_db, dims):
     raw = Raw(small_db)
     start, end = date(2025, 1, 1), date(2025, 9, 1)
     f = Filters(start=start, end=end, **dims)
-    facts = queries.customer_facts(small, f)
+    facts = small.customer_facts(f)
     cols = {"regions": "region", "customer_types": "customer_type", "sectors": "sector",
             "account_managers": "account_manager"}
     expected = raw.period(start, end, **{cols[k]: v for k, v in dims.items()})
@@ -91,5 +90,5 @@ def test_filters_match_plain_pandas_on_demo_data(small, small_db, dims):
     assert facts["gross_profit"].sum() == pytest.approx(expected["gross_profit"], rel=1e-9)
     assert facts["account_profit"].sum() == pytest.approx(expected["account_profit"], rel=1e-9)
     assert set(facts.loc[facts["orders"] > 0, "customer_id"]) == expected["active"]
-    monthly = queries.monthly_totals(small, f)
+    monthly = small.monthly_totals(f)
     assert monthly["revenue"].to_numpy() == pytest.approx(expected["monthly"].to_numpy(), rel=1e-9)

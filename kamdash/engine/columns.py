@@ -1,4 +1,4 @@
-"""Per-customer arrays held in memory between filter changes.
+"""The engine's per-customer arrays, held in memory between filter changes.
 
 A filter change on a page asks for a period's numbers per customer. The running totals
 (``customer_cum``) make any period the totals at its last month minus those just before it
@@ -8,10 +8,10 @@ already read: the dimension filters are a boolean mask over the customer attribu
 period is a subtraction of two arrays. Only a month column not read before costs a query (one
 month of one column: ``N`` values, bound parameter for the month).
 
-One ``Resident`` per backend (a new database file gets a new backend, so nothing can go stale);
+One ``MonthColumns`` per engine (a new database file gets a new engine, so nothing can go stale);
 month columns are kept in a least-recently-used cache of ``KAMDASH_RESIDENT_MB`` megabytes
 (default 512, or 96 month columns when that is more: ``budget_bytes``). Thread-safe: Streamlit
-sessions share the backend.
+sessions share the engine.
 
 This is the deliberate exception to "cache only at the edge" (DESIGN.md): what is held is data
 and what depends on the data alone (a period's tiers, places, customer facts and active
@@ -38,20 +38,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kamdash import config, schema
-from kamdash.analytics.pareto import rank_order
+from kamdash.analytics.pareto import abc_codes, rank_order
 from kamdash.store import NO_DATE, date_days
 
-DIMENSIONS = ("region", "customer_type", "sector", "account_manager")
 DATE_COLUMNS = ("last_order", "first_after")
 COUNT_COLUMNS = schema.CUMULATIVE_COUNTS
 _EPOCH = np.datetime64("1970-01-01", "D")
-TABLE_CELLS_PER_ROW = 4  # Resident.activity_table
+TABLE_CELLS_PER_ROW = 4  # MonthColumns.activity_table
 
 
 def use_system_memory_pool() -> None:
     """Arrow's buffers from the C library's allocator, unless the user chose one
     (``ARROW_DEFAULT_MEMORY_POOL``): mimalloc, pyarrow's default, keeps what a first view freed
-    where ``release_freed_memory`` gives it back. Called when the first ``Resident`` is made, so
+    where ``release_freed_memory`` gives it back. Called when the first ``MonthColumns`` is made, so
     importing this module changes nothing."""
     if not config.SETTINGS["arrow_memory_pool"].get() and pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
@@ -103,12 +102,12 @@ class Keys:
         return len(self.customer_id)
 
 
-class Resident:
+class MonthColumns:
     """The customer keys and an LRU cache of running-total month columns of one database."""
 
-    def __init__(self, backend, budget: int | None = None):
+    def __init__(self, engine, budget: int | None = None):
         use_system_memory_pool()
-        self._backend = weakref.ref(backend)
+        self._engine = weakref.ref(engine)  # the engine owns this object: no cycle
         self._fixed_budget = budget
         self._lock = threading.Lock()
         self._cols: OrderedDict[tuple[date, str], np.ndarray] = OrderedDict()
@@ -128,20 +127,16 @@ class Resident:
 
     # ------------------------------------------------------------------ reading
     def _sql(self, sql: str, params=None) -> pa.Table:
-        con = self._backend().con.cursor()  # own cursor: sessions run in threads
-        try:
-            return con.sql(sql, params=params).to_arrow_table()
-        finally:
-            con.close()
+        return self._engine().sql(sql, params)
 
     def _read_keys(self) -> Keys:
-        t = self._sql(f"SELECT ck, customer_id, {', '.join(DIMENSIONS)}, first_order "
+        t = self._sql(f"SELECT ck, customer_id, {', '.join(schema.DIMENSIONS)}, first_order "
                       "FROM customer_key ORDER BY ck")
         ck = t["ck"].to_numpy()
         if not (ck == np.arange(1, len(ck) + 1)).all():
             raise ValueError("customer_key.ck is not 1..N")
         codes = {}
-        for col in DIMENSIONS:
+        for col in schema.DIMENSIONS:
             enc = pc.dictionary_encode(t[col]).combine_chunks()
             idx = enc.indices.to_numpy(zero_copy_only=False)
             idx = np.where(np.isnan(idx), -1, idx).astype(np.int32) if idx.dtype.kind == "f" else idx.astype(np.int32)
@@ -321,9 +316,9 @@ class Resident:
 
     def combos(self) -> tuple[np.ndarray, np.ndarray]:
         """(combination of dimension values per customer (int32), the combinations: one row of
-        DIMENSIONS codes each). The dimension filters select whole combinations."""
+        ``schema.DIMENSIONS`` codes each). The dimension filters select whole combinations."""
         def make():
-            codes = np.stack([self.keys.codes[c][0] for c in DIMENSIONS], axis=1)
+            codes = np.stack([self.keys.codes[c][0] for c in schema.DIMENSIONS], axis=1)
             uniq, inv = np.unique(codes, axis=0, return_inverse=True)
             return inv.reshape(-1).astype(np.int32), uniq.astype(np.int32)
         return self.derived(("combos",), make)
@@ -332,7 +327,7 @@ class Resident:
         """Per combination of ``combos()``: True when it passes the dimension filters."""
         _, uniq = self.combos()
         keep = np.ones(len(uniq), dtype=bool)
-        for i, col in enumerate(DIMENSIONS):
+        for i, col in enumerate(schema.DIMENSIONS):
             if dims.get(col):
                 keep &= self._allowed(col, dims[col])[uniq[:, i]]
         return keep
@@ -408,41 +403,28 @@ class Resident:
             return (place,)
         return self.derived(("places", end, before, value), make)[0]
 
-    def tiers(self, end: date | None, before: date | None,
-              cutoffs: tuple[float, float], eps: float = 1e-9,
+    def tiers(self, end: date | None, before: date | None, cutoffs: tuple[float, float],
               within: np.ndarray | None = None) -> np.ndarray:
-        """ABC tier code per customer by revenue over the months after ``before`` up to
-        ``end``, among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C):
-        ranked by revenue descending, ties by customer_id; A when the customers above hold less
-        than ``cutoffs[0]`` of the positive revenues' sum, B when less than ``cutoffs[1]``,
-        else C; no positive revenue is always C (``queries.customer_tiers``). Tiers count every customer whatever
-        the other filters, so they are kept per period like the month columns. Do not modify.
+        """ABC tier code per customer by revenue over the months after ``before`` up to ``end``,
+        among customers with an order then (0 = no order then, 1 = A, 2 = B, 3 = C): the rule of
+        ``pareto.abc_codes`` on the customers ranked by revenue descending, ties by customer_id,
+        with its C and L (loss) together as C. Tiers count every customer whatever the other
+        filters, so they are kept per period like the month columns. Do not modify.
         ``within`` (a mask per customer key) ranks only those customers (a user's scope); those
         tiers are not kept."""
         if within is not None:
-            return self._tiers(end, before, cutoffs, eps, within)
+            return self._tiers(end, before, cutoffs, within)
+        return self.derived(("tiers", end, before, tuple(cutoffs)),
+                            lambda: (self._tiers(end, before, cutoffs),))[0]
 
-        return self.derived(("tiers", end, before, tuple(cutoffs), eps),
-                             lambda: (self._tiers(end, before, cutoffs, eps),))[0]
-
-    def _tiers(self, end, before, cutoffs, eps, within=None) -> np.ndarray:
-        a, b = cutoffs
+    def _tiers(self, end, before, cutoffs, within=None) -> np.ndarray:
         p = self.period(end, before, "revenue", "orders", hold=False)
         has = p["orders"] > 0
         act = np.flatnonzero(has if within is None else has & within)
         out = np.zeros(self.keys.n, dtype=np.int8)
-        if not len(act):
-            return out
         rev = p["revenue"][act]
         order = order_desc(rev)  # act is in ck order: ties by customer_id
-        sv = rev[order]
-        total = sv[sv > 0].sum()  # the positive contributors' revenue (``pareto.abc_tiers``)
-        before_share = (np.cumsum(sv) - sv) / total if total > 0 else np.ones_like(sv)
-        code = np.full(len(sv), 3, dtype=np.int8)
-        code[before_share < b * (1 - eps)] = 2
-        code[before_share < a * (1 - eps)] = 1
-        code[(sv <= 0) | (total <= 0)] = 3
-        out[act[order]] = code
+        out[act[order]] = np.minimum(abc_codes(rev[order], cutoffs), 2) + 1
         return out
 
 
@@ -527,31 +509,3 @@ def order_desc(values: np.ndarray, limit: int | None = None) -> np.ndarray:
         cand = np.flatnonzero(v >= cut)  # ties at the cut included, in position order
         return cand[order_desc(v[cand])][:limit]
     return rank_order(v, np.arange(len(v)))
-
-
-# Keyed by the backend object's identity, not by equality: ibis backends compare equal when they
-# name the same file, and a re-imported file at the same path must never see the old arrays.
-_RESIDENTS: dict[int, Resident] = {}
-_RESIDENTS_LOCK = threading.Lock()
-
-
-def of(backend) -> Resident:
-    """The Resident of a backend object (created on first use, dropped with the backend)."""
-    with _RESIDENTS_LOCK:
-        r = _RESIDENTS.get(id(backend))
-        if r is not None and r._backend() is backend:
-            return r
-    r = Resident(backend)
-    with _RESIDENTS_LOCK:
-        cur = _RESIDENTS.get(id(backend))
-        if cur is not None and cur._backend() is backend:
-            return cur
-        _RESIDENTS[id(backend)] = r
-        weakref.finalize(backend, _forget, id(backend), r)
-        return r
-
-
-def _forget(key: int, r: Resident) -> None:
-    with _RESIDENTS_LOCK:
-        if _RESIDENTS.get(key) is r:
-            del _RESIDENTS[key]
