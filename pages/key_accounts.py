@@ -30,6 +30,11 @@ components.chart(ctx, ui.types_figure(ctx, ka), "ka_types_chart", "kamdash-ka-ty
 components.table(ctx, ui.types_table(ctx, ka), "ka_types_table", "kamdash-ka-types", where=right)
 st.caption(ctx.t("ka.types.caption"))
 
+# the segments on the same features, for the stored assignment (the first one stored reruns the
+# page, so it is made before the larger sections below) and its download
+with st.spinner(ctx.t("seg.computing")):
+    seg = ui.compute(ctx, ka)
+
 st.subheader(ctx.t("ka.pf"))
 fig, lists, split = ui.portfolio(ctx, ka)
 ui.portfolio_chart(ctx, fig)
@@ -42,8 +47,6 @@ groups = ui.rollup_table(ctx, ka)
 components.table(ctx, groups, "ka_groups", "kamdash-ka-groups", ids=groups[ctx.t("col.customer_id")],
                  link_after=ctx.t("ka.col.group"), display=ui.shown_without_ids(ctx, groups))
 
-with st.spinner(ctx.t("seg.computing")):
-    seg = ui.compute(ctx, ka)  # segments on the same features: the stored assignment and its download
 st.subheader(ctx.t("seg.download"))
 st.caption(ctx.t("seg.download.caption"))
 ui.download(ctx, seg, "ka_download")

@@ -229,6 +229,14 @@ def test_whitespace_equals_plain_pandas(small, small_db):
     assert top["value"].iloc[0] == pytest.approx(expected[expected["customer_id"].isin(v.accounts["customer_id"])]
                                                  ["value"].max())
     assert set(v.gaps["status"]) <= {"stopped", "never"} and "stopped" in set(expected["status"])
+    # per category (the Present slide's chart), over the accounts shown
+    shown = expected[expected["customer_id"].isin(v.accounts["customer_id"])]
+    want = shown.pivot_table(index="category", columns="status", values="value", aggfunc="sum", fill_value=0.0)
+    got = v.whitespace_by_category.set_index("category")
+    for status in ("never", "stopped"):
+        np.testing.assert_allclose(got.loc[want.index, status], want[status], rtol=1e-9)
+    assert got["total"].sum() == pytest.approx(v.whitespace_total, rel=1e-12)
+    assert (np.diff(got["total"].to_numpy()) <= 0).all()
 
 
 # ---------------------------------------------------------------- forecast against PyMC-Marketing
@@ -354,3 +362,122 @@ def test_an_action_goes_into_the_plan_as_a_version_with_author(tmp_path):
     assert v3.version == 3 and v3.author == "Zhou Jie" and v3.body["notes"] == "met the buyer"
     assert [x["action"] for x in v3.body["actions"]] == ["Call: 81 days without an order", "Offer Cables & connectors"]
     assert [h.version for h in plans.history(path, "A")] == [3, 2, 1]
+
+
+# ---------------------------------------------------------------- a user's scope
+
+
+def _subset_db(source, ids: set, path):
+    """A sales database holding only the rows of the customers ``ids`` of ``source`` (every
+    product): what a user with that scope may see, as if nothing else were in the data."""
+    from kamdash import store
+    from tests import conftest
+
+    tables = {t: conftest.read_table(source, t) for t in ("customers", "products", "order_lines", "cost_to_serve")}
+
+    def fill(con):
+        for name, df in tables.items():
+            if "customer_id" in df.columns and name != "products":
+                df = df[df["customer_id"].isin(ids)]
+            con.register("rows", df)
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM rows")
+            con.unregister("rows")
+
+    store.build_sales_db(path, fill, source="tests")
+    return connect(str(path))
+
+
+def _same_view(a, b) -> None:
+    def plain(df):
+        df = df.copy()
+        for c in df.columns:  # categories hold every value of the database: compare the values
+            if isinstance(df[c].dtype, pd.CategoricalDtype):
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        return df
+
+    for name in ("accounts", "actions", "gaps", "forecast", "portfolio"):
+        pd.testing.assert_frame_equal(plain(getattr(a, name)), plain(getattr(b, name)), check_dtype=False,
+                                      rtol=1e-9, obj=name)
+    pd.testing.assert_frame_equal(a.heat, b.heat, rtol=1e-9)
+    np.testing.assert_allclose(a.series, b.series, rtol=1e-9)
+    assert a.whitespace_total == pytest.approx(b.whitespace_total, rel=1e-9)
+    assert a.typical_rhythm == b.typical_rhythm and a.categories == b.categories
+    for k, x in a.forecast_backtest.items():
+        assert x == (pytest.approx(b.forecast_backtest[k], rel=1e-9) if isinstance(x, float) else b.forecast_backtest[k])
+    pd.testing.assert_frame_equal(a.backtest["bands"], b.backtest["bands"])
+    for k in ("auc", "accounts", "lost", "lost_mean", "kept_mean"):
+        assert a.backtest[k] == pytest.approx(b.backtest[k], rel=1e-9, nan_ok=True), k
+
+
+def test_a_scoped_page_equals_the_page_on_the_scope_alone(small, small_db, tmp_path):
+    """With a user's scope, the page is what it would be on a database of the scope's customers
+    alone: the peers of the whitespace, the usual rhythm and the loss causes' benchmarks are
+    computed within the scope (the pattern of tests/test_scope.py)."""
+    from tests import conftest
+
+    customers = conftest.read_table(small_db, "customers")
+    lines = conftest.read_table(small_db, "order_lines")
+    managers = sorted(customers["account_manager"].dropna().unique())
+    ids = set(customers.loc[customers["account_manager"].isin(managers[:3]), "customer_id"])
+    ids.add(lines.loc[lines["order_date"].idxmax(), "customer_id"])  # the data ends on the same day
+    sub = _subset_db(small_db, ids, tmp_path / "scope.duckdb")
+    now = small.last_month()
+    assert sub.last_month() == now
+    scope = tuple(sorted(ids))
+    for more in ({}, {"regions": (customers["region"].iloc[0],)}):
+        period = {"start": add_months(now, -11), "end": now, **more}
+        scoped = view.build(small, Filters(**period, scope=scope))
+        alone = view.build(sub, Filters(**period))
+        assert len(scoped.accounts) > (20 if not more else 3) and len(scoped.gaps)
+        assert more or (scoped.actions["kind"] == "terms").any()
+        _same_view(scoped, alone)
+    # the scope matters: the same accounts among everyone have other peers
+    everyone = view.build(small, Filters(start=add_months(now, -11), end=now, customer_ids=scope))
+    assert everyone.whitespace_total != pytest.approx(scoped.whitespace_total, rel=1e-6)
+    sub.close()
+
+
+# ---------------------------------------------------------------- the account one-pager
+
+
+def test_the_one_pager_carries_the_health_score_and_the_largest_whitespace(small, small_db, tmp_path):
+    """The one-pager's health line is the page's score and why; its whitespace the account's
+    largest gaps, checked against plain pandas; the PDF keeps one page and shows both."""
+    import shutil
+    import subprocess
+
+    from kamdash import deck, i18n
+    from kamdash.ui.shell import Context
+    from kamdash.ui import account_words
+    from kamdash.ui import my_accounts as my_ui
+    from kamdash.views import account as account_view
+
+    now = small.last_month()
+    f = Filters(start=add_months(now, -11), end=now)
+    v = view.build(small, f)
+    row = v.accounts[v.accounts["whitespace_best"] > 0].iloc[0]  # the lowest score with whitespace
+    cid = row["customer_id"]
+    got = view.account_health(small, cid, now)
+    assert got.row["score"] == row["score"] and got.now == v.now
+    _, expected = _pandas_whitespace(small_db, now)
+    want = expected[(expected["customer_id"] == cid) & (expected["value"] > 0)].sort_values("value", ascending=False)
+    want = want.head(view.ONE_PAGER_GAPS)
+    assert list(got.gaps["category"]) == list(want["category"]) and list(got.gaps["status"]) == list(want["status"])
+    np.testing.assert_allclose(got.gaps["value"], want["value"], rtol=1e-9)
+    assert view.account_health(small, "no-such-account", now) is None
+    for lang in ("en", "zh"):
+        ctx = Context(lang=lang, filters=f, facts={"as_of": small.last_order_date(), "currency": "CNY"},
+                      labels={}, data_key=())
+        av = account_view.build(small, cid, small.customer_facts(f), small.customer_links(), f.start, f.end)
+        page = account_words.one_pager_slides(ctx, av, None, None, got)[0]
+        text = " ".join(page.bullets)
+        assert ctx.t("op.health", score=i18n.fmt_number(float(row["score"]), lang, digits=0), month=ctx.t_month(now),
+                     why=my_ui.why_text(ctx, row, v.typical_rhythm)) in text
+        assert ctx.money(float(want["value"].iloc[0])) in text
+        if lang == "en" and shutil.which("pdftoppm") and deck.chromium_path():
+            pdf = tmp_path / "one.pdf"
+            pdf.write_bytes(deck.to_pdf([page], title="review", subtitle="", lang=lang, notes=False, cover=False))
+            subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "p")], check=True)
+            assert len(list(tmp_path.glob("p-*.png"))) == 1
+            flat = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+            assert "Health score" in flat and "Whitespace" in flat

@@ -178,3 +178,56 @@ def test_eight_slide_chinese_deck(small_db):
     assert shown[7][1] == "全部客户：无变化，客户资产 +¥10万（+10.0%）"
     assert "客户资产：¥100万 → ¥110万（+¥10万）" in shown[7][2]
     assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])
+
+
+def test_account_slides_are_optional_and_their_numbers_are_the_pages(small_db):
+    """"Accounts slipping" and "whitespace" are offered but not in the default storyline; their
+    headlines and tables are the My accounts view's numbers, counted again here."""
+    from kamdash import i18n
+    from kamdash.views import my_accounts as my_view
+
+    assert not set(present.OPTIONAL) & set(present.SLIDES)
+    assert present.valid_order(["whitespace", "overview", "health", "nope"]) == ["whitespace", "overview", "health"]
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
+    v = my_view.build(backend, f)
+    acc = v.accounts
+    low = acc[acc["score"] < 40]
+    for lang in ("en", "zh"):
+        tx = present.Texts(lang)
+        health, ws = present.build(backend, tx, f, facts, ["health", "whitespace"])
+        assert health.headline == tx.t("present.health.headline", n=i18n.fmt_number(len(low), lang),
+                                       total=i18n.fmt_number(len(acc), lang),
+                                       revenue=tx.money(float(low["revenue_12m"].sum())))
+        assert 0 < len(low) < len(acc) and health.figure is not None and len(health.table) == present.SLIPPING_ON_SLIDE
+        biggest = low.sort_values("revenue_12m", ascending=False).head(present.SLIPPING_ON_SLIDE)
+        assert list(health.table.iloc[:, 0]) == list(i18n.customer_names(biggest, lang))
+        assert ws.headline == tx.t("present.ws.headline", total=tx.money(v.whitespace_total),
+                                   n=i18n.fmt_number(int((acc["whitespace_best"] > 0).sum()), lang))
+        bars = ws.figure.data[:2]
+        assert sum(sum(b.x) for b in bars) == pytest.approx(v.whitespace_total, rel=1e-9)
+        assert list(ws.table.iloc[:, 0]) == list(i18n.customer_names(v.gaps.head(5), lang))
+    backend.close()
+
+
+@pytest.mark.skipif(deck.chromium_path() is None, reason="kaleido needs Chromium")
+def test_account_slides_in_a_chinese_pptx_and_an_english_pdf(small_db, tmp_path):
+    from pptx import Presentation
+
+    backend = connect(str(small_db))
+    facts = backend.data_facts()
+    f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
+    zh = present.Texts("zh", labels=backend.value_labels("zh"))
+    slides = present.build(backend, zh, f, facts, ["health", "whitespace"])
+    prs = Presentation(io.BytesIO(deck.to_pptx(slides, title="t", subtitle="s", lang="zh")))
+    shown = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in list(prs.slides)[1:]]
+    assert [t[:2] for t in shown] == [[s.title, s.headline] for s in slides]
+    assert shown[0][0] == "下滑中的客户" and shown[1][0] == "交叉销售空白：桌上的钱"
+    assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])  # the chart
+    en = present.Texts("en", labels=backend.value_labels("en"))
+    pdf = deck.to_pdf(present.build(backend, en, f, facts, ["health", "whitespace"]), title="t", subtitle="s",
+                      lang="en")
+    backend.close()
+    assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 3
+    (tmp_path / "accounts.pdf").write_bytes(pdf)

@@ -100,3 +100,23 @@ def forecast_by_manager(table: pd.DataFrame, labels: dict, lang: str, currency: 
     fig.update_layout(template=TEMPLATE, title=labels["title"], height=max(220, 30 * len(t) + 120), showlegend=False)
     money_axis(fig, t["hi"], lang, currency, axis="xaxis")
     return fig
+
+
+def whitespace_by_category(table: pd.DataFrame, labels: dict, lang: str, currency: str) -> go.Figure:
+    """Expected yearly revenue of the gaps per category (horizontal stacked bars, largest at the
+    top): never bought in green, stopped buying in orange, as in the heat map. ``table``:
+    category, never, stopped, total. ``labels``: title, never, stopped."""
+    t = table.iloc[::-1]
+    fig = go.Figure()
+    for kind, code in (("never", 1), ("stopped", 2)):
+        fig.add_bar(y=t["category"], x=t[kind], orientation="h", name=labels[kind], marker_color=WS_COLORS[code][1],
+                    customdata=[fmt_money(v, lang, currency) for v in t[kind]],
+                    hovertemplate="%{y}: %{customdata}<extra>" + labels[kind] + "</extra>")
+    fig.add_scatter(y=t["category"], x=t["total"], mode="text", showlegend=False, hoverinfo="skip",
+                    text=[fmt_money(v, lang, currency) for v in t["total"]], textposition="middle right")
+    top = float(t["total"].max()) if len(t) else 1.0
+    fig.update_layout(template=TEMPLATE, title=labels["title"], barmode="stack", height=max(300, 36 * len(t) + 160),
+                      legend=dict(orientation="h", y=-0.12, x=0))
+    fig.update_xaxes(range=[0, top * 1.25 if top > 0 else 1.0])
+    money_axis(fig, [0.0, *t["total"]], lang, currency, axis="xaxis")
+    return fig

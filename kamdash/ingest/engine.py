@@ -7,8 +7,9 @@ then a new database built atomically by ``store.build_sales_db``; on any error t
 stays byte-identical).
 
 Memory stays bounded on large files: text files are transcoded in chunks when they are not UTF-8,
-Excel sheets are streamed row by row, and every file is read by DuckDB's own readers into a
-staging table (spilling to disk beyond ``MEMORY_LIMIT``); nothing is ever loaded into pandas.
+Excel sheets are streamed row by row, and every file is read once by DuckDB's own readers into
+a table of its rows, parsed values and check flags (``_Rows``; spilling to disk beyond
+``MEMORY_LIMIT``); nothing is ever loaded into pandas.
 File paths reach DuckDB as arguments of its Python reader functions; header names and cell
 values never become SQL text (file columns are renamed c0, c1, … at read time).
 """
@@ -38,7 +39,7 @@ MODES = ("replace", "append")
 MAX_AMOUNT = 1e15  # larger amounts, quantities and prices are errors (no sale is that large)
 OPEN_ENDED = date(9000, 1, 1)  # from here on a date is an ERP's "no end" (9999-12-31), no order
 EARLIEST_OTHER_DATE = date(1900, 1, 1)  # customers' "acquired on" may predate the order window
-MEMORY_LIMIT = "2GB"  # DuckDB spills staging tables to disk beyond this
+MEMORY_LIMIT = "640MB"  # DuckDB spills to disk beyond this: an import stays within 1 GB
 MAX_TEXT = 1000  # characters in one text cell
 SAMPLE_ROWS = 5
 LOCATED_WARNINGS = 10  # located examples per kind of warning
@@ -315,6 +316,92 @@ def _filled(f: str) -> str:
     return f"({f} IS NOT NULL AND trim({f}) <> '')"
 
 
+# Conditions on a row are written CASE WHEN <cheap> THEN <costly> ELSE false END: an AND
+# evaluates both sides of every row inside an aggregate's FILTER, a CASE the costly one only
+# where the cheap one holds.
+def _when(cheap: str, costly: str) -> str:
+    return f"(CASE WHEN {cheap} THEN {costly} ELSE false END)"
+
+
+def _too_long(f: str) -> str:
+    return _when(f"strlen({f}) > {MAX_TEXT}", f"length({f}) > {MAX_TEXT}")  # bytes: no decoding
+
+
+def _unread(f: str) -> str:
+    """A cell with a value that could not be read (parsed as NULL)."""
+    return _when(f"p_{f} IS NULL", _filled(f))
+
+
+@dataclass
+class _Rows:
+    """One file as read: ``table`` holds every row of the file (in file order, so its rowid is
+    the row number less one) with the text of each mapped field, its parsed values
+    (``parse.typed_layers``) and the row flags; ``view`` shows the rows that count (not blank,
+    not ``excluded``) with ``_row`` and ``p_<field>`` under the day order decided."""
+
+    table: str
+    view: str
+    role: str
+    fields: list[str]
+    excluded: list[int] = field(default_factory=list)  # row numbers left out: units, total row
+    order: str | None = None
+
+    def read_sql(self, source: str, columns: dict[str, str], decimal: str = ".") -> str:
+        """SELECT of this table from ``source`` (``columns``: source column -> field)."""
+        kinds = maps.FIELDS[self.role]
+        layers: list[list[str]] = [[]]
+        keep = list(self.fields) + ["_filled", "_odd", "_comma"]
+        for f in self.fields:
+            ls, k = parse.typed_layers(f, kinds[f], decimal)
+            for depth, exprs in enumerate(ls):
+                if len(layers) <= depth:
+                    layers.append([])
+                layers[depth] += exprs
+            keep += k
+        texts = [f for f in self.fields if kinds[f] == "text"]
+        numbers = [f for f in self.fields if kinds[f] in ("number", "integer")]
+        # a row with every mapped cell empty (a blank line, a spacer row in a sheet) is no row
+        # (a CASE stops at the first filled cell)
+        filled = " ".join(f"WHEN nullif(trim({f}), '') IS NOT NULL THEN true" for f in self.fields)
+        layers[0] = parse.row_flags(texts, numbers) + [f"(CASE {filled} ELSE false END) AS _filled"] + layers[0]
+        sql = "SELECT " + ", ".join(f"CAST({c} AS VARCHAR) AS {f}" for c, f in columns.items()) + f" FROM {source}"
+        for exprs in layers:
+            if exprs:
+                sql = f"SELECT *, {', '.join(exprs)} FROM ({sql})"
+        return f"SELECT {', '.join(keep)} FROM ({sql})"
+
+    def redo_numbers(self, con, decimal: str) -> None:
+        """Parse the number fields again under the decimal separator ``decimal``."""
+        kinds = maps.FIELDS[self.role]
+        nums = [f for f in self.fields if kinds[f] in ("number", "integer")]
+        if not nums:
+            return
+        sql = f"SELECT * EXCLUDE ({', '.join(f'p_{f}' for f in nums)}) FROM {self.table}"
+        parsed = [parse.typed_layers(f, kinds[f], decimal) for f in nums]
+        helpers = []
+        for depth in range(max(len(ls) for ls, _ in parsed)):
+            exprs = [e for ls, _ in parsed if depth < len(ls) for e in ls[depth]]
+            sql = f"SELECT *, {', '.join(exprs)} FROM ({sql})"
+            helpers += [e.rsplit(" AS ", 1)[1] for e in exprs]
+        kept = {k for _, keep in parsed for k in keep}
+        helpers = [h for h in helpers if h not in kept]
+        # the same rows in the same order: row numbers stay what they were
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS SELECT * EXCLUDE ({', '.join(helpers)}) FROM ({sql})")
+        self.show(con)
+
+    def show(self, con) -> None:
+        """(Re)create the view over the rows that count."""
+        kinds = maps.FIELDS[self.role]
+        values = [f"{parse.typed_value(f, kinds[f], self.order)} AS p_{f}" for f in self.fields]
+        evidence = [f"ev_{f}" for f in self.fields if kinds[f] == "date"]
+        left_out = "".join(f" AND rowid <> {int(r) - 1}" for r in self.excluded)
+        inner = (f"SELECT rowid + 1 AS _row, {', '.join(self.fields)}, {', '.join(values)}, "
+                 f"{', '.join(evidence + ['_odd', '_comma'])} FROM {self.table} WHERE _filled{left_out}")
+        amount = (f", {_Checker.amount_expr(set(self.fields))} AS p__amount"
+                  if self.role == "order_lines" else "")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT *{amount} FROM ({inner})")
+
+
 class _Checker:
     def __init__(self, con, report: ImportReport, options: Options):
         self.con, self.report, self.options = con, report, options
@@ -345,11 +432,12 @@ class _Checker:
                                       reason=target[-1].reason))
         return total
 
-    def file(self, table: str, info: FileInfo, offset: int, fields: dict[str, str]) -> str:
-        """Check one staged file; returns the SQL condition of its bad rows."""
+    def file(self, rows: _Rows, info: FileInfo, offset: int) -> str:
+        """Check one file as read; returns the SQL condition of its bad rows (in ``rows.view``)."""
         rep, role = self.report, info.role
         kinds = maps.FIELDS[role]
-        present = set(fields)
+        present = set(rows.fields)
+        table = rows.view
         colname = {f: src for src, f in info.mapping.items()}
         errors = rep.problems
         bad: list[str] = []
@@ -357,26 +445,33 @@ class _Checker:
         date_fields = [f for f in present if kinds[f] == "date"]
         order = self.options.date_order or info.date_order
         if not order and date_fields:
-            evs = [self.q(parse.date_order_evidence_sql(f, table))[0] for f in date_fields]
-            sums = [sum(e[i] for e in evs) for i in range(4)]
-            order = parse.decide_date_order(*sums)
+            ev = self.q("SELECT " + ", ".join(parse.date_order_evidence(f) for f in date_fields)
+                        + f" FROM {table}")[0]
+            order = parse.decide_date_order(*(sum(ev[i::4]) for i in range(4)))
             if order is None:
                 rep.needs_date_order = True
-        info.date_order = order
-        num_fields = [f for f in present if kinds[f] in ("number", "integer")]
+        info.date_order = rows.order = order
+        num_fields = sorted(f for f in present if kinds[f] in ("number", "integer"))
         if num_fields:
-            ev = self.q("SELECT " + ", ".join(parse.decimal_evidence_sql(f) for f in num_fields)
-                        + f" FROM (SELECT * FROM {table} LIMIT {DECIMAL_SAMPLE})")[0]
-            comma, point = sum(ev[0::2]), sum(ev[1::2])
-            info.decimal = "," if comma > point else "."
-        table = self.typed(table, info, present, order)
-        self.table = table
+            sample = f"(SELECT * FROM {table} LIMIT {DECIMAL_SAMPLE})"
+            comma = sum(self.q("SELECT " + ", ".join(parse.decimal_evidence_sql(f, point=False)
+                                                     for f in num_fields) + f" FROM {sample}")[0])
+            if comma:  # without a decimal comma, the decimal point wins
+                ev = self.q("SELECT " + ", ".join(parse.decimal_evidence_sql(f) for f in num_fields)
+                            + f" FROM {sample}")[0]
+                info.decimal = "," if sum(ev[0::2]) > sum(ev[1::2]) else "."
+            else:
+                info.decimal = "."
+        if info.decimal != ".":  # read under a decimal point
+            rows.redo_numbers(self.con, info.decimal)
+        else:
+            rows.show(self.con)
         conds = []
         for f in present:
             if kinds[f] != "text":
-                conds.append(f"p_{f} IS NULL AND {_filled(f)}")
+                conds.append(_unread(f))
             else:
-                conds += [f"length({f}) > {MAX_TEXT}", self.formula(f)]
+                conds += [_too_long(f), parse.formula(f)]
             if f in maps.REQUIRED[role]:
                 conds.append(f"NOT {_filled(f)}")
         checks = self.value_checks(info, present)
@@ -389,7 +484,7 @@ class _Checker:
             col = colname[f]
             kind = kinds[f]
             if kind != "text":
-                cond = f"p_{f} IS NULL AND {_filled(f)}"
+                cond = _unread(f)
                 if kind == "date" and order is None:
                     code = "ambiguous_date"
                 else:
@@ -397,11 +492,11 @@ class _Checker:
                 if self.located(table, info, offset, cond, col, f, code, errors):
                     bad.append(cond)
             else:
-                cond = f"length({f}) > {MAX_TEXT}"
+                cond = _too_long(f)
                 if self.located(table, info, offset, cond, col, f"length({f})", "too_long", errors,
                                 limit=MAX_TEXT):
                     bad.append(cond)
-                cond = self.formula(f)
+                cond = parse.formula(f)
                 self.located(table, info, offset, cond, col, f, "formula_cell", rep.warnings)
             if f in maps.REQUIRED[role]:
                 cond = f"NOT {_filled(f)}"
@@ -456,10 +551,10 @@ class _Checker:
                 checks.append((f, f"abs(p_{f}) > {MAX_AMOUNT!r}", "number_too_large", errors,
                                dict(limit=f"{MAX_AMOUNT:,.0f}")))
                 against = r"\d,\d*\.\d" if info.decimal == "," else r"\d\.\d*,\d"
-                checks.append((f, f"p_{f} IS NOT NULL AND regexp_matches({f}, '{against}')",
+                checks.append((f, _when(f"_comma AND p_{f} IS NOT NULL", f"regexp_matches({f}, '{against}')"),
                                "decimal_conflict", errors, dict(decimal=info.decimal)))
             else:
-                checks.append((f, parse.has_control(f), "control_chars", warn, {}))
+                checks.append((f, _when("_odd", parse.has_control(f)), "control_chars", warn, {}))
         if info.role == "order_lines":
             checks.append(("p__amount", f"abs(p__amount) > {MAX_AMOUNT!r}", "number_too_large", errors,
                            dict(limit=f"{MAX_AMOUNT:,.0f}")))
@@ -476,11 +571,6 @@ class _Checker:
                 bad.append(cond)
 
     @staticmethod
-    def formula(f: str) -> str:
-        """Text that a spreadsheet would read as a formula (a number like -5 is not)."""
-        return f"left(ltrim({f}), 1) IN ('=', '+', '-', '@') AND TRY_CAST(trim({f}) AS DOUBLE) IS NULL"
-
-    @staticmethod
     def amount_expr(present: set) -> str:
         """Revenue: the amount column, else quantity × unit price − discount (parsed columns)."""
         parts = []
@@ -490,26 +580,6 @@ class _Checker:
             disc = "coalesce(p_discount, 0)" if "discount" in present else "0"
             parts.append(f"p_quantity * p_unit_price - {disc}")
         return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS DOUBLE)"
-
-    def typed(self, table: str, info: FileInfo, present: set, order) -> str:
-        """Parse every mapped column once into ``p_<field>`` next to the text (``typed_<n>``)."""
-        kinds = maps.FIELDS[info.role]
-        inner, mid, outer = ["*"], ["*"], ["*"]
-        helpers = []
-        for f in sorted(present):
-            i, m, o = parse.typed_layers(f, kinds[f], order, info.decimal)
-            inner += i
-            mid += m
-            outer.append(o)
-            helpers += [e.rsplit(" AS ", 1)[1] for e in i + m]
-        typed = f"typed_{table}"
-        exclude = f" EXCLUDE ({', '.join(helpers)})" if helpers else ""
-        amount = f", {self.amount_expr(present)} AS p__amount" if info.role == "order_lines" else ""
-        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {typed} AS SELECT *{exclude}{amount} FROM (
-                               SELECT {', '.join(outer)} FROM (
-                                 SELECT {', '.join(mid)} FROM (SELECT {', '.join(inner)} FROM {table})))""")
-        self.con.execute(f"DROP TABLE {table}")
-        return typed
 
     def order_warnings(self, table, info, offset, present, colname, amount, order) -> None:
         rep = self.report
@@ -838,10 +908,7 @@ def _stage_and_check(con, files, preps, report: ImportReport, options: Options, 
         for srccol, f in info.mapping.items():
             if f in maps.FIELDS[info.role] and f not in fields.values():
                 fields[f"c{index[srccol]}"] = f
-        table = f"stage_{i}"
-        select = ", ".join(f"CAST({c} AS VARCHAR) AS {f}" for c, f in fields.items())
-        # a row with every mapped cell empty (a blank line, a spacer row in a sheet) is no row
-        filled = " OR ".join(f"nullif(trim({f}), '') IS NOT NULL" for f in fields.values())
+        rows = _Rows(f"rows_{i}", f"typed_{i}", info.role, list(fields.values()))
         step(0.1 + 0.4 * i / max(1, len(files)), "read")
         error = None
         for k in range(attempt, len(READ_ATTEMPTS) if prep.kind == "csv" else attempt + 1):
@@ -850,9 +917,9 @@ def _stage_and_check(con, files, preps, report: ImportReport, options: Options, 
                 if k != attempt:
                     rel = _relation(con, prep, k)[0]
                 rel.create_view(view, replace=True)
+                # one pass over the file: text, parsed values and row flags of every row
                 _with_progress(con, lambda: con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ("
-                    f"SELECT row_number() OVER () AS _row, {select} FROM {view}) WHERE {filled}"),
+                    f"CREATE OR REPLACE TEMP TABLE {rows.table} AS {rows.read_sql(view, fields)}"),
                     lambda f: step(0.1 + 0.4 * (i + f) / max(1, len(files)), "read"))
                 error = None
                 break
@@ -866,35 +933,38 @@ def _stage_and_check(con, files, preps, report: ImportReport, options: Options, 
                                             detail=str(error).splitlines()[0][:300])])
             continue
         if prep.units_row:
-            con.execute(f"DELETE FROM {table} WHERE _row = 1")
+            rows.excluded.append(1)
+        rows.show(con)
         offset = prep.line_offset - 1 if prep.kind == "csv" else 0
-        _drop_total_row(con, table, info, fields, offset, report)
-        info.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        _drop_total_row(con, rows, info, offset, report)
+        info.rows = con.execute(f"SELECT count(*) FROM {rows.view}").fetchall()[0][0]
         if info.rows == 0:
             report.problems.append(problem(info.name, None, "-", "", "no_rows"))
             continue
         step(0.5 + 0.2 * i / max(1, len(files)), "check")
-        where = checker.file(table, info, offset, set(fields.values()))
-        staged.append((checker.table, info, where, set(fields.values())))
+        where = checker.file(rows, info, offset)
+        staged.append((rows.view, info, where, set(rows.fields)))
     if not any(info.role == "order_lines" for _, info, _, _ in staged) and not report.problems:
         report.problems.append(problem(", ".join(p.name for p in preps), None, "-", "", "no_orders"))
     report.limits = _limits(staged, report)
     return staged
 
 
-def _drop_total_row(con, table: str, info: FileInfo, fields: dict, offset: int, report) -> None:
+def _drop_total_row(con, rows: _Rows, info: FileInfo, offset: int, report) -> None:
     """Leave out a last row that sums up the others ("Total", "合计" … in one of its text
     cells, its identifying cells otherwise empty or the same label), with a warning."""
     kinds = maps.FIELDS[info.role]
-    texts = [f for f in fields.values() if kinds[f] == "text"]
+    table = rows.view
+    texts = [f for f in rows.fields if kinds[f] == "text"]
     if not texts:
         return
     label = " OR ".join(f"regexp_full_match(lower(coalesce({f}, '')), ?)" for f in texts)
+    last = con.execute(f"SELECT max(_row) FROM {table}").fetchall()[0][0]
     row = con.execute(f"SELECT _row, concat_ws(' ', {', '.join(texts)}) FROM {table} "
-                      f"WHERE _row = (SELECT max(_row) FROM {table}) AND ({label})",
-                      [TOTAL_ROW] * len(texts)).fetchall()
+                      f"WHERE _row = ? AND ({label})", [last] + [TOTAL_ROW] * len(texts)).fetchall()
     if row:
-        con.execute(f"DELETE FROM {table} WHERE _row = ?", [row[0][0]])
+        rows.excluded.append(row[0][0])
+        rows.show(con)
         report.warnings.append(problem(info.name, row[0][0] + offset, "-", row[0][1], "total_row"))
 
 

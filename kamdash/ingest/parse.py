@@ -36,7 +36,11 @@ def _v(col: str) -> str:
 
 
 def _ymd(y: str, m: str, d: str) -> str:
-    return f"try(make_date(CAST({y} AS INTEGER), CAST({m} AS INTEGER), CAST({d} AS INTEGER)))"
+    # try() catches an invalid date, but an error per value is slow: a month or day out of
+    # range (every value read in the wrong day order) gives NULL without one
+    m, d = f"TRY_CAST({m} AS INTEGER)", f"TRY_CAST({d} AS INTEGER)"
+    return (f"(CASE WHEN {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND 31 "
+            f"THEN try(make_date(CAST({y} AS INTEGER), {m}, {d})) END)")
 
 
 def _year(y: str) -> str:
@@ -81,16 +85,11 @@ def date_expr(col: str, order: str | None) -> str:
         ELSE CAST(try_strptime({v}, [{fmts}]) AS DATE) END)"""
 
 
-def date_order_evidence_sql(col: str, table: str) -> str:
-    """A query giving (a/b/c values, day-first evidence, month-first evidence, year-first) for
-    ``col``: one regular expression per value that is not an ISO date."""
-    v = _v(col)
-    return f"""SELECT count(*) FILTER (m.a <> ''),
-                      count(*) FILTER (TRY_CAST(m.a AS INTEGER) > 12 AND TRY_CAST(m.b AS INTEGER) <= 12),
-                      count(*) FILTER (TRY_CAST(m.b AS INTEGER) > 12 AND TRY_CAST(m.a AS INTEGER) <= 12),
-                      count(*) FILTER (length(m.c) = 2 AND TRY_CAST(m.a AS INTEGER) > 31)
-               FROM (SELECT regexp_extract({v}, '{_ABC}', ['a', 'b', 'c']) AS m FROM {table}
-                     WHERE {col} IS NOT NULL AND NOT coalesce(year(TRY_CAST({v} AS DATE)) >= 1000, false))"""
+def date_order_evidence(col: str) -> str:
+    """SELECT list giving (a/b/c values, day-first evidence, month-first evidence, year-first)
+    for the date field ``col`` from the evidence bits its read stored (``ev_<col>``, see
+    ``typed_layers``): counted over the values that are not ISO dates."""
+    return ", ".join(f"count(*) FILTER ((ev_{col} & {bit}) <> 0)" for bit in (1, 2, 4, 8))
 
 
 def decide_date_order(n_abc: int, day_first: int, month_first: int, year_first: int) -> str | None:
@@ -106,36 +105,56 @@ def decide_date_order(n_abc: int, day_first: int, month_first: int, year_first: 
     return None
 
 
-def decimal_evidence_sql(col: str) -> str:
-    """SELECT list giving (decimal comma evidence, decimal point evidence) for ``col``."""
+def decimal_evidence_sql(col: str, point: bool = True) -> str:
+    """SELECT list giving (decimal comma evidence[, decimal point evidence]) for ``col``. Every
+    decimal-comma pattern holds a comma: values without one are not looked at again."""
     v = _v(col)
     comma = rf"^[-+(]?[¥￥$€£]?\d{{1,3}}([.\s]\d{{3}})*,\d{{1,2}}\)?$|^[-+(]?\d+,\d{{1,2}}\)?$|^[-+(]?\d{{1,3}}(\.\d{{3}})+,\d+\)?$"
-    point = rf"^[-+(]?[¥￥$€£]?\d{{1,3}}(,\d{{3}})*\.\d{{1,2}}\)?$|^[-+(]?\d+\.\d{{1,2}}\)?$|^[-+(]?\d{{1,3}}(,\d{{3}})+\.\d+\)?$"
-    return (f"count(*) FILTER (regexp_full_match({v}, '{comma}')), "
-            f"count(*) FILTER (regexp_full_match({v}, '{point}'))")
+    out = f"count(*) FILTER (CASE WHEN contains({col}, ',') THEN regexp_full_match({v}, '{comma}') ELSE false END)"
+    if point:
+        pattern = rf"^[-+(]?[¥￥$€£]?\d{{1,3}}(,\d{{3}})*\.\d{{1,2}}\)?$|^[-+(]?\d+\.\d{{1,2}}\)?$|^[-+(]?\d{{1,3}}(,\d{{3}})+\.\d+\)?$"
+        out += f", count(*) FILTER (regexp_full_match({v}, '{pattern}'))"
+    return out
 
 
-def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tuple[list, list, str]:
-    """The parse of ``field_`` split in three SELECT layers so that each step runs once per
-    value: (inner expressions, middle expressions, outer expression ``p_<field>``).
+def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]], list[str]]:
+    """The parse of ``field_`` (its text column) as successive SELECT layers, so that each step
+    runs once per value and only where the value can pass it (a failing cast or regular
+    expression costs as much as a success): (expressions per layer, the columns to keep).
 
-    Dates: an ISO date (4-digit year) is taken by a plain cast; ``a/b/c`` dates by one regular
-    expression; anything else by ``date_expr``. Numbers: one cleaning regex, then a cast.
+    Dates keep one parsed column per day order (``p_<f>_dmy``, ``_mdy``, ``_ymd``, ``_none``
+    when undecided: ``typed_value`` picks one once the order is known) and ``ev_<f>``, the
+    day-order evidence bits of the value (1: an ``a/b/c`` date, 2: day first, 4: month first,
+    8: two-digit year first). An ISO date (4-digit year) is taken by a plain cast; ``a/b/c``
+    dates by one regular expression; anything else by ``date_expr``.
+    Numbers (``p_<f>``) under the decimal separator ``decimal``: one cleaning regex, then a
+    cast, only for values a plain cast does not read. Text keeps only its cell
+    (``typed_value``).
     """
     f = field_
     if kind == "date":
-        inner = [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"]
-        # each test only where the value can pass it: a failing cast or regex costs as much
         iso_like = f"substr(t_{f}, 5, 1) IN ('-', '/', '.')"
-        mid = [f"(CASE WHEN {iso_like} THEN TRY_CAST(t_{f} AS DATE) END) AS iso_{f}",
-               f"(CASE WHEN NOT {iso_like} THEN regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) END) AS abc_{f}"]
         a, b, c = (f"abc_{f}.{x}" for x in "abc")
-        abc = _abc_date(a, b, c, order)
-        outer = (f"(CASE WHEN length(t_{f}) > 16 AND regexp_full_match(t_{f}, '{_TZ}') "
-                 f"THEN CAST(TRY_CAST(t_{f} AS TIMESTAMPTZ) AS DATE) "
-                 f"WHEN year(iso_{f}) >= 1000 THEN iso_{f} WHEN {a} <> '' THEN {abc} "
-                 f"ELSE {date_expr(f't_{f}', order)} END) AS p_{f}")
-        return inner, mid, outer
+        ia, ib = f"TRY_CAST({a} AS INTEGER)", f"TRY_CAST({b} AS INTEGER)"
+        bits = [f"{a} <> ''", f"{ia} > 12 AND {ib} <= 12", f"{ib} > 12 AND {ia} <= 12",
+                f"length({c}) = 2 AND {ia} > 31"]
+        ev = " + ".join(f"{1 << k} * CAST(coalesce({e}, false) AS INTEGER)" for k, e in enumerate(bits))
+        iso = f"{iso_like} AND year(dt_{f}) >= 1000"
+        layers = [
+            [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"],
+            [f"TRY_CAST(t_{f} AS DATE) AS dt_{f}",
+             f"coalesce(length(t_{f}) > 16 AND regexp_full_match(t_{f}, '{_TZ}'), false) AS tzm_{f}"],
+            [f"(CASE WHEN NOT coalesce(year(dt_{f}) >= 1000, false) "
+             f"THEN regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) END) AS abc_{f}"],
+            [f"CAST({ev} AS UTINYINT) AS ev_{f}",
+             f"(NOT tzm_{f} AND NOT coalesce({iso}, false) AND coalesce({a} <> '', false)) AS has_abc_{f}",
+             f"(CASE WHEN tzm_{f} THEN CAST(TRY_CAST(t_{f} AS TIMESTAMPTZ) AS DATE) "
+             f"WHEN {iso} THEN dt_{f} WHEN coalesce({a} <> '', false) THEN CAST(NULL AS DATE) "
+             f"ELSE {date_expr(f't_{f}', None)} END) AS base_{f}"],
+            [f"(CASE WHEN has_abc_{f} THEN {_abc_date(a, b, c, o)} ELSE base_{f} END) AS p_{f}_{o or 'none'}"
+             for o in DATE_ORDERS + (None,)],
+        ]
+        return layers, [f"ev_{f}"] + [f"p_{f}_{o}" for o in DATE_ORDERS + ("none",)]
     if kind in ("number", "integer"):
         # currency signs and thousands separators (spaces, no-break spaces, apostrophes)
         drop = "[\\s\u00a0\u202f¥￥$€£元.''\u2019]" if decimal == "," else "[\\s\u00a0\u202f¥￥$€£元,''\u2019]"
@@ -143,17 +162,29 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
         if decimal == ",":
             cleaned = f"replace({cleaned}, ',', '.')"
         slow = f"TRY_CAST(regexp_replace({cleaned}, '^\\((.*)\\)$', '-\\1') AS DOUBLE)"
-        if decimal == ",":
-            inner = [f"CAST(NULL AS DOUBLE) AS t_{f}"]
-        else:  # plain numbers need no cleaning: cast first, clean only the others
-            inner = [f"TRY_CAST(trim(CAST({f} AS VARCHAR)) AS DOUBLE) AS t_{f}"]
-        mid = [f"(CASE WHEN t_{f} IS NULL AND {f} IS NOT NULL THEN {slow} ELSE t_{f} END) AS x_{f}"]
+        # plain numbers need no cleaning (a cast reads surrounding spaces): cast first, clean
+        # only the others; with a decimal comma every value is cleaned
+        first = "CAST(NULL AS DOUBLE)" if decimal == "," else f"TRY_CAST({f} AS DOUBLE)"
         if kind == "number":
-            outer = f"(CASE WHEN isfinite(x_{f}) THEN x_{f} END) AS p_{f}"
+            last = f"(CASE WHEN isfinite(x_{f}) THEN x_{f} END) AS p_{f}"
         else:
-            outer = f"(CASE WHEN x_{f} = floor(x_{f}) AND abs(x_{f}) < 2147483647 THEN CAST(x_{f} AS INTEGER) END) AS p_{f}"
-        return inner, mid, outer
-    return [], [], f"{text_expr(f)} AS p_{f}"
+            last = f"(CASE WHEN x_{f} = floor(x_{f}) AND abs(x_{f}) < 2147483647 THEN CAST(x_{f} AS INTEGER) END) AS p_{f}"
+        layers = [[f"{first} AS t_{f}"],
+                  [f"(CASE WHEN t_{f} IS NULL AND {f} IS NOT NULL THEN {slow} ELSE t_{f} END) AS x_{f}"],
+                  [last]]
+        return layers, [f"p_{f}"]
+    return [], []  # text: see typed_value
+
+
+def typed_value(field_: str, kind: str, order: str | None) -> str:
+    """The parsed value of ``field_`` from what ``typed_layers`` kept: for dates in the day
+    order ``order`` (None: undecided, such dates are NULL); text is cleaned where it is read
+    (``text_expr``: a trim costs less than keeping a second copy of every text)."""
+    if kind == "date":
+        return f"p_{field_}_{order or 'none'}"
+    if kind == "text":
+        return text_expr(field_, "_odd")
+    return f"p_{field_}"
 
 
 # Control characters a text cell must not keep (a spreadsheet refuses them): C0 except tab,
@@ -161,13 +192,40 @@ def typed_layers(field_: str, kind: str, order: str | None, decimal: str) -> tup
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
+# Text a spreadsheet would read as a formula starts with one of these after spaces (``formula``)
+_FORMULA_START = r"^ *[=+\-@]"
+
+
+def row_flags(texts: list[str], numbers: list[str]) -> list[str]:
+    """Cheap tests of a whole row that rule out the rarer checks for almost every row: ``_odd``
+    (a text cell may hold a control character or start like a formula: one regular expression
+    over the row's text cells, one per line) and ``_comma`` (a number cell holds a comma: the
+    only way to write a number against the decimal separator)."""
+    odd = (f"regexp_matches(concat_ws(chr(10), {', '.join(texts)}), '{CONTROL_CHARS}|(?m:{_FORMULA_START})')"
+           if texts else "false")
+    # a CASE stops at the first cell with a comma
+    comma = ("CASE " + " ".join(f"WHEN contains({f}, ',') THEN true" for f in numbers) + " ELSE false END"
+             if numbers else "false")
+    return [f"{odd} AS _odd", f"({comma}) AS _comma"]
+
+
 def has_control(col: str) -> str:
     return f"regexp_matches({col}, '{CONTROL_CHARS}')"
 
 
-def text_expr(col: str) -> str:
+def formula(col: str) -> str:
+    """Text that a spreadsheet would read as a formula (a number like -5 is not); only in
+    rows whose ``_odd`` flag is set."""
+    return (f"(CASE WHEN _odd THEN left(ltrim({col}), 1) IN ('=', '+', '-', '@') "
+            f"AND TRY_CAST(trim({col}) AS DOUBLE) IS NULL ELSE false END)")
+
+
+def text_expr(col: str, odd: str | None = None) -> str:
     """Text trimmed, control characters removed, NULL when empty (the replacement only where
-    the cheap test finds one)."""
+    the cheap test finds one; with ``odd``, a row flag, only in rows where it is set)."""
     v = f"CAST({col} AS VARCHAR)"
-    return (f"nullif(trim(CASE WHEN {has_control(v)} THEN regexp_replace({v}, '{CONTROL_CHARS}', '', 'g') "
-            f"ELSE {v} END), '')")
+    clean = (f"(CASE WHEN {has_control(v)} THEN regexp_replace({v}, '{CONTROL_CHARS}', '', 'g') "
+             f"ELSE {v} END)")
+    if odd:
+        clean = f"(CASE WHEN {odd} THEN {clean} ELSE {v} END)"
+    return f"nullif(trim({clean}), '')"

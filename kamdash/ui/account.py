@@ -510,7 +510,9 @@ def downloads(ctx, v: view.AccountView) -> None:
         try:
             with st.spinner(ctx.t("acct.export.building")):
                 plan, progress = plan_and_progress(ctx, v.customer_id)
-                slides = words.one_pager_slides(ctx, v, plan, progress)
+                from kamdash.ui import my_accounts as my_accounts_ui  # it imports this module
+
+                slides = words.one_pager_slides(ctx, v, plan, progress, my_accounts_ui.account_health(ctx, v.customer_id))
                 meta = dict(title=ctx.t("acct.export.title", name=name), subtitle="", lang=ctx.lang, cover=False)
                 st.session_state["kamdash.one_pager"] = (v.customer_id, ctx.lang, deck.to_pdf(slides, notes=False, **meta),
                                                          deck.to_pptx(slides, **meta))

@@ -257,11 +257,13 @@ def cause_figure(ctx, v: view.AccountView):
                                  ctx.currency)
 
 
-def one_pager_slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None) -> list:
-    """The account one-pager (kamdash.ui.one_pager): one page, two with a plan or a group."""
+def one_pager_slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None,
+                     health=None) -> list:
+    """The account one-pager (kamdash.ui.one_pager): one page, two with a plan or a group;
+    ``health``: views.my_accounts.account_health of the account (None: left out)."""
     from kamdash.ui import one_pager
 
-    return one_pager.slides(ctx, v, plan, progress)
+    return one_pager.slides(ctx, v, plan, progress, health)
 
 
 def _plan_status(progress) -> str:

@@ -81,6 +81,22 @@ def load(ctx, weights: dict):
         return _build(ctx.data_key, ctx.filters, key, fit, tuple(sorted(weights.items())), status)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _account_health(data_key, customer_id: str, end, scope, fit_key: str, _fit, weights: tuple, plan_key: tuple):
+    return data.run(view.account_health, customer_id, end, _fit, dict(weights), dict(plan_key), scope)
+
+
+def account_health(ctx, customer_id: str):
+    """One account as this page sees it (saved weights, stored fit, plans, the user's scope), for
+    the account one-pager; None when it is not one of the page's accounts."""
+    fit, fs = account_view.stored_fit(user_db(), ctx.facts)
+    table = account_ui.portfolio(ctx)
+    status = tuple(sorted(zip(table["customer_id"], table["status"]))) if len(table) else ()
+    key = fs.key(ctx.facts["data_version"]) if fs else ""
+    return _account_health(ctx.data_key, customer_id, ctx.filters.end, ctx.filters.scope, key, fit,
+                           tuple(sorted(saved_weights().items())), status)
+
+
 def _name(ctx, df: pd.DataFrame) -> list[str]:
     return list(i18n.customer_names(df, ctx.lang))
 

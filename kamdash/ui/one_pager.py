@@ -4,8 +4,9 @@ in the context's language, as kamdash.deck slides.
 Page 1: the trend chart of the account's history beside what a director needs to say about it:
 value and trend (the period against the same months a year before), rank and tier, account
 profit and why (gross profit less cost-to-serve; for a loss-maker the main cause against its
-peers, views.account.CAUSES), P(still active) and lifetime value, the
-group or referral network, and the profile. Page 2: the plan's goals with progress, the top
+peers, views.account.CAUSES), P(still active) and lifetime value, the health score with why
+and the largest whitespace gaps (as on the My accounts page), the group or referral network, and
+the profile. Page 2: the plan's goals with progress, the top
 open actions (overdue first), and the group's largest members.
 
 A line is printed only when it says something: no "no customer names this account" lines, no
@@ -139,8 +140,29 @@ def member_lines(ctx, members: pd.DataFrame, n: int = TOP_MEMBERS) -> list[str]:
             for r in top.itertuples()]
 
 
-def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None) -> list[Slide]:
-    """The one-pager's pages (1 or 2) as deck slides."""
+def health_lines(ctx, health) -> list[str]:
+    """The account's health score with why, and its largest whitespace gaps, as on the My
+    accounts page (``health``: views.my_accounts.AccountHealth)."""
+    from kamdash.ui import my_accounts
+
+    row = health.row
+    out = []
+    if pd.notna(row["score"]):
+        out.append(ctx.t("op.health", score=i18n.fmt_number(float(row["score"]), ctx.lang, digits=0),
+                         month=ctx.t_month(health.now), why=my_accounts.why_text(ctx, row, health.typical_rhythm)))
+    g = health.gaps
+    if len(g):
+        items = ctx.t("my.sep").join(ctx.t("op.whitespace.item", category=ctx.label("category", c), value=ctx.money(x),
+                                           status=ctx.t(f"my.ws.{s}"))
+                                     for c, s, x in zip(g["category"], g["status"], g["value"]))
+        out.append(ctx.t("op.whitespace", items=items))
+    return out
+
+
+def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = None,
+           health=None) -> list[Slide]:
+    """The one-pager's pages (1 or 2) as deck slides; ``health``: the account on the My accounts
+    page (views.my_accounts.account_health), None to leave it out."""
     name = words.display_name(ctx, v.profile["name"], v.profile["name_zh"], v.customer_id)
     period = (f"{ctx.t_month(v.period[0])} – {ctx.t_month(v.period[1])}" if v.period[0] and v.period[1]
               else ctx.t("op.all_time"))
@@ -152,6 +174,8 @@ def slides(ctx, v: view.AccountView, plan=None, progress: pd.DataFrame | None = 
     value = value_line(ctx, v)
     if value:
         lines.append(value)
+    if health is not None:
+        lines += health_lines(ctx, health)
     lines += network_lines(ctx, v)
     first = Slide(title=ctx.t("op.title", name=name, period=period), headline=headline(ctx, v),
                   figure=words.timeline_figure(ctx, v), bullets=lines, table=profile_table(ctx, v),

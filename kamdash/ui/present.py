@@ -63,7 +63,7 @@ def scenarios() -> dict[str, dict]:
 
 
 def _options(scns: dict) -> list[str]:
-    return [*view.SLIDES, *(view.SCENARIO_PREFIX + sid for sid in scns)]
+    return [*view.SLIDES, *view.OPTIONAL, *(view.SCENARIO_PREFIX + sid for sid in scns)]
 
 
 def chooser(ctx, scns: dict) -> list[str]:
@@ -111,6 +111,13 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
         if seg is None:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
         return view.segments_slide_from(ctx, seg.features, cfg, data.setting(segments_ui.NAMES_KEY, {}), seg.result)
+    if sid in view.OPTIONAL:  # the My accounts page's view: its saved weights, fit and plans
+        from kamdash.ui import my_accounts as my_accounts_ui
+
+        v = my_accounts_ui.load(ctx, my_accounts_ui.saved_weights())
+        if sid == "whitespace":
+            return view.whitespace_slide(ctx, v)
+        return view.health_slide(ctx, v, why=lambda row: my_accounts_ui.why_text(ctx, row, v.typical_rhythm))
     if sid == "retention":
         matrix, sizes = retention_ui.cohort_frames(key, f, "M", ctx.facts["last_month"])
         return view.retention_slide(ctx, matrix, sizes)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from kamdash import i18n
@@ -33,6 +34,7 @@ from kamdash.engine.filters import Filters, add_months
 from kamdash.views import scenarios
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
+OPTIONAL = ("health", "whitespace")  # offered in the chooser, not in the storyline until added
 SCENARIO_PREFIX = "scenario:"
 RETENTION_MONTHS = 12  # the headline reads the average retention this many months after the first order
 TOP_SHARE = pareto.TOP_SHARE_DEFAULT
@@ -65,7 +67,7 @@ def valid_order(order, scenarios: dict | None = None) -> list[str]:
     """A saved or chosen slide order without unknown entries (e.g. a deleted scenario) or repeats."""
     out = []
     for s in order or []:
-        ok = s in SLIDES or (isinstance(s, str) and s.startswith(SCENARIO_PREFIX)
+        ok = s in SLIDES or s in OPTIONAL or (isinstance(s, str) and s.startswith(SCENARIO_PREFIX)
                              and s[len(SCENARIO_PREFIX):] in (scenarios or {}))
         if ok and s not in out:
             out.append(s)
@@ -311,6 +313,88 @@ def retention_slide(tx, matrix: pd.DataFrame, sizes: pd.Series) -> Slide:
     return Slide(title, headline, fig, bullets=bullets, notes=tx.t("present.ret.notes"))
 
 
+# ---------------------------------------------------------------- the account manager's view (optional)
+
+SLIPPING_BELOW = 40  # "slipping": a health score below this (the page's "accounts below 40")
+SLIPPING_ON_SLIDE = 3
+GAPS_ON_SLIDE = 5
+
+
+def health_slide(tx, v, why=None) -> Slide:
+    """Accounts slipping: how many accounts score below SLIPPING_BELOW and what they bought in
+    the last 12 months, the score month by month, the largest of them by revenue (with why in
+    words when ``why(row)`` gives it: the My accounts page's reasons), and the backtest in one
+    line. ``v``: views.my_accounts.MyAccountsView."""
+    from kamdash.charts import my_accounts as my_charts
+
+    title = tx.t("present.slide.health")
+    acc = v.accounts if v is not None else pd.DataFrame()
+    if v is None or not len(acc):
+        return Slide(title, tx.t("present.no_customers"))
+    slipping = acc[acc["score"] < SLIPPING_BELOW]
+    n = lambda x: i18n.fmt_number(x, tx.lang)  # noqa: E731
+    if len(slipping):
+        headline = tx.t("present.health.headline", n=n(len(slipping)), total=n(len(acc)),
+                        revenue=tx.money(float(slipping["revenue_12m"].sum())))
+    else:
+        headline = tx.t("present.health.none", total=n(len(acc)))
+    labels = {"title": tx.t("present.health.chart_title"), "score": tx.t("my.trend.score"),
+              "below": tx.t("my.trend.below"), "x": tx.t("axis.month")}
+    fig = my_charts.score_trend(v.portfolio, labels, tx.lang)
+    bullets = [tx.t("present.health.mean", score=i18n.fmt_number(float(acc["score"].mean()), tx.lang),
+                    month=tx.t_month(v.now))]
+    b = v.backtest
+    if b["accounts"] and np.isfinite(b["auc"]):
+        bands = b["bands"]
+        bullets.append(tx.t("present.health.backtest", month=tx.t_month(b["as_of"]),
+                            low=pct(tx, bands["share_lost"].iloc[0]), high=pct(tx, bands["share_lost"].iloc[-1]),
+                            auc=i18n.fmt_number(b["auc"], tx.lang, digits=2)))
+    table = None
+    if len(slipping):
+        top = slipping.sort_values(["revenue_12m", "score"], ascending=[False, True], kind="stable").head(SLIPPING_ON_SLIDE)
+        names = i18n.customer_names(top, tx.lang).to_numpy()
+        if why is not None:
+            bullets.append(tx.t("present.health.largest", name=names[0], why=why(top.iloc[0])))
+        table = pd.DataFrame({tx.t("col.customer"): names,
+                              tx.t("my.col.score"): [i18n.fmt_number(x, tx.lang, digits=0) for x in top["score"]],
+                              tx.t("my.col.revenue_12m"): [tx.money(x) for x in top["revenue_12m"]]})
+    return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("present.health.notes"))
+
+
+def whitespace_slide(tx, v) -> Slide:
+    """Whitespace, money on the table: the accounts' expected yearly revenue from the categories
+    their peers buy and they do not, by category, and the largest gaps. ``v``:
+    views.my_accounts.MyAccountsView."""
+    from kamdash.charts import my_accounts as my_charts
+
+    title = tx.t("present.slide.whitespace")
+    if v is None or not v.has_categories:
+        return Slide(title, tx.t("my.ws.no_categories"))
+    if not v.whitespace_total > 0:
+        return Slide(title, tx.t("present.ws.none"))
+    gaps = v.gaps
+    headline = tx.t("present.ws.headline", total=tx.money(v.whitespace_total),
+                    n=i18n.fmt_number(int((v.accounts["whitespace_best"] > 0).sum()), tx.lang))
+    cats = v.whitespace_by_category
+    cats = cats[cats["total"] > 0]
+    labels = {"title": tx.t("present.ws.chart_title"), "never": tx.t("my.ws.never"),
+              "stopped": tx.t("my.ws.stopped")}
+    fig = my_charts.whitespace_by_category(cats.assign(category=[tx.label("category", c) for c in cats["category"]]),
+                                           labels, tx.lang, tx.currency)
+    top = cats.iloc[0]
+    bullets = [tx.t("present.ws.top_category", category=tx.label("category", top["category"]),
+                    value=tx.money(float(top["total"])), share=pct(tx, float(top["total"]) / v.whitespace_total))]
+    stopped = float(cats["stopped"].sum())
+    if stopped > 0:
+        bullets.append(tx.t("present.ws.stopped", value=tx.money(stopped)))
+    head = gaps.head(GAPS_ON_SLIDE)
+    table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(head, tx.lang).to_numpy(),
+                          tx.t("present.ws.col.category"): [tx.label("category", c) for c in head["category"]],
+                          tx.t("present.ws.col.status"): [tx.t(f"my.ws.{s}") for s in head["status"]],
+                          tx.t("present.ws.col.value"): [tx.money(x) for x in head["value"]]})
+    return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("my.ws.method"))
+
+
 # ---------------------------------------------------------------- pinned what-if scenarios
 
 
@@ -427,6 +511,12 @@ def build(engine, tx, filters: Filters, facts: dict, order=SLIDES, *,
         elif sid == "ka_portfolio":
             types = ka.key_accounts(features(), engine.customer_links(), ka_rules or ka.KaRules())
             out.append(ka_portfolio_slide(tx, features(), types, filters.end))
+        elif sid in OPTIONAL:
+            if "my_accounts" not in cache:
+                from kamdash.views import my_accounts as my_view
+
+                cache["my_accounts"] = my_view.build(engine, filters)
+            out.append((health_slide if sid == "health" else whitespace_slide)(tx, cache["my_accounts"]))
         elif sid == "retention":
             counts = engine.cohort_counts(filters, "M")
             matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
@@ -451,6 +541,6 @@ def segments_slide_from(tx, feats: pd.DataFrame, config: dict | None, saved_name
     return segments_slide(tx, feats, result, seg_names)
 
 
-__all__ = ["SLIDES", "Texts", "build", "overview_slide", "concentration_slide", "whale_slide",
+__all__ = ["SLIDES", "OPTIONAL", "Texts", "health_slide", "whitespace_slide", "build", "overview_slide", "concentration_slide", "whale_slide",
            "segments_slide", "ka_portfolio_slide", "retention_slide", "scenario_slide",
            "scenario_numbers", "read_scenarios", "filter_lines", "slide_name", "valid_order"]

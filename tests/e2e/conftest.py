@@ -94,8 +94,25 @@ class Server:
             self.proc.wait(5)
 
 
-@pytest.fixture(scope="module")
-def server(demo_db):
+@pytest.fixture(scope="session")
+def demo_fit(demo_db):
+    """The lifetime model stored for the demo database, as a first visit to Retention & value
+    would have stored it."""
+    from kamdash import config, retention
+    from kamdash.engine import connect
+
+    backend = connect(str(demo_db))
+    facts = backend.data_facts()
+    settings = retention.FitSettings("bgnbd", retention.TIME_UNIT_DEFAULT,
+                                     retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
+    retention.load_or_fit(backend, config.user_db_path(demo_db), settings, facts["data_version"], facts["as_of"])
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo_db, demo_fit):
+    """One app server on the demo database (with its stored model) for every browser test that
+    does not need a server of its own: each start costs the server's warm-up."""
     srv = Server(demo_db)
     yield srv
     srv.stop()

@@ -2,12 +2,24 @@
 
 from urllib.parse import quote
 
+import pytest
 from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Server
 
 WAIT = 60_000
 
 
-def test_first_visit_is_a_deep_link(server, page: Page):
+@pytest.fixture(scope="module")
+def fresh_server(demo_db):
+    """A server of its own: the shared one has served other pages already."""
+    srv = Server(demo_db)
+    yield srv
+    srv.stop()
+
+
+def test_first_visit_is_a_deep_link(fresh_server, page: Page):
+    server = fresh_server
     # this module's server has not served any page yet: the link is the very first request
     # a link copied from the Chinese view: filter values are in the URL as they are shown
     page.goto(server.url + "/concentration?lang=" + quote("简体中文") + "&region=" + quote("华东"))

@@ -7,10 +7,9 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_journey import WAIT, kpi, wait_idle
-from tests.e2e.test_retention import demo_fit  # noqa: F401  (fixture: the stored lifetime model)
 
 
-def test_my_accounts_in_english_and_chinese(demo_fit, server, page: Page, artifacts):  # noqa: F811
+def test_my_accounts_in_english_and_chinese(demo_fit, server, page: Page, artifacts):
     page.set_viewport_size({"width": 1440, "height": 1600})
     page.goto(server.url + "/my-accounts")
     expect(page.get_by_role("heading", name="My accounts")).to_be_visible(timeout=WAIT)

@@ -3,23 +3,9 @@ tests/e2e/artifacts/). The model is fitted beforehand, as a first visit would ha
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_journey import WAIT, kpi, wait_idle
-
-
-@pytest.fixture(scope="module")
-def demo_fit(demo_db):
-    from kamdash import config, retention
-    from kamdash.engine import connect
-
-    backend = connect(str(demo_db))
-    facts = backend.data_facts()
-    settings = retention.FitSettings("bgnbd", retention.TIME_UNIT_DEFAULT,
-                                     retention.calibration_end(facts["as_of"], retention.HOLDOUT_MONTHS_DEFAULT))
-    retention.load_or_fit(backend, config.user_db_path(demo_db), settings, facts["data_version"], facts["as_of"])
-    backend.close()
 
 
 def test_retention_page_in_english_and_chinese(demo_fit, server, page: Page, artifacts):

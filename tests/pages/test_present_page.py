@@ -46,3 +46,16 @@ def test_chosen_order_is_saved_in_the_user_database(at, user_db):
     assert store.get_setting(user_db, "present.order") == ["retention", "overview"]
     again = page("pages/present.py").run()
     assert again.multiselect(key="present_order").value == ["retention", "overview"]
+
+
+def test_account_slides_are_offered_not_shown_until_chosen(at):
+    """The optional slides from My accounts: in the chooser, not in the default storyline."""
+    chooser = at.multiselect(key="present_order")
+    assert {"Accounts slipping", "Whitespace: money on the table"} <= set(chooser.options)
+    assert "health" not in chooser.value and "whitespace" not in chooser.value and "overview" in chooser.value
+    chooser.set_value(["health", "whitespace"]).run()
+    assert not at.exception
+    assert "Accounts slipping" in _headline(at) and "score below 40 on health" in _headline(at)
+    at.button(key="present_next").click().run()
+    assert "Whitespace: money on the table" in _headline(at) and "a year of whitespace" in _headline(at)
+    assert len(at.get("plotly_chart")) == 1
