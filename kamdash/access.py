@@ -166,6 +166,19 @@ def resolve(ent: Entitlement | None, customers) -> frozenset[str] | None:
     return frozenset(customers.loc[keep.to_numpy(dtype=bool), "customer_id"].astype(str))
 
 
+def options_within(customers, scope, columns) -> dict[str, list[str]]:
+    """The values of each filter dimension in ``columns`` held by the customers of ``scope``
+    (a collection of customer ids; None: every customer), sorted, as the sidebar lists them:
+    a user is offered the regions, managers, types and sectors of their own accounts only.
+    ``customers``: a frame with customer_id and those columns."""
+    if scope is None:
+        rows = customers
+    else:
+        keep = customers["customer_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+        rows = customers.loc[keep]
+    return {c: sorted(str(v) for v in rows[c].dropna().unique()) for c in columns}
+
+
 def actor_for(ent: Entitlement | None, customers) -> Actor | None:
     """The Actor of a signed-in user with this entitlement (None: no entitlement)."""
     if ent is None:

@@ -8,6 +8,14 @@ and read back on every later view, so a page never refits or recompiles unchange
 The model is fitted on all customers (filters choose whose values are shown, not what the
 model learns from); purchases after the calibration end are held out to check it; the values
 shown use every purchase to the data's as-of date.
+
+A user's scope (team mode) is a filter like the others here: the model's four parameters
+describe how this business's customers buy, learnt from every customer (a manager's few hundred
+accounts would give a poorer fit, and one shared fit keeps an account's values the same for
+whoever looks at it); each account's values come from those parameters and its own history
+alone, so values, totals, the at-risk list and the holdout check (``validation``) are computed
+on the scope's accounts only. What the fit itself reveals is its parameters and the number of
+customers it learnt from.
 """
 
 from __future__ import annotations
@@ -130,15 +138,22 @@ def _fit_digest(fitres: dict) -> str:
     return hashlib.sha256(json.dumps(fitres, sort_keys=True, default=repr).encode()).hexdigest()
 
 
-def validation(engine, fitres: dict, settings: FitSettings, as_of: date) -> dict | None:
-    """Holdout check and tracking curve: {predicted, actual, error, track}; None without a
-    holdout."""
+def validation(engine, fitres: dict, settings: FitSettings, as_of: date,
+               scope: tuple[str, ...] | None = None) -> dict | None:
+    """Holdout check and tracking curve: {predicted, actual, error, track} of the customers of
+    ``scope`` (None: every customer); None without a holdout (or no customer of the scope in
+    the calibration period)."""
     if as_of <= settings.calibration_end:
         return None
     rfm = calibration_rfm(engine, settings, as_of)
+    if scope is not None:  # an account's RFM is its own: the scope's rows are its RFM
+        rfm = rfm[rfm["customer_id"].astype(str).isin(list(scope))].reset_index(drop=True)
+        if rfm.empty:
+            return None
     units = holdout_units(settings, as_of)
     check = clv.holdout_check(fitres, rfm, units)
-    track = engine.repeat_purchase_track(settings.calibration_end, as_of, settings.time_unit)
+    track = engine.repeat_purchase_track(settings.calibration_end, as_of, settings.time_unit,
+                                         None if scope is None else Filters(scope=scope))
     first = pd.to_datetime(rfm["first_date"]).min()
     n = int((pd.Timestamp(as_of) - first).days // clv.UNIT_DAYS[settings.time_unit]) + 1
     curve = clv.tracking(fitres, rfm, track, n)

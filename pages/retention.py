@@ -43,6 +43,7 @@ with tabs[1]:
         st.caption(ctx.t("ret.fit_caption", model=ctx.t(f"ret.model.{fs.model}"),
                          end=ctx.t_month(fs.calibration_end), n=fit["customers"],
                          seconds=fit["seconds"], library=fit["library"]))
+        ui.scope_note(ctx, fit)
         with st.expander(ctx.t("ret.how")):
             st.markdown(ctx.t("ret.how_body"))
 
@@ -52,7 +53,8 @@ with tabs[2]:
     elif fit is None:
         st.info(ctx.t("ret.waiting"))
     else:
-        val = ui.validation(ctx.data_key, key, fit, fs, as_of)
+        val = ui.validation(ctx.data_key, key, fit, fs, as_of, ctx.filters.scope)
+        ui.scope_note(ctx, fit)
         if val is None:
             st.info(ctx.t("ret.no_holdout"))
         else:

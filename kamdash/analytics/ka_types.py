@@ -279,18 +279,22 @@ def group_roots(links: pd.DataFrame, max_depth: int = MAX_DEPTH) -> pd.Series:
     return root
 
 
-def group_rollup(features: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+def group_rollup(features: pd.DataFrame, links: pd.DataFrame, scope=None) -> pd.DataFrame:
     """Parent/child groups with the value of all members rolled up to the top parent.
 
     Columns out: group_id (top parent), members (customers in the group, parent included),
     active_members (with an order in the period), own_revenue (the parent's), members_revenue
-    (the others'), revenue (the group's), account_profit (the group's); sorted by revenue."""
+    (the others'), revenue (the group's), account_profit (the group's); sorted by revenue.
+    ``scope`` (customer ids; None: everyone): the groups are found on every link, but only the
+    members inside the scope are counted and valued, and a group without one is left out."""
     root = group_roots(links)
     sizes = root.value_counts()
     grouped = sizes[sizes > 1].index
     value = features.set_index("customer_id")[["revenue", "account_profit"]]
     m = pd.DataFrame({"customer_id": root.index, "group_id": root.to_numpy()})
     m = m[m["group_id"].isin(grouped)]
+    if scope is not None:
+        m = m[m["customer_id"].astype(str).isin(list(scope))]
     m = m.join(value, on="customer_id")
     m["active"] = m["revenue"].notna()
     m[["revenue", "account_profit"]] = m[["revenue", "account_profit"]].fillna(0.0)

@@ -155,10 +155,11 @@ def customer_attributes(eng, ids=None) -> pd.DataFrame:
 
 
 def scope_customers(eng) -> pd.DataFrame:
-    """customer_id, region, account_manager of every customer: what a user's scope
-    (``kamdash.access``) is resolved against."""
+    """customer_id and the filter dimensions (region, customer_type, sector, account_manager)
+    of every customer: what a user's scope (``kamdash.access``) is resolved against, and what
+    the sidebar's options within a scope come from (``access.options_within``)."""
     cu = eng.ibis.table("customers")
-    return to_frame(cu.select("customer_id", "region", "account_manager").order_by("customer_id"))
+    return to_frame(cu.select("customer_id", *schema.DIMENSIONS).order_by("customer_id"))
 
 
 def customer_links(eng) -> pd.DataFrame:

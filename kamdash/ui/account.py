@@ -14,7 +14,7 @@ import streamlit as st
 
 from kamdash import access, config, i18n, plans
 from kamdash.ui import account_words as words
-from kamdash.ui import components, data, lines, safe
+from kamdash.ui import allowed, components, data, lines, safe
 from kamdash.views import account as view
 
 PICK_KEY = "account"
@@ -35,11 +35,12 @@ def url(customer_id: str) -> str:
 
 
 def urls(ids) -> list[str]:
-    """``url`` of many accounts (the query string read once: a long list cost seconds)."""
+    """``url`` of many accounts (the query string read once: a long list cost seconds); None
+    (no link) for an empty id, as a row about an account outside the user's scope has."""
     lang = st.query_params.get("lang")
     tail = "&" + urllib.parse.urlencode({"lang": lang}) if lang else ""
     quote = urllib.parse.quote_plus
-    return [f"account?{QUERY_KEY}={quote(str(c))}{tail}" for c in ids]
+    return [f"account?{QUERY_KEY}={quote(str(c))}{tail}" if str(c) else None for c in ids]
 
 
 def link_column(ctx, width: str | None = "small") -> st.column_config.LinkColumn:
@@ -125,7 +126,8 @@ def _account(data_key, customer_id: str, start, end, cutoffs, assignment_sig, fi
     facts = period_facts(data_key, start, end, scope)
     links = data.customer_links(data_key)
     value = view.account_value(data.engine(), _fit, customer_id, as_of) if _fit is not None else None
-    return view.build(data.engine(), customer_id, facts, links, start, end, data.assignment(), cutoffs, value)
+    return view.build(data.engine(), customer_id, facts, links, start, end, data.assignment(), cutoffs, value,
+                      scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -206,6 +208,8 @@ def network(ctx, v: view.AccountView) -> None:
     for kind, members in (("group", v.children), ("referrals", v.referrals)):
         st.markdown(f"**{ctx.t(f'acct.{kind}')}**")
         st.caption(words.chain_sentence(ctx, members, kind))
+        if note := words.outside_note(ctx, v, kind):
+            st.caption(note)
         if len(members):
             table, cfg = with_links(ctx, words.chain_table(ctx, members), members["customer_id"])
             st.dataframe(table, hide_index=True, width="stretch", column_config=cfg, key=f"acct_{kind}")
@@ -298,8 +302,12 @@ def editor(ctx, cid: str, author: str) -> None:
             "status": st.column_config.SelectboxColumn(ctx.t("acct.col.action_status"), options=list(plans.ACTION_STATUSES),
                                                        format_func=status_label, default="open")})
         notes = st.text_area(ctx.t("acct.notes"), s["body"]["notes"], key=f"plan_notes.{n}")
-        save = st.form_submit_button(ctx.t("acct.plan.save"), type="primary", disabled=not author)
-    if not author:
+        why_not = allowed.plan(ctx, cid)
+        save = st.form_submit_button(ctx.t("acct.plan.save"), type="primary",
+                                     disabled=not author or why_not is not None, help=why_not)
+    if why_not is not None:
+        st.caption(why_not)
+    elif not author:
         st.info(ctx.t("acct.plan.need_author"))
     if save:
         goal_rows = _records(goals)
@@ -313,7 +321,7 @@ def editor(ctx, cid: str, author: str) -> None:
         else:
             _save(ctx, cid, {"goals": goal_rows, "solution": solution, "actions": _records(actions),
                              "notes": notes}, author, base)
-    if latest is not None and latest == base:
+    if latest is not None and latest == base and why_not is None:
         with st.popover(ctx.t("acct.plan.delete"), icon=":material/delete:"):
             st.write(ctx.t("acct.plan.delete_confirm"))
             if st.button(ctx.t("acct.plan.delete_yes"), key="plan_delete", type="primary"):
@@ -392,7 +400,9 @@ def conflict(ctx, cid: str, author: str) -> bool:
     st.caption(ctx.t("acct.conflict.changed", fields=", ".join(ctx.t(f"acct.field.{f}") for f in changed) or "—"))
     b1, b2, b3 = st.columns(3)
     latest = theirs.version if theirs else None
-    if b1.button(ctx.t("acct.conflict.keep_mine"), key="conflict_mine", type="primary", disabled=not author):
+    why_not = allowed.plan(ctx, cid)
+    if b1.button(ctx.t("acct.conflict.keep_mine"), key="conflict_mine", type="primary",
+                 disabled=not author or why_not is not None, help=why_not):
         del st.session_state[key]
         _load(cid, latest, c["mine"])
         _save(ctx, cid, c["mine"], author, latest)

@@ -17,6 +17,20 @@ STATUS_COLORS = {"achieved": "#1a7f37", "on_track": "#1a7f37", "at_risk": "#b453
                  "off_track": "#c0392b", "not_started": "#6b7280", "no_goals": "#6b7280"}
 
 
+def link_name(ctx, row: dict) -> str:
+    """The name of a linked account (parent, group top, referrer), or "an account outside your
+    scope" for one the user may not see."""
+    if row.get("outside"):
+        return ctx.t("team.outside_one")
+    return display_name(ctx, row["name"], row["name_zh"], row["customer_id"])
+
+
+def outside_note(ctx, v: view.AccountView, kind: str) -> str | None:
+    """"n more accounts outside your scope" under a chain that left some out (None: none)."""
+    n = v.children_outside if kind == "group" else v.referrals_outside
+    return ctx.t("team.outside_n", n=n) if n else None
+
+
 def display_name(ctx, name, name_zh, fallback="") -> str:
     if ctx.lang == "zh" and isinstance(name_zh, str) and name_zh:
         return name_zh
@@ -44,12 +58,10 @@ def profile_items(ctx, v: view.AccountView) -> list[tuple[str, str]]:
     ka = (missing if v.ka_types is None else
           ctx.t("acct.ka_none") if not v.ka_types else
           ctx.t("seg.name.sep").join(ctx.t(f"ka.type.{k}") for k in v.ka_types))
-    parent = display_name(ctx, v.parent["name"], v.parent["name_zh"], v.parent["customer_id"]) if v.parent else ctx.t("acct.none")
+    parent = link_name(ctx, v.parent) if v.parent else ctx.t("acct.none")
     if v.group_root:
-        parent += " · " + ctx.t("acct.group_top", name=display_name(
-            ctx, v.group_root["name"], v.group_root["name_zh"], v.group_root["customer_id"]))
-    ref = display_name(ctx, v.referred_by["name"], v.referred_by["name_zh"],
-                       v.referred_by["customer_id"]) if v.referred_by else ctx.t("acct.none")
+        parent += " · " + ctx.t("acct.group_top", name=link_name(ctx, v.group_root))
+    ref = link_name(ctx, v.referred_by) if v.referred_by else ctx.t("acct.none")
     acquired = i18n.fmt_date(pd.Timestamp(p["acquired_on"]).date(), ctx.lang) if p.get("acquired_on") else ctx.t("values.missing")
     return [
         (ctx.t("col.customer_id"), str(p["customer_id"])),

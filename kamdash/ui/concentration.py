@@ -9,7 +9,7 @@ import streamlit as st
 
 from kamdash import export, i18n
 from kamdash.charts import concentration as charts
-from kamdash.ui import account, components, data
+from kamdash.ui import account, allowed, components, data
 from kamdash.views import concentration as view
 
 GRAINS = ("quarter", "year")
@@ -199,7 +199,9 @@ def cutoffs(ctx) -> tuple[float, float]:
         st.warning(ctx.t("conc.cutoffs_invalid"))
         return saved
     chosen = (a / 100, b / 100)
-    if chosen != tuple(saved) and st.button(ctx.t("conc.save_cutoffs", a=a, b=b), key="save_cutoffs"):
+    why_not = allowed.settings(ctx)
+    if chosen != tuple(saved) and st.button(ctx.t("conc.save_cutoffs", a=a, b=b), key="save_cutoffs",
+                                            disabled=why_not is not None, help=why_not):
         data.save_tier_cutoffs(chosen)
         st.toast(ctx.t("conc.saved_cutoffs", a=a, b=b))
     return chosen

@@ -17,7 +17,7 @@ import streamlit as st
 
 from kamdash import access, config, i18n, store
 from kamdash import engine as engines
-from kamdash.views.common import ABC_CUTOFFS_DEFAULT, TIER_CUTOFFS_SETTING, Filters, abc_cutoffs
+from kamdash.views.common import ABC_CUTOFFS_DEFAULT, DIMENSIONS, TIER_CUTOFFS_SETTING, Filters, abc_cutoffs
 
 _registry_lock = threading.Lock()
 _engines: dict[str, tuple] = {}  # target -> (signature, engine)
@@ -123,6 +123,14 @@ def data_facts(data_key) -> dict:
 @st.cache_data(show_spinner=False, max_entries=8)
 def dimension_options(data_key) -> dict:
     return engine().dimension_options()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scoped_options(data_key, scope: tuple[str, ...] | None) -> dict:
+    """The filter options of a user's scope (every value when the scope is None)."""
+    if scope is None:
+        return dimension_options(data_key)
+    return access.options_within(scope_customers(data_key), scope, DIMENSIONS)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

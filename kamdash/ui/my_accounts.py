@@ -12,7 +12,7 @@ import streamlit as st
 from kamdash import access, config, i18n, plans
 from kamdash.charts import my_accounts as charts
 from kamdash.ui import account as account_ui
-from kamdash.ui import components, data, lines, shell
+from kamdash.ui import allowed, components, data, lines, shell
 from kamdash.views import account as account_view
 from kamdash.views import my_accounts as view
 
@@ -46,13 +46,15 @@ def weights_editor(ctx) -> dict:
             edited[c] = col.number_input(ctx.t(f"my.comp.{c}"), min_value=0.0, max_value=100.0, step=5.0,
                                          value=float(saved[c]), key=f"my_w_{c}", help=ctx.t(f"my.comp.{c}.help"))
         b1, b2 = st.columns([1, 5])
-        if b1.button(ctx.t("my.weights.save"), key="my_w_save", type="primary"):
+        why_not = allowed.settings(ctx)
+        if b1.button(ctx.t("my.weights.save"), key="my_w_save", type="primary", disabled=why_not is not None,
+                     help=why_not):
             try:
                 data.put_setting(WEIGHTS_SETTING, view.check_weights(edited))
                 st.toast(ctx.t("my.weights.saved"))
             except ValueError:
                 st.error(ctx.t("my.weights.bad"))
-        if b2.button(ctx.t("my.weights.reset"), key="my_w_reset"):
+        if b2.button(ctx.t("my.weights.reset"), key="my_w_reset", disabled=why_not is not None, help=why_not):
             data.put_setting(WEIGHTS_SETTING, dict(view.WEIGHTS_DEFAULT))
             for c in view.COMPONENTS:
                 st.session_state.pop(f"my_w_{c}", None)
@@ -244,8 +246,10 @@ def actions_section(ctx, v) -> None:
         c[1].markdown(f"[{name}]({link})")
         c[2].write(text)
         c[3].write(ctx.money(row.value))
+        why_not = allowed.plan(ctx, row.customer_id)
         if c[4].button(ctx.t("my.act.add"), key=f"my_act_add_{i}_{row.customer_id}_{row.kind}",
-                       help=ctx.t("my.act.add.help"), icon=":material/playlist_add:"):
+                       help=why_not or ctx.t("my.act.add.help"), icon=":material/playlist_add:",
+                       disabled=why_not is not None):
             owner = row.account_manager if isinstance(row.account_manager, str) else author
             _add_to_plan(ctx, row.customer_id, text, owner, author)
     if not author:

@@ -82,10 +82,12 @@ def network_lines(ctx, v: view.AccountView) -> list[str]:
     out = []
     if v.parent:
         root = v.group_root or v.parent
-        out.append(ctx.t("op.in_group", name=words.display_name(ctx, root["name"], root["name_zh"], root["customer_id"])))
+        out.append(ctx.t("op.in_group", name=words.link_name(ctx, root)))
     for kind, members in (("group", v.children), ("referrals", v.referrals)):
         if len(members):
             out.append(words.chain_sentence(ctx, members, kind))
+        if note := words.outside_note(ctx, v, kind):
+            out.append(note)
     return out
 
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kamdash import deck
-from kamdash.ui import components, data, safe
+from kamdash.ui import allowed, components, data, safe
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
 from kamdash.views import present as view
@@ -76,7 +76,9 @@ def chooser(ctx, scns: dict) -> list[str]:
                            help=ctx.t("present.choose.help"))
     if not scns:
         st.caption(ctx.t("present.no_scenarios"))
-    if order and order != saved and st.button(ctx.t("present.save_order"), key="present_save"):
+    why_not = allowed.settings(ctx)
+    if order and order != saved and st.button(ctx.t("present.save_order"), key="present_save",
+                                              disabled=why_not is not None, help=why_not):
         data.put_setting(ORDER_SETTING, list(order))
         st.toast(ctx.t("present.saved"))
     return list(order)

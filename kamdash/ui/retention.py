@@ -17,7 +17,7 @@ import streamlit as st
 
 from kamdash import config, export, i18n, plans, retention
 from kamdash.charts import retention as charts
-from kamdash.ui import components, data
+from kamdash.ui import allowed, components, data
 from kamdash.views import at_risk as at_risk_view
 from kamdash.views import retention as view
 
@@ -53,8 +53,17 @@ def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: view.
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def validation(data_key, fit_key: str, _fit: dict, fs: view.FitSettings, as_of):
-    return view.validation(data.engine(), _fit, fs, as_of)
+def validation(data_key, fit_key: str, _fit: dict, fs: view.FitSettings, as_of, scope=None):
+    return view.validation(data.engine(), _fit, fs, as_of, scope)
+
+
+def scope_note(ctx, fit: dict) -> None:
+    """Team mode, a user with a scope: what the model learnt from (every customer) and what is
+    shown (their accounts only)."""
+    if ctx.filters.scope is None:
+        return
+    st.caption(ctx.t("team.ret_scope", n=i18n.fmt_number(fit["customers"], ctx.lang),
+                     mine=i18n.fmt_number(len(ctx.filters.scope), ctx.lang)))
 
 
 def cohort_section(ctx):
@@ -259,7 +268,9 @@ def add_to_plan(ctx, risky: pd.DataFrame, author: str) -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = c1.selectbox(ctx.t("ret.risk.pick"), list(names), key="ret_risk_pick",
                         format_func=lambda c: f"{names.get(c, c)} · {c}")
-    if c2.button(ctx.t("ret.risk.add"), key="ret_risk_add", type="primary", disabled=pick is None):
+    why_not = allowed.plan(ctx, pick) if pick is not None else None
+    if c2.button(ctx.t("ret.risk.add"), key="ret_risk_add", type="primary",
+                 disabled=pick is None or why_not is not None, help=why_not):
         row = risky.set_index("customer_id").loc[pick].copy()
         row["customer_id"] = pick
         text = ctx.t("ret.risk.action", why=_why(ctx, row), stake=ctx.money(row["value_at_stake"]))

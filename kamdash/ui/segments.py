@@ -15,7 +15,7 @@ import streamlit as st
 
 from kamdash import export, i18n, store
 from kamdash.charts import segments as charts
-from kamdash.ui import account, components, data, lines
+from kamdash.ui import account, allowed, components, data, lines
 from kamdash.views import key_accounts as ka_view
 from kamdash.views import present
 from kamdash.views import segments as view
@@ -250,7 +250,8 @@ def name_editor(ctx, seg: Segmentation) -> None:
     with st.form("seg_names_form", border=False):
         edited = st.data_editor(df, column_config=cfg, hide_index=True, key="seg_names",
                                 width="stretch", num_rows="fixed")
-        if st.form_submit_button(ctx.t("seg.names.save")):
+        why_not = allowed.settings(ctx)
+        if st.form_submit_button(ctx.t("seg.names.save"), disabled=why_not is not None, help=why_not):
             all_names = dict(data.setting(NAMES_KEY, {}) or {})
             all_names[seg.names_sig] = {str(int(s)): (str(n).strip() or seg.suggested[int(s)])
                                         for s, n in zip(edited["segment"], edited["name"])}
@@ -293,7 +294,9 @@ def capacity_editor(ctx, rules: view.KaRules, active: int) -> None:
                               key="ka_capacity", help=ctx.t("kasel.capacity.help"))
         share = c2.number_input(ctx.t("kasel.share"), 0.5, 100.0, float(rules.share * 100), 0.5,
                                 key="ka_share", help=ctx.t("kasel.share.help", n=i18n.fmt_number(active, ctx.lang)))
-        if c3.form_submit_button(ctx.t("kasel.capacity.save"), type="primary"):
+        why_not = allowed.settings(ctx)
+        if c3.form_submit_button(ctx.t("kasel.capacity.save"), type="primary", disabled=why_not is not None,
+                                 help=why_not):
             _rules_form_values(rules, capacity=int(cap), share=float(share) / 100)
 
 
@@ -331,14 +334,16 @@ def rules_editor(ctx, rules: view.KaRules, sectors: list[str]) -> None:
                               float(rules.strategic_min_revenue), 1000.0, key="ka_strat_rev")
         s_f = c2.text_area(ctx.t("ka.rule.strategic_flagged"), ", ".join(rules.strategic_flagged),
                            key="ka_strat_flagged", help=ctx.t("ka.rule.strategic_flagged.help"))
-        if st.form_submit_button(ctx.t("ka.rules.save"), type="primary"):
+        why_not = allowed.settings(ctx)
+        if st.form_submit_button(ctx.t("ka.rules.save"), type="primary", disabled=why_not is not None,
+                                 help=why_not):
             _rules_form_values(
                 rules, economic_top_revenue=econ_r / 100, economic_top_frequency=econ_f / 100,
                 important_sectors=tuple(imp_s), important_top_share=imp_t / 100, important_min_revenue=imp_r,
                 group_min_children=int(g_c), group_min_referrals=int(g_r), group_min_revenue=g_v,
                 strategic_min_growth=s_g / 100, strategic_min_revenue=s_r,
                 strategic_flagged=tuple(x.strip() for x in s_f.replace("\n", ",").split(",") if x.strip()))
-        if st.form_submit_button(ctx.t("ka.rules.reset")):
+        if st.form_submit_button(ctx.t("ka.rules.reset"), disabled=why_not is not None, help=why_not):
             data.put_setting(RULES_KEY, view.KaRules().to_dict())
             st.rerun()
 
@@ -445,10 +450,16 @@ def shown_without_ids(ctx, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def rollup_table(ctx, seg: ka_view.KeyAccounts) -> pd.DataFrame:
-    g, tops = ka_view.group_rollup(seg)
+    scope = ctx.filters.scope
+    g, tops = ka_view.group_rollup(seg, scope)
     names = i18n.customer_names(tops, ctx.lang)
+    ids = g["group_id"]
+    if scope is not None:  # a group top outside the scope is not named (its members inside are)
+        outside = ~g["group_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+        names = names.where(~outside, ctx.t("team.outside_one"))
+        ids = ids.where(~outside, "")
     return export.frame([
-        (ctx.t("col.customer_id"), "id", g["group_id"]),
+        (ctx.t("col.customer_id"), "id", ids),
         (ctx.t("ka.col.group"), "text", names.to_numpy()),
         (ctx.t("ka.col.members"), "int", g["members"]), (ctx.t("ka.col.active_members"), "int", g["active_members"]),
         (ctx.t("ka.col.own_revenue"), "money", g["own_revenue"]),

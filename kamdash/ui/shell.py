@@ -244,11 +244,12 @@ def start() -> Context:
         st.stop()
     data_key = (target, sig)
     facts = data.data_facts(data_key)
-    options = data.dimension_options(data_key)
     labels = data.value_labels(data_key, lang)
     actor = auth.set_actor(ent, data.scope_customers(data_key) if ent else None)
     auth.sidebar(lang, actor, facts["customers"])
-    filters = _filters(lang, facts, options, labels, data.scope_of(data_key, actor))
+    scope = data.scope_of(data_key, actor)
+    options = data.scoped_options(data_key, scope)  # a user is offered their accounts' values
+    filters = _filters(lang, facts, options, labels, scope)
     _data_caption(lang, facts)
     return Context(lang=lang, filters=filters, facts=facts, labels=labels, data_key=data_key, actor=actor)
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from kamdash import config, i18n, store
 from kamdash.charts import whatif as charts
-from kamdash.ui import data, lines, safe
+from kamdash.ui import allowed, data, lines, safe
 from kamdash.views import scenarios as scenario_words
 from kamdash.views import whatif as view
 
@@ -434,7 +434,9 @@ def scenarios(ctx, base: view.Baseline, p: view.Params, out: dict, author: str) 
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     name = c1.text_input(ctx.t("wi.sc.name"), key="wi_sc_name", max_chars=120,
                          placeholder=ctx.t("wi.sc.name.placeholder"))
-    if c2.button(ctx.t("wi.sc.save"), key="wi_sc_save", type="primary", disabled=not name.strip()):
+    why_not = allowed.scenario(ctx)
+    if c2.button(ctx.t("wi.sc.save"), key="wi_sc_save", type="primary",
+                 disabled=not name.strip() or why_not is not None, help=why_not):
         data.save_scenario(name.strip(), p.as_json(), _summary(out["result"], out["rs"], base), author)
         st.success(ctx.t("wi.sc.saved", name=safe.md(name.strip())))
     if not author:
@@ -457,7 +459,10 @@ def scenarios(ctx, base: view.Baseline, p: view.Params, out: dict, author: str) 
     params = dict(zip(saved["scenario_id"], saved["params"]))
     c2.button(ctx.t("wi.sc.load"), key="wi_sc_load", on_click=_load, args=(params.get(pick, {}),),
               disabled=pick is None)
-    c3.button(ctx.t("wi.sc.delete"), key="wi_sc_delete", on_click=_delete, args=(pick,), disabled=pick is None)
+    owners = dict(zip(saved["scenario_id"], saved["created_by"]))
+    why_not = allowed.scenario(ctx, owners.get(pick) or "") if pick is not None else None
+    c3.button(ctx.t("wi.sc.delete"), key="wi_sc_delete", on_click=_delete, args=(pick,),
+              disabled=pick is None or why_not is not None, help=why_not)
     chosen = st.multiselect(ctx.t("wi.sc.compare"), list(label), format_func=label.get, key="wi_sc_compare",
                             max_selections=MAX_COMPARE, placeholder=ctx.t("wi.sc.compare.placeholder"))
     chosen = [s for s in chosen if s in params]

@@ -66,14 +66,22 @@ class AccountView:
     peers: pd.DataFrame  # acc.peers
     value: dict | None  # p_alive, expected_purchases, clv, clv_lo, clv_hi, clv_signed (None: no stored fit)
     causes: dict | None  # losses.causes of the account against its customer-type peers (None: not a loss-maker)
+    # accounts of the group and referral chains outside the user's scope: counted, never named
+    children_outside: int = 0
+    referrals_outside: int = 0
 
 
 _TOTAL_KEYS = ("revenue", "gross_profit", "cost_to_serve", "account_profit", "orders")
 
 
-def _name_row(links: pd.DataFrame, cid) -> dict | None:
+OUTSIDE = {"customer_id": "", "name": None, "name_zh": None, "outside": True}  # a named link out of scope
+
+
+def _name_row(links: pd.DataFrame, cid, scope=None) -> dict | None:
     if cid is None:
         return None
+    if scope is not None and str(cid) not in scope:
+        return dict(OUTSIDE)
     row = links[links["customer_id"] == cid]
     if row.empty:
         return {"customer_id": cid, "name": cid, "name_zh": None}
@@ -86,15 +94,31 @@ def _named(chain: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return chain.join(names, on="customer_id")
 
 
+def within(chain: pd.DataFrame, scope) -> tuple[pd.DataFrame, int]:
+    """The members of a chain inside ``scope`` (None: everyone) and how many were left out. The
+    chain is walked through every account (a referral of a referral may be in scope when the one
+    between is not); a member reached through an account outside the scope names no one as its
+    "via"."""
+    if scope is None or chain.empty:
+        return chain, 0
+    inside = chain["customer_id"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+    kept = chain.loc[inside].copy()
+    hidden_via = ~kept["via"].astype(str).isin(list(scope)).to_numpy(dtype=bool)
+    kept.loc[hidden_via, "via"] = ""
+    return kept.reset_index(drop=True), int((~inside).sum())
+
+
 def build(engine, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
           start: date | None, end: date | None, assignment: pd.DataFrame | None = None,
           tier_cutoffs: tuple[float, float] = pareto.ABC_CUTOFFS_DEFAULT,
-          value: dict | None = None) -> AccountView | None:
+          value: dict | None = None, scope=None) -> AccountView | None:
     """Everything the Account 360 page shows for ``customer_id`` (None: no such account).
 
-    ``facts``: Engine.customer_facts of the period for all customers; ``links``:
+    ``facts``: Engine.customer_facts of the period for all customers (of the scope); ``links``:
     Engine.customer_links; ``assignment``: store.get_assignment (empty: none stored);
-    ``value``: account_value() result or None."""
+    ``value``: account_value() result or None; ``scope``: the customer ids the user sees (None:
+    every customer): the parent, group top, referrer and chain members outside it are not
+    named (``OUTSIDE``, ``children_outside``, ``referrals_outside``)."""
     prof = engine.account_profile(customer_id)
     if prof is None:
         return None
@@ -117,8 +141,11 @@ def build(engine, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
 
         roots = group_roots(links)
     root_id = roots.get(customer_id) if roots is not None else None
-    children = _named(acc.with_value(acc.chain(links, customer_id, "parent_id"), facts), links)
-    referrals = _named(acc.with_value(acc.chain(links, customer_id, "referred_by"), facts), links)
+    scope = None if scope is None else frozenset(map(str, scope))
+    children, children_outside = within(acc.chain(links, customer_id, "parent_id"), scope)
+    referrals, referrals_outside = within(acc.chain(links, customer_id, "referred_by"), scope)
+    children = _named(acc.with_value(children, facts), links)
+    referrals = _named(acc.with_value(referrals, facts), links)
     segment, ka_types, peer_basis, members = None, None, "customer_type", None
     if assignment is not None and len(assignment):
         a = assignment[assignment["customer_id"] == customer_id]
@@ -135,11 +162,13 @@ def build(engine, customer_id: str, facts: pd.DataFrame, links: pd.DataFrame,
         tier=tier, monthly=engine.account_months(customer_id),
         mix=engine.account_product_mix(customer_id, start, end),
         costs=engine.account_costs(customer_id, start, end),
-        parent=_name_row(links, prof["parent_id"]),
-        group_root=_name_row(links, root_id) if root_id not in (None, customer_id, prof["parent_id"]) else None,
-        children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"]),
+        parent=_name_row(links, prof["parent_id"], scope),
+        group_root=(_name_row(links, root_id, scope) if root_id not in (None, customer_id, prof["parent_id"])
+                    else None),
+        children=children, referrals=referrals, referred_by=_name_row(links, prof["referred_by"], scope),
         segment=segment, ka_types=ka_types, peer_basis=peer_basis,
-        peers=acc.peers(facts, members, customer_id), value=value, causes=causes)
+        peers=acc.peers(facts, members, customer_id), value=value, causes=causes,
+        children_outside=children_outside, referrals_outside=referrals_outside)
 
 
 def account_value(engine, fit: dict, customer_id: str, as_of: date) -> dict | None:

@@ -52,8 +52,8 @@ def type_summary(k: KeyAccounts) -> pd.DataFrame:
     return ka.type_summary(k.features, k.types)
 
 
-def group_rollup(k: KeyAccounts) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(analytics.ka_types.group_rollup, the name rows of each group's top customer, in the
-    same order)."""
-    g = ka.group_rollup(k.features, k.links)
+def group_rollup(k: KeyAccounts, scope=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(analytics.ka_types.group_rollup within ``scope``, the name rows of each group's top
+    customer, in the same order)."""
+    g = ka.group_rollup(k.features, k.links, scope)
     return g, k.links.set_index("customer_id").loc[g["group_id"]].reset_index()

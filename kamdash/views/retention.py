@@ -71,9 +71,10 @@ def account_values(engine, fit: dict, as_of: date, filters: Filters, vs: ValueSe
     return retention.account_values(engine, fit, as_of, filters, vs)
 
 
-def validation(engine, fit: dict, fs: FitSettings, as_of: date) -> dict | None:
-    """kamdash.retention.validation: predicted against actual repeat purchases in the hold-out."""
-    return retention.validation(engine, fit, fs, as_of)
+def validation(engine, fit: dict, fs: FitSettings, as_of: date, scope=None) -> dict | None:
+    """kamdash.retention.validation: predicted against actual repeat purchases in the hold-out
+    (of the customers of ``scope``; None: every customer)."""
+    return retention.validation(engine, fit, fs, as_of, scope)
 
 
 def trust(fit: dict) -> dict:
