@@ -74,8 +74,11 @@ def gate(lang: str) -> access.Entitlement | None:
         st.stop()
     try:
         ent = access.get(user_db(), who)
-    except Exception:  # an unreadable user database: no access this rerun, nothing widened
-        ent = None
+    except Exception as exc:  # unreadable user database: nothing shown this rerun, and not
+        # "no access yet", which would tell an entitled user that they have none
+        st.title(tr("app.title"))
+        st.warning(tr("auth.unreadable", reason=safe.md(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")))
+        st.stop()
     if ent is not None:  # until the scope is resolved against the data: the role, no customers
         st.session_state[ACTOR_KEY] = access.Actor(ent.email, ent.role, frozenset())
     else:

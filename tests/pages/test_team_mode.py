@@ -73,6 +73,24 @@ def test_no_entitlement_sees_no_access_and_the_admins(small, signed_in):
     assert not at.metric and not at.get("plotly_chart") and not at.dataframe
 
 
+def test_unreadable_access_list_is_not_called_no_access(small, signed_in, monkeypatch):
+    """An entitled user whose access cannot be read this rerun (the user database busy or
+    broken) is told so, not that they have no access; and sees no data."""
+    from kamdash import access
+
+    def busy(path, email):
+        raise OSError("database is locked")
+
+    signed_in("li@example.com")
+    monkeypatch.setattr(access, "get", busy)
+    at = team(page("pages/overview.py")).run()
+    assert not at.exception
+    assert "could not be checked just now" in at.warning[0].value
+    assert "database is locked" in at.warning[0].value
+    assert "no access yet" not in " ".join(w.value for w in at.warning)
+    assert not at.metric and not at.get("plotly_chart") and not at.dataframe
+
+
 def test_manager_sees_their_book_only(small, signed_in):
     db, customers = small
     signed_in("li@example.com")
