@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 
 from kamdash.analytics import pareto
+from kamdash.engine import _ibis
 from kamdash.engine._ibis import ibis, to_frame
 from kamdash.engine.filters import Filters
 
@@ -57,21 +58,16 @@ def tier_members(cm, filters: Filters):
 
 def apply_filters(t, filters: Filters, month_col: str = "month"):
     """Every filter of ``filters`` as Ibis predicates on a table with ``month_col``, customer_id
-    and the dimension columns (tiers by ``tier_members``)."""
+    and the dimension columns: the engine's period and dimension predicates, then the customer
+    list, scope and tiers (by ``tier_members``) as plain ``isin`` filters."""
+    base, t = t, _ibis.apply_filters(t, filters, month_col=month_col)
     preds = []
-    if filters.start:
-        preds.append(t[month_col] >= filters.start)
-    if filters.end:
-        preds.append(t[month_col] <= filters.end)
-    for col, values in filters.dimension_values().items():
-        if values:
-            preds.append(t[col].isin(list(values)))
     if filters.customer_ids is not None:
         preds.append(t.customer_id.isin(list(filters.customer_ids)))
     if filters.scope is not None:
         preds.append(t.customer_id.isin(list(filters.scope)))
     if filters.tiers:
-        preds.append(t.customer_id.isin(tier_members(t, filters).customer_id))
+        preds.append(t.customer_id.isin(tier_members(base, filters).customer_id))
     return t.filter(*preds) if preds else t
 
 
