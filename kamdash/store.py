@@ -839,7 +839,9 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
     for attempt in range(retries):
         try:
             con = _connect(path, read_only=False)
-        except duckdb.IOException:
+        except (duckdb.IOException, duckdb.ResourceInUseException):
+            # held by another process, or being attached by another thread (session) of this
+            # one at the same moment ("Unique file handle conflict"): try again shortly
             if attempt == retries - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))

@@ -159,3 +159,30 @@ def test_dashboard_queries_have_a_memory_limit(tiny_db, monkeypatch):
     monkeypatch.setenv("KAMDASH_QUERY_MEMORY", "1GB'; SET threads = 1; --")
     with pytest.raises(ValueError, match="KAMDASH_QUERY_MEMORY"):
         connect(str(tiny_db))
+
+
+def test_user_database_read_by_many_sessions_at_once(tmp_path):
+    """Browser sessions are threads of one server: twenty of them reading the user database at
+    the same moment must all get their answer (DuckDB refuses a second attach of a file being
+    attached: "Unique file handle conflict")."""
+    import threading
+
+    from kamdash import access
+
+    path = tmp_path / "x.user.duckdb"
+    store._with_user_db(path, lambda con: None)
+    errors = []
+
+    def session(i):
+        for _ in range(200):
+            try:
+                access.get(path, f"user{i}@example.com")
+            except Exception as exc:  # collected: the assertion below names them
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -44,6 +45,13 @@ async def _open(srv, cookie: str | None) -> wsclient.Run:
         await s.close()
 
 
+def in_thread(fn, *args, **kwargs):
+    """Run ``fn`` in a thread of its own: the browser tests' Playwright keeps an event loop running
+    in this one, where ``asyncio.run`` is refused."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def _signed_out(run: wsclient.Run) -> bool:
     return "Sign in to see the dashboard." in run.texts and run.charts == 0 and not run.errors
 
@@ -61,8 +69,8 @@ def test_only_a_cookie_signed_by_the_server_signs_in(server):
         "other origin": wsclient.signed_user_cookie(server.secret, "http://127.0.0.1:1", "li@example.com"),
     }
     for name, cookie in cookies.items():
-        assert _signed_out(asyncio.run(_open(server, cookie))), name
-    run = asyncio.run(_open(server, good))
+        assert _signed_out(in_thread(asyncio.run, _open(server, cookie))), name
+    run = in_thread(asyncio.run, _open(server, good))
     assert run.charts and not run.errors
     assert any(t.startswith("Signed in as li") and "account manager" in t for t in run.texts)
 
@@ -80,13 +88,13 @@ def test_a_user_removed_while_signed_in_loses_access_at_the_next_click(server):
         finally:
             await s.close()
 
-    first, second = asyncio.run(go())
+    first, second = in_thread(asyncio.run, go())
     assert first.charts
     assert any("no access yet" in t for t in second.texts) and second.charts == 0 and not second.errors
 
 
 def test_a_short_load_run_has_no_error_and_one_plan_save_wins(small_db):
-    r = load.measure(small_db, sessions=4, steps=1, seed=3)
+    r = in_thread(load.measure, small_db, sessions=4, steps=1, seed=3)
     assert not r["errors"], r["errors"]
     assert r["alone"]["steps"] == 2 * len(load.PAGES) and r["alone"]["charted"] >= len(load.PAGES)
     assert r["at_once"]["steps"] == 8 and r["at_once"]["charted"] >= 6
