@@ -231,3 +231,14 @@ def test_account_slides_in_a_chinese_pptx_and_an_english_pdf(small_db, tmp_path)
     backend.close()
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 3
     (tmp_path / "accounts.pdf").write_bytes(pdf)
+
+
+def test_whale_peers_stay_within_the_users_scope(tiny):
+    """The whale slide compares a loss-maker with every customer of the period, but only those
+    the user may see: a scoped deck must not draw on accounts outside the scope."""
+    backend, _ = tiny
+    scoped = Filters(start=FULL.start, end=FULL.end, scope=("C", "D"))
+    peers = present.slide_facts(backend, scoped, peers=True)
+    assert set(peers["customer_id"]) == {"C", "D"}
+    everyone = present.slide_facts(backend, Filters(start=FULL.start, end=FULL.end), peers=True)
+    assert set(everyone["customer_id"]) == {"A", "B", "C", "D", "E"}

@@ -84,13 +84,17 @@ class Whale:
         return self.loss_makers.head(WORST_N)
 
 
+def peer_filters(filters: Filters) -> Filters:
+    """Whom a loss-maker is compared with: every customer of the period within the user's
+    scope, whatever the other filters (they choose whom to list)."""
+    return Filters(start=filters.start, end=filters.end, scope=filters.scope)
+
+
 def whale(engine, filters: Filters, facts: pd.DataFrame) -> Whale:
     """The whale curve of account profit on ``facts`` (the customer facts of ``filters``) and
     every loss-maker among them, each against its peers among all customers of the period
     (the filters choose whom to list, not whom an account is compared with)."""
-    period = engine.customer_facts(Filters(start=filters.start, end=filters.end,
-                                                             scope=filters.scope))
-    every = pareto.loss_makers(facts, None, period)
+    every = pareto.loss_makers(facts, None, engine.customer_facts(peer_filters(filters)))
     return Whale(summary=pareto.whale_summary(facts), curve=pareto.whale_curve(facts), loss_makers=every,
                  causes=losses.leading(every.head(WORST_N), prefix="why_"))
 

@@ -31,6 +31,7 @@ from kamdash.charts import segments as seg_charts
 from kamdash.charts import trend_chart
 from kamdash.deck import Slide
 from kamdash.engine.filters import Filters, add_months
+from kamdash.views import concentration as concentration_view
 from kamdash.views import scenarios
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
@@ -127,10 +128,9 @@ def overview_slide(tx, ov, filters: Filters) -> Slide:
 
 def slide_facts(engine, filters: Filters, peers: bool = False) -> pd.DataFrame:
     """Engine.customer_facts of ``filters`` (the concentration and whale slides); ``peers``:
-    of every customer of the period instead (whom the whale slide compares a loss-maker with)."""
-    if peers:
-        filters = Filters(start=filters.start, end=filters.end)
-    return engine.customer_facts(filters)
+    of the loss-makers' peers instead (``views.concentration.peer_filters``: the period, within
+    the user's scope), whom the whale slide compares a loss-maker with."""
+    return engine.customer_facts(concentration_view.peer_filters(filters) if peers else filters)
 
 
 def concentration_value(facts: pd.DataFrame) -> str:
@@ -504,8 +504,7 @@ def build(engine, tx, filters: Filters, facts: dict, order=SLIDES, *,
         elif sid == "concentration":
             out.append(concentration_slide(tx, customer_facts()))
         elif sid == "whale":
-            period = Filters(start=filters.start, end=filters.end)  # every customer: the peers
-            out.append(whale_slide(tx, customer_facts(), engine.customer_facts(period)))
+            out.append(whale_slide(tx, customer_facts(), slide_facts(engine, filters, peers=True)))
         elif sid == "segments":
             out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
