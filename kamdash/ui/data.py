@@ -241,7 +241,9 @@ def save_scenario(name: str, params: dict, results: dict, author: str) -> str:
         a.require_scenario()
     except access.AccessDenied as exc:
         refuse(exc)
-    return store.put_scenario(user_db_path(), name, params, results, author or a.who)
+    # signed in: the scenario is the user's own (their e-mail, which the delete rule compares
+    # with); single-user mode: the name typed on the page
+    return store.put_scenario(user_db_path(), name, params, results, a.who or author)
 
 
 def delete_scenario(scenario_id: str) -> None:

@@ -173,6 +173,25 @@ def test_scenarios_are_saved_by_everyone_but_a_viewer(scoped, who, allowed):
         assert button.help == "Your role (viewer) reads scenarios but does not save or delete them."
 
 
+def test_a_managers_own_scenario_is_theirs_to_delete(scoped, user_db):
+    """A signed-in user's scenario is stored under their e-mail, so the owner rule lets them
+    replace or delete it (a typed display name would not match the signed-in identity)."""
+    from kamdash import access, store
+
+    as_, _, _ = scoped
+    as_("li@example.com")
+    at = team(page("pages/whatif.py")).run()
+    at.text_input(key="author").input("Li Na").run()  # the display name, as a sign-in gives it
+    at.text_input(key="wi_sc_name").input("Keep the A tier").run()
+    at.button(key="wi_sc_save").click().run()
+    assert not at.exception
+    saved = store.list_scenarios(user_db)
+    assert saved["created_by"].tolist() == ["li@example.com"]
+    li = access.Actor("li@example.com", "account_manager", frozenset())
+    assert li.can_save_scenario(saved["created_by"].iloc[0])
+    assert not access.Actor("wang@example.com", "account_manager", frozenset()).can_save_scenario("li@example.com")
+
+
 def test_single_user_mode_offers_every_change(small_db, use_db, user_db):
     use_db(small_db)
     at = page("pages/concentration.py").run()
