@@ -19,6 +19,7 @@ def main(argv=None) -> int:
     from kamdash import deck
     from kamdash.engine import connect
     from kamdash.engine.filters import Filters, add_months
+    from kamdash.ui import present_text
     from kamdash.views import present
 
     ap = argparse.ArgumentParser(prog="python -m bench.deck_export")
@@ -29,16 +30,16 @@ def main(argv=None) -> int:
     backend = connect(args.db)
     facts = backend.data_facts()
     f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
-    tx = present.Texts(args.lang, facts.get("currency") or "CNY", backend.value_labels(args.lang))
+    tx = present_text.Texts(args.lang, facts.get("currency") or "CNY", backend.value_labels(args.lang))
     scenarios = {f"s{i}": {"name": f"scenario {i}", "params": {"defection_points": -i * 2.5},
                            "results": {"equity_before": 1e8, "equity_after": 1e8 * (1 + 0.05 * i),
                                        "profit_before": 2e7, "profit_after": 2e7 * (1 + 0.04 * i)}}
                  for i in (1, 2)}
     order = [*present.SLIDES, "scenario:s1", "scenario:s2"]
-    lines = "\n".join(present.filter_lines(tx, f, facts))
+    lines = "\n".join(present_text.filter_lines(tx, f, facts))
     times = {}
     t = time.perf_counter()
-    slides = present.build(backend, tx, f, facts, order, scenarios=scenarios)
+    slides = present_text.build(backend, tx, f, facts, order, scenarios=scenarios)
     times["slides (cold, incl. segmentation)"] = time.perf_counter() - t
     t = time.perf_counter()
     deck.warm_up()

@@ -1,5 +1,6 @@
 """House rules of shared DESIGN.md section 1, enforced."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -66,3 +67,19 @@ def test_every_chart_goes_through_the_shared_component():
                                                ROOT / "app.py"]
              if ".plotly_chart(" in p.read_text(encoding="utf-8")]
     assert drawn == ["kamdash/ui/components.py"]
+
+
+def test_views_hold_no_words():
+    """A view returns numbers, names and keys; kamdash/ui words them. No module of kamdash/views
+    imports the i18n catalog, its translation function or its formatting (direct imports; the
+    charts a view may call are worded by the labels the UI hands them)."""
+    offenders = []
+    for p in (ROOT / "kamdash" / "views").rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            offenders += [f"{p.name}: {n}" for n in names if n == "kamdash.i18n" or n.startswith("kamdash.i18n.")]
+    assert offenders == []

@@ -182,6 +182,7 @@ def test_account_one_pager_pdf_has_one_page_or_two_with_a_plan(tiny_db, tmp_path
 def test_scenario_slide_in_the_deck_reads_in_business_words():
     from pptx import Presentation
 
+    from kamdash.ui import present_text
     from kamdash.views import present
 
     saved = {"name": "Tier A programme",
@@ -191,7 +192,7 @@ def test_scenario_slide_in_the_deck_reads_in_business_words():
                          "profit_before": 80_400_000.0, "profit_after": 84_100_000.0,
                          "programme_cost_pv": 1_234_567.0, "net_value": 29_920_556.0, "roi": 24.236,
                          "payback_years": 1}}
-    slide = present.scenario_slide(present.Texts("en"), saved)
+    slide = present_text.scenario_slide(present_text.Texts("en"), present.scenario(saved))
     prs = Presentation(io.BytesIO(deck.to_pptx([slide], title="t", subtitle="", lang="en", cover=False)))
     text = " ".join(sh.text_frame.text for sh in prs.slides[0].shapes if sh.has_text_frame)
     for words in ("5 points less defection for Tier A", "Programme cost: CN¥2,000 a year",

@@ -1,4 +1,4 @@
-"""The workshop storyline (kamdash.views.present): headlines computed from the data and right,
+"""The workshop storyline (kamdash.views.present, worded by kamdash.ui.present_text): headlines computed from the data and right,
 pinned what-if scenarios read defensively, and an 8-slide deck exported to PPTX."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from kamdash.analytics import cohorts, pareto
 from kamdash.engine import connect
 from kamdash.engine.filters import Filters, add_months
 from kamdash.i18n import fmt_money, fmt_pct
+from kamdash.ui import present_text as pt
 from kamdash.views import present
 from tests.conftest import TINY_CTS, TINY_LINES
 
@@ -42,7 +43,7 @@ def test_headlines_equal_hand_computations_on_tiny(tiny):
     backend, facts = tiny
     hand = by_hand()  # A 1,140 · B 200 · C 80 · D -10 · E 40 account profit; revenue 4,620
     assert hand["account_profit"].tolist() == [1140, 200, 80, -10, 40]
-    slides = present.build(backend, present.Texts("en"), FULL, facts,
+    slides = pt.build(backend, pt.Texts("en"), FULL, facts,
                            ["overview", "concentration", "whale"])
     rev, ap = hand["revenue"].sum(), hand["account_profit"].sum()
     assert slides[0].headline == (f"5 customers bought {fmt_money(rev, 'en')} and left "
@@ -65,7 +66,7 @@ def test_retention_headline_reads_the_cohort_curve(tiny):
     curve = cohorts.retention_curve(matrix, sizes)
     k, share = present.retention_point(curve)
     assert k == max(c for c in curve.dropna().index if 1 <= c <= 12)
-    s = present.retention_slide(present.Texts("zh"), matrix, sizes)
+    s = pt.retention_slide(pt.Texts("zh"), present.retention(matrix, sizes))
     assert s.headline == f"平均 {fmt_pct(share, 'zh', 0)} 的新客户在首单 {k} 个月后仍在购买"
 
 
@@ -74,7 +75,7 @@ def test_concentration_falls_back_to_revenue_when_losses_push_shares_past_100pct
                           "gross_profit": [0.0] * 5, "account_profit": [100.0, 10, 5, -50, -60],
                           "name": list("abcde")})
     assert pareto.top_share(facts["account_profit"], 0.2) > 1
-    s = present.concentration_slide(present.Texts("en"), facts)
+    s = pt.concentration_slide(pt.Texts("en"), present.concentration(facts))
     assert s.headline == "Top 20% of customers bring 50% of revenue"
 
 
@@ -92,18 +93,18 @@ def test_scenario_numbers_are_read_defensively(results, expected):
 
 
 def test_scenario_slide_and_storyline_order():
-    tx = present.Texts("en")
+    tx = pt.Texts("en")
     scns = {"s1": {"name": "Keep 5 more points", "params": '{"defection_points": -5, "cost": 2000}',
                    "results": {"equity_before": 1_000_000, "equity_after": 1_250_000}}}
-    s = present.scenario_slide(tx, scns["s1"])
+    s = pt.scenario_slide(tx, present.scenario(scns["s1"]))
     # an unknown setting name is not printed; no stored cost result: the cost line says only what was entered
     assert s.headline == "No change for all customers: customer equity +CN¥250K (+25.0%)"
     assert "defection_points" not in s.notes and s.figure is not None
-    assert present.scenario_slide(tx, {"name": "x", "results": {}}).headline == \
+    assert pt.scenario_slide(tx, present.scenario({"name": "x", "results": {}})).headline == \
         "This scenario has no stored results to show"
     order = ["retention", "scenario:s1", "scenario:gone", "retention", "nope", "overview"]
     assert present.valid_order(order, scns) == ["retention", "scenario:s1", "overview"]
-    assert present.slide_name(tx, "scenario:s1", scns) == "What-if: Keep 5 more points"
+    assert pt.slide_name(tx, "scenario:s1", scns) == "What-if: Keep 5 more points"
 
 
 SAVED = {"name": "Tier A programme",
@@ -116,7 +117,7 @@ SAVED = {"name": "Tier A programme",
 
 
 def test_scenario_slide_speaks_business_words_in_both_languages():
-    s = present.scenario_slide(present.Texts("en"), SAVED)
+    s = pt.scenario_slide(pt.Texts("en"), present.scenario(SAVED))
     assert s.headline == "5 points less defection for Tier A: customer equity +CN¥31.2M (+10.0%)"
     assert s.bullets == [
         "Change: 5 points less defection, for Tier A",
@@ -132,7 +133,7 @@ def test_scenario_slide_speaks_business_words_in_both_languages():
         assert not set(text) & set("“”「」（）：，")
     bars = [t for tr in s.figure.data for t in tr.text]
     assert bars == ["CN¥311.6M", "CN¥80.4M", "CN¥342.7M", "CN¥84.1M"]
-    zh = present.scenario_slide(present.Texts("zh"), SAVED)
+    zh = pt.scenario_slide(pt.Texts("zh"), present.scenario(SAVED))
     assert zh.headline == "A 级：流失率降低 5 个百分点，客户资产 +¥3115.5万（+10.0%）"
     assert "计划投资回报率：2,424%；回收期 1 年" in zh.bullets
     assert [t for tr in zh.figure.data for t in tr.text][0] == "¥3.1亿"
@@ -163,13 +164,13 @@ def test_eight_slide_chinese_deck(small_db):
     scns = {f"s{i}": {"name": f"方案{i}", "params": {}, "results": {"equity_before": 1e6, "equity_after": 1e6 + i * 1e5,
                                                                    "profit_before": 2e5, "profit_after": 2.2e5}}
             for i in (1, 2)}
-    tx = present.Texts("zh", labels=backend.value_labels("zh"))
+    tx = pt.Texts("zh", labels=backend.value_labels("zh"))
     order = [*present.SLIDES, "scenario:s1", "scenario:s2"]
-    slides = present.build(backend, tx, f, facts, order, scenarios=scns)
+    slides = pt.build(backend, tx, f, facts, order, scenarios=scns)
     backend.close()
     assert len(slides) == 8 and all(s.figure is not None for s in slides)
     data = deck.to_pptx(slides, title=tx.t("present.deck_title"),
-                        subtitle="\n".join(present.filter_lines(tx, f, facts)), lang="zh")
+                        subtitle="\n".join(pt.filter_lines(tx, f, facts)), lang="zh")
     prs = Presentation(io.BytesIO(data))
     shown = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in prs.slides]
     assert shown[0][0] == "大客户：利润从哪里来" and "数据截至" in shown[0][1]
@@ -195,8 +196,8 @@ def test_account_slides_are_optional_and_their_numbers_are_the_pages(small_db):
     acc = v.accounts
     low = acc[acc["score"] < 40]
     for lang in ("en", "zh"):
-        tx = present.Texts(lang)
-        health, ws = present.build(backend, tx, f, facts, ["health", "whitespace"])
+        tx = pt.Texts(lang)
+        health, ws = pt.build(backend, tx, f, facts, ["health", "whitespace"])
         assert health.headline == tx.t("present.health.headline", n=i18n.fmt_number(len(low), lang),
                                        total=i18n.fmt_number(len(acc), lang),
                                        revenue=tx.money(float(low["revenue_12m"].sum())))
@@ -218,15 +219,15 @@ def test_account_slides_in_a_chinese_pptx_and_an_english_pdf(small_db, tmp_path)
     backend = connect(str(small_db))
     facts = backend.data_facts()
     f = Filters(start=add_months(facts["last_month"], -11), end=facts["last_month"])
-    zh = present.Texts("zh", labels=backend.value_labels("zh"))
-    slides = present.build(backend, zh, f, facts, ["health", "whitespace"])
+    zh = pt.Texts("zh", labels=backend.value_labels("zh"))
+    slides = pt.build(backend, zh, f, facts, ["health", "whitespace"])
     prs = Presentation(io.BytesIO(deck.to_pptx(slides, title="t", subtitle="s", lang="zh")))
     shown = [[sh.text_frame.text for sh in s.shapes if sh.has_text_frame] for s in list(prs.slides)[1:]]
     assert [t[:2] for t in shown] == [[s.title, s.headline] for s in slides]
     assert shown[0][0] == "下滑中的客户" and shown[1][0] == "交叉销售空白：桌上的钱"
     assert all(sum(sh.shape_type == 13 for sh in s.shapes) == 1 for s in list(prs.slides)[1:])  # the chart
-    en = present.Texts("en", labels=backend.value_labels("en"))
-    pdf = deck.to_pdf(present.build(backend, en, f, facts, ["health", "whitespace"]), title="t", subtitle="s",
+    en = pt.Texts("en", labels=backend.value_labels("en"))
+    pdf = deck.to_pdf(pt.build(backend, en, f, facts, ["health", "whitespace"]), title="t", subtitle="s",
                       lang="en")
     backend.close()
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 3

@@ -1,6 +1,6 @@
 """Streamlit edge of the Present page: presentation layout, slide chooser (saved in the user
-database), navigation, and PPTX/PDF export with progress. Slide content comes from the pure
-functions of ``kamdash.views.present`` fed by the pages' cached data."""
+database), navigation, and PPTX/PDF export with progress. Each slide's numbers come from
+``kamdash.views.present`` fed by the pages' cached data; ``kamdash.ui.present_text`` words them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import streamlit as st
 
 from kamdash import deck
 from kamdash.ui import allowed, components, data, safe
+from kamdash.ui import present_text as text
 from kamdash.ui import retention as retention_ui
 from kamdash.ui import segments as segments_ui
 from kamdash.views import present as view
@@ -72,7 +73,7 @@ def chooser(ctx, scns: dict) -> list[str]:
     if ORDER_KEY in st.session_state:  # drop a scenario deleted since it was chosen
         st.session_state[ORDER_KEY] = view.valid_order(st.session_state[ORDER_KEY], scns)
     order = st.multiselect(ctx.t("present.choose"), _options(scns), default=saved, key=ORDER_KEY,
-                           format_func=lambda s: view.slide_name(ctx, s, scns),
+                           format_func=lambda s: text.slide_name(ctx, s, scns),
                            help=ctx.t("present.choose.help"))
     if not scns:
         st.caption(ctx.t("present.no_scenarios"))
@@ -93,35 +94,36 @@ def build_slide(ctx, sid: str, scns: dict) -> deck.Slide:
     """One slide of the storyline from the pages' cached data."""
     f, key = ctx.filters, ctx.data_key
     if sid == "overview":
-        return view.overview_slide(ctx, data.overview(key, f, ctx.facts["first_month"]), f)
+        return text.overview_slide(ctx, view.overview(data.overview(key, f, ctx.facts["first_month"]), f))
     if sid in ("concentration", "whale"):
         facts = slide_facts(key, f)
         if sid == "concentration":
-            return view.concentration_slide(ctx, facts)
+            return text.concentration_slide(ctx, view.concentration(facts))
         # each loss-maker against the customers of its type among all of the period, as on the page
-        return view.whale_slide(ctx, facts, slide_facts(key, f, peers=True))
+        return text.whale_slide(ctx, view.whale(facts, slide_facts(key, f, peers=True)))
     if sid in ("segments", "ka_portfolio"):
         cfg = segments_ui.saved_config(ctx.facts)
         fs = replace(f, customer_ids=None)  # as on the segments / KA pages: they define these filters
         rules = segments_ui.saved_rules()
         if sid == "ka_portfolio":
             ka = segments_ui.key_accounts(key, fs, "breadth" in cfg["features"], repr(rules), rules)
-            return view.ka_portfolio_slide(ctx, ka.features, ka.types, f.end)
+            return text.ka_portfolio_slide(ctx, view.ka_portfolio(ka.features, ka.types, f.end))
         seg = segments_ui.segments(key, fs, tuple(cfg["features"]), cfg["k"], cfg["method"], repr(rules), rules)
         if seg is None:
             return deck.Slide(ctx.t("present.slide.segments"), ctx.t("seg.empty"))
-        return view.segments_slide_from(ctx, seg.features, cfg, data.setting(segments_ui.NAMES_KEY, {}), seg.result)
+        return text.segments_slide(ctx, view.segments(seg.features, cfg, data.setting(segments_ui.NAMES_KEY, {}),
+                                                      seg.result))
     if sid in view.OPTIONAL:  # the My accounts page's view: its saved weights, fit and plans
         from kamdash.ui import my_accounts as my_accounts_ui
 
         v = my_accounts_ui.load(ctx, my_accounts_ui.saved_weights())
         if sid == "whitespace":
-            return view.whitespace_slide(ctx, v)
-        return view.health_slide(ctx, v, why=lambda row: my_accounts_ui.why_text(ctx, row, v.typical_rhythm))
+            return text.whitespace_slide(ctx, view.whitespace(v))
+        return text.health_slide(ctx, view.health(v), why=lambda row: my_accounts_ui.why_text(ctx, row, v.typical_rhythm))
     if sid == "retention":
         matrix, sizes = retention_ui.cohort_frames(key, f, "M", ctx.facts["last_month"])
-        return view.retention_slide(ctx, matrix, sizes)
-    return view.scenario_slide(ctx, scns[sid[len(view.SCENARIO_PREFIX):]])
+        return text.retention_slide(ctx, view.retention(matrix, sizes))
+    return text.scenario_slide(ctx, view.scenario(scns[sid[len(view.SCENARIO_PREFIX):]]))
 
 
 def navigator(ctx, order: list[str], scns: dict) -> int:
@@ -140,7 +142,7 @@ def navigator(ctx, order: list[str], scns: dict) -> int:
     c2.button(ctx.t("present.next"), key="present_next", on_click=step, args=(1,), disabled=i >= n - 1,
               icon=":material/arrow_forward:", width="stretch", type="primary")
     c3.selectbox(ctx.t("present.jump"), list(range(n)), key=INDEX_KEY, label_visibility="collapsed",
-                 format_func=lambda k: f"{k + 1}. {view.slide_name(ctx, order[k], scns)}")
+                 format_func=lambda k: f"{k + 1}. {text.slide_name(ctx, order[k], scns)}")
     c4.markdown(f"<div class='kd-counter'>{html.escape(ctx.t('present.counter', i=i + 1, n=n))}</div>",
                 unsafe_allow_html=True)
     return st.session_state[INDEX_KEY]
@@ -189,7 +191,7 @@ def exports(ctx, order: list[str], scns: dict) -> None:
                     slides = [build_slide(ctx, sid, scns) for sid in order]
                     make = deck.to_pptx if fmt == "pptx" else deck.to_pdf
                     payload = make(slides, title=ctx.t("present.deck_title"),
-                                   subtitle="\n".join(view.filter_lines(ctx, ctx.filters, ctx.facts)),
+                                   subtitle="\n".join(text.filter_lines(ctx, ctx.filters, ctx.facts)),
                                    lang=ctx.lang, progress=lambda x, label: bar.progress(
                                        x, text=ctx.t("present.building_slide", title=label) if label else None))
                 except Exception as exc:  # noqa: BLE001 - shown to the user, the page stays usable

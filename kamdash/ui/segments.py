@@ -15,9 +15,8 @@ import streamlit as st
 
 from kamdash import export, i18n, store
 from kamdash.charts import segments as charts
-from kamdash.ui import account, allowed, components, data, lines
+from kamdash.ui import account, allowed, components, data, lines, present_text
 from kamdash.views import key_accounts as ka_view
-from kamdash.views import present
 from kamdash.views import segments as view
 
 CONFIG_KEY = "segments.config"
@@ -401,7 +400,7 @@ def growth_text(ctx, pf: pd.DataFrame) -> list[str]:
 
 def portfolio(ctx, seg: ka_view.KeyAccounts):
     """(figure, {quadrant: display table}, value split) of the KA portfolio matrix."""
-    pf, fig = present.ka_portfolio(ctx, seg.features, seg.types, ctx.filters.end)
+    pf, fig = present_text.ka_portfolio(ctx, ka_view.portfolio(seg.features, seg.types), ctx.filters.end)
     lists = {}
     for q in ka_view.QUADRANTS:
         p = pf[pf["quadrant"] == q]

@@ -12,8 +12,7 @@ import streamlit as st
 
 from kamdash import config, i18n, store
 from kamdash.charts import whatif as charts
-from kamdash.ui import allowed, data, lines, safe
-from kamdash.views import scenarios as scenario_words
+from kamdash.ui import allowed, data, lines, safe, scenario_text
 from kamdash.views import whatif as view
 
 HORIZONS = [1, 2, 3, 4, 5, 7, 10, 15, 20, 0]  # years; 0 = unlimited
@@ -480,7 +479,7 @@ def compare_table(ctx, base: view.Baseline, scenarios_: list[tuple[str, dict]]) 
         cols[name] = [  # what it is worth first (visible without scrolling), then what was set
             ctx.money(r["equity_after"]), _pct(ctx, r["equity_pct"]), ctx.money(r["profit_after"]),
             _pct(ctx, r["profit_pct"]), ctx.money(r["programme_cost_pv"]),
-            scenario_words.signed_money(ctx, r["net_value"]),
+            scenario_text.signed_money(ctx, r["net_value"]),
             "–" if r["roi"] is None else i18n.fmt_pct(r["roi"], ctx.lang, digits=0),
             ctx.t("wi.payback.none") if pb is None else ("–" if pb == 0 else ctx.t("wi.payback.years", n=pb)),
             i18n.fmt_number(p.defection_pts, ctx.lang), _target_text(ctx, p), _pct(ctx, p.margin_pct / 100),

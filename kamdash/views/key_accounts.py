@@ -1,8 +1,8 @@
 """Data of the key-accounts page: how selective the key-account set is, the customers and value
 of each KA type, and the group roll-up. The page's first screen reads the features and types
 alone; below them it adds the segments (``views.segments``) and stores the same assignment as the
-segments page; the portfolio matrix is
-``views.present.ka_portfolio`` (shared with its slide).
+segments page; the portfolio matrix (``portfolio``) is shared with its slide
+(``views.present.ka_portfolio``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kamdash.analytics.ka_types import FEW_SHARE, KA_TYPES, QUADRANTS, KaRules
 from kamdash.engine.filters import Filters
 
 __all__ = ["FEW_SHARE", "KA_TYPES", "QUADRANTS", "KaRules", "KeyAccounts", "build", "group_rollup", "key_accounts",
-           "selection", "type_summary"]
+           "portfolio", "selection", "type_summary"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,14 @@ def group_rollup(k: KeyAccounts, scope=None) -> tuple[pd.DataFrame, pd.DataFrame
     customer, in the same order)."""
     g = ka.group_rollup(k.features, k.links, scope)
     return g, k.links.set_index("customer_id").loc[g["group_id"]].reset_index()
+
+
+def portfolio(features: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
+    """analytics.ka_types.portfolio of the key accounts, with each account's name columns
+    (name, name_zh where the features have them) for the UI to show in its language."""
+    pf = ka.portfolio(features, types)
+    cols = [c for c in ("name", "name_zh") if c in features]
+    info = features.set_index("customer_id").loc[pf["customer_id"], cols]
+    for c in cols:
+        pf[c] = info[c].to_numpy()
+    return pf

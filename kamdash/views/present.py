@@ -1,67 +1,47 @@
-"""Workshop storyline: the slides of the Present page, built from the current filters.
+"""Data of the Present page: the numbers behind each slide of the workshop storyline.
 
-Each ``*_slide`` function is pure: analytics results in, one ``deck.Slide`` out, with a one-line
-headline computed from the data, a chart from ``kamdash.charts`` and presenter notes. ``tx`` is
-anything with the text helpers of the shell's context (``lang``, ``currency``, ``t``, ``money``,
-``label``, ``t_month``): the page passes its context, tests and the CLI pass ``Texts``.
+Each slide has a frozen dataclass of what it shows (the period's KPIs, the concentration
+readouts, the loss-makers, ...) and a pure function that makes it from analytics results; the
+wording, charts and layout of the slides are made in ``kamdash.ui.present_text`` (one slide
+per dataclass, in the user's language).
 
-``build(engine, tx, filters, ...)`` runs the queries and builds the chosen slides in order
-(used by tests, the benchmark and any caller without Streamlit's caches).
+``build(engine, filters, facts, order, ...)`` runs the queries and returns the data of the
+chosen slides in order (used by tests, the benchmark and any caller without Streamlit's
+caches; the page builds each slide from its own cached data).
 
 Saved what-if scenarios (user table ``scenarios``) are pinned as ``scenario:<id>``
-entries; their stored ``params``/``results`` JSON is read defensively (``scenario_numbers``).
+entries (``views.scenarios``: their stored numbers, read defensively).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from kamdash import i18n
 from kamdash.analytics import cohorts, pareto
 from kamdash.analytics import ka_types as ka
 from kamdash.analytics import segments as sg
-from kamdash.charts import concentration as conc_charts
-from kamdash.charts import present as present_charts
-from kamdash.charts import retention as ret_charts
-from kamdash.charts import segments as seg_charts
-from kamdash.charts import trend_chart
-from kamdash.deck import Slide
-from kamdash.engine.filters import Filters, add_months
+from kamdash.analytics.overview import Kpi
+from kamdash.engine.filters import Filters
 from kamdash.views import concentration as concentration_view
-from kamdash.views import scenarios
+from kamdash.views import key_accounts as ka_view
+from kamdash.views.scenarios import Scenario, read_scenarios, scenario, scenario_numbers
 
 SLIDES = ("overview", "concentration", "whale", "segments", "ka_portfolio", "retention")
 OPTIONAL = ("health", "whitespace")  # offered in the chooser, not in the storyline until added
 SCENARIO_PREFIX = "scenario:"
 RETENTION_MONTHS = 12  # the headline reads the average retention this many months after the first order
 TOP_SHARE = pareto.TOP_SHARE_DEFAULT
+SECOND_SHARE = 0.10  # the concentration slide's second top share
+TARGET_SHARE = pareto.TARGET_SHARE_DEFAULT  # the value share the slide counts customers for (pareto.readouts)
 WORST_ON_SLIDE = 5
-
-
-@dataclass(frozen=True)
-class Texts(i18n.Localized):
-    """Text helpers without Streamlit (same names as the shell's context)."""
-
-    lang: str
-    currency: str = "CNY"
-    labels: dict = field(default_factory=dict)
-
-
-def pct(tx, x, digits: int = 0) -> str:
-    return i18n.fmt_pct(x, tx.lang, digits)
-
-
-def slide_name(tx, slide_id: str, scenarios: dict | None = None) -> str:
-    """Name of a storyline entry in the chooser (scenarios by their saved name)."""
-    if slide_id.startswith(SCENARIO_PREFIX):
-        sid = slide_id[len(SCENARIO_PREFIX):]
-        name = (scenarios or {}).get(sid, {}).get("name", sid)
-        return tx.t("present.slide.scenario", name=name)
-    return tx.t(f"present.slide.{slide_id}")
+SLIPPING_BELOW = 40  # "slipping": a health score below this (the page's "accounts below 40")
+SLIPPING_ON_SLIDE = 3
+GAPS_ON_SLIDE = 5
+KPI_KEYS = ("revenue", "gross_profit", "account_profit", "active_customers")
 
 
 def valid_order(order, scenarios: dict | None = None) -> list[str]:
@@ -75,55 +55,64 @@ def valid_order(order, scenarios: dict | None = None) -> list[str]:
     return out
 
 
-def period_text(tx, filters: Filters) -> str:
-    return tx.t("present.period", start=tx.t_month(filters.start), end=tx.t_month(filters.end))
+def scenario_name(slide_id: str, scenarios: dict | None = None) -> str | None:
+    """The saved name of a pinned scenario entry (its id when the name is not known); None for
+    the other slides."""
+    if not slide_id.startswith(SCENARIO_PREFIX):
+        return None
+    sid = slide_id[len(SCENARIO_PREFIX):]
+    return str((scenarios or {}).get(sid, {}).get("name", sid))
 
 
-def filter_lines(tx, filters: Filters, facts: dict) -> list[str]:
-    """Title-slide lines: the period, every active filter, the data's as-of date."""
-    lines = [period_text(tx, filters)]
+@dataclass(frozen=True)
+class Cover:
+    """What the title slide states: the period, every active filter (values as stored, the UI
+    labels them), the customers picked by id, and the data's as-of date."""
+
+    start: date
+    end: date
+    dimensions: tuple  # (column, values) of each active filter dimension, in the filter bar's order
+    tiers: tuple
+    picked_customers: int | None  # customers picked by id (None: no such pick)
+    as_of: date
+
+
+def cover(filters: Filters, facts: dict) -> Cover:
     dims = (("region", filters.regions), ("customer_type", filters.customer_types),
             ("sector", filters.sectors), ("account_manager", filters.account_managers))
-    for column, values in dims:
-        if values:
-            lines.append(tx.t(f"filters.{column}") + ": "
-                         + tx.t("seg.name.sep").join(tx.label(column, v) for v in values))
-    if filters.tiers:
-        lines.append(tx.t("filters.tier") + ": " + ", ".join(filters.tiers))
-    if filters.customer_ids is not None:
-        lines.append(tx.t("present.filtered_customers",
-                          n=i18n.fmt_number(len(filters.customer_ids), tx.lang)))
-    if len(lines) == 1:
-        lines.append(tx.t("present.all_customers"))
-    lines.append(tx.t("data.as_of", date=i18n.fmt_date(facts["as_of"], tx.lang)))
-    return lines
+    return Cover(filters.start, filters.end, tuple((c, tuple(v)) for c, v in dims if v), tuple(filters.tiers or ()),
+                 None if filters.customer_ids is None else len(filters.customer_ids), facts["as_of"])
 
 
-# ---------------------------------------------------------------- the slides
+# ---------------------------------------------------------------- the slides' data
 
 
-def overview_slide(tx, ov, filters: Filters) -> Slide:
+@dataclass(frozen=True)
+class Overview:
+    kpis: dict  # key -> analytics.overview.Kpi, for KPI_KEYS
+    active_customers: int
+    revenue: float
+    profit: float  # account profit
+    margin: float  # account margin (NaN without revenue)
+    monthly: pd.DataFrame  # Engine.monthly_totals
+    start: date
+    end: date
+
+
+def overview(ov, filters: Filters) -> Overview:
     """``ov``: views.overview.OverviewData."""
-    k = {x.key: x for x in ov.kpis}
+    k: dict[str, Kpi] = {x.key: x for x in ov.kpis}
     rev, profit = k["revenue"].value, k["account_profit"].value
-    margin = profit / rev if rev else float("nan")
-    headline = tx.t("present.overview.headline", n=i18n.fmt_number(ov.active_customers, tx.lang),
-                    revenue=tx.money(rev), profit=tx.money(profit), margin=pct(tx, margin))
-    bullets = []
-    for key in ("revenue", "gross_profit", "account_profit", "active_customers"):
-        x = k[key]
-        value = tx.money(x.value) if x.kind == "money" else i18n.fmt_number(x.value, tx.lang)
-        if x.delta_pct is not None:
-            bullets.append(tx.t("present.kpi_change", label=tx.t(f"kpi.{key}"), value=value,
-                                change=i18n.fmt_delta_pct(x.delta_pct, tx.lang)))
-        else:
-            bullets.append(tx.t("present.kpi", label=tx.t(f"kpi.{key}"), value=value))
-    labels = {key: tx.t(f"series.{key}") for key in ("revenue", "gross_profit", "account_profit")}
-    labels.update(title=tx.t("overview.trend_title"), x=tx.t("axis.month"),
-                  y=tx.t("axis.amount", currency=tx.currency))
-    fig = trend_chart(ov.monthly, labels, tx.lang, tx.currency) if len(ov.monthly) else None
-    return Slide(tx.t("present.slide.overview"), headline, fig, bullets=bullets,
-                 notes=tx.t("present.overview.notes", period=period_text(tx, filters)))
+    return Overview({key: k[key] for key in KPI_KEYS}, ov.active_customers, rev, profit,
+                    profit / rev if rev else float("nan"), ov.monthly, filters.start, filters.end)
+
+
+@dataclass(frozen=True)
+class Concentration:
+    value: str  # the measure concentrated: account_profit or revenue (concentration_value)
+    customers: int  # customers in the curve (0: nothing to show)
+    readouts: dict | None  # pareto.readouts of the sorted values
+    ranked: pd.DataFrame | None  # pareto.ranked: the Pareto chart's data
 
 
 def slide_facts(engine, filters: Filters, peers: bool = False) -> pd.DataFrame:
@@ -141,147 +130,90 @@ def concentration_value(facts: pd.DataFrame) -> str:
     return "account_profit" if share == share and share <= 1.0 else "revenue"
 
 
-def concentration_slide(tx, facts: pd.DataFrame) -> Slide:
+def concentration(facts: pd.DataFrame) -> Concentration:
     """``facts``: Engine.customer_facts of the filtered period."""
     value = concentration_value(facts)
     pop = pareto.population(facts, value)
-    title = tx.t("present.slide.concentration")
     if pop.empty:
-        return Slide(title, tx.t("present.no_customers"))
+        return Concentration(value, 0, None, None)
     r = pareto.readouts(pareto.sorted_values(pop, value), ordered=True)
-    vname = tx.t(f"series.{value}")
-    headline = tx.t("present.conc.headline", p=pct(tx, TOP_SHARE), share=pct(tx, r["top"][TOP_SHARE]),
-                    value=vname.lower() if tx.lang == "en" else vname)
-    bullets = [tx.t("present.conc.for80", share=pct(tx, r["for_target_share"]),
-                    n=i18n.fmt_number(r["for_target"], tx.lang)),
-               tx.t("present.conc.top", p="10%", share=pct(tx, r["top"][0.10])),
-               tx.t("present.conc.gini", gini=f"{r['gini']:.2f}")]
-    labels = dict(title=tx.t("conc.pareto_title", value=vname), x=tx.t("conc.axis.customers"),
-                  y=tx.t("axis.amount", currency=tx.currency), y2=tx.t("conc.axis.cum_share"),
-                  bars=tx.t("conc.bars"), line=tx.t("conc.cum_line"),
-                  point=tx.t("conc.point", c=pct(tx, r["for_target_share"]), v="80%"))
-    fig = conc_charts.pareto_chart(pareto.ranked(pop, value), labels, tx.lang, tx.currency,
-                                   r["for_target_share"])
-    return Slide(title, headline, fig, bullets=bullets,
-                 notes=tx.t("present.conc.notes", value=vname, n=i18n.fmt_number(r["customers"], tx.lang)))
+    return Concentration(value, int(r["customers"]), r, pareto.ranked(pop, value))
 
 
-def whale_slide(tx, facts: pd.DataFrame, peers: pd.DataFrame | None = None) -> Slide:
-    title = tx.t("present.slide.whale")
+@dataclass(frozen=True)
+class Whale:
+    summary: dict  # pareto.whale_summary
+    curve: pd.DataFrame  # pareto.whale_curve (empty when total profit is not positive)
+    worst: pd.DataFrame  # pareto.loss_makers: the WORST_ON_SLIDE largest loss-makers with their main reason
+
+
+def whale(facts: pd.DataFrame, peers: pd.DataFrame | None = None) -> Whale:
+    """``peers``: slide_facts(..., peers=True); each loss-maker is compared with its type among
+    them, as on the concentration page."""
     s = pareto.whale_summary(facts)
     if s["customers"] == 0:
-        return Slide(title, tx.t("present.no_customers"))
-    if s["loss_makers"]:
-        headline = tx.t("present.whale.headline", n=i18n.fmt_number(s["loss_makers"], tx.lang),
-                        losses=tx.money(s["losses"]))
-    else:
-        headline = tx.t("present.whale.none")
-    curve = pareto.whale_curve(facts)
-    fig = None
-    bullets = []
-    if not curve.empty:
-        bullets.append(tx.t("present.whale.peak", k=i18n.fmt_number(s["peak_customers"], tx.lang),
-                            share=pct(tx, s["peak_customer_share"]), peak=pct(tx, s["peak"])))
-        labels = dict(title=tx.t("conc.whale_title"), x=tx.t("conc.axis.customers_profit"),
-                      y=tx.t("conc.axis.cum_profit"), curve=tx.t("conc.whale_curve"),
-                      total=tx.t("conc.whale_total"),
-                      peak=tx.t("conc.whale_peak_note", peak=pct(tx, s["peak"]),
-                                n=i18n.fmt_number(s["peak_customers"], tx.lang)))
-        fig = conc_charts.whale_chart(curve, labels, s["peak"], s["peak_customer_share"])
-    else:
-        bullets.append(tx.t("present.whale.not_positive", total=tx.money(s["total"])))
-    table = None
-    worst = pareto.loss_makers(facts, WORST_ON_SLIDE, peers)  # each against its type, as on the page
-    if not worst.empty:
-        table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(worst, tx.lang).to_numpy(),
-                              tx.t("col.account_profit"): [tx.money(v) for v in worst["account_profit"]],
-                              tx.t("conc.main_reason"): [tx.t(f"conc.reason.{v}") for v in worst["main_reason"]]})
-    return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("present.whale.notes"))
+        return Whale(s, pd.DataFrame(), pd.DataFrame())
+    return Whale(s, pareto.whale_curve(facts), pareto.loss_makers(facts, WORST_ON_SLIDE, peers))
 
 
-def segment_names(tx, profile: pd.DataFrame, saved: dict | None = None) -> dict[int, str]:
-    """Saved segment names, else the suggested ones (as the segments page names them)."""
-    saved = saved or {}
-    sep = tx.t("seg.name.sep")
-    out = {}
-    for s, (level, *traits) in sg.name_tokens(profile).items():
-        suggested = tx.t(f"seg.name.{level}") + (sep + sep.join(tx.t(f"seg.name.{t}") for t in traits)
-                                                 if traits else "")
-        out[s] = saved.get(str(s)) or suggested
-    return out
+@dataclass(frozen=True)
+class Segments:
+    enough: bool  # at least 3 customers to segment
+    k: int = 0
+    method: str = ""
+    profile: pd.DataFrame | None = None  # analytics.segments.profiles
+    tokens: dict | None = None  # segment -> analytics.segments.name_tokens (the suggested name)
+    saved_names: dict | None = None  # segment (as text) -> the name saved for this segmentation
+    top: int = 0  # the segment with the largest value share
 
 
-def segments_slide(tx, features: pd.DataFrame, result: sg.SegmentResult, seg_names: dict) -> Slide:
-    """``result``: analytics.segments.fit_segments on ``features``; ``seg_names``: segment -> name."""
-    profile = sg.profiles(features, result)
-    top = profile.sort_values("value_share", ascending=False).iloc[0]
-    s = int(top["segment"])
-    headline = tx.t("present.seg.headline", name=seg_names.get(s, str(s)),
-                    customers=pct(tx, top["customer_share"]), share=pct(tx, top["value_share"]))
-    rows = [f"{int(x)} · {seg_names.get(int(x), '')}" for x in profile["segment"]]
-    fig = present_charts.share_bars(rows, profile["customer_share"].to_numpy(),
-                                    profile["value_share"].to_numpy(),
-                                    {"title": tx.t("present.seg.chart"),
-                                     "customers": tx.t("seg.col.customer_share"),
-                                     "value": tx.t("seg.col.value_share")}, tx.lang)
-    table = pd.DataFrame({tx.t("seg.col.name"): rows,
-                          tx.t("seg.col.customers"): [i18n.fmt_number(v, tx.lang) for v in profile["customers"]],
-                          tx.t("col.revenue"): [tx.money(v) for v in profile["total_revenue"]]})
-    return Slide(tx.t("present.slide.segments"), headline, fig, table=table,
-                 notes=tx.t("present.seg.notes", k=result.k, method=tx.t(f"seg.method.{result.method}")))
+def segments(feats: pd.DataFrame, config: dict | None, saved_names: dict | None,
+             result: sg.SegmentResult | None = None) -> Segments:
+    """The segments slide with the saved segmentation settings (features, method, k) and names
+    (the segments page's ``segments.config`` / ``segments.names`` settings)."""
+    cfg = config or {}
+    if len(feats) < 3:
+        return Segments(False)
+    cols = tuple(c for c in (cfg.get("features") or sg.DEFAULT_FEATURES) if c in sg.FEATURES) or sg.DEFAULT_FEATURES
+    if result is None:
+        result = sg.fit_segments(feats, cols, cfg.get("k"), cfg.get("method", "kmeans"))
+    sig = f"{result.method}|{result.k}|{','.join(result.features)}"
+    profile = sg.profiles(feats, result)
+    top = int(profile.sort_values("value_share", ascending=False).iloc[0]["segment"])
+    return Segments(True, result.k, result.method, profile, sg.name_tokens(profile),
+                    dict((saved_names or {}).get(sig, {})), top)
 
 
-def types_text(tx, flags: pd.DataFrame) -> list[str]:
-    """Display text of the KA types of each row of ``flags`` (bool columns KA_TYPES)."""
-    labels = [tx.t(f"ka.type.{t}") for t in ka.KA_TYPES]
-    sep = tx.t("seg.name.sep")
-    combos, out = {}, []
-    for row in map(tuple, flags[list(ka.KA_TYPES)].to_numpy(dtype=bool)):
-        if row not in combos:  # at most 16 combinations: join each once
-            combos[row] = sep.join(n for n, on in zip(labels, row) if on)
-        out.append(combos[row])
-    return out
+@dataclass(frozen=True)
+class KaPortfolio:
+    key_accounts: int  # customers with at least one KA type
+    customers: int  # customers considered
+    revenue_share: float  # the key accounts' share of revenue
+    portfolio: pd.DataFrame | None  # views.key_accounts.portfolio (None without key accounts)
+    quadrants: tuple  # (quadrant, accounts, revenue) for each of analytics.ka_types.QUADRANTS
+    end: date | None  # the period's last month (growth's periods are stated on the axis)
 
 
-def growth_periods(tx, end) -> str:
-    """The two periods growth compares (``analytics.growth``; ``Engine.customer_features``
-    measures it on the 12 months ending with the period's last month ``end``), as text."""
-    if end is None:
-        return tx.t("kasel.periods.open")
-    m = lambda k: tx.t_month(add_months(end, k))  # noqa: E731
-    return tx.t("kasel.periods", a=m(-11), b=m(0), c=m(-23), d=m(-12))
-
-
-def ka_portfolio(tx, features: pd.DataFrame, types: pd.DataFrame, end=None):
-    """(analytics.ka_types.portfolio with account names and type texts, the matrix figure):
-    shared by the Key accounts page and its slide. ``end``: the period's last month (growth's
-    periods are stated on the axis)."""
-    pf = ka.portfolio(features, types)
-    info = features.set_index("customer_id").loc[pf["customer_id"]].reset_index()
-    pf["account"] = i18n.customer_names(info, tx.lang).to_numpy()
-    pf["types"] = types_text(tx, pf)
-    labels = {"title": tx.t("ka.pf.title"), "x": tx.t("ka.pf.x", currency=tx.currency),
-              "y": tx.t("ka.pf.y", periods=growth_periods(tx, end)), "value": tx.t("col.revenue"),
-              "potential": tx.t("ka.pf.potential"), "types": tx.t("ka.col.types"), "new": tx.t("kasel.new"),
-              "open": tx.t("kasel.open"), **{f"quadrant.{q}": tx.t(f"ka.quadrant.{q}") for q in ka.QUADRANTS}}
-    return pf, seg_charts.portfolio_chart(pf, labels, tx.lang, tx.currency)
-
-
-def ka_portfolio_slide(tx, features: pd.DataFrame, types: pd.DataFrame, end=None) -> Slide:
+def ka_portfolio(features: pd.DataFrame, types: pd.DataFrame, end=None) -> KaPortfolio:
     """``types``: analytics.ka_types.key_accounts on ``features`` (the selected set)."""
-    title = tx.t("present.slide.ka_portfolio")
     summary = ka.type_summary(features, types).set_index("ka_type")
     n = int(summary.loc["any", "customers"])
     if n == 0:
-        return Slide(title, tx.t("present.ka.none"))
-    headline = tx.t("present.ka.headline", n=i18n.fmt_number(n, tx.lang),
-                    customers=pct(tx, n / len(types)), share=pct(tx, summary.loc["any", "revenue_share"]))
-    pf, fig = ka_portfolio(tx, features, types, end)
+        return KaPortfolio(0, len(types), 0.0, None, (), end)
+    pf = ka_view.portfolio(features, types)
     counts = pf["quadrant"].value_counts()
-    bullets = [tx.t("present.ka.quadrant", quadrant=tx.t(f"ka.quadrant.{q}"),
-                    n=i18n.fmt_number(int(counts.get(q, 0)), tx.lang),
-                    revenue=tx.money(pf.loc[pf["quadrant"] == q, "value"].sum())) for q in ka.QUADRANTS]
-    return Slide(title, headline, fig, bullets=bullets, notes=tx.t("present.ka.notes"))
+    quads = tuple((q, int(counts.get(q, 0)), float(pf.loc[pf["quadrant"] == q, "value"].sum())) for q in ka.QUADRANTS)
+    return KaPortfolio(n, len(types), float(summary.loc["any", "revenue_share"]), pf, quads, end)
+
+
+@dataclass(frozen=True)
+class Retention:
+    matrix: pd.DataFrame  # analytics.cohorts.retention_matrix (monthly cohorts)
+    curve: pd.Series | None  # analytics.cohorts.retention_curve
+    point: tuple | None  # retention_point of the curve
+    first: float | None  # retention one month after the first order, when the point is later
+    cohorts: int
+    customers: int  # customers in the cohorts
 
 
 def retention_point(curve: pd.Series, months: int = RETENTION_MONTHS) -> tuple[int, float] | None:
@@ -294,191 +226,85 @@ def retention_point(curve: pd.Series, months: int = RETENTION_MONTHS) -> tuple[i
     return int(k), float(curve[k])
 
 
-def retention_slide(tx, matrix: pd.DataFrame, sizes: pd.Series) -> Slide:
+def retention(matrix: pd.DataFrame, sizes: pd.Series) -> Retention:
     """``matrix``, ``sizes``: analytics.cohorts.retention_matrix (monthly cohorts)."""
-    title = tx.t("present.slide.retention")
     if matrix.empty:
-        return Slide(title, tx.t("present.no_customers"))
+        return Retention(matrix, None, None, None, 0, 0)
     curve = cohorts.retention_curve(matrix, sizes)
     point = retention_point(curve)
-    headline = (tx.t("present.ret.headline", share=pct(tx, point[1]), k=point[0]) if point
-                else tx.t("present.ret.too_short"))
-    labels = {"title": tx.t("ret.curves_title"), "average": tx.t("ret.average"),
-              "x": tx.t("ret.axis.since_first", unit=tx.t("ret.unit.M")), "y": tx.t("ret.axis.retained")}
-    fig = ret_charts.retention_curves(matrix, curve, labels, tx.lang, "M")
-    bullets = []
-    if 1 in curve.index and point and point[0] != 1:
-        bullets.append(tx.t("present.ret.first", share=pct(tx, curve[1])))
-    bullets.append(tx.t("present.ret.cohorts", n=len(matrix), customers=i18n.fmt_number(int(sizes.sum()), tx.lang)))
-    return Slide(title, headline, fig, bullets=bullets, notes=tx.t("present.ret.notes"))
+    first = float(curve[1]) if 1 in curve.index and point and point[0] != 1 else None
+    return Retention(matrix, curve, point, first, len(matrix), int(sizes.sum()))
 
 
 # ---------------------------------------------------------------- the account manager's view (optional)
 
-SLIPPING_BELOW = 40  # "slipping": a health score below this (the page's "accounts below 40")
-SLIPPING_ON_SLIDE = 3
-GAPS_ON_SLIDE = 5
 
-
-def health_slide(tx, v, why=None) -> Slide:
+@dataclass(frozen=True)
+class Health:
     """Accounts slipping: how many accounts score below SLIPPING_BELOW and what they bought in
-    the last 12 months, the score month by month, the largest of them by revenue (with why in
-    words when ``why(row)`` gives it: the My accounts page's reasons), and the backtest in one
-    line. ``v``: views.my_accounts.MyAccountsView."""
-    from kamdash.charts import my_accounts as my_charts
+    the last 12 months, the score month by month, the largest of them by revenue, and the
+    backtest. ``accounts`` 0: nothing to show."""
 
-    title = tx.t("present.slide.health")
+    accounts: int
+    slipping: int = 0
+    slipping_revenue: float = 0.0  # their revenue of the last 12 months
+    mean_score: float = float("nan")
+    now: date | None = None
+    portfolio: pd.DataFrame | None = None  # views.my_accounts.MyAccountsView.portfolio
+    backtest: dict | None = None  # views.my_accounts.MyAccountsView.backtest
+    top: pd.DataFrame | None = None  # the SLIPPING_ON_SLIDE largest slipping accounts (rows of ``accounts``)
+
+
+def health(v) -> Health:
+    """``v``: views.my_accounts.MyAccountsView (None: no data)."""
     acc = v.accounts if v is not None else pd.DataFrame()
     if v is None or not len(acc):
-        return Slide(title, tx.t("present.no_customers"))
+        return Health(0)
     slipping = acc[acc["score"] < SLIPPING_BELOW]
-    n = lambda x: i18n.fmt_number(x, tx.lang)  # noqa: E731
-    if len(slipping):
-        headline = tx.t("present.health.headline", n=n(len(slipping)), total=n(len(acc)),
-                        revenue=tx.money(float(slipping["revenue_12m"].sum())))
-    else:
-        headline = tx.t("present.health.none", total=n(len(acc)))
-    labels = {"title": tx.t("present.health.chart_title"), "score": tx.t("my.trend.score"),
-              "below": tx.t("my.trend.below"), "x": tx.t("axis.month")}
-    fig = my_charts.score_trend(v.portfolio, labels, tx.lang)
-    bullets = [tx.t("present.health.mean", score=i18n.fmt_number(float(acc["score"].mean()), tx.lang),
-                    month=tx.t_month(v.now))]
-    b = v.backtest
-    if b["accounts"] and np.isfinite(b["auc"]):
-        bands = b["bands"]
-        bullets.append(tx.t("present.health.backtest", month=tx.t_month(b["as_of"]),
-                            low=pct(tx, bands["share_lost"].iloc[0]), high=pct(tx, bands["share_lost"].iloc[-1]),
-                            auc=i18n.fmt_number(b["auc"], tx.lang, digits=2)))
-    table = None
-    if len(slipping):
-        top = slipping.sort_values(["revenue_12m", "score"], ascending=[False, True], kind="stable").head(SLIPPING_ON_SLIDE)
-        names = i18n.customer_names(top, tx.lang).to_numpy()
-        if why is not None:
-            bullets.append(tx.t("present.health.largest", name=names[0], why=why(top.iloc[0])))
-        table = pd.DataFrame({tx.t("col.customer"): names,
-                              tx.t("my.col.score"): [i18n.fmt_number(x, tx.lang, digits=0) for x in top["score"]],
-                              tx.t("my.col.revenue_12m"): [tx.money(x) for x in top["revenue_12m"]]})
-    return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("present.health.notes"))
+    top = slipping.sort_values(["revenue_12m", "score"], ascending=[False, True], kind="stable").head(SLIPPING_ON_SLIDE)
+    return Health(len(acc), len(slipping), float(slipping["revenue_12m"].sum()), float(acc["score"].mean()),
+                  v.now, v.portfolio, v.backtest, top)
 
 
-def whitespace_slide(tx, v) -> Slide:
+def backtest_shown(b: dict | None) -> bool:
+    """The backtest has accounts and a finite AUC (the slide states it)."""
+    return bool(b and b["accounts"] and np.isfinite(b["auc"]))
+
+
+@dataclass(frozen=True)
+class Whitespace:
     """Whitespace, money on the table: the accounts' expected yearly revenue from the categories
-    their peers buy and they do not, by category, and the largest gaps. ``v``:
-    views.my_accounts.MyAccountsView."""
-    from kamdash.charts import my_accounts as my_charts
+    their peers buy and they do not, by category, and the largest gaps."""
 
-    title = tx.t("present.slide.whitespace")
+    has_categories: bool
+    total: float = 0.0
+    accounts: int = 0  # accounts with a gap
+    by_category: pd.DataFrame | None = None  # category, never, stopped, total: categories with a gap, largest first
+    stopped: float = 0.0  # the part from categories an account stopped buying
+    gaps: pd.DataFrame | None = None  # the GAPS_ON_SLIDE largest gaps
+
+
+def whitespace(v) -> Whitespace:
+    """``v``: views.my_accounts.MyAccountsView (None: no data)."""
     if v is None or not v.has_categories:
-        return Slide(title, tx.t("my.ws.no_categories"))
+        return Whitespace(False)
     if not v.whitespace_total > 0:
-        return Slide(title, tx.t("present.ws.none"))
-    gaps = v.gaps
-    headline = tx.t("present.ws.headline", total=tx.money(v.whitespace_total),
-                    n=i18n.fmt_number(int((v.accounts["whitespace_best"] > 0).sum()), tx.lang))
+        return Whitespace(True)
     cats = v.whitespace_by_category
     cats = cats[cats["total"] > 0]
-    labels = {"title": tx.t("present.ws.chart_title"), "never": tx.t("my.ws.never"),
-              "stopped": tx.t("my.ws.stopped")}
-    fig = my_charts.whitespace_by_category(cats.assign(category=[tx.label("category", c) for c in cats["category"]]),
-                                           labels, tx.lang, tx.currency)
-    top = cats.iloc[0]
-    bullets = [tx.t("present.ws.top_category", category=tx.label("category", top["category"]),
-                    value=tx.money(float(top["total"])), share=pct(tx, float(top["total"]) / v.whitespace_total))]
-    stopped = float(cats["stopped"].sum())
-    if stopped > 0:
-        bullets.append(tx.t("present.ws.stopped", value=tx.money(stopped)))
-    head = gaps.head(GAPS_ON_SLIDE)
-    table = pd.DataFrame({tx.t("col.customer"): i18n.customer_names(head, tx.lang).to_numpy(),
-                          tx.t("present.ws.col.category"): [tx.label("category", c) for c in head["category"]],
-                          tx.t("present.ws.col.status"): [tx.t(f"my.ws.{s}") for s in head["status"]],
-                          tx.t("present.ws.col.value"): [tx.money(x) for x in head["value"]]})
-    return Slide(title, headline, fig, table=table, bullets=bullets, notes=tx.t("my.ws.method"))
-
-
-# ---------------------------------------------------------------- pinned what-if scenarios
-
-
-def _loads(x) -> dict:
-    if isinstance(x, dict):
-        return x
-    try:
-        out = json.loads(x) if x else {}
-    except (TypeError, ValueError):
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
-def scenario_numbers(results) -> dict[str, tuple[float, float]]:
-    """{measure: (before, after)} for measure in equity and profit, from a stored results JSON.
-
-    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (what ``whatif.evaluate`` returns),
-    possibly nested one level (e.g. under ``result``), or ``before`` / ``after`` dicts with
-    ``<m>`` keys; ``account_profit`` counts as profit. Measures not found are left out."""
-    res = _loads(results)
-    dicts = [res] + [v for v in res.values() if isinstance(v, dict)]
-    out = {}
-    for m, aliases in (("equity", ("equity", "customer_equity")),
-                       ("profit", ("profit", "account_profit", "profit_per_year"))):
-        for d in dicts:
-            found = None
-            for a in aliases:
-                b, c = scenarios.as_number(d.get(f"{a}_before")), scenarios.as_number(d.get(f"{a}_after"))
-                if b is None and isinstance(d.get("before"), dict):
-                    b, c = scenarios.as_number(d["before"].get(a)), scenarios.as_number(_loads(d.get("after")).get(a))
-                if b is not None and c is not None:
-                    found = (b, c)
-                    break
-            if found:
-                out[m] = found
-                break
-    return out
-
-
-def scenario_slide(tx, scenario: dict) -> Slide:
-    """``scenario``: a row of the user table ``scenarios`` (name, params, results; JSON text or
-    parsed)."""
-    name = str(scenario.get("name") or scenario.get("scenario_id", ""))
-    title = tx.t("present.slide.scenario", name=name)
-    nums = scenario_numbers(scenario.get("results"))
-    if not nums:
-        return Slide(title, tx.t("present.scn.no_results"))
-    params, results = _loads(scenario.get("params")), _loads(scenario.get("results"))
-    flat = {**{k: v for d in [v for v in results.values() if isinstance(v, dict)] for k, v in d.items()}, **results}
-    for m, (b, a) in nums.items():  # the measures as found, whatever the stored layout
-        flat[f"{m}_before"], flat[f"{m}_after"] = b, a
-    rows = [(tx.t(f"present.scn.{m}"), nums[m][0], nums[m][1]) for m in ("equity", "profit") if m in nums]
-    fig = present_charts.before_after_chart(rows, {"title": name, "before": tx.t("present.scn.before"),
-                                                   "after": tx.t("present.scn.after")}, tx.lang, tx.currency)
-    notes = tx.t("scn.notes", assumptions=scenarios.assumptions(tx, params))
-    return Slide(title, scenarios.headline(tx, params, flat), fig, bullets=scenarios.bullets(tx, params, flat),
-                 notes=notes)
-
-
-def read_scenarios(user_db) -> dict[str, dict]:
-    """Saved scenarios of the user database by id (name, params, results parsed; newest first).
-    Empty when the database or the table does not exist yet."""
-    from pathlib import Path
-
-    from kamdash import store
-
-    if user_db is None or not Path(user_db).exists():
-        return {}
-    rows = store._with_user_db(user_db, lambda con: con.execute(  # noqa: SLF001
-        "SELECT scenario_id, name, params, results, created_at FROM scenarios "
-        "ORDER BY created_at DESC, scenario_id").fetchall())
-    return {r[0]: {"scenario_id": r[0], "name": r[1], "params": _loads(r[2]), "results": _loads(r[3]),
-                   "created_at": r[4]} for r in rows}
+    return Whitespace(True, v.whitespace_total, int((v.accounts["whitespace_best"] > 0).sum()), cats,
+                      float(cats["stopped"].sum()), v.gaps.head(GAPS_ON_SLIDE))
 
 
 # ---------------------------------------------------------------- the whole storyline
 
 
-def build(engine, tx, filters: Filters, facts: dict, order=SLIDES, *,
+def build(engine, filters: Filters, facts: dict, order=SLIDES, *,
           scenarios: dict | None = None, segment_config: dict | None = None,
-          segment_saved_names: dict | None = None, ka_rules: ka.KaRules | None = None) -> list[Slide]:
-    """The slides of ``order`` (slide ids, ``scenario:<id>`` for pinned scenarios), querying
-    ``engine`` directly. ``facts``: Engine.data_facts. Segment/KA settings default to the
-    pages' defaults."""
+          segment_saved_names: dict | None = None, ka_rules: ka.KaRules | None = None) -> list:
+    """The data of the slides of ``order`` (slide ids, ``scenario:<id>`` for pinned scenarios),
+    querying ``engine`` directly. ``facts``: Engine.data_facts. Segment/KA settings default to
+    the pages' defaults."""
     from kamdash.views import overview as overview_view
 
     cache: dict = {}
@@ -499,47 +325,33 @@ def build(engine, tx, filters: Filters, facts: dict, order=SLIDES, *,
     out = []
     for sid in valid_order(order, scenarios):
         if sid == "overview":
-            ov = overview_view.build(engine, filters, facts["first_month"])
-            out.append(overview_slide(tx, ov, filters))
+            out.append(overview(overview_view.build(engine, filters, facts["first_month"]), filters))
         elif sid == "concentration":
-            out.append(concentration_slide(tx, customer_facts()))
+            out.append(concentration(customer_facts()))
         elif sid == "whale":
-            out.append(whale_slide(tx, customer_facts(), slide_facts(engine, filters, peers=True)))
+            out.append(whale(customer_facts(), slide_facts(engine, filters, peers=True)))
         elif sid == "segments":
-            out.append(segments_slide_from(tx, features(), segment_config, segment_saved_names))
+            out.append(segments(features(), segment_config, segment_saved_names))
         elif sid == "ka_portfolio":
             types = ka.key_accounts(features(), engine.customer_links(), ka_rules or ka.KaRules())
-            out.append(ka_portfolio_slide(tx, features(), types, filters.end))
+            out.append(ka_portfolio(features(), types, filters.end))
         elif sid in OPTIONAL:
             if "my_accounts" not in cache:
                 from kamdash.views import my_accounts as my_view
 
                 cache["my_accounts"] = my_view.build(engine, filters)
-            out.append((health_slide if sid == "health" else whitespace_slide)(tx, cache["my_accounts"]))
+            out.append((health if sid == "health" else whitespace)(cache["my_accounts"]))
         elif sid == "retention":
             counts = engine.cohort_counts(filters, "M")
             matrix, sizes = cohorts.retention_matrix(counts, "M", last_period=facts["last_month"])
-            out.append(retention_slide(tx, matrix, sizes))
+            out.append(retention(matrix, sizes))
         else:
-            out.append(scenario_slide(tx, scenarios[sid[len(SCENARIO_PREFIX):]]))
+            out.append(scenario(scenarios[sid[len(SCENARIO_PREFIX):]]))
     return out
 
 
-def segments_slide_from(tx, feats: pd.DataFrame, config: dict | None, saved_names: dict | None,
-                        result: sg.SegmentResult | None = None) -> Slide:
-    """The segments slide with the saved segmentation settings (features, method, k) and names
-    (the segments page's ``segments.config`` / ``segments.names`` settings)."""
-    cfg = config or {}
-    if len(feats) < 3:
-        return Slide(tx.t("present.slide.segments"), tx.t("seg.empty"))
-    cols = tuple(c for c in (cfg.get("features") or sg.DEFAULT_FEATURES) if c in sg.FEATURES) or sg.DEFAULT_FEATURES
-    if result is None:
-        result = sg.fit_segments(feats, cols, cfg.get("k"), cfg.get("method", "kmeans"))
-    sig = f"{result.method}|{result.k}|{','.join(result.features)}"
-    seg_names = segment_names(tx, sg.profiles(feats, result), (saved_names or {}).get(sig, {}))
-    return segments_slide(tx, feats, result, seg_names)
-
-
-__all__ = ["SLIDES", "OPTIONAL", "Texts", "health_slide", "whitespace_slide", "build", "overview_slide", "concentration_slide", "whale_slide",
-           "segments_slide", "ka_portfolio_slide", "retention_slide", "scenario_slide",
-           "scenario_numbers", "read_scenarios", "filter_lines", "slide_name", "valid_order"]
+__all__ = ["OPTIONAL", "SCENARIO_PREFIX", "SLIDES", "Concentration", "Cover", "Health", "KaPortfolio", "Overview",
+           "Retention", "Scenario", "Segments", "Whale", "Whitespace", "backtest_shown", "build", "concentration",
+           "cover", "health", "ka_portfolio", "overview", "read_scenarios", "retention", "retention_point",
+           "scenario", "scenario_name", "scenario_numbers", "segments", "slide_facts", "valid_order", "whale",
+           "whitespace"]

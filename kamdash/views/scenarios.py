@@ -1,15 +1,15 @@
-"""A what-if scenario in business words: what was changed, for whom, at what cost, and what it
-is worth (customer equity and profit before and after, net gain, ROI, payback).
+"""A saved what-if scenario as numbers: its stored settings and results read defensively.
 
 Shared by the scenario slides of the storyline (kamdash.views.present) and the What-if page's
-comparison table, so a scenario reads the same wherever it is shown. ``tx`` is any
-``i18n.Localized`` (language, currency); ``params`` a stored ``whatif.Params`` JSON and
+comparison; ``kamdash.ui.scenario_text`` puts a scenario in business words (what was changed,
+for whom, at what cost, and what it is worth). ``params`` is a stored ``whatif.Params`` JSON and
 ``results`` the numbers of ``whatif.evaluate`` (stored with the scenario or recomputed).
 """
 
 from __future__ import annotations
 
-from kamdash import i18n
+import json
+from dataclasses import dataclass
 
 
 def as_number(x) -> float | None:
@@ -21,103 +21,73 @@ def as_number(x) -> float | None:
     return v if v == v else None
 
 
-def signed_money(tx, x: float) -> str:
-    """+CN¥1.2M / −CN¥3.4K (a change of money, sign always shown)."""
-    return ("+" if x >= 0 else "−") + tx.money(abs(x))
+def _loads(x) -> dict:
+    if isinstance(x, dict):
+        return x
+    try:
+        out = json.loads(x) if x else {}
+    except (TypeError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
 
 
-def whom(tx, params: dict) -> str:
-    """The accounts a scenario applies to: "tier A accounts", "segment 2", "all customers"."""
-    parts = [tx.t("wi.tier_label", tier=t) for t in params.get("target_tiers") or ()]
-    parts += [str(s) for s in params.get("target_segments") or ()]
-    parts += [tx.t(f"ka.type.{k}") for k in params.get("target_ka") or ()]
-    if not parts:
-        return tx.t("scn.whom.all")
-    return tx.t("scn.and").join(parts)
+def scenario_numbers(results) -> dict[str, tuple[float, float]]:
+    """{measure: (before, after)} for measure in equity and profit, from a stored results JSON.
 
-
-def changes(tx, params: dict) -> list[str]:
-    """What the scenario changes, one phrase each (defection, margin, new customers)."""
-    out = []
-    pts = as_number(params.get("defection_pts")) or 0.0
-    if pts:
-        n = i18n.fmt_number(round(abs(pts), 1), tx.lang)
-        out.append(tx.t("scn.change.less_defection" if pts < 0 else "scn.change.more_defection", n=n))
-    margin = as_number(params.get("margin_pct")) or 0.0
-    if margin:
-        out.append(tx.t("scn.change.margin", pct=i18n.fmt_delta_pct(margin / 100, tx.lang)))
-    new = int(as_number(params.get("new_customers")) or 0)
-    if new:
-        out.append(tx.t("scn.change.new", n=i18n.fmt_number(new, tx.lang)))
-    return out or [tx.t("scn.change.none")]
-
-
-def cost_text(tx, params: dict, results: dict) -> str:
-    cost = as_number(params.get("cost")) or 0.0
-    if not cost:
-        return tx.t("scn.cost.none")
-    pv = as_number(results.get("programme_cost_pv"))
-    key = "scn.cost.total" if params.get("cost_mode") == "total" else "scn.cost.per_customer"
-    text = tx.t(key, cost=tx.money(cost))
-    return text if pv is None else text + tx.t("scn.cost.pv", pv=tx.money(pv))
-
-
-def payback_text(tx, results: dict) -> str | None:
-    if "payback_years" not in results:
-        return None
-    pb = results.get("payback_years")
-    if pb is None:
-        return tx.t("wi.payback.none")
-    if not pb:
-        return None
-    return tx.t("scn.payback.one") if int(pb) == 1 else tx.t("scn.payback.years", n=int(pb))
-
-
-def roi_text(tx, results: dict) -> str | None:
-    roi = as_number(results.get("roi"))
-    return None if roi is None else i18n.fmt_pct(roi, tx.lang, digits=0)
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def headline(tx, params: dict, results: dict) -> str:
-    """One sentence: the change, for whom, and what it adds to customer equity (else profit)."""
-    return _sentence(_headline(tx, params, results))
-
-
-def _headline(tx, params: dict, results: dict) -> str:
-    what = tx.t("scn.and").join(changes(tx, params))
-    for m in ("equity", "profit"):
-        b, a = as_number(results.get(f"{m}_before")), as_number(results.get(f"{m}_after"))
-        if b is not None and a is not None:
-            pct = i18n.fmt_delta_pct((a - b) / abs(b), tx.lang) if b else "–"
-            return tx.t(f"scn.headline.{m}", what=what, whom=whom(tx, params), delta=signed_money(tx, a - b), pct=pct)
-    return tx.t("scn.headline.none", what=what, whom=whom(tx, params))
-
-
-def bullets(tx, params: dict, results: dict) -> list[str]:
-    """The slide's lines: what changes for whom, the cost, equity and profit before → after,
-    the net gain, ROI and payback (a line is left out when its number is not known)."""
-    out = [tx.t("scn.line.change", what=tx.t("scn.and").join(changes(tx, params)), whom=whom(tx, params)),
-           tx.t("scn.line.cost", cost=cost_text(tx, params, results))]
-    for m in ("equity", "profit"):
-        b, a = as_number(results.get(f"{m}_before")), as_number(results.get(f"{m}_after"))
-        if b is not None and a is not None:
-            out.append(tx.t(f"scn.line.{m}", before=tx.money(b), after=tx.money(a), delta=signed_money(tx, a - b)))
-    net = as_number(results.get("net_value"))
-    if net is not None and as_number(params.get("cost")):
-        out.append(tx.t("scn.line.net", net=signed_money(tx, net)))
-    roi, pb = roi_text(tx, results), payback_text(tx, results)
-    if roi is not None:
-        out.append(tx.t("scn.line.roi", roi=roi, payback=pb or "–"))
+    Read defensively: flat keys ``<m>_before`` / ``<m>_after`` (what ``whatif.evaluate`` returns),
+    possibly nested one level (e.g. under ``result``), or ``before`` / ``after`` dicts with
+    ``<m>`` keys; ``account_profit`` counts as profit. Measures not found are left out."""
+    res = _loads(results)
+    dicts = [res] + [v for v in res.values() if isinstance(v, dict)]
+    out = {}
+    for m, aliases in (("equity", ("equity", "customer_equity")),
+                       ("profit", ("profit", "account_profit", "profit_per_year"))):
+        for d in dicts:
+            found = None
+            for a in aliases:
+                b, c = as_number(d.get(f"{a}_before")), as_number(d.get(f"{a}_after"))
+                if b is None and isinstance(d.get("before"), dict):
+                    b, c = as_number(d["before"].get(a)), as_number(_loads(d.get("after")).get(a))
+                if b is not None and c is not None:
+                    found = (b, c)
+                    break
+            if found:
+                out[m] = found
+                break
     return out
 
 
-def assumptions(tx, params: dict) -> str:
-    """The valuation settings, as a sentence (for notes and the comparison)."""
-    d = as_number(params.get("discount"))
-    h = int(as_number(params.get("horizon")) or 0)
-    rate = i18n.fmt_pct(d or 0.0, tx.lang, digits=0)
-    return tx.t("scn.assumptions.years", d=rate, n=h) if h else tx.t("scn.assumptions.unlimited", d=rate)
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    numbers: dict  # scenario_numbers: {equity|profit: (before, after)}; empty: nothing stored to show
+    params: dict  # the stored whatif.Params
+    results: dict  # the stored results, flattened one level, with the measures as found
+
+
+def scenario(saved: dict) -> Scenario:
+    """``saved``: a row of the user table ``scenarios`` (name, params, results; JSON text or
+    parsed)."""
+    name = str(saved.get("name") or saved.get("scenario_id", ""))
+    nums = scenario_numbers(saved.get("results"))
+    params, results = _loads(saved.get("params")), _loads(saved.get("results"))
+    flat = {**{k: v for d in [v for v in results.values() if isinstance(v, dict)] for k, v in d.items()}, **results}
+    for m, (b, a) in nums.items():  # the measures as found, whatever the stored layout
+        flat[f"{m}_before"], flat[f"{m}_after"] = b, a
+    return Scenario(name, nums, params, flat)
+
+
+def read_scenarios(user_db) -> dict[str, dict]:
+    """Saved scenarios of the user database by id (name, params, results parsed; newest first).
+    Empty when the database or the table does not exist yet."""
+    from pathlib import Path
+
+    from kamdash import store
+
+    if user_db is None or not Path(user_db).exists():
+        return {}
+    rows = store._with_user_db(user_db, lambda con: con.execute(  # noqa: SLF001
+        "SELECT scenario_id, name, params, results, created_at FROM scenarios "
+        "ORDER BY created_at DESC, scenario_id").fetchall())
+    return {r[0]: {"scenario_id": r[0], "name": r[1], "params": _loads(r[2]), "results": _loads(r[3]),
+                   "created_at": r[4]} for r in rows}
