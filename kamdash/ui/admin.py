@@ -11,37 +11,48 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kamdash import access, export, store
+from kamdash import access, export
 from kamdash.ui import auth, data, safe
+from kamdash.views import admin as view
 
 BASE_KEY = "kamdash.admin.base"  # (email, version) the form was loaded from
 NEXT_KEY = "kamdash.admin.next"  # the user to pick on the next rerun (after a save or removal)
 NEW = ""  # the "new user" choice of the picker
 
 
-def _known(ctx) -> dict[str, set[str]]:
-    from kamdash.views import common
+def load(ctx) -> view.AdminView:
+    """The page's view: entitlements checked against the data the user's session reads."""
+    return view.build(auth.user_db(), data.scope_customers(ctx.data_key))
 
-    return common.scope_known(data.scope_customers(ctx.data_key))
+
+def _check_text(ctx, c: view.EntitlementCheck) -> str:
+    if c.missing:
+        return ctx.t("admin.check.missing", values=", ".join(c.missing))
+    if c.accounts == 0:
+        return ctx.t("admin.check.empty")
+    return ctx.t("admin.check.ok")
 
 
-def entitlements_table(ctx) -> pd.DataFrame:
-    rows = access.list_entitlements(auth.user_db())
+def entitlements_table(ctx, v: view.AdminView) -> pd.DataFrame:
+    rows = [c.entitlement for c in v.entitlements]
     return pd.DataFrame({
         ctx.t("admin.col.email"): [e.email for e in rows],
         ctx.t("admin.col.role"): [ctx.t(f"auth.role.{e.role}") for e in rows],
         ctx.t("admin.col.scope"): [ctx.t(f"admin.scope.{e.scope_kind}") for e in rows],
         ctx.t("admin.col.values"): [", ".join(e.scope_values) for e in rows],
+        ctx.t("admin.col.accounts"): [ctx.t("admin.accounts.all", n=ctx.number(v.customers)) if c.accounts is None
+                                      else ctx.number(c.accounts) for c in v.entitlements],
+        ctx.t("admin.col.check"): [_check_text(ctx, c) for c in v.entitlements],
         ctx.t("admin.col.updated"): [e.updated_at.strftime("%Y-%m-%d %H:%M UTC") if e.updated_at else ""
                                      for e in rows],
         ctx.t("admin.col.by"): [e.updated_by for e in rows],
     })
 
 
-def editor(ctx) -> None:
+def editor(ctx, v: view.AdminView) -> None:
     """Add a user, or change or remove one."""
     path = auth.user_db()
-    current = {e.email: e for e in access.list_entitlements(path)}
+    current = {c.entitlement.email: c.entitlement for c in v.entitlements}
     if NEXT_KEY in st.session_state:  # set before the picker exists
         st.session_state["admin_pick"] = st.session_state.pop(NEXT_KEY)
     who = st.selectbox(ctx.t("admin.pick"), [NEW, *current], key="admin_pick",
@@ -56,12 +67,12 @@ def editor(ctx) -> None:
         for k in ("regions", "managers"):
             st.session_state[f"admin_values.{k}"] = list(cur.scope_values) if cur and cur.scope_kind == k else []
         st.session_state["admin_ids"] = ", ".join(cur.scope_values) if cur and cur.scope_kind == "customers" else ""
-    known = _known(ctx)
+    known = v.known
     email = st.text_input(ctx.t("admin.email"), key="admin_email", disabled=bool(cur), max_chars=200)
     c1, c2 = st.columns(2)
-    role = c1.selectbox(ctx.t("admin.role"), access.ROLES, key="admin_role",
+    role = c1.selectbox(ctx.t("admin.role"), view.ROLES, key="admin_role",
                         format_func=lambda r: ctx.t(f"auth.role.{r}"))
-    kind = c2.selectbox(ctx.t("admin.scope"), access.SCOPE_KINDS, key="admin_kind",
+    kind = c2.selectbox(ctx.t("admin.scope"), view.SCOPE_KINDS, key="admin_kind",
                         format_func=lambda k: ctx.t(f"admin.scope.{k}"))
     values: list[str] = []
     if kind in ("regions", "managers"):
@@ -109,8 +120,8 @@ def editor(ctx) -> None:
             st.rerun()
 
 
-def audit_log(ctx) -> None:
-    log = store.read_audit(auth.user_db())
+def audit_log(ctx, v: view.AdminView) -> None:
+    log = v.audit
     table = pd.DataFrame({
         ctx.t("admin.log.when"): pd.to_datetime(log["changed_at"]),
         ctx.t("admin.log.who"): log["who"],

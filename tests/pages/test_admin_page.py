@@ -68,3 +68,15 @@ def test_not_for_others(admin_db, monkeypatch):
     at = team(page("pages/admin.py")).run()
     assert "does not allow" in at.error[0].value
     assert not at.dataframe
+
+
+def test_each_scope_shows_the_accounts_it_covers_now(admin_db, small_db):
+    from tests.conftest import read_table
+
+    cust = read_table(small_db, "customers")
+    at = team(page("pages/admin.py")).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("E-mail")
+    assert table.loc["boss@example.com", "Accounts now"] == f"all ({len(cust):,})"
+    assert table.loc["li@example.com", "Accounts now"] == f"{(cust['account_manager'] == 'Li Na').sum():,}"
+    assert set(table["Check against the data"]) == {"OK"}
