@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from kamdash.ui import backup, importer, shell, source
+from kamdash.ui import backup, data_page, importer, shell, source
 
 ctx = shell.context()
+v = data_page.load(ctx)
 st.title(ctx.t("ingest.title"))
-st.caption(ctx.t("ingest.current", lines=ctx.number(ctx.facts["order_lines"]),
-                 date=ctx.date(ctx.facts["as_of"]), source=ctx.facts.get("source", "")))
+data_page.current(ctx, v)
 st.markdown(ctx.t("ingest.intro"))
 importer.render(ctx.lang)
-backup.render(ctx.lang)
+backup.render(ctx.lang, v)
 st.divider()
-source.render(ctx)
+source.render(ctx, v)

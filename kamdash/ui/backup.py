@@ -7,25 +7,20 @@ team mode; the check runs again where the file is swapped.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from kamdash import config, i18n, store
 from kamdash.ui import data
+from kamdash.views import data as view
 
 
-def render(lang: str) -> None:
+def render(lang: str, v: view.DataPage) -> None:
     tr = lambda k, **kw: i18n.t(k, lang, **kw)  # noqa: E731
-    db = config.db_path()
-    if db is None or not data.actor().is_admin:
-        return
-    kept = store.backup_path(db)
-    if not kept.exists():
+    if v.backup_kept is None or not data.actor().is_admin:
         return
     st.divider()
     st.subheader(tr("backup.title"))
-    when = dt.datetime.fromtimestamp(kept.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    when = v.backup_kept.strftime("%Y-%m-%d %H:%M")
     st.caption(tr("backup.caption", when=when))
     with st.popover(tr("backup.restore"), icon=":material/history:"):
         st.write(tr("backup.confirm"))

@@ -26,6 +26,7 @@ from kamdash import config, export, i18n, store
 from kamdash.ingest import engine, mapping, sniff
 from kamdash.ingest.problems import LoadError
 from kamdash.ui import data, safe
+from kamdash.views import data as view
 
 KEY = "ingest."  # prefix of every session_state key of this component
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet"]
@@ -178,23 +179,23 @@ def _layout_label(delimiter: str, lang: str) -> str:
     return i18n.t(f"ingest.layout.{names[delimiter]}", lang) if delimiter in names else delimiter
 
 
-def _report(rep: engine.ImportReport, lang: str) -> None:
+def _report(rep: view.ImportCheck, lang: str) -> None:
     tr = lambda k, **kw: i18n.t(k, lang, **kw)  # noqa: E731
     fmt = lambda n: i18n.fmt_number(n, lang)  # noqa: E731
     c = st.columns(3)
     c[0].metric(tr("ingest.report.rows"), fmt(rep.rows))
     c[1].metric(tr("ingest.report.bad_rows"), fmt(rep.bad_rows))
     c[2].metric(tr("ingest.report.warnings"), fmt(len(rep.warnings)))
-    if rep.problems:
-        st.error(tr("ingest.report.errors", n=fmt(rep.problem_total)))
-        table = problem_table(rep.problems, lang)
+    if rep.errors:
+        st.error(tr("ingest.report.errors", n=fmt(rep.error_total)))
+        table = problem_table(rep.errors, lang)
         st.dataframe(table, hide_index=True, width="stretch")
         st.download_button(tr("ingest.report.download"), export.csv_bytes(table),
                            file_name="import-problems.csv", mime="text/csv", key=KEY + "download")
     if rep.needs_date_order:
         st.warning(tr("ingest.report.date_order"))
     if rep.warnings:
-        with st.expander(tr("ingest.report.warning_list", n=fmt(len(rep.warnings))), expanded=not rep.problems):
+        with st.expander(tr("ingest.report.warning_list", n=fmt(len(rep.warnings))), expanded=not rep.errors):
             st.dataframe(problem_table(rep.warnings, lang), hide_index=True, width="stretch")
     if rep.limits:
         st.info(tr("ingest.report.limits") + "\n\n" + "\n".join(f"- {tr(f'ingest.limit.{c}')}" for c in rep.limits))
@@ -283,7 +284,7 @@ def render(lang: str) -> None:
     stored = st.session_state.get(KEY + "report")
     if not stored or stored[0] != plan:
         return
-    rep = stored[1]
+    rep = view.import_check(stored[1])
     _report(rep, lang)
     # replacing the data asks first (a copy of the current database is kept either way)
     confirmed = mode != "replace" or not db.exists() or st.checkbox(
@@ -311,4 +312,4 @@ def render(lang: str) -> None:
                 date=result.meta.get("as_of", ""))
             st.rerun()
         st.error(tr("ingest.failed"))
-        st.dataframe(problem_table(result.problems, lang), hide_index=True, width="stretch")
+        st.dataframe(problem_table(view.problems(result.problems), lang), hide_index=True, width="stretch")

@@ -5,12 +5,11 @@ secrets (``[source] password``) or KAMDASH_SOURCE_PASSWORD, never from the saved
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 
 from kamdash import config, i18n, store
 from kamdash.ui import data, importer
+from kamdash.views import data as view
 
 KEY = "source."
 
@@ -24,9 +23,8 @@ def _secrets() -> dict:
 
 def refreshed_at(built_at: str, lang: str) -> str:
     """``built_at`` (ISO, UTC) as a date and time for the sidebar."""
-    try:
-        when = datetime.fromisoformat(built_at)
-    except ValueError:
+    when = view.refreshed(built_at)
+    if when is None:
         return built_at
     return f"{i18n.fmt_date(when.date(), lang)} {when:%H:%M} UTC"
 
@@ -39,8 +37,17 @@ def sidebar_line(facts: dict, lang: str) -> str | None:
                   when=refreshed_at(facts.get("built_at", ""), lang))
 
 
-def render(ctx) -> None:
-    # the source code imports Ibis: only the Data page pays for it, not every page's sidebar
+def saved_source() -> dict | None:
+    """The company source saved in the user database (admins only: reading it imports Ibis,
+    which only the Data page's source panel pays for, not every page's sidebar)."""
+    if not data.actor().is_admin:
+        return None
+    from kamdash import sync
+
+    return sync.saved_source(data.user_db_path())
+
+
+def render(ctx, v: view.DataPage) -> None:
     from kamdash import sync
     from kamdash.ingest.sources import Source, SourceError
 
@@ -51,13 +58,15 @@ def render(ctx) -> None:
     done = st.session_state.pop(KEY + "done", None)
     if done:
         st.success(done)
-    saved = sync.saved_source(data.user_db_path())
-    if not saved:
+    saved = v.saved_source
+    if saved is None:
         st.caption(tr("sync.none"))
         return
-    source = Source.from_dict(saved)
-    tables = ", ".join(f"{role} = {name}" for role, name in source.tables.items())
-    st.caption(tr("sync.source", url=source.url, tables=tables) if tables else tr("sync.source_url", url=source.url))
+    source = Source.from_dict(saved.settings)
+    tables = ", ".join(f"{role} = {name}" for role, name in saved.tables)
+    st.caption(tr("sync.source", url=saved.url, tables=tables) if tables else tr("sync.source_url", url=saved.url))
+    if v.synced and v.refreshed is not None:
+        st.caption(tr("sync.last_refresh", when=f"{i18n.fmt_date(v.refreshed.date(), ctx.lang)} {v.refreshed:%H:%M} UTC"))
     full = st.checkbox(tr("sync.full"), key=KEY + "full")
     if not st.button(tr("sync.button"), type="primary", help=tr("sync.help"), key=KEY + "go"):
         return
@@ -78,7 +87,7 @@ def render(ctx) -> None:
         st.error(tr("sync.failed"))
         problems = getattr(exc, "problems", None)
         if problems:
-            st.dataframe(importer.problem_table(problems, ctx.lang), hide_index=True, width="stretch")
+            st.dataframe(importer.problem_table(view.problems(problems), ctx.lang), hide_index=True, width="stretch")
         else:
             st.code(str(exc))
         return

@@ -74,3 +74,16 @@ def test_no_source_set_up(tmp_path, tiny_db, use_db):
     assert not at.exception
     assert any("No company source is set up" in c.value for c in at.caption)
     assert "Source:" not in sidebar_text(at)
+
+
+def test_the_panel_says_when_the_data_was_last_refreshed(synced):
+    from datetime import datetime
+
+    db, _ = synced
+    con = duckdb.connect(str(db), read_only=True)
+    built = dict(con.sql("SELECT key, value FROM meta").fetchall())["built_at"]
+    con.close()
+    when = datetime.fromisoformat(built)
+    at = page("pages/data.py").run()
+    assert not at.exception
+    assert f"Last refreshed {when:%b} {when.day}, {when.year} {when:%H:%M} UTC" in [c.value for c in at.caption]
