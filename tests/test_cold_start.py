@@ -78,3 +78,46 @@ def test_server_warm_up_loads_the_landing_page_libraries_not_the_app_ui():
     done = subprocess.run([sys.executable, "-c", WARM_UP], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[] False False"
+
+
+def _dist(tmp_path, name: str, metadata: str):
+    from importlib.metadata import PathDistribution
+
+    folder = tmp_path / f"{name}-1.0.dist-info"
+    folder.mkdir()
+    (folder / "METADATA").write_text(metadata)
+    return PathDistribution(folder)
+
+
+def test_quick_component_scan_keeps_streamlits_choice(tmp_path):
+    """The start-up scan for custom components reads raw METADATA headers first: every package
+    Streamlit's own check keeps is still handed to it (by name, summary, requirement or an
+    ``st-`` name), one that only mentions Streamlit in its description is not, and the
+    installed packages get the same answer as before."""
+    from importlib.metadata import distributions
+
+    from streamlit.components.v2 import manifest_scanner
+
+    from kamdash.ui import serve
+
+    serve.quick_component_scan()
+    quick = manifest_scanner._is_likely_streamlit_component_package
+    assert quick.quick
+    serve.quick_component_scan()  # idempotent: not wrapped twice
+    assert manifest_scanner._is_likely_streamlit_component_package is quick
+    original = quick.original
+    assert not getattr(original, "quick", False)
+    cases = {
+        "streamlit-maps": ("Metadata-Version: 2.1\nName: streamlit-maps\nVersion: 1.0\n", True),
+        "st-aggrid": ("Metadata-Version: 2.1\nName: st-aggrid\nVersion: 1.0\n", True),
+        "charts": ("Metadata-Version: 2.1\nName: charts\nVersion: 1.0\nSummary: Maps for Streamlit apps\n", True),
+        "widgets": ("Metadata-Version: 2.1\nName: widgets\nVersion: 1.0\nRequires-Dist: streamlit>=1.40\n", True),
+        "docs": ("Metadata-Version: 2.1\nName: docs\nVersion: 1.0\n\nWorks well in a Streamlit app.\n", False),
+        "plain": ("Metadata-Version: 2.1\nName: plain\nVersion: 1.0\nSummary: numbers\n", False),
+    }
+    for name, (text, kept) in cases.items():
+        dist = _dist(tmp_path, name, text)
+        assert quick(dist) is kept, name
+        assert original(dist) is kept, name
+    installed = list(distributions())[:8]
+    assert [quick(d) for d in installed] == [original(d) for d in installed]

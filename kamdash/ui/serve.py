@@ -74,6 +74,41 @@ def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
         pass
 
 
+def quick_component_scan() -> None:
+    """Make Streamlit's start-up scan for installed custom components (``components.v2``) read
+    each installed package's metadata as raw text instead of parsing it as e-mail headers.
+
+    Streamlit looks at every installed distribution when a server (or an AppTest) starts and keeps
+    those whose name, summary or requirements mention ``streamlit`` (or whose name starts with
+    ``st-``/``st_``); parsing ~140 METADATA files takes seconds of CPU on a busy machine before
+    the first page can run. A package whose METADATA headers (the part before the first blank
+    line, where name, summary and requirements are) do not contain ``streamlit`` and whose name
+    does not start with ``st-``/``st_`` cannot pass Streamlit's own check, so only the others are
+    handed to it: the same components are found. Idempotent; if Streamlit no longer has the
+    function, nothing changes."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:
+        return
+    original = getattr(manifest_scanner, "_is_likely_streamlit_component_package", None)
+    if original is None or getattr(original, "quick", False):
+        return
+
+    def likely(dist) -> bool:
+        try:
+            text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+        except OSError:
+            text = ""
+        headers = text.split("\n\n", 1)[0]  # what Streamlit reads are headers, not the description
+        if not headers or "streamlit" in headers.lower():
+            return original(dist)
+        name = next((h[5:].strip().lower() for h in headers.splitlines() if h.startswith("Name:")), "")
+        return original(dist) if name.startswith(("st-", "st_")) else False
+
+    likely.quick, likely.original = True, original
+    manifest_scanner._is_likely_streamlit_component_package = likely
+
+
 def secrets_files(args: list[str]) -> list[Path]:
     """The secrets files Streamlit reads: ``--secrets.files`` when given, else the user's and
     the working folder's ``.streamlit/secrets.toml``."""
@@ -141,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = server_args(sys.argv[1:] if argv is None else argv)
     PagesManager.uses_pages_directory = False
+    quick_component_scan()
     threading.Thread(target=warm_up, name="kamdash-warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()
