@@ -169,3 +169,38 @@ def test_default_filters_are_the_last_twelve_months():
     f = common.default_filters({"first_month": date(2022, 1, 1), "last_month": date(2024, 12, 1)})
     assert (f.start, f.end, f.months) == (date(2024, 1, 1), date(2024, 12, 1), 12)
     assert common.default_filters({"first_month": None, "last_month": None}) is None
+
+
+def test_warm_up_of_other_pages_waits_for_a_running_first_page(monkeypatch):
+    """With a visitor's first page still running, the warm-up of the other pages' data does not
+    start when the wait runs out: only once that page has been sent (``data.page_run``)."""
+    import threading
+    import time
+
+    from kamdash.ui import data, serve
+
+    monkeypatch.setattr(serve, "LANDING_SENT", threading.Event())
+    monkeypatch.setattr(serve, "PAGE_RUNNING", threading.Event())
+    reads = []
+    monkeypatch.setattr(serve, "warm_data", lambda names: reads.append(names) or [])
+    release = threading.Event()
+
+    def page():
+        with data.page_run():
+            release.wait(10)
+
+    visitor = threading.Thread(target=page)
+    visitor.start()
+    while not serve.PAGE_RUNNING.is_set():
+        pass
+    warm = threading.Thread(target=serve.warm_up, args=(0.05,))
+    warm.start()
+    deadline = time.monotonic() + 60
+    while not reads and time.monotonic() < deadline:  # the imports come first
+        time.sleep(0.02)
+    warm.join(0.5)  # many waits of 0.05 s have run out
+    assert warm.is_alive() and reads == [serve.LANDING_READS]
+    release.set()
+    visitor.join(5)
+    warm.join(30)
+    assert not warm.is_alive() and reads == [serve.LANDING_READS, serve.OTHER_READS]

@@ -11,11 +11,12 @@ While the server starts and the first browser loads the app's JavaScript (second
 server has nothing to do), a background thread imports what the landing page needs (pandas,
 plotly, DuckDB, the engine, charts, the catalogs and Babel's locale data, plotly's
 validators of the first figure, Streamlit's emoji catalog), so the first visitor does not wait
-for them. Then it reads the landing page's data for the default period into the engine the sessions share
-(``warm_data``). Ibis with its DuckDB backend, which the landing page does not use but the other
-pages do (about 1 s of CPU), and the data the other pages start from are loaded once the landing
-page has been sent (``LANDING_SENT``, set by the overview), so that they do not compete with the
-first visitor's first chart for the 2 cores.
+for them. Then it reads the landing page's data for the default period into the engine the
+sessions share (``warm_data``). Ibis with its DuckDB backend, which the landing page does not use
+but the other pages do (about 1 s of CPU), and the data the other pages start from are loaded
+once the first page a visitor opened has been sent (``LANDING_SENT``, set by the overview and
+after any page's run in the app), so that they do not compete with the first visitor's first
+chart for the 2 cores.
 
 Without an ``[auth]`` section in Streamlit's secrets kamdash runs in single-user mode: nobody
 signs in, so the server listens on 127.0.0.1 only (an address given on the command line must be
@@ -33,18 +34,20 @@ from pathlib import Path
 import tomllib
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-# Set when a session has been sent the landing page (data.landing_sent); the warm-up then loads
-# what the other pages need. Read through the importable module (kamdash.ui.serve), which is
+# Set when a session has been sent the landing page or any first page (data.landing_sent,
+# data.page_run); the warm-up then loads what the other pages need. Read through the importable module (kamdash.ui.serve), which is
 # not this one when the server runs as ``python -m kamdash.ui.serve``.
 LANDING_SENT = threading.Event()
-LANDING_WAIT_S = 30.0  # a first visitor may open another page: it then imports Ibis itself
+PAGE_RUNNING = threading.Event()  # a visitor's page has started (data.page_run)
+LANDING_WAIT_S = 30.0  # nobody came: the warm-up goes on after this long
 
 
 def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
     """Import the landing page's libraries, load the catalogs and Babel's locale data and read the
-    landing page's data into the shared engine (``warm_data``); then, once the landing page has
-    been sent (or after ``landing_wait_s``), Ibis and the data the other pages start from. Never
-    a page's cached result (Streamlit's caches belong to the running app's reruns)."""
+    landing page's data into the shared engine (``warm_data``); then, once the first page a
+    visitor opened has been sent (or after ``landing_wait_s`` when no page is running), Ibis and
+    the data the other pages start from. Never a page's cached result (Streamlit's caches belong
+    to the running app's reruns)."""
     try:
         from datetime import date
 
@@ -71,7 +74,9 @@ def warm_up(landing_wait_s: float = LANDING_WAIT_S) -> None:
         # not the landing page's (the engine makes Ibis on the first other page)
         from kamdash.ui import serve
 
-        serve.LANDING_SENT.wait(landing_wait_s)
+        sent = serve.LANDING_SENT.wait(landing_wait_s)
+        while not sent and serve.PAGE_RUNNING.is_set():  # a visitor's first page is still running
+            sent = serve.LANDING_SENT.wait(landing_wait_s)
         import ibis.backends.duckdb  # noqa: F401
 
         warm_data(OTHER_READS)
