@@ -137,7 +137,10 @@ def test_warm_data_reads_the_default_period_into_the_shared_engine(tiny_db, monk
     from kamdash.ui import data, serve
     from kamdash.views import common, overview
 
+    import threading
+
     monkeypatch.setenv("KAMDASH_DB", str(tiny_db))
+    monkeypatch.setattr(serve, "PAGE_RUNNING", threading.Event())  # no visitor
     target = config.db_target()
     assert serve.warm_data(serve.LANDING_READS + serve.OTHER_READS) == [*serve.LANDING_READS, *serve.OTHER_READS]
     eng = data.engine()
@@ -204,3 +207,27 @@ def test_warm_up_of_other_pages_waits_for_a_running_first_page(monkeypatch):
     visitor.join(5)
     warm.join(30)
     assert not warm.is_alive() and reads == [serve.LANDING_READS, serve.OTHER_READS]
+
+
+def test_warm_data_starts_no_read_while_a_first_page_runs(tiny_db, monkeypatch):
+    """While a visitor's first page runs (and has not been sent), the warm-up reads nothing: the
+    page reads what it needs without competing with it."""
+    import threading
+
+    from kamdash import config
+    from kamdash.ui import data, serve
+
+    monkeypatch.setenv("KAMDASH_DB", str(tiny_db))
+    monkeypatch.setattr(serve, "LANDING_SENT", threading.Event())
+    monkeypatch.setattr(serve, "PAGE_RUNNING", threading.Event())
+    serve.PAGE_RUNNING.set()
+    assert serve.warm_data(serve.LANDING_READS) == []
+    serve.LANDING_SENT.set()
+    try:
+        assert serve.warm_data(("data_facts",)) == ["data_facts"]
+    finally:
+        target = config.db_target()
+        with data._registry_lock:
+            cur = data._engines.get(target)
+        if cur:
+            data._close(target, cur)

@@ -97,9 +97,12 @@ def warm_data(reads: tuple[str, ...]) -> list[str]:
     every customer's active months), never a page's result: a first visit then computes its
     figures from data already in memory. Only a database file that passes the store's check is
     opened (an older or damaged file waits for the user's way out); a read that fails is left
-    to the page, which says what is wrong."""
+    to the page, which says what is wrong. No read starts while a visitor's first page is
+    running and not yet sent: the visitor's page reads what it needs without competing with it
+    (a read under way finishes, and a page that needs the same data waits for it)."""
     from kamdash import config, store
     from kamdash.ui import data
+    from kamdash.ui import serve as shared  # the events the app sets (not __main__'s)
     from kamdash.views import common
 
     target = config.db_target()
@@ -123,6 +126,8 @@ def warm_data(reads: tuple[str, ...]) -> list[str]:
     }
     done = []
     for name in reads:
+        if shared.PAGE_RUNNING.is_set() and not shared.LANDING_SENT.is_set():
+            break  # a visitor's first page is running: it reads what it needs, uncontested
         try:
             calls[name]()
             done.append(name)
