@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from kamdash.ui import shell
+from kamdash.ui import data, shell
 
 # The Present page (workshop mode) starts with the sidebar collapsed; the sidebar state must be
 # set before the sidebar is drawn, so it is decided here from the page's URL path.
@@ -30,4 +30,5 @@ page = st.navigation([
     st.Page(path, title=ctx.t(title), icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)
 ])
-page.run()
+with data.page_run():
+    page.run()

@@ -151,6 +151,10 @@ def apptest(spec: dict) -> dict:
     from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
     from streamlit.testing.v1 import AppTest
 
+    from kamdash.ui.serve import quick_component_scan  # the server's start-up (standard library only)
+
+    quick_component_scan()
+
     first_chart = []
 
     def on_message(msg) -> None:

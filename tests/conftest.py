@@ -13,6 +13,12 @@ from kamdash.engine import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# AppTest scans the installed packages for custom components as the server does; the same quick
+# scan as `python -m kamdash.ui.serve`
+from kamdash.ui.serve import quick_component_scan  # noqa: E402
+
+quick_component_scan()
+
 # The tiny database: five customers, every number below is checked by hand in the tests.
 TINY_CUSTOMERS = [
     # id, name, name_zh, type, sector, region, city, parent, manager, acquired, referred_by

@@ -92,3 +92,21 @@ def test_filters_match_plain_pandas_on_demo_data(small, small_db, dims):
     assert set(facts.loc[facts["orders"] > 0, "customer_id"]) == expected["active"]
     monthly = small.monthly_totals(f)
     assert monthly["revenue"].to_numpy() == pytest.approx(expected["monthly"].to_numpy(), rel=1e-9)
+
+
+def test_last_order_date_is_the_last_line_of_the_data(tiny_db):
+    """The last order date (read from the customer x month table with DuckDB's connection, no
+    Ibis) is the latest order_date among the order lines, read from them directly."""
+    import duckdb
+
+    from kamdash.engine import connect
+
+    con = duckdb.connect(str(tiny_db), read_only=True)
+    latest = con.execute("SELECT max(order_date) FROM order_lines").fetchall()[0][0]
+    con.close()
+    eng = connect(str(tiny_db))
+    try:
+        assert eng.last_order_date() == latest
+        assert eng._ibis is None  # Ibis was not needed for it
+    finally:
+        eng.close()

@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from kamdash.analytics import growth
 from kamdash.engine import columns
@@ -165,13 +166,18 @@ def category_spend(eng, now: date) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             "  coalesce(sum(revenue) FILTER (WHERE ago >= 12), 0) AS before, "
             "  coalesce(bit_or(CASE WHEN ago < ? AND revenue > 0 THEN (1::UBIGINT << ago) END), 0::UBIGINT) AS bits "
             "FROM m GROUP BY ck, category", [month_start(now), after, CATEGORY_BITS])
-        cats = np.asarray(sorted(set(t["category"].to_pylist())), dtype=object)
+        # the categories as codes (a few distinct names over millions of rows), renumbered in
+        # the sorted order of the names
+        enc = pc.dictionary_encode(t["category"]).combine_chunks()
+        names = enc.dictionary.to_pylist()
+        rank = np.argsort(np.argsort(np.asarray(names, dtype=object))) if names else np.zeros(0, dtype=np.int64)
+        cats = np.asarray(sorted(names), dtype=object)
         n, c = r.keys.n, len(cats)
         spend, before = np.zeros((n, c)), np.zeros((n, c))
         bits = np.zeros((n, c), dtype=np.uint64)
         if len(cats):
             row = t["ck"].to_numpy() - 1
-            col = np.searchsorted(cats, np.asarray(t["category"].to_pylist(), dtype=object))
+            col = rank[enc.indices.to_numpy(zero_copy_only=False)]
             spend[row, col] = t["spend"].to_numpy(zero_copy_only=False)
             before[row, col] = t["before"].to_numpy(zero_copy_only=False)
             bits[row, col] = t["bits"].to_numpy(zero_copy_only=False).astype(np.uint64)

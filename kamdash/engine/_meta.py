@@ -67,8 +67,12 @@ def last_month(eng) -> date | None:
 def last_order_date(eng) -> date:
     """The date of the last order in the data (remembered per eng object)."""
     def make():
-        cm = eng.ibis.table("customer_month")
-        return pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+        if eng.con is None:  # an Ibis URL target other than DuckDB
+            cm = eng.ibis.table("customer_month")
+            return pd.Timestamp(to_frame(cm.aggregate(m=cm.last_order_date.max()))["m"].iloc[0]).date()
+        # fixed SQL on DuckDB's connection: the pages that need only this of Ibis do not import it
+        m = eng.sql("SELECT max(last_order_date) AS m FROM customer_month")["m"][0].as_py()
+        return pd.Timestamp(m).date()
     return eng.columns.memo("last_order_date", make)
 
 

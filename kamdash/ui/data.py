@@ -9,6 +9,7 @@ of this server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -113,6 +114,21 @@ def landing_sent() -> None:
     from kamdash.ui import serve
 
     serve.LANDING_SENT.set()
+
+
+@contextlib.contextmanager
+def page_run():
+    """Around a page's run in the app: tells the server's warm-up (``kamdash.ui.serve``) that a
+    visitor's page is running, and when it has been sent, so that the warm-up of the other
+    pages' data starts after the first page a visitor opened (whichever it is) instead of
+    competing with it for the cores and the engine."""
+    from kamdash.ui import serve
+
+    serve.PAGE_RUNNING.set()
+    try:
+        yield
+    finally:
+        serve.LANDING_SENT.set()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

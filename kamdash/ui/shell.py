@@ -23,7 +23,7 @@ LANG_KEY = "lang"
 PERIOD_KEY = "period"
 SHOWN_LANG_KEY = "kamdash.shown_lang"
 TIER_KEY = "tier"  # ABC tier filter: A/B/C by revenue of the chosen period
-DEFAULT_PERIOD_MONTHS = 12
+DEFAULT_PERIOD_MONTHS = common.DEFAULT_PERIOD_MONTHS
 # query parameter / widget key of each filter dimension (common.DIMENSIONS; the URL's names)
 URL_KEYS = {"region": "region", "customer_type": "ctype", "sector": "sector", "account_manager": "manager"}
 FILTER_KEYS = {URL_KEYS[c]: (c, f"filters.{c}") for c in common.DIMENSIONS}  # key -> (column, catalog key)

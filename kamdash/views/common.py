@@ -16,6 +16,19 @@ from kamdash.analytics.pareto import ABC_CUTOFFS_DEFAULT, abc_cutoffs
 from kamdash.engine.filters import FILTER_FIELDS, TIER_CUTOFFS_SETTING, Filters, add_months, month_start
 from kamdash.schema import DIMENSIONS
 
-__all__ = ["ABC_CUTOFFS_DEFAULT", "DIMENSIONS", "FILTER_FIELDS", "KA_TYPES", "Kpi", "PROFIT_VALUES",
-           "TIER_CUTOFFS_SETTING", "TOP_N_DEFAULT", "Filters", "abc_cutoffs", "add_months", "gap",
-           "month_start", "scope_known"]
+__all__ = ["ABC_CUTOFFS_DEFAULT", "DEFAULT_PERIOD_MONTHS", "DIMENSIONS", "FILTER_FIELDS", "KA_TYPES", "Kpi",
+           "PROFIT_VALUES", "TIER_CUTOFFS_SETTING", "TOP_N_DEFAULT", "Filters", "abc_cutoffs", "add_months",
+           "default_filters", "gap", "month_start", "scope_known"]
+
+DEFAULT_PERIOD_MONTHS = 12  # the sidebar's period when a page opens: the data's last 12 months
+
+
+def default_filters(facts: dict) -> Filters | None:
+    """The filters a page opens with (no link, no choice yet): the last ``DEFAULT_PERIOD_MONTHS``
+    months of the data (fewer when the data is shorter), nothing else chosen. ``facts``:
+    ``Engine.data_facts``; None when the data has no month."""
+    first, last = facts.get("first_month"), facts.get("last_month")
+    if first is None or last is None:
+        return None
+    start = max(month_start(first), add_months(month_start(last), -(DEFAULT_PERIOD_MONTHS - 1)))
+    return Filters(start=start, end=month_start(last))
