@@ -391,6 +391,11 @@ def _keys_match(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> bool:
     return ids.combine_chunks().equals(want.cast(pa.string()))
 
 
+def _month_table(parts: list[pa.Table], schema_: pa.Schema) -> pa.Table:
+    """The slices of one month's rows as one table (an empty one for a month without rows)."""
+    return pa.concat_tables(parts) if parts else schema_.empty_table()
+
+
 def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
     """customer_cum in one pass over the months (see ``derive_cumulative``).
 
@@ -438,11 +443,26 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
         del t
 
         def month_rows():
-            for m in range(n_months):
-                month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-                yield reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
-                                 f"cm.last_order_date {join} WHERE cm.month = ?",
-                                 params=[month.item()]).to_arrow_table()
+            # one query streamed in month order (a query per month built the join's hash
+            # table once per month), cut into months as it comes
+            batches = reader.sql(
+                f"SELECT {_month_index('cm.month', base)} AS _m, k.ck, "
+                f"{', '.join('cm.' + c for c in stored)}, cm.last_order_date {join} "
+                "ORDER BY cm.month").fetch_record_batch(ROW_GROUP_ROWS)
+            held: list[pa.Table] = []
+            m = 0
+            for batch in batches:
+                t = pa.Table.from_batches([batch])
+                ms = t["_m"].to_numpy()
+                cuts = [0, *(np.flatnonzero(ms[1:] != ms[:-1]) + 1).tolist(), len(t)]
+                for a, b in zip(cuts[:-1], cuts[1:]):
+                    while m < ms[a]:  # the months before this slice's month are complete
+                        yield _month_table(held, batches.schema)
+                        held, m = [], m + 1
+                    held.append(t.slice(a, b - a))
+            while m < n_months:
+                yield _month_table(held, batches.schema)
+                held, m = [], m + 1
     else:
         parts = []
         for t in keyed():
