@@ -377,6 +377,38 @@ def date_days(col) -> np.ndarray:
     return pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), NO_DATE).to_numpy().astype(np.int32)
 
 
+# pyarrow's own conversions between Arrow and numpy (to_numpy, pa.array, compute functions)
+# import pandas on first use, most of a CPU-second that an import (which has no other use for
+# pandas) would spend on it: the running totals read and write their buffers directly.
+_NUMPY_TYPES = {pa.int32(): np.int32, pa.int64(): np.int64, pa.float64(): np.float64,
+                pa.date32(): np.int32}
+
+
+def _numpy(col, fill=0) -> np.ndarray:
+    """A fixed-width Arrow column (Array or ChunkedArray) as numpy, ``fill`` where missing;
+    a DATE column as int32 days since 1970."""
+    dtype = _NUMPY_TYPES.get(col.type)
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if dtype is None or col.null_count:
+        if col.type == pa.date32():
+            return date_days(col)
+        return pc.fill_null(col, fill).to_numpy()
+    parts = [np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * np.dtype(dtype).itemsize)
+             for c in chunks if len(c)]
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]  # read-only: never written
+
+
+def _arrow(values: np.ndarray, type_: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
+    """A numpy array as an Arrow array of ``type_`` (``valid``: False where missing)."""
+    values = np.ascontiguousarray(values, dtype=_NUMPY_TYPES[type_])
+    bits = None
+    if valid is not None and not valid.all():
+        bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(type_, len(values), [bits, pa.py_buffer(values)])
+
+
 def _month_index(col: str, base: int) -> str:
     return f"(year({col}) * 12 + month({col}) - 1 - {int(base)})::INTEGER"
 
@@ -390,6 +422,11 @@ def _keys_match(con: duckdb.DuckDBPyConnection, staged: StagedMonths) -> bool:
     if isinstance(want, pa.ChunkedArray):
         want = want.combine_chunks()
     return ids.combine_chunks().equals(want.cast(pa.string()))
+
+
+def _month_table(parts: list[pa.Table], schema_: pa.Schema) -> pa.Table:
+    """The slices of one month's rows as one table (an empty one for a month without rows)."""
+    return pa.concat_tables(parts) if parts else pa.Table.from_batches([], schema=schema_)
 
 
 def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
@@ -431,19 +468,36 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
 
     if keyed is None:
         t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} "
-                    "GROUP BY k.ck").to_arrow_table()
-        first_month[t["ck"].to_numpy()] = t["m"].to_numpy()
-        t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, cm.first_order_date AS d "
-                    f"{join} WHERE cm.first_order_date IS NOT NULL").to_arrow_table()
-        f_ck, f_m, f_day = t["ck"].to_numpy(), t["m"].to_numpy(), date_days(t["d"])
+                    "GROUP BY k.ck").fetchnumpy()
+        first_month[t["ck"]] = t["m"]
+        t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, "
+                    f"(cm.first_order_date - DATE '1970-01-01')::INTEGER AS d "
+                    f"{join} WHERE cm.first_order_date IS NOT NULL").fetchnumpy()
+        f_ck, f_m, f_day = t["ck"], t["m"], t["d"]
         del t
 
         def month_rows():
-            for m in range(n_months):
-                month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-                yield reader.sql(f"SELECT k.ck, {', '.join('cm.' + c for c in stored)}, "
-                                 f"cm.last_order_date {join} WHERE cm.month = ?",
-                                 params=[month.item()]).to_arrow_table()
+            # one query streamed in month order (a query per month built the join's hash
+            # table once per month), cut into months as it comes
+            batches = reader.sql(
+                f"SELECT {_month_index('cm.month', base)} AS _m, k.ck, "
+                f"{', '.join(f'coalesce(cm.{c}, 0) AS {c}' for c in stored)}, "
+                f"coalesce((cm.last_order_date - DATE '1970-01-01')::INTEGER, {NO_DATE}) AS last_order_date "
+                f"{join} ORDER BY cm.month").to_arrow_reader(ROW_GROUP_ROWS)
+            held: list[pa.Table] = []
+            m = 0
+            for batch in batches:
+                t = pa.Table.from_batches([batch])
+                ms = _numpy(t["_m"])
+                cuts = [0, *(np.flatnonzero(ms[1:] != ms[:-1]) + 1).tolist(), len(t)]
+                for a, b in zip(cuts[:-1], cuts[1:]):
+                    while m < ms[a]:  # the months before this slice's month are complete
+                        yield _month_table(held, batches.schema)
+                        held, m = [], m + 1
+                    held.append(t.slice(a, b - a))
+            while m < n_months:
+                yield _month_table(held, batches.schema)
+                held, m = [], m + 1
     else:
         parts = []
         for t in keyed():
@@ -493,21 +547,20 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
     def months():
         for m, t in enumerate(month_rows()):
             month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
-            ck = t["ck"].to_numpy()
+            ck = _numpy(t["ck"])
             for c in stored:
-                run[c][ck] += pc.fill_null(t[c], 0).to_numpy()
+                run[c][ck] += _numpy(t[c])
             run["rows"][ck] += 1
-            run["active_months"][ck] += pc.fill_null(t["orders"], 0).to_numpy() > 0
-            last[ck] = np.maximum(last[ck], date_days(t["last_order_date"]))
+            run["active_months"][ck] += _numpy(t["orders"]) > 0
+            last[ck] = np.maximum(last[ck], _numpy(t["last_order_date"], NO_DATE))
             r = f_order[f_bounds[m]:f_bounds[m + 1]]
             nxt[f_ck[r]] = f_next[r]
             keys = np.flatnonzero(first_month <= m)
-            out = {"ck": keys.astype(np.int32), "month": pa.array(np.full(len(keys), month), pa.date32())}
-            for c in schema.CUMULATIVE_COLUMNS:
-                out[c] = run[c][keys]
-            for name, days in (("last_order", last[keys]), ("first_after", nxt[keys])):
-                out[name] = pa.array(days, pa.int32(), mask=days == NO_DATE).cast(pa.date32())
-            yield pa.table(out).cast(CUM_SCHEMA)
+            day = int(month.astype("datetime64[D]").astype(np.int64))
+            out = [_arrow(keys, pa.int32()), _arrow(np.full(len(keys), day), pa.date32())]
+            out += [_arrow(run[c][keys], CUM_SCHEMA.field(c).type) for c in schema.CUMULATIVE_COLUMNS]
+            out += [_arrow(days, pa.date32(), days != NO_DATE) for days in (last[keys], nxt[keys])]
+            yield pa.Table.from_arrays(out, schema=CUM_SCHEMA)
 
     # written by one CREATE TABLE AS from a stream of months: many INSERTs of the same rows
     # took ~2x the time, and the file grew by a fifth

@@ -8,7 +8,10 @@ import shutil
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,3 +153,32 @@ def test_monthly_totals_from_the_cube_equal_customer_month(small_db, small, kw):
     assert got["revenue"].tolist() == pytest.approx(want["revenue"].tolist())
     assert got["orders"].tolist() == want["orders"].tolist()
     assert got["active_customers"].tolist() == want["active"].tolist()
+
+
+_ARROW_TYPES = {"int32": (pa.int32(), st.integers(-2**31 + 1, 2**31 - 1)),
+                "int64": (pa.int64(), st.integers(-2**62, 2**62)),
+                "float64": (pa.float64(), st.floats(allow_nan=False, allow_infinity=False)),
+                "date32": (pa.date32(), st.integers(-700_000, 2_900_000))}
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(sorted(_ARROW_TYPES)), data=st.data())
+def test_running_totals_read_and_write_arrow_buffers_as_pyarrow_converts_them(kind, data):
+    """store._numpy and store._arrow (Arrow <-> numpy through the buffers, sliced chunks and
+    missing values included) agree with pyarrow's own conversions."""
+    type_, values = _ARROW_TYPES[kind]
+    chunks = data.draw(st.lists(st.lists(st.one_of(st.none(), values), max_size=20), min_size=1, max_size=3))
+    start = data.draw(st.integers(0, 3))
+    arrays = []
+    for c in chunks:
+        raw = pa.array([None] * start + c, pa.int32() if kind == "date32" else type_)
+        arrays.append((raw.cast(type_) if kind == "date32" else raw).slice(start))
+    col = pa.chunked_array(arrays, type_)
+    fill = store.NO_DATE if kind == "date32" else 0
+    expected = pc.fill_null(col.cast(pa.int32()) if kind == "date32" else col, fill).to_numpy()
+    assert np.array_equal(store._numpy(col, fill), expected)
+    flat = [v for c in chunks for v in c]
+    valid = np.array([v is not None for v in flat], dtype=bool)
+    out = store._arrow(np.array([fill if v is None else v for v in flat]), type_, valid)
+    want = pa.array(flat, pa.int32() if kind == "date32" else type_)
+    assert out.equals(want.cast(type_) if kind == "date32" else want)

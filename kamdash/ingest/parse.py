@@ -128,8 +128,8 @@ def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]],
     8: two-digit year first). An ISO date (4-digit year) is taken by a plain cast; ``a/b/c``
     dates by one regular expression; anything else by ``date_expr``.
     Numbers (``p_<f>``) under the decimal separator ``decimal``: one cleaning regex, then a
-    cast, only for values a plain cast does not read. Text keeps only its cell
-    (``typed_value``).
+    cast, only for values a plain cast does not read. Text (``p_<f>``) is the cell cleaned
+    (``text_expr``); the cell as written is ``raw_text``.
     """
     f = field_
     if kind == "date":
@@ -142,7 +142,9 @@ def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]],
         iso = f"{iso_like} AND year(dt_{f}) >= 1000"
         layers = [
             [f"trim(CAST({f} AS VARCHAR)) AS t_{f}"],
-            [f"TRY_CAST(t_{f} AS DATE) AS dt_{f}",
+            # only values with a 4-digit year first can be ISO dates: a failing cast costs
+            # as much as a success
+            [f"(CASE WHEN {iso_like} THEN TRY_CAST(t_{f} AS DATE) END) AS dt_{f}",
              f"coalesce(length(t_{f}) > 16 AND regexp_full_match(t_{f}, '{_TZ}'), false) AS tzm_{f}"],
             [f"(CASE WHEN NOT coalesce(year(dt_{f}) >= 1000, false) "
              f"THEN regexp_extract(t_{f}, '{_ABC}', ['a', 'b', 'c']) END) AS abc_{f}"],
@@ -173,17 +175,23 @@ def typed_layers(field_: str, kind: str, decimal: str) -> tuple[list[list[str]],
                   [f"(CASE WHEN t_{f} IS NULL AND {f} IS NOT NULL THEN {slow} ELSE t_{f} END) AS x_{f}"],
                   [last]]
         return layers, [f"p_{f}"]
-    return [], []  # text: see typed_value
+    # text: the cell cleaned once where it is read (``text_expr``), and the cell as written
+    # (``r_<f>``) only where it differs from that (spaces around it, control characters, an
+    # empty cell): each text is kept once, and no query cleans it again
+    return ([[], [f"{text_expr(f, '_odd')} AS p_{f}"],
+             [f"(CASE WHEN {f} IS DISTINCT FROM p_{f} THEN {f} END) AS r_{f}"]], [f"p_{f}", f"r_{f}"])
+
+
+def raw_text(field_: str) -> str:
+    """The text cell ``field_`` as written, from what ``typed_layers`` kept."""
+    return f"coalesce(r_{field_}, p_{field_})"
 
 
 def typed_value(field_: str, kind: str, order: str | None) -> str:
     """The parsed value of ``field_`` from what ``typed_layers`` kept: for dates in the day
-    order ``order`` (None: undecided, such dates are NULL); text is cleaned where it is read
-    (``text_expr``: a trim costs less than keeping a second copy of every text)."""
+    order ``order`` (None: undecided, such dates are NULL)."""
     if kind == "date":
         return f"p_{field_}_{order or 'none'}"
-    if kind == "text":
-        return text_expr(field_, "_odd")
     return f"p_{field_}"
 
 
