@@ -23,6 +23,7 @@ from kamdash import engine as engines
 from kamdash.views.common import ABC_CUTOFFS_DEFAULT, DIMENSIONS, TIER_CUTOFFS_SETTING, Filters, abc_cutoffs
 
 _registry_lock = threading.Lock()
+_engines: dict[str, tuple] = {}  # target -> (signature, engine)
 LONG_IDS = 32  # customer-id tuples longer than this are keyed by a digest (``ids_key``)
 
 
@@ -47,7 +48,6 @@ def filters_key(f: Filters) -> tuple:
 
 # for every cached function that takes a Filters value (``@st.cache_data(hash_funcs=HASH_FUNCS)``)
 HASH_FUNCS = {Filters: filters_key}
-_engines: dict[str, tuple] = {}  # target -> (signature, engine)
 
 
 def signature(target: str) -> tuple | None:
