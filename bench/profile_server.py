@@ -69,6 +69,9 @@ def summarise(path: str, top: int = 40, sort: str = "cumulative") -> None:
 def main() -> int:
     import signal
 
+    from kamdash import config
+
+    config.one_thread_per_computation()  # as kamdash.ui.serve does, before streamlit loads numpy
     out, rest = sys.argv[1], sys.argv[2:]
     install(out)
     # a terminated server writes its figures (atexit runs on a normal exit only)

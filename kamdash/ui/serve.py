@@ -136,6 +136,9 @@ def server_args(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kamdash import config
+
+    config.one_thread_per_computation()  # before any numeric library is loaded
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
