@@ -73,6 +73,7 @@ class Server:
     port: int
     secret: str
     proc: subprocess.Popen | None = None
+    profile: str | None = None  # write a cProfile of every script run here (bench.profile_server)
 
     @property
     def url(self) -> str:
@@ -96,8 +97,9 @@ class Server:
         env = {**os.environ, "KAMDASH_DB": str(self.db), "KAMDASH_USER_DB": str(self.user_db),
                "KAMDASH_LANGUAGE": "en"}
         self.log = open(self.folder / "server.log", "w")
+        serve = ["bench.profile_server", self.profile] if self.profile else ["kamdash.ui.serve"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kamdash.ui.serve", "--server.port", str(self.port),
+            [sys.executable, "-m", *serve, "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -324,24 +326,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=4, help="filter changes per session after opening its page")
     ap.add_argument("--seed", type=int, default=24)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (server log, databases)")
+    ap.add_argument("--profile", metavar="OUT.prof",
+                    help="profile every script run of the server into this file (slows it: times not comparable)")
+    ap.add_argument("--alone-only", action="store_true", help="only the single session (no sessions at once)")
     args = ap.parse_args(argv)
 
     source = Path(args.db) if args.db else CACHE / f"demo-{args.size}.duckdb"
     if not source.exists():
         print(f"no database at {source}: build it with python -m bench --sizes {args.size} (or pass --db)")
         return 2
-    result = measure(source, args.sessions, args.steps, args.seed, keep=args.keep, log=print)
+    result = measure(source, args.sessions, args.steps, args.seed, keep=args.keep, log=print,
+                     profile=args.profile and str(Path(args.profile).resolve()),
+                     alone_only=args.alone_only)
     report(result, log=print)
     return 0 if result["ok"] else 1
 
 
 def measure(source: Path, sessions: int, steps: int, seed: int = 24, keep: bool = False,
-            log=lambda *a: None) -> dict:
+            log=lambda *a: None, profile: str | None = None, alone_only: bool = False) -> dict:
     """Run the whole measurement on a copy of ``source``; returns its figures (see ``report``)."""
     folder = Path(tempfile.mkdtemp(prefix="kamdash-load-"))
     db = folder / "sales.duckdb"
     shutil.copy(source, db)
-    server = Server(folder, db, free_port(), os.urandom(24).hex())
+    server = Server(folder, db, free_port(), os.urandom(24).hex(), profile=profile)
     from kamdash.engine import connect
 
     engine = connect(str(db))
@@ -357,7 +364,8 @@ def measure(source: Path, sessions: int, steps: int, seed: int = 24, keep: bool 
     server.start()
     log(f"server healthy after {time.perf_counter() - t_start:.1f} s")
     try:
-        result = asyncio.run(_measure(server, alone, users, pair, steps, seed))
+        result = asyncio.run(_measure(server, alone, [] if alone_only else users, None if alone_only else pair,
+                                      steps, seed))
     finally:
         server.stop()
         if not keep:
@@ -416,10 +424,12 @@ def report(r: dict, log=print) -> None:
     s1, sn = r["alone"], r["at_once"]
     log(f"\none session alone ({len(PAGES)} pages x (open + {r['steps']} filter changes)): "
         f"first chart median {s1['median_s']:.2f} s, p95 {s1['p95_s']:.2f} s, max {s1['max_s']:.2f} s "
-        f"({s1['charted']}/{s1['steps']} steps drew a chart); server CPU {r['cpu_alone_s']:.1f} s")
+        f"({s1['charted']}/{s1['steps']} steps drew a chart); server CPU {r['cpu_alone_s']:.1f} s "
+        f"({r['cpu_alone_s'] / max(1, s1['steps']):.2f} s per step)")
     log(f"{r['sessions']} sessions at once: first chart median {sn['median_s']:.2f} s, p95 {sn['p95_s']:.2f} s, "
         f"max {sn['max_s']:.2f} s ({sn['charted']}/{sn['steps']} steps drew a chart) in {r['wall_s']:.1f} s; "
-        f"server CPU {r['cpu_at_once_s']:.1f} s ({r['cpu_at_once_s'] / r['wall_s']:.2f} cores)")
+        f"server CPU {r['cpu_at_once_s']:.1f} s ({r['cpu_at_once_s'] / r['wall_s']:.2f} cores, "
+        f"{r['cpu_at_once_s'] / max(1, sn['steps']):.2f} s per step)")
     log(f"p95 at once / p95 alone = {r['ratio']:.2f} (goal <= {GOALS['p95_ratio']:.0f}); "
         f"server peak RSS {r['peak_rss_mb']:,.0f} MB (goal <= {GOALS['peak_rss_mb']:,} MB); "
         f"server CPU in all {r['cpu_total_s']:.1f} s")

@@ -5,6 +5,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kamdash import store
 from kamdash.analytics import ka_types as ka
@@ -262,3 +264,22 @@ def test_rules_round_trip_and_survive_a_data_reimport(tmp_path):
     assert ka.KaRules.from_dict(store.get_setting(user, "ka.rules")) == rules
     a = store.get_assignment(user)
     assert a[["customer_id", "segment", "segment_name", "ka_types"]].values.tolist() == [["A", 1, "Top", "economic"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 14)), min_size=1, max_size=12))
+def test_group_roots_as_a_walk_up_the_parents(parents):
+    """The top parent of every customer equals a plain walk up parent_id, MAX_DEPTH steps at
+    most (cycles cut there, parents missing from the links end a chain)."""
+    ids = [f"c{i}" for i in range(len(parents))]
+    par = {c: (f"c{p}" if p is not None else None) for c, p in zip(ids, parents)}
+    links = pd.DataFrame({"customer_id": ids, "parent_id": [par[c] for c in ids]})
+    expected = {}
+    for c in ids:
+        r = c
+        for _ in range(ka.MAX_DEPTH):
+            if par.get(r) not in par:  # no parent, or one outside the links
+                break
+            r = par[r]
+        expected[c] = r
+    assert ka.group_roots(links).to_dict() == expected

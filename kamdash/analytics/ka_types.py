@@ -267,16 +267,17 @@ def type_summary(features: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
 def group_roots(links: pd.DataFrame, max_depth: int = MAX_DEPTH) -> pd.Series:
     """The top parent of every customer (itself when it has no parent), following parent_id
     upwards; parents missing from ``links`` end the chain, cycles are cut after ``max_depth``."""
-    parent = links.set_index("customer_id")["parent_id"]
-    parent = parent[parent.notna() & parent.isin(parent.index)]
-    root = pd.Series(links["customer_id"].to_numpy(), index=links["customer_id"].to_numpy())
+    ids = links["customer_id"].to_numpy()
+    # each customer's parent as a row number (-1: none, or a parent not in ``links``)
+    codes = pd.Index(ids).get_indexer(links["parent_id"].to_numpy())
+    root = np.arange(len(ids))
     for _ in range(max_depth):
-        up = root.map(parent)
-        moved = up.notna()
+        up = codes[root]
+        moved = up >= 0
         if not moved.any():
             break
-        root = root.where(~moved, up)
-    return root
+        root = np.where(moved, up, root)
+    return pd.Series(ids[root], index=ids)
 
 
 def group_rollup(features: pd.DataFrame, links: pd.DataFrame, scope=None) -> pd.DataFrame:

@@ -5,17 +5,22 @@ Chinese uses the 万 / 亿 compact forms (1.2亿, 3.4万); English uses K / M / 
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 
+from babel import Locale
 from babel import dates as bdates
 from babel import numbers as bnum
 
 LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
 
 
-def _loc(lang: str) -> str:
-    return LOCALES.get(lang, "en_US")
+@functools.lru_cache(maxsize=8)
+def _loc(lang: str) -> Locale:
+    """The Babel locale of a language, parsed once (Babel parses a locale given by name on
+    every call: about a third of the time of formatting one figure)."""
+    return Locale.parse(LOCALES.get(lang, "en_US"))
 
 
 def _bad(x) -> bool:

@@ -629,7 +629,7 @@ def overdue_section(ctx) -> None:
         ], ctx.currency), "plans_overdue", "kamdash-overdue-actions", ids=overdue["customer_id"])
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def _unplanned(data_key, filters, user_sig, planned: tuple, _assignment):
     """The key accounts without a plan (cached by data version, filters and the user database,
     which holds the plans and the assignment)."""

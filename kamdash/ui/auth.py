@@ -73,7 +73,7 @@ def gate(lang: str) -> access.Entitlement | None:
         st.button(tr("auth.sign_in"), type="primary", key="auth_sign_in", on_click=st.login)
         st.stop()
     try:
-        ent = access.get(user_db(), who)
+        ent = entitlement(who)
     except Exception as exc:  # unreadable user database: nothing shown this rerun, and not
         # "no access yet", which would tell an entitled user that they have none
         st.title(tr("app.title"))
@@ -97,13 +97,71 @@ def gate(lang: str) -> access.Entitlement | None:
     return ent
 
 
-def set_actor(ent: access.Entitlement | None, customers) -> access.Actor:
-    """The session's actor from the entitlement and the customers it is resolved against."""
+# A user database written less than this long ago is read again even when its signature is
+# unchanged: two writes within the file system's timestamp granularity can leave it equal.
+RECENT_WRITE_S = 2.0
+
+
+def user_db_signature(path) -> tuple | None:
+    """Identity of the user database as stored right now: device, inode, modification time and
+    size of the file and of its write-ahead log (a committed change not yet checkpointed is
+    there). None when the file does not exist, or was written in the last ``RECENT_WRITE_S``
+    (then its signature may not yet tell one write from the next)."""
+    import os
+    import time
+
+    try:
+        s = os.stat(path)
+    except FileNotFoundError:
+        return None
+    try:
+        w = os.stat(f"{path}.wal")
+        wal = (w.st_ino, w.st_mtime_ns, w.st_size)
+    except FileNotFoundError:
+        w, wal = None, None
+    newest = max(s.st_mtime_ns, w.st_mtime_ns if w else 0, s.st_ctime_ns, w.st_ctime_ns if w else 0)
+    if time.time_ns() - newest < RECENT_WRITE_S * 1e9:
+        return None
+    return (str(path), s.st_dev, s.st_ino, s.st_mtime_ns, s.st_size, wal)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _stored_entitlement(path: str, signature: tuple, who: str) -> access.Entitlement | None:
+    return access.get(path, who)
+
+
+def entitlement(who: str) -> access.Entitlement | None:
+    """The stored entitlement of ``who``, as the user database holds it now: read again
+    whenever the file changed (any write: the Admin page, the command line, another server),
+    else the read of the same file version (opening the database on every rerun of every
+    session costs CPU under the interpreter lock)."""
+    path = user_db()
+    sig = user_db_signature(path)
+    if sig is None:  # no file yet (no entitlement), or written a moment ago: read it now
+        return access.get(path, who)
+    return _stored_entitlement(str(path), sig, who)
+
+
+def set_actor(ent: access.Entitlement | None, data_key) -> tuple[access.Actor, tuple[str, ...] | None]:
+    """The session's actor from the entitlement, resolved against the customers of the data
+    version ``data_key``, and their customers as ``Filters.scope`` (sorted; None: every
+    customer)."""
     if ent is None:
-        return access.FULL
-    a = access.actor_for(ent, customers)
+        return access.FULL, None
+    a, scope = _resolved(data_key, ent)
     st.session_state[ACTOR_KEY] = a
-    return a
+    return a, scope
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _resolved(data_key, ent: access.Entitlement) -> tuple[access.Actor, tuple[str, ...] | None]:
+    """An entitlement's actor and scope on one data version, shared by every rerun and session
+    of that user (both immutable). The key is the whole entitlement: a changed role or scope is
+    a new entry."""
+    from kamdash.ui import data
+
+    a = access.actor_for(ent, data.scope_customers(data_key))
+    return a, (None if a.scope is None else tuple(sorted(a.scope)))
 
 
 def sidebar(lang: str, a: access.Actor, total_customers: int) -> None:

@@ -20,20 +20,20 @@ TRANSLATED_CHOICES = ("value", "grain", "by")  # widgets whose options are shown
 SHOWN_LANG_KEY = "kamdash.concentration.shown_lang"
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def concentration(data_key, filters, value: str) -> view.Concentration:
     """The concentration of ``value`` under ``filters`` (cached by data version, filters, value)."""
     return view.build(data.engine(), filters, value)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def whale_data(data_key, filters, _c: view.Concentration) -> view.Whale:
     """The whale curve and loss-makers of ``_c``'s facts (the facts depend on the data and the
     filters only, so those are the cache key)."""
     return view.whale(data.engine(), filters, _c.facts)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.HASH_FUNCS)
 def over_time_data(data_key, filters, value: str, grain: str) -> view.OverTime:
     return view.over_time(data.engine(), filters, value, grain)
 

@@ -10,6 +10,9 @@ of this server.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import hashlib
 import os
 import threading
 
@@ -22,6 +25,30 @@ from kamdash.views.common import ABC_CUTOFFS_DEFAULT, DIMENSIONS, TIER_CUTOFFS_S
 
 _registry_lock = threading.Lock()
 _engines: dict[str, tuple] = {}  # target -> (signature, engine)
+LONG_IDS = 32  # customer-id tuples longer than this are keyed by a digest (``ids_key``)
+
+
+@functools.lru_cache(maxsize=512)
+def ids_key(ids: tuple[str, ...] | None):
+    """What a cached function is keyed on for a tuple of customer ids (a scope, a KA type or
+    segment filter): a digest of every id for a long one (Streamlit's hasher would take each id
+    in turn on every call, milliseconds per cached call with a manager's scope), the tuple itself
+    for a short one, None for None. Different ids never share a key (BLAKE2b over the ids'
+    ``repr``, which is unambiguous, and their count)."""
+    if ids is None or len(ids) <= LONG_IDS:
+        return ids
+    return ("ids", len(ids), hashlib.blake2b(repr(tuple(ids)).encode(), digest_size=32).hexdigest())
+
+
+def filters_key(f: Filters) -> tuple:
+    """A ``Filters`` value as cached functions are keyed on it: every field, with the scope and
+    the customer ids as ``ids_key`` gives them."""
+    return tuple((fl.name, ids_key(getattr(f, fl.name)) if fl.name in ("scope", "customer_ids")
+                  else getattr(f, fl.name)) for fl in dataclasses.fields(f))
+
+
+# for every cached function that takes a Filters value (``@st.cache_data(hash_funcs=HASH_FUNCS)``)
+HASH_FUNCS = {Filters: filters_key}
 
 
 def signature(target: str) -> tuple | None:
@@ -141,12 +168,16 @@ def dimension_options(data_key) -> dict:
     return engine().dimension_options()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def scoped_options(data_key, scope: tuple[str, ...] | None) -> dict:
     """The filter options of a user's scope (every value when the scope is None)."""
-    if scope is None:
+    return _scoped_options(data_key, ids_key(scope), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _scoped_options(data_key, scope_key, _scope: tuple[str, ...] | None) -> dict:
+    if _scope is None:
         return dimension_options(data_key)
-    return access.options_within(scope_customers(data_key), scope, DIMENSIONS)
+    return access.options_within(scope_customers(data_key), _scope, DIMENSIONS)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -154,7 +185,7 @@ def value_labels(data_key, lang: str) -> dict:
     return engine().value_labels(lang)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=HASH_FUNCS)
 def overview(data_key, filters: Filters, first_month):
     from kamdash.views import overview as view
 
@@ -165,19 +196,6 @@ def overview(data_key, filters: Filters, first_month):
 def scope_customers(data_key):
     """customer_id, region, account_manager of every customer (what scopes resolve against)."""
     return engine().scope_customers()
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _scope_tuple(data_key, role: str, who: str, ids: frozenset) -> tuple[str, ...]:
-    return tuple(sorted(ids))
-
-
-def scope_of(data_key, actor) -> tuple[str, ...] | None:
-    """The actor's customers as ``Filters.scope`` (sorted, so equal scopes share cache
-    entries); None for full access."""
-    if actor.scope is None:
-        return None
-    return _scope_tuple(data_key, actor.role, actor.who, actor.scope)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

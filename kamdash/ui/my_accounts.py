@@ -66,7 +66,7 @@ def weights_editor(ctx) -> dict:
         return saved
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.HASH_FUNCS)
 def _build(data_key, filters, fit_key: str, _fit, weights: tuple, plan_key: tuple):
     return view.build(data.engine(), filters, _fit, dict(weights), dict(plan_key))
 

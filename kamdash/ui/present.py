@@ -85,7 +85,7 @@ def chooser(ctx, scns: dict) -> list[str]:
     return list(order)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def slide_facts(data_key, filters, peers: bool = False):
     return view.slide_facts(data.engine(), filters, peers)
 

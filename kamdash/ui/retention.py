@@ -31,7 +31,7 @@ def user_db():
     return config.user_db_path(config.db_path())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.HASH_FUNCS)
 def cohort_view(data_key, filters, freq: str, last_month) -> view.Cohorts:
     return view.cohort_view(data.engine(), filters, freq, last_month)
 
@@ -42,12 +42,12 @@ def cohort_frames(data_key, filters, freq: str, last_month):
     return c.matrix, c.sizes
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.HASH_FUNCS)
 def defection_frame(data_key, filters, n_months: int, last_month):
     return view.defection(data.engine(), filters, n_months, last_month)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=data.HASH_FUNCS)
 def account_values(data_key, fit_key: str, _fit: dict, as_of, filters, vs: view.ValueSettings):
     return view.account_values(data.engine(), _fit, as_of, filters, vs)
 

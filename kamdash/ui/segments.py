@@ -41,20 +41,20 @@ class Segmentation:
     data: view.Segments
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def segments(data_key, filters, columns: tuple, k, method: str, rules_key: str, _rules: view.KaRules):
     """The segments view (cached by data version, filters, settings and the rules' values)."""
     return view.build(data.engine(), filters, columns, k, method, _rules)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def key_accounts(data_key, filters, breadth: bool, rules_key: str, _rules: view.KaRules) -> ka_view.KeyAccounts:
     """Features and key-account types without segments (the key-accounts page's first screen,
     the portfolio slide), cached like ``segments``."""
     return ka_view.build(data.engine(), filters, breadth, _rules)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def segments_of(data_key, filters, columns: tuple, k, method: str, rules_key: str, _ka: ka_view.KeyAccounts):
     """The segments view on key accounts already read (the same features: cached under the same
     key as ``segments``)."""

@@ -239,10 +239,19 @@ def server_args(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kamdash import config
+
+    config.one_thread_per_computation()  # before any numeric library is loaded
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
     args = server_args(sys.argv[1:] if argv is None else argv)
+    if _option(args, "runner.postScriptGC") is None:
+        # Streamlit runs a full garbage collection after every script run by default: with the
+        # data of a large database in memory that takes most of a second of CPU, holding the
+        # interpreter lock (every other session waits). Reference counting frees a rerun's
+        # objects anyway; Python's own collector still runs as memory grows.
+        args += ["--runner.postScriptGC", "false"]
     PagesManager.uses_pages_directory = False
     quick_component_scan()
     threading.Thread(target=warm_up, name="kamdash-warm-up", daemon=True).start()

@@ -245,9 +245,8 @@ def start() -> Context:
     data_key = (target, sig)
     facts = data.data_facts(data_key)
     labels = data.value_labels(data_key, lang)
-    actor = auth.set_actor(ent, data.scope_customers(data_key) if ent else None)
+    actor, scope = auth.set_actor(ent, data_key)
     auth.sidebar(lang, actor, facts["customers"])
-    scope = data.scope_of(data_key, actor)
     options = data.scoped_options(data_key, scope)  # a user is offered their accounts' values
     filters = _filters(lang, facts, options, labels, scope)
     _data_caption(lang, facts)

@@ -41,7 +41,7 @@ def _assignment_key(a: pd.DataFrame) -> tuple:
                                                    index=False).sum()))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def _baseline(data_key, filters, assignment_key, cutoffs, last_month, first_month, _assignment):
     return view.baseline(data.engine(), filters, last_month, first_month, _assignment, cutoffs)
 
@@ -357,12 +357,12 @@ def tornado_figure(ctx, out: dict, p: view.Params):
 # ---------------------------------------------------------------- two views of value
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=data.HASH_FUNCS)
 def _prob_inputs(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids):
     return view.probabilistic_inputs(data.engine(), _fit, as_of, filters, _ids)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=data.HASH_FUNCS)
 def _prob_values(data_key, fit_key: str, _fit: dict, as_of, filters, ids_key, _ids, months: int,
                  discount: float):
     """Horizon and discount moves recompute from the cached inputs (no query)."""
