@@ -81,25 +81,33 @@ from kamdash.ingest import sources
 folder, engine, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 if engine == "duckdb":
     src = sources.Source(f"parquet://{folder}")
+elif engine == "postgres":  # the server of run_postgres, its URL and password in the environment
+    import os
+    src = sources.Source(os.environ["BENCH_PG_URL"], {t: f"sales.{t}" for t in sources.ROLES})
 else:
     tables = {"order_lines": str(folder / "order_lines"),
               **{t: str(folder / f"{t}.parquet") for t in ("customers", "products", "cost_to_serve")}}
     src = sources.Source("spark://local[2]", tables)
 res = {}
-def jvm_cpu():  # CPU seconds of this process's children (Spark's driver JVM) so far
-    import os
+def jvm_cpu():  # CPU seconds of the engine's processes so far: Spark's driver JVM (a child of
+    import os   # this process), or PostgreSQL's server and its backends (finished ones included)
+    parent = os.environ.get("BENCH_PG_PID") if engine == "postgres" else str(os.getpid())
+    if not parent:
+        return 0.0
     total = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if stat[1] == str(os.getpid()):
+        if stat[1] == parent or (engine == "postgres" and pid == parent):
             total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        if engine == "postgres" and pid == parent:
+            total += (int(stat[13]) + int(stat[14])) / os.sysconf("SC_CLK_TCK")
     return total
 def timed(name, **kw):
     t, c, j = time.perf_counter(), time.process_time(), jvm_cpu()
-    r = sync.run(out, src, **kw)
+    r = sync.run(out, src, password=sync.password_for(src), **kw)
     res[name + "_s"], res[name + "_cpu"] = time.perf_counter() - t, time.process_time() - c
     res[name + "_jvm_cpu"] = jvm_cpu() - j
     return r
@@ -107,20 +115,28 @@ r = timed("full", full=True)
 res["months"] = r.months
 r = timed("unchanged")
 res["unchanged_months"] = r.months
-# one month changes: its file is written again with one line more
+# one month changes: its file is written again with one line more (a line more in PostgreSQL)
 import duckdb
-last = sorted((folder / "order_lines").glob("*.parquet"))[-1]
-con = duckdb.connect()
-backup = last.with_suffix(".bak")
-last.rename(backup)
-con.sql("SELECT * FROM read_parquet(?) UNION ALL (SELECT * FROM read_parquet(?) LIMIT 1)",
-        params=[str(backup), str(backup)]).write_parquet(str(last))
-try:
+if engine == "postgres":
+    import psycopg
+    with psycopg.connect(os.environ["BENCH_PG_DSN"], autocommit=True) as pg:
+        pg.execute("INSERT INTO sales.order_lines SELECT * FROM sales.order_lines "
+                   "WHERE order_date = (SELECT max(order_date) FROM sales.order_lines) LIMIT 1")
     r = timed("one_month")
     res["one_month_months"] = r.months
-finally:
-    last.unlink()
-    backup.rename(last)
+else:
+    last = sorted((folder / "order_lines").glob("*.parquet"))[-1]
+    con = duckdb.connect()
+    backup = folder / f"{last.stem}.bak"  # out of the folder: Spark reads every file in it
+    last.rename(backup)
+    con.sql("SELECT * FROM read_parquet(?) UNION ALL (SELECT * FROM read_parquet(?) LIMIT 1)",
+            params=[str(backup), str(backup)]).write_parquet(str(last))
+    try:
+        r = timed("one_month")
+        res["one_month_months"] = r.months
+    finally:
+        last.unlink()
+        backup.rename(last)
 res["order_lines"] = int(r.meta["order_lines"])
 res["kamdash_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if engine == "spark":  # the driver JVM is a child process: its own peak (VmHWM) before it stops
@@ -192,7 +208,59 @@ def run_aggregate(folder: Path) -> dict:
 
 
 def run_engine(folder: Path, engine: str, n: int) -> dict:
+    if engine == "postgres":
+        return run_postgres(folder, n)
     return _child(CHILD, str(folder), engine, str(WORK / f"synced-{engine}-{n}.duckdb"))
+
+
+def run_postgres(folder: Path, n: int) -> dict:
+    """A PostgreSQL server of its own (Debian's ``postgresql``, started as the test suite does
+    on 127.0.0.1 in a temporary folder) loaded with the Parquet files (COPY of CSV written by
+    DuckDB), then the sync in a fresh process; the server is removed afterwards."""
+    import duckdb
+
+    from tests.sources.conftest import PASSWORD, PG_TYPES, SUPERUSER, Postgres, pg_bindir
+    from kamdash import schema as ks
+
+    pg = Postgres(pg_bindir())
+    pg.start()
+    try:
+        with pg.connect("postgres") as con:
+            con.execute("CREATE DATABASE sales")
+        duck = duckdb.connect()
+        duck.execute("SET enable_progress_bar = false")
+        t = time.perf_counter()
+        with pg.connect() as con:
+            con.execute("CREATE SCHEMA sales")
+            for table in ("order_lines", "customers", "products", "cost_to_serve"):
+                cols = ks.SALES_TABLES[table]
+                ddl = ", ".join(f"{c} {PG_TYPES[typ.split()[0]]}" for c, typ in cols.items())
+                con.execute(f"CREATE TABLE sales.{table} ({ddl})")
+                path = folder / table if table == "order_lines" else folder / f"{table}.parquet"
+                files = str(path / "*.parquet") if path.is_dir() else str(path)
+                csv = WORK / f"pg-{table}.csv"
+                duck.sql(f"SELECT {', '.join(cols)} FROM read_parquet(?, union_by_name = true)",
+                         params=[files]).write_csv(str(csv), header=False)
+                with con.cursor().copy(f"COPY sales.{table} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as cp:
+                    with open(csv, "rb") as f:
+                        while chunk := f.read(1 << 20):
+                            cp.write(chunk)
+                csv.unlink()
+            con.execute("ANALYZE")
+        load_s = time.perf_counter() - t
+        pid = (pg.data / "postmaster.pid").read_text().split()[0]
+        dsn = f"host=127.0.0.1 port={pg.port} user={SUPERUSER} password={PASSWORD} dbname=sales"
+        os.environ.update(BENCH_PG_URL=pg.url(), BENCH_PG_PID=pid, BENCH_PG_DSN=dsn,
+                          KAMDASH_SOURCE_PASSWORD=PASSWORD)
+        try:
+            r = _child(CHILD, str(folder), "postgres", str(WORK / f"synced-postgres-{n}.duckdb"))
+        finally:
+            for k in ("BENCH_PG_URL", "BENCH_PG_PID", "BENCH_PG_DSN", "KAMDASH_SOURCE_PASSWORD"):
+                os.environ.pop(k, None)
+        r["load_s"] = load_s
+        return r
+    finally:
+        pg.stop()
 
 
 def arrow_baseline_mb(folder: Path) -> float:

@@ -13,6 +13,13 @@ the totals of the months whose fingerprint changed or is new, and copies the oth
 the current file. A change that leaves every count and sum of a month as it was is not seen:
 ``full=True`` recomputes every month.
 
+When the customers and products are as they were, the refresh updates a copy of the current
+file from the first changed month on (``store.update_sales_db``: the changed months' order
+totals and cost-to-serve replaced, customer_month and the running totals written again from
+that month, the earlier months kept): about one month's work for a new month. Otherwise, or
+when a changed month names a customer id the file has no key for, the file is built whole
+from the months' totals (the unchanged months' copied from the current file).
+
 A refresh that finds every month's fingerprint, the customers and products (a hash of their
 rows) and cost-to-serve's months as they were leaves the database file alone, byte for byte,
 and says so (mode ``unchanged``): the engine's part is the fingerprint pass and the small
