@@ -66,7 +66,7 @@ engines:
 	fi
 
 test: $(VENV)/.installed-dev chromium engines
-	$(PY) -m pytest --durations=30
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=30
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -919,6 +920,16 @@ def _ensure_user_schema(con: duckdb.DuckDBPyConnection, p: Path | str) -> None:
 
 
 _ensured: set[tuple] = set()  # user database files this process already created or migrated
+# One lock per user database file for the threads (browser sessions) of this process: DuckDB
+# refuses to attach a file that another thread is attaching at that moment, so they take turns.
+_user_db_locks: dict[str, threading.RLock] = {}
+_user_db_locks_guard = threading.Lock()
+
+
+def _user_db_lock(path: Path | str) -> threading.RLock:
+    key = os.path.realpath(path)
+    with _user_db_locks_guard:
+        return _user_db_locks.setdefault(key, threading.RLock())
 
 
 def _identity(path: Path | str) -> tuple | None:
@@ -934,6 +945,11 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
     time in this process (per file, identified by device and inode) the database is created or
     migrated on the same connection: a separate check would open the file once more, ~0.1 s
     of the app's first page."""
+    with _user_db_lock(path):
+        return _with_user_db_locked(path, fn, retries)
+
+
+def _with_user_db_locked(path: Path | str, fn, retries: int):
     ensured = _identity(path) in _ensured
     if not ensured:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -941,8 +957,8 @@ def _with_user_db(path: Path | str, fn, retries: int = 20):
         try:
             con = _connect(path, read_only=False)
         except (duckdb.IOException, duckdb.ResourceInUseException):
-            # held by another process, or being attached by another thread (session) of this
-            # one at the same moment ("Unique file handle conflict"): try again shortly
+            # held by another process (or, through another path to the same file, attached by
+            # another thread of this one: "Unique file handle conflict"): try again shortly
             if attempt == retries - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))

@@ -115,3 +115,14 @@ def tiny(tiny_db):
 def small(small_db):
     """A query-layer backend on the small demo database (one per test module)."""
     return connect(str(small_db))
+
+
+@pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs on two pytest-xdist workers, scheduled by group: the browser tests share
+    one app server and the company-source tests one PostgreSQL and one Spark session, so each of
+    those sets runs whole on one worker while the rest of the suite fills the other."""
+    for item in items:
+        for marker, group in (("e2e", "browser"), ("engines", "engines")):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(group))
