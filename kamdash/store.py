@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -265,7 +265,7 @@ _ORDER_MONTH_FROM_LINES = """
 
 
 def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
-           order_month: str | None = None) -> None:
+           order_month: str | None = None, since: date | None = None) -> None:
     """Build the derived tables from the source tables (run once per load).
 
     customer_month joins orders and cost-to-serve per customer and calendar month, with
@@ -286,21 +286,43 @@ def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
     ``order_month``: a table of order totals per customer and month (``ORDER_MONTH_SCHEMA``,
     computed where the order lines live) read instead of order_lines; cost-to-serve, the
     customer attributes and everything after are derived here exactly as for order lines.
+
+    ``since`` (a month's first day; with ``order_month``, on a database built before with the
+    same customers): only the months from ``since`` on changed. customer_month's rows of those
+    months and customer_cum's are written again (``derive_cumulative``), the earlier rows are
+    kept; the small derived tables are built again whole.
     """
+    if since is not None:
+        con.execute("DELETE FROM customer_month WHERE month >= ?", [since])
+        con.execute(f"INSERT INTO customer_month {_customer_month_select(order_month, since)}")
+        derive_cumulative(con, since=since)
+        return
     con.execute("DROP TABLE IF EXISTS customer_month")
     if staged is not None:
         _customer_month_from(con, staged)
         derive_cumulative(con, staged)
         return
+    con.execute(f"CREATE TABLE customer_month AS {_customer_month_select(order_month)}")
+    derive_cumulative(con)
+
+
+def _customer_month_select(order_month: str | None, since: date | None = None) -> str:
+    """The query of customer_month's rows (of the months from ``since`` on, when given: a
+    date of ours, written as a literal) from order_lines or the table ``order_month``."""
     orders = (_ORDER_MONTH_FROM_LINES if order_month is None else
               f"o AS (SELECT * FROM {order_month})")  # a table name of ours, never user text
-    con.execute(
+    cts = "cost_to_serve"
+    if since is not None:
+        assert order_month is not None, "a partial build reads the order totals table"
+        day = f"DATE '{since.isoformat()}'"  # a date object's own text, never user text
+        orders = f"o AS (SELECT * FROM {order_month} WHERE month >= {day})"
+        cts = f"(SELECT * FROM cost_to_serve WHERE date_trunc('month', month) >= {day})"
+    return (
         """
-        CREATE TABLE customer_month AS
         WITH """ + orders + """, c AS (
             SELECT customer_id, date_trunc('month', month)::DATE AS month,
                    sum(amount) AS cost_to_serve
-            FROM cost_to_serve
+            FROM """ + cts + """
             GROUP BY ALL
         ), m AS (
             SELECT coalesce(o.customer_id, c.customer_id) AS customer_id,
@@ -316,12 +338,11 @@ def derive(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
                    o.first_order_date, o.last_order_date
             FROM o FULL OUTER JOIN c USING (customer_id, month)
         )
-        """ + _customer_month_sql("m")
-    )
-    derive_cumulative(con)
+        """ + _customer_month_sql("m"))
 
 
-def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
+def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
+                      since: date | None = None) -> None:
     """customer_key and customer_cum: running totals so that any period is two row reads.
 
     ``customer_key`` numbers every customer (``ck``, in customer_id order) with the filter
@@ -333,8 +354,14 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | Non
     then the row at its last month minus the row at the month before it starts: the filter
     change reads two months of rows however long the history is. Sorted by month so that
     DuckDB's zone maps skip every other month.
+
+    ``since``: customer_month changed from that month on only, and the customers are those
+    customer_key numbered before (so ``ck`` is the same); customer_cum's rows of the months
+    from ``since`` on are written again from the running totals of the month before, the
+    earlier rows are kept (but their ``first_after``, see ``_customer_cum``).
     """
-    con.execute("DROP TABLE IF EXISTS customer_cum")
+    if since is None:
+        con.execute("DROP TABLE IF EXISTS customer_cum")
     con.execute("DROP TABLE IF EXISTS customer_key")
     con.execute("DROP TABLE IF EXISTS month_cube")
     # month_cube: customer_month added up per month and combination of the filter dimensions;
@@ -363,7 +390,7 @@ def derive_cumulative(con: duckdb.DuckDBPyConnection, staged: StagedMonths | Non
         ORDER BY ck
         """
     )
-    _customer_cum(con, staged)
+    _customer_cum(con, staged, since)
 
 
 NO_DATE = np.iinfo(np.int32).min  # a missing date, as days since 1970
@@ -429,7 +456,8 @@ def _month_table(parts: list[pa.Table], schema_: pa.Schema) -> pa.Table:
     return pa.concat_tables(parts) if parts else pa.Table.from_batches([], schema=schema_)
 
 
-def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None) -> None:
+def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = None,
+                  since: date | None = None) -> None:
     """customer_cum in one pass over the months (see ``derive_cumulative``).
 
     Running totals per customer key are numpy arrays: for each month, the customer_month rows
@@ -445,8 +473,15 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
     handed over its months with keys (``StagedMonths.keyed_months``) for exactly the customers
     customer_key numbers, from that stream (read twice: first months and first order dates,
     then the months), without a join or a query per month.
+
+    ``since``: the rows of the months from ``since`` on are written again, starting from the
+    running totals and last order dates of the row of the month before; the earlier rows keep
+    everything but ``first_after`` where it lay in those months or was missing (the next order
+    after them may have changed): it becomes the customer's first order date from ``since`` on.
     """
     lo, hi = con.execute("SELECT min(month), max(month) FROM customer_month").fetchall()[0]
+    if since is not None:
+        assert staged is None and lo is not None, "a partial build reads customer_month"
     if lo is None:
         con.register("customer_cum_rows", CUM_SCHEMA.empty_table())
         con.execute("CREATE TABLE customer_cum AS SELECT * FROM customer_cum_rows")
@@ -454,6 +489,7 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
         return
     base = lo.year * 12 + lo.month - 1
     n_months = hi.year * 12 + hi.month - 1 - base + 1
+    start = 0 if since is None else max(0, since.year * 12 + since.month - 1 - base)
     n = con.execute("SELECT count(*) FROM customer_key").fetchall()[0][0]
     join = "FROM customer_month cm JOIN customer_key k USING (customer_id)"
 
@@ -470,9 +506,11 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
         t = con.sql(f"SELECT k.ck, {_month_index('min(cm.month)', base)} AS m {join} "
                     "GROUP BY k.ck").fetchnumpy()
         first_month[t["ck"]] = t["m"]
+        from_month = lo if since is None else since
         t = con.sql(f"SELECT k.ck, {_month_index('cm.month', base)} AS m, "
                     f"(cm.first_order_date - DATE '1970-01-01')::INTEGER AS d "
-                    f"{join} WHERE cm.first_order_date IS NOT NULL").fetchnumpy()
+                    f"{join} WHERE cm.first_order_date IS NOT NULL AND cm.month >= ?",
+                    params=[from_month]).fetchnumpy()
         f_ck, f_m, f_day = t["ck"], t["m"], t["d"]
         del t
 
@@ -483,9 +521,10 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
                 f"SELECT {_month_index('cm.month', base)} AS _m, k.ck, "
                 f"{', '.join(f'coalesce(cm.{c}, 0) AS {c}' for c in stored)}, "
                 f"coalesce((cm.last_order_date - DATE '1970-01-01')::INTEGER, {NO_DATE}) AS last_order_date "
-                f"{join} ORDER BY cm.month").to_arrow_reader(ROW_GROUP_ROWS)
+                f"{join} WHERE cm.month >= ? ORDER BY cm.month",
+                params=[from_month]).to_arrow_reader(ROW_GROUP_ROWS)
             held: list[pa.Table] = []
-            m = 0
+            m = start
             for batch in batches:
                 t = pa.Table.from_batches([batch])
                 ms = _numpy(t["_m"])
@@ -543,9 +582,18 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
     run = {c: np.zeros(n + 1, dtype=np.int64 if c in schema.CUMULATIVE_COUNTS else np.float64)
            for c in schema.CUMULATIVE_COLUMNS}
     last = np.full(n + 1, NO_DATE, dtype=np.int32)
+    if start:  # the running totals as the month before ``since`` left them
+        before = (month0 + np.timedelta64(start - 1, "M")).astype("datetime64[D]").item()
+        t = con.sql(f"SELECT ck, {', '.join(schema.CUMULATIVE_COLUMNS)}, last_order FROM customer_cum "
+                    "WHERE month = ?", params=[before]).to_arrow_table()
+        ck = t["ck"].to_numpy()
+        for c in schema.CUMULATIVE_COLUMNS:
+            run[c][ck] = t[c].to_numpy()
+        last[ck] = date_days(t["last_order"])
+        del t
 
     def months():
-        for m, t in enumerate(month_rows()):
+        for m, t in zip(range(start, n_months), month_rows()):
             month = (month0 + np.timedelta64(m, "M")).astype("datetime64[D]")
             ck = _numpy(t["ck"])
             for c in stored:
@@ -566,7 +614,21 @@ def _customer_cum(con: duckdb.DuckDBPyConnection, staged: StagedMonths | None = 
     # took ~2x the time, and the file grew by a fifth
     con.register("customer_cum_rows", pa.RecordBatchReader.from_batches(CUM_SCHEMA, _row_groups(months())))
     try:
-        con.execute("CREATE TABLE customer_cum AS SELECT * FROM customer_cum_rows")
+        if since is None:
+            con.execute("CREATE TABLE customer_cum AS SELECT * FROM customer_cum_rows")
+        else:
+            con.execute("DELETE FROM customer_cum WHERE month >= ?", [since])
+            con.execute("INSERT INTO customer_cum SELECT * FROM customer_cum_rows")
+            # earlier months whose next order lay from ``since`` on (or was missing): the
+            # customer's first order date from ``since`` on, or none
+            con.execute("UPDATE customer_cum SET first_after = NULL WHERE month < ? AND first_after >= ?",
+                        [since, since])
+            con.execute(
+                f"""UPDATE customer_cum SET first_after = f.first_after
+                FROM (SELECT k.ck, min(cm.first_order_date) AS first_after {join}
+                      WHERE cm.month >= ? AND cm.first_order_date IS NOT NULL GROUP BY k.ck) f
+                WHERE customer_cum.ck = f.ck AND customer_cum.month < ? AND customer_cum.first_after IS NULL""",
+                [since, since])
     finally:
         con.unregister("customer_cum_rows")
         reader.close()
@@ -673,33 +735,74 @@ def build_sales_db(
             finally:
                 if isinstance(staged, StagedMonths):
                     staged.close()
-            problems = _integrity_problems(con, aggregated.totals if aggregated else None)
-            if problems:
-                raise StoreError("; ".join(problems))
-            if aggregated is None:
-                as_of, n_lines = con.execute(
-                    "SELECT max(order_date), count(*) FROM order_lines"
-                ).fetchall()[0]
-            else:
-                as_of = con.execute("SELECT max(last_order_date) FROM customer_month").fetchall()[0][0]
-                n_lines = int(aggregated.totals["lines"] or 0)
-            meta = {
-                "kind": schema.SALES_KIND,
-                "schema_version": str(schema.SALES_SCHEMA_VERSION),
-                "data_version": uuid.uuid4().hex,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "source": source,
-                "as_of": as_of.isoformat() if as_of else "",
-                "order_lines": str(n_lines),
-                "currency": currency,
-                **({"lines_at": "source", **aggregated.meta} if aggregated else {}),
-            }
-            con.executemany(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, v) for k, v in meta.items()]
-            )
-            con.execute("CHECKPOINT")
+            meta = _finish(con, aggregated, source, currency)
         finally:
             con.close()
+    return meta
+
+
+def update_sales_db(
+    path: Path | str,
+    fill: Callable[[duckdb.DuckDBPyConnection], "Aggregated"],
+    since: date,
+    source: str,
+    currency: str = "CNY",
+) -> dict[str, str]:
+    """Update a sales database built from a company source (``Aggregated``) whose order totals
+    or cost-to-serve changed from the month ``since`` on, atomically, as ``build_sales_db``
+    builds one: a copy of ``path`` is changed, checked and renamed over it; on any error
+    ``path`` is untouched.
+
+    ``fill(con)`` replaces the changed months' rows of order_month and cost_to_serve in the
+    copy and returns the ``Aggregated`` of the whole data; the customers must be the ones the
+    database numbers already (``derive`` with ``since``: the rows of earlier months are
+    kept). The checks and meta are those of a full build (a new data version)."""
+    target = Path(path)
+    with _replacing(target) as tmp:
+        try:
+            shutil.copyfile(target, tmp)
+            con = _connect(tmp, read_only=False)
+        except (OSError, duckdb.IOException) as exc:  # a folder that cannot be written, a full disk
+            raise StoreError(f"cannot write a database in {target.parent}: "
+                             + str(exc).splitlines()[0]) from None
+        try:
+            con.execute(f"SET memory_limit = '{build_memory_limit()}'")
+            aggregated = fill(con)
+            derive(con, order_month=aggregated.table, since=since)
+            meta = _finish(con, aggregated, source, currency)
+        finally:
+            con.close()
+    return meta
+
+
+def _finish(con: duckdb.DuckDBPyConnection, aggregated: "Aggregated | None", source: str,
+            currency: str) -> dict[str, str]:
+    """The checks and meta of a database whose tables are all written; returns the meta."""
+    problems = _integrity_problems(con, aggregated.totals if aggregated else None)
+    if problems:
+        raise StoreError("; ".join(problems))
+    if aggregated is None:
+        as_of, n_lines = con.execute(
+            "SELECT max(order_date), count(*) FROM order_lines"
+        ).fetchall()[0]
+    else:
+        as_of = con.execute("SELECT max(last_order_date) FROM customer_month").fetchall()[0][0]
+        n_lines = int(aggregated.totals["lines"] or 0)
+    meta = {
+        "kind": schema.SALES_KIND,
+        "schema_version": str(schema.SALES_SCHEMA_VERSION),
+        "data_version": uuid.uuid4().hex,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": source,
+        "as_of": as_of.isoformat() if as_of else "",
+        "order_lines": str(n_lines),
+        "currency": currency,
+        **({"lines_at": "source", **aggregated.meta} if aggregated else {}),
+    }
+    con.executemany(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, v) for k, v in meta.items()]
+    )
+    con.execute("CHECKPOINT")
     return meta
 
 

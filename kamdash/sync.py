@@ -13,6 +13,13 @@ the totals of the months whose fingerprint changed or is new, and copies the oth
 the current file. A change that leaves every count and sum of a month as it was is not seen:
 ``full=True`` recomputes every month.
 
+When the customers and products are as they were, the refresh updates a copy of the current
+file from the first changed month on (``store.update_sales_db``: the changed months' order
+totals and cost-to-serve replaced, customer_month and the running totals written again from
+that month, the earlier months kept): about one month's work for a new month. Otherwise, or
+when a changed month names a customer id the file has no key for, the file is built whole
+from the months' totals (the unchanged months' copied from the current file).
+
 A refresh that finds every month's fingerprint, the customers and products (a hash of their
 rows) and cost-to-serve's months as they were leaves the database file alone, byte for byte,
 and says so (mode ``unchanged``): the engine's part is the fingerprint pass and the small
@@ -26,7 +33,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -56,10 +63,14 @@ class SyncResult:
     rows: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the first month the local build wrote again (the earlier months of the file were kept);
+    # None when the file was built whole or left alone
+    since: date | None = None
 
     def as_dict(self) -> dict:
         return {"ok": True, "mode": self.mode, "months_computed": self.months,
                 "months": self.months_total, "rows": self.rows, "warnings": self.warnings,
+                "rebuilt_from": self.since.isoformat() if self.since else None,
                 "seconds": round(self.seconds, 2), "meta": self.meta}
 
 
@@ -142,6 +153,36 @@ def _fingerprint(tables: dict[str, pa.Table], cost_months: pa.Table | None) -> d
         con.close()
 
 
+class _Renumbered(Exception):
+    """The changed months name a customer the current database has no key for: its customers
+    are numbered again, so it is built whole (from the months' totals it holds)."""
+
+
+def _partial_plan(old: str | None, new: dict, fingerprints: dict, months: set, todo: list) -> tuple | None:
+    """(the first month whose order totals or cost-to-serve changed, the months of
+    cost-to-serve to read again) when the current database can be updated from that month on:
+    the customers and products are as they were (so are the customer keys) and cost-to-serve
+    is still there or still missing. None: build it whole."""
+    try:
+        old = json.loads(old) if old else None
+    except ValueError:
+        return None
+    if not isinstance(old, dict) or set(old) != set(new):
+        return None
+    if any(old[role] != new[role] for role in new if role != "cost_to_serve"):
+        return None
+    before = {r[0]: r[1:] for r in old.get("cost_to_serve", [])}
+    after = {r[0]: r[1:] for r in new.get("cost_to_serve", [])}
+    cost_todo = sorted(m for m in before.keys() | after.keys()
+                       if m not in before or m not in after or before[m][0] != after[m][0]
+                       or _differs(before[m][1], after[m][1]))
+    gone = [m for m in fingerprints if m not in months]  # months the source no longer has
+    changed = [*todo, *gone, *(date.fromisoformat(m) for m in cost_todo)]
+    if not changed:
+        return None
+    return min(changed), [date.fromisoformat(m) for m in cost_todo]
+
+
 def _same_tables(old: str | None, new: dict) -> bool:
     try:
         old = json.loads(old) if old else None
@@ -207,7 +248,7 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
             if dups:
                 raise SourceError([problem(names[role], None, id_col, d, "duplicate_id") for d in dups])
     cts = sources.cost_month(canon["cost_to_serve"]) if "cost_to_serve" in canon else None
-    cost_months = (_arrow(sources.cost_months(cts), COST_MONTHS_SCHEMA, names["cost_to_serve"])
+    cost_months = (_arrow(sources.cost_months(canon["cost_to_serve"]), COST_MONTHS_SCHEMA, names["cost_to_serve"])
                    if cts is not None else None)
     tables_fp = _fingerprint(small, cost_months)
     currency = currency or config.currency()
@@ -232,9 +273,74 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
     # the order totals and cost-to-serve are streamed from the engine into the new file during
     # the build (a month at a time where the engine would hand them over whole), never held
     # whole in this process
-    orders = sources.order_month(ol, None if fingerprints is None else todo) if todo else None
+    day_masks = backend.name != "pyspark"  # its Ibis compiler has no bitwise OR aggregate
+    orders = (sources.order_month(ol, None if fingerprints is None else todo, day_masks=day_masks)
+              if todo else None)
     totals = {c: sum(v for v in months[c].to_pylist() if v is not None) for c in MONTHS_SCHEMA.names[1:]}
     counts: dict[str, int] = {}
+
+    def stream_orders(con):
+        step(0.3, "orders")
+        # a month has at most as many customer totals as lines
+        chunks = sources.month_chunks({r["month"]: r["lines"] for r in rows if r["month"] in todo})
+        reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders, chunks))
+        con.register("sync_rows", _stream(reader, store.ORDER_MONTH_SCHEMA))
+        _run(names["order_lines"], lambda: con.execute("INSERT INTO order_month SELECT * FROM sync_rows"))
+        con.unregister("sync_rows")
+
+    def stream_costs(con, months_of_cost):
+        sizes = dict(zip(cost_months["month"].to_pylist(), cost_months["rows"].to_pylist()))
+        expr = cts if months_of_cost is None else sources.cost_month(canon["cost_to_serve"], months_of_cost)
+        chunks = sources.month_chunks({m: n for m, n in sizes.items()
+                                       if months_of_cost is None or m in months_of_cost})
+        reader = _run(names["cost_to_serve"], lambda: sources.record_batches(backend, expr, chunks))
+        con.register("sync_rows", _stream(reader, CTS_SCHEMA))
+        _run(names["cost_to_serve"], lambda: con.execute(
+            f"INSERT INTO cost_to_serve ({', '.join(CTS_SCHEMA.names)}) "
+            f"SELECT {', '.join(CTS_SCHEMA.names)} FROM sync_rows"))
+        con.unregister("sync_rows")
+
+    def count_rows(con):
+        for table in ("customers", "products", "cost_to_serve", "order_month"):
+            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+    meta_extra = {"source_key": key, "source_tables": json.dumps(tables_fp)}
+    plan = (None if fingerprints is None or Path(f"{target}.wal").exists()
+            else _partial_plan(old_meta.get("source_tables"), tables_fp, fingerprints,
+                               {r["month"] for r in rows}, todo))
+    if plan is not None:
+        since, cost_todo = plan
+
+        def update(con):
+            gone = [m for m in fingerprints if m not in keep]  # computed again, or no longer there
+            con.execute("DELETE FROM order_month WHERE month IN (SELECT unnest(?::DATE[]))", [gone])
+            if orders is not None:
+                stream_orders(con)
+            if cost_todo:
+                con.execute("DELETE FROM cost_to_serve WHERE month IN (SELECT unnest(?::DATE[]))", [cost_todo])
+                if cts is not None:
+                    stream_costs(con, cost_todo)
+            con.execute("DELETE FROM source_months")
+            con.register("sync_rows", months)
+            con.execute("INSERT INTO source_months SELECT * FROM sync_rows ORDER BY ALL")
+            con.unregister("sync_rows")
+            if con.execute("SELECT count(*) FROM order_month ANTI JOIN customers USING (customer_id)").fetchall()[0][0]:
+                raise _Renumbered()  # a customer id the database does not know yet
+            count_rows(con)
+            step(0.8, "build")
+            return store.Aggregated("order_month", totals, meta_extra)
+
+        try:
+            meta = store.update_sales_db(target, update, since, source=source.url, currency=currency)
+        except _Renumbered:
+            meta = None
+        if meta is not None:
+            result = SyncResult(meta, "incremental", len(todo), len(rows), counts, warnings,
+                                time.perf_counter() - t0, since)
+            _remember(user_db, source, meta["built_at"], result)
+            step(1.0, "done")
+            return result
+        orders = (sources.order_month(ol, todo, day_masks=day_masks) if todo else None)
 
     def fill(con):
         for role, t in small.items():
@@ -243,13 +349,7 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
                         f"SELECT {', '.join(t.column_names)} FROM sync_rows")
             con.unregister("sync_rows")
         if cts is not None:
-            chunks = sources.month_chunks(dict(zip(cost_months["month"].to_pylist(), cost_months["rows"].to_pylist())))
-            reader = _run(names["cost_to_serve"], lambda: sources.record_batches(backend, cts, chunks))
-            con.register("sync_rows", _stream(reader, CTS_SCHEMA))
-            _run(names["cost_to_serve"], lambda: con.execute(
-                f"INSERT INTO cost_to_serve ({', '.join(CTS_SCHEMA.names)}) "
-                f"SELECT {', '.join(CTS_SCHEMA.names)} FROM sync_rows"))
-            con.unregister("sync_rows")
+            stream_costs(con, None)
         for name, t in (("order_month", store.ORDER_MONTH_SCHEMA.empty_table()), ("source_months", months)):
             con.register("sync_rows", t)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM sync_rows ORDER BY ALL")
@@ -265,22 +365,15 @@ def run(target: Path | str, source: Source, password: str | None = None, full: b
             finally:
                 old.close()
         if orders is not None:
-            step(0.3, "orders")
-            # a month has at most as many customer totals as lines
-            chunks = sources.month_chunks({r["month"]: r["lines"] for r in rows if r["month"] in todo})
-            reader = _run(names["order_lines"], lambda: sources.record_batches(backend, orders, chunks))
-            con.register("sync_rows", _stream(reader, store.ORDER_MONTH_SCHEMA))
-            _run(names["order_lines"], lambda: con.execute("INSERT INTO order_month SELECT * FROM sync_rows"))
-            con.unregister("sync_rows")
+            stream_orders(con)
         added = con.execute("INSERT INTO customers (customer_id) SELECT DISTINCT customer_id "
                             "FROM order_month ANTI JOIN customers USING (customer_id)").fetchall()[0][0]
         if added and "customers" in small:
             warnings.append(f"{added} customer ids in the order lines are not in the customers "
                             "table; they were added without attributes")
-        for table in ("customers", "products", "cost_to_serve", "order_month"):
-            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        count_rows(con)
         step(0.8, "build")
-        return store.Aggregated("order_month", totals, {"source_key": key, "source_tables": json.dumps(tables_fp)})
+        return store.Aggregated("order_month", totals, meta_extra)
 
     meta = store.build_sales_db(target, fill, source=source.url, currency=currency)
     result = SyncResult(meta, "full" if fingerprints is None else "incremental", len(todo), len(rows), counts,

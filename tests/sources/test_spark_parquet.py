@@ -99,6 +99,50 @@ def test_parquet_folder_incremental_equals_full(small_db, tmp_path):
     assert (read(db, "customers")["region"] == "Elsewhere").sum() == 1
 
 
+def test_parquet_refresh_of_an_earlier_month_keeps_the_months_before_it(small_db, tmp_path):
+    """A month in the middle of the history disappears at the source: the refresh writes the
+    database's months again from that month on (the earlier rows kept, but the next order after
+    them, which lay in that month) and equals a full rebuild; a new customer id in a new month
+    (no key in the database) makes the refresh build the file whole, equal again."""
+    last = last_month(small_db)
+    lake = tmp_path / "lake"
+    write_folder(small_db, lake)
+    db, full = tmp_path / "inc.duckdb", tmp_path / "full.duckdb"
+    src = sources.Source(f"parquet://{lake}")
+    sync.run(db, src)
+    con = duckdb.connect()
+    try:
+        gone = con.execute(f"SELECT (DATE '{last}' - INTERVAL 8 MONTH)::DATE").fetchall()[0][0]
+        path = lake / "order_lines" / f"part-{gone.year}.parquet"
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+        con.sql("SELECT * FROM t WHERE date_trunc('month', order_date) <> ?", params=[gone]).write_parquet(str(path))
+        n_before = read(db, "customer_cum").query("month < @gone and first_after >= @gone")
+    finally:
+        con.close()
+    assert len(n_before) > 0  # earlier rows whose next order lay in that month
+    r = sync.run(db, src)
+    assert (r.mode, r.months, r.since) == ("incremental", 0, gone)
+    sync.run(full, src, full=True)
+    for t in DERIVED:
+        assert_same(read(full, t), read(db, t), t)
+    # a new month with a customer the customers table does not have
+    con = duckdb.connect(str(small_db), read_only=True)
+    try:
+        nxt = con.execute(f"SELECT (DATE '{last}' + INTERVAL 1 MONTH)::DATE").fetchall()[0][0]
+        con.sql("SELECT * REPLACE ('NEW-CUSTOMER' AS customer_id, order_date + INTERVAL 1 MONTH AS order_date) "
+                "FROM order_lines WHERE order_date >= ? LIMIT 3", params=[last]).write_parquet(
+            str(lake / "order_lines" / "part-next.parquet"))
+    finally:
+        con.close()
+    r = sync.run(db, src)
+    assert (r.mode, r.months, r.since) == ("incremental", 1, None)
+    assert any("not in the customers table" in w for w in r.warnings)
+    sync.run(full, src, full=True)
+    for t in DERIVED:
+        assert_same(read(full, t), read(db, t), t)
+    assert nxt in set(read(db, "customer_month")["month"].dt.date)
+
+
 def test_spark_sync_and_incremental_refresh(spark, small_db, tmp_path, monkeypatch):
     """Spark reads the Parquet paths: the first sync has every month but the last; a file with
     the last month appears; the refresh computes that month alone; the result equals the
