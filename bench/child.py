@@ -186,6 +186,19 @@ def apptest(spec: dict) -> dict:
             "rss_mb": peak_rss_mb(), "heavy_imports": heavy}
 
 
+def stop_process(proc, wait_s: float = 15) -> None:
+    """Stop a server the bench started (a ``subprocess.Popen``): asked first, killed if it does
+    not stop in ``wait_s``."""
+    import subprocess  # here, like the other imports of this module the page child does not need
+
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def cpu_s(pid: int) -> float | None:
     """CPU time (user + system, all threads) process ``pid`` has used so far."""
     try:
@@ -278,12 +291,7 @@ def server(spec: dict) -> dict:
                 tab.close()
             rss = peak_rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc, 10)
             browser.close()
     return {"cold_s": cold, "ready_s": ready, "sent_s": sent[0][0] if sent else None,
             "sent_cpu_s": sent[0][1] if sent else None, "median_s": statistics.median(times),

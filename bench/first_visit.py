@@ -28,7 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.child import cpu_s
+from bench.child import cpu_s, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 # page -> URL path (app.py); the account page opens on the customer with the most revenue
@@ -95,12 +95,7 @@ def visit(db: str, page: str, after: float, query: str = "", timeout: float = 90
                 "finished_s": run.finished_s, "server_cpu_s": cpu_s(proc.pid), "errors": run.errors[:3],
                 "load": os.getloadavg()[0]}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import wsclient
+from bench.child import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KAMDASH_BENCH_CACHE", Path(__file__).resolve().parent / "cache"))
@@ -118,12 +119,7 @@ class Server:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
 
     def cookies(self, email: str, name: str = "") -> dict[str, str]:
