@@ -186,6 +186,22 @@ def apptest(spec: dict) -> dict:
             "rss_mb": peak_rss_mb(), "heavy_imports": heavy}
 
 
+def wait_healthy(proc, url: str, t0: float, limit_s: float) -> float | None:
+    """Seconds from ``t0`` (a ``time.perf_counter()``) until the server started as ``proc``
+    answers its health check at ``url``; None when it exits or does not answer by ``limit_s``."""
+    import urllib.request
+
+    while True:
+        if proc.poll() is not None or time.perf_counter() - t0 > limit_s:
+            return None
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.05)
+
+
 def stop_process(proc, wait_s: float = 15) -> None:
     """Stop a server the bench started (a ``subprocess.Popen``): asked first, killed if it does
     not stop in ``wait_s``."""
@@ -225,7 +241,6 @@ def server(spec: dict) -> dict:
     start is not the app's."""
     import socket
     import subprocess
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
@@ -259,16 +274,9 @@ def server(spec: dict) -> dict:
              "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            ready = None
-            while ready is None:
-                if proc.poll() is not None or time.perf_counter() - t0 > 120:
-                    return {"error": "the server did not start"}
-                try:
-                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            ready = time.perf_counter() - t0
-                except OSError:
-                    time.sleep(0.05)
+            ready = wait_healthy(proc, url, t0, 120)
+            if ready is None:
+                return {"error": "the server did not start"}
             page.goto(url)
             page.wait_for_selector(chart, state="attached", timeout=600_000)
             cold = time.perf_counter() - t0

@@ -25,10 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.child import cpu_s, stop_process
+from bench.child import cpu_s, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 # page -> URL path (app.py); the account page opens on the customer with the most revenue
@@ -67,16 +66,9 @@ def visit(db: str, page: str, after: float, query: str = "", timeout: float = 90
          "--secrets.files", str(folder / "no-secrets.toml")],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        ready = None
-        while ready is None:
-            if proc.poll() is not None or time.perf_counter() - t0 > 180:
-                return {"error": "the server did not start: " + (folder / "server.log").read_text()[-500:]}
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        ready = time.perf_counter() - t0
-            except OSError:
-                time.sleep(0.05)
+        ready = wait_healthy(proc, url, t0, 180)
+        if ready is None:
+            return {"error": "the server did not start: " + (folder / "server.log").read_text()[-500:]}
         time.sleep(after)
 
         async def go():
